@@ -1,0 +1,282 @@
+//! Wire shapes of the JSON API and their conversion from service and storage types. Only this
+//! crate knows them.
+
+use serde::{Deserialize, Serialize};
+use urbis_domain::role::{Actor, Role};
+use urbis_storage::audit::AuditRow;
+use urbis_storage::cases::{AppealRow, CaseRow};
+use utoipa::ToSchema;
+
+/// A case as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseResponse {
+    pub id: i64,
+    pub number: String,
+    pub state: String,
+    pub state_zh: String,
+    pub channel: String,
+    pub title: String,
+    pub text: String,
+    pub address: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub category_id: Option<i64>,
+    pub area_id: i64,
+    pub lead_dept_id: Option<i64>,
+    pub supporting_dept_ids: Vec<i64>,
+    /// The reporter's name and phone; masked for roles without a need to contact them.
+    pub reporter_name: String,
+    pub reporter_phone: String,
+    pub reporter_count: i64,
+    pub urgent: bool,
+    /// The request waiting for the shift lead (extension or park).
+    pub pending: Option<String>,
+    pub clock: Option<String>,
+    pub limit_amount: Option<i64>,
+    pub due_at: Option<String>,
+    pub response_due_at: Option<String>,
+    pub overdue: bool,
+    pub handled_on_time: Option<bool>,
+    pub supervise_count: i64,
+    pub rework_count: i64,
+    pub return_count: i64,
+    pub closure_type: Option<String>,
+    pub closed_at: Option<String>,
+    pub satisfaction: Option<String>,
+    pub resolved: Option<bool>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn can_read_contact(actor: &Actor, case: &CaseRow) -> bool {
+    matches!(
+        actor.role,
+        Role::Operator | Role::ShiftLead | Role::Dispatcher | Role::Admin
+    ) || case.reporter_user_id == Some(actor.user_id.0)
+}
+
+/// Masks a name to its first character.
+pub fn mask_name(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => format!("{first}{}", "*".repeat(chars.count().min(3))),
+        None => String::new(),
+    }
+}
+
+/// Masks a phone number to its last four digits.
+pub fn mask_phone(phone: &str) -> String {
+    let digits: Vec<char> = phone.chars().filter(|c| c.is_ascii_digit()).collect();
+    if digits.len() <= 4 {
+        return "*".repeat(digits.len());
+    }
+    let tail: String = digits[digits.len() - 4..].iter().collect();
+    format!("{}{tail}", "*".repeat(digits.len() - 4))
+}
+
+impl CaseResponse {
+    /// Builds the response for an actor, masking contact data they have no need for.
+    pub fn for_actor(actor: &Actor, row: CaseRow) -> Self {
+        let contact = can_read_contact(actor, &row);
+        let state_zh = urbis_domain::workflow::CaseState::parse(&row.state)
+            .map(|s| s.title_zh())
+            .unwrap_or("")
+            .to_owned();
+        CaseResponse {
+            reporter_name: if contact { row.reporter_name.clone() } else { mask_name(&row.reporter_name) },
+            reporter_phone: if contact { row.reporter_phone.clone() } else { mask_phone(&row.reporter_phone) },
+            supporting_dept_ids: urbis_service::cases::parse_ids(&row.supporting_depts),
+            id: row.id,
+            number: row.number,
+            state: row.state,
+            state_zh,
+            channel: row.channel,
+            title: row.title,
+            text: row.text,
+            address: row.address,
+            lat: row.lat,
+            lon: row.lon,
+            category_id: row.category_id,
+            area_id: row.area_id,
+            lead_dept_id: row.lead_dept_id,
+            reporter_count: row.reporter_count,
+            urgent: row.urgent,
+            pending: row.pending_kind,
+            clock: row.clock,
+            limit_amount: row.limit_amount,
+            due_at: row.due_at,
+            response_due_at: row.response_due_at,
+            overdue: row.overdue,
+            handled_on_time: row.handled_on_time,
+            supervise_count: row.supervise_count,
+            rework_count: row.rework_count,
+            return_count: row.return_count,
+            closure_type: row.closure_type,
+            closed_at: row.closed_at,
+            satisfaction: row.satisfaction,
+            resolved: row.resolved,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// One audit record as shown in a case's trail.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditResponse {
+    pub seq: i64,
+    pub at: String,
+    pub actor_id: Option<i64>,
+    pub actor_role: String,
+    pub action: String,
+    pub from_state: String,
+    pub to_state: String,
+    /// JSON detail of the step.
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+    pub hash: String,
+}
+
+impl From<AuditRow> for AuditResponse {
+    fn from(row: AuditRow) -> Self {
+        AuditResponse {
+            detail: serde_json::from_str(&row.detail).unwrap_or(serde_json::Value::Null),
+            seq: row.seq,
+            at: row.at,
+            actor_id: row.actor_id,
+            actor_role: row.actor_role,
+            action: row.action,
+            from_state: row.from_state,
+            to_state: row.to_state,
+            hash: row.hash,
+        }
+    }
+}
+
+/// One appeal behind a case.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppealResponse {
+    pub id: i64,
+    pub channel: String,
+    pub title: String,
+    pub text: String,
+    pub reporter_name: String,
+    pub reporter_phone: String,
+    pub created_at: String,
+}
+
+impl AppealResponse {
+    /// Builds the response, masking contact data as for the case.
+    pub fn for_actor(actor: &Actor, row: AppealRow) -> Self {
+        let contact = matches!(actor.role, Role::Operator | Role::ShiftLead | Role::Dispatcher | Role::Admin)
+            || row.reporter_user_id == Some(actor.user_id.0);
+        AppealResponse {
+            id: row.id,
+            channel: row.channel,
+            title: row.title,
+            text: row.text,
+            reporter_name: if contact { row.reporter_name } else { mask_name(&row.reporter_name) },
+            reporter_phone: if contact { row.reporter_phone } else { mask_phone(&row.reporter_phone) },
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// A new appeal from any channel.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppealRequest {
+    /// web, hotline, grid, api or sensor; defaults from the caller's role.
+    pub channel: Option<String>,
+    pub title: Option<String>,
+    /// What the resident says (1–5000 characters).
+    pub text: String,
+    pub reporter_name: Option<String>,
+    pub reporter_phone: Option<String>,
+    pub address: Option<String>,
+    /// WGS84 latitude.
+    pub lat: Option<f64>,
+    /// WGS84 longitude.
+    pub lon: Option<f64>,
+    pub category_id: Option<i64>,
+    pub area_id: Option<i64>,
+    pub urgent: Option<bool>,
+}
+
+/// What intake answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppealAccepted {
+    pub case_id: i64,
+    pub number: String,
+    pub state: String,
+    /// False when this was a retry of an earlier appeal with the same idempotency key.
+    pub created: bool,
+}
+
+/// A workflow action on a case.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ActionRequest {
+    Register,
+    Void { reason: String },
+    SelfResolve { #[serde(default)] note: String },
+    /// Without a lead department the active responsibility list decides.
+    Dispatch {
+        lead_dept_id: Option<i64>,
+        #[serde(default)]
+        supporting_dept_ids: Vec<i64>,
+    },
+    Accept,
+    Return { reason: String },
+    Feedback { note: String },
+    CheckPass { #[serde(default)] note: String },
+    CheckFail { reason: String },
+    /// closure_type may force error or special.
+    Close { closure_type: Option<String> },
+    Rate {
+        /// satisfied, basically_satisfied or dissatisfied.
+        satisfaction: String,
+        resolved: bool,
+        #[serde(default)]
+        comment: String,
+    },
+    Reopen { reason: String },
+    RequestExtension { amount: u32, reason: String },
+    RequestPark { reason: String },
+    Decide { approve: bool, #[serde(default)] note: String },
+    Unpark { #[serde(default)] note: String },
+    Supervise { #[serde(default)] note: String },
+}
+
+/// Corrections of a case before dispatch.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CasePatch {
+    pub category_id: Option<i64>,
+    pub area_id: Option<i64>,
+}
+
+/// Filters of the case list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CaseListQuery {
+    /// Comma-separated states.
+    pub state: Option<String>,
+    pub area_id: Option<i64>,
+    pub dept_id: Option<i64>,
+    pub category_id: Option<i64>,
+    pub overdue: Option<bool>,
+    /// Keyset pagination: only cases with a smaller id.
+    pub before_id: Option<i64>,
+    /// 1–500, default 50.
+    pub limit: Option<i64>,
+}
+
+/// A routing suggestion from the responsibility list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RouteResponse {
+    pub lead_dept_id: i64,
+    pub supporting_dept_ids: Vec<i64>,
+    pub legal_basis: String,
+    pub rule_id: i64,
+}

@@ -1,0 +1,83 @@
+//! Urbis HTTP API. [`app`] is the only way to build the router; tests use it too. Handlers are
+//! thin: extract, make one service call, map the result to a wire shape. Errors become statuses
+//! in one place (`error`).
+
+pub mod dto;
+pub mod error;
+pub mod extract;
+mod routes;
+
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::routing::get;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use urbis_service::Services;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub metrics: Option<Arc<PrometheusHandle>>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Urbis API", description = "城治 — municipal appeals, cases, evaluation."),
+    modifiers(&BearerAuth),
+    tags((name = "cases"), (name = "auth"), (name = "admin"), (name = "stats"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Installs the process-wide Prometheus recorder once and returns its handle.
+pub fn metrics_handle() -> Option<Arc<PrometheusHandle>> {
+    static HANDLE: OnceLock<Option<Arc<PrometheusHandle>>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok().map(Arc::new))
+        .clone()
+}
+
+/// Returns the OpenAPI document of the API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}
+
+fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::auth::router())
+        .merge(routes::cases::router())
+        .merge(routes::admin::router())
+        .merge(routes::stats::router())
+}
+
+/// Largest request body accepted anywhere.
+pub const BODY_LIMIT_BYTES: usize = 256 * 1024;
+
+/// Builds the whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let (router, api) = api_router().split_for_parts();
+    let api = Arc::new(api);
+    router
+        .route("/api/v1/openapi.json", get(move || { let api = api.clone(); async move { axum::Json(api.as_ref().clone()) } }))
+        .route("/healthz", get(routes::system::healthz))
+        .route("/metrics", get(routes::system::metrics))
+        .fallback(|| async { error::ApiError(urbis_service::ServiceError::not_found("route")) })
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,7 @@
+//! Route modules, one per area of the API; each exposes `router()`.
+
+pub(crate) mod admin;
+pub(crate) mod auth;
+pub(crate) mod cases;
+pub(crate) mod stats;
+pub(crate) mod system;

@@ -1,0 +1,186 @@
+//! Evaluation indicators and the live feed for the dashboard.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use serde::{Deserialize, Serialize};
+use urbis_service::stats::{Indicators, Period};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{ApiQuery, Auth};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(summary))
+        .routes(routes!(by_area))
+        .routes(routes!(by_dept))
+        .routes(routes!(trend))
+        .routes(routes!(states))
+        .routes(routes!(map))
+        .routes(routes!(events))
+}
+
+/// Which period and scope.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StatsQuery {
+    /// First report day, YYYY-MM-DD (default: 30 days ago).
+    pub from: Option<String>,
+    /// Last report day, YYYY-MM-DD (default: today).
+    pub to: Option<String>,
+    pub area_id: Option<i64>,
+    /// Area level for per-area results.
+    pub level: Option<String>,
+}
+
+/// Counters and rates (rates are null when their denominator is zero).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IndicatorsResponse {
+    pub counts: BTreeMap<String, i64>,
+    /// 立案数.
+    pub registered: i64,
+    /// 结案率.
+    pub closure_rate: Option<f64>,
+    /// 按期结案率.
+    pub on_time_closure_rate: Option<f64>,
+    /// 按期处置率.
+    pub on_time_handling_rate: Option<f64>,
+    /// 返工率.
+    pub rework_rate: Option<f64>,
+    /// 准确派遣率.
+    pub accurate_dispatch_rate: Option<f64>,
+    /// 响应率.
+    pub response_rate: Option<f64>,
+    /// 解决率.
+    pub resolution_rate: Option<f64>,
+    /// 满意率.
+    pub satisfaction_rate: Option<f64>,
+}
+
+impl From<Indicators> for IndicatorsResponse {
+    fn from(i: Indicators) -> Self {
+        IndicatorsResponse {
+            registered: i.registered(),
+            closure_rate: i.closure_rate(),
+            on_time_closure_rate: i.on_time_closure_rate(),
+            on_time_handling_rate: i.on_time_handling_rate(),
+            rework_rate: i.rework_rate(),
+            accurate_dispatch_rate: i.accurate_dispatch_rate(),
+            response_rate: i.response_rate(),
+            resolution_rate: i.resolution_rate(),
+            satisfaction_rate: i.satisfaction_rate(),
+            counts: i.counts.into_iter().collect(),
+        }
+    }
+}
+
+/// Indicators of one area, department or day.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyedIndicators {
+    pub key: String,
+    pub indicators: IndicatorsResponse,
+}
+
+fn period(state: &AppState, query: &StatsQuery) -> ApiResult<Period> {
+    let today = state.services.local_day(chrono::Utc::now());
+    let month_ago = state.services.local_day(chrono::Utc::now() - chrono::Duration::days(30));
+    Ok(Period::parse(query.from.as_deref().unwrap_or(&month_ago), query.to.as_deref().unwrap_or(&today))?)
+}
+
+/// Returns the indicators of an area (default: the caller's scope).
+#[utoipa::path(get, path = "/api/v1/stats/summary", tag = "stats", params(StatsQuery),
+    responses((status = 200, body = IndicatorsResponse), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+async fn summary(State(state): State<AppState>, Auth(actor): Auth, ApiQuery(query): ApiQuery<StatsQuery>) -> ApiResult<Json<IndicatorsResponse>> {
+    let period = period(&state, &query)?;
+    Ok(Json(state.services.indicators(&actor, query.area_id, &period).await?.into()))
+}
+
+/// Returns indicators per area of a level (default district), for rankings.
+#[utoipa::path(get, path = "/api/v1/stats/by-area", tag = "stats", params(StatsQuery),
+    responses((status = 200, body = Vec<KeyedIndicators>)), security(("bearer" = [])))]
+async fn by_area(State(state): State<AppState>, Auth(actor): Auth, ApiQuery(query): ApiQuery<StatsQuery>) -> ApiResult<Json<Vec<KeyedIndicators>>> {
+    let period = period(&state, &query)?;
+    let rows = state.services.indicators_by_area(&actor, query.level.as_deref().unwrap_or("district"), query.area_id, &period).await?;
+    Ok(Json(rows.into_iter().map(|(id, i)| KeyedIndicators { key: id.to_string(), indicators: i.into() }).collect()))
+}
+
+/// Returns indicators per department, for rankings.
+#[utoipa::path(get, path = "/api/v1/stats/by-department", tag = "stats", params(StatsQuery),
+    responses((status = 200, body = Vec<KeyedIndicators>)), security(("bearer" = [])))]
+async fn by_dept(State(state): State<AppState>, Auth(actor): Auth, ApiQuery(query): ApiQuery<StatsQuery>) -> ApiResult<Json<Vec<KeyedIndicators>>> {
+    let period = period(&state, &query)?;
+    let rows = state.services.indicators_by_dept(&actor, &period).await?;
+    Ok(Json(rows.into_iter().map(|(id, i)| KeyedIndicators { key: id.to_string(), indicators: i.into() }).collect()))
+}
+
+/// Returns counters per report day.
+#[utoipa::path(get, path = "/api/v1/stats/trend", tag = "stats", params(StatsQuery),
+    responses((status = 200, body = Vec<KeyedIndicators>)), security(("bearer" = [])))]
+async fn trend(State(state): State<AppState>, Auth(actor): Auth, ApiQuery(query): ApiQuery<StatsQuery>) -> ApiResult<Json<Vec<KeyedIndicators>>> {
+    let period = period(&state, &query)?;
+    let rows = state.services.indicators_by_day(&actor, query.area_id, &period).await?;
+    Ok(Json(rows.into_iter().map(|(day, i)| KeyedIndicators { key: day, indicators: i.into() }).collect()))
+}
+
+/// Current number of cases in one state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StateCount {
+    pub state: String,
+    pub overdue: bool,
+    pub count: i64,
+}
+
+/// Returns the current number of cases per state in the scope.
+#[utoipa::path(get, path = "/api/v1/stats/states", tag = "stats", params(StatsQuery),
+    responses((status = 200, body = Vec<StateCount>)), security(("bearer" = [])))]
+async fn states(State(state): State<AppState>, Auth(actor): Auth, ApiQuery(query): ApiQuery<StatsQuery>) -> ApiResult<Json<Vec<StateCount>>> {
+    let rows = state.services.state_counts(&actor, query.area_id).await?;
+    Ok(Json(rows.into_iter().filter(|r| r.2 != 0).map(|(state, overdue, count)| StateCount { state, overdue, count }).collect()))
+}
+
+/// Open and overdue cases of one area.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AreaLoad {
+    pub area_id: i64,
+    pub open: i64,
+    pub overdue: i64,
+}
+
+/// Returns open and overdue counts per area of a level (the grid map).
+#[utoipa::path(get, path = "/api/v1/stats/map", tag = "stats", params(StatsQuery),
+    responses((status = 200, body = Vec<AreaLoad>)), security(("bearer" = [])))]
+async fn map(State(state): State<AppState>, Auth(actor): Auth, ApiQuery(query): ApiQuery<StatsQuery>) -> ApiResult<Json<Vec<AreaLoad>>> {
+    let rows = state.services.open_by_area(&actor, query.level.as_deref().unwrap_or("district"), query.area_id).await?;
+    Ok(Json(rows.into_iter().map(|(area_id, open, overdue)| AreaLoad { area_id, open, overdue }).collect()))
+}
+
+/// A server-sent stream of case events (new, changed, escalated) for live screens.
+#[utoipa::path(get, path = "/api/v1/events", tag = "stats", responses((status = 200, description = "text/event-stream")), security(("bearer" = [])))]
+async fn events(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    urbis_service::auth::require_role(&actor, &[urbis_domain::role::Role::Leader, urbis_domain::role::Role::Admin, urbis_domain::role::Role::ShiftLead, urbis_domain::role::Role::Dispatcher, urbis_domain::role::Role::Operator])?;
+    let receiver = state.services.subscribe();
+    let stream = futures::stream::unfold(receiver, |mut receiver| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(event) => {
+                    let data = serde_json::json!({
+                        "case_id": event.case_id, "number": event.number, "action": event.action,
+                        "state": event.state, "at": urbis_storage::time::to_db(event.at),
+                    });
+                    return Some((Ok(Event::default().event("case").data(data.to_string())), receiver));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}

@@ -1,0 +1,27 @@
+//! Health, Prometheus metrics and the OpenAPI document.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+
+use crate::AppState;
+
+/// Answers 200 when the store answers.
+pub(crate) async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match sqlx_ping(&state).await {
+        true => (StatusCode::OK, "ok"),
+        false => (StatusCode::SERVICE_UNAVAILABLE, "store unavailable"),
+    }
+}
+
+async fn sqlx_ping(state: &AppState) -> bool {
+    state.services.ping().await
+}
+
+/// Prometheus text format.
+pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.as_ref().map(|m| m.render()).unwrap_or_default(),
+    )
+}

@@ -1,0 +1,40 @@
+//! Service configuration, already validated by the caller (the CLI merges file, env and flags).
+
+use std::time::Duration;
+
+/// How the services behave.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// The city's offset from UTC in minutes (480 for China Standard Time).
+    pub utc_offset_minutes: i32,
+    /// How long a login token stays valid.
+    pub session_ttl: Duration,
+    /// Most appeals committed in one intake transaction.
+    pub intake_batch_max: usize,
+    /// Clock and amount for a department to sign for a dispatched case (响应时限).
+    pub response_limit: (urbis_domain::calendar::ClockType, u32),
+    /// Handling time limit for categories without their own.
+    pub default_limit: (urbis_domain::calendar::ClockType, u32),
+    /// How long before the deadline a reminder goes out when the category sets none.
+    pub remind_before_minutes: i64,
+    /// How often the SLA worker wakes.
+    pub sla_interval: Duration,
+    /// argon2 memory cost in KiB (lower only for tests and demo speed, never below 8 MiB in production).
+    pub argon2_memory_kib: u32,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        use urbis_domain::calendar::ClockType;
+        ServiceConfig {
+            utc_offset_minutes: 480,
+            session_ttl: Duration::from_secs(12 * 3600),
+            intake_batch_max: 1024,
+            response_limit: (ClockType::WorkingHour, 2),
+            default_limit: (ClockType::WorkingDay, 5),
+            remind_before_minutes: 120,
+            sla_interval: Duration::from_secs(30),
+            argon2_memory_kib: 19 * 1024,
+        }
+    }
+}

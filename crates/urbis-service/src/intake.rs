@@ -1,0 +1,361 @@
+//! Intake with group commit. Every channel's appeal goes to one writer task; the writer takes the
+//! appeals that are waiting, stores them (case, appeal, audit record, statistics) in one
+//! transaction, commits it with the store's durability (fsync by default), and only then answers
+//! each sender. A retry with the same idempotency key returns the case of the first attempt.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot};
+use urbis_domain::appeal::{AppealInput, Channel, NewAppeal, limits};
+use urbis_domain::role::{Actor, Role};
+use urbis_domain::workflow::CaseState;
+use urbis_storage::audit::{ChainHead, NewAudit};
+use urbis_storage::cases::{self, CaseRow, NewAppealRow};
+use urbis_storage::stats::{self, Dim, StateKey};
+use urbis_storage::time::to_db;
+use urbis_storage::{Conn, Db, reference};
+
+use crate::{ErrorKind, Result, ServiceConfig, ServiceError, Services};
+
+/// What intake answers for one appeal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntakeOutcome {
+    pub case_id: i64,
+    pub number: String,
+    pub state: String,
+    /// False when an earlier appeal with the same idempotency key already created the case.
+    pub created: bool,
+}
+
+struct IntakeJob {
+    appeal: NewAppeal,
+    reporter: Option<Actor>,
+    idempotency_key: Option<String>,
+    received_at: DateTime<Utc>,
+    reply: oneshot::Sender<Result<IntakeOutcome>>,
+}
+
+/// The sending side of the intake writer.
+#[derive(Clone)]
+pub(crate) struct IntakeHandle {
+    sender: mpsc::Sender<IntakeJob>,
+}
+
+impl IntakeHandle {
+    pub(crate) fn spawn(db: Db, config: ServiceConfig) -> IntakeHandle {
+        let (sender, receiver) = mpsc::channel(config.intake_batch_max * 4);
+        tokio::spawn(writer_loop(db, config, receiver));
+        IntakeHandle { sender }
+    }
+}
+
+impl Services {
+    /// Validates and stores an appeal; returns once it is durable.
+    pub async fn submit_appeal(
+        &self,
+        actor: Option<&Actor>,
+        input: &AppealInput,
+        idempotency_key: Option<&str>,
+    ) -> Result<IntakeOutcome> {
+        let default_channel = match actor.map(|a| a.role) {
+            Some(Role::Operator) => Channel::Hotline,
+            Some(Role::GridSupervisor) => Channel::Grid,
+            Some(Role::Resident) | None => Channel::Web,
+            Some(_) => Channel::Api,
+        };
+        let appeal = input.validate(default_channel)?;
+        if let Some(role) = actor.map(|a| a.role) {
+            let allowed = match appeal.channel {
+                Channel::Web => matches!(role, Role::Resident | Role::Operator),
+                Channel::Hotline => matches!(role, Role::Operator | Role::ShiftLead),
+                Channel::Grid => matches!(role, Role::GridSupervisor),
+                Channel::Api | Channel::Sensor => {
+                    matches!(role, Role::Operator | Role::Admin | Role::ShiftLead)
+                }
+            };
+            if !allowed {
+                return Err(ServiceError::forbidden(format!(
+                    "role {} may not file appeals on channel {}",
+                    role.as_str(),
+                    appeal.channel.as_str()
+                )));
+            }
+        }
+        let idempotency_key = match idempotency_key {
+            Some(key) if key.is_empty() || key.len() > limits::IDEMPOTENCY_KEY_MAX_CHARS => {
+                return Err(ServiceError::invalid(
+                    "invalid_idempotency_key",
+                    "Idempotency-Key must be 1–128 characters",
+                ));
+            }
+            // Keys are scoped to the submitting user so that two clients cannot collide.
+            Some(key) => Some(format!(
+                "{}:{key}",
+                actor.map(|a| a.user_id.0).unwrap_or(0)
+            )),
+            None => None,
+        };
+        let (reply, answer) = oneshot::channel();
+        let job = IntakeJob {
+            appeal,
+            reporter: actor.cloned(),
+            idempotency_key,
+            received_at: Utc::now(),
+            reply,
+        };
+        self.inner.intake.sender.send(job).await.map_err(|_| {
+            ServiceError::new(ErrorKind::Unavailable, "shutting_down", "intake is stopping")
+        })?;
+        let outcome = answer.await.map_err(|_| {
+            ServiceError::new(ErrorKind::Unavailable, "intake_failed", "intake writer stopped")
+        })??;
+        if outcome.created {
+            self.publish(crate::CaseEvent {
+                case_id: outcome.case_id,
+                number: outcome.number.clone(),
+                action: "receive".into(),
+                state: outcome.state.clone(),
+                at: Utc::now(),
+            });
+        }
+        crate::metrics::appeal_received(outcome.created);
+        Ok(outcome)
+    }
+}
+
+async fn writer_loop(db: Db, config: ServiceConfig, mut receiver: mpsc::Receiver<IntakeJob>) {
+    let offset = chrono::FixedOffset::east_opt(config.utc_offset_minutes * 60)
+        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset is valid"));
+    while let Some(first) = receiver.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < config.intake_batch_max {
+            match receiver.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let size = batch.len();
+        let outcomes = match commit_batch(&db, &batch, offset).await {
+            Ok(outcomes) => outcomes,
+            Err(err) if size > 1 => {
+                // One bad appeal must not sink its neighbours: retry each on its own.
+                tracing::warn!(error = %err, size, "intake batch failed, retrying one by one");
+                let mut outcomes = Vec::with_capacity(size);
+                for job in &batch {
+                    let single = commit_batch(&db, std::slice::from_ref(job), offset).await;
+                    outcomes.push(single.and_then(|mut v| {
+                        v.pop().unwrap_or_else(|| Err(ServiceError::internal()))
+                    }));
+                }
+                outcomes
+            }
+            Err(err) => vec![Err(err)],
+        };
+        crate::metrics::intake_batch(size);
+        for (job, outcome) in batch.into_iter().zip(outcomes) {
+            // A sender that gave up is fine: its appeal is stored and a retry finds it by key.
+            let _ = job.reply.send(outcome);
+        }
+    }
+}
+
+type Outcomes = Vec<Result<IntakeOutcome>>;
+
+async fn commit_batch(
+    db: &Db,
+    batch: &[IntakeJob],
+    offset: chrono::FixedOffset,
+) -> Result<Outcomes> {
+    let mut tx = db.writer().begin().await?;
+    let outcomes = store_batch(&mut tx, batch, offset).await?;
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+async fn store_batch(
+    conn: &mut Conn,
+    batch: &[IntakeJob],
+    offset: chrono::FixedOffset,
+) -> Result<Outcomes> {
+    let root = reference::root_area(conn).await?;
+    let mut areas: HashMap<i64, String> = HashMap::new();
+    let mut head = ChainHead::load(conn).await?;
+    let mut next_id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM cases")
+        .fetch_one(&mut *conn)
+        .await?;
+    let mut seen_keys: HashMap<String, IntakeOutcome> = HashMap::new();
+    let mut counters: HashMap<(String, i64, i64), i64> = HashMap::new();
+    let mut states: HashMap<(i64, i64), i64> = HashMap::new();
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let received = CaseState::Received.as_str();
+
+    for job in batch {
+        if let Some(key) = &job.idempotency_key {
+            if let Some(done) = seen_keys.get(key) {
+                outcomes.push(Ok(IntakeOutcome {
+                    created: false,
+                    ..done.clone()
+                }));
+                continue;
+            }
+            if let Some(case_id) = cases::find_by_idempotency_key(conn, key).await? {
+                let case = cases::get_case(conn, case_id).await?;
+                let outcome = IntakeOutcome {
+                    case_id,
+                    number: case.number,
+                    state: case.state,
+                    created: false,
+                };
+                seen_keys.insert(key.clone(), outcome.clone());
+                outcomes.push(Ok(outcome));
+                continue;
+            }
+        }
+        let appeal = &job.appeal;
+        let area_id = appeal.area_id.map(|a| a.0).unwrap_or(root.id);
+        let area_path = match areas.get(&area_id) {
+            Some(path) => path.clone(),
+            None => match reference::get_area(conn, area_id).await {
+                Ok(area) => {
+                    areas.insert(area_id, area.path.clone());
+                    area.path
+                }
+                Err(urbis_storage::StorageError::NotFound(_)) => {
+                    outcomes.push(Err(ServiceError::invalid(
+                        "unknown_area",
+                        format!("area {area_id} does not exist"),
+                    )));
+                    continue;
+                }
+                Err(err) => return Err(err.into()),
+            },
+        };
+        if let Some(category) = appeal.category_id {
+            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM categories WHERE id = ?")
+                .bind(category.0)
+                .fetch_optional(&mut *conn)
+                .await?;
+            if exists.is_none() {
+                outcomes.push(Err(ServiceError::invalid(
+                    "unknown_category",
+                    format!("category {} does not exist", category.0),
+                )));
+                continue;
+            }
+        }
+        next_id += 1;
+        let local = job.received_at.with_timezone(&offset);
+        let day = local.format("%Y-%m-%d").to_string();
+        let number = format!("{}{next_id:07}", local.format("%Y%m%d"));
+        let at = to_db(job.received_at);
+        let reporter_user_id = job
+            .reporter
+            .as_ref()
+            .filter(|a| a.role == Role::Resident)
+            .map(|a| a.user_id.0);
+        let category_id = appeal.category_id.map(|c| c.0);
+        sqlx::query(
+            "INSERT INTO cases (id, number, state, channel, title, text, address, lat, lon, category_id, area_id,
+                area_path, reporter_user_id, reporter_name, reporter_phone, urgent, stats_day, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(next_id)
+        .bind(&number)
+        .bind(received)
+        .bind(appeal.channel.as_str())
+        .bind(&appeal.title)
+        .bind(&appeal.text)
+        .bind(&appeal.address)
+        .bind(appeal.location.map(|l| l.0))
+        .bind(appeal.location.map(|l| l.1))
+        .bind(category_id)
+        .bind(area_id)
+        .bind(&area_path)
+        .bind(reporter_user_id)
+        .bind(&appeal.reporter_name)
+        .bind(&appeal.reporter_phone)
+        .bind(appeal.urgent)
+        .bind(&day)
+        .bind(&at)
+        .bind(&at)
+        .execute(&mut *conn)
+        .await?;
+        cases::insert_appeal(
+            conn,
+            &NewAppealRow {
+                case_id: next_id,
+                channel: appeal.channel.as_str(),
+                title: &appeal.title,
+                text: &appeal.text,
+                reporter_user_id,
+                reporter_name: &appeal.reporter_name,
+                reporter_phone: &appeal.reporter_phone,
+                idempotency_key: job.idempotency_key.as_deref(),
+                created_at: &at,
+            },
+        )
+        .await?;
+        let detail = serde_json::json!({
+            "channel": appeal.channel.as_str(),
+            "number": number,
+            "area_id": area_id,
+            "category_id": category_id,
+        })
+        .to_string();
+        head.append(
+            conn,
+            &NewAudit {
+                at: &at,
+                actor_id: job.reporter.as_ref().map(|a| a.user_id.0),
+                actor_role: job
+                    .reporter
+                    .as_ref()
+                    .map(|a| a.role.as_str())
+                    .unwrap_or("anonymous"),
+                action: "receive",
+                entity: "case",
+                entity_id: next_id,
+                from_state: "",
+                to_state: received,
+                detail: &detail,
+            },
+        )
+        .await?;
+        *counters
+            .entry((day, area_id, category_id.unwrap_or(0)))
+            .or_default() += 1;
+        *states
+            .entry((area_id, category_id.unwrap_or(0)))
+            .or_default() += 1;
+        let outcome = IntakeOutcome {
+            case_id: next_id,
+            number,
+            state: received.to_owned(),
+            created: true,
+        };
+        if let Some(key) = &job.idempotency_key {
+            seen_keys.insert(key.clone(), outcome.clone());
+        }
+        outcomes.push(Ok(outcome));
+    }
+    for ((day, area_id, category_id), n) in counters {
+        stats::bump(conn, &day, Dim::Area, area_id, category_id, "reported", n).await?;
+    }
+    for ((area_id, category_id), n) in states {
+        let key = StateKey {
+            area_id,
+            dept_id: 0,
+            category_id,
+            state: received.to_owned(),
+            overdue: false,
+        };
+        stats::bump_state(conn, &key, n).await?;
+    }
+    Ok(outcomes)
+}
+
+/// Returns the case row as intake stored it (for tests and the CLI).
+pub async fn load_case(conn: &mut Conn, case_id: i64) -> Result<CaseRow> {
+    Ok(cases::get_case(conn, case_id).await?)
+}

@@ -1,0 +1,137 @@
+//! Urbis use cases. [`Services`] is what the HTTP layer and the CLI call: it owns transaction
+//! bounds, permission checks and the audit log, so both front ends behave the same.
+//!
+//! Runtime shape: appeals go through one intake writer task (group commit: it gathers the appeals
+//! that arrive together, commits them in one fsync'd transaction, then acknowledges each); every
+//! other write takes the single writer connection for one short transaction; reads use the read
+//! pool. The SLA worker wakes periodically to send reminders and escalate overdue cases.
+
+pub mod audit;
+pub mod auth;
+pub mod cases;
+pub mod config;
+pub mod error;
+pub mod intake;
+pub mod metrics;
+pub mod reference;
+pub mod sla;
+pub mod stats;
+
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
+use urbis_domain::calendar::WorkingCalendar;
+use urbis_storage::Db;
+
+pub use config::ServiceConfig;
+pub use error::{ErrorKind, ServiceError};
+
+/// Result of a service call.
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// Every use case of Urbis, shared by the HTTP handlers and the CLI.
+#[derive(Clone)]
+pub struct Services {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    config: ServiceConfig,
+    intake: intake::IntakeHandle,
+    sessions: auth::SessionCache,
+    calendar: RwLock<Arc<WorkingCalendar>>,
+    events: tokio::sync::broadcast::Sender<CaseEvent>,
+}
+
+/// A change to a case, broadcast to live listeners (dashboard feeds).
+#[derive(Debug, Clone)]
+pub struct CaseEvent {
+    pub case_id: i64,
+    pub number: String,
+    pub action: String,
+    pub state: String,
+    pub at: DateTime<Utc>,
+}
+
+impl Services {
+    /// Builds the services on an opened store and starts the intake writer.
+    pub async fn start(db: Db, config: ServiceConfig) -> Result<Services> {
+        let calendar = reference::load_calendar(&db).await?;
+        let intake = intake::IntakeHandle::spawn(db.clone(), config.clone());
+        let (events, _) = tokio::sync::broadcast::channel(1024);
+        Ok(Services {
+            inner: Arc::new(Inner {
+                db,
+                config,
+                intake,
+                sessions: auth::SessionCache::default(),
+                calendar: RwLock::new(Arc::new(calendar)),
+                events,
+            }),
+        })
+    }
+
+    /// Returns the store.
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// Returns the configuration.
+    pub fn config(&self) -> &ServiceConfig {
+        &self.inner.config
+    }
+
+    /// Returns the working calendar in force.
+    pub fn calendar(&self) -> Arc<WorkingCalendar> {
+        match self.inner.calendar.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn set_calendar(&self, calendar: WorkingCalendar) {
+        let mut guard = match self.inner.calendar.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *guard = Arc::new(calendar);
+    }
+
+    /// Subscribes to live case events.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<CaseEvent> {
+        self.inner.events.subscribe()
+    }
+
+    fn publish(&self, event: CaseEvent) {
+        // Nobody listening is fine.
+        let _ = self.inner.events.send(event);
+    }
+
+    /// Converts a UTC instant to city-local time.
+    pub fn to_local(&self, at: DateTime<Utc>) -> NaiveDateTime {
+        at.with_timezone(&self.offset()).naive_local()
+    }
+
+    /// Converts a city-local time to UTC.
+    pub fn from_local(&self, local: NaiveDateTime) -> DateTime<Utc> {
+        (local - chrono::Duration::seconds(i64::from(self.offset().local_minus_utc()))).and_utc()
+    }
+
+    fn offset(&self) -> FixedOffset {
+        FixedOffset::east_opt(self.inner.config.utc_offset_minutes * 60)
+            .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset is valid"))
+    }
+
+    /// Returns the city-local report day of an instant, as stored in statistics (YYYY-MM-DD).
+    pub fn local_day(&self, at: DateTime<Utc>) -> String {
+        self.to_local(at).format("%Y-%m-%d").to_string()
+    }
+}
+
+impl Services {
+    /// Returns whether the store answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(self.db().reader()).await.is_ok()
+    }
+}

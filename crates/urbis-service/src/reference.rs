@@ -1,0 +1,307 @@
+//! Reference data as use cases: the area tree, departments, the taxonomy and its import, time
+//! limits, the working calendar and the versioned responsibility list. Changes are admin-only
+//! and audited.
+
+use chrono::{NaiveTime, Utc};
+use urbis_domain::area::{AreaLevel, validate_code};
+use urbis_domain::calendar::{ClockType, OfficeWindow, WorkingCalendar};
+use urbis_domain::role::{Actor, Role};
+use urbis_storage::reference::{
+    self, AreaRow, CalendarDayRow, CategoryRow, DeptRow, RuleRow, TimeLimitRow, VersionRow,
+};
+use urbis_storage::time::to_db;
+use urbis_storage::{Conn, Db};
+
+use crate::auth::require_role;
+use crate::{Result, ServiceError, Services};
+
+/// Limits on reference-data input.
+pub const NAME_MAX_CHARS: usize = 100;
+pub const LEGAL_BASIS_MAX_CHARS: usize = 1_000;
+pub const IMPORT_MAX_ROWS: usize = 100_000;
+
+/// Loads the working calendar from the store.
+pub(crate) async fn load_calendar(db: &Db) -> Result<WorkingCalendar> {
+    let mut conn = db.reader().acquire().await?;
+    crate::sla::load(&mut conn).await
+}
+
+/// Parses office hours like `09:00-12:00,13:30-18:00`.
+pub fn parse_office_hours(text: &str) -> Result<Vec<OfficeWindow>> {
+    let bad = || {
+        ServiceError::invalid(
+            "invalid_office_hours",
+            "office hours look like 09:00-12:00,13:30-18:00",
+        )
+    };
+    let mut windows = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (start, end) = part.split_once('-').ok_or_else(bad)?;
+        let parse = |t: &str| NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| bad());
+        windows.push(OfficeWindow {
+            start: parse(start)?,
+            end: parse(end)?,
+        });
+    }
+    if windows.is_empty() || windows.len() > 6 {
+        return Err(bad());
+    }
+    Ok(windows)
+}
+
+fn check_name(field: &'static str, name: &str) -> Result<String> {
+    let name = urbis_domain::appeal::bounded_text(field, Some(name), NAME_MAX_CHARS)?;
+    if name.is_empty() {
+        return Err(ServiceError::invalid("invalid_field", format!("{field}: must not be empty")));
+    }
+    Ok(name)
+}
+
+/// A category to import: its names from level 1 down.
+#[derive(Debug, Clone)]
+pub struct TaxonomyPath {
+    pub names: Vec<String>,
+}
+
+impl Services {
+    /// Returns the whole area tree (everyone logged in may read it).
+    pub async fn list_areas(&self) -> Result<Vec<AreaRow>> {
+        let mut conn = self.db().reader().acquire().await?;
+        Ok(reference::list_areas(&mut conn).await?)
+    }
+
+    /// Creates an area under a parent (admin only; seeding calls it with an admin actor).
+    pub async fn create_area(
+        &self,
+        actor: &Actor,
+        code: &str,
+        name: &str,
+        level: AreaLevel,
+        parent_id: Option<i64>,
+        center: Option<(f64, f64)>,
+    ) -> Result<AreaRow> {
+        require_role(actor, &[Role::Admin])?;
+        let name = check_name("name", name)?;
+        let mut tx = self.db().writer().begin().await?;
+        let parent = match parent_id {
+            Some(id) => Some(reference::get_area(&mut tx, id).await?),
+            None => None,
+        };
+        if let Some(parent) = &parent {
+            let parent_level = AreaLevel::parse(&parent.level).ok_or_else(ServiceError::internal)?;
+            if level.parent() != Some(parent_level) {
+                return Err(ServiceError::invalid(
+                    "invalid_area_level",
+                    format!("a {} goes under a {:?}", level.as_str(), level.parent().map(|l| l.as_str())),
+                ));
+            }
+        } else if level != AreaLevel::City {
+            return Err(ServiceError::invalid("invalid_area_level", "only the city has no parent"));
+        }
+        validate_code(level, code, parent.as_ref().map(|p| p.code.as_str()))
+            .map_err(|message| ServiceError::invalid("invalid_area_code", message))?;
+        let row = reference::insert_area(&mut tx, code, &name, level.as_str(), parent.as_ref(), center, None).await?;
+        crate::audit::record(&mut tx, Some(actor), "area_created", "area", row.id, "", "", &serde_json::json!({ "code": code, "name": name })).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Returns every department.
+    pub async fn list_depts(&self) -> Result<Vec<DeptRow>> {
+        let mut conn = self.db().reader().acquire().await?;
+        Ok(reference::list_depts(&mut conn).await?)
+    }
+
+    /// Creates a department (admin only).
+    pub async fn create_dept(&self, actor: &Actor, code: &str, name: &str, area_id: Option<i64>) -> Result<DeptRow> {
+        require_role(actor, &[Role::Admin])?;
+        let name = check_name("name", name)?;
+        let code = check_name("code", code)?;
+        let mut tx = self.db().writer().begin().await?;
+        if let Some(area) = area_id {
+            reference::get_area(&mut tx, area).await?;
+        }
+        let row = reference::insert_dept(&mut tx, &code, &name, area_id).await?;
+        crate::audit::record(&mut tx, Some(actor), "dept_created", "department", row.id, "", "", &serde_json::json!({ "code": code, "name": name })).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Returns the taxonomy.
+    pub async fn list_categories(&self) -> Result<Vec<CategoryRow>> {
+        let mut conn = self.db().reader().acquire().await?;
+        Ok(reference::list_categories(&mut conn).await?)
+    }
+
+    /// Imports category paths (1–3 levels), creating what is missing; returns (created, problems).
+    /// Codes are assigned by position: 2 digits per level (01, 0101, 010101).
+    pub async fn import_taxonomy(
+        &self,
+        actor: &Actor,
+        paths: &[TaxonomyPath],
+    ) -> Result<(usize, Vec<String>)> {
+        require_role(actor, &[Role::Admin])?;
+        if paths.len() > IMPORT_MAX_ROWS {
+            return Err(ServiceError::invalid("too_many_rows", format!("at most {IMPORT_MAX_ROWS} rows")));
+        }
+        let mut tx = self.db().writer().begin().await?;
+        let mut created = 0;
+        let mut problems = Vec::new();
+        for (row_idx, path) in paths.iter().enumerate() {
+            if path.names.is_empty() || path.names.len() > 3 {
+                problems.push(format!("row {}: a category path has 1 to 3 levels", row_idx + 1));
+                continue;
+            }
+            let mut parent: Option<CategoryRow> = None;
+            for (depth, raw) in path.names.iter().enumerate() {
+                let name = match check_name("category", raw) {
+                    Ok(name) => name,
+                    Err(err) => {
+                        problems.push(format!("row {}: {}", row_idx + 1, err.message));
+                        break;
+                    }
+                };
+                let parent_id = parent.as_ref().map(|p| p.id);
+                let existing = reference::find_category(&mut tx, parent_id, &name).await?;
+                let row = match existing {
+                    Some(row) => row,
+                    None => {
+                        let siblings = reference::count_children(&mut tx, parent_id).await?;
+                        if siblings >= 99 {
+                            problems.push(format!("row {}: more than 99 children under one category", row_idx + 1));
+                            break;
+                        }
+                        let code = format!(
+                            "{}{:02}",
+                            parent.as_ref().map(|p| p.code.as_str()).unwrap_or(""),
+                            siblings + 1
+                        );
+                        created += 1;
+                        reference::insert_category(&mut tx, &code, &name, depth as i64 + 1, parent_id, 0.5).await?
+                    }
+                };
+                parent = Some(row);
+            }
+        }
+        crate::audit::record(&mut tx, Some(actor), "taxonomy_imported", "taxonomy", 0, "", "", &serde_json::json!({ "rows": paths.len(), "created": created })).await?;
+        tx.commit().await?;
+        Ok((created, problems))
+    }
+
+    /// Returns every time limit.
+    pub async fn list_time_limits(&self) -> Result<Vec<TimeLimitRow>> {
+        let mut conn = self.db().reader().acquire().await?;
+        Ok(reference::list_time_limits(&mut conn).await?)
+    }
+
+    /// Sets the handling time limit of a category (admin only).
+    pub async fn set_time_limit(&self, actor: &Actor, category_id: i64, clock: &str, amount: i64, remind_before_minutes: i64) -> Result<()> {
+        require_role(actor, &[Role::Admin])?;
+        ClockType::parse(clock).map_err(|err| ServiceError::invalid("invalid_clock", err.to_string()))?;
+        if !(1..=1000).contains(&amount) || !(0..=7 * 24 * 60).contains(&remind_before_minutes) {
+            return Err(ServiceError::invalid("invalid_time_limit", "amount 1–1000, reminder 0–10080 minutes"));
+        }
+        let mut tx = self.db().writer().begin().await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM categories WHERE id = ?").bind(category_id).fetch_optional(&mut *tx).await?;
+        exists.ok_or_else(|| ServiceError::not_found("category"))?;
+        reference::upsert_time_limit(&mut tx, &TimeLimitRow { category_id, clock: clock.to_owned(), amount, remind_before_minutes }).await?;
+        crate::audit::record(&mut tx, Some(actor), "time_limit_set", "category", category_id, "", "", &serde_json::json!({ "clock": clock, "amount": amount })).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Returns the calendar exceptions and office hours.
+    pub async fn calendar_days(&self) -> Result<(String, Vec<CalendarDayRow>)> {
+        let mut conn = self.db().reader().acquire().await?;
+        let hours = reference::get_setting(&mut conn, "office_hours").await?.unwrap_or_else(|| "09:00-12:00,13:30-18:00".into());
+        Ok((hours, reference::list_calendar_days(&mut conn).await?))
+    }
+
+    /// Changes the working calendar (admin only): office hours and/or exception days; the new
+    /// calendar is validated as a whole before it is stored and takes effect at once.
+    pub async fn update_calendar(
+        &self,
+        actor: &Actor,
+        office_hours: Option<&str>,
+        set_days: &[CalendarDayRow],
+        remove_days: &[String],
+    ) -> Result<()> {
+        require_role(actor, &[Role::Admin])?;
+        if set_days.len() + remove_days.len() > 1000 {
+            return Err(ServiceError::invalid("too_many_rows", "at most 1000 days per change"));
+        }
+        for day in set_days {
+            chrono::NaiveDate::parse_from_str(&day.day, "%Y-%m-%d").map_err(|_| ServiceError::invalid("invalid_day", format!("bad day {:?}", day.day)))?;
+            if day.kind != "holiday" && day.kind != "workday" {
+                return Err(ServiceError::invalid("invalid_day", "kind is holiday or workday"));
+            }
+        }
+        if let Some(hours) = office_hours {
+            parse_office_hours(hours)?;
+        }
+        let mut tx = self.db().writer().begin().await?;
+        if let Some(hours) = office_hours {
+            reference::set_setting(&mut tx, "office_hours", hours).await?;
+        }
+        for day in set_days {
+            reference::upsert_calendar_day(&mut tx, day).await?;
+        }
+        for day in remove_days {
+            reference::delete_calendar_day(&mut tx, day).await?;
+        }
+        let calendar = crate::sla::load(&mut tx).await?;
+        crate::audit::record(&mut tx, Some(actor), "calendar_updated", "calendar", 0, "", "", &serde_json::json!({ "office_hours": office_hours, "set": set_days.len(), "removed": remove_days.len() })).await?;
+        tx.commit().await?;
+        self.set_calendar(calendar);
+        Ok(())
+    }
+
+    /// Returns the responsibility list versions.
+    pub async fn list_versions(&self) -> Result<Vec<VersionRow>> {
+        let mut conn = self.db().reader().acquire().await?;
+        Ok(reference::list_versions(&mut conn).await?)
+    }
+
+    /// Returns the rules of a version.
+    pub async fn list_rules(&self, version_id: Option<i64>) -> Result<Vec<RuleRow>> {
+        let mut conn = self.db().reader().acquire().await?;
+        Ok(reference::list_rules(&mut conn, version_id).await?)
+    }
+
+    /// Publishes a new version of the responsibility list and makes it active (admin only).
+    /// Rules of earlier versions stay for history.
+    pub async fn publish_responsibility(&self, actor: &Actor, note: &str, rules: &[RuleRow]) -> Result<VersionRow> {
+        require_role(actor, &[Role::Admin])?;
+        if rules.is_empty() || rules.len() > IMPORT_MAX_ROWS {
+            return Err(ServiceError::invalid("invalid_rules", format!("between 1 and {IMPORT_MAX_ROWS} rules")));
+        }
+        let note = urbis_domain::appeal::bounded_text("note", Some(note), NAME_MAX_CHARS * 2)?;
+        let mut tx = self.db().writer().begin().await?;
+        let version = reference::insert_version(&mut tx, &note, &to_db(Utc::now()), Some(actor.user_id.0)).await?;
+        for (idx, rule) in rules.iter().enumerate() {
+            let fail = |what: &str| ServiceError::invalid("invalid_rules", format!("rule {}: {what}", idx + 1));
+            urbis_domain::appeal::bounded_text("legal_basis", Some(&rule.legal_basis), LEGAL_BASIS_MAX_CHARS)?;
+            let category: Option<i64> = sqlx::query_scalar("SELECT id FROM categories WHERE id = ?").bind(rule.category_id).fetch_optional(&mut *tx).await?;
+            category.ok_or_else(|| fail("unknown category"))?;
+            reference::get_area(&mut tx, rule.area_id).await.map_err(|_| fail("unknown area"))?;
+            let supporting = crate::cases::parse_ids(&rule.supporting);
+            for dept in std::iter::once(rule.lead_dept_id).chain(supporting.iter().copied()) {
+                reference::get_dept(&mut tx, dept).await.map_err(|_| fail("unknown department"))?;
+            }
+            if supporting.contains(&rule.lead_dept_id) {
+                return Err(fail("lead department also supporting"));
+            }
+            reference::insert_rule(&mut tx, &RuleRow { version_id: version.id, ..rule.clone() }).await?;
+        }
+        reference::activate_version(&mut tx, version.id).await?;
+        crate::audit::record(&mut tx, Some(actor), "responsibility_published", "responsibility_version", version.id, "", "active", &serde_json::json!({ "rules": rules.len(), "note": note })).await?;
+        tx.commit().await?;
+        let mut conn = self.db().reader().acquire().await?;
+        Ok(reference::list_versions(&mut conn).await?.into_iter().find(|v| v.id == version.id).ok_or_else(ServiceError::internal)?)
+    }
+}
+
+/// Returns the root area, for callers that need the city (seeding, defaults).
+pub async fn root(conn: &mut Conn) -> Result<AreaRow> {
+    Ok(reference::root_area(conn).await?)
+}

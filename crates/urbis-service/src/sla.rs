@@ -1,0 +1,205 @@
+//! The SLA engine in service form: time limits per category, deadlines on the working calendar
+//! with pauses, and the worker that reminds before expiry and escalates (督办) after it.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use urbis_domain::calendar::{self, ClockType, Pause, WorkingCalendar};
+use urbis_storage::cases::{self, NotificationRow};
+use urbis_storage::time::{from_db, to_db};
+use urbis_storage::{Conn, reference};
+
+use crate::cases::{Counters, save_case};
+use crate::{Result, ServiceConfig, ServiceError, Services};
+
+/// Returns the clock, amount and reminder lead time for a category: its own limit, else the
+/// nearest ancestor's, else the configured default.
+pub(crate) async fn limit_for(
+    conn: &mut Conn,
+    category_id: Option<i64>,
+    config: &ServiceConfig,
+) -> Result<(ClockType, u32, i64)> {
+    let mut next = category_id;
+    let mut depth = 0;
+    while let Some(id) = next {
+        let row: Option<(Option<String>, Option<i64>, Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT t.clock, t.amount, t.remind_before_minutes, c.parent_id
+             FROM categories c LEFT JOIN time_limits t ON t.category_id = c.id WHERE c.id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let row = row.map(|(clock, amount, remind, parent)| {
+            (
+                clock.unwrap_or_default(),
+                amount.unwrap_or(-1),
+                remind.unwrap_or(config.remind_before_minutes),
+                parent,
+            )
+        });
+        let Some((clock, amount, remind, parent)) = row else {
+            break;
+        };
+        if amount >= 0 {
+            let clock = ClockType::parse(&clock).map_err(|_| {
+                tracing::error!(category_id = id, clock, "stored clock type is unknown");
+                ServiceError::internal()
+            })?;
+            return Ok((clock, u32::try_from(amount).unwrap_or(u32::MAX), remind));
+        }
+        next = parent;
+        depth += 1;
+        if depth > 8 {
+            break;
+        }
+    }
+    let (clock, amount) = config.default_limit;
+    Ok((clock, amount, config.remind_before_minutes))
+}
+
+impl Services {
+    /// Returns the deadline of `amount` units of `clock` after `start`, skipping pauses given as
+    /// UTC spans; `None` while an open pause stops the clock.
+    pub fn due(
+        &self,
+        cal: &WorkingCalendar,
+        clock: ClockType,
+        amount: u32,
+        start: DateTime<Utc>,
+        pauses: &[(DateTime<Utc>, Option<DateTime<Utc>>)],
+    ) -> Result<Option<DateTime<Utc>>> {
+        let local_pauses: Vec<Pause> = pauses
+            .iter()
+            .map(|(from, to)| Pause {
+                start: self.to_local(*from),
+                end: to.map(|t| self.to_local(t)),
+            })
+            .collect();
+        let deadline = calendar::deadline(cal, clock, amount, self.to_local(start), &local_pauses)
+            .map_err(|err| ServiceError::invalid("invalid_time_limit", err.to_string()))?;
+        Ok(deadline.map(|local| self.from_local(local)))
+    }
+
+    /// Runs one round of the SLA worker at `now`: reminders for cases close to their deadline
+    /// and escalation (督办) of cases past it. Returns (reminded, escalated).
+    pub async fn sla_tick(&self, now: DateTime<Utc>) -> Result<(usize, usize)> {
+        let horizon = now + chrono::Duration::days(2);
+        let mut tx = self.db().writer().begin().await?;
+        let mut reminded = 0;
+        for before in cases::cases_needing_reminder(&mut tx, &to_db(horizon), 500).await? {
+            let Some(due) = before.due_at.as_deref().map(from_db).transpose()? else {
+                continue;
+            };
+            let (_, _, remind_before) = limit_for(&mut tx, before.category_id, self.config()).await?;
+            if now < due - chrono::Duration::minutes(remind_before) {
+                continue;
+            }
+            let mut after = before.clone();
+            after.reminded = true;
+            after.updated_at = to_db(now);
+            save_case(&mut tx, &before, &after).await?;
+            cases::insert_notification(
+                &mut tx,
+                &NotificationRow {
+                    id: 0,
+                    case_id: before.id,
+                    dept_id: before.lead_dept_id,
+                    user_id: None,
+                    kind: "reminder".into(),
+                    message: format!("案件 {} 将于 {} 到期", before.number, self.to_local(due).format("%m-%d %H:%M")),
+                    created_at: to_db(now),
+                },
+            )
+            .await?;
+            crate::audit::record(&mut tx, None, "remind", "case", before.id, &before.state, &after.state, &serde_json::json!({ "due_at": before.due_at })).await?;
+            reminded += 1;
+        }
+        let mut escalated = 0;
+        for before in cases::cases_newly_overdue(&mut tx, &to_db(now), 500).await? {
+            let mut after = before.clone();
+            after.overdue = true;
+            after.reminded = true;
+            after.supervise_count += 1;
+            after.updated_at = to_db(now);
+            save_case(&mut tx, &before, &after).await?;
+            let mut counters = Counters::new(&before);
+            counters.add("overdue", before.lead_dept_id);
+            counters.add("supervised", before.lead_dept_id);
+            counters.write(&mut tx).await?;
+            cases::insert_notification(
+                &mut tx,
+                &NotificationRow {
+                    id: 0,
+                    case_id: before.id,
+                    dept_id: before.lead_dept_id,
+                    user_id: None,
+                    kind: "escalation".into(),
+                    message: format!("案件 {} 已超期，系统督办", before.number),
+                    created_at: to_db(now),
+                },
+            )
+            .await?;
+            crate::audit::record(&mut tx, None, "escalate", "case", before.id, &before.state, &after.state, &serde_json::json!({ "due_at": before.due_at })).await?;
+            self.publish(crate::CaseEvent {
+                case_id: before.id,
+                number: before.number.clone(),
+                action: "escalate".into(),
+                state: before.state.clone(),
+                at: now,
+            });
+            escalated += 1;
+        }
+        tx.commit().await?;
+        crate::metrics::sla_tick(reminded, escalated);
+        Ok((reminded, escalated))
+    }
+
+    /// Runs the SLA worker until `shutdown` fires; failures are logged and counted, and the
+    /// worker carries on at the next interval.
+    pub fn spawn_sla_worker(
+        &self,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let services = self.clone();
+        let interval: Duration = self.config().sla_interval;
+        tokio::spawn(async move {
+            loop {
+                match services.sla_tick(Utc::now()).await {
+                    Ok((reminded, escalated)) if reminded + escalated > 0 => {
+                        tracing::info!(reminded, escalated, "sla round");
+                    }
+                    Ok(_) => {}
+                    Err(err) => {
+                        crate::metrics::sla_failed();
+                        tracing::error!(error = %err, "sla round failed");
+                    }
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(interval) => {}
+                    _ = shutdown.changed() => break,
+                }
+            }
+        })
+    }
+}
+
+/// Loads the working calendar from settings and calendar days.
+pub(crate) async fn load(conn: &mut Conn) -> Result<WorkingCalendar> {
+    let windows_text = reference::get_setting(conn, "office_hours")
+        .await?
+        .unwrap_or_else(|| "09:00-12:00,13:30-18:00".to_owned());
+    let windows = crate::reference::parse_office_hours(&windows_text)?;
+    let mut holidays = Vec::new();
+    let mut workdays = Vec::new();
+    for day in reference::list_calendar_days(conn).await? {
+        let date = chrono::NaiveDate::parse_from_str(&day.day, "%Y-%m-%d")
+            .map_err(|_| ServiceError::internal())?;
+        if day.kind == "holiday" {
+            holidays.push(date);
+        } else {
+            workdays.push(date);
+        }
+    }
+    WorkingCalendar::new(windows, holidays, workdays)
+        .map_err(|err| ServiceError::invalid("invalid_calendar", err.to_string()))
+}

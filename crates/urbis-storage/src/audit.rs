@@ -1,0 +1,143 @@
+//! The audit log table. Appending computes the chain hash from the current head, so appends must
+//! run on the single writer connection inside the transaction of the change they record.
+
+use sqlx::FromRow;
+use urbis_domain::audit::{AuditContent, GENESIS_HASH, chain_hash};
+
+use crate::{Conn, Result};
+
+/// A stored audit record.
+#[derive(Debug, Clone, FromRow)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub at: String,
+    pub actor_id: Option<i64>,
+    pub actor_role: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: i64,
+    pub from_state: String,
+    pub to_state: String,
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl AuditRow {
+    /// Returns the part of the record covered by its hash.
+    pub fn content(&self) -> AuditContent<'_> {
+        AuditContent {
+            seq: self.seq,
+            at: &self.at,
+            actor_id: self.actor_id,
+            actor_role: &self.actor_role,
+            action: &self.action,
+            entity: &self.entity,
+            entity_id: self.entity_id,
+            from_state: &self.from_state,
+            to_state: &self.to_state,
+            detail: &self.detail,
+        }
+    }
+}
+
+const AUDIT_COLUMNS: &str = "seq, at, actor_id, actor_role, action, entity, entity_id, from_state, to_state, detail, prev_hash, hash";
+
+/// An audit record to append.
+#[derive(Debug, Clone)]
+pub struct NewAudit<'a> {
+    pub at: &'a str,
+    pub actor_id: Option<i64>,
+    pub actor_role: &'a str,
+    pub action: &'a str,
+    pub entity: &'a str,
+    pub entity_id: i64,
+    pub from_state: &'a str,
+    pub to_state: &'a str,
+    pub detail: &'a str,
+}
+
+/// Returns the sequence number and hash of the last record (the genesis hash when empty).
+pub async fn head(conn: &mut Conn) -> Result<(i64, String)> {
+    let row: Option<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.unwrap_or_else(|| (0, GENESIS_HASH.to_owned())))
+}
+
+/// The chain head carried through one transaction, so a batch appends without re-reading it.
+#[derive(Debug, Clone)]
+pub struct ChainHead {
+    pub seq: i64,
+    pub hash: String,
+}
+
+impl ChainHead {
+    /// Reads the head inside the current transaction.
+    pub async fn load(conn: &mut Conn) -> Result<ChainHead> {
+        let (seq, hash) = head(conn).await?;
+        Ok(ChainHead { seq, hash })
+    }
+
+    /// Appends one record linked to the head and advances the head.
+    pub async fn append(&mut self, conn: &mut Conn, record: &NewAudit<'_>) -> Result<i64> {
+        let seq = self.seq + 1;
+        let content = AuditContent {
+            seq,
+            at: record.at,
+            actor_id: record.actor_id,
+            actor_role: record.actor_role,
+            action: record.action,
+            entity: record.entity,
+            entity_id: record.entity_id,
+            from_state: record.from_state,
+            to_state: record.to_state,
+            detail: record.detail,
+        };
+        let hash = chain_hash(&self.hash, &content);
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, actor_id, actor_role, action, entity, entity_id, from_state, to_state, detail, prev_hash, hash)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(seq)
+        .bind(record.at)
+        .bind(record.actor_id)
+        .bind(record.actor_role)
+        .bind(record.action)
+        .bind(record.entity)
+        .bind(record.entity_id)
+        .bind(record.from_state)
+        .bind(record.to_state)
+        .bind(record.detail)
+        .bind(&self.hash)
+        .bind(&hash)
+        .execute(conn)
+        .await?;
+        self.seq = seq;
+        self.hash = hash;
+        Ok(seq)
+    }
+}
+
+/// Returns the records about one entity in chain order.
+pub async fn list_for_entity(conn: &mut Conn, entity: &str, entity_id: i64) -> Result<Vec<AuditRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE entity = ? AND entity_id = ? ORDER BY seq"
+    ))
+    .bind(entity)
+    .bind(entity_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Returns up to `limit` records with `seq > after`, in order (for walking the whole chain).
+pub async fn page(conn: &mut Conn, after: i64, limit: i64) -> Result<Vec<AuditRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?"
+    ))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}

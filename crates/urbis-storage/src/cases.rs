@@ -1,0 +1,420 @@
+//! Cases, the appeals behind them, clock pauses and notifications.
+
+use sqlx::{FromRow, QueryBuilder, Sqlite};
+
+use crate::{Conn, Result, StorageError};
+
+/// A stored case, every column.
+#[derive(Debug, Clone, FromRow)]
+pub struct CaseRow {
+    pub id: i64,
+    pub number: String,
+    pub state: String,
+    pub channel: String,
+    pub title: String,
+    pub text: String,
+    pub address: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub category_id: Option<i64>,
+    pub area_id: i64,
+    pub area_path: String,
+    pub lead_dept_id: Option<i64>,
+    pub supporting_depts: String,
+    pub reporter_user_id: Option<i64>,
+    pub reporter_name: String,
+    pub reporter_phone: String,
+    pub reporter_count: i64,
+    pub urgent: bool,
+    pub pending_kind: Option<String>,
+    pub pending_amount: Option<i64>,
+    pub clock: Option<String>,
+    pub limit_amount: Option<i64>,
+    pub clock_started_at: Option<String>,
+    pub due_at: Option<String>,
+    pub response_due_at: Option<String>,
+    pub accepted_at: Option<String>,
+    pub feedback_at: Option<String>,
+    pub handled_on_time: Option<bool>,
+    pub overdue: bool,
+    pub reminded: bool,
+    pub supervise_count: i64,
+    pub rework_count: i64,
+    pub return_count: i64,
+    pub closure_type: Option<String>,
+    pub closed_at: Option<String>,
+    pub satisfaction: Option<String>,
+    pub resolved: Option<bool>,
+    pub rated_at: Option<String>,
+    pub stats_day: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: i64,
+}
+
+const CASE_COLUMNS: &str = "id, number, state, channel, title, text, address, lat, lon, category_id, area_id, area_path, \
+    lead_dept_id, supporting_depts, reporter_user_id, reporter_name, reporter_phone, reporter_count, urgent, \
+    pending_kind, pending_amount, clock, limit_amount, clock_started_at, due_at, response_due_at, accepted_at, \
+    feedback_at, handled_on_time, overdue, reminded, supervise_count, rework_count, return_count, closure_type, \
+    closed_at, satisfaction, resolved, rated_at, stats_day, created_at, updated_at, version";
+
+/// Inserts a new case (number is derived from the id after insertion) and returns its id.
+pub async fn insert_case(conn: &mut Conn, case: &CaseRow, number_prefix: &str) -> Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO cases (number, state, channel, title, text, address, lat, lon, category_id, area_id, area_path,
+            reporter_user_id, reporter_name, reporter_phone, urgent, stats_day, created_at, updated_at)
+         VALUES ('', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(&case.state)
+    .bind(&case.channel)
+    .bind(&case.title)
+    .bind(&case.text)
+    .bind(&case.address)
+    .bind(case.lat)
+    .bind(case.lon)
+    .bind(case.category_id)
+    .bind(case.area_id)
+    .bind(&case.area_path)
+    .bind(case.reporter_user_id)
+    .bind(&case.reporter_name)
+    .bind(&case.reporter_phone)
+    .bind(case.urgent)
+    .bind(&case.stats_day)
+    .bind(&case.created_at)
+    .bind(&case.updated_at)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE cases SET number = ? WHERE id = ?")
+        .bind(format!("{number_prefix}{id:07}"))
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(id)
+}
+
+/// Returns one case.
+pub async fn get_case(conn: &mut Conn, id: i64) -> Result<CaseRow> {
+    sqlx::query_as(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(StorageError::NotFound("case"))
+}
+
+/// Returns the case with this number.
+pub async fn get_case_by_number(conn: &mut Conn, number: &str) -> Result<CaseRow> {
+    sqlx::query_as(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE number = ?"))
+        .bind(number)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(StorageError::NotFound("case"))
+}
+
+/// Writes every mutable field of a case if its version is still `case.version`, then bumps it.
+pub async fn update_case(conn: &mut Conn, case: &CaseRow) -> Result<()> {
+    let res = sqlx::query(
+        "UPDATE cases SET state = ?, title = ?, category_id = ?, area_id = ?, area_path = ?, lead_dept_id = ?,
+            supporting_depts = ?, reporter_count = ?, urgent = ?, pending_kind = ?, pending_amount = ?, clock = ?,
+            limit_amount = ?, clock_started_at = ?, due_at = ?, response_due_at = ?, accepted_at = ?, feedback_at = ?,
+            handled_on_time = ?, overdue = ?, reminded = ?, supervise_count = ?, rework_count = ?, return_count = ?,
+            closure_type = ?, closed_at = ?, satisfaction = ?, resolved = ?, rated_at = ?, updated_at = ?,
+            version = version + 1
+         WHERE id = ? AND version = ?",
+    )
+    .bind(&case.state)
+    .bind(&case.title)
+    .bind(case.category_id)
+    .bind(case.area_id)
+    .bind(&case.area_path)
+    .bind(case.lead_dept_id)
+    .bind(&case.supporting_depts)
+    .bind(case.reporter_count)
+    .bind(case.urgent)
+    .bind(&case.pending_kind)
+    .bind(case.pending_amount)
+    .bind(&case.clock)
+    .bind(case.limit_amount)
+    .bind(&case.clock_started_at)
+    .bind(&case.due_at)
+    .bind(&case.response_due_at)
+    .bind(&case.accepted_at)
+    .bind(&case.feedback_at)
+    .bind(case.handled_on_time)
+    .bind(case.overdue)
+    .bind(case.reminded)
+    .bind(case.supervise_count)
+    .bind(case.rework_count)
+    .bind(case.return_count)
+    .bind(&case.closure_type)
+    .bind(&case.closed_at)
+    .bind(&case.satisfaction)
+    .bind(case.resolved)
+    .bind(&case.rated_at)
+    .bind(&case.updated_at)
+    .bind(case.id)
+    .bind(case.version)
+    .execute(conn)
+    .await?;
+    if res.rows_affected() == 0 {
+        return Err(StorageError::Conflict(
+            "the case was changed by someone else".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Which cases to list. Every filter is optional; scope filters come from the service.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub area_path_prefix: Option<String>,
+    /// Cases where this department is lead or supporting.
+    pub dept_id: Option<i64>,
+    pub reporter_user_id: Option<i64>,
+    pub states: Vec<String>,
+    pub category_id: Option<i64>,
+    pub overdue: Option<bool>,
+    pub created_from: Option<String>,
+    pub created_to: Option<String>,
+    /// Return only cases with an id below this (keyset pagination, newest first).
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+/// Returns cases matching the filter, newest first.
+pub async fn list_cases(conn: &mut Conn, filter: &CaseFilter) -> Result<Vec<CaseRow>> {
+    let mut query: QueryBuilder<'_, Sqlite> =
+        QueryBuilder::new(format!("SELECT {CASE_COLUMNS} FROM cases WHERE 1 = 1"));
+    if let Some(prefix) = &filter.area_path_prefix {
+        // Paths are digits and slashes only; the range scan keeps the index usable.
+        query.push(" AND area_path >= ").push_bind(prefix.clone());
+        query.push(" AND area_path < ").push_bind(format!("{prefix}\u{10ffff}"));
+    }
+    if let Some(dept) = filter.dept_id {
+        query
+            .push(" AND (lead_dept_id = ")
+            .push_bind(dept)
+            .push(" OR (',' || supporting_depts || ',') LIKE ")
+            .push_bind(format!("%,{dept},%"))
+            .push(")");
+    }
+    if let Some(user) = filter.reporter_user_id {
+        query.push(" AND reporter_user_id = ").push_bind(user);
+    }
+    if !filter.states.is_empty() {
+        query.push(" AND state IN (");
+        let mut separated = query.separated(", ");
+        for state in &filter.states {
+            separated.push_bind(state.clone());
+        }
+        query.push(")");
+    }
+    if let Some(category) = filter.category_id {
+        query.push(" AND category_id = ").push_bind(category);
+    }
+    if let Some(overdue) = filter.overdue {
+        query.push(" AND overdue = ").push_bind(overdue);
+    }
+    if let Some(from) = &filter.created_from {
+        query.push(" AND created_at >= ").push_bind(from.clone());
+    }
+    if let Some(to) = &filter.created_to {
+        query.push(" AND created_at < ").push_bind(to.clone());
+    }
+    if let Some(before) = filter.before_id {
+        query.push(" AND id < ").push_bind(before);
+    }
+    query.push(" ORDER BY id DESC LIMIT ").push_bind(filter.limit);
+    Ok(query.build_query_as().fetch_all(conn).await?)
+}
+
+/// Returns running cases whose deadline is before `until` and that were not reminded yet.
+pub async fn cases_needing_reminder(conn: &mut Conn, until: &str, limit: i64) -> Result<Vec<CaseRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {CASE_COLUMNS} FROM cases
+         WHERE state IN ('dispatched', 'handling') AND due_at IS NOT NULL AND due_at < ? AND reminded = 0
+         ORDER BY due_at LIMIT ?"
+    ))
+    .bind(until)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Returns running cases past their deadline that are not marked overdue yet.
+pub async fn cases_newly_overdue(conn: &mut Conn, now: &str, limit: i64) -> Result<Vec<CaseRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {CASE_COLUMNS} FROM cases
+         WHERE state IN ('dispatched', 'handling') AND due_at IS NOT NULL AND due_at < ? AND overdue = 0
+         ORDER BY due_at LIMIT ?"
+    ))
+    .bind(now)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// An appeal to insert.
+#[derive(Debug, Clone)]
+pub struct NewAppealRow<'a> {
+    pub case_id: i64,
+    pub channel: &'a str,
+    pub title: &'a str,
+    pub text: &'a str,
+    pub reporter_user_id: Option<i64>,
+    pub reporter_name: &'a str,
+    pub reporter_phone: &'a str,
+    pub idempotency_key: Option<&'a str>,
+    pub created_at: &'a str,
+}
+
+/// Inserts an appeal and returns its id.
+pub async fn insert_appeal(conn: &mut Conn, appeal: &NewAppealRow<'_>) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO appeals (case_id, channel, title, text, reporter_user_id, reporter_name, reporter_phone,
+            idempotency_key, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(appeal.case_id)
+    .bind(appeal.channel)
+    .bind(appeal.title)
+    .bind(appeal.text)
+    .bind(appeal.reporter_user_id)
+    .bind(appeal.reporter_name)
+    .bind(appeal.reporter_phone)
+    .bind(appeal.idempotency_key)
+    .bind(appeal.created_at)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Returns the case id of the appeal stored under this idempotency key, if any.
+pub async fn find_by_idempotency_key(conn: &mut Conn, key: &str) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT case_id FROM appeals WHERE idempotency_key = ?")
+            .bind(key)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+/// A stored appeal.
+#[derive(Debug, Clone, FromRow)]
+pub struct AppealRow {
+    pub id: i64,
+    pub case_id: i64,
+    pub channel: String,
+    pub title: String,
+    pub text: String,
+    pub reporter_user_id: Option<i64>,
+    pub reporter_name: String,
+    pub reporter_phone: String,
+    pub created_at: String,
+}
+
+/// Returns the appeals behind a case.
+pub async fn list_appeals(conn: &mut Conn, case_id: i64) -> Result<Vec<AppealRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, case_id, channel, title, text, reporter_user_id, reporter_name, reporter_phone, created_at
+         FROM appeals WHERE case_id = ? ORDER BY id",
+    )
+    .bind(case_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// A stored clock pause.
+#[derive(Debug, Clone, FromRow)]
+pub struct PauseRow {
+    pub id: i64,
+    pub case_id: i64,
+    pub reason: String,
+    pub start_at: String,
+    pub end_at: Option<String>,
+}
+
+/// Opens a pause of the case's clock.
+pub async fn open_pause(conn: &mut Conn, case_id: i64, reason: &str, start_at: &str) -> Result<()> {
+    sqlx::query("INSERT INTO case_pauses (case_id, reason, start_at) VALUES (?, ?, ?)")
+        .bind(case_id)
+        .bind(reason)
+        .bind(start_at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Closes every open pause of the case.
+pub async fn close_pauses(conn: &mut Conn, case_id: i64, end_at: &str) -> Result<()> {
+    sqlx::query("UPDATE case_pauses SET end_at = ? WHERE case_id = ? AND end_at IS NULL")
+        .bind(end_at)
+        .bind(case_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Returns the pauses of a case.
+pub async fn list_pauses(conn: &mut Conn, case_id: i64) -> Result<Vec<PauseRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, case_id, reason, start_at, end_at FROM case_pauses WHERE case_id = ? ORDER BY id",
+    )
+    .bind(case_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Deletes the pauses of a case (its clock restarts on a new dispatch).
+pub async fn clear_pauses(conn: &mut Conn, case_id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM case_pauses WHERE case_id = ?")
+        .bind(case_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A stored notification.
+#[derive(Debug, Clone, FromRow)]
+pub struct NotificationRow {
+    pub id: i64,
+    pub case_id: i64,
+    pub dept_id: Option<i64>,
+    pub user_id: Option<i64>,
+    pub kind: String,
+    pub message: String,
+    pub created_at: String,
+}
+
+/// Inserts a notification for a department or a user.
+pub async fn insert_notification(conn: &mut Conn, row: &NotificationRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO notifications (case_id, dept_id, user_id, kind, message, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(row.case_id)
+    .bind(row.dept_id)
+    .bind(row.user_id)
+    .bind(&row.kind)
+    .bind(&row.message)
+    .bind(&row.created_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Returns the newest notifications for a department or a user.
+pub async fn list_notifications(
+    conn: &mut Conn,
+    dept_id: Option<i64>,
+    user_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<NotificationRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, case_id, dept_id, user_id, kind, message, created_at FROM notifications
+         WHERE (dept_id IS NOT NULL AND dept_id = ?) OR (user_id IS NOT NULL AND user_id = ?)
+         ORDER BY id DESC LIMIT ?",
+    )
+    .bind(dept_id)
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}

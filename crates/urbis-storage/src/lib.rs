@@ -1,0 +1,23 @@
+//! Urbis storage: the embedded SQLite store through sqlx (runtime-checked queries), migrations
+//! embedded per backend (`migrations/sqlite`), and repositories as free functions that take the
+//! connection or transaction from the caller, so the service layer decides transaction bounds.
+//!
+//! Runtime shape: [`Db`] holds two pools on one file — a write pool of exactly one connection (the
+//! single SQLite writer; every write transaction queues for it) and a read pool of several
+//! connections that read WAL snapshots concurrently. Repositories contain no business rules and
+//! never check permissions.
+
+pub mod audit;
+pub mod cases;
+pub mod db;
+pub mod error;
+pub mod reference;
+pub mod stats;
+pub mod time;
+pub mod users;
+
+pub use db::{Conn, Db, DbOptions, Durability};
+pub use error::StorageError;
+
+/// Result of a repository call.
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;

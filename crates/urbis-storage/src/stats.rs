@@ -1,0 +1,185 @@
+//! Incrementally kept statistics: event counters per report day and the current number of cases
+//! per state. Writers bump them in the transaction of the change; readers aggregate these small
+//! tables and never scan cases.
+
+use crate::{Conn, Result};
+
+/// Which dimension a counter row belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dim {
+    /// Keyed by the case's area (the finest area the case was resolved to).
+    Area,
+    /// Keyed by the department that was lead when the event happened.
+    Dept,
+}
+
+impl Dim {
+    fn as_str(self) -> &'static str {
+        match self {
+            Dim::Area => "area",
+            Dim::Dept => "dept",
+        }
+    }
+}
+
+/// Adds `delta` to one event counter.
+pub async fn bump(
+    conn: &mut Conn,
+    day: &str,
+    dim: Dim,
+    dim_id: i64,
+    category_id: i64,
+    metric: &str,
+    delta: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO stats_daily (day, dim, dim_id, category_id, metric, n) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (day, dim, dim_id, category_id, metric) DO UPDATE SET n = n + excluded.n",
+    )
+    .bind(day)
+    .bind(dim.as_str())
+    .bind(dim_id)
+    .bind(category_id)
+    .bind(metric)
+    .bind(delta)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The key of a state counter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateKey {
+    pub area_id: i64,
+    pub dept_id: i64,
+    pub category_id: i64,
+    pub state: String,
+    pub overdue: bool,
+}
+
+/// Adds `delta` to the number of cases with this key.
+pub async fn bump_state(conn: &mut Conn, key: &StateKey, delta: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO case_state_counts (area_id, dept_id, category_id, state, overdue, n) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (area_id, dept_id, category_id, state, overdue) DO UPDATE SET n = n + excluded.n",
+    )
+    .bind(key.area_id)
+    .bind(key.dept_id)
+    .bind(key.category_id)
+    .bind(&key.state)
+    .bind(key.overdue)
+    .bind(delta)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Sums event counters of areas under `area_path` for report days in `[from, to]`, per metric.
+pub async fn area_totals(
+    conn: &mut Conn,
+    area_path: &str,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT s.metric, SUM(s.n) FROM stats_daily s JOIN areas a ON a.id = s.dim_id
+         WHERE s.dim = 'area' AND s.day >= ? AND s.day <= ? AND a.path LIKE ? || '%'
+         GROUP BY s.metric",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(area_path)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Sums event counters per area of `level` under `area_path`: rows of (area id, metric, n).
+pub async fn totals_by_area_level(
+    conn: &mut Conn,
+    level: &str,
+    area_path: &str,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(i64, String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT g.id, s.metric, SUM(s.n) FROM areas g
+         JOIN areas a ON a.path LIKE g.path || '%'
+         JOIN stats_daily s ON s.dim = 'area' AND s.dim_id = a.id
+         WHERE g.level = ? AND g.path LIKE ? || '%' AND s.day >= ? AND s.day <= ?
+         GROUP BY g.id, s.metric",
+    )
+    .bind(level)
+    .bind(area_path)
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Sums event counters per department: rows of (department id, metric, n).
+pub async fn totals_by_dept(
+    conn: &mut Conn,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(i64, String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT dim_id, metric, SUM(n) FROM stats_daily
+         WHERE dim = 'dept' AND day >= ? AND day <= ? GROUP BY dim_id, metric",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Sums event counters per report day under `area_path`: rows of (day, metric, n).
+pub async fn totals_by_day(
+    conn: &mut Conn,
+    area_path: &str,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(String, String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT s.day, s.metric, SUM(s.n) FROM stats_daily s JOIN areas a ON a.id = s.dim_id
+         WHERE s.dim = 'area' AND s.day >= ? AND s.day <= ? AND a.path LIKE ? || '%'
+         GROUP BY s.day, s.metric ORDER BY s.day",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(area_path)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Current case counts per state under `area_path`: rows of (state, overdue, n).
+pub async fn state_counts(conn: &mut Conn, area_path: &str) -> Result<Vec<(String, bool, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT c.state, c.overdue, SUM(c.n) FROM case_state_counts c JOIN areas a ON a.id = c.area_id
+         WHERE a.path LIKE ? || '%' GROUP BY c.state, c.overdue",
+    )
+    .bind(area_path)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Current open and overdue case counts per area of `level`: rows of (area id, open, overdue).
+pub async fn open_by_area_level(
+    conn: &mut Conn,
+    level: &str,
+    area_path: &str,
+) -> Result<Vec<(i64, i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT g.id,
+                COALESCE(SUM(CASE WHEN c.state NOT IN ('closed', 'evaluated', 'voided') THEN c.n END), 0),
+                COALESCE(SUM(CASE WHEN c.state NOT IN ('closed', 'evaluated', 'voided') AND c.overdue = 1 THEN c.n END), 0)
+         FROM areas g
+         JOIN areas a ON a.path LIKE g.path || '%'
+         JOIN case_state_counts c ON c.area_id = a.id
+         WHERE g.level = ? AND g.path LIKE ? || '%'
+         GROUP BY g.id",
+    )
+    .bind(level)
+    .bind(area_path)
+    .fetch_all(conn)
+    .await?)
+}

@@ -1,0 +1,131 @@
+//! Users and login sessions. Passwords arrive here already hashed; tokens only as their hash.
+
+use sqlx::FromRow;
+
+use crate::{Conn, Result, StorageError};
+
+/// A stored user.
+#[derive(Debug, Clone, FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: String,
+    pub area_id: Option<i64>,
+    pub dept_id: Option<i64>,
+    pub active: bool,
+    pub created_at: String,
+}
+
+const USER_COLUMNS: &str =
+    "id, username, display_name, password_hash, role, area_id, dept_id, active, created_at";
+
+/// A user to insert.
+#[derive(Debug, Clone)]
+pub struct NewUserRow<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: &'a str,
+    pub role: &'a str,
+    pub area_id: Option<i64>,
+    pub dept_id: Option<i64>,
+    pub created_at: &'a str,
+}
+
+/// Inserts a user; a taken username is a conflict.
+pub async fn insert_user(conn: &mut Conn, user: &NewUserRow<'_>) -> Result<UserRow> {
+    Ok(sqlx::query_as(&format!(
+        "INSERT INTO users (username, display_name, password_hash, role, area_id, dept_id, active, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, 1, ?) RETURNING {USER_COLUMNS}"
+    ))
+    .bind(user.username)
+    .bind(user.display_name)
+    .bind(user.password_hash)
+    .bind(user.role)
+    .bind(user.area_id)
+    .bind(user.dept_id)
+    .bind(user.created_at)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Returns the user with this name, if any.
+pub async fn find_user_by_name(conn: &mut Conn, username: &str) -> Result<Option<UserRow>> {
+    Ok(
+        sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?"))
+            .bind(username)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+/// Returns one user.
+pub async fn get_user(conn: &mut Conn, id: i64) -> Result<UserRow> {
+    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(StorageError::NotFound("user"))
+}
+
+/// Returns every user.
+pub async fn list_users(conn: &mut Conn) -> Result<Vec<UserRow>> {
+    Ok(
+        sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
+/// Enables or disables a user.
+pub async fn set_user_active(conn: &mut Conn, id: i64, active: bool) -> Result<()> {
+    let res = sqlx::query("UPDATE users SET active = ? WHERE id = ?")
+        .bind(active)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    if res.rows_affected() == 0 {
+        return Err(StorageError::NotFound("user"));
+    }
+    Ok(())
+}
+
+/// Stores a session by the hash of its token.
+pub async fn insert_session(
+    conn: &mut Conn,
+    token_hash: &str,
+    user_id: i64,
+    created_at: &str,
+    expires_at: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(token_hash)
+    .bind(user_id)
+    .bind(created_at)
+    .bind(expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Returns the user id and expiry of a session, if the token hash is known.
+pub async fn find_session(conn: &mut Conn, token_hash: &str) -> Result<Option<(i64, String)>> {
+    Ok(
+        sqlx::query_as("SELECT user_id, expires_at FROM sessions WHERE token_hash = ?")
+            .bind(token_hash)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+/// Deletes a session.
+pub async fn delete_session(conn: &mut Conn, token_hash: &str) -> Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+        .bind(token_hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
