@@ -12,6 +12,7 @@ use crate::Result;
 #[allow(clippy::too_many_arguments)]
 pub async fn record(
     conn: &mut Conn,
+    at: chrono::DateTime<chrono::Utc>,
     actor: Option<&Actor>,
     action: &str,
     entity: &str,
@@ -21,7 +22,7 @@ pub async fn record(
     detail: &serde_json::Value,
 ) -> Result<i64> {
     let mut head = ChainHead::load(conn).await?;
-    let at = to_db(chrono::Utc::now());
+    let at = to_db(at);
     let detail = detail.to_string();
     let seq = head
         .append(
@@ -73,4 +74,18 @@ pub async fn verify_chain(db: &Db) -> Result<VerifyReport> {
         checked: verifier.checked(),
         first_break: None,
     })
+}
+
+/// Checks every case's stored state against the last state its audit trail records; returns the
+/// first case that disagrees as (case id, stored state, audited state).
+pub async fn verify_case_states(db: &Db) -> Result<Option<(i64, String, String)>> {
+    let mut conn = db.reader().acquire().await?;
+    let row: Option<(i64, String, String)> = sqlx::query_as(
+        "SELECT c.id, c.state, a.to_state FROM cases c
+         JOIN audit_log a ON a.seq = (SELECT MAX(seq) FROM audit_log WHERE entity = 'case' AND entity_id = c.id)
+         WHERE c.state <> a.to_state ORDER BY c.id LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row)
 }

@@ -158,7 +158,7 @@ impl Services {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let token = hex::encode(bytes);
-        let now = Utc::now();
+        let now = self.now();
         let expires_at = now
             + chrono::Duration::from_std(self.config().session_ttl)
                 .unwrap_or(chrono::Duration::hours(12));
@@ -188,7 +188,7 @@ impl Services {
             return Err(ServiceError::unauthenticated());
         }
         let hash = token_hash(token);
-        let now = Utc::now();
+        let now = self.now();
         if let Some(actor) = self.inner.sessions.get(&hash, now) {
             return Ok(actor);
         }
@@ -273,7 +273,7 @@ impl Services {
                 role: user.role.as_str(),
                 area_id: user.area_id,
                 dept_id: user.dept_id,
-                created_at: &to_db(Utc::now()),
+                created_at: &to_db(self.now()),
             },
         )
         .await
@@ -285,8 +285,7 @@ impl Services {
             ),
             other => other.into(),
         })?;
-        crate::audit::record(
-            &mut tx,
+        crate::audit::record(&mut tx, self.now(),
             None,
             "user_created",
             "user",
@@ -312,8 +311,7 @@ impl Services {
         require_role(actor, &[Role::Admin])?;
         let mut tx = self.db().writer().begin().await?;
         users::set_user_active(&mut tx, user_id, active).await?;
-        crate::audit::record(
-            &mut tx,
+        crate::audit::record(&mut tx, self.now(),
             Some(actor),
             if active { "user_enabled" } else { "user_disabled" },
             "user",
@@ -363,5 +361,17 @@ pub fn require_role(actor: &Actor, roles: &[Role]) -> Result<()> {
             "role {} may not do this",
             actor.role.as_str()
         )))
+    }
+}
+
+impl Services {
+    /// Returns the actor for a username without a password (CLI tools acting on the operator's
+    /// own machine, e.g. seeding and imports).
+    pub async fn actor_by_username(&self, username: &str) -> Result<Actor> {
+        let mut conn = self.db().reader().acquire().await?;
+        let user = users::find_user_by_name(&mut conn, username)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("user"))?;
+        actor_for(&mut conn, &user).await
     }
 }

@@ -215,7 +215,7 @@ impl Services {
     pub async fn act(&self, actor: &Actor, case_id: i64, action: Action) -> Result<CaseRow> {
         validate_action(&action)?;
         let calendar = self.calendar();
-        let now = Utc::now();
+        let now = self.now();
         let mut tx = self.db().writer().begin().await?;
         let before = cases::get_case(&mut tx, case_id).await?;
         let facts = facts_of(&before);
@@ -398,8 +398,7 @@ impl Services {
         }
         save_case(&mut tx, &before, &after).await?;
         counters.write(&mut tx).await?;
-        crate::audit::record(
-            &mut tx,
+        crate::audit::record(&mut tx, self.now(),
             Some(actor),
             action.name(),
             "case",
@@ -480,7 +479,7 @@ impl Services {
             after.area_id = area.id;
             after.area_path = area.path;
         }
-        after.updated_at = to_db(Utc::now());
+        after.updated_at = to_db(self.now());
         // Move the counters the case has contributed so far to its new key.
         let mut moved = vec!["reported"];
         if before.state == "registered" {
@@ -495,8 +494,7 @@ impl Services {
             }
         }
         save_case(&mut tx, &before, &after).await?;
-        crate::audit::record(
-            &mut tx,
+        crate::audit::record(&mut tx, self.now(),
             Some(actor),
             "reclassify",
             "case",

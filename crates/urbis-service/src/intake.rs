@@ -101,7 +101,7 @@ impl Services {
             appeal,
             reporter: actor.cloned(),
             idempotency_key,
-            received_at: Utc::now(),
+            received_at: self.now(),
             reply,
         };
         self.inner.intake.sender.send(job).await.map_err(|_| {
@@ -116,7 +116,7 @@ impl Services {
                 number: outcome.number.clone(),
                 action: "receive".into(),
                 state: outcome.state.clone(),
-                at: Utc::now(),
+                at: self.now(),
             });
         }
         crate::metrics::appeal_received(outcome.created);

@@ -42,6 +42,42 @@ struct Inner {
     sessions: auth::SessionCache,
     calendar: RwLock<Arc<WorkingCalendar>>,
     events: tokio::sync::broadcast::Sender<CaseEvent>,
+    clock: Clock,
+}
+
+/// Where the services take the current time from.
+#[derive(Debug, Clone, Default)]
+pub enum Clock {
+    /// The system clock.
+    #[default]
+    System,
+    /// A clock that only moves when told to (seeding history, tests), in microseconds since the epoch.
+    Manual(Arc<std::sync::atomic::AtomicI64>),
+}
+
+impl Clock {
+    /// Returns a manual clock set to `at`.
+    pub fn manual(at: DateTime<Utc>) -> Clock {
+        Clock::Manual(Arc::new(std::sync::atomic::AtomicI64::new(at.timestamp_micros())))
+    }
+
+    /// Returns the current time.
+    pub fn now(&self) -> DateTime<Utc> {
+        match self {
+            Clock::System => Utc::now(),
+            Clock::Manual(micros) => DateTime::from_timestamp_micros(
+                micros.load(std::sync::atomic::Ordering::SeqCst),
+            )
+            .unwrap_or_else(Utc::now),
+        }
+    }
+
+    /// Sets a manual clock; the system clock ignores it.
+    pub fn set(&self, at: DateTime<Utc>) {
+        if let Clock::Manual(micros) = self {
+            micros.store(at.timestamp_micros(), std::sync::atomic::Ordering::SeqCst);
+        }
+    }
 }
 
 /// A change to a case, broadcast to live listeners (dashboard feeds).
@@ -57,6 +93,11 @@ pub struct CaseEvent {
 impl Services {
     /// Builds the services on an opened store and starts the intake writer.
     pub async fn start(db: Db, config: ServiceConfig) -> Result<Services> {
+        Self::start_with_clock(db, config, Clock::System).await
+    }
+
+    /// Builds the services with a chosen clock.
+    pub async fn start_with_clock(db: Db, config: ServiceConfig, clock: Clock) -> Result<Services> {
         let calendar = reference::load_calendar(&db).await?;
         let intake = intake::IntakeHandle::spawn(db.clone(), config.clone());
         let (events, _) = tokio::sync::broadcast::channel(1024);
@@ -68,6 +109,7 @@ impl Services {
                 sessions: auth::SessionCache::default(),
                 calendar: RwLock::new(Arc::new(calendar)),
                 events,
+                clock,
             }),
         })
     }
@@ -80,6 +122,16 @@ impl Services {
     /// Returns the configuration.
     pub fn config(&self) -> &ServiceConfig {
         &self.inner.config
+    }
+
+    /// Returns the current time of the services' clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    /// Returns the services' clock.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
     }
 
     /// Returns the working calendar in force.

@@ -2,7 +2,7 @@
 //! limits, the working calendar and the versioned responsibility list. Changes are admin-only
 //! and audited.
 
-use chrono::{NaiveTime, Utc};
+use chrono::NaiveTime;
 use urbis_domain::area::{AreaLevel, validate_code};
 use urbis_domain::calendar::{ClockType, OfficeWindow, WorkingCalendar};
 use urbis_domain::role::{Actor, Role};
@@ -101,7 +101,7 @@ impl Services {
         validate_code(level, code, parent.as_ref().map(|p| p.code.as_str()))
             .map_err(|message| ServiceError::invalid("invalid_area_code", message))?;
         let row = reference::insert_area(&mut tx, code, &name, level.as_str(), parent.as_ref(), center, None).await?;
-        crate::audit::record(&mut tx, Some(actor), "area_created", "area", row.id, "", "", &serde_json::json!({ "code": code, "name": name })).await?;
+        crate::audit::record(&mut tx, self.now(), Some(actor), "area_created", "area", row.id, "", "", &serde_json::json!({ "code": code, "name": name })).await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -122,7 +122,7 @@ impl Services {
             reference::get_area(&mut tx, area).await?;
         }
         let row = reference::insert_dept(&mut tx, &code, &name, area_id).await?;
-        crate::audit::record(&mut tx, Some(actor), "dept_created", "department", row.id, "", "", &serde_json::json!({ "code": code, "name": name })).await?;
+        crate::audit::record(&mut tx, self.now(), Some(actor), "dept_created", "department", row.id, "", "", &serde_json::json!({ "code": code, "name": name })).await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -183,7 +183,7 @@ impl Services {
                 parent = Some(row);
             }
         }
-        crate::audit::record(&mut tx, Some(actor), "taxonomy_imported", "taxonomy", 0, "", "", &serde_json::json!({ "rows": paths.len(), "created": created })).await?;
+        crate::audit::record(&mut tx, self.now(), Some(actor), "taxonomy_imported", "taxonomy", 0, "", "", &serde_json::json!({ "rows": paths.len(), "created": created })).await?;
         tx.commit().await?;
         Ok((created, problems))
     }
@@ -205,7 +205,7 @@ impl Services {
         let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM categories WHERE id = ?").bind(category_id).fetch_optional(&mut *tx).await?;
         exists.ok_or_else(|| ServiceError::not_found("category"))?;
         reference::upsert_time_limit(&mut tx, &TimeLimitRow { category_id, clock: clock.to_owned(), amount, remind_before_minutes }).await?;
-        crate::audit::record(&mut tx, Some(actor), "time_limit_set", "category", category_id, "", "", &serde_json::json!({ "clock": clock, "amount": amount })).await?;
+        crate::audit::record(&mut tx, self.now(), Some(actor), "time_limit_set", "category", category_id, "", "", &serde_json::json!({ "clock": clock, "amount": amount })).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -250,7 +250,7 @@ impl Services {
             reference::delete_calendar_day(&mut tx, day).await?;
         }
         let calendar = crate::sla::load(&mut tx).await?;
-        crate::audit::record(&mut tx, Some(actor), "calendar_updated", "calendar", 0, "", "", &serde_json::json!({ "office_hours": office_hours, "set": set_days.len(), "removed": remove_days.len() })).await?;
+        crate::audit::record(&mut tx, self.now(), Some(actor), "calendar_updated", "calendar", 0, "", "", &serde_json::json!({ "office_hours": office_hours, "set": set_days.len(), "removed": remove_days.len() })).await?;
         tx.commit().await?;
         self.set_calendar(calendar);
         Ok(())
@@ -277,7 +277,7 @@ impl Services {
         }
         let note = urbis_domain::appeal::bounded_text("note", Some(note), NAME_MAX_CHARS * 2)?;
         let mut tx = self.db().writer().begin().await?;
-        let version = reference::insert_version(&mut tx, &note, &to_db(Utc::now()), Some(actor.user_id.0)).await?;
+        let version = reference::insert_version(&mut tx, &note, &to_db(self.now()), Some(actor.user_id.0)).await?;
         for (idx, rule) in rules.iter().enumerate() {
             let fail = |what: &str| ServiceError::invalid("invalid_rules", format!("rule {}: {what}", idx + 1));
             urbis_domain::appeal::bounded_text("legal_basis", Some(&rule.legal_basis), LEGAL_BASIS_MAX_CHARS)?;
@@ -294,7 +294,7 @@ impl Services {
             reference::insert_rule(&mut tx, &RuleRow { version_id: version.id, ..rule.clone() }).await?;
         }
         reference::activate_version(&mut tx, version.id).await?;
-        crate::audit::record(&mut tx, Some(actor), "responsibility_published", "responsibility_version", version.id, "", "active", &serde_json::json!({ "rules": rules.len(), "note": note })).await?;
+        crate::audit::record(&mut tx, self.now(), Some(actor), "responsibility_published", "responsibility_version", version.id, "", "active", &serde_json::json!({ "rules": rules.len(), "note": note })).await?;
         tx.commit().await?;
         let mut conn = self.db().reader().acquire().await?;
         Ok(reference::list_versions(&mut conn).await?.into_iter().find(|v| v.id == version.id).ok_or_else(ServiceError::internal)?)

@@ -111,7 +111,7 @@ impl Services {
                 },
             )
             .await?;
-            crate::audit::record(&mut tx, None, "remind", "case", before.id, &before.state, &after.state, &serde_json::json!({ "due_at": before.due_at })).await?;
+            crate::audit::record(&mut tx, now, None, "remind", "case", before.id, &before.state, &after.state, &serde_json::json!({ "due_at": before.due_at })).await?;
             reminded += 1;
         }
         let mut escalated = 0;
@@ -139,7 +139,7 @@ impl Services {
                 },
             )
             .await?;
-            crate::audit::record(&mut tx, None, "escalate", "case", before.id, &before.state, &after.state, &serde_json::json!({ "due_at": before.due_at })).await?;
+            crate::audit::record(&mut tx, now, None, "escalate", "case", before.id, &before.state, &after.state, &serde_json::json!({ "due_at": before.due_at })).await?;
             self.publish(crate::CaseEvent {
                 case_id: before.id,
                 number: before.number.clone(),
@@ -164,7 +164,7 @@ impl Services {
         let interval: Duration = self.config().sla_interval;
         tokio::spawn(async move {
             loop {
-                match services.sla_tick(Utc::now()).await {
+                match services.sla_tick(services.now()).await {
                     Ok((reminded, escalated)) if reminded + escalated > 0 => {
                         tracing::info!(reminded, escalated, "sla round");
                     }

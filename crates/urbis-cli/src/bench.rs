@@ -1,0 +1,214 @@
+//! `urbis bench intake`: appeals through HTTP with many concurrent clients and durable (fsync'd)
+//! group commits, measured in the same run beside two bare SQLite limits for the same rows: one
+//! fsync'd commit per row, and one commit per large batch.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+use sqlx::Connection;
+use urbis_domain::role::Role;
+use urbis_service::auth::NewUser;
+use urbis_service::{ServiceConfig, Services};
+use urbis_storage::Durability;
+
+/// Options of `urbis bench intake`.
+#[derive(Args)]
+pub struct IntakeArgs {
+    /// Appeals to send (after a warm-up of 500).
+    #[arg(long, default_value_t = 20_000)]
+    pub appeals: usize,
+    /// Concurrent HTTP clients.
+    #[arg(long, default_value_t = 64)]
+    pub clients: usize,
+    /// Rows for the one-commit-per-row limit (it runs at disk-sync speed).
+    #[arg(long, default_value_t = 1_000)]
+    pub per_row_rows: usize,
+    /// Directory for the benchmark databases (default: a temporary directory).
+    #[arg(long)]
+    pub dir: Option<std::path::PathBuf>,
+}
+
+const TEXTS: [&str; 4] = [
+    "幸福路与建设大街交叉口的井盖缺失，晚上非常危险，请尽快处理。",
+    "阳光小区门口每天晚上都有摊贩占道经营，油烟很大，道路堵塞。",
+    "滨江路一整排路灯晚上都不亮，居民出行很不安全，希望尽快维修。",
+    "人民公园旁的工地夜间施工噪音太大，严重影响附近居民休息。",
+];
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+/// Runs the benchmark and prints the comparison.
+pub async fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
+    if cfg!(debug_assertions) {
+        eprintln!("warning: this is a debug build; run `cargo run --release -p urbis-cli -- bench intake` for real figures");
+    }
+    let tmp = tempfile::tempdir()?;
+    let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_owned());
+    std::fs::create_dir_all(&dir)?;
+    let n = args.appeals.max(1);
+    let clients = args.clients.clamp(1, 1024);
+
+    // --- Urbis over HTTP, durable group commit.
+    let db_path = dir.join("bench-urbis.sqlite");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db_path.display()));
+    }
+    let db = crate::serve::open_db(&db_path, Durability::Full).await?;
+    let config = ServiceConfig { argon2_memory_kib: 8 * 1024, ..ServiceConfig::default() };
+    let services = Services::start(db, config).await.map_err(|e| anyhow::format_err!("{e}"))?;
+    {
+        let mut conn = services.db().writer().acquire().await?;
+        urbis_storage::reference::insert_area(&mut conn, "000000", "城市", "city", None, None, None).await?;
+    }
+    let password = "bench-password-1";
+    services
+        .insert_user(&NewUser { username: "bench".into(), display_name: "bench".into(), password: password.into(), role: Role::Operator, area_id: None, dept_id: None })
+        .await
+        .map_err(|e| anyhow::format_err!("{e}"))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let state = urbis_http::AppState { services: services.clone(), metrics: None };
+    let server = tokio::spawn(async move { axum::serve(listener, urbis_http::app(state)).await });
+    let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
+    let base = format!("http://{addr}");
+    let login: serde_json::Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({ "username": "bench", "password": password }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = login["token"].as_str().context("login failed")?.to_owned();
+
+    let run = |count: usize, offset: usize| {
+        let http = http.clone();
+        let base = base.clone();
+        let token = token.clone();
+        async move {
+            let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let mut tasks = Vec::new();
+            for _ in 0..clients {
+                let (http, base, token, next) = (http.clone(), base.clone(), token.clone(), next.clone());
+                tasks.push(tokio::spawn(async move {
+                    let mut latencies = Vec::new();
+                    let mut failures = 0usize;
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= count {
+                            break;
+                        }
+                        let body = serde_json::json!({
+                            "channel": "hotline", "text": TEXTS[i % TEXTS.len()], "title": "市民来电",
+                            "reporter_name": "张先生", "reporter_phone": "13900001111", "address": "幸福路12号",
+                        });
+                        let started = Instant::now();
+                        let res = http
+                            .post(format!("{base}/api/v1/appeals"))
+                            .bearer_auth(&token)
+                            .header("Idempotency-Key", format!("bench-{}", offset + i))
+                            .json(&body)
+                            .send()
+                            .await;
+                        match res {
+                            Ok(r) if r.status().as_u16() == 201 => latencies.push(started.elapsed()),
+                            _ => failures += 1,
+                        }
+                    }
+                    (latencies, failures)
+                }));
+            }
+            let mut all = Vec::new();
+            let mut failures = 0;
+            for task in tasks {
+                let (latencies, failed) = task.await.unwrap_or_default();
+                all.extend(latencies);
+                failures += failed;
+            }
+            (all, failures)
+        }
+    };
+    run(500, 10_000_000).await;
+    let started = Instant::now();
+    let (mut latencies, failures) = run(n, 0).await;
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM appeals").fetch_one(services.db().reader()).await?;
+    server.abort();
+    services.db().close().await;
+    let urbis_rate = latencies.len() as f64 / elapsed.as_secs_f64();
+
+    // --- Bare SQLite limits with the same rows.
+    let (per_row_rate, batch_rate) = bare_sqlite(&dir, args.per_row_rows.max(10), n).await?;
+
+    println!("urbis bench intake — {n} appeals, {clients} concurrent HTTP clients, synchronous=FULL (fsync'd), WAL");
+    println!("{:<52} {:>12} {:>10} {:>10}", "", "rows/s", "p50 ms", "p99 ms");
+    println!(
+        "{:<52} {:>12.0} {:>10.2} {:>10.2}",
+        "Urbis: HTTP + auth + intake + audit + stats",
+        urbis_rate,
+        percentile(&latencies, 0.50).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3
+    );
+    println!("{:<52} {:>12.0}", "bare SQLite: one fsync'd commit per row", per_row_rate);
+    println!("{:<52} {:>12.0}", "bare SQLite: one commit for the whole batch", batch_rate);
+    println!("ratio Urbis / per-row commit: {:.1}x", urbis_rate / per_row_rate);
+    println!("ratio Urbis / one big batch:  {:.3}x", urbis_rate / batch_rate);
+    println!("stored appeals: {stored} (expected {}), failed requests: {failures}", n + 500);
+    Ok(if failures == 0 && stored as usize == n + 500 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+async fn bare_sqlite(dir: &std::path::Path, per_row_rows: usize, batch_rows: usize) -> anyhow::Result<(f64, f64)> {
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+    let path = dir.join("bench-bare.sqlite");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let options = SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full);
+    let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
+    sqlx::query(
+        "CREATE TABLE appeals (id INTEGER PRIMARY KEY, number TEXT, state TEXT, channel TEXT, title TEXT, text TEXT,
+         address TEXT, reporter_name TEXT, reporter_phone TEXT, idempotency_key TEXT UNIQUE, created_at TEXT)",
+    )
+    .execute(&mut conn)
+    .await?;
+    let started = Instant::now();
+    for i in 0..per_row_rows {
+        insert_bare(&mut conn, i).await?;
+    }
+    let per_row = per_row_rows as f64 / started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let mut tx = conn.begin().await?;
+    for i in 0..batch_rows {
+        insert_bare(&mut tx, per_row_rows + i).await?;
+    }
+    tx.commit().await?;
+    let batch = batch_rows as f64 / started.elapsed().as_secs_f64();
+    Ok((per_row, batch))
+}
+
+async fn insert_bare(conn: &mut sqlx::SqliteConnection, i: usize) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO appeals (number, state, channel, title, text, address, reporter_name, reporter_phone, idempotency_key, created_at)
+         VALUES (?, 'received', 'hotline', '市民来电', ?, '幸福路12号', '张先生', '13900001111', ?, ?)",
+    )
+    .bind(format!("20261123{i:07}"))
+    .bind(TEXTS[i % TEXTS.len()])
+    .bind(format!("bare-{i}"))
+    .bind("2026-11-23T10:00:00.000000Z")
+    .execute(conn)
+    .await?;
+    Ok(())
+}

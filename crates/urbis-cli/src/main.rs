@@ -1,0 +1,106 @@
+//! The `urbis` binary: one process that serves the API and workers, seeds a demo city, imports
+//! data, verifies the audit chain and runs benchmarks. Flags override environment variables.
+
+mod bench;
+mod demo;
+mod import;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "urbis", version, about = "城治 Urbis — municipal social-governance platform")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serves the API and runs the workers on a database file.
+    Serve(serve::ServeArgs),
+    /// Creates a fresh sample city on a new SQLite file, then serves it.
+    Demo(demo::DemoArgs),
+    /// Imports data into a database.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Audit-log tools.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Benchmarks (build with --release).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// Prints the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Imports appeals from CSV or XLSX; each row becomes a case through the normal intake.
+    Cases(import::ImportCasesArgs),
+    /// Imports a 3-level category table (一级分类,二级分类,三级分类) from CSV or XLSX.
+    Taxonomy(import::ImportTaxonomyArgs),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Re-walks the audit chain and names the first record that was altered.
+    Verify(DbArgs),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Appeals/s through HTTP with durable commits, beside bare SQLite limits.
+    Intake(bench::IntakeArgs),
+}
+
+/// The database to work on.
+#[derive(Args, Clone)]
+pub struct DbArgs {
+    /// SQLite database file.
+    #[arg(long, env = "URBIS_DB", default_value = "urbis.sqlite")]
+    pub db: PathBuf,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("URBIS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,urbis=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: failed to start the runtime: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Demo(args) => demo::run(args).await,
+            Command::Import(ImportCommand::Cases(args)) => import::cases(args).await,
+            Command::Import(ImportCommand::Taxonomy(args)) => import::taxonomy(args).await,
+            Command::Audit(AuditCommand::Verify(args)) => serve::audit_verify(args).await,
+            Command::Bench(BenchCommand::Intake(args)) => bench::intake(args).await,
+            Command::Openapi => {
+                let doc = urbis_http::openapi();
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

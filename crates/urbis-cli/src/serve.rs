@@ -1,0 +1,180 @@
+//! `urbis serve` and `urbis audit verify`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use urbis_domain::audit::ChainBreak;
+use urbis_domain::role::Role;
+use urbis_service::auth::NewUser;
+use urbis_service::{ServiceConfig, Services};
+use urbis_storage::{Db, DbOptions, Durability};
+
+use crate::DbArgs;
+
+/// Options of `urbis serve`.
+#[derive(Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "URBIS_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Commit with synchronous=NORMAL: survives a process crash, may lose the last commits on a
+    /// power cut. Not the default.
+    #[arg(long, env = "URBIS_RELAXED_DURABILITY")]
+    pub relaxed: bool,
+    /// Seconds between SLA worker rounds.
+    #[arg(long, env = "URBIS_SLA_INTERVAL_SECS", default_value_t = 30)]
+    pub sla_interval_secs: u64,
+    /// Password for the `admin` account created on an empty database (else one is generated and printed).
+    #[arg(long, env = "URBIS_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+}
+
+/// Opens the store with the chosen durability.
+pub async fn open_db(path: &Path, durability: Durability) -> anyhow::Result<Db> {
+    Db::open(&DbOptions {
+        path: path.to_owned(),
+        durability,
+        read_connections: 8,
+    })
+    .await
+    .with_context(|| format!("failed to open database {}", path.display()))
+}
+
+/// Creates the city root and an admin on an empty database; returns the admin password if one was made.
+async fn bootstrap(services: &Services, admin_password: Option<String>) -> anyhow::Result<Option<String>> {
+    let mut conn = services.db().writer().acquire().await?;
+    let n_users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&mut *conn).await?;
+    let n_areas: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM areas").fetch_one(&mut *conn).await?;
+    if n_areas == 0 {
+        urbis_storage::reference::insert_area(&mut conn, "000000", "城市", "city", None, None, None).await?;
+    }
+    drop(conn);
+    if n_users > 0 {
+        return Ok(None);
+    }
+    let password = admin_password.unwrap_or_else(|| {
+        use rand::Rng;
+        let mut rng = rand::thread_rng();
+        (0..16).map(|_| rng.sample(rand::distributions::Alphanumeric) as char).collect()
+    });
+    services
+        .insert_user(&NewUser {
+            username: "admin".into(),
+            display_name: "系统管理员".into(),
+            password: password.clone(),
+            role: Role::Admin,
+            area_id: None,
+            dept_id: None,
+        })
+        .await
+        .map_err(|err| anyhow::format_err!("failed to create the admin: {err}"))?;
+    Ok(Some(password))
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let durability = if args.relaxed { Durability::Relaxed } else { Durability::Full };
+    let db = open_db(&args.db.db, durability).await?;
+    let config = ServiceConfig {
+        sla_interval: Duration::from_secs(args.sla_interval_secs.max(1)),
+        ..ServiceConfig::default()
+    };
+    let services = Services::start(db, config)
+        .await
+        .map_err(|err| anyhow::format_err!("failed to start services: {err}"))?;
+    if let Some(password) = bootstrap(&services, args.admin_password).await? {
+        println!("created user admin with password {password}");
+    }
+    serve(services, args.listen, None).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Serves `services` on `listen` with the SLA worker, printing the address, until shutdown.
+pub async fn serve(services: Services, listen: SocketAddr, banner: Option<String>) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("failed to listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = services.spawn_sla_worker(stopped);
+    let state = urbis_http::AppState {
+        services: services.clone(),
+        metrics: urbis_http::metrics_handle(),
+    };
+    if let Some(banner) = banner {
+        println!("{banner}");
+    }
+    println!("listening on http://{addr}");
+    std::io::stdout().flush().ok();
+    axum::serve(listener, urbis_http::app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed")?;
+    let _ = stop.send(true);
+    if let Err(err) = worker.await {
+        tracing::error!(error = %err, "sla worker ended abnormally");
+    }
+    services.db().close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
+
+/// `urbis audit verify`: exit 0 when the chain holds, 1 naming the first altered record.
+pub async fn audit_verify(args: DbArgs) -> anyhow::Result<ExitCode> {
+    if !args.db.exists() {
+        anyhow::bail!("no database at {}", args.db.display());
+    }
+    let db = open_db(&args.db, Durability::Full).await?;
+    let report = urbis_service::audit::verify_chain(&db)
+        .await
+        .map_err(|err| anyhow::format_err!("failed to read the audit log: {err}"))?;
+    let state_report = urbis_service::audit::verify_case_states(&db)
+        .await
+        .map_err(|err| anyhow::format_err!("failed to read cases: {err}"))?;
+    match report.first_break {
+        None => {
+            println!("audit chain ok: {} records verified", report.checked);
+        }
+        Some((chain_break, row)) => {
+            let (seq, what) = match chain_break {
+                ChainBreak::HashMismatch { seq } => (seq, "its content does not match its hash (the record was altered)"),
+                ChainBreak::BrokenLink { seq } => (seq, "it does not link to the previous record (a record before it was altered or replaced)"),
+                ChainBreak::Gap { found, .. } => (found, "records before it are missing (deleted)"),
+            };
+            let about = row
+                .map(|r| format!(" — {} {} #{} at {}", r.action, r.entity, r.entity_id, r.at))
+                .unwrap_or_default();
+            println!("audit chain BROKEN at record {seq}{about}: {what}; {} records before it verified", report.checked);
+            return Ok(ExitCode::from(1));
+        }
+    }
+    if let Some((case_id, stored, audited)) = state_report {
+        println!("case {case_id} has state {stored:?} but its audit trail ends in {audited:?}: the case row was altered");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
