@@ -67,7 +67,8 @@ impl TestApp {
         let db = Db::open(&DbOptions { path: db_path.clone(), durability: Durability::Full, read_connections: 4 })
             .await
             .expect("open db");
-        let config = ServiceConfig { argon2_memory_kib: 1024, ..ServiceConfig::default() };
+        // Sessions outlive the simulated days of clock-driven tests.
+        let config = ServiceConfig { argon2_memory_kib: 1024, session_ttl: std::time::Duration::from_secs(60 * 86_400), ..ServiceConfig::default() };
         let services = Services::start_with_clock(db, config, clock).await.expect("services");
         let fixture = seed(&services).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

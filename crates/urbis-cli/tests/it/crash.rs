@@ -1,0 +1,143 @@
+//! Crash test: a child `urbis serve` is killed with SIGKILL in the middle of a burst of appeals.
+//! After a restart every appeal that received a 2xx is there exactly once, and retrying every
+//! idempotency key creates no duplicates.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sqlx::Connection;
+
+const ADMIN_PASSWORD: &str = "crash-test-password";
+
+fn spawn_server(db: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_urbis"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(db)
+        .env("URBIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("URBIS_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn urbis serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines.next().expect("server printed its address").expect("line");
+        if let Some(addr) = line.strip_prefix("listening on ") {
+            break addr.trim().to_owned();
+        }
+    };
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, base)
+}
+
+async fn login(http: &reqwest::Client, base: &str) -> String {
+    let body: serde_json::Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("login body");
+    body["token"].as_str().expect("token").to_owned()
+}
+
+async fn post(http: &reqwest::Client, base: &str, token: &str, key: &str) -> Result<(u16, i64), String> {
+    let response = http
+        .post(format!("{base}/api/v1/appeals"))
+        .bearer_auth(token)
+        .header("Idempotency-Key", key)
+        .json(&serde_json::json!({"channel": "api", "text": format!("崩溃测试诉求 {key}")}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.map_err(|e| e.to_string())?;
+    Ok((status, body["case_id"].as_i64().unwrap_or(-1)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_appeals_survive_sigkill_exactly_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("crash.sqlite");
+    let (mut child, base) = spawn_server(&db);
+    let http = reqwest::Client::new();
+    let token = login(&http, &base).await;
+
+    let total = 3_000;
+    let acked: Arc<tokio::sync::Mutex<HashMap<String, i64>>> = Arc::default();
+    let n_acked = Arc::new(AtomicUsize::new(0));
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let (http, base, token, acked, n_acked, next) = (http.clone(), base.clone(), token.clone(), acked.clone(), n_acked.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= total {
+                    break;
+                }
+                let key = format!("crash-{i}");
+                match post(&http, &base, &token, &key).await {
+                    Ok((201, case_id)) => {
+                        acked.lock().await.insert(key, case_id);
+                        n_acked.fetch_add(1, Ordering::SeqCst);
+                    }
+                    // The server died: stop this client.
+                    _ => break,
+                }
+            }
+        }));
+    }
+    // Kill the server in the middle of the burst.
+    while n_acked.load(Ordering::SeqCst) < 300 {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    for task in tasks {
+        task.await.expect("client");
+    }
+    let acked = acked.lock().await.clone();
+    let sent = next.load(Ordering::SeqCst).min(total);
+    assert!(acked.len() >= 300 && acked.len() < total, "the kill landed mid-burst: {} acked", acked.len());
+
+    // Restart on the same file: every acknowledged appeal is there, exactly once.
+    let (mut child, base) = spawn_server(&db);
+    let token = login(&http, &base).await;
+    for (key, case_id) in &acked {
+        let (status, again) = post(&http, &base, &token, key).await.expect("retry");
+        assert_eq!((status, again), (200, *case_id), "retry of {key} returns the first case");
+    }
+    // Retrying every key that may have been in flight creates each case at most once.
+    for i in 0..sent {
+        let key = format!("crash-{i}");
+        let (status, _) = post(&http, &base, &token, &key).await.expect("retry");
+        assert!(status == 200 || status == 201, "{key}: {status}");
+    }
+    child.kill().expect("stop");
+    child.wait().expect("reaped");
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display())).await.expect("open");
+    let duplicates: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT text FROM cases GROUP BY text HAVING COUNT(*) > 1)")
+        .fetch_one(&mut conn)
+        .await
+        .expect("count");
+    assert_eq!(duplicates, 0, "no appeal stored twice");
+    let n_cases: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases").fetch_one(&mut conn).await.expect("count");
+    assert_eq!(n_cases as usize, sent, "every key sent is stored once");
+    for (key, case_id) in &acked {
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM appeals WHERE idempotency_key LIKE ? AND case_id = ?")
+            .bind(format!("%:{key}"))
+            .bind(case_id)
+            .fetch_one(&mut conn)
+            .await
+            .expect("count");
+        assert_eq!(stored, 1, "{key}");
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests of the `urbis` binary and the HTTP API, one module per area (a single test
+//! binary keeps link time down).
+
+mod bad_input;
+mod closed_loop;
+mod crash;
+mod permissions;
+mod sla;
