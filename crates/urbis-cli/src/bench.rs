@@ -49,7 +49,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 /// Runs the benchmark and prints the comparison.
 pub async fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
     if cfg!(debug_assertions) {
-        eprintln!("warning: this is a debug build; run `cargo run --release -p urbis-cli -- bench intake` for real figures");
+        eprintln!(
+            "warning: this is a debug build; run `cargo run --release -p urbis-cli -- bench intake` for real figures"
+        );
     }
     let tmp = tempfile::tempdir()?;
     let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_owned());
@@ -63,22 +65,42 @@ pub async fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
         let _ = std::fs::remove_file(format!("{}{suffix}", db_path.display()));
     }
     let db = crate::serve::open_db(&db_path, Durability::Full).await?;
-    let config = ServiceConfig { argon2_memory_kib: 8 * 1024, ..ServiceConfig::default() };
-    let services = Services::start(db, config).await.map_err(|e| anyhow::format_err!("{e}"))?;
+    let config = ServiceConfig {
+        argon2_memory_kib: 8 * 1024,
+        ..ServiceConfig::default()
+    };
+    let services = Services::start(db, config)
+        .await
+        .map_err(|e| anyhow::format_err!("{e}"))?;
     {
         let mut conn = services.db().writer().acquire().await?;
-        urbis_storage::reference::insert_area(&mut conn, "000000", "城市", "city", None, None, None).await?;
+        urbis_storage::reference::insert_area(
+            &mut conn, "000000", "城市", "city", None, None, None,
+        )
+        .await?;
     }
     let password = "bench-password-1";
     services
-        .insert_user(&NewUser { username: "bench".into(), display_name: "bench".into(), password: password.into(), role: Role::Operator, area_id: None, dept_id: None })
+        .insert_user(&NewUser {
+            username: "bench".into(),
+            display_name: "bench".into(),
+            password: password.into(),
+            role: Role::Operator,
+            area_id: None,
+            dept_id: None,
+        })
         .await
         .map_err(|e| anyhow::format_err!("{e}"))?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let state = urbis_http::AppState { services: services.clone(), metrics: None };
+    let state = urbis_http::AppState {
+        services: services.clone(),
+        metrics: None,
+    };
     let server = tokio::spawn(async move { axum::serve(listener, urbis_http::app(state)).await });
-    let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()?;
     let base = format!("http://{addr}");
     let login: serde_json::Value = http
         .post(format!("{base}/api/v1/auth/login"))
@@ -97,7 +119,8 @@ pub async fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
             let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
             let mut tasks = Vec::new();
             for _ in 0..clients {
-                let (http, base, token, next) = (http.clone(), base.clone(), token.clone(), next.clone());
+                let (http, base, token, next) =
+                    (http.clone(), base.clone(), token.clone(), next.clone());
                 tasks.push(tokio::spawn(async move {
                     let mut latencies = Vec::new();
                     let mut failures = 0usize;
@@ -141,7 +164,9 @@ pub async fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
     let (mut latencies, failures) = run(n, 0).await;
     let elapsed = started.elapsed();
     latencies.sort();
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM appeals").fetch_one(services.db().reader()).await?;
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM appeals")
+        .fetch_one(services.db().reader())
+        .await?;
     server.abort();
     services.db().close().await;
     let urbis_rate = latencies.len() as f64 / elapsed.as_secs_f64();
@@ -149,8 +174,13 @@ pub async fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
     // --- Bare SQLite limits with the same rows.
     let (per_row_rate, batch_rate) = bare_sqlite(&dir, args.per_row_rows.max(10), n).await?;
 
-    println!("urbis bench intake — {n} appeals, {clients} concurrent HTTP clients, synchronous=FULL (fsync'd), WAL");
-    println!("{:<52} {:>12} {:>10} {:>10}", "", "rows/s", "p50 ms", "p99 ms");
+    println!(
+        "urbis bench intake — {n} appeals, {clients} concurrent HTTP clients, synchronous=FULL (fsync'd), WAL"
+    );
+    println!(
+        "{:<52} {:>12} {:>10} {:>10}",
+        "", "rows/s", "p50 ms", "p99 ms"
+    );
     println!(
         "{:<52} {:>12.0} {:>10.2} {:>10.2}",
         "Urbis: HTTP + auth + intake + audit + stats",
@@ -158,15 +188,38 @@ pub async fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
         percentile(&latencies, 0.50).as_secs_f64() * 1e3,
         percentile(&latencies, 0.99).as_secs_f64() * 1e3
     );
-    println!("{:<52} {:>12.0}", "bare SQLite: one fsync'd commit per row", per_row_rate);
-    println!("{:<52} {:>12.0}", "bare SQLite: one commit for the whole batch", batch_rate);
-    println!("ratio Urbis / per-row commit: {:.1}x", urbis_rate / per_row_rate);
-    println!("ratio Urbis / one big batch:  {:.3}x", urbis_rate / batch_rate);
-    println!("stored appeals: {stored} (expected {}), failed requests: {failures}", n + 500);
-    Ok(if failures == 0 && stored as usize == n + 500 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    println!(
+        "{:<52} {:>12.0}",
+        "bare SQLite: one fsync'd commit per row", per_row_rate
+    );
+    println!(
+        "{:<52} {:>12.0}",
+        "bare SQLite: one commit for the whole batch", batch_rate
+    );
+    println!(
+        "ratio Urbis / per-row commit: {:.1}x",
+        urbis_rate / per_row_rate
+    );
+    println!(
+        "ratio Urbis / one big batch:  {:.3}x",
+        urbis_rate / batch_rate
+    );
+    println!(
+        "stored appeals: {stored} (expected {}), failed requests: {failures}",
+        n + 500
+    );
+    Ok(if failures == 0 && stored as usize == n + 500 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
-async fn bare_sqlite(dir: &std::path::Path, per_row_rows: usize, batch_rows: usize) -> anyhow::Result<(f64, f64)> {
+async fn bare_sqlite(
+    dir: &std::path::Path,
+    per_row_rows: usize,
+    batch_rows: usize,
+) -> anyhow::Result<(f64, f64)> {
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
     let path = dir.join("bench-bare.sqlite");
     for suffix in ["", "-wal", "-shm"] {

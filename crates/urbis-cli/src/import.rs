@@ -49,14 +49,29 @@ pub struct ImportTaxonomyArgs {
 
 /// Reads a table as (header, rows).
 pub fn read_table(path: &Path) -> anyhow::Result<(Vec<String>, Vec<Vec<String>>)> {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_lowercase();
     let mut rows: Vec<Vec<String>> = Vec::new();
     if matches!(ext.as_str(), "xlsx" | "xls" | "xlsm" | "ods") {
-        let mut workbook = open_workbook_auto(path).with_context(|| format!("failed to open {}", path.display()))?;
-        let sheet = workbook.sheet_names().first().cloned().context("the workbook has no sheet")?;
-        let range = workbook.worksheet_range(&sheet).with_context(|| format!("failed to read sheet {sheet}"))?;
+        let mut workbook = open_workbook_auto(path)
+            .with_context(|| format!("failed to open {}", path.display()))?;
+        let sheet = workbook
+            .sheet_names()
+            .first()
+            .cloned()
+            .context("the workbook has no sheet")?;
+        let range = workbook
+            .worksheet_range(&sheet)
+            .with_context(|| format!("failed to read sheet {sheet}"))?;
         for row in range.rows().take(MAX_ROWS + 1) {
-            rows.push(row.iter().map(|cell| cell.to_string().trim().to_owned()).collect());
+            rows.push(
+                row.iter()
+                    .map(|cell| cell.to_string().trim().to_owned())
+                    .collect(),
+            );
         }
     } else {
         let mut reader = csv::ReaderBuilder::new()
@@ -66,7 +81,12 @@ pub fn read_table(path: &Path) -> anyhow::Result<(Vec<String>, Vec<Vec<String>>)
             .with_context(|| format!("failed to open {}", path.display()))?;
         for record in reader.records().take(MAX_ROWS + 1) {
             let record = record.context("failed to read a CSV row")?;
-            rows.push(record.iter().map(|s| s.trim().trim_start_matches('\u{feff}').to_owned()).collect());
+            rows.push(
+                record
+                    .iter()
+                    .map(|s| s.trim().trim_start_matches('\u{feff}').to_owned())
+                    .collect(),
+            );
         }
     }
     if rows.is_empty() {
@@ -77,45 +97,91 @@ pub fn read_table(path: &Path) -> anyhow::Result<(Vec<String>, Vec<Vec<String>>)
 }
 
 fn column(header: &[String], names: &[&str]) -> Option<usize> {
-    names.iter().find_map(|name| header.iter().position(|h| h.eq_ignore_ascii_case(name)))
+    names
+        .iter()
+        .find_map(|name| header.iter().position(|h| h.eq_ignore_ascii_case(name)))
 }
 
 async fn open_services(db: &DbArgs) -> anyhow::Result<Services> {
     if !db.db.exists() {
-        anyhow::bail!("no database at {} (run `urbis serve` or `urbis demo` once to create it)", db.db.display());
+        anyhow::bail!(
+            "no database at {} (run `urbis serve` or `urbis demo` once to create it)",
+            db.db.display()
+        );
     }
     let db = crate::serve::open_db(&db.db, Durability::Full).await?;
-    Services::start(db, ServiceConfig::default()).await.map_err(|err| anyhow::format_err!("{err}"))
+    Services::start(db, ServiceConfig::default())
+        .await
+        .map_err(|err| anyhow::format_err!("{err}"))
 }
 
 /// Imports appeals.
 pub async fn cases(args: ImportCasesArgs) -> anyhow::Result<ExitCode> {
     let (header, rows) = read_table(&args.file)?;
-    let text_col = column(&header, &["text", "description", "留言详情", "诉求内容", "content", "details"])
-        .context("no text column (text, description, 留言详情, 诉求内容)")?;
+    // Each row takes its text from the first of these columns that is filled.
+    let text_cols: Vec<usize> = ["text", "description", "留言详情", "raw_title_plus_detail", "诉求内容", "content", "details", "留言主题", "title"]
+        .iter()
+        .filter_map(|name| column(&header, &[name]))
+        .collect();
+    if text_cols.is_empty() {
+        anyhow::bail!("no text column (text, description, 留言详情, raw_title_plus_detail, 诉求内容)");
+    }
     let cols: HashMap<&str, Option<usize>> = [
         ("title", column(&header, &["title", "留言主题", "subject"])),
-        ("name", column(&header, &["reporter_name", "name", "留言用户", "姓名"])),
-        ("phone", column(&header, &["reporter_phone", "phone", "电话"])),
+        (
+            "name",
+            column(&header, &["reporter_name", "name", "留言用户", "姓名"]),
+        ),
+        (
+            "phone",
+            column(&header, &["reporter_phone", "phone", "电话"]),
+        ),
         ("address", column(&header, &["address", "地址"])),
         ("lat", column(&header, &["lat", "latitude"])),
         ("lon", column(&header, &["lon", "long", "longitude"])),
-        ("category", column(&header, &["category", "category_code", "分类", "一级标签"])),
-        ("area", column(&header, &["area", "area_code", "grid_code", "网格"])),
-        ("key", column(&header, &["id", "key", "留言编号", "srnumber"])),
+        (
+            "category",
+            column(&header, &["category", "category_code", "分类", "一级标签"]),
+        ),
+        (
+            "area",
+            column(&header, &["area", "area_code", "grid_code", "网格"]),
+        ),
+        (
+            "key",
+            column(&header, &["id", "key", "留言编号", "srnumber"]),
+        ),
     ]
     .into_iter()
     .collect();
     let services = open_services(&args.db).await?;
-    let actor = services.actor_by_username(&args.user).await.map_err(|err| anyhow::format_err!("user {}: {err}", args.user))?;
-    let categories = services.list_categories().await.map_err(|err| anyhow::format_err!("{err}"))?;
-    let category_of: HashMap<String, i64> = categories.iter().flat_map(|c| [(c.code.clone(), c.id), (c.name.clone(), c.id)]).collect();
-    let areas = services.list_areas().await.map_err(|err| anyhow::format_err!("{err}"))?;
+    let actor = services
+        .actor_by_username(&args.user)
+        .await
+        .map_err(|err| anyhow::format_err!("user {}: {err}", args.user))?;
+    let categories = services
+        .list_categories()
+        .await
+        .map_err(|err| anyhow::format_err!("{err}"))?;
+    let category_of: HashMap<String, i64> = categories
+        .iter()
+        .flat_map(|c| [(c.code.clone(), c.id), (c.name.clone(), c.id)])
+        .collect();
+    let areas = services
+        .list_areas()
+        .await
+        .map_err(|err| anyhow::format_err!("{err}"))?;
     let area_of: HashMap<String, i64> = areas.iter().map(|a| (a.code.clone(), a.id)).collect();
-    let get = |row: &Vec<String>, name: &str| cols[name].and_then(|i| row.get(i)).filter(|v| !v.is_empty()).cloned();
+    let get = |row: &Vec<String>, name: &str| {
+        cols[name]
+            .and_then(|i| row.get(i))
+            .filter(|v| !v.is_empty())
+            .cloned()
+    };
     let progress = indicatif::ProgressBar::new(rows.len() as u64);
     progress.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows {per_sec} eta {eta}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows {per_sec} eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let jobs = rows.iter().enumerate().map(|(idx, row)| {
         let row_number = idx + 2;
@@ -144,7 +210,7 @@ pub async fn cases(args: ImportCasesArgs) -> anyhow::Result<ExitCode> {
         let input = AppealInput {
             channel: Some(args.channel.clone()),
             title: get(row, "title"),
-            text: row.get(text_col).cloned().unwrap_or_default(),
+            text: text_cols.iter().filter_map(|i| row.get(*i)).find(|v| !v.is_empty()).cloned().unwrap_or_default(),
             reporter_name: get(row, "name"),
             reporter_phone: get(row, "phone"),
             address: get(row, "address"),
@@ -155,7 +221,14 @@ pub async fn cases(args: ImportCasesArgs) -> anyhow::Result<ExitCode> {
             urgent: None,
         };
         // The row's own id (or its position) keeps a re-run of the same file from duplicating cases.
-        let key = format!("import:{}:{}", args.file.file_name().and_then(|n| n.to_str()).unwrap_or("file"), get(row, "key").unwrap_or_else(|| row_number.to_string()));
+        let key = format!(
+            "import:{}:{}",
+            args.file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("file"),
+            get(row, "key").unwrap_or_else(|| row_number.to_string())
+        );
         let services = services.clone();
         let actor = actor.clone();
         async move {
@@ -163,8 +236,13 @@ pub async fn cases(args: ImportCasesArgs) -> anyhow::Result<ExitCode> {
                 return (row_number, Err(problem));
             }
             let key: String = key.chars().take(120).collect();
-            let res = services.submit_appeal(Some(&actor), &input, Some(&key)).await;
-            (row_number, res.map_err(|err| format!("{}: {}", err.code, err.message)))
+            let res = services
+                .submit_appeal(Some(&actor), &input, Some(&key))
+                .await;
+            (
+                row_number,
+                res.map_err(|err| format!("{}: {}", err.code, err.message)),
+            )
         }
     });
     let mut created = 0;
@@ -188,9 +266,16 @@ pub async fn cases(args: ImportCasesArgs) -> anyhow::Result<ExitCode> {
     if problems.len() > 50 {
         println!("… and {} more problems", problems.len() - 50);
     }
-    println!("imported {created} appeals, {repeated} already imported, {} rows with problems", problems.len());
+    println!(
+        "imported {created} appeals, {repeated} already imported, {} rows with problems",
+        problems.len()
+    );
     services.db().close().await;
-    Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Imports a taxonomy table.
@@ -198,15 +283,31 @@ pub async fn taxonomy(args: ImportTaxonomyArgs) -> anyhow::Result<ExitCode> {
     let (_header, rows) = read_table(&args.file)?;
     let paths: Vec<TaxonomyPath> = rows
         .into_iter()
-        .map(|row| TaxonomyPath { names: row.into_iter().take(3).filter(|n| !n.is_empty()).collect() })
+        .map(|row| TaxonomyPath {
+            names: row.into_iter().take(3).filter(|n| !n.is_empty()).collect(),
+        })
         .collect();
     let services = open_services(&args.db).await?;
-    let actor = services.actor_by_username(&args.user).await.map_err(|err| anyhow::format_err!("user {}: {err}", args.user))?;
-    let (created, problems) = services.import_taxonomy(&actor, &paths).await.map_err(|err| anyhow::format_err!("{err}"))?;
+    let actor = services
+        .actor_by_username(&args.user)
+        .await
+        .map_err(|err| anyhow::format_err!("user {}: {err}", args.user))?;
+    let (created, problems) = services
+        .import_taxonomy(&actor, &paths)
+        .await
+        .map_err(|err| anyhow::format_err!("{err}"))?;
     for problem in &problems {
         println!("{problem}");
     }
-    println!("{created} categories created from {} rows, {} problems", paths.len(), problems.len());
+    println!(
+        "{created} categories created from {} rows, {} problems",
+        paths.len(),
+        problems.len()
+    );
     services.db().close().await;
-    Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

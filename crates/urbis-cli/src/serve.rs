@@ -48,12 +48,22 @@ pub async fn open_db(path: &Path, durability: Durability) -> anyhow::Result<Db> 
 }
 
 /// Creates the city root and an admin on an empty database; returns the admin password if one was made.
-async fn bootstrap(services: &Services, admin_password: Option<String>) -> anyhow::Result<Option<String>> {
+async fn bootstrap(
+    services: &Services,
+    admin_password: Option<String>,
+) -> anyhow::Result<Option<String>> {
     let mut conn = services.db().writer().acquire().await?;
-    let n_users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&mut *conn).await?;
-    let n_areas: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM areas").fetch_one(&mut *conn).await?;
+    let n_users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&mut *conn)
+        .await?;
+    let n_areas: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM areas")
+        .fetch_one(&mut *conn)
+        .await?;
     if n_areas == 0 {
-        urbis_storage::reference::insert_area(&mut conn, "000000", "城市", "city", None, None, None).await?;
+        urbis_storage::reference::insert_area(
+            &mut conn, "000000", "城市", "city", None, None, None,
+        )
+        .await?;
     }
     drop(conn);
     if n_users > 0 {
@@ -62,7 +72,9 @@ async fn bootstrap(services: &Services, admin_password: Option<String>) -> anyho
     let password = admin_password.unwrap_or_else(|| {
         use rand::Rng;
         let mut rng = rand::thread_rng();
-        (0..16).map(|_| rng.sample(rand::distributions::Alphanumeric) as char).collect()
+        (0..16)
+            .map(|_| rng.sample(rand::distributions::Alphanumeric) as char)
+            .collect()
     });
     services
         .insert_user(&NewUser {
@@ -80,7 +92,11 @@ async fn bootstrap(services: &Services, admin_password: Option<String>) -> anyho
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let durability = if args.relaxed { Durability::Relaxed } else { Durability::Full };
+    let durability = if args.relaxed {
+        Durability::Relaxed
+    } else {
+        Durability::Full
+    };
     let db = open_db(&args.db.db, durability).await?;
     let config = ServiceConfig {
         sla_interval: Duration::from_secs(args.sla_interval_secs.max(1)),
@@ -97,7 +113,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Serves `services` on `listen` with the SLA worker, printing the address, until shutdown.
-pub async fn serve(services: Services, listen: SocketAddr, banner: Option<String>) -> anyhow::Result<()> {
+pub async fn serve(
+    services: Services,
+    listen: SocketAddr,
+    banner: Option<String>,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("failed to listen on {listen}"))?;
@@ -161,19 +181,30 @@ pub async fn audit_verify(args: DbArgs) -> anyhow::Result<ExitCode> {
         }
         Some((chain_break, row)) => {
             let (seq, what) = match chain_break {
-                ChainBreak::HashMismatch { seq } => (seq, "its content does not match its hash (the record was altered)"),
-                ChainBreak::BrokenLink { seq } => (seq, "it does not link to the previous record (a record before it was altered or replaced)"),
+                ChainBreak::HashMismatch { seq } => (
+                    seq,
+                    "its content does not match its hash (the record was altered)",
+                ),
+                ChainBreak::BrokenLink { seq } => (
+                    seq,
+                    "it does not link to the previous record (a record before it was altered or replaced)",
+                ),
                 ChainBreak::Gap { found, .. } => (found, "records before it are missing (deleted)"),
             };
             let about = row
                 .map(|r| format!(" — {} {} #{} at {}", r.action, r.entity, r.entity_id, r.at))
                 .unwrap_or_default();
-            println!("audit chain BROKEN at record {seq}{about}: {what}; {} records before it verified", report.checked);
+            println!(
+                "audit chain BROKEN at record {seq}{about}: {what}; {} records before it verified",
+                report.checked
+            );
             return Ok(ExitCode::from(1));
         }
     }
     if let Some((case_id, stored, audited)) = state_report {
-        println!("case {case_id} has state {stored:?} but its audit trail ends in {audited:?}: the case row was altered");
+        println!(
+            "case {case_id} has state {stored:?} but its audit trail ends in {audited:?}: the case row was altered"
+        );
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)

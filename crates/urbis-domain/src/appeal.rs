@@ -40,7 +40,9 @@ impl Channel {
 
     /// Parses the name written by [`Channel::as_str`].
     pub fn parse(s: &str) -> Option<Channel> {
-        Channel::ALL.into_iter().find(|channel| channel.as_str() == s)
+        Channel::ALL
+            .into_iter()
+            .find(|channel| channel.as_str() == s)
     }
 }
 
@@ -111,9 +113,15 @@ pub fn bounded_text(
 ) -> Result<String, InvalidField> {
     let text = value.unwrap_or("").trim();
     if text.chars().count() > max_chars {
-        return Err(invalid(field, format!("longer than {max_chars} characters")));
+        return Err(invalid(
+            field,
+            format!("longer than {max_chars} characters"),
+        ));
     }
-    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
         return Err(invalid(field, "contains control characters"));
     }
     Ok(text.to_owned())
@@ -148,7 +156,11 @@ impl AppealInput {
         {
             return Err(invalid("reporter_phone", "only digits, +, - and spaces"));
         }
-        let address = bounded_text("address", self.address.as_deref(), limits::ADDRESS_MAX_CHARS)?;
+        let address = bounded_text(
+            "address",
+            self.address.as_deref(),
+            limits::ADDRESS_MAX_CHARS,
+        )?;
         let location = match (self.lat, self.lon) {
             (None, None) => None,
             (Some(lat), Some(lon)) => {

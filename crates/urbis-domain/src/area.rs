@@ -61,7 +61,11 @@ impl AreaLevel {
 }
 
 /// Checks that `code` has the digits of `level` and extends its parent's code.
-pub fn validate_code(level: AreaLevel, code: &str, parent_code: Option<&str>) -> Result<(), String> {
+pub fn validate_code(
+    level: AreaLevel,
+    code: &str,
+    parent_code: Option<&str>,
+) -> Result<(), String> {
     if code.len() != level.code_len() || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!(
             "a {} code has {} digits, got {code:?}",
@@ -71,9 +75,15 @@ pub fn validate_code(level: AreaLevel, code: &str, parent_code: Option<&str>) ->
     }
     // A district's 6-digit code shares only the 4-digit prefix with its 6-digit city code.
     if let Some(parent) = parent_code {
-        let prefix = if parent.len() == code.len() { &parent[..parent.len().min(4)] } else { parent };
+        let prefix = if parent.len() == code.len() {
+            &parent[..parent.len().min(4)]
+        } else {
+            parent
+        };
         if !code.starts_with(prefix) {
-            return Err(format!("code {code} does not extend its parent code {parent}"));
+            return Err(format!(
+                "code {code} does not extend its parent code {parent}"
+            ));
         }
     }
     Ok(())

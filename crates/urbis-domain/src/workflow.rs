@@ -294,7 +294,9 @@ impl Action {
             | Action::Unpark { note }
             | Action::Supervise { note } => note,
             Action::Rate { comment, .. } => comment,
-            Action::Register | Action::Dispatch { .. } | Action::Accept | Action::Close { .. } => "",
+            Action::Register | Action::Dispatch { .. } | Action::Accept | Action::Close { .. } => {
+                ""
+            }
         }
     }
 }
@@ -334,9 +336,13 @@ pub enum Effect {
     /// A failed check sends the case back: the clock resumes.
     Rework,
     /// Close the case; `forced` is a closure type set by the shift lead.
-    Close { forced: Option<ClosureType> },
+    Close {
+        forced: Option<ClosureType>,
+    },
     /// An approved extension adds units to the deadline.
-    Extend { amount: u32 },
+    Extend {
+        amount: u32,
+    },
     /// An approved parking pauses the clock.
     Park,
     /// Parking ended: the clock resumes.

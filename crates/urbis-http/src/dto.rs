@@ -83,8 +83,16 @@ impl CaseResponse {
             .unwrap_or("")
             .to_owned();
         CaseResponse {
-            reporter_name: if contact { row.reporter_name.clone() } else { mask_name(&row.reporter_name) },
-            reporter_phone: if contact { row.reporter_phone.clone() } else { mask_phone(&row.reporter_phone) },
+            reporter_name: if contact {
+                row.reporter_name.clone()
+            } else {
+                mask_name(&row.reporter_name)
+            },
+            reporter_phone: if contact {
+                row.reporter_phone.clone()
+            } else {
+                mask_phone(&row.reporter_phone)
+            },
             supporting_dept_ids: urbis_service::cases::parse_ids(&row.supporting_depts),
             id: row.id,
             number: row.number,
@@ -168,15 +176,25 @@ pub struct AppealResponse {
 impl AppealResponse {
     /// Builds the response, masking contact data as for the case.
     pub fn for_actor(actor: &Actor, row: AppealRow) -> Self {
-        let contact = matches!(actor.role, Role::Operator | Role::ShiftLead | Role::Dispatcher | Role::Admin)
-            || row.reporter_user_id == Some(actor.user_id.0);
+        let contact = matches!(
+            actor.role,
+            Role::Operator | Role::ShiftLead | Role::Dispatcher | Role::Admin
+        ) || row.reporter_user_id == Some(actor.user_id.0);
         AppealResponse {
             id: row.id,
             channel: row.channel,
             title: row.title,
             text: row.text,
-            reporter_name: if contact { row.reporter_name } else { mask_name(&row.reporter_name) },
-            reporter_phone: if contact { row.reporter_phone } else { mask_phone(&row.reporter_phone) },
+            reporter_name: if contact {
+                row.reporter_name
+            } else {
+                mask_name(&row.reporter_name)
+            },
+            reporter_phone: if contact {
+                row.reporter_phone
+            } else {
+                mask_phone(&row.reporter_phone)
+            },
             created_at: row.created_at,
         }
     }
@@ -218,8 +236,13 @@ pub struct AppealAccepted {
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ActionRequest {
     Register,
-    Void { reason: String },
-    SelfResolve { #[serde(default)] note: String },
+    Void {
+        reason: String,
+    },
+    SelfResolve {
+        #[serde(default)]
+        note: String,
+    },
     /// Without a lead department the active responsibility list decides.
     Dispatch {
         lead_dept_id: Option<i64>,
@@ -227,12 +250,23 @@ pub enum ActionRequest {
         supporting_dept_ids: Vec<i64>,
     },
     Accept,
-    Return { reason: String },
-    Feedback { note: String },
-    CheckPass { #[serde(default)] note: String },
-    CheckFail { reason: String },
+    Return {
+        reason: String,
+    },
+    Feedback {
+        note: String,
+    },
+    CheckPass {
+        #[serde(default)]
+        note: String,
+    },
+    CheckFail {
+        reason: String,
+    },
     /// closure_type may force error or special.
-    Close { closure_type: Option<String> },
+    Close {
+        closure_type: Option<String>,
+    },
     Rate {
         /// satisfied, basically_satisfied or dissatisfied.
         satisfaction: String,
@@ -240,12 +274,29 @@ pub enum ActionRequest {
         #[serde(default)]
         comment: String,
     },
-    Reopen { reason: String },
-    RequestExtension { amount: u32, reason: String },
-    RequestPark { reason: String },
-    Decide { approve: bool, #[serde(default)] note: String },
-    Unpark { #[serde(default)] note: String },
-    Supervise { #[serde(default)] note: String },
+    Reopen {
+        reason: String,
+    },
+    RequestExtension {
+        amount: u32,
+        reason: String,
+    },
+    RequestPark {
+        reason: String,
+    },
+    Decide {
+        approve: bool,
+        #[serde(default)]
+        note: String,
+    },
+    Unpark {
+        #[serde(default)]
+        note: String,
+    },
+    Supervise {
+        #[serde(default)]
+        note: String,
+    },
 }
 
 /// Corrections of a case before dispatch.

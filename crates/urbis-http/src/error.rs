@@ -41,7 +41,10 @@ impl From<JsonRejection> for ApiError {
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        ApiError(ServiceError::invalid("invalid_query", rejection.body_text()))
+        ApiError(ServiceError::invalid(
+            "invalid_query",
+            rejection.body_text(),
+        ))
     }
 }
 

@@ -48,7 +48,12 @@ impl utoipa::Modify for BearerAuth {
 pub fn metrics_handle() -> Option<Arc<PrometheusHandle>> {
     static HANDLE: OnceLock<Option<Arc<PrometheusHandle>>> = OnceLock::new();
     HANDLE
-        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok().map(Arc::new))
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .install_recorder()
+                .ok()
+                .map(Arc::new)
+        })
         .clone()
 }
 
@@ -73,7 +78,13 @@ pub fn app(state: AppState) -> Router {
     let (router, api) = api_router().split_for_parts();
     let api = Arc::new(api);
     router
-        .route("/api/v1/openapi.json", get(move || { let api = api.clone(); async move { axum::Json(api.as_ref().clone()) } }))
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let api = api.clone();
+                async move { axum::Json(api.as_ref().clone()) }
+            }),
+        )
         .route("/healthz", get(routes::system::healthz))
         .route("/metrics", get(routes::system::metrics))
         .fallback(|| async { error::ApiError(urbis_service::ServiceError::not_found("route")) })

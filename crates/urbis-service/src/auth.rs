@@ -13,7 +13,7 @@ use urbis_domain::ids::{AreaId, DeptId, UserId};
 use urbis_domain::role::{Actor, AreaScope, Role};
 use urbis_storage::time::{from_db, to_db};
 use urbis_storage::users::{self, NewUserRow, UserRow};
-use urbis_storage::{reference, Conn};
+use urbis_storage::{Conn, reference};
 
 use crate::{ErrorKind, Result, ServiceError, Services};
 
@@ -285,7 +285,9 @@ impl Services {
             ),
             other => other.into(),
         })?;
-        crate::audit::record(&mut tx, self.now(),
+        crate::audit::record(
+            &mut tx,
+            self.now(),
             None,
             "user_created",
             "user",
@@ -311,9 +313,15 @@ impl Services {
         require_role(actor, &[Role::Admin])?;
         let mut tx = self.db().writer().begin().await?;
         users::set_user_active(&mut tx, user_id, active).await?;
-        crate::audit::record(&mut tx, self.now(),
+        crate::audit::record(
+            &mut tx,
+            self.now(),
             Some(actor),
-            if active { "user_enabled" } else { "user_disabled" },
+            if active {
+                "user_enabled"
+            } else {
+                "user_disabled"
+            },
             "user",
             user_id,
             "",

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use urbis_domain::ids::{DeptId, UserId};
 use urbis_domain::role::{Actor, Role};
-use urbis_domain::workflow::{self, Action, CaseFacts, CaseState, ClosureType, Effect, PendingRequest};
+use urbis_domain::workflow::{
+    self, Action, CaseFacts, CaseState, ClosureType, Effect, PendingRequest,
+};
 use urbis_storage::audit::{self as audit_repo, AuditRow};
 use urbis_storage::cases::{self, AppealRow, CaseFilter, CaseRow, NotificationRow};
 use urbis_storage::stats::{self, Dim, StateKey};
@@ -66,7 +68,10 @@ pub fn parse_ids(text: &str) -> Vec<i64> {
 }
 
 fn format_ids(ids: &[i64]) -> String {
-    ids.iter().map(|id| id.to_string()).collect::<Vec<_>>().join(",")
+    ids.iter()
+        .map(|id| id.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn state_key(row: &CaseRow) -> StateKey {
@@ -104,10 +109,27 @@ impl Counters {
 
     pub(crate) async fn write(self, conn: &mut Conn) -> Result<()> {
         for (metric, dept) in self.bumps {
-            stats::bump(conn, &self.day, Dim::Area, self.area_id, self.category_id, metric, 1)
-                .await?;
+            stats::bump(
+                conn,
+                &self.day,
+                Dim::Area,
+                self.area_id,
+                self.category_id,
+                metric,
+                1,
+            )
+            .await?;
             if let Some(dept) = dept {
-                stats::bump(conn, &self.day, Dim::Dept, dept, self.category_id, metric, 1).await?;
+                stats::bump(
+                    conn,
+                    &self.day,
+                    Dim::Dept,
+                    dept,
+                    self.category_id,
+                    metric,
+                    1,
+                )
+                .await?;
             }
         }
         Ok(())
@@ -205,7 +227,11 @@ impl Services {
 
     /// Returns what the active responsibility list says for a case: the most specific rule by
     /// area first, then by category.
-    pub async fn suggest_route(&self, actor: &Actor, case_id: i64) -> Result<Option<RouteSuggestion>> {
+    pub async fn suggest_route(
+        &self,
+        actor: &Actor,
+        case_id: i64,
+    ) -> Result<Option<RouteSuggestion>> {
         let case = self.get_case(actor, case_id).await?;
         let mut conn = self.db().reader().acquire().await?;
         route_for(&mut conn, case.category_id, &case.area_path).await
@@ -267,13 +293,21 @@ impl Services {
                 detail["lead_dept_id"] = lead.0.into();
                 detail["supporting"] = after.supporting_depts.clone().into();
                 detail["due_at"] = after.due_at.clone().into();
-                notify(&mut tx, case_id, Some(lead.0), "dispatched", &format!("新派遣案件 {}", before.number), &at).await?;
+                notify(
+                    &mut tx,
+                    case_id,
+                    Some(lead.0),
+                    "dispatched",
+                    &format!("新派遣案件 {}", before.number),
+                    &at,
+                )
+                .await?;
             }
             (Action::Accept, _) => {
                 after.accepted_at = Some(at.clone());
                 counters.add("responded", lead);
-                let on_time = opt_from_db(before.response_due_at.as_deref())?
-                    .is_none_or(|due| now <= due);
+                let on_time =
+                    opt_from_db(before.response_due_at.as_deref())?.is_none_or(|due| now <= due);
                 if on_time {
                     counters.add("responded_on_time", lead);
                 }
@@ -301,20 +335,27 @@ impl Services {
                 counters.add("reworked", lead);
                 cases::close_pauses(&mut tx, case_id, &at).await?;
                 after.due_at = self.recompute_due(&mut tx, &after, now).await?;
-                notify(&mut tx, case_id, lead, "rework", &format!("案件 {} 核查不通过，需返工", before.number), &at).await?;
+                notify(
+                    &mut tx,
+                    case_id,
+                    lead,
+                    "rework",
+                    &format!("案件 {} 核查不通过，需返工", before.number),
+                    &at,
+                )
+                .await?;
             }
             (Action::CheckPass { .. }, _) => {
                 cases::close_pauses(&mut tx, case_id, &at).await?;
                 counters.add("checked", lead);
             }
             (Action::Close { .. } | Action::SelfResolve { .. }, Effect::Close { forced }) => {
-                let closure = forced.unwrap_or(
-                    if before.handled_on_time == Some(false) || before.overdue {
+                let closure =
+                    forced.unwrap_or(if before.handled_on_time == Some(false) || before.overdue {
                         ClosureType::Overdue
                     } else {
                         ClosureType::Normal
-                    },
-                );
+                    });
                 after.closure_type = Some(closure.as_str().to_owned());
                 after.closed_at = Some(at.clone());
                 cases::close_pauses(&mut tx, case_id, &at).await?;
@@ -328,7 +369,14 @@ impl Services {
                 }
                 detail["closure_type"] = closure.as_str().into();
             }
-            (Action::Rate { satisfaction, resolved, .. }, _) => {
+            (
+                Action::Rate {
+                    satisfaction,
+                    resolved,
+                    ..
+                },
+                _,
+            ) => {
                 after.satisfaction = Some(satisfaction.as_str().to_owned());
                 after.resolved = Some(*resolved);
                 after.rated_at = Some(at.clone());
@@ -368,7 +416,8 @@ impl Services {
                     }
                     Effect::Extend { amount } => {
                         cases::close_pauses(&mut tx, case_id, &at).await?;
-                        after.limit_amount = Some(after.limit_amount.unwrap_or(0) + i64::from(*amount));
+                        after.limit_amount =
+                            Some(after.limit_amount.unwrap_or(0) + i64::from(*amount));
                         after.due_at = self.recompute_due(&mut tx, &after, now).await?;
                         after.reminded = false;
                         counters.add("extended", lead);
@@ -392,13 +441,23 @@ impl Services {
             (Action::Supervise { .. }, _) => {
                 after.supervise_count += 1;
                 counters.add("supervised", lead);
-                notify(&mut tx, case_id, lead, "supervise", &format!("案件 {} 被督办", before.number), &at).await?;
+                notify(
+                    &mut tx,
+                    case_id,
+                    lead,
+                    "supervise",
+                    &format!("案件 {} 被督办", before.number),
+                    &at,
+                )
+                .await?;
             }
             _ => {}
         }
         save_case(&mut tx, &before, &after).await?;
         counters.write(&mut tx).await?;
-        crate::audit::record(&mut tx, self.now(),
+        crate::audit::record(
+            &mut tx,
+            self.now(),
             Some(actor),
             action.name(),
             "case",
@@ -444,10 +503,7 @@ impl Services {
         category_id: Option<i64>,
         area_id: Option<i64>,
     ) -> Result<CaseRow> {
-        crate::auth::require_role(
-            actor,
-            &[Role::Operator, Role::ShiftLead, Role::Dispatcher],
-        )?;
+        crate::auth::require_role(actor, &[Role::Operator, Role::ShiftLead, Role::Dispatcher])?;
         let mut tx = self.db().writer().begin().await?;
         let before = cases::get_case(&mut tx, case_id).await?;
         if !workflow::can_view(actor, &facts_of(&before)) {
@@ -489,12 +545,32 @@ impl Services {
             let old = (before.area_id, before.category_id.unwrap_or(0));
             let new = (after.area_id, after.category_id.unwrap_or(0));
             if old != new {
-                stats::bump(&mut tx, &before.stats_day, Dim::Area, old.0, old.1, metric, -1).await?;
-                stats::bump(&mut tx, &before.stats_day, Dim::Area, new.0, new.1, metric, 1).await?;
+                stats::bump(
+                    &mut tx,
+                    &before.stats_day,
+                    Dim::Area,
+                    old.0,
+                    old.1,
+                    metric,
+                    -1,
+                )
+                .await?;
+                stats::bump(
+                    &mut tx,
+                    &before.stats_day,
+                    Dim::Area,
+                    new.0,
+                    new.1,
+                    metric,
+                    1,
+                )
+                .await?;
             }
         }
         save_case(&mut tx, &before, &after).await?;
-        crate::audit::record(&mut tx, self.now(),
+        crate::audit::record(
+            &mut tx,
+            self.now(),
             Some(actor),
             "reclassify",
             "case",
@@ -530,9 +606,11 @@ impl Services {
         case: &CaseRow,
         _now: DateTime<Utc>,
     ) -> Result<Option<String>> {
-        let (Some(clock), Some(amount), Some(started)) =
-            (case.clock.as_deref(), case.limit_amount, case.clock_started_at.as_deref())
-        else {
+        let (Some(clock), Some(amount), Some(started)) = (
+            case.clock.as_deref(),
+            case.limit_amount,
+            case.clock_started_at.as_deref(),
+        ) else {
             return Ok(None);
         };
         let clock = urbis_domain::calendar::ClockType::parse(clock)
@@ -540,7 +618,10 @@ impl Services {
         let pauses = cases::list_pauses(conn, case.id).await?;
         let mut spans = Vec::with_capacity(pauses.len());
         for pause in &pauses {
-            spans.push((from_db(&pause.start_at)?, opt_from_db(pause.end_at.as_deref())?));
+            spans.push((
+                from_db(&pause.start_at)?,
+                opt_from_db(pause.end_at.as_deref())?,
+            ));
         }
         let calendar = self.calendar();
         Ok(self
@@ -620,16 +701,21 @@ pub(crate) async fn route_for(
             break;
         }
         category_chain.push(id);
-        next = sqlx::query_scalar::<_, Option<i64>>("SELECT parent_id FROM categories WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .flatten();
+        next =
+            sqlx::query_scalar::<_, Option<i64>>("SELECT parent_id FROM categories WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .flatten();
     }
     let area_chain: Vec<i64> = parse_path(area_path);
     let rules = reference::matching_rules(conn, &category_chain, &area_chain).await?;
     let best = rules.into_iter().min_by_key(|rule| {
-        let area_rank = area_chain.len() - area_chain.iter().position(|a| *a == rule.area_id).unwrap_or(0);
+        let area_rank = area_chain.len()
+            - area_chain
+                .iter()
+                .position(|a| *a == rule.area_id)
+                .unwrap_or(0);
         let category_rank = category_chain
             .iter()
             .position(|c| *c == rule.category_id)
@@ -646,7 +732,9 @@ pub(crate) async fn route_for(
 
 /// Returns the area ids of a materialised path, root first.
 pub fn parse_path(path: &str) -> Vec<i64> {
-    path.split('/').filter_map(|part| part.parse().ok()).collect()
+    path.split('/')
+        .filter_map(|part| part.parse().ok())
+        .collect()
 }
 
 impl Services {

@@ -43,7 +43,11 @@ impl ServiceError {
 
     /// Something that does not exist, or that the caller may not know exists.
     pub fn not_found(what: &str) -> Self {
-        Self::new(ErrorKind::NotFound, "not_found", format!("{what} not found"))
+        Self::new(
+            ErrorKind::NotFound,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
 
     /// The caller is known but may not do this.

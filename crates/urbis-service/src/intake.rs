@@ -90,10 +90,7 @@ impl Services {
                 ));
             }
             // Keys are scoped to the submitting user so that two clients cannot collide.
-            Some(key) => Some(format!(
-                "{}:{key}",
-                actor.map(|a| a.user_id.0).unwrap_or(0)
-            )),
+            Some(key) => Some(format!("{}:{key}", actor.map(|a| a.user_id.0).unwrap_or(0))),
             None => None,
         };
         let (reply, answer) = oneshot::channel();
@@ -105,10 +102,18 @@ impl Services {
             reply,
         };
         self.inner.intake.sender.send(job).await.map_err(|_| {
-            ServiceError::new(ErrorKind::Unavailable, "shutting_down", "intake is stopping")
+            ServiceError::new(
+                ErrorKind::Unavailable,
+                "shutting_down",
+                "intake is stopping",
+            )
         })?;
         let outcome = answer.await.map_err(|_| {
-            ServiceError::new(ErrorKind::Unavailable, "intake_failed", "intake writer stopped")
+            ServiceError::new(
+                ErrorKind::Unavailable,
+                "intake_failed",
+                "intake writer stopped",
+            )
         })??;
         if outcome.created {
             self.publish(crate::CaseEvent {

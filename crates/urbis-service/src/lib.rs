@@ -58,17 +58,19 @@ pub enum Clock {
 impl Clock {
     /// Returns a manual clock set to `at`.
     pub fn manual(at: DateTime<Utc>) -> Clock {
-        Clock::Manual(Arc::new(std::sync::atomic::AtomicI64::new(at.timestamp_micros())))
+        Clock::Manual(Arc::new(std::sync::atomic::AtomicI64::new(
+            at.timestamp_micros(),
+        )))
     }
 
     /// Returns the current time.
     pub fn now(&self) -> DateTime<Utc> {
         match self {
             Clock::System => Utc::now(),
-            Clock::Manual(micros) => DateTime::from_timestamp_micros(
-                micros.load(std::sync::atomic::Ordering::SeqCst),
-            )
-            .unwrap_or_else(Utc::now),
+            Clock::Manual(micros) => {
+                DateTime::from_timestamp_micros(micros.load(std::sync::atomic::Ordering::SeqCst))
+                    .unwrap_or_else(Utc::now)
+            }
         }
     }
 
@@ -184,6 +186,9 @@ impl Services {
 impl Services {
     /// Returns whether the store answers a trivial query.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(self.db().reader()).await.is_ok()
+        sqlx::query("SELECT 1")
+            .execute(self.db().reader())
+            .await
+            .is_ok()
     }
 }

@@ -52,7 +52,10 @@ pub fn parse_office_hours(text: &str) -> Result<Vec<OfficeWindow>> {
 fn check_name(field: &'static str, name: &str) -> Result<String> {
     let name = urbis_domain::appeal::bounded_text(field, Some(name), NAME_MAX_CHARS)?;
     if name.is_empty() {
-        return Err(ServiceError::invalid("invalid_field", format!("{field}: must not be empty")));
+        return Err(ServiceError::invalid(
+            "invalid_field",
+            format!("{field}: must not be empty"),
+        ));
     }
     Ok(name)
 }
@@ -88,20 +91,48 @@ impl Services {
             None => None,
         };
         if let Some(parent) = &parent {
-            let parent_level = AreaLevel::parse(&parent.level).ok_or_else(ServiceError::internal)?;
+            let parent_level =
+                AreaLevel::parse(&parent.level).ok_or_else(ServiceError::internal)?;
             if level.parent() != Some(parent_level) {
                 return Err(ServiceError::invalid(
                     "invalid_area_level",
-                    format!("a {} goes under a {:?}", level.as_str(), level.parent().map(|l| l.as_str())),
+                    format!(
+                        "a {} goes under a {:?}",
+                        level.as_str(),
+                        level.parent().map(|l| l.as_str())
+                    ),
                 ));
             }
         } else if level != AreaLevel::City {
-            return Err(ServiceError::invalid("invalid_area_level", "only the city has no parent"));
+            return Err(ServiceError::invalid(
+                "invalid_area_level",
+                "only the city has no parent",
+            ));
         }
         validate_code(level, code, parent.as_ref().map(|p| p.code.as_str()))
             .map_err(|message| ServiceError::invalid("invalid_area_code", message))?;
-        let row = reference::insert_area(&mut tx, code, &name, level.as_str(), parent.as_ref(), center, None).await?;
-        crate::audit::record(&mut tx, self.now(), Some(actor), "area_created", "area", row.id, "", "", &serde_json::json!({ "code": code, "name": name })).await?;
+        let row = reference::insert_area(
+            &mut tx,
+            code,
+            &name,
+            level.as_str(),
+            parent.as_ref(),
+            center,
+            None,
+        )
+        .await?;
+        crate::audit::record(
+            &mut tx,
+            self.now(),
+            Some(actor),
+            "area_created",
+            "area",
+            row.id,
+            "",
+            "",
+            &serde_json::json!({ "code": code, "name": name }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -113,7 +144,13 @@ impl Services {
     }
 
     /// Creates a department (admin only).
-    pub async fn create_dept(&self, actor: &Actor, code: &str, name: &str, area_id: Option<i64>) -> Result<DeptRow> {
+    pub async fn create_dept(
+        &self,
+        actor: &Actor,
+        code: &str,
+        name: &str,
+        area_id: Option<i64>,
+    ) -> Result<DeptRow> {
         require_role(actor, &[Role::Admin])?;
         let name = check_name("name", name)?;
         let code = check_name("code", code)?;
@@ -122,7 +159,18 @@ impl Services {
             reference::get_area(&mut tx, area).await?;
         }
         let row = reference::insert_dept(&mut tx, &code, &name, area_id).await?;
-        crate::audit::record(&mut tx, self.now(), Some(actor), "dept_created", "department", row.id, "", "", &serde_json::json!({ "code": code, "name": name })).await?;
+        crate::audit::record(
+            &mut tx,
+            self.now(),
+            Some(actor),
+            "dept_created",
+            "department",
+            row.id,
+            "",
+            "",
+            &serde_json::json!({ "code": code, "name": name }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -142,14 +190,20 @@ impl Services {
     ) -> Result<(usize, Vec<String>)> {
         require_role(actor, &[Role::Admin])?;
         if paths.len() > IMPORT_MAX_ROWS {
-            return Err(ServiceError::invalid("too_many_rows", format!("at most {IMPORT_MAX_ROWS} rows")));
+            return Err(ServiceError::invalid(
+                "too_many_rows",
+                format!("at most {IMPORT_MAX_ROWS} rows"),
+            ));
         }
         let mut tx = self.db().writer().begin().await?;
         let mut created = 0;
         let mut problems = Vec::new();
         for (row_idx, path) in paths.iter().enumerate() {
             if path.names.is_empty() || path.names.len() > 3 {
-                problems.push(format!("row {}: a category path has 1 to 3 levels", row_idx + 1));
+                problems.push(format!(
+                    "row {}: a category path has 1 to 3 levels",
+                    row_idx + 1
+                ));
                 continue;
             }
             let mut parent: Option<CategoryRow> = None;
@@ -168,7 +222,10 @@ impl Services {
                     None => {
                         let siblings = reference::count_children(&mut tx, parent_id).await?;
                         if siblings >= 99 {
-                            problems.push(format!("row {}: more than 99 children under one category", row_idx + 1));
+                            problems.push(format!(
+                                "row {}: more than 99 children under one category",
+                                row_idx + 1
+                            ));
                             break;
                         }
                         let code = format!(
@@ -177,13 +234,32 @@ impl Services {
                             siblings + 1
                         );
                         created += 1;
-                        reference::insert_category(&mut tx, &code, &name, depth as i64 + 1, parent_id, 0.5).await?
+                        reference::insert_category(
+                            &mut tx,
+                            &code,
+                            &name,
+                            depth as i64 + 1,
+                            parent_id,
+                            0.5,
+                        )
+                        .await?
                     }
                 };
                 parent = Some(row);
             }
         }
-        crate::audit::record(&mut tx, self.now(), Some(actor), "taxonomy_imported", "taxonomy", 0, "", "", &serde_json::json!({ "rows": paths.len(), "created": created })).await?;
+        crate::audit::record(
+            &mut tx,
+            self.now(),
+            Some(actor),
+            "taxonomy_imported",
+            "taxonomy",
+            0,
+            "",
+            "",
+            &serde_json::json!({ "rows": paths.len(), "created": created }),
+        )
+        .await?;
         tx.commit().await?;
         Ok((created, problems))
     }
@@ -195,17 +271,51 @@ impl Services {
     }
 
     /// Sets the handling time limit of a category (admin only).
-    pub async fn set_time_limit(&self, actor: &Actor, category_id: i64, clock: &str, amount: i64, remind_before_minutes: i64) -> Result<()> {
+    pub async fn set_time_limit(
+        &self,
+        actor: &Actor,
+        category_id: i64,
+        clock: &str,
+        amount: i64,
+        remind_before_minutes: i64,
+    ) -> Result<()> {
         require_role(actor, &[Role::Admin])?;
-        ClockType::parse(clock).map_err(|err| ServiceError::invalid("invalid_clock", err.to_string()))?;
+        ClockType::parse(clock)
+            .map_err(|err| ServiceError::invalid("invalid_clock", err.to_string()))?;
         if !(1..=1000).contains(&amount) || !(0..=7 * 24 * 60).contains(&remind_before_minutes) {
-            return Err(ServiceError::invalid("invalid_time_limit", "amount 1–1000, reminder 0–10080 minutes"));
+            return Err(ServiceError::invalid(
+                "invalid_time_limit",
+                "amount 1–1000, reminder 0–10080 minutes",
+            ));
         }
         let mut tx = self.db().writer().begin().await?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM categories WHERE id = ?").bind(category_id).fetch_optional(&mut *tx).await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM categories WHERE id = ?")
+            .bind(category_id)
+            .fetch_optional(&mut *tx)
+            .await?;
         exists.ok_or_else(|| ServiceError::not_found("category"))?;
-        reference::upsert_time_limit(&mut tx, &TimeLimitRow { category_id, clock: clock.to_owned(), amount, remind_before_minutes }).await?;
-        crate::audit::record(&mut tx, self.now(), Some(actor), "time_limit_set", "category", category_id, "", "", &serde_json::json!({ "clock": clock, "amount": amount })).await?;
+        reference::upsert_time_limit(
+            &mut tx,
+            &TimeLimitRow {
+                category_id,
+                clock: clock.to_owned(),
+                amount,
+                remind_before_minutes,
+            },
+        )
+        .await?;
+        crate::audit::record(
+            &mut tx,
+            self.now(),
+            Some(actor),
+            "time_limit_set",
+            "category",
+            category_id,
+            "",
+            "",
+            &serde_json::json!({ "clock": clock, "amount": amount }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -213,7 +323,9 @@ impl Services {
     /// Returns the calendar exceptions and office hours.
     pub async fn calendar_days(&self) -> Result<(String, Vec<CalendarDayRow>)> {
         let mut conn = self.db().reader().acquire().await?;
-        let hours = reference::get_setting(&mut conn, "office_hours").await?.unwrap_or_else(|| "09:00-12:00,13:30-18:00".into());
+        let hours = reference::get_setting(&mut conn, "office_hours")
+            .await?
+            .unwrap_or_else(|| "09:00-12:00,13:30-18:00".into());
         Ok((hours, reference::list_calendar_days(&mut conn).await?))
     }
 
@@ -228,12 +340,20 @@ impl Services {
     ) -> Result<()> {
         require_role(actor, &[Role::Admin])?;
         if set_days.len() + remove_days.len() > 1000 {
-            return Err(ServiceError::invalid("too_many_rows", "at most 1000 days per change"));
+            return Err(ServiceError::invalid(
+                "too_many_rows",
+                "at most 1000 days per change",
+            ));
         }
         for day in set_days {
-            chrono::NaiveDate::parse_from_str(&day.day, "%Y-%m-%d").map_err(|_| ServiceError::invalid("invalid_day", format!("bad day {:?}", day.day)))?;
+            chrono::NaiveDate::parse_from_str(&day.day, "%Y-%m-%d").map_err(|_| {
+                ServiceError::invalid("invalid_day", format!("bad day {:?}", day.day))
+            })?;
             if day.kind != "holiday" && day.kind != "workday" {
-                return Err(ServiceError::invalid("invalid_day", "kind is holiday or workday"));
+                return Err(ServiceError::invalid(
+                    "invalid_day",
+                    "kind is holiday or workday",
+                ));
             }
         }
         if let Some(hours) = office_hours {
@@ -270,34 +390,80 @@ impl Services {
 
     /// Publishes a new version of the responsibility list and makes it active (admin only).
     /// Rules of earlier versions stay for history.
-    pub async fn publish_responsibility(&self, actor: &Actor, note: &str, rules: &[RuleRow]) -> Result<VersionRow> {
+    pub async fn publish_responsibility(
+        &self,
+        actor: &Actor,
+        note: &str,
+        rules: &[RuleRow],
+    ) -> Result<VersionRow> {
         require_role(actor, &[Role::Admin])?;
         if rules.is_empty() || rules.len() > IMPORT_MAX_ROWS {
-            return Err(ServiceError::invalid("invalid_rules", format!("between 1 and {IMPORT_MAX_ROWS} rules")));
+            return Err(ServiceError::invalid(
+                "invalid_rules",
+                format!("between 1 and {IMPORT_MAX_ROWS} rules"),
+            ));
         }
         let note = urbis_domain::appeal::bounded_text("note", Some(note), NAME_MAX_CHARS * 2)?;
         let mut tx = self.db().writer().begin().await?;
-        let version = reference::insert_version(&mut tx, &note, &to_db(self.now()), Some(actor.user_id.0)).await?;
+        let version =
+            reference::insert_version(&mut tx, &note, &to_db(self.now()), Some(actor.user_id.0))
+                .await?;
         for (idx, rule) in rules.iter().enumerate() {
-            let fail = |what: &str| ServiceError::invalid("invalid_rules", format!("rule {}: {what}", idx + 1));
-            urbis_domain::appeal::bounded_text("legal_basis", Some(&rule.legal_basis), LEGAL_BASIS_MAX_CHARS)?;
-            let category: Option<i64> = sqlx::query_scalar("SELECT id FROM categories WHERE id = ?").bind(rule.category_id).fetch_optional(&mut *tx).await?;
+            let fail = |what: &str| {
+                ServiceError::invalid("invalid_rules", format!("rule {}: {what}", idx + 1))
+            };
+            urbis_domain::appeal::bounded_text(
+                "legal_basis",
+                Some(&rule.legal_basis),
+                LEGAL_BASIS_MAX_CHARS,
+            )?;
+            let category: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM categories WHERE id = ?")
+                    .bind(rule.category_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             category.ok_or_else(|| fail("unknown category"))?;
-            reference::get_area(&mut tx, rule.area_id).await.map_err(|_| fail("unknown area"))?;
+            reference::get_area(&mut tx, rule.area_id)
+                .await
+                .map_err(|_| fail("unknown area"))?;
             let supporting = crate::cases::parse_ids(&rule.supporting);
             for dept in std::iter::once(rule.lead_dept_id).chain(supporting.iter().copied()) {
-                reference::get_dept(&mut tx, dept).await.map_err(|_| fail("unknown department"))?;
+                reference::get_dept(&mut tx, dept)
+                    .await
+                    .map_err(|_| fail("unknown department"))?;
             }
             if supporting.contains(&rule.lead_dept_id) {
                 return Err(fail("lead department also supporting"));
             }
-            reference::insert_rule(&mut tx, &RuleRow { version_id: version.id, ..rule.clone() }).await?;
+            reference::insert_rule(
+                &mut tx,
+                &RuleRow {
+                    version_id: version.id,
+                    ..rule.clone()
+                },
+            )
+            .await?;
         }
         reference::activate_version(&mut tx, version.id).await?;
-        crate::audit::record(&mut tx, self.now(), Some(actor), "responsibility_published", "responsibility_version", version.id, "", "active", &serde_json::json!({ "rules": rules.len(), "note": note })).await?;
+        crate::audit::record(
+            &mut tx,
+            self.now(),
+            Some(actor),
+            "responsibility_published",
+            "responsibility_version",
+            version.id,
+            "",
+            "active",
+            &serde_json::json!({ "rules": rules.len(), "note": note }),
+        )
+        .await?;
         tx.commit().await?;
         let mut conn = self.db().reader().acquire().await?;
-        Ok(reference::list_versions(&mut conn).await?.into_iter().find(|v| v.id == version.id).ok_or_else(ServiceError::internal)?)
+        Ok(reference::list_versions(&mut conn)
+            .await?
+            .into_iter()
+            .find(|v| v.id == version.id)
+            .ok_or_else(ServiceError::internal)?)
     }
 }
 

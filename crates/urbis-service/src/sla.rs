@@ -90,7 +90,8 @@ impl Services {
             let Some(due) = before.due_at.as_deref().map(from_db).transpose()? else {
                 continue;
             };
-            let (_, _, remind_before) = limit_for(&mut tx, before.category_id, self.config()).await?;
+            let (_, _, remind_before) =
+                limit_for(&mut tx, before.category_id, self.config()).await?;
             if now < due - chrono::Duration::minutes(remind_before) {
                 continue;
             }
@@ -106,12 +107,27 @@ impl Services {
                     dept_id: before.lead_dept_id,
                     user_id: None,
                     kind: "reminder".into(),
-                    message: format!("案件 {} 将于 {} 到期", before.number, self.to_local(due).format("%m-%d %H:%M")),
+                    message: format!(
+                        "案件 {} 将于 {} 到期",
+                        before.number,
+                        self.to_local(due).format("%m-%d %H:%M")
+                    ),
                     created_at: to_db(now),
                 },
             )
             .await?;
-            crate::audit::record(&mut tx, now, None, "remind", "case", before.id, &before.state, &after.state, &serde_json::json!({ "due_at": before.due_at })).await?;
+            crate::audit::record(
+                &mut tx,
+                now,
+                None,
+                "remind",
+                "case",
+                before.id,
+                &before.state,
+                &after.state,
+                &serde_json::json!({ "due_at": before.due_at }),
+            )
+            .await?;
             reminded += 1;
         }
         let mut escalated = 0;
@@ -139,7 +155,18 @@ impl Services {
                 },
             )
             .await?;
-            crate::audit::record(&mut tx, now, None, "escalate", "case", before.id, &before.state, &after.state, &serde_json::json!({ "due_at": before.due_at })).await?;
+            crate::audit::record(
+                &mut tx,
+                now,
+                None,
+                "escalate",
+                "case",
+                before.id,
+                &before.state,
+                &after.state,
+                &serde_json::json!({ "due_at": before.due_at }),
+            )
+            .await?;
             self.publish(crate::CaseEvent {
                 case_id: before.id,
                 number: before.number.clone(),

@@ -53,7 +53,10 @@ impl Indicators {
 
     /// 准确派遣率 = (派遣数 − 回退数) / 派遣数.
     pub fn accurate_dispatch_rate(&self) -> Option<f64> {
-        ratio(self.get("dispatched") - self.get("returned"), self.get("dispatched"))
+        ratio(
+            self.get("dispatched") - self.get("returned"),
+            self.get("dispatched"),
+        )
     }
 
     /// 响应率 = 按时签收数 / 派遣数.
@@ -83,14 +86,21 @@ impl Period {
     /// Validates a period: both days parse, from ≤ to, at most ten years.
     pub fn parse(from: &str, to: &str) -> Result<Period> {
         let parse = |d: &str| {
-            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                .map_err(|_| ServiceError::invalid("invalid_period", format!("bad day {d:?}, use YYYY-MM-DD")))
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                ServiceError::invalid("invalid_period", format!("bad day {d:?}, use YYYY-MM-DD"))
+            })
         };
         let (start, end) = (parse(from)?, parse(to)?);
         if start > end || (end - start).num_days() > 3660 {
-            return Err(ServiceError::invalid("invalid_period", "from must be before to, at most ten years apart"));
+            return Err(ServiceError::invalid(
+                "invalid_period",
+                "from must be before to, at most ten years apart",
+            ));
         }
-        Ok(Period { from: from.to_owned(), to: to.to_owned() })
+        Ok(Period {
+            from: from.to_owned(),
+            to: to.to_owned(),
+        })
     }
 }
 
@@ -122,26 +132,47 @@ impl Services {
     }
 
     /// Returns the indicators of an area (default: the actor's scope) for a period.
-    pub async fn indicators(&self, actor: &Actor, area_id: Option<i64>, period: &Period) -> Result<Indicators> {
+    pub async fn indicators(
+        &self,
+        actor: &Actor,
+        area_id: Option<i64>,
+        period: &Period,
+    ) -> Result<Indicators> {
         let path = self.scope_path(actor, area_id).await?;
         let mut conn = self.db().reader().acquire().await?;
         let rows = stats::area_totals(&mut conn, &path, &period.from, &period.to).await?;
-        Ok(Indicators { counts: rows.into_iter().collect() })
+        Ok(Indicators {
+            counts: rows.into_iter().collect(),
+        })
     }
 
     /// Returns indicators for each area of a level inside the scope.
-    pub async fn indicators_by_area(&self, actor: &Actor, level: &str, area_id: Option<i64>, period: &Period) -> Result<Vec<(i64, Indicators)>> {
+    pub async fn indicators_by_area(
+        &self,
+        actor: &Actor,
+        level: &str,
+        area_id: Option<i64>,
+        period: &Period,
+    ) -> Result<Vec<(i64, Indicators)>> {
         if urbis_domain::area::AreaLevel::parse(level).is_none() {
-            return Err(ServiceError::invalid("invalid_level", format!("unknown level {level:?}")));
+            return Err(ServiceError::invalid(
+                "invalid_level",
+                format!("unknown level {level:?}"),
+            ));
         }
         let path = self.scope_path(actor, area_id).await?;
         let mut conn = self.db().reader().acquire().await?;
-        let rows = stats::totals_by_area_level(&mut conn, level, &path, &period.from, &period.to).await?;
+        let rows =
+            stats::totals_by_area_level(&mut conn, level, &path, &period.from, &period.to).await?;
         Ok(group(rows))
     }
 
     /// Returns indicators for each department (city-wide staff only).
-    pub async fn indicators_by_dept(&self, actor: &Actor, period: &Period) -> Result<Vec<(i64, Indicators)>> {
+    pub async fn indicators_by_dept(
+        &self,
+        actor: &Actor,
+        period: &Period,
+    ) -> Result<Vec<(i64, Indicators)>> {
         require_role(actor, STATS_ROLES)?;
         let mut conn = self.db().reader().acquire().await?;
         let rows = stats::totals_by_dept(&mut conn, &period.from, &period.to).await?;
@@ -153,11 +184,18 @@ impl Services {
     }
 
     /// Returns counters per report day.
-    pub async fn indicators_by_day(&self, actor: &Actor, area_id: Option<i64>, period: &Period) -> Result<Vec<(String, Indicators)>> {
+    pub async fn indicators_by_day(
+        &self,
+        actor: &Actor,
+        area_id: Option<i64>,
+        period: &Period,
+    ) -> Result<Vec<(String, Indicators)>> {
         let path = self.scope_path(actor, area_id).await?;
         let mut conn = self.db().reader().acquire().await?;
         let mut days: Vec<(String, Indicators)> = Vec::new();
-        for (day, metric, n) in stats::totals_by_day(&mut conn, &path, &period.from, &period.to).await? {
+        for (day, metric, n) in
+            stats::totals_by_day(&mut conn, &path, &period.from, &period.to).await?
+        {
             if days.last().map(|(d, _)| d != &day).unwrap_or(true) {
                 days.push((day.clone(), Indicators::default()));
             }
@@ -169,16 +207,28 @@ impl Services {
     }
 
     /// Returns the current number of cases per state (and overdue) in the scope.
-    pub async fn state_counts(&self, actor: &Actor, area_id: Option<i64>) -> Result<Vec<(String, bool, i64)>> {
+    pub async fn state_counts(
+        &self,
+        actor: &Actor,
+        area_id: Option<i64>,
+    ) -> Result<Vec<(String, bool, i64)>> {
         let path = self.scope_path(actor, area_id).await?;
         let mut conn = self.db().reader().acquire().await?;
         Ok(stats::state_counts(&mut conn, &path).await?)
     }
 
     /// Returns open and overdue counts per area of a level (for the grid map).
-    pub async fn open_by_area(&self, actor: &Actor, level: &str, area_id: Option<i64>) -> Result<Vec<(i64, i64, i64)>> {
+    pub async fn open_by_area(
+        &self,
+        actor: &Actor,
+        level: &str,
+        area_id: Option<i64>,
+    ) -> Result<Vec<(i64, i64, i64)>> {
         if urbis_domain::area::AreaLevel::parse(level).is_none() {
-            return Err(ServiceError::invalid("invalid_level", format!("unknown level {level:?}")));
+            return Err(ServiceError::invalid(
+                "invalid_level",
+                format!("unknown level {level:?}"),
+            ));
         }
         let path = self.scope_path(actor, area_id).await?;
         let mut conn = self.db().reader().acquire().await?;

@@ -121,7 +121,11 @@ impl ChainHead {
 }
 
 /// Returns the records about one entity in chain order.
-pub async fn list_for_entity(conn: &mut Conn, entity: &str, entity_id: i64) -> Result<Vec<AuditRow>> {
+pub async fn list_for_entity(
+    conn: &mut Conn,
+    entity: &str,
+    entity_id: i64,
+) -> Result<Vec<AuditRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE entity = ? AND entity_id = ? ORDER BY seq"
     ))

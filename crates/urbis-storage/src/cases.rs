@@ -103,11 +103,13 @@ pub async fn get_case(conn: &mut Conn, id: i64) -> Result<CaseRow> {
 
 /// Returns the case with this number.
 pub async fn get_case_by_number(conn: &mut Conn, number: &str) -> Result<CaseRow> {
-    sqlx::query_as(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE number = ?"))
-        .bind(number)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(StorageError::NotFound("case"))
+    sqlx::query_as(&format!(
+        "SELECT {CASE_COLUMNS} FROM cases WHERE number = ?"
+    ))
+    .bind(number)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(StorageError::NotFound("case"))
 }
 
 /// Writes every mutable field of a case if its version is still `case.version`, then bumps it.
@@ -187,7 +189,9 @@ pub async fn list_cases(conn: &mut Conn, filter: &CaseFilter) -> Result<Vec<Case
     if let Some(prefix) = &filter.area_path_prefix {
         // Paths are digits and slashes only; the range scan keeps the index usable.
         query.push(" AND area_path >= ").push_bind(prefix.clone());
-        query.push(" AND area_path < ").push_bind(format!("{prefix}\u{10ffff}"));
+        query
+            .push(" AND area_path < ")
+            .push_bind(format!("{prefix}\u{10ffff}"));
     }
     if let Some(dept) = filter.dept_id {
         query
@@ -223,12 +227,18 @@ pub async fn list_cases(conn: &mut Conn, filter: &CaseFilter) -> Result<Vec<Case
     if let Some(before) = filter.before_id {
         query.push(" AND id < ").push_bind(before);
     }
-    query.push(" ORDER BY id DESC LIMIT ").push_bind(filter.limit);
+    query
+        .push(" ORDER BY id DESC LIMIT ")
+        .push_bind(filter.limit);
     Ok(query.build_query_as().fetch_all(conn).await?)
 }
 
 /// Returns running cases whose deadline is before `until` and that were not reminded yet.
-pub async fn cases_needing_reminder(conn: &mut Conn, until: &str, limit: i64) -> Result<Vec<CaseRow>> {
+pub async fn cases_needing_reminder(
+    conn: &mut Conn,
+    until: &str,
+    limit: i64,
+) -> Result<Vec<CaseRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {CASE_COLUMNS} FROM cases
          WHERE state IN ('dispatched', 'handling') AND due_at IS NOT NULL AND due_at < ? AND reminded = 0

@@ -280,10 +280,12 @@ pub async fn list_calendar_days(conn: &mut Conn) -> Result<Vec<CalendarDayRow>> 
 
 /// Returns a setting's value.
 pub async fn get_setting(conn: &mut Conn, key: &str) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
-        .bind(key)
-        .fetch_optional(conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            .bind(key)
+            .fetch_optional(conn)
+            .await?,
+    )
 }
 
 /// Sets a setting's value.

@@ -52,12 +52,12 @@ pub async fn insert_user(conn: &mut Conn, user: &NewUserRow<'_>) -> Result<UserR
 
 /// Returns the user with this name, if any.
 pub async fn find_user_by_name(conn: &mut Conn, username: &str) -> Result<Option<UserRow>> {
-    Ok(
-        sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?"))
-            .bind(username)
-            .fetch_optional(conn)
-            .await?,
-    )
+    Ok(sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE username = ?"
+    ))
+    .bind(username)
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// Returns one user.

@@ -50,8 +50,18 @@ pub struct TestApp {
 
 /// The fixture users: username → (role, scope, department).
 pub const USERS: [&str; 12] = [
-    "admin", "operator", "shiftlead", "dispatcher", "handler_a", "handler_b", "handler_city",
-    "supervisor_a", "supervisor_b", "leader", "resident", "resident2",
+    "admin",
+    "operator",
+    "shiftlead",
+    "dispatcher",
+    "handler_a",
+    "handler_b",
+    "handler_city",
+    "supervisor_a",
+    "supervisor_b",
+    "leader",
+    "resident",
+    "resident2",
 ];
 
 impl TestApp {
@@ -64,18 +74,35 @@ impl TestApp {
     pub async fn start_with_clock(clock: Clock) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let db_path = dir.path().join("test.sqlite");
-        let db = Db::open(&DbOptions { path: db_path.clone(), durability: Durability::Full, read_connections: 4 })
-            .await
-            .expect("open db");
+        let db = Db::open(&DbOptions {
+            path: db_path.clone(),
+            durability: Durability::Full,
+            read_connections: 4,
+        })
+        .await
+        .expect("open db");
         // Sessions outlive the simulated days of clock-driven tests.
-        let config = ServiceConfig { argon2_memory_kib: 1024, session_ttl: std::time::Duration::from_secs(60 * 86_400), ..ServiceConfig::default() };
-        let services = Services::start_with_clock(db, config, clock).await.expect("services");
+        let config = ServiceConfig {
+            argon2_memory_kib: 1024,
+            session_ttl: std::time::Duration::from_secs(60 * 86_400),
+            ..ServiceConfig::default()
+        };
+        let services = Services::start_with_clock(db, config, clock)
+            .await
+            .expect("services");
         let fixture = seed(&services).await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let state = urbis_http::AppState { services: services.clone(), metrics: urbis_http::metrics_handle() };
+        let state = urbis_http::AppState {
+            services: services.clone(),
+            metrics: urbis_http::metrics_handle(),
+        };
         let server = tokio::spawn(async move {
-            axum::serve(listener, urbis_http::app(state)).await.expect("serve");
+            axum::serve(listener, urbis_http::app(state))
+                .await
+                .expect("serve");
         });
         TestApp {
             base: format!("http://{addr}"),
@@ -96,7 +123,12 @@ impl TestApp {
             return token.clone();
         }
         let (status, body) = self
-            .send(None, reqwest::Method::POST, "/api/v1/auth/login", Some(serde_json::json!({ "username": username, "password": PASSWORD })))
+            .send(
+                None,
+                reqwest::Method::POST,
+                "/api/v1/auth/login",
+                Some(serde_json::json!({ "username": username, "password": PASSWORD })),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "login {username}: {body}");
         let token = body["token"].as_str().expect("token").to_owned();
@@ -105,7 +137,13 @@ impl TestApp {
     }
 
     /// Sends a request as `user` (None: anonymous) and returns status and JSON body (Null if none).
-    pub async fn send(&self, user_token: Option<&str>, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn send(
+        &self,
+        user_token: Option<&str>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(token) = user_token {
             request = request.bearer_auth(token);
@@ -116,20 +154,26 @@ impl TestApp {
         let response = request.send().await.expect("request");
         let status = response.status();
         let text = response.text().await.expect("body");
-        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         (status, json)
     }
 
     /// GET as a fixture user.
     pub async fn get(&self, user: &str, path: &str) -> (StatusCode, Value) {
         let token = self.token(user).await;
-        self.send(Some(&token), reqwest::Method::GET, path, None).await
+        self.send(Some(&token), reqwest::Method::GET, path, None)
+            .await
     }
 
     /// POST as a fixture user.
     pub async fn post(&self, user: &str, path: &str, body: Value) -> (StatusCode, Value) {
         let token = self.token(user).await;
-        self.send(Some(&token), reqwest::Method::POST, path, Some(body)).await
+        self.send(Some(&token), reqwest::Method::POST, path, Some(body))
+            .await
     }
 
     /// Files an appeal as `user` in a grid and returns the case id.
@@ -143,66 +187,196 @@ impl TestApp {
 
     /// Applies a workflow action as `user` and returns (status, body).
     pub async fn act(&self, user: &str, case_id: i64, action: Value) -> (StatusCode, Value) {
-        self.post(user, &format!("/api/v1/cases/{case_id}/actions"), action).await
+        self.post(user, &format!("/api/v1/cases/{case_id}/actions"), action)
+            .await
     }
 }
 
 async fn seed(services: &Services) -> Fixture {
     let mut conn = services.db().writer().acquire().await.expect("conn");
-    let city = urbis_storage::reference::insert_area(&mut conn, "990100", "测试市", "city", None, None, None).await.expect("city");
+    let city = urbis_storage::reference::insert_area(
+        &mut conn,
+        "990100",
+        "测试市",
+        "city",
+        None,
+        None,
+        None,
+    )
+    .await
+    .expect("city");
     drop(conn);
     services
-        .insert_user(&NewUser { username: "admin".into(), display_name: "管理员".into(), password: PASSWORD.into(), role: Role::Admin, area_id: None, dept_id: None })
+        .insert_user(&NewUser {
+            username: "admin".into(),
+            display_name: "管理员".into(),
+            password: PASSWORD.into(),
+            role: Role::Admin,
+            area_id: None,
+            dept_id: None,
+        })
         .await
         .expect("admin");
-    let admin = services.actor_by_username("admin").await.expect("admin actor");
-    let mut f = Fixture { city: city.id, ..Fixture::default() };
+    let admin = services
+        .actor_by_username("admin")
+        .await
+        .expect("admin actor");
+    let mut f = Fixture {
+        city: city.id,
+        ..Fixture::default()
+    };
     let mut grids = Vec::new();
     let mut districts = Vec::new();
     for (code, name) in [("990101", "甲区"), ("990102", "乙区")] {
-        let district = services.create_area(&admin, code, name, AreaLevel::District, Some(city.id), None).await.expect("district");
-        let street = services.create_area(&admin, &format!("{code}001"), "一街道", AreaLevel::Street, Some(district.id), None).await.expect("street");
-        let community = services.create_area(&admin, &format!("{code}001001"), "一社区", AreaLevel::Community, Some(street.id), None).await.expect("community");
-        let grid = services.create_area(&admin, &format!("{code}001001001"), "一网格", AreaLevel::Grid, Some(community.id), None).await.expect("grid");
+        let district = services
+            .create_area(&admin, code, name, AreaLevel::District, Some(city.id), None)
+            .await
+            .expect("district");
+        let street = services
+            .create_area(
+                &admin,
+                &format!("{code}001"),
+                "一街道",
+                AreaLevel::Street,
+                Some(district.id),
+                None,
+            )
+            .await
+            .expect("street");
+        let community = services
+            .create_area(
+                &admin,
+                &format!("{code}001001"),
+                "一社区",
+                AreaLevel::Community,
+                Some(street.id),
+                None,
+            )
+            .await
+            .expect("community");
+        let grid = services
+            .create_area(
+                &admin,
+                &format!("{code}001001001"),
+                "一网格",
+                AreaLevel::Grid,
+                Some(community.id),
+                None,
+            )
+            .await
+            .expect("grid");
         districts.push(district.id);
         grids.push(grid.id);
     }
-    (f.district_a, f.district_b, f.grid_a, f.grid_b) = (districts[0], districts[1], grids[0], grids[1]);
-    f.dept_a = services.create_dept(&admin, "CG-A", "甲区城管", Some(f.district_a)).await.expect("dept").id;
-    f.dept_b = services.create_dept(&admin, "CG-B", "乙区城管", Some(f.district_b)).await.expect("dept").id;
-    f.dept_city = services.create_dept(&admin, "SZ", "市市政", None).await.expect("dept").id;
+    (f.district_a, f.district_b, f.grid_a, f.grid_b) =
+        (districts[0], districts[1], grids[0], grids[1]);
+    f.dept_a = services
+        .create_dept(&admin, "CG-A", "甲区城管", Some(f.district_a))
+        .await
+        .expect("dept")
+        .id;
+    f.dept_b = services
+        .create_dept(&admin, "CG-B", "乙区城管", Some(f.district_b))
+        .await
+        .expect("dept")
+        .id;
+    f.dept_city = services
+        .create_dept(&admin, "SZ", "市市政", None)
+        .await
+        .expect("dept")
+        .id;
     services
-        .import_taxonomy(&admin, &[
-            TaxonomyPath { names: vec!["市容环境".into(), "暴露垃圾".into()] },
-            TaxonomyPath { names: vec!["公用设施".into(), "井盖缺损".into()] },
-        ])
+        .import_taxonomy(
+            &admin,
+            &[
+                TaxonomyPath {
+                    names: vec!["市容环境".into(), "暴露垃圾".into()],
+                },
+                TaxonomyPath {
+                    names: vec!["公用设施".into(), "井盖缺损".into()],
+                },
+            ],
+        )
         .await
         .expect("taxonomy");
     let categories = services.list_categories().await.expect("categories");
-    let id_of = |name: &str| categories.iter().find(|c| c.name == name).expect("category").id;
-    (f.category_l1, f.category, f.other_category) = (id_of("市容环境"), id_of("暴露垃圾"), id_of("井盖缺损"));
-    services.set_time_limit(&admin, f.category_l1, "working_day", 2, 120).await.expect("limit");
-    let rule = |category_id, area_id, lead_dept_id| RuleRow { id: 0, version_id: 0, category_id, area_id, lead_dept_id, supporting: String::new(), legal_basis: "测试依据".into() };
+    let id_of = |name: &str| {
+        categories
+            .iter()
+            .find(|c| c.name == name)
+            .expect("category")
+            .id
+    };
+    (f.category_l1, f.category, f.other_category) =
+        (id_of("市容环境"), id_of("暴露垃圾"), id_of("井盖缺损"));
     services
-        .publish_responsibility(&admin, "v1", &[rule(f.category_l1, f.district_a, f.dept_a), rule(f.category_l1, f.district_b, f.dept_b), rule(f.other_category, city.id, f.dept_city)])
+        .set_time_limit(&admin, f.category_l1, "working_day", 2, 120)
+        .await
+        .expect("limit");
+    let rule = |category_id, area_id, lead_dept_id| RuleRow {
+        id: 0,
+        version_id: 0,
+        category_id,
+        area_id,
+        lead_dept_id,
+        supporting: String::new(),
+        legal_basis: "测试依据".into(),
+    };
+    services
+        .publish_responsibility(
+            &admin,
+            "v1",
+            &[
+                rule(f.category_l1, f.district_a, f.dept_a),
+                rule(f.category_l1, f.district_b, f.dept_b),
+                rule(f.other_category, city.id, f.dept_city),
+            ],
+        )
         .await
         .expect("rules");
     let users: [(&str, Role, Option<i64>, Option<i64>); 11] = [
         ("operator", Role::Operator, None, None),
         ("shiftlead", Role::ShiftLead, None, None),
         ("dispatcher", Role::Dispatcher, None, None),
-        ("handler_a", Role::DeptHandler, Some(f.district_a), Some(f.dept_a)),
-        ("handler_b", Role::DeptHandler, Some(f.district_b), Some(f.dept_b)),
+        (
+            "handler_a",
+            Role::DeptHandler,
+            Some(f.district_a),
+            Some(f.dept_a),
+        ),
+        (
+            "handler_b",
+            Role::DeptHandler,
+            Some(f.district_b),
+            Some(f.dept_b),
+        ),
         ("handler_city", Role::DeptHandler, None, Some(f.dept_city)),
-        ("supervisor_a", Role::GridSupervisor, Some(f.district_a), None),
-        ("supervisor_b", Role::GridSupervisor, Some(f.district_b), None),
+        (
+            "supervisor_a",
+            Role::GridSupervisor,
+            Some(f.district_a),
+            None,
+        ),
+        (
+            "supervisor_b",
+            Role::GridSupervisor,
+            Some(f.district_b),
+            None,
+        ),
         ("leader", Role::Leader, None, None),
         ("resident", Role::Resident, None, None),
         ("resident2", Role::Resident, None, None),
     ];
     for (username, role, area_id, dept_id) in users {
         services
-            .insert_user(&NewUser { username: username.into(), display_name: username.into(), password: PASSWORD.into(), role, area_id, dept_id })
+            .insert_user(&NewUser {
+                username: username.into(),
+                display_name: username.into(),
+                password: PASSWORD.into(),
+                role,
+                area_id,
+                dept_id,
+            })
             .await
             .expect("user");
     }

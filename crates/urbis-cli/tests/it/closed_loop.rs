@@ -12,7 +12,10 @@ fn run_verify(db: &std::path::Path) -> (i32, String) {
         .arg(db)
         .output()
         .expect("run urbis audit verify");
-    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned())
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -20,25 +23,54 @@ async fn appeal_goes_round_the_whole_loop_and_the_trail_verifies() {
     let app = TestApp::start().await;
     let f = app.fixture.clone();
     // A resident reports through the portal.
-    let case_id = app.file_appeal("resident", f.grid_a, f.category, "阳光小区门口垃圾三天没人清运").await;
+    let case_id = app
+        .file_appeal(
+            "resident",
+            f.grid_a,
+            f.category,
+            "阳光小区门口垃圾三天没人清运",
+        )
+        .await;
     let steps: Vec<(&str, serde_json::Value, &str)> = vec![
         ("shiftlead", json!({"action": "register"}), "registered"),
         // No department given: the responsibility list routes 市容环境 in 甲区 to 甲区城管.
         ("dispatcher", json!({"action": "dispatch"}), "dispatched"),
         ("handler_a", json!({"action": "accept"}), "handling"),
-        ("handler_a", json!({"action": "feedback", "note": "已清运"}), "feedback"),
-        ("supervisor_a", json!({"action": "check_fail", "reason": "现场仍有垃圾"}), "handling"),
-        ("handler_a", json!({"action": "feedback", "note": "返工后清运完毕"}), "feedback"),
-        ("supervisor_a", json!({"action": "check_pass", "note": "已清理干净"}), "checked"),
+        (
+            "handler_a",
+            json!({"action": "feedback", "note": "已清运"}),
+            "feedback",
+        ),
+        (
+            "supervisor_a",
+            json!({"action": "check_fail", "reason": "现场仍有垃圾"}),
+            "handling",
+        ),
+        (
+            "handler_a",
+            json!({"action": "feedback", "note": "返工后清运完毕"}),
+            "feedback",
+        ),
+        (
+            "supervisor_a",
+            json!({"action": "check_pass", "note": "已清理干净"}),
+            "checked",
+        ),
         ("shiftlead", json!({"action": "close"}), "closed"),
-        ("resident", json!({"action": "rate", "satisfaction": "satisfied", "resolved": true}), "evaluated"),
+        (
+            "resident",
+            json!({"action": "rate", "satisfaction": "satisfied", "resolved": true}),
+            "evaluated",
+        ),
     ];
     for (user, action, expected) in &steps {
         let (status, body) = app.act(user, case_id, action.clone()).await;
         assert_eq!(status, StatusCode::OK, "{user} {action}: {body}");
         assert_eq!(body["state"], *expected, "{user} {action}");
     }
-    let (_, case) = app.get("shiftlead", &format!("/api/v1/cases/{case_id}")).await;
+    let (_, case) = app
+        .get("shiftlead", &format!("/api/v1/cases/{case_id}"))
+        .await;
     assert_eq!(case["lead_dept_id"], f.dept_a);
     assert_eq!(case["rework_count"], 1);
     assert_eq!(case["closure_type"], "normal");
@@ -46,13 +78,20 @@ async fn appeal_goes_round_the_whole_loop_and_the_trail_verifies() {
     assert!(case["due_at"].is_string());
 
     // The trail lists every step, by the role that made it.
-    let (status, trail) = app.get("leader", &format!("/api/v1/cases/{case_id}/trail")).await;
+    let (status, trail) = app
+        .get("leader", &format!("/api/v1/cases/{case_id}/trail"))
+        .await;
     assert_eq!(status, StatusCode::OK);
     let actions: Vec<(&str, &str)> = trail
         .as_array()
         .expect("trail")
         .iter()
-        .map(|r| (r["action"].as_str().unwrap_or(""), r["actor_role"].as_str().unwrap_or("")))
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap_or(""),
+                r["actor_role"].as_str().unwrap_or(""),
+            )
+        })
         .collect();
     assert_eq!(
         actions,
@@ -72,7 +111,12 @@ async fn appeal_goes_round_the_whole_loop_and_the_trail_verifies() {
 
     // Statistics moved in the same transactions.
     let today = app.services.local_day(chrono::Utc::now());
-    let (status, summary) = app.get("leader", &format!("/api/v1/stats/summary?from={today}&to={today}")).await;
+    let (status, summary) = app
+        .get(
+            "leader",
+            &format!("/api/v1/stats/summary?from={today}&to={today}"),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{summary}");
     assert_eq!(summary["counts"]["reported"], 1);
     assert_eq!(summary["counts"]["reworked"], 1);
@@ -84,7 +128,9 @@ async fn appeal_goes_round_the_whole_loop_and_the_trail_verifies() {
     let (code, out) = run_verify(&app.db_path);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("audit chain ok"), "{out}");
-    let seq_of_feedback = trail.as_array().expect("trail")[4]["seq"].as_i64().expect("seq");
+    let seq_of_feedback = trail.as_array().expect("trail")[4]["seq"]
+        .as_i64()
+        .expect("seq");
     let mut conn = app.services.db().writer().acquire().await.expect("conn");
     sqlx::query("UPDATE audit_log SET detail = '{\"text\":\"forged\"}' WHERE seq = ?")
         .bind(seq_of_feedback)
@@ -94,17 +140,36 @@ async fn appeal_goes_round_the_whole_loop_and_the_trail_verifies() {
     drop(conn);
     let (code, out) = run_verify(&app.db_path);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains(&format!("BROKEN at record {seq_of_feedback}")), "{out}");
+    assert!(
+        out.contains(&format!("BROKEN at record {seq_of_feedback}")),
+        "{out}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edited_case_row_is_caught_by_verify() {
     let app = TestApp::start().await;
-    let case_id = app.file_appeal("operator", app.fixture.grid_a, app.fixture.category, "路灯不亮").await;
-    assert_eq!(app.act("shiftlead", case_id, json!({"action": "register"})).await.0, StatusCode::OK);
+    let case_id = app
+        .file_appeal(
+            "operator",
+            app.fixture.grid_a,
+            app.fixture.category,
+            "路灯不亮",
+        )
+        .await;
+    assert_eq!(
+        app.act("shiftlead", case_id, json!({"action": "register"}))
+            .await
+            .0,
+        StatusCode::OK
+    );
     assert_eq!(run_verify(&app.db_path).0, 0);
     let mut conn = app.services.db().writer().acquire().await.expect("conn");
-    sqlx::query("UPDATE cases SET state = 'closed' WHERE id = ?").bind(case_id).execute(&mut *conn).await.expect("tamper");
+    sqlx::query("UPDATE cases SET state = 'closed' WHERE id = ?")
+        .bind(case_id)
+        .execute(&mut *conn)
+        .await
+        .expect("tamper");
     drop(conn);
     let (code, out) = run_verify(&app.db_path);
     assert_eq!(code, 1, "{out}");
@@ -115,50 +180,167 @@ async fn an_edited_case_row_is_caught_by_verify() {
 async fn return_extension_parking_supervision_void_and_reopen() {
     let app = TestApp::start().await;
     let f = app.fixture.clone();
-    let case_id = app.file_appeal("operator", f.grid_a, f.category, "乱堆物料").await;
-    app.act("shiftlead", case_id, json!({"action": "register"})).await;
+    let case_id = app
+        .file_appeal("operator", f.grid_a, f.category, "乱堆物料")
+        .await;
+    app.act("shiftlead", case_id, json!({"action": "register"}))
+        .await;
     // Wrong dispatch to the city department, returned with a reason, then dispatched right.
-    let (s, _) = app.act("dispatcher", case_id, json!({"action": "dispatch", "lead_dept_id": f.dept_city})).await;
+    let (s, _) = app
+        .act(
+            "dispatcher",
+            case_id,
+            json!({"action": "dispatch", "lead_dept_id": f.dept_city}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, body) = app.act("handler_city", case_id, json!({"action": "return", "reason": "不属于本部门"})).await;
-    assert_eq!((s, body["state"].as_str()), (StatusCode::OK, Some("registered")));
+    let (s, body) = app
+        .act(
+            "handler_city",
+            case_id,
+            json!({"action": "return", "reason": "不属于本部门"}),
+        )
+        .await;
+    assert_eq!(
+        (s, body["state"].as_str()),
+        (StatusCode::OK, Some("registered"))
+    );
     assert_eq!(body["lead_dept_id"], serde_json::Value::Null);
-    app.act("dispatcher", case_id, json!({"action": "dispatch", "lead_dept_id": f.dept_a})).await;
-    app.act("handler_a", case_id, json!({"action": "accept"})).await;
-    let (_, before) = app.get("shiftlead", &format!("/api/v1/cases/{case_id}")).await;
+    app.act(
+        "dispatcher",
+        case_id,
+        json!({"action": "dispatch", "lead_dept_id": f.dept_a}),
+    )
+    .await;
+    app.act("handler_a", case_id, json!({"action": "accept"}))
+        .await;
+    let (_, before) = app
+        .get("shiftlead", &format!("/api/v1/cases/{case_id}"))
+        .await;
     // Extension: requested (clock paused), approved (more time).
-    let (s, body) = app.act("handler_a", case_id, json!({"action": "request_extension", "amount": 2, "reason": "等待材料"})).await;
-    assert_eq!((s, body["pending"].as_str()), (StatusCode::OK, Some("extension")));
-    let (s, body) = app.act("handler_a", case_id, json!({"action": "request_park", "reason": "x"})).await;
-    assert_eq!((s, body["code"].as_str()), (StatusCode::CONFLICT, Some("request_pending")));
-    let (s, after) = app.act("shiftlead", case_id, json!({"action": "decide", "approve": true})).await;
+    let (s, body) = app
+        .act(
+            "handler_a",
+            case_id,
+            json!({"action": "request_extension", "amount": 2, "reason": "等待材料"}),
+        )
+        .await;
+    assert_eq!(
+        (s, body["pending"].as_str()),
+        (StatusCode::OK, Some("extension"))
+    );
+    let (s, body) = app
+        .act(
+            "handler_a",
+            case_id,
+            json!({"action": "request_park", "reason": "x"}),
+        )
+        .await;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("request_pending"))
+    );
+    let (s, after) = app
+        .act(
+            "shiftlead",
+            case_id,
+            json!({"action": "decide", "approve": true}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(after["limit_amount"], 4);
-    assert!(after["due_at"].as_str() > before["due_at"].as_str(), "{before} {after}");
+    assert!(
+        after["due_at"].as_str() > before["due_at"].as_str(),
+        "{before} {after}"
+    );
     // Parking stops the clock; unparking resumes it.
-    app.act("handler_a", case_id, json!({"action": "request_park", "reason": "历史遗留"})).await;
-    let (_, parked) = app.act("shiftlead", case_id, json!({"action": "decide", "approve": true})).await;
+    app.act(
+        "handler_a",
+        case_id,
+        json!({"action": "request_park", "reason": "历史遗留"}),
+    )
+    .await;
+    let (_, parked) = app
+        .act(
+            "shiftlead",
+            case_id,
+            json!({"action": "decide", "approve": true}),
+        )
+        .await;
     assert_eq!(parked["state"], "parked");
     assert_eq!(parked["due_at"], serde_json::Value::Null);
-    let (_, resumed) = app.act("shiftlead", case_id, json!({"action": "unpark"})).await;
+    let (_, resumed) = app
+        .act("shiftlead", case_id, json!({"action": "unpark"}))
+        .await;
     assert_eq!(resumed["state"], "handling");
     assert!(resumed["due_at"].is_string());
-    let (s, body) = app.act("leader", case_id, json!({"action": "supervise", "note": "加快"})).await;
-    assert_eq!((s, body["supervise_count"].as_i64()), (StatusCode::OK, Some(1)));
+    let (s, body) = app
+        .act(
+            "leader",
+            case_id,
+            json!({"action": "supervise", "note": "加快"}),
+        )
+        .await;
+    assert_eq!(
+        (s, body["supervise_count"].as_i64()),
+        (StatusCode::OK, Some(1))
+    );
     let (_, notes) = app.get("handler_a", "/api/v1/notifications").await;
-    assert!(notes.as_array().expect("list").iter().any(|n| n["kind"] == "supervise"), "{notes}");
+    assert!(
+        notes
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|n| n["kind"] == "supervise"),
+        "{notes}"
+    );
     // Close through the loop, then reopen on dissatisfaction.
-    app.act("handler_a", case_id, json!({"action": "feedback", "note": "done"})).await;
-    app.act("supervisor_a", case_id, json!({"action": "check_pass"})).await;
-    app.act("shiftlead", case_id, json!({"action": "close"})).await;
-    let (_, rated) = app.act("operator", case_id, json!({"action": "rate", "satisfaction": "dissatisfied", "resolved": false})).await;
+    app.act(
+        "handler_a",
+        case_id,
+        json!({"action": "feedback", "note": "done"}),
+    )
+    .await;
+    app.act("supervisor_a", case_id, json!({"action": "check_pass"}))
+        .await;
+    app.act("shiftlead", case_id, json!({"action": "close"}))
+        .await;
+    let (_, rated) = app
+        .act(
+            "operator",
+            case_id,
+            json!({"action": "rate", "satisfaction": "dissatisfied", "resolved": false}),
+        )
+        .await;
     assert_eq!(rated["state"], "evaluated");
-    let (_, reopened) = app.act("shiftlead", case_id, json!({"action": "reopen", "reason": "市民不满意"})).await;
+    let (_, reopened) = app
+        .act(
+            "shiftlead",
+            case_id,
+            json!({"action": "reopen", "reason": "市民不满意"}),
+        )
+        .await;
     assert_eq!(reopened["state"], "registered");
     // Void only before dispatch.
-    let other = app.file_appeal("operator", f.grid_a, f.category, "重复").await;
-    let (s, body) = app.act("shiftlead", other, json!({"action": "void", "reason": "重复诉求"})).await;
-    assert_eq!((s, body["state"].as_str()), (StatusCode::OK, Some("voided")));
-    let (s, body) = app.act("shiftlead", other, json!({"action": "register"})).await;
-    assert_eq!((s, body["code"].as_str()), (StatusCode::CONFLICT, Some("illegal_transition")));
+    let other = app
+        .file_appeal("operator", f.grid_a, f.category, "重复")
+        .await;
+    let (s, body) = app
+        .act(
+            "shiftlead",
+            other,
+            json!({"action": "void", "reason": "重复诉求"}),
+        )
+        .await;
+    assert_eq!(
+        (s, body["state"].as_str()),
+        (StatusCode::OK, Some("voided"))
+    );
+    let (s, body) = app
+        .act("shiftlead", other, json!({"action": "register"}))
+        .await;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("illegal_transition"))
+    );
 }

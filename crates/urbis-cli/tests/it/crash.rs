@@ -25,7 +25,10 @@ fn spawn_server(db: &std::path::Path) -> (Child, String) {
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let base = loop {
-        let line = lines.next().expect("server printed its address").expect("line");
+        let line = lines
+            .next()
+            .expect("server printed its address")
+            .expect("line");
         if let Some(addr) = line.strip_prefix("listening on ") {
             break addr.trim().to_owned();
         }
@@ -48,7 +51,12 @@ async fn login(http: &reqwest::Client, base: &str) -> String {
     body["token"].as_str().expect("token").to_owned()
 }
 
-async fn post(http: &reqwest::Client, base: &str, token: &str, key: &str) -> Result<(u16, i64), String> {
+async fn post(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    key: &str,
+) -> Result<(u16, i64), String> {
     let response = http
         .post(format!("{base}/api/v1/appeals"))
         .bearer_auth(token)
@@ -76,7 +84,14 @@ async fn acknowledged_appeals_survive_sigkill_exactly_once() {
     let next = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..32 {
-        let (http, base, token, acked, n_acked, next) = (http.clone(), base.clone(), token.clone(), acked.clone(), n_acked.clone(), next.clone());
+        let (http, base, token, acked, n_acked, next) = (
+            http.clone(),
+            base.clone(),
+            token.clone(),
+            acked.clone(),
+            n_acked.clone(),
+            next.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
@@ -106,14 +121,22 @@ async fn acknowledged_appeals_survive_sigkill_exactly_once() {
     }
     let acked = acked.lock().await.clone();
     let sent = next.load(Ordering::SeqCst).min(total);
-    assert!(acked.len() >= 300 && acked.len() < total, "the kill landed mid-burst: {} acked", acked.len());
+    assert!(
+        acked.len() >= 300 && acked.len() < total,
+        "the kill landed mid-burst: {} acked",
+        acked.len()
+    );
 
     // Restart on the same file: every acknowledged appeal is there, exactly once.
     let (mut child, base) = spawn_server(&db);
     let token = login(&http, &base).await;
     for (key, case_id) in &acked {
         let (status, again) = post(&http, &base, &token, key).await.expect("retry");
-        assert_eq!((status, again), (200, *case_id), "retry of {key} returns the first case");
+        assert_eq!(
+            (status, again),
+            (200, *case_id),
+            "retry of {key} returns the first case"
+        );
     }
     // Retrying every key that may have been in flight creates each case at most once.
     for i in 0..sent {
@@ -123,21 +146,30 @@ async fn acknowledged_appeals_survive_sigkill_exactly_once() {
     }
     child.kill().expect("stop");
     child.wait().expect("reaped");
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display())).await.expect("open");
-    let duplicates: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT text FROM cases GROUP BY text HAVING COUNT(*) > 1)")
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("open");
+    let duplicates: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT text FROM cases GROUP BY text HAVING COUNT(*) > 1)",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("count");
+    assert_eq!(duplicates, 0, "no appeal stored twice");
+    let n_cases: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases")
         .fetch_one(&mut conn)
         .await
         .expect("count");
-    assert_eq!(duplicates, 0, "no appeal stored twice");
-    let n_cases: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases").fetch_one(&mut conn).await.expect("count");
     assert_eq!(n_cases as usize, sent, "every key sent is stored once");
     for (key, case_id) in &acked {
-        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM appeals WHERE idempotency_key LIKE ? AND case_id = ?")
-            .bind(format!("%:{key}"))
-            .bind(case_id)
-            .fetch_one(&mut conn)
-            .await
-            .expect("count");
+        let stored: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM appeals WHERE idempotency_key LIKE ? AND case_id = ?",
+        )
+        .bind(format!("%:{key}"))
+        .bind(case_id)
+        .fetch_one(&mut conn)
+        .await
+        .expect("count");
         assert_eq!(stored, 1, "{key}");
     }
 }

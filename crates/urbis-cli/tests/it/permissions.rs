@@ -6,19 +6,37 @@ use serde_json::json;
 use urbis_test_support::{TestApp, USERS};
 
 const STAFF_NOT_RESIDENT: &[&str] = &[
-    "admin", "operator", "shiftlead", "dispatcher", "handler_a", "handler_b", "handler_city",
-    "supervisor_a", "supervisor_b", "leader",
+    "admin",
+    "operator",
+    "shiftlead",
+    "dispatcher",
+    "handler_a",
+    "handler_b",
+    "handler_city",
+    "supervisor_a",
+    "supervisor_b",
+    "leader",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_endpoint_checks_every_role() {
     let app = TestApp::start().await;
     let f = app.fixture.clone();
-    let case_id = app.file_appeal("operator", f.grid_a, f.category, "测试权限").await;
+    let case_id = app
+        .file_appeal("operator", f.grid_a, f.category, "测试权限")
+        .await;
     let all: Vec<&str> = USERS.to_vec();
     let admin_only: &[&str] = &["admin"];
     let live: &[&str] = &["admin", "operator", "shiftlead", "dispatcher", "leader"];
-    let appeal_roles: &[&str] = &["admin", "operator", "shiftlead", "supervisor_a", "supervisor_b", "resident", "resident2"];
+    let appeal_roles: &[&str] = &[
+        "admin",
+        "operator",
+        "shiftlead",
+        "supervisor_a",
+        "supervisor_b",
+        "resident",
+        "resident2",
+    ];
     let endpoints: Vec<(Method, String, Option<serde_json::Value>, Vec<&str>)> = vec![
         (Method::GET, "/api/v1/me".into(), None, all.clone()),
         (Method::GET, "/api/v1/cases".into(), None, all.clone()),
@@ -26,36 +44,148 @@ async fn every_endpoint_checks_every_role() {
         (Method::GET, "/api/v1/departments".into(), None, all.clone()),
         (Method::GET, "/api/v1/time-limits".into(), None, all.clone()),
         (Method::GET, "/api/v1/calendar".into(), None, all.clone()),
-        (Method::GET, "/api/v1/responsibility/versions".into(), None, all.clone()),
-        (Method::GET, "/api/v1/responsibility/rules".into(), None, all.clone()),
-        (Method::GET, "/api/v1/notifications".into(), None, all.clone()),
-        (Method::POST, "/api/v1/appeals".into(), Some(json!({"text": "权限测试诉求", "area_id": f.grid_a})), appeal_roles.to_vec()),
-        (Method::POST, "/api/v1/areas".into(), Some(json!({"code": "990103", "name": "丙区", "level": "district", "parent_id": f.city})), admin_only.to_vec()),
-        (Method::POST, "/api/v1/departments".into(), Some(json!({"code": "NEW", "name": "新部门"})), admin_only.to_vec()),
-        (Method::POST, "/api/v1/categories/import".into(), Some(json!({"rows": [["新类", "新小类"]]})), admin_only.to_vec()),
-        (Method::PUT, format!("/api/v1/time-limits/{}", f.category), Some(json!({"clock": "working_hour", "amount": 8})), admin_only.to_vec()),
-        (Method::PUT, "/api/v1/calendar".into(), Some(json!({"days": [{"day": "2026-12-25", "kind": "holiday"}]})), admin_only.to_vec()),
-        (Method::POST, "/api/v1/responsibility/versions".into(), Some(json!({"note": "v2", "rules": [{"category_id": f.category_l1, "area_id": f.city, "lead_dept_id": f.dept_city}]})), admin_only.to_vec()),
-        (Method::GET, "/api/v1/users".into(), None, admin_only.to_vec()),
-        (Method::POST, "/api/v1/users".into(), Some(json!({"username": "newuser", "display_name": "n", "password": "password-123", "role": "operator"})), admin_only.to_vec()),
-        (Method::PATCH, "/api/v1/users/999999".into(), Some(json!({"active": true})), admin_only.to_vec()),
-        (Method::GET, "/api/v1/stats/summary".into(), None, STAFF_NOT_RESIDENT.to_vec()),
-        (Method::GET, "/api/v1/stats/by-area?level=district".into(), None, STAFF_NOT_RESIDENT.to_vec()),
-        (Method::GET, "/api/v1/stats/by-department".into(), None, STAFF_NOT_RESIDENT.to_vec()),
-        (Method::GET, "/api/v1/stats/trend".into(), None, STAFF_NOT_RESIDENT.to_vec()),
-        (Method::GET, "/api/v1/stats/states".into(), None, STAFF_NOT_RESIDENT.to_vec()),
-        (Method::GET, "/api/v1/stats/map?level=district".into(), None, STAFF_NOT_RESIDENT.to_vec()),
-        (Method::POST, format!("/api/v1/cases/{case_id}/actions"), Some(json!({"action": "supervise", "note": "x"})), vec!["shiftlead", "leader"]),
+        (
+            Method::GET,
+            "/api/v1/responsibility/versions".into(),
+            None,
+            all.clone(),
+        ),
+        (
+            Method::GET,
+            "/api/v1/responsibility/rules".into(),
+            None,
+            all.clone(),
+        ),
+        (
+            Method::GET,
+            "/api/v1/notifications".into(),
+            None,
+            all.clone(),
+        ),
+        (
+            Method::POST,
+            "/api/v1/appeals".into(),
+            Some(json!({"text": "权限测试诉求", "area_id": f.grid_a})),
+            appeal_roles.to_vec(),
+        ),
+        (
+            Method::POST,
+            "/api/v1/areas".into(),
+            Some(
+                json!({"code": "990103", "name": "丙区", "level": "district", "parent_id": f.city}),
+            ),
+            admin_only.to_vec(),
+        ),
+        (
+            Method::POST,
+            "/api/v1/departments".into(),
+            Some(json!({"code": "NEW", "name": "新部门"})),
+            admin_only.to_vec(),
+        ),
+        (
+            Method::POST,
+            "/api/v1/categories/import".into(),
+            Some(json!({"rows": [["新类", "新小类"]]})),
+            admin_only.to_vec(),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/time-limits/{}", f.category),
+            Some(json!({"clock": "working_hour", "amount": 8})),
+            admin_only.to_vec(),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/calendar".into(),
+            Some(json!({"days": [{"day": "2026-12-25", "kind": "holiday"}]})),
+            admin_only.to_vec(),
+        ),
+        (
+            Method::POST,
+            "/api/v1/responsibility/versions".into(),
+            Some(
+                json!({"note": "v2", "rules": [{"category_id": f.category_l1, "area_id": f.city, "lead_dept_id": f.dept_city}]}),
+            ),
+            admin_only.to_vec(),
+        ),
+        (
+            Method::GET,
+            "/api/v1/users".into(),
+            None,
+            admin_only.to_vec(),
+        ),
+        (
+            Method::POST,
+            "/api/v1/users".into(),
+            Some(
+                json!({"username": "newuser", "display_name": "n", "password": "password-123", "role": "operator"}),
+            ),
+            admin_only.to_vec(),
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/users/999999".into(),
+            Some(json!({"active": true})),
+            admin_only.to_vec(),
+        ),
+        (
+            Method::GET,
+            "/api/v1/stats/summary".into(),
+            None,
+            STAFF_NOT_RESIDENT.to_vec(),
+        ),
+        (
+            Method::GET,
+            "/api/v1/stats/by-area?level=district".into(),
+            None,
+            STAFF_NOT_RESIDENT.to_vec(),
+        ),
+        (
+            Method::GET,
+            "/api/v1/stats/by-department".into(),
+            None,
+            STAFF_NOT_RESIDENT.to_vec(),
+        ),
+        (
+            Method::GET,
+            "/api/v1/stats/trend".into(),
+            None,
+            STAFF_NOT_RESIDENT.to_vec(),
+        ),
+        (
+            Method::GET,
+            "/api/v1/stats/states".into(),
+            None,
+            STAFF_NOT_RESIDENT.to_vec(),
+        ),
+        (
+            Method::GET,
+            "/api/v1/stats/map?level=district".into(),
+            None,
+            STAFF_NOT_RESIDENT.to_vec(),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/cases/{case_id}/actions"),
+            Some(json!({"action": "supervise", "note": "x"})),
+            vec!["shiftlead", "leader"],
+        ),
     ];
     for (method, path, body, allowed) in &endpoints {
         // Anonymous callers are refused everywhere except intake.
         let (status, _) = app.send(None, method.clone(), path, body.clone()).await;
         if path != "/api/v1/appeals" {
-            assert_eq!(status, StatusCode::UNAUTHORIZED, "anonymous {method} {path}");
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "anonymous {method} {path}"
+            );
         }
         for user in USERS {
             let token = app.token(user).await;
-            let (status, response) = app.send(Some(&token), method.clone(), path, body.clone()).await;
+            let (status, response) = app
+                .send(Some(&token), method.clone(), path, body.clone())
+                .await;
             if allowed.contains(&user) {
                 assert!(
                     !matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN),
@@ -66,19 +196,34 @@ async fn every_endpoint_checks_every_role() {
                     matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
                     "{user} should be refused {method} {path}: {status} {response}"
                 );
-                assert!(response["code"].is_string(), "error body has a code: {response}");
+                assert!(
+                    response["code"].is_string(),
+                    "error body has a code: {response}"
+                );
             }
         }
     }
     // The live feed: allowed roles get the stream, others 403.
     for user in USERS {
         let token = app.token(user).await;
-        let response = app.http.get(format!("{}/api/v1/events", app.base)).bearer_auth(&token).send().await.expect("events");
-        let expected = if live.contains(&user) { StatusCode::OK } else { StatusCode::FORBIDDEN };
+        let response = app
+            .http
+            .get(format!("{}/api/v1/events", app.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("events");
+        let expected = if live.contains(&user) {
+            StatusCode::OK
+        } else {
+            StatusCode::FORBIDDEN
+        };
         assert_eq!(response.status(), expected, "{user} /api/v1/events");
     }
     // Public reference data.
-    let (status, categories) = app.send(None, Method::GET, "/api/v1/categories", None).await;
+    let (status, categories) = app
+        .send(None, Method::GET, "/api/v1/categories", None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(categories.as_array().is_some_and(|c| c.len() >= 4));
     // Only the shift lead opens a case; nobody else may register it.
@@ -87,7 +232,10 @@ async fn every_endpoint_checks_every_role() {
         if user == "shiftlead" {
             assert_eq!(status, StatusCode::OK, "{body}");
         } else {
-            assert!(matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND), "{user}: {status} {body}");
+            assert!(
+                matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+                "{user}: {status} {body}"
+            );
         }
     }
 }
@@ -96,32 +244,67 @@ async fn every_endpoint_checks_every_role() {
 async fn a_handler_of_one_district_cannot_touch_another_districts_cases() {
     let app = TestApp::start().await;
     let f = app.fixture.clone();
-    let case_b = app.file_appeal("operator", f.grid_b, f.category, "乙区的垃圾").await;
-    app.act("shiftlead", case_b, json!({"action": "register"})).await;
-    let (status, body) = app.act("dispatcher", case_b, json!({"action": "dispatch"})).await;
+    let case_b = app
+        .file_appeal("operator", f.grid_b, f.category, "乙区的垃圾")
+        .await;
+    app.act("shiftlead", case_b, json!({"action": "register"}))
+        .await;
+    let (status, body) = app
+        .act("dispatcher", case_b, json!({"action": "dispatch"}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["lead_dept_id"], f.dept_b, "routed by the responsibility list");
+    assert_eq!(
+        body["lead_dept_id"], f.dept_b,
+        "routed by the responsibility list"
+    );
     // 甲区's handler and supervisor neither see nor act.
-    let (status, _) = app.get("handler_a", &format!("/api/v1/cases/{case_b}")).await;
+    let (status, _) = app
+        .get("handler_a", &format!("/api/v1/cases/{case_b}"))
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = app.get("handler_a", &format!("/api/v1/cases/{case_b}/trail")).await;
+    let (status, _) = app
+        .get("handler_a", &format!("/api/v1/cases/{case_b}/trail"))
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = app.act("handler_a", case_b, json!({"action": "accept"})).await;
+    let (status, _) = app
+        .act("handler_a", case_b, json!({"action": "accept"}))
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, list) = app.get("handler_a", "/api/v1/cases").await;
-    assert!(list.as_array().expect("list").iter().all(|c| c["id"] != case_b));
+    assert!(
+        list.as_array()
+            .expect("list")
+            .iter()
+            .all(|c| c["id"] != case_b)
+    );
     let (_, list) = app.get("supervisor_a", "/api/v1/cases").await;
-    assert!(list.as_array().expect("list").iter().all(|c| c["id"] != case_b));
-    let (status, _) = app.get("supervisor_a", &format!("/api/v1/stats/summary?area_id={}", f.district_b)).await;
+    assert!(
+        list.as_array()
+            .expect("list")
+            .iter()
+            .all(|c| c["id"] != case_b)
+    );
+    let (status, _) = app
+        .get(
+            "supervisor_a",
+            &format!("/api/v1/stats/summary?area_id={}", f.district_b),
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // 乙区's handler does, and sees contact data masked.
-    let (status, case) = app.get("handler_b", &format!("/api/v1/cases/{case_b}")).await;
+    let (status, case) = app
+        .get("handler_b", &format!("/api/v1/cases/{case_b}"))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(case["reporter_phone"], "*******5678");
-    let (status, _) = app.act("handler_b", case_b, json!({"action": "accept"})).await;
+    let (status, _) = app
+        .act("handler_b", case_b, json!({"action": "accept"}))
+        .await;
     assert_eq!(status, StatusCode::OK);
     // Residents see only their own cases.
-    let mine = app.file_appeal("resident", f.grid_a, f.category, "我家门口").await;
+    let mine = app
+        .file_appeal("resident", f.grid_a, f.category, "我家门口")
+        .await;
     let (status, _) = app.get("resident2", &format!("/api/v1/cases/{mine}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, case) = app.get("resident", &format!("/api/v1/cases/{mine}")).await;

@@ -22,9 +22,14 @@ fn stored(at: DateTime<Utc>) -> String {
 }
 
 async fn dispatched_case(app: &TestApp, category: i64) -> (i64, serde_json::Value) {
-    let case_id = app.file_appeal("operator", app.fixture.grid_a, category, "井盖不见了").await;
-    app.act("shiftlead", case_id, json!({"action": "register"})).await;
-    let (status, body) = app.act("dispatcher", case_id, json!({"action": "dispatch"})).await;
+    let case_id = app
+        .file_appeal("operator", app.fixture.grid_a, category, "井盖不见了")
+        .await;
+    app.act("shiftlead", case_id, json!({"action": "register"}))
+        .await;
+    let (status, body) = app
+        .act("dispatcher", case_id, json!({"action": "dispatch"}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     (case_id, body)
 }
@@ -35,36 +40,79 @@ async fn deadlines_follow_the_working_calendar() {
     let clock = Clock::manual(local(2026, 11, 20, 16, 0));
     let app = TestApp::start_with_clock(clock.clone()).await;
     let (_, case) = dispatched_case(&app, app.fixture.category).await;
-    assert_eq!(case["due_at"], stored(local(2026, 11, 24, 16, 0)), "weekend skipped");
+    assert_eq!(
+        case["due_at"],
+        stored(local(2026, 11, 24, 16, 0)),
+        "weekend skipped"
+    );
 
     // Monday 2026-11-23 declared a holiday: the same dispatch now ends Wednesday 16:00.
-    let (status, body) = app.send(Some(&app.token("admin").await), reqwest::Method::PUT, "/api/v1/calendar",
-        Some(json!({"days": [{"day": "2026-11-23", "kind": "holiday", "note": "测试假日"}]}))).await;
+    let (status, body) = app
+        .send(
+            Some(&app.token("admin").await),
+            reqwest::Method::PUT,
+            "/api/v1/calendar",
+            Some(json!({"days": [{"day": "2026-11-23", "kind": "holiday", "note": "测试假日"}]})),
+        )
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     let (_, case) = dispatched_case(&app, app.fixture.category).await;
-    assert_eq!(case["due_at"], stored(local(2026, 11, 25, 16, 0)), "holiday skipped");
+    assert_eq!(
+        case["due_at"],
+        stored(local(2026, 11, 25, 16, 0)),
+        "holiday skipped"
+    );
 
     // Saturday 2026-11-21 made a working day (调休) while Monday stays a holiday:
     // Fri 16–18 (2h) + Sat (7.5h) + Tue 9–12 (3h) + 13:30–16:00 (2.5h) = 15h → Tuesday 16:00.
     let token = app.token("admin").await;
-    app.send(Some(&token), reqwest::Method::PUT, "/api/v1/calendar",
-        Some(json!({"days": [{"day": "2026-11-21", "kind": "workday"}]}))).await;
+    app.send(
+        Some(&token),
+        reqwest::Method::PUT,
+        "/api/v1/calendar",
+        Some(json!({"days": [{"day": "2026-11-21", "kind": "workday"}]})),
+    )
+    .await;
     let (_, case) = dispatched_case(&app, app.fixture.category).await;
-    assert_eq!(case["due_at"], stored(local(2026, 11, 24, 16, 0)), "make-up Saturday counted");
+    assert_eq!(
+        case["due_at"],
+        stored(local(2026, 11, 24, 16, 0)),
+        "make-up Saturday counted"
+    );
 
     // Outside office hours the clock starts at the next window: from Friday 20:00,
     // Sat (7.5h) + Tue 9:00–18:00 (7.5h) = 15h → Tuesday 18:00.
     clock.set(local(2026, 11, 20, 20, 0));
     let (_, case) = dispatched_case(&app, app.fixture.category).await;
-    assert_eq!(case["due_at"], stored(local(2026, 11, 24, 18, 0)), "start after hours");
+    assert_eq!(
+        case["due_at"],
+        stored(local(2026, 11, 24, 18, 0)),
+        "start after hours"
+    );
 
     // An urgent-hour limit runs round the clock: 4 hours from Friday 20:00.
-    let (status, _) = app.send(Some(&token), reqwest::Method::PUT, &format!("/api/v1/time-limits/{}", app.fixture.other_category),
-        Some(json!({"clock": "urgent_hour", "amount": 4}))).await;
+    let (status, _) = app
+        .send(
+            Some(&token),
+            reqwest::Method::PUT,
+            &format!("/api/v1/time-limits/{}", app.fixture.other_category),
+            Some(json!({"clock": "urgent_hour", "amount": 4})),
+        )
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let case_id = app.file_appeal("operator", app.fixture.grid_a, app.fixture.other_category, "井盖").await;
-    app.act("shiftlead", case_id, json!({"action": "register"})).await;
-    let (_, case) = app.act("dispatcher", case_id, json!({"action": "dispatch"})).await;
+    let case_id = app
+        .file_appeal(
+            "operator",
+            app.fixture.grid_a,
+            app.fixture.other_category,
+            "井盖",
+        )
+        .await;
+    app.act("shiftlead", case_id, json!({"action": "register"}))
+        .await;
+    let (_, case) = app
+        .act("dispatcher", case_id, json!({"action": "dispatch"}))
+        .await;
     assert_eq!(case["due_at"], stored(local(2026, 11, 21, 0, 0)));
 }
 
@@ -75,41 +123,120 @@ async fn pauses_reminders_and_escalation() {
     let app = TestApp::start_with_clock(clock.clone()).await;
     let (case_id, case) = dispatched_case(&app, app.fixture.category).await;
     assert_eq!(case["due_at"], stored(local(2026, 11, 18, 10, 0)));
-    app.act("handler_a", case_id, json!({"action": "accept"})).await;
+    app.act("handler_a", case_id, json!({"action": "accept"}))
+        .await;
 
     // An extension request pauses the clock while it waits (Monday 10:00–14:00 holds 2.5 office
     // hours: 10–12 and 13:30–14:00); rejected, the deadline moves by those 2.5 hours.
-    app.act("handler_a", case_id, json!({"action": "request_extension", "amount": 1, "reason": "等材料"})).await;
+    app.act(
+        "handler_a",
+        case_id,
+        json!({"action": "request_extension", "amount": 1, "reason": "等材料"}),
+    )
+    .await;
     clock.set(local(2026, 11, 16, 14, 0));
-    let (_, case) = app.act("shiftlead", case_id, json!({"action": "decide", "approve": false})).await;
+    let (_, case) = app
+        .act(
+            "shiftlead",
+            case_id,
+            json!({"action": "decide", "approve": false}),
+        )
+        .await;
     // Wednesday 10:00 + 2.5 office hours = 12:00 + 0.5h after lunch = 14:00.
     assert_eq!(case["due_at"], stored(local(2026, 11, 18, 14, 0)));
 
     // The worker: nothing more than two hours before; a reminder within two hours; escalation after.
     let services = &app.services;
-    assert_eq!(services.sla_tick(local(2026, 11, 18, 11, 59)).await.expect("tick"), (0, 0));
-    assert_eq!(services.sla_tick(local(2026, 11, 18, 12, 30)).await.expect("tick"), (1, 0));
-    assert_eq!(services.sla_tick(local(2026, 11, 18, 13, 0)).await.expect("tick"), (0, 0), "reminded once");
-    assert_eq!(services.sla_tick(local(2026, 11, 18, 14, 1)).await.expect("tick"), (0, 1));
-    assert_eq!(services.sla_tick(local(2026, 11, 18, 15, 0)).await.expect("tick"), (0, 0), "escalated once");
-    let (_, case) = app.get("shiftlead", &format!("/api/v1/cases/{case_id}")).await;
+    assert_eq!(
+        services
+            .sla_tick(local(2026, 11, 18, 11, 59))
+            .await
+            .expect("tick"),
+        (0, 0)
+    );
+    assert_eq!(
+        services
+            .sla_tick(local(2026, 11, 18, 12, 30))
+            .await
+            .expect("tick"),
+        (1, 0)
+    );
+    assert_eq!(
+        services
+            .sla_tick(local(2026, 11, 18, 13, 0))
+            .await
+            .expect("tick"),
+        (0, 0),
+        "reminded once"
+    );
+    assert_eq!(
+        services
+            .sla_tick(local(2026, 11, 18, 14, 1))
+            .await
+            .expect("tick"),
+        (0, 1)
+    );
+    assert_eq!(
+        services
+            .sla_tick(local(2026, 11, 18, 15, 0))
+            .await
+            .expect("tick"),
+        (0, 0),
+        "escalated once"
+    );
+    let (_, case) = app
+        .get("shiftlead", &format!("/api/v1/cases/{case_id}"))
+        .await;
     assert_eq!(case["overdue"], true);
     assert_eq!(case["supervise_count"], 1);
     let (_, notes) = app.get("handler_a", "/api/v1/notifications").await;
-    let kinds: Vec<&str> = notes.as_array().expect("list").iter().filter_map(|n| n["kind"].as_str()).collect();
-    assert!(kinds.contains(&"reminder") && kinds.contains(&"escalation"), "{kinds:?}");
-    let (_, trail) = app.get("shiftlead", &format!("/api/v1/cases/{case_id}/trail")).await;
-    assert!(trail.as_array().expect("trail").iter().any(|r| r["action"] == "escalate" && r["actor_role"] == "system"));
+    let kinds: Vec<&str> = notes
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|n| n["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"reminder") && kinds.contains(&"escalation"),
+        "{kinds:?}"
+    );
+    let (_, trail) = app
+        .get("shiftlead", &format!("/api/v1/cases/{case_id}/trail"))
+        .await;
+    assert!(
+        trail
+            .as_array()
+            .expect("trail")
+            .iter()
+            .any(|r| r["action"] == "escalate" && r["actor_role"] == "system")
+    );
     let (_, states) = app.get("leader", "/api/v1/stats/states").await;
-    assert!(states.as_array().expect("states").iter().any(|s| s["state"] == "handling" && s["overdue"] == true && s["count"] == 1), "{states}");
+    assert!(
+        states
+            .as_array()
+            .expect("states")
+            .iter()
+            .any(|s| s["state"] == "handling" && s["overdue"] == true && s["count"] == 1),
+        "{states}"
+    );
 
     // Feedback after the deadline closes as overdue (超时结案).
     clock.set(local(2026, 11, 18, 16, 30));
-    let (status, body) = app.act("handler_a", case_id, json!({"action": "feedback", "note": "完成"})).await;
+    let (status, body) = app
+        .act(
+            "handler_a",
+            case_id,
+            json!({"action": "feedback", "note": "完成"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = app.act("supervisor_a", case_id, json!({"action": "check_pass"})).await;
+    let (status, body) = app
+        .act("supervisor_a", case_id, json!({"action": "check_pass"}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, closed) = app.act("shiftlead", case_id, json!({"action": "close"})).await;
+    let (status, closed) = app
+        .act("shiftlead", case_id, json!({"action": "close"}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{closed}");
     assert_eq!(closed["closure_type"], "overdue");
     assert_eq!(closed["handled_on_time"], false);

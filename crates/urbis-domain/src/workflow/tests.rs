@@ -1,6 +1,6 @@
 use super::*;
 use crate::ids::{AreaId, DeptId, UserId};
-use crate::role::{AreaScope, Actor, Role};
+use crate::role::{Actor, AreaScope, Role};
 
 fn actor(role: Role, scope: Option<&str>, dept: Option<i64>) -> Actor {
     Actor {
@@ -44,10 +44,32 @@ fn whole_loop_with_rework() {
             CaseState::Dispatched,
         ),
         (&handler, Action::Accept, CaseState::Handling),
-        (&handler, Action::Feedback { note: "done".into() }, CaseState::Feedback),
-        (&supervisor, Action::CheckFail { reason: "still broken".into() }, CaseState::Handling),
-        (&handler, Action::Feedback { note: "fixed".into() }, CaseState::Feedback),
-        (&supervisor, Action::CheckPass { note: "ok".into() }, CaseState::Checked),
+        (
+            &handler,
+            Action::Feedback {
+                note: "done".into(),
+            },
+            CaseState::Feedback,
+        ),
+        (
+            &supervisor,
+            Action::CheckFail {
+                reason: "still broken".into(),
+            },
+            CaseState::Handling,
+        ),
+        (
+            &handler,
+            Action::Feedback {
+                note: "fixed".into(),
+            },
+            CaseState::Feedback,
+        ),
+        (
+            &supervisor,
+            Action::CheckPass { note: "ok".into() },
+            CaseState::Checked,
+        ),
         (&lead, Action::Close { closure: None }, CaseState::Closed),
         (
             &resident,
@@ -74,8 +96,12 @@ fn every_action_checks_its_role() {
         Action::Register,
         Action::Accept,
         Action::Close { closure: None },
-        Action::CheckPass { note: String::new() },
-        Action::Supervise { note: String::new() },
+        Action::CheckPass {
+            note: String::new(),
+        },
+        Action::Supervise {
+            note: String::new(),
+        },
     ];
     for action in actions {
         for role in Role::ALL {
@@ -97,10 +123,21 @@ fn illegal_transitions_are_refused_with_a_stable_code() {
     let lead = actor(Role::ShiftLead, None, None);
     let err = plan(&lead, &facts(CaseState::Handling), &Action::Register).unwrap_err();
     assert_eq!(err.code(), "illegal_transition");
-    let err = plan(&lead, &facts(CaseState::Received), &Action::Close { closure: None }).unwrap_err();
+    let err = plan(
+        &lead,
+        &facts(CaseState::Received),
+        &Action::Close { closure: None },
+    )
+    .unwrap_err();
     assert_eq!(err.code(), "illegal_transition");
-    let err = plan(&lead, &facts(CaseState::Voided), &Action::Supervise { note: String::new() })
-        .unwrap_err();
+    let err = plan(
+        &lead,
+        &facts(CaseState::Voided),
+        &Action::Supervise {
+            note: String::new(),
+        },
+    )
+    .unwrap_err();
     assert_eq!(err.code(), "illegal_transition");
 }
 
@@ -113,7 +150,12 @@ fn handler_of_another_department_or_district_is_out_of_scope() {
     );
     let other_district = actor(Role::DeptHandler, Some("/1/3/"), Some(3));
     assert_eq!(
-        plan(&other_district, &facts(CaseState::Dispatched), &Action::Accept).unwrap_err(),
+        plan(
+            &other_district,
+            &facts(CaseState::Dispatched),
+            &Action::Accept
+        )
+        .unwrap_err(),
         WorkflowError::OutOfScope
     );
     assert!(!can_view(&other_district, &facts(CaseState::Dispatched)));
@@ -135,7 +177,10 @@ fn residents_see_only_their_own_cases() {
         resolved: false,
         comment: "no".into(),
     };
-    assert_eq!(plan(&me, &someone_elses, &rate).unwrap_err(), WorkflowError::OutOfScope);
+    assert_eq!(
+        plan(&me, &someone_elses, &rate).unwrap_err(),
+        WorkflowError::OutOfScope
+    );
 }
 
 #[test]
@@ -152,7 +197,10 @@ fn extension_and_parking_need_a_decision() {
         },
     )
     .unwrap();
-    assert_eq!(request.pending, Some(PendingRequest::Extension { amount: 2 }));
+    assert_eq!(
+        request.pending,
+        Some(PendingRequest::Extension { amount: 2 })
+    );
     case.pending = request.pending;
     let again = plan(&handler, &case, &Action::RequestPark { reason: "x".into() }).unwrap_err();
     assert_eq!(again.code(), "request_pending");
@@ -178,7 +226,10 @@ fn extension_and_parking_need_a_decision() {
         },
     )
     .unwrap();
-    assert_eq!((parked.to, parked.effect), (CaseState::Parked, Effect::Park));
+    assert_eq!(
+        (parked.to, parked.effect),
+        (CaseState::Parked, Effect::Park)
+    );
 
     case.pending = None;
     let nothing = plan(

@@ -62,19 +62,60 @@ pub struct AreaRequest {
 
 /// Returns the area tree as a flat list ordered by path.
 #[utoipa::path(get, path = "/api/v1/areas", tag = "admin", responses((status = 200, body = Vec<AreaResponse>)), security(("bearer" = [])))]
-async fn list_areas(State(state): State<AppState>, Auth(_actor): Auth) -> ApiResult<Json<Vec<AreaResponse>>> {
+async fn list_areas(
+    State(state): State<AppState>,
+    Auth(_actor): Auth,
+) -> ApiResult<Json<Vec<AreaResponse>>> {
     let rows = state.services.list_areas().await?;
-    Ok(Json(rows.into_iter().map(|a| AreaResponse { id: a.id, code: a.code, name: a.name, level: a.level, parent_id: a.parent_id, center_lat: a.center_lat, center_lon: a.center_lon }).collect()))
+    Ok(Json(
+        rows.into_iter()
+            .map(|a| AreaResponse {
+                id: a.id,
+                code: a.code,
+                name: a.name,
+                level: a.level,
+                parent_id: a.parent_id,
+                center_lat: a.center_lat,
+                center_lon: a.center_lon,
+            })
+            .collect(),
+    ))
 }
 
 /// Creates an area (admin).
 #[utoipa::path(post, path = "/api/v1/areas", tag = "admin", request_body = AreaRequest,
     responses((status = 201, body = AreaResponse), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-async fn create_area(State(state): State<AppState>, Auth(actor): Auth, ApiJson(body): ApiJson<AreaRequest>) -> ApiResult<(StatusCode, Json<AreaResponse>)> {
-    let level = AreaLevel::parse(&body.level).ok_or_else(|| ServiceError::invalid("invalid_area_level", "unknown level"))?;
+async fn create_area(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiJson(body): ApiJson<AreaRequest>,
+) -> ApiResult<(StatusCode, Json<AreaResponse>)> {
+    let level = AreaLevel::parse(&body.level)
+        .ok_or_else(|| ServiceError::invalid("invalid_area_level", "unknown level"))?;
     let center = body.center_lat.zip(body.center_lon);
-    let a = state.services.create_area(&actor, &body.code, &body.name, level, body.parent_id, center).await?;
-    Ok((StatusCode::CREATED, Json(AreaResponse { id: a.id, code: a.code, name: a.name, level: a.level, parent_id: a.parent_id, center_lat: a.center_lat, center_lon: a.center_lon })))
+    let a = state
+        .services
+        .create_area(
+            &actor,
+            &body.code,
+            &body.name,
+            level,
+            body.parent_id,
+            center,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AreaResponse {
+            id: a.id,
+            code: a.code,
+            name: a.name,
+            level: a.level,
+            parent_id: a.parent_id,
+            center_lat: a.center_lat,
+            center_lon: a.center_lon,
+        }),
+    ))
 }
 
 /// A department.
@@ -89,17 +130,44 @@ pub struct DeptBody {
 
 /// Returns every department.
 #[utoipa::path(get, path = "/api/v1/departments", tag = "admin", responses((status = 200, body = Vec<DeptBody>)), security(("bearer" = [])))]
-async fn list_depts(State(state): State<AppState>, Auth(_actor): Auth) -> ApiResult<Json<Vec<DeptBody>>> {
+async fn list_depts(
+    State(state): State<AppState>,
+    Auth(_actor): Auth,
+) -> ApiResult<Json<Vec<DeptBody>>> {
     let rows = state.services.list_depts().await?;
-    Ok(Json(rows.into_iter().map(|d| DeptBody { id: d.id, code: d.code, name: d.name, area_id: d.area_id }).collect()))
+    Ok(Json(
+        rows.into_iter()
+            .map(|d| DeptBody {
+                id: d.id,
+                code: d.code,
+                name: d.name,
+                area_id: d.area_id,
+            })
+            .collect(),
+    ))
 }
 
 /// Creates a department (admin).
 #[utoipa::path(post, path = "/api/v1/departments", tag = "admin", request_body = DeptBody,
     responses((status = 201, body = DeptBody), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
-async fn create_dept(State(state): State<AppState>, Auth(actor): Auth, ApiJson(body): ApiJson<DeptBody>) -> ApiResult<(StatusCode, Json<DeptBody>)> {
-    let d = state.services.create_dept(&actor, &body.code, &body.name, body.area_id).await?;
-    Ok((StatusCode::CREATED, Json(DeptBody { id: d.id, code: d.code, name: d.name, area_id: d.area_id })))
+async fn create_dept(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiJson(body): ApiJson<DeptBody>,
+) -> ApiResult<(StatusCode, Json<DeptBody>)> {
+    let d = state
+        .services
+        .create_dept(&actor, &body.code, &body.name, body.area_id)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(DeptBody {
+            id: d.id,
+            code: d.code,
+            name: d.name,
+            area_id: d.area_id,
+        }),
+    ))
 }
 
 /// A category of the taxonomy.
@@ -116,7 +184,17 @@ pub struct CategoryResponse {
 #[utoipa::path(get, path = "/api/v1/categories", tag = "admin", responses((status = 200, body = Vec<CategoryResponse>)))]
 async fn list_categories(State(state): State<AppState>) -> ApiResult<Json<Vec<CategoryResponse>>> {
     let rows = state.services.list_categories().await?;
-    Ok(Json(rows.into_iter().map(|c| CategoryResponse { id: c.id, code: c.code, name: c.name, level: c.level, parent_id: c.parent_id }).collect()))
+    Ok(Json(
+        rows.into_iter()
+            .map(|c| CategoryResponse {
+                id: c.id,
+                code: c.code,
+                name: c.name,
+                level: c.level,
+                parent_id: c.parent_id,
+            })
+            .collect(),
+    ))
 }
 
 /// Rows of a taxonomy table: each row names level 1, 2 and optionally 3.
@@ -136,8 +214,18 @@ pub struct ImportReport {
 /// Imports taxonomy rows, creating missing categories (admin).
 #[utoipa::path(post, path = "/api/v1/categories/import", tag = "admin", request_body = TaxonomyImport,
     responses((status = 200, body = ImportReport)), security(("bearer" = [])))]
-async fn import_categories(State(state): State<AppState>, Auth(actor): Auth, ApiJson(body): ApiJson<TaxonomyImport>) -> ApiResult<Json<ImportReport>> {
-    let paths: Vec<TaxonomyPath> = body.rows.into_iter().map(|names| TaxonomyPath { names: names.into_iter().filter(|n| !n.trim().is_empty()).collect() }).collect();
+async fn import_categories(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiJson(body): ApiJson<TaxonomyImport>,
+) -> ApiResult<Json<ImportReport>> {
+    let paths: Vec<TaxonomyPath> = body
+        .rows
+        .into_iter()
+        .map(|names| TaxonomyPath {
+            names: names.into_iter().filter(|n| !n.trim().is_empty()).collect(),
+        })
+        .collect();
     let (created, problems) = state.services.import_taxonomy(&actor, &paths).await?;
     Ok(Json(ImportReport { created, problems }))
 }
@@ -160,16 +248,42 @@ fn default_remind() -> i64 {
 
 /// Returns every time limit.
 #[utoipa::path(get, path = "/api/v1/time-limits", tag = "admin", responses((status = 200, body = Vec<TimeLimitBody>)), security(("bearer" = [])))]
-async fn list_time_limits(State(state): State<AppState>, Auth(_actor): Auth) -> ApiResult<Json<Vec<TimeLimitBody>>> {
+async fn list_time_limits(
+    State(state): State<AppState>,
+    Auth(_actor): Auth,
+) -> ApiResult<Json<Vec<TimeLimitBody>>> {
     let rows = state.services.list_time_limits().await?;
-    Ok(Json(rows.into_iter().map(|t| TimeLimitBody { category_id: t.category_id, clock: t.clock, amount: t.amount, remind_before_minutes: t.remind_before_minutes }).collect()))
+    Ok(Json(
+        rows.into_iter()
+            .map(|t| TimeLimitBody {
+                category_id: t.category_id,
+                clock: t.clock,
+                amount: t.amount,
+                remind_before_minutes: t.remind_before_minutes,
+            })
+            .collect(),
+    ))
 }
 
 /// Sets the time limit of a category (admin).
 #[utoipa::path(put, path = "/api/v1/time-limits/{category_id}", tag = "admin", params(("category_id" = i64, Path)), request_body = TimeLimitBody,
     responses((status = 204), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-async fn set_time_limit(State(state): State<AppState>, Auth(actor): Auth, Path(category_id): Path<i64>, ApiJson(body): ApiJson<TimeLimitBody>) -> ApiResult<StatusCode> {
-    state.services.set_time_limit(&actor, category_id, &body.clock, body.amount, body.remind_before_minutes).await?;
+async fn set_time_limit(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(category_id): Path<i64>,
+    ApiJson(body): ApiJson<TimeLimitBody>,
+) -> ApiResult<StatusCode> {
+    state
+        .services
+        .set_time_limit(
+            &actor,
+            category_id,
+            &body.clock,
+            body.amount,
+            body.remind_before_minutes,
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -198,17 +312,46 @@ pub struct CalendarDay {
 
 /// Returns the working calendar.
 #[utoipa::path(get, path = "/api/v1/calendar", tag = "admin", responses((status = 200, body = CalendarBody)), security(("bearer" = [])))]
-async fn get_calendar(State(state): State<AppState>, Auth(_actor): Auth) -> ApiResult<Json<CalendarBody>> {
+async fn get_calendar(
+    State(state): State<AppState>,
+    Auth(_actor): Auth,
+) -> ApiResult<Json<CalendarBody>> {
     let (hours, days) = state.services.calendar_days().await?;
-    Ok(Json(CalendarBody { office_hours: Some(hours), days: days.into_iter().map(|d| CalendarDay { day: d.day, kind: d.kind, note: d.note }).collect(), remove: Vec::new() }))
+    Ok(Json(CalendarBody {
+        office_hours: Some(hours),
+        days: days
+            .into_iter()
+            .map(|d| CalendarDay {
+                day: d.day,
+                kind: d.kind,
+                note: d.note,
+            })
+            .collect(),
+        remove: Vec::new(),
+    }))
 }
 
 /// Changes the working calendar (admin); takes effect for new deadlines at once.
 #[utoipa::path(put, path = "/api/v1/calendar", tag = "admin", request_body = CalendarBody,
     responses((status = 204), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-async fn put_calendar(State(state): State<AppState>, Auth(actor): Auth, ApiJson(body): ApiJson<CalendarBody>) -> ApiResult<StatusCode> {
-    let days: Vec<CalendarDayRow> = body.days.into_iter().map(|d| CalendarDayRow { day: d.day, kind: d.kind, note: d.note }).collect();
-    state.services.update_calendar(&actor, body.office_hours.as_deref(), &days, &body.remove).await?;
+async fn put_calendar(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiJson(body): ApiJson<CalendarBody>,
+) -> ApiResult<StatusCode> {
+    let days: Vec<CalendarDayRow> = body
+        .days
+        .into_iter()
+        .map(|d| CalendarDayRow {
+            day: d.day,
+            kind: d.kind,
+            note: d.note,
+        })
+        .collect();
+    state
+        .services
+        .update_calendar(&actor, body.office_hours.as_deref(), &days, &body.remove)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -247,21 +390,62 @@ pub struct PublishRequest {
 
 /// Returns the versions of the responsibility list.
 #[utoipa::path(get, path = "/api/v1/responsibility/versions", tag = "admin", responses((status = 200, body = Vec<VersionResponse>)), security(("bearer" = [])))]
-async fn list_versions(State(state): State<AppState>, Auth(_actor): Auth) -> ApiResult<Json<Vec<VersionResponse>>> {
+async fn list_versions(
+    State(state): State<AppState>,
+    Auth(_actor): Auth,
+) -> ApiResult<Json<Vec<VersionResponse>>> {
     let rows = state.services.list_versions().await?;
-    Ok(Json(rows.into_iter().map(|v| VersionResponse { id: v.id, note: v.note, created_at: v.created_at, active: v.active }).collect()))
+    Ok(Json(
+        rows.into_iter()
+            .map(|v| VersionResponse {
+                id: v.id,
+                note: v.note,
+                created_at: v.created_at,
+                active: v.active,
+            })
+            .collect(),
+    ))
 }
 
 /// Publishes a new version and makes it active (admin).
 #[utoipa::path(post, path = "/api/v1/responsibility/versions", tag = "admin", request_body = PublishRequest,
     responses((status = 201, body = VersionResponse), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-async fn publish_version(State(state): State<AppState>, Auth(actor): Auth, ApiJson(body): ApiJson<PublishRequest>) -> ApiResult<(StatusCode, Json<VersionResponse>)> {
-    let rules: Vec<RuleRow> = body.rules.into_iter().map(|r| RuleRow {
-        id: 0, version_id: 0, category_id: r.category_id, area_id: r.area_id, lead_dept_id: r.lead_dept_id,
-        supporting: r.supporting_dept_ids.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(","), legal_basis: r.legal_basis,
-    }).collect();
-    let v = state.services.publish_responsibility(&actor, &body.note, &rules).await?;
-    Ok((StatusCode::CREATED, Json(VersionResponse { id: v.id, note: v.note, created_at: v.created_at, active: v.active })))
+async fn publish_version(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiJson(body): ApiJson<PublishRequest>,
+) -> ApiResult<(StatusCode, Json<VersionResponse>)> {
+    let rules: Vec<RuleRow> = body
+        .rules
+        .into_iter()
+        .map(|r| RuleRow {
+            id: 0,
+            version_id: 0,
+            category_id: r.category_id,
+            area_id: r.area_id,
+            lead_dept_id: r.lead_dept_id,
+            supporting: r
+                .supporting_dept_ids
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            legal_basis: r.legal_basis,
+        })
+        .collect();
+    let v = state
+        .services
+        .publish_responsibility(&actor, &body.note, &rules)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(VersionResponse {
+            id: v.id,
+            note: v.note,
+            created_at: v.created_at,
+            active: v.active,
+        }),
+    ))
 }
 
 /// Which rules to list.
@@ -272,12 +456,25 @@ pub struct RulesQuery {
 
 /// Returns the rules of a version (all versions when none is given).
 #[utoipa::path(get, path = "/api/v1/responsibility/rules", tag = "admin", params(RulesQuery), responses((status = 200, body = Vec<RuleBody>)), security(("bearer" = [])))]
-async fn list_rules(State(state): State<AppState>, Auth(_actor): Auth, ApiQuery(query): ApiQuery<RulesQuery>) -> ApiResult<Json<Vec<RuleBody>>> {
+async fn list_rules(
+    State(state): State<AppState>,
+    Auth(_actor): Auth,
+    ApiQuery(query): ApiQuery<RulesQuery>,
+) -> ApiResult<Json<Vec<RuleBody>>> {
     let rows = state.services.list_rules(query.version_id).await?;
-    Ok(Json(rows.into_iter().map(|r| RuleBody {
-        id: r.id, version_id: r.version_id, category_id: r.category_id, area_id: r.area_id, lead_dept_id: r.lead_dept_id,
-        supporting_dept_ids: urbis_service::cases::parse_ids(&r.supporting), legal_basis: r.legal_basis,
-    }).collect()))
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| RuleBody {
+                id: r.id,
+                version_id: r.version_id,
+                category_id: r.category_id,
+                area_id: r.area_id,
+                lead_dept_id: r.lead_dept_id,
+                supporting_dept_ids: urbis_service::cases::parse_ids(&r.supporting),
+                legal_basis: r.legal_basis,
+            })
+            .collect(),
+    ))
 }
 
 /// A user account.
@@ -312,31 +509,74 @@ pub struct UserPatch {
 }
 
 fn user_response(u: urbis_storage::users::UserRow) -> UserResponse {
-    UserResponse { id: u.id, username: u.username, display_name: u.display_name, role: u.role, area_id: u.area_id, dept_id: u.dept_id, active: u.active }
+    UserResponse {
+        id: u.id,
+        username: u.username,
+        display_name: u.display_name,
+        role: u.role,
+        area_id: u.area_id,
+        dept_id: u.dept_id,
+        active: u.active,
+    }
 }
 
 /// Lists users (admin).
 #[utoipa::path(get, path = "/api/v1/users", tag = "admin", responses((status = 200, body = Vec<UserResponse>)), security(("bearer" = [])))]
-async fn list_users(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<Json<Vec<UserResponse>>> {
-    Ok(Json(state.services.list_users(&actor).await?.into_iter().map(user_response).collect()))
+async fn list_users(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+) -> ApiResult<Json<Vec<UserResponse>>> {
+    Ok(Json(
+        state
+            .services
+            .list_users(&actor)
+            .await?
+            .into_iter()
+            .map(user_response)
+            .collect(),
+    ))
 }
 
 /// Creates a user of any role (admin).
 #[utoipa::path(post, path = "/api/v1/users", tag = "admin", request_body = UserRequest,
     responses((status = 201, body = UserResponse), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
-async fn create_user(State(state): State<AppState>, Auth(actor): Auth, ApiJson(body): ApiJson<UserRequest>) -> ApiResult<(StatusCode, Json<UserResponse>)> {
-    let role = Role::parse(&body.role).ok_or_else(|| ServiceError::invalid("invalid_role", "unknown role"))?;
-    let user = state.services.create_user(&actor, &NewUser {
-        username: body.username, display_name: body.display_name, password: body.password, role, area_id: body.area_id, dept_id: body.dept_id,
-    }).await?;
+async fn create_user(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiJson(body): ApiJson<UserRequest>,
+) -> ApiResult<(StatusCode, Json<UserResponse>)> {
+    let role = Role::parse(&body.role)
+        .ok_or_else(|| ServiceError::invalid("invalid_role", "unknown role"))?;
+    let user = state
+        .services
+        .create_user(
+            &actor,
+            &NewUser {
+                username: body.username,
+                display_name: body.display_name,
+                password: body.password,
+                role,
+                area_id: body.area_id,
+                dept_id: body.dept_id,
+            },
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(user_response(user))))
 }
 
 /// Enables or disables a user (admin).
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "admin", params(("id" = i64, Path)), request_body = UserPatch,
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn patch_user(State(state): State<AppState>, Auth(actor): Auth, Path(id): Path<i64>, ApiJson(body): ApiJson<UserPatch>) -> ApiResult<StatusCode> {
-    state.services.set_user_active(&actor, id, body.active).await?;
+async fn patch_user(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<UserPatch>,
+) -> ApiResult<StatusCode> {
+    state
+        .services
+        .set_user_active(&actor, id, body.active)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -352,7 +592,20 @@ pub struct NotificationResponse {
 
 /// Returns the newest notifications for the caller and their department.
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "cases", responses((status = 200, body = Vec<NotificationResponse>)), security(("bearer" = [])))]
-async fn notifications(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<Json<Vec<NotificationResponse>>> {
+async fn notifications(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+) -> ApiResult<Json<Vec<NotificationResponse>>> {
     let rows = state.services.notifications(&actor, 50).await?;
-    Ok(Json(rows.into_iter().map(|n| NotificationResponse { id: n.id, case_id: n.case_id, kind: n.kind, message: n.message, created_at: n.created_at }).collect()))
+    Ok(Json(
+        rows.into_iter()
+            .map(|n| NotificationResponse {
+                id: n.id,
+                case_id: n.case_id,
+                kind: n.kind,
+                message: n.message,
+                created_at: n.created_at,
+            })
+            .collect(),
+    ))
 }

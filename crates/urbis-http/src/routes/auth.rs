@@ -74,7 +74,10 @@ pub struct LoginResponse {
 /// Logs in and returns a bearer token.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody)))]
-async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginRequest>) -> ApiResult<Json<LoginResponse>> {
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
     let login = state.services.login(&body.username, &body.password).await?;
     Ok(Json(LoginResponse {
         token: login.token,
@@ -85,7 +88,11 @@ async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginReques
 
 /// Ends the current session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)), security(("bearer" = [])))]
-async fn logout(State(state): State<AppState>, Auth(_actor): Auth, headers: HeaderMap) -> ApiResult<StatusCode> {
+async fn logout(
+    State(state): State<AppState>,
+    Auth(_actor): Auth,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
     if let Some(token) = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -99,8 +106,14 @@ async fn logout(State(state): State<AppState>, Auth(_actor): Auth, headers: Head
 /// Registers a resident account.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
     responses((status = 201, body = MeResponse), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn register(State(state): State<AppState>, ApiJson(body): ApiJson<RegisterRequest>) -> ApiResult<(StatusCode, Json<MeResponse>)> {
-    let user = state.services.register_resident(&body.username, &body.display_name, &body.password).await?;
+async fn register(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RegisterRequest>,
+) -> ApiResult<(StatusCode, Json<MeResponse>)> {
+    let user = state
+        .services
+        .register_resident(&body.username, &body.display_name, &body.password)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(MeResponse {

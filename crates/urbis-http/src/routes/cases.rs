@@ -40,7 +40,10 @@ async fn submit_appeal(
 ) -> ApiResult<(StatusCode, Json<AppealAccepted>)> {
     let key = match headers.get("idempotency-key") {
         Some(value) => Some(value.to_str().map_err(|_| {
-            ServiceError::invalid("invalid_idempotency_key", "Idempotency-Key must be visible ASCII")
+            ServiceError::invalid(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be visible ASCII",
+            )
         })?),
         None => None,
     };
@@ -57,8 +60,15 @@ async fn submit_appeal(
         area_id: body.area_id,
         urgent: body.urgent,
     };
-    let outcome = state.services.submit_appeal(actor.as_ref(), &input, key).await?;
-    let status = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };
+    let outcome = state
+        .services
+        .submit_appeal(actor.as_ref(), &input, key)
+        .await?;
+    let status = if outcome.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((
         status,
         Json(AppealAccepted {
@@ -81,7 +91,12 @@ async fn list_cases(
     let query = CaseQuery {
         states: query
             .state
-            .map(|s| s.split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect())
+            .map(|s| {
+                s.split(',')
+                    .map(|p| p.trim().to_owned())
+                    .filter(|p| !p.is_empty())
+                    .collect()
+            })
             .unwrap_or_default(),
         area_id: query.area_id,
         dept_id: query.dept_id,
@@ -92,13 +107,21 @@ async fn list_cases(
         limit: query.limit,
     };
     let rows = state.services.list_cases(&actor, &query).await?;
-    Ok(Json(rows.into_iter().map(|row| CaseResponse::for_actor(&actor, row)).collect()))
+    Ok(Json(
+        rows.into_iter()
+            .map(|row| CaseResponse::for_actor(&actor, row))
+            .collect(),
+    ))
 }
 
 /// Returns one case.
 #[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = i64, Path)),
     responses((status = 200, body = CaseResponse), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn get_case(State(state): State<AppState>, Auth(actor): Auth, Path(id): Path<i64>) -> ApiResult<Json<CaseResponse>> {
+async fn get_case(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<CaseResponse>> {
     let row = state.services.get_case(&actor, id).await?;
     Ok(Json(CaseResponse::for_actor(&actor, row)))
 }
@@ -112,14 +135,21 @@ async fn patch_case(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<CasePatch>,
 ) -> ApiResult<Json<CaseResponse>> {
-    let row = state.services.reclassify(&actor, id, body.category_id, body.area_id).await?;
+    let row = state
+        .services
+        .reclassify(&actor, id, body.category_id, body.area_id)
+        .await?;
     Ok(Json(CaseResponse::for_actor(&actor, row)))
 }
 
 /// Returns the audit trail of a case: every step, who made it and when.
 #[utoipa::path(get, path = "/api/v1/cases/{id}/trail", tag = "cases", params(("id" = i64, Path)),
     responses((status = 200, body = Vec<AuditResponse>)), security(("bearer" = [])))]
-async fn case_trail(State(state): State<AppState>, Auth(actor): Auth, Path(id): Path<i64>) -> ApiResult<Json<Vec<AuditResponse>>> {
+async fn case_trail(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<AuditResponse>>> {
     let rows = state.services.case_trail(&actor, id).await?;
     Ok(Json(rows.into_iter().map(AuditResponse::from).collect()))
 }
@@ -127,15 +157,27 @@ async fn case_trail(State(state): State<AppState>, Auth(actor): Auth, Path(id): 
 /// Returns the appeals behind a case.
 #[utoipa::path(get, path = "/api/v1/cases/{id}/appeals", tag = "cases", params(("id" = i64, Path)),
     responses((status = 200, body = Vec<AppealResponse>)), security(("bearer" = [])))]
-async fn case_appeals(State(state): State<AppState>, Auth(actor): Auth, Path(id): Path<i64>) -> ApiResult<Json<Vec<AppealResponse>>> {
+async fn case_appeals(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<AppealResponse>>> {
     let rows = state.services.case_appeals(&actor, id).await?;
-    Ok(Json(rows.into_iter().map(|row| AppealResponse::for_actor(&actor, row)).collect()))
+    Ok(Json(
+        rows.into_iter()
+            .map(|row| AppealResponse::for_actor(&actor, row))
+            .collect(),
+    ))
 }
 
 /// Returns the responsibility list's suggestion for a case (null when no rule covers it).
 #[utoipa::path(get, path = "/api/v1/cases/{id}/route", tag = "cases", params(("id" = i64, Path)),
     responses((status = 200, body = Option<RouteResponse>)), security(("bearer" = [])))]
-async fn case_route(State(state): State<AppState>, Auth(actor): Auth, Path(id): Path<i64>) -> ApiResult<Json<Option<RouteResponse>>> {
+async fn case_route(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Option<RouteResponse>>> {
     let route = state.services.suggest_route(&actor, id).await?;
     Ok(Json(route.map(|r| RouteResponse {
         lead_dept_id: r.lead_dept_id,
@@ -159,8 +201,14 @@ async fn case_action(
         ActionRequest::Register => Action::Register,
         ActionRequest::Void { reason } => Action::Void { reason },
         ActionRequest::SelfResolve { note } => Action::SelfResolve { note },
-        ActionRequest::Dispatch { lead_dept_id, supporting_dept_ids } => {
-            state.services.dispatch_action(&actor, id, lead_dept_id, supporting_dept_ids).await?
+        ActionRequest::Dispatch {
+            lead_dept_id,
+            supporting_dept_ids,
+        } => {
+            state
+                .services
+                .dispatch_action(&actor, id, lead_dept_id, supporting_dept_ids)
+                .await?
         }
         ActionRequest::Accept => Action::Accept,
         ActionRequest::Return { reason } => Action::Return { reason },
@@ -171,19 +219,31 @@ async fn case_action(
             closure: match closure_type {
                 None => None,
                 Some(name) => Some(ClosureType::parse(&name).ok_or_else(|| {
-                    ServiceError::invalid("invalid_closure_type", "closure_type is normal, overdue, error or special")
+                    ServiceError::invalid(
+                        "invalid_closure_type",
+                        "closure_type is normal, overdue, error or special",
+                    )
                 })?),
             },
         },
-        ActionRequest::Rate { satisfaction, resolved, comment } => Action::Rate {
+        ActionRequest::Rate {
+            satisfaction,
+            resolved,
+            comment,
+        } => Action::Rate {
             satisfaction: Satisfaction::parse(&satisfaction).ok_or_else(|| {
-                ServiceError::invalid("invalid_satisfaction", "satisfaction is satisfied, basically_satisfied or dissatisfied")
+                ServiceError::invalid(
+                    "invalid_satisfaction",
+                    "satisfaction is satisfied, basically_satisfied or dissatisfied",
+                )
             })?,
             resolved,
             comment,
         },
         ActionRequest::Reopen { reason } => Action::Reopen { reason },
-        ActionRequest::RequestExtension { amount, reason } => Action::RequestExtension { amount, reason },
+        ActionRequest::RequestExtension { amount, reason } => {
+            Action::RequestExtension { amount, reason }
+        }
         ActionRequest::RequestPark { reason } => Action::RequestPark { reason },
         ActionRequest::Decide { approve, note } => Action::Decide { approve, note },
         ActionRequest::Unpark { note } => Action::Unpark { note },

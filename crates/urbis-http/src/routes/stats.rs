@@ -91,43 +91,102 @@ pub struct KeyedIndicators {
 
 fn period(state: &AppState, query: &StatsQuery) -> ApiResult<Period> {
     let today = state.services.local_day(chrono::Utc::now());
-    let month_ago = state.services.local_day(chrono::Utc::now() - chrono::Duration::days(30));
-    Ok(Period::parse(query.from.as_deref().unwrap_or(&month_ago), query.to.as_deref().unwrap_or(&today))?)
+    let month_ago = state
+        .services
+        .local_day(chrono::Utc::now() - chrono::Duration::days(30));
+    Ok(Period::parse(
+        query.from.as_deref().unwrap_or(&month_ago),
+        query.to.as_deref().unwrap_or(&today),
+    )?)
 }
 
 /// Returns the indicators of an area (default: the caller's scope).
 #[utoipa::path(get, path = "/api/v1/stats/summary", tag = "stats", params(StatsQuery),
     responses((status = 200, body = IndicatorsResponse), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-async fn summary(State(state): State<AppState>, Auth(actor): Auth, ApiQuery(query): ApiQuery<StatsQuery>) -> ApiResult<Json<IndicatorsResponse>> {
+async fn summary(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiQuery(query): ApiQuery<StatsQuery>,
+) -> ApiResult<Json<IndicatorsResponse>> {
     let period = period(&state, &query)?;
-    Ok(Json(state.services.indicators(&actor, query.area_id, &period).await?.into()))
+    Ok(Json(
+        state
+            .services
+            .indicators(&actor, query.area_id, &period)
+            .await?
+            .into(),
+    ))
 }
 
 /// Returns indicators per area of a level (default district), for rankings.
 #[utoipa::path(get, path = "/api/v1/stats/by-area", tag = "stats", params(StatsQuery),
     responses((status = 200, body = Vec<KeyedIndicators>)), security(("bearer" = [])))]
-async fn by_area(State(state): State<AppState>, Auth(actor): Auth, ApiQuery(query): ApiQuery<StatsQuery>) -> ApiResult<Json<Vec<KeyedIndicators>>> {
+async fn by_area(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiQuery(query): ApiQuery<StatsQuery>,
+) -> ApiResult<Json<Vec<KeyedIndicators>>> {
     let period = period(&state, &query)?;
-    let rows = state.services.indicators_by_area(&actor, query.level.as_deref().unwrap_or("district"), query.area_id, &period).await?;
-    Ok(Json(rows.into_iter().map(|(id, i)| KeyedIndicators { key: id.to_string(), indicators: i.into() }).collect()))
+    let rows = state
+        .services
+        .indicators_by_area(
+            &actor,
+            query.level.as_deref().unwrap_or("district"),
+            query.area_id,
+            &period,
+        )
+        .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(id, i)| KeyedIndicators {
+                key: id.to_string(),
+                indicators: i.into(),
+            })
+            .collect(),
+    ))
 }
 
 /// Returns indicators per department, for rankings.
 #[utoipa::path(get, path = "/api/v1/stats/by-department", tag = "stats", params(StatsQuery),
     responses((status = 200, body = Vec<KeyedIndicators>)), security(("bearer" = [])))]
-async fn by_dept(State(state): State<AppState>, Auth(actor): Auth, ApiQuery(query): ApiQuery<StatsQuery>) -> ApiResult<Json<Vec<KeyedIndicators>>> {
+async fn by_dept(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiQuery(query): ApiQuery<StatsQuery>,
+) -> ApiResult<Json<Vec<KeyedIndicators>>> {
     let period = period(&state, &query)?;
     let rows = state.services.indicators_by_dept(&actor, &period).await?;
-    Ok(Json(rows.into_iter().map(|(id, i)| KeyedIndicators { key: id.to_string(), indicators: i.into() }).collect()))
+    Ok(Json(
+        rows.into_iter()
+            .map(|(id, i)| KeyedIndicators {
+                key: id.to_string(),
+                indicators: i.into(),
+            })
+            .collect(),
+    ))
 }
 
 /// Returns counters per report day.
 #[utoipa::path(get, path = "/api/v1/stats/trend", tag = "stats", params(StatsQuery),
     responses((status = 200, body = Vec<KeyedIndicators>)), security(("bearer" = [])))]
-async fn trend(State(state): State<AppState>, Auth(actor): Auth, ApiQuery(query): ApiQuery<StatsQuery>) -> ApiResult<Json<Vec<KeyedIndicators>>> {
+async fn trend(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiQuery(query): ApiQuery<StatsQuery>,
+) -> ApiResult<Json<Vec<KeyedIndicators>>> {
     let period = period(&state, &query)?;
-    let rows = state.services.indicators_by_day(&actor, query.area_id, &period).await?;
-    Ok(Json(rows.into_iter().map(|(day, i)| KeyedIndicators { key: day, indicators: i.into() }).collect()))
+    let rows = state
+        .services
+        .indicators_by_day(&actor, query.area_id, &period)
+        .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(day, i)| KeyedIndicators {
+                key: day,
+                indicators: i.into(),
+            })
+            .collect(),
+    ))
 }
 
 /// Current number of cases in one state.
@@ -141,9 +200,22 @@ pub struct StateCount {
 /// Returns the current number of cases per state in the scope.
 #[utoipa::path(get, path = "/api/v1/stats/states", tag = "stats", params(StatsQuery),
     responses((status = 200, body = Vec<StateCount>)), security(("bearer" = [])))]
-async fn states(State(state): State<AppState>, Auth(actor): Auth, ApiQuery(query): ApiQuery<StatsQuery>) -> ApiResult<Json<Vec<StateCount>>> {
+async fn states(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiQuery(query): ApiQuery<StatsQuery>,
+) -> ApiResult<Json<Vec<StateCount>>> {
     let rows = state.services.state_counts(&actor, query.area_id).await?;
-    Ok(Json(rows.into_iter().filter(|r| r.2 != 0).map(|(state, overdue, count)| StateCount { state, overdue, count }).collect()))
+    Ok(Json(
+        rows.into_iter()
+            .filter(|r| r.2 != 0)
+            .map(|(state, overdue, count)| StateCount {
+                state,
+                overdue,
+                count,
+            })
+            .collect(),
+    ))
 }
 
 /// Open and overdue cases of one area.
@@ -157,15 +229,46 @@ pub struct AreaLoad {
 /// Returns open and overdue counts per area of a level (the grid map).
 #[utoipa::path(get, path = "/api/v1/stats/map", tag = "stats", params(StatsQuery),
     responses((status = 200, body = Vec<AreaLoad>)), security(("bearer" = [])))]
-async fn map(State(state): State<AppState>, Auth(actor): Auth, ApiQuery(query): ApiQuery<StatsQuery>) -> ApiResult<Json<Vec<AreaLoad>>> {
-    let rows = state.services.open_by_area(&actor, query.level.as_deref().unwrap_or("district"), query.area_id).await?;
-    Ok(Json(rows.into_iter().map(|(area_id, open, overdue)| AreaLoad { area_id, open, overdue }).collect()))
+async fn map(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiQuery(query): ApiQuery<StatsQuery>,
+) -> ApiResult<Json<Vec<AreaLoad>>> {
+    let rows = state
+        .services
+        .open_by_area(
+            &actor,
+            query.level.as_deref().unwrap_or("district"),
+            query.area_id,
+        )
+        .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(area_id, open, overdue)| AreaLoad {
+                area_id,
+                open,
+                overdue,
+            })
+            .collect(),
+    ))
 }
 
 /// A server-sent stream of case events (new, changed, escalated) for live screens.
 #[utoipa::path(get, path = "/api/v1/events", tag = "stats", responses((status = 200, description = "text/event-stream")), security(("bearer" = [])))]
-async fn events(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    urbis_service::auth::require_role(&actor, &[urbis_domain::role::Role::Leader, urbis_domain::role::Role::Admin, urbis_domain::role::Role::ShiftLead, urbis_domain::role::Role::Dispatcher, urbis_domain::role::Role::Operator])?;
+async fn events(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    urbis_service::auth::require_role(
+        &actor,
+        &[
+            urbis_domain::role::Role::Leader,
+            urbis_domain::role::Role::Admin,
+            urbis_domain::role::Role::ShiftLead,
+            urbis_domain::role::Role::Dispatcher,
+            urbis_domain::role::Role::Operator,
+        ],
+    )?;
     let receiver = state.services.subscribe();
     let stream = futures::stream::unfold(receiver, |mut receiver| async move {
         loop {
@@ -175,7 +278,10 @@ async fn events(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<S
                         "case_id": event.case_id, "number": event.number, "action": event.action,
                         "state": event.state, "at": urbis_storage::time::to_db(event.at),
                     });
-                    return Some((Ok(Event::default().event("case").data(data.to_string())), receiver));
+                    return Some((
+                        Ok(Event::default().event("case").data(data.to_string())),
+                        receiver,
+                    ));
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,

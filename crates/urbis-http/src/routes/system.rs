@@ -22,6 +22,10 @@ async fn sqlx_ping(state: &AppState) -> bool {
 pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.as_ref().map(|m| m.render()).unwrap_or_default(),
+        state
+            .metrics
+            .as_ref()
+            .map(|m| m.render())
+            .unwrap_or_default(),
     )
 }
