@@ -37,8 +37,20 @@ enum Command {
     /// Benchmarks (build with --release).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Geography checks on real boundaries.
+    #[command(subcommand)]
+    Geo(GeoCommand),
     /// Prints the OpenAPI document.
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum GeoCommand {
+    /// Resolves every LA 311 request with coordinates to a neighbourhood council and compares
+    /// with the dataset's own council column.
+    CheckLa(urbis_geo::tools::CheckLaArgs),
+    /// Cuts a district of Beijing into ~10,000 m² unit grids and checks containment and overlap.
+    GridCheck(urbis_geo::tools::GridCheckArgs),
 }
 
 #[derive(Subcommand)]
@@ -59,6 +71,8 @@ enum AuditCommand {
 enum BenchCommand {
     /// Appeals/s through HTTP with durable commits, beside bare SQLite limits.
     Intake(bench::IntakeArgs),
+    /// Point-in-polygon location of many points, beside PostGIS ST_Contains on the same data.
+    Locate(urbis_geo::tools::BenchLocateArgs),
 }
 
 /// The database to work on.
@@ -67,6 +81,12 @@ pub struct DbArgs {
     /// SQLite database file.
     #[arg(long, env = "URBIS_DB", default_value = "urbis.sqlite")]
     pub db: PathBuf,
+}
+
+/// Runs synchronous tool code off the async workers.
+async fn blocking(work: impl FnOnce() -> anyhow::Result<()> + Send + 'static) -> anyhow::Result<ExitCode> {
+    tokio::task::spawn_blocking(work).await??;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {
@@ -96,6 +116,9 @@ fn main() -> ExitCode {
             Command::Import(ImportCommand::Taxonomy(args)) => import::taxonomy(args).await,
             Command::Audit(AuditCommand::Verify(args)) => serve::audit_verify(args).await,
             Command::Bench(BenchCommand::Intake(args)) => bench::intake(args).await,
+            Command::Bench(BenchCommand::Locate(args)) => blocking(move || urbis_geo::tools::run_bench_locate(&args).map(|_| ())).await,
+            Command::Geo(GeoCommand::CheckLa(args)) => blocking(move || urbis_geo::tools::run_check_la(&args).map(|_| ())).await,
+            Command::Geo(GeoCommand::GridCheck(args)) => blocking(move || urbis_geo::tools::run_grid_check(&args).map(|_| ())).await,
             Command::Openapi => {
                 let doc = urbis_http::openapi();
                 println!("{}", serde_json::to_string_pretty(&doc)?);
