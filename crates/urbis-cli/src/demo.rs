@@ -686,6 +686,9 @@ async fn seed_city(services: &Services) -> anyhow::Result<City> {
     })
 }
 
+/// Who does what next to a case, given where it stands (None: nobody can).
+type PlanStep = fn(&City, CaseContext) -> Option<(Actor, Action)>;
+
 /// One step of a simulated case history.
 enum Step {
     Submit {
@@ -693,7 +696,7 @@ enum Step {
         category: (i64, &'static str),
         by_resident: bool,
     },
-    Act(fn(&City, CaseContext) -> Option<(Actor, Action)>),
+    Act(PlanStep),
 }
 
 async fn seed_cases(
@@ -729,7 +732,7 @@ async fn seed_cases(
         let park = rng.gen_bool(0.03);
         let extension = rng.gen_bool(0.05);
         let dissatisfied = rng.gen_bool(0.12);
-        let mut plan: Vec<fn(&City, CaseContext) -> Option<(Actor, Action)>> = Vec::new();
+        let mut plan: Vec<PlanStep> = Vec::new();
         if void {
             plan.push(|c, _| {
                 Some((

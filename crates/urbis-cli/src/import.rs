@@ -119,12 +119,24 @@ async fn open_services(db: &DbArgs) -> anyhow::Result<Services> {
 pub async fn cases(args: ImportCasesArgs) -> anyhow::Result<ExitCode> {
     let (header, rows) = read_table(&args.file)?;
     // Each row takes its text from the first of these columns that is filled.
-    let text_cols: Vec<usize> = ["text", "description", "留言详情", "raw_title_plus_detail", "诉求内容", "content", "details", "留言主题", "title"]
-        .iter()
-        .filter_map(|name| column(&header, &[name]))
-        .collect();
+    let text_cols: Vec<usize> = [
+        "text",
+        "description",
+        "留言详情",
+        "raw_title_plus_detail",
+        "诉求内容",
+        "content",
+        "details",
+        "留言主题",
+        "title",
+    ]
+    .iter()
+    .filter_map(|name| column(&header, &[name]))
+    .collect();
     if text_cols.is_empty() {
-        anyhow::bail!("no text column (text, description, 留言详情, raw_title_plus_detail, 诉求内容)");
+        anyhow::bail!(
+            "no text column (text, description, 留言详情, raw_title_plus_detail, 诉求内容)"
+        );
     }
     let cols: HashMap<&str, Option<usize>> = [
         ("title", column(&header, &["title", "留言主题", "subject"])),
@@ -210,7 +222,12 @@ pub async fn cases(args: ImportCasesArgs) -> anyhow::Result<ExitCode> {
         let input = AppealInput {
             channel: Some(args.channel.clone()),
             title: get(row, "title"),
-            text: text_cols.iter().filter_map(|i| row.get(*i)).find(|v| !v.is_empty()).cloned().unwrap_or_default(),
+            text: text_cols
+                .iter()
+                .filter_map(|i| row.get(*i))
+                .find(|v| !v.is_empty())
+                .cloned()
+                .unwrap_or_default(),
             reporter_name: get(row, "name"),
             reporter_phone: get(row, "phone"),
             address: get(row, "address"),

@@ -84,7 +84,9 @@ pub struct DbArgs {
 }
 
 /// Runs synchronous tool code off the async workers.
-async fn blocking(work: impl FnOnce() -> anyhow::Result<()> + Send + 'static) -> anyhow::Result<ExitCode> {
+async fn blocking(
+    work: impl FnOnce() -> anyhow::Result<()> + Send + 'static,
+) -> anyhow::Result<ExitCode> {
     tokio::task::spawn_blocking(work).await??;
     Ok(ExitCode::SUCCESS)
 }
@@ -116,9 +118,15 @@ fn main() -> ExitCode {
             Command::Import(ImportCommand::Taxonomy(args)) => import::taxonomy(args).await,
             Command::Audit(AuditCommand::Verify(args)) => serve::audit_verify(args).await,
             Command::Bench(BenchCommand::Intake(args)) => bench::intake(args).await,
-            Command::Bench(BenchCommand::Locate(args)) => blocking(move || urbis_geo::tools::run_bench_locate(&args).map(|_| ())).await,
-            Command::Geo(GeoCommand::CheckLa(args)) => blocking(move || urbis_geo::tools::run_check_la(&args).map(|_| ())).await,
-            Command::Geo(GeoCommand::GridCheck(args)) => blocking(move || urbis_geo::tools::run_grid_check(&args).map(|_| ())).await,
+            Command::Bench(BenchCommand::Locate(args)) => {
+                blocking(move || urbis_geo::tools::run_bench_locate(&args).map(|_| ())).await
+            }
+            Command::Geo(GeoCommand::CheckLa(args)) => {
+                blocking(move || urbis_geo::tools::run_check_la(&args).map(|_| ())).await
+            }
+            Command::Geo(GeoCommand::GridCheck(args)) => {
+                blocking(move || urbis_geo::tools::run_grid_check(&args).map(|_| ())).await
+            }
             Command::Openapi => {
                 let doc = urbis_http::openapi();
                 println!("{}", serde_json::to_string_pretty(&doc)?);

@@ -520,15 +520,11 @@ fn check_scope(actor: &Actor, facts: &CaseFacts, action: &Action) -> Result<(), 
     }
     match actor.role {
         // A department acts only on what was dispatched to it as lead department.
-        Role::DeptHandler => {
-            if actor.dept_id.is_none() || facts.lead_dept != actor.dept_id {
-                return Err(WorkflowError::OutOfScope);
-            }
+        Role::DeptHandler if (actor.dept_id.is_none() || facts.lead_dept != actor.dept_id) => {
+            return Err(WorkflowError::OutOfScope);
         }
-        Role::Resident => {
-            if facts.reporter_user != Some(actor.user_id) {
-                return Err(WorkflowError::OutOfScope);
-            }
+        Role::Resident if facts.reporter_user != Some(actor.user_id) => {
+            return Err(WorkflowError::OutOfScope);
         }
         _ => {}
     }

@@ -646,13 +646,13 @@ fn validate_action(action: &Action) -> Result<()> {
             ),
         ));
     }
-    if let Action::Dispatch { supporting, .. } = action {
-        if supporting.len() > 10 {
-            return Err(ServiceError::invalid(
-                "too_many_departments",
-                "at most 10 supporting departments",
-            ));
-        }
+    if let Action::Dispatch { supporting, .. } = action
+        && supporting.len() > 10
+    {
+        return Err(ServiceError::invalid(
+            "too_many_departments",
+            "at most 10 supporting departments",
+        ));
     }
     Ok(())
 }

@@ -459,11 +459,11 @@ impl Services {
         .await?;
         tx.commit().await?;
         let mut conn = self.db().reader().acquire().await?;
-        Ok(reference::list_versions(&mut conn)
+        reference::list_versions(&mut conn)
             .await?
             .into_iter()
             .find(|v| v.id == version.id)
-            .ok_or_else(ServiceError::internal)?)
+            .ok_or_else(ServiceError::internal)
     }
 }
 

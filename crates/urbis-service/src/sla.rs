@@ -12,6 +12,9 @@ use urbis_storage::{Conn, reference};
 use crate::cases::{Counters, save_case};
 use crate::{Result, ServiceConfig, ServiceError, Services};
 
+/// A category's own limit columns (all null without a row) and its parent.
+type LimitRow = (Option<String>, Option<i64>, Option<i64>, Option<i64>);
+
 /// Returns the clock, amount and reminder lead time for a category: its own limit, else the
 /// nearest ancestor's, else the configured default.
 pub(crate) async fn limit_for(
@@ -22,7 +25,7 @@ pub(crate) async fn limit_for(
     let mut next = category_id;
     let mut depth = 0;
     while let Some(id) = next {
-        let row: Option<(Option<String>, Option<i64>, Option<i64>, Option<i64>)> = sqlx::query_as(
+        let row: Option<LimitRow> = sqlx::query_as(
             "SELECT t.clock, t.amount, t.remind_before_minutes, c.parent_id
              FROM categories c LEFT JOIN time_limits t ON t.category_id = c.id WHERE c.id = ?",
         )
