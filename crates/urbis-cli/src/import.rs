@@ -328,3 +328,96 @@ pub async fn taxonomy(args: ImportTaxonomyArgs) -> anyhow::Result<ExitCode> {
         ExitCode::from(1)
     })
 }
+
+/// Options of `urbis import areas`.
+#[derive(Args)]
+pub struct ImportAreasArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// GeoJSON FeatureCollection.
+    pub file: PathBuf,
+    /// Level of every feature: district, street, community or grid.
+    #[arg(long, default_value = "district")]
+    pub level: String,
+    /// Property holding the code (dotted paths reach nested objects).
+    #[arg(long, default_value = "adcode")]
+    pub code_prop: String,
+    /// Property holding the name.
+    #[arg(long, default_value = "name")]
+    pub name_prop: String,
+    /// Property holding the parent's code; features without one go under --parent.
+    #[arg(long, default_value = "parent.adcode")]
+    pub parent_prop: String,
+    /// Code of the area the features belong to (default: the city root).
+    #[arg(long)]
+    pub parent: Option<String>,
+    /// Coordinate system of the file: gcj02 (Chinese map services) or wgs84 (GPS); stored as WGS84.
+    #[arg(long, default_value = "gcj02")]
+    pub crs: String,
+    /// The admin account the import acts as.
+    #[arg(long, default_value = "admin")]
+    pub user: String,
+}
+
+/// Imports area boundaries.
+pub async fn areas(args: ImportAreasArgs) -> anyhow::Result<ExitCode> {
+    use urbis_geo::area::{AreaLevel, PropertyMapping, parse_geojson};
+    let crs = urbis_geo::crs::Crs::parse(&args.crs).context("--crs is gcj02 or wgs84")?;
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("failed to read {}", args.file.display()))?;
+    let mapping = PropertyMapping {
+        code_prop: args.code_prop.clone(),
+        name_prop: args.name_prop.clone(),
+        parent_prop: Some(args.parent_prop.clone()).filter(|p| !p.is_empty()),
+        level: AreaLevel::parse(&args.level),
+        source_crs: crs,
+    };
+    let (features, feature_problems) =
+        parse_geojson(&text, &mapping).map_err(|err| anyhow::format_err!("{err}"))?;
+    let services = open_services(&args.db).await?;
+    let actor = services
+        .actor_by_username(&args.user)
+        .await
+        .map_err(|err| anyhow::format_err!("user {}: {err}", args.user))?;
+    let parent_id = match &args.parent {
+        Some(code) => {
+            let areas = services
+                .list_areas()
+                .await
+                .map_err(|err| anyhow::format_err!("{err}"))?;
+            Some(
+                areas
+                    .iter()
+                    .find(|a| &a.code == code)
+                    .map(|a| a.id)
+                    .with_context(|| format!("no area with code {code}"))?,
+            )
+        }
+        None => None,
+    };
+    let (created, problems) = services
+        .import_areas(&actor, &args.level, parent_id, &features)
+        .await
+        .map_err(|err| anyhow::format_err!("{err}"))?;
+    for problem in &feature_problems {
+        println!(
+            "feature {} ({}): {}",
+            problem.index,
+            problem.code.as_deref().unwrap_or("-"),
+            problem.message
+        );
+    }
+    for problem in &problems {
+        println!("{problem}");
+    }
+    println!(
+        "{created} areas imported, {} problems",
+        feature_problems.len() + problems.len()
+    );
+    services.db().close().await;
+    Ok(if feature_problems.is_empty() && problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

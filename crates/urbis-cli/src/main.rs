@@ -59,6 +59,8 @@ enum ImportCommand {
     Cases(import::ImportCasesArgs),
     /// Imports a 3-level category table (一级分类,二级分类,三级分类) from CSV or XLSX.
     Taxonomy(import::ImportTaxonomyArgs),
+    /// Imports area boundaries from GeoJSON (Chinese adcode format or any property mapping).
+    Areas(import::ImportAreasArgs),
 }
 
 #[derive(Subcommand)]
@@ -116,6 +118,7 @@ fn main() -> ExitCode {
             Command::Demo(args) => demo::run(args).await,
             Command::Import(ImportCommand::Cases(args)) => import::cases(args).await,
             Command::Import(ImportCommand::Taxonomy(args)) => import::taxonomy(args).await,
+            Command::Import(ImportCommand::Areas(args)) => import::areas(args).await,
             Command::Audit(AuditCommand::Verify(args)) => serve::audit_verify(args).await,
             Command::Bench(BenchCommand::Intake(args)) => bench::intake(args).await,
             Command::Bench(BenchCommand::Locate(args)) => {

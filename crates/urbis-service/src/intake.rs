@@ -64,7 +64,14 @@ impl Services {
             Some(Role::Resident) | None => Channel::Web,
             Some(_) => Channel::Api,
         };
-        let appeal = input.validate(default_channel)?;
+        let mut appeal = input.validate(default_channel)?;
+        // A located appeal without an area goes to the finest area whose boundary contains it.
+        if let (None, Some((lat, lon))) = (appeal.area_id, appeal.location) {
+            appeal.area_id = self
+                .locate_area_id(lat, lon)
+                .await?
+                .map(urbis_domain::ids::AreaId);
+        }
         if let Some(role) = actor.map(|a| a.role) {
             let allowed = match appeal.channel {
                 Channel::Web => matches!(role, Role::Resident | Role::Operator),

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod cases;
 pub mod config;
 pub mod error;
+pub mod geo;
 pub mod intake;
 pub mod metrics;
 pub mod reference;
@@ -43,6 +44,7 @@ struct Inner {
     calendar: RwLock<Arc<WorkingCalendar>>,
     events: tokio::sync::broadcast::Sender<CaseEvent>,
     clock: Clock,
+    locator: RwLock<Option<Arc<geo::AreaLocator>>>,
 }
 
 /// Where the services take the current time from.
@@ -112,6 +114,7 @@ impl Services {
                 calendar: RwLock::new(Arc::new(calendar)),
                 events,
                 clock,
+                locator: RwLock::new(None),
             }),
         })
     }

@@ -4,5 +4,6 @@
 mod bad_input;
 mod closed_loop;
 mod crash;
+mod geo;
 mod permissions;
 mod sla;

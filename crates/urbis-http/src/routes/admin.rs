@@ -33,6 +33,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_users, create_user))
         .routes(routes!(patch_user))
         .routes(routes!(notifications))
+        .routes(routes!(locate))
+        .routes(routes!(areas_geojson))
 }
 
 /// An area of the city.
@@ -607,5 +609,86 @@ async fn notifications(
                 created_at: n.created_at,
             })
             .collect(),
+    ))
+}
+
+/// A point to resolve.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LocateQuery {
+    /// WGS84 latitude.
+    pub lat: f64,
+    /// WGS84 longitude.
+    pub lon: f64,
+}
+
+/// The areas containing a point, root first (empty when it lies outside every boundary).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LocateResponse {
+    pub found: bool,
+    pub areas: Vec<AreaResponse>,
+}
+
+/// Resolves a point to its unit grid, community, street and district (public: the portal uses it).
+#[utoipa::path(get, path = "/api/v1/locate", tag = "admin", params(LocateQuery),
+    responses((status = 200, body = LocateResponse), (status = 422, body = ErrorBody)))]
+async fn locate(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<LocateQuery>,
+) -> ApiResult<Json<LocateResponse>> {
+    let chain = state.services.locate(query.lat, query.lon).await?;
+    Ok(Json(LocateResponse {
+        found: !chain.is_empty(),
+        areas: chain
+            .into_iter()
+            .map(|a| AreaResponse {
+                id: a.id,
+                code: a.code,
+                name: a.name,
+                level: a.level,
+                parent_id: a.parent_id,
+                center_lat: a.center_lat,
+                center_lon: a.center_lon,
+            })
+            .collect(),
+    }))
+}
+
+/// Which boundaries to return.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct GeoJsonQuery {
+    /// district, street, community or grid.
+    pub level: String,
+    /// Only areas under this one.
+    pub parent_id: Option<i64>,
+}
+
+/// Returns the boundaries of one level as a GeoJSON FeatureCollection (WGS84), for maps.
+#[utoipa::path(get, path = "/api/v1/areas/geojson", tag = "admin", params(GeoJsonQuery),
+    responses((status = 200, description = "GeoJSON FeatureCollection")), security(("bearer" = [])))]
+async fn areas_geojson(
+    State(state): State<AppState>,
+    Auth(_actor): Auth,
+    ApiQuery(query): ApiQuery<GeoJsonQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let rows = state
+        .services
+        .area_geometries(&query.level, query.parent_id)
+        .await?;
+    let features: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|(area, geometry)| {
+            let geometry = geometry.and_then(|g| serde_json::from_str::<serde_json::Value>(&g).ok()).unwrap_or(serde_json::Value::Null);
+            serde_json::json!({
+                "type": "Feature",
+                "id": area.id,
+                "properties": { "id": area.id, "code": area.code, "name": area.name, "level": area.level, "parent_id": area.parent_id },
+                "geometry": geometry,
+            })
+        })
+        .collect();
+    Ok(Json(
+        serde_json::json!({ "type": "FeatureCollection", "features": features }),
     ))
 }
