@@ -37,11 +37,24 @@ enum Command {
     /// Benchmarks (build with --release).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Trains a text classifier on labelled appeals (CSV or XLSX) and writes the model file.
+    Train(urbis_text::tools::TrainArgs),
+    /// Evaluates a model, or cross-validates its settings, on labelled appeals.
+    Eval(urbis_text::tools::EvalArgs),
+    /// Text tools.
+    #[command(subcommand)]
+    Text(TextCommand),
     /// Geography checks on real boundaries.
     #[command(subcommand)]
     Geo(GeoCommand),
     /// Prints the OpenAPI document.
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum TextCommand {
+    /// Counts exact and near-exact re-posts in a message file.
+    DupReport(urbis_text::tools::DupReportArgs),
 }
 
 #[derive(Subcommand)]
@@ -73,6 +86,8 @@ enum AuditCommand {
 enum BenchCommand {
     /// Appeals/s through HTTP with durable commits, beside bare SQLite limits.
     Intake(bench::IntakeArgs),
+    /// Classification quality and speed beside TF-IDF + LinearSVC (scikit-learn) on the same folds.
+    Classify(urbis_text::tools::BenchClassifyArgs),
     /// Point-in-polygon location of many points, beside PostGIS ST_Contains on the same data.
     Locate(urbis_geo::tools::BenchLocateArgs),
 }
@@ -124,6 +139,10 @@ fn main() -> ExitCode {
             Command::Bench(BenchCommand::Locate(args)) => {
                 blocking(move || urbis_geo::tools::run_bench_locate(&args).map(|_| ())).await
             }
+            Command::Train(args) => blocking(move || urbis_text::tools::run_train(&args)).await,
+            Command::Eval(args) => blocking(move || urbis_text::tools::run_eval(&args)).await,
+            Command::Text(TextCommand::DupReport(args)) => blocking(move || urbis_text::tools::run_dup_report(&args)).await,
+            Command::Bench(BenchCommand::Classify(args)) => blocking(move || urbis_text::tools::run_bench_classify(&args)).await,
             Command::Geo(GeoCommand::CheckLa(args)) => {
                 blocking(move || urbis_geo::tools::run_check_la(&args).map(|_| ())).await
             }

@@ -5,5 +5,6 @@ mod bad_input;
 mod closed_loop;
 mod crash;
 mod geo;
+mod open311;
 mod permissions;
 mod sla;

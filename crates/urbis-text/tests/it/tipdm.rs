@@ -1,0 +1,122 @@
+//! The tipdm2020c message-board data: classification quality, duplicate linking and PII masking on real text.
+
+use urbis_text::classifier::{Example, HyperParams, TrainOptions};
+use urbis_text::dedup::{DedupIndex, Signature, fingerprint};
+use urbis_text::eval::cross_validate;
+use urbis_text::pii;
+
+use crate::{read_csv, shared_data};
+
+fn column(headers: &[String], name: &str) -> usize {
+    headers
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("column {name} in {headers:?}"))
+}
+
+#[test]
+fn cross_validated_macro_f1_on_the_dev_set_is_sane() {
+    let Some(path) = shared_data("tipdm2020c/DEV_messages_labeled_raw_2881.csv") else {
+        return;
+    };
+    let (headers, rows) = read_csv(&path);
+    let (text, label) = (
+        column(&headers, "raw_title_plus_detail"),
+        column(&headers, "一级标签"),
+    );
+    let examples: Vec<Example> = rows
+        .iter()
+        .filter(|row| !row[text].trim().is_empty())
+        .map(|row| Example {
+            text: row[text].clone(),
+            label: row[label].clone(),
+        })
+        .collect();
+    assert_eq!(examples.len(), 2881);
+    // No inner calibration folds: this checks classification quality and keeps the debug-build test short.
+    let options = TrainOptions {
+        hyper: HyperParams::recommended(),
+        folds: 0,
+        user_words: Vec::new(),
+        source: "DEV_messages_labeled_raw_2881.csv".to_owned(),
+        created: "test".to_owned(),
+    };
+    let cv = cross_validate(&examples, &options, 3, &mut |_, _| {}).expect("cross-validates");
+    println!("{}", cv.metrics.report());
+    assert!(
+        cv.metrics.macro_f1 > 0.8,
+        "macro-F1 {}",
+        cv.metrics.macro_f1
+    );
+    assert!(
+        cv.metrics.accuracy > 0.8,
+        "accuracy {}",
+        cv.metrics.accuracy
+    );
+}
+
+#[test]
+fn hotspot_re_posts_are_linked_and_only_within_their_partition() {
+    let Some(path) = shared_data("tipdm2020c/hotspot_messages_附件3.csv") else {
+        return;
+    };
+    let (headers, rows) = read_csv(&path);
+    let (title, detail) = (column(&headers, "留言主题"), column(&headers, "留言详情"));
+    let texts: Vec<String> = rows
+        .iter()
+        .map(|row| format!("{} {}", row[title], row[detail]))
+        .collect();
+    let mut index: DedupIndex<usize> = DedupIndex::new(texts.len(), 0.5);
+    let mut exact = 0;
+    let mut linked = 0;
+    for (i, text) in texts.iter().enumerate() {
+        let signature = Signature::of(text);
+        let found = index.candidates_for(&signature, "all", &["all"], 0, 1);
+        if found
+            .iter()
+            .any(|&(j, _)| fingerprint(&texts[j]) == signature.fingerprint)
+        {
+            exact += 1;
+        }
+        linked += usize::from(!found.is_empty());
+        // The same text under another category must never be returned.
+        assert!(
+            index
+                .candidates_for(&signature, "other", &["all"], 0, 1)
+                .is_empty()
+        );
+        index.insert_signature(i, signature, "all", "all", 0);
+    }
+    println!("exact re-posts {exact}, linked at estimated Jaccard >= 0.5: {linked}");
+    assert!(exact >= 30, "{exact}");
+    assert!(linked > exact && linked < texts.len() / 5, "{linked}");
+}
+
+#[test]
+fn self_introduced_names_in_real_messages_are_masked() {
+    let Some(path) = shared_data("tipdm2020c/hotspot_messages_附件3.csv") else {
+        return;
+    };
+    let (headers, rows) = read_csv(&path);
+    let detail = column(&headers, "留言详情");
+    let mut introduced = 0;
+    let mut masked = 0;
+    for row in &rows {
+        let text = &row[detail];
+        for span in pii::detect(text) {
+            assert!(text.is_char_boundary(span.start) && text.is_char_boundary(span.end));
+        }
+        if let Some(at) = text.find("我叫") {
+            let next = text[at + "我叫".len()..].chars().next();
+            if next.is_some_and(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)) {
+                introduced += 1;
+                masked += usize::from(!pii::mask(text).contains(&text[at..at + "我叫".len() + 6]));
+            }
+        }
+    }
+    println!("messages with 我叫 + Han character: {introduced}, masked: {masked}");
+    assert!(
+        introduced >= 10 && masked * 10 >= introduced * 8,
+        "{masked} of {introduced}"
+    );
+}
