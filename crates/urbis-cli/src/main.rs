@@ -141,8 +141,12 @@ fn main() -> ExitCode {
             }
             Command::Train(args) => blocking(move || urbis_text::tools::run_train(&args)).await,
             Command::Eval(args) => blocking(move || urbis_text::tools::run_eval(&args)).await,
-            Command::Text(TextCommand::DupReport(args)) => blocking(move || urbis_text::tools::run_dup_report(&args)).await,
-            Command::Bench(BenchCommand::Classify(args)) => blocking(move || urbis_text::tools::run_bench_classify(&args)).await,
+            Command::Text(TextCommand::DupReport(args)) => {
+                blocking(move || urbis_text::tools::run_dup_report(&args)).await
+            }
+            Command::Bench(BenchCommand::Classify(args)) => {
+                blocking(move || urbis_text::tools::run_bench_classify(&args)).await
+            }
             Command::Geo(GeoCommand::CheckLa(args)) => {
                 blocking(move || urbis_geo::tools::run_check_la(&args).map(|_| ())).await
             }

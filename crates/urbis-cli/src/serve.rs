@@ -31,6 +31,9 @@ pub struct ServeArgs {
     /// Seconds between SLA worker rounds.
     #[arg(long, env = "URBIS_SLA_INTERVAL_SECS", default_value_t = 30)]
     pub sla_interval_secs: u64,
+    /// Text classifier model written by `urbis train`; without it appeals keep the category they came with.
+    #[arg(long, env = "URBIS_MODEL")]
+    pub model: Option<std::path::PathBuf>,
     /// Password for the `admin` account created on an empty database (else one is generated and printed).
     #[arg(long, env = "URBIS_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
@@ -107,6 +110,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .map_err(|err| anyhow::format_err!("failed to start services: {err}"))?;
     if let Some(password) = bootstrap(&services, args.admin_password).await? {
         println!("created user admin with password {password}");
+    }
+    if let Some(path) = &args.model {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("failed to read model {}", path.display()))?;
+        let model = urbis_text::classifier::Model::from_bytes(&bytes)
+            .map_err(|err| anyhow::format_err!("model {}: {err}", path.display()))?;
+        let matched = services
+            .set_classifier(model)
+            .await
+            .map_err(|err| anyhow::format_err!("{err}"))?;
+        println!(
+            "classifier loaded from {}: {matched} labels match categories",
+            path.display()
+        );
     }
     serve(services, args.listen, None).await?;
     Ok(ExitCode::SUCCESS)

@@ -24,7 +24,8 @@ pub struct CaseResponse {
     pub area_id: i64,
     pub lead_dept_id: Option<i64>,
     pub supporting_dept_ids: Vec<i64>,
-    /// The reporter's name and phone; masked for roles without a need to contact them.
+    /// Personal data in title and text (phones, ID cards, bank cards, e-mails, names) and the
+    /// reporter's name and phone are masked for roles without a need to contact them.
     pub reporter_name: String,
     pub reporter_phone: String,
     pub reporter_count: i64,
@@ -99,8 +100,16 @@ impl CaseResponse {
             state: row.state,
             state_zh,
             channel: row.channel,
-            title: row.title,
-            text: row.text,
+            title: if contact {
+                row.title
+            } else {
+                urbis_text::pii::mask(&row.title)
+            },
+            text: if contact {
+                row.text
+            } else {
+                urbis_text::pii::mask(&row.text)
+            },
             address: row.address,
             lat: row.lat,
             lon: row.lon,
@@ -183,8 +192,16 @@ impl AppealResponse {
         AppealResponse {
             id: row.id,
             channel: row.channel,
-            title: row.title,
-            text: row.text,
+            title: if contact {
+                row.title
+            } else {
+                urbis_text::pii::mask(&row.title)
+            },
+            text: if contact {
+                row.text
+            } else {
+                urbis_text::pii::mask(&row.text)
+            },
             reporter_name: if contact {
                 row.reporter_name
             } else {

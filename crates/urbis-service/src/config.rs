@@ -19,6 +19,8 @@ pub struct ServiceConfig {
     pub remind_before_minutes: i64,
     /// How often the SLA worker wakes.
     pub sla_interval: Duration,
+    /// Below this classifier confidence an appeal keeps no category and waits for a person.
+    pub auto_category_min_confidence: f32,
     /// argon2 memory cost in KiB (lower only for tests and demo speed, never below 8 MiB in production).
     pub argon2_memory_kib: u32,
 }
@@ -34,6 +36,7 @@ impl Default for ServiceConfig {
             default_limit: (ClockType::WorkingDay, 5),
             remind_before_minutes: 120,
             sla_interval: Duration::from_secs(30),
+            auto_category_min_confidence: 0.6,
             argon2_memory_kib: 19 * 1024,
         }
     }

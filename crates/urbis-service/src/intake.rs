@@ -30,6 +30,7 @@ pub struct IntakeOutcome {
 
 struct IntakeJob {
     appeal: NewAppeal,
+    suggestion: Option<crate::classify::Suggestion>,
     reporter: Option<Actor>,
     idempotency_key: Option<String>,
     received_at: DateTime<Utc>,
@@ -72,6 +73,14 @@ impl Services {
                 .await?
                 .map(urbis_domain::ids::AreaId);
         }
+        // Without a category the classifier suggests one; it is applied only when confident.
+        let suggestion = match appeal.category_id {
+            Some(_) => None,
+            None => self.classify(&format!("{} {}", appeal.title, appeal.text)),
+        };
+        if let Some(suggestion) = suggestion.as_ref().filter(|s| s.applied) {
+            appeal.category_id = suggestion.category_id.map(urbis_domain::ids::CategoryId);
+        }
         if let Some(role) = actor.map(|a| a.role) {
             let allowed = match appeal.channel {
                 Channel::Web => matches!(role, Role::Resident | Role::Operator),
@@ -103,6 +112,7 @@ impl Services {
         let (reply, answer) = oneshot::channel();
         let job = IntakeJob {
             appeal,
+            suggestion,
             reporter: actor.cloned(),
             idempotency_key,
             received_at: self.now(),
@@ -308,13 +318,20 @@ async fn store_batch(
             },
         )
         .await?;
-        let detail = serde_json::json!({
+        let mut detail = serde_json::json!({
             "channel": appeal.channel.as_str(),
             "number": number,
             "area_id": area_id,
             "category_id": category_id,
-        })
-        .to_string();
+        });
+        if let Some(suggestion) = &job.suggestion {
+            detail["classifier"] = serde_json::json!({
+                "label": suggestion.label,
+                "confidence": suggestion.confidence,
+                "applied": suggestion.applied,
+            });
+        }
+        let detail = detail.to_string();
         head.append(
             conn,
             &NewAudit {

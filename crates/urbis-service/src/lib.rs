@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod auth;
 pub mod cases;
+pub mod classify;
 pub mod config;
 pub mod error;
 pub mod geo;
@@ -45,6 +46,7 @@ struct Inner {
     events: tokio::sync::broadcast::Sender<CaseEvent>,
     clock: Clock,
     locator: RwLock<Option<Arc<geo::AreaLocator>>>,
+    classifier: RwLock<Option<Arc<classify::Classifier>>>,
 }
 
 /// Where the services take the current time from.
@@ -115,6 +117,7 @@ impl Services {
                 events,
                 clock,
                 locator: RwLock::new(None),
+                classifier: RwLock::new(None),
             }),
         })
     }

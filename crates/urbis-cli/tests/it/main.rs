@@ -5,6 +5,7 @@ mod bad_input;
 mod closed_loop;
 mod crash;
 mod geo;
+mod intelligence;
 mod open311;
 mod permissions;
 mod sla;

@@ -1,0 +1,108 @@
+//! Intake intelligence wired into intake: the classifier's suggestion (applied only when
+//! confident, recorded in the audit trail either way) and personal data masked for roles without
+//! a need to see it.
+
+use reqwest::StatusCode;
+use serde_json::json;
+use urbis_test_support::TestApp;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uncategorised_appeals_get_the_classifiers_category_when_it_is_sure() {
+    let app = TestApp::start().await;
+    let matched = app
+        .services
+        .set_classifier(urbis_text::demo::demo_model())
+        .await
+        .expect("model");
+    assert!(matched >= 1, "the fixture's 0101 暴露垃圾 matches a label");
+    // Garbage: label 0101, which the fixture city has.
+    let (status, accepted) = app
+        .post(
+            "operator",
+            "/api/v1/appeals",
+            json!({"text": "小区门口的垃圾桶满了好几天没人清运，臭气熏天，苍蝇很多"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let case_id = accepted["case_id"].as_i64().expect("id");
+    let (_, case) = app
+        .get("operator", &format!("/api/v1/cases/{case_id}"))
+        .await;
+    assert_eq!(case["category_id"], app.fixture.category, "{case}");
+    let (_, trail) = app
+        .get("operator", &format!("/api/v1/cases/{case_id}/trail"))
+        .await;
+    assert_eq!(trail[0]["detail"]["classifier"]["label"], "0101");
+    assert_eq!(trail[0]["detail"]["classifier"]["applied"], true);
+    // Unpaid wages: label 0701, a category this city does not have — the case waits for a person.
+    let (_, accepted) = app
+        .post(
+            "operator",
+            "/api/v1/appeals",
+            json!({"text": "公司老板拖欠我们三个月工资一直不发，多次讨要无果"}),
+        )
+        .await;
+    let case_id = accepted["case_id"].as_i64().expect("id");
+    let (_, case) = app
+        .get("operator", &format!("/api/v1/cases/{case_id}"))
+        .await;
+    assert_eq!(case["category_id"], serde_json::Value::Null);
+    let (_, trail) = app
+        .get("operator", &format!("/api/v1/cases/{case_id}/trail"))
+        .await;
+    assert_eq!(trail[0]["detail"]["classifier"]["applied"], false);
+    // A category chosen by the operator is never overridden.
+    let (_, accepted) = app
+        .post(
+            "operator",
+            "/api/v1/appeals",
+            json!({"text": "垃圾没人清运", "category_id": app.fixture.other_category}),
+        )
+        .await;
+    let (_, case) = app
+        .get(
+            "operator",
+            &format!("/api/v1/cases/{}", accepted["case_id"]),
+        )
+        .await;
+    assert_eq!(case["category_id"], app.fixture.other_category);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_data_in_the_text_is_masked_for_roles_without_need() {
+    let app = TestApp::start().await;
+    let f = app.fixture.clone();
+    let text = "我叫王小明，电话13912345678，身份证110101199003074514，井盖丢了";
+    let case_id = app
+        .file_appeal("operator", f.grid_b, f.category, text)
+        .await;
+    app.act("shiftlead", case_id, json!({"action": "register"}))
+        .await;
+    app.act("dispatcher", case_id, json!({"action": "dispatch"}))
+        .await;
+    let (_, seen_by_operator) = app
+        .get("operator", &format!("/api/v1/cases/{case_id}"))
+        .await;
+    assert_eq!(seen_by_operator["text"], text);
+    let (status, seen_by_handler) = app
+        .get("handler_b", &format!("/api/v1/cases/{case_id}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let masked = seen_by_handler["text"].as_str().expect("text");
+    assert!(
+        !masked.contains("13912345678")
+            && !masked.contains("110101199003074514")
+            && !masked.contains("王小明"),
+        "{masked}"
+    );
+    assert!(masked.contains("井盖丢了"), "{masked}");
+    let (_, appeals) = app
+        .get("handler_b", &format!("/api/v1/cases/{case_id}/appeals"))
+        .await;
+    assert!(
+        !appeals[0]["text"]
+            .as_str()
+            .expect("text")
+            .contains("13912345678")
+    );
+}

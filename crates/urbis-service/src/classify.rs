@@ -1,0 +1,64 @@
+//! The text classifier at intake: an appeal that arrives without a category gets the model's
+//! suggestion, applied only when the model is confident enough; the suggestion and its confidence
+//! go into the case's audit record either way, so unsure cases wait for a dispatcher.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use urbis_text::classifier::Model;
+
+use crate::{Result, Services};
+
+/// A loaded model and the taxonomy it maps onto.
+pub struct Classifier {
+    model: Model,
+    /// Model label (category code or name) → category id.
+    categories: HashMap<String, i64>,
+}
+
+/// What the classifier said about one appeal.
+#[derive(Debug, Clone)]
+pub struct Suggestion {
+    pub label: String,
+    pub confidence: f32,
+    pub category_id: Option<i64>,
+    /// Whether the suggestion became the case's category.
+    pub applied: bool,
+}
+
+impl Services {
+    /// Installs a classifier model; its labels are matched to categories by code, then by name.
+    /// Returns how many of the model's labels matched a category.
+    pub async fn set_classifier(&self, model: Model) -> Result<usize> {
+        let mut categories = HashMap::new();
+        for category in self.list_categories().await? {
+            categories.insert(category.name.clone(), category.id);
+            categories.insert(category.code.clone(), category.id);
+        }
+        let matched = model
+            .labels()
+            .iter()
+            .filter(|label| categories.contains_key(label.as_str()))
+            .count();
+        let classifier = Arc::new(Classifier { model, categories });
+        if let Ok(mut guard) = self.inner.classifier.write() {
+            *guard = Some(classifier);
+        }
+        Ok(matched)
+    }
+
+    /// Classifies a text with the installed model, if any.
+    pub fn classify(&self, text: &str) -> Option<Suggestion> {
+        let classifier = self.inner.classifier.read().ok()?.clone()?;
+        let prediction = classifier.model.predict(text);
+        let category_id = classifier.categories.get(&prediction.label).copied();
+        let applied = category_id.is_some()
+            && prediction.confidence >= self.config().auto_category_min_confidence;
+        Some(Suggestion {
+            label: prediction.label,
+            confidence: prediction.confidence,
+            category_id,
+            applied,
+        })
+    }
+}
