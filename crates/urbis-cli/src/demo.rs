@@ -320,6 +320,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let services = Services::start(db, ServiceConfig::default())
         .await
         .map_err(|err| anyhow::format_err!("{err}"))?;
+    // The demo ships a classifier trained on the project's own sample messages.
+    services
+        .set_classifier(urbis_text::demo::demo_model())
+        .await
+        .map_err(|err| anyhow::format_err!("{err}"))?;
     let mut banner =
         String::from("\n城治 Urbis demo city 示范市 is ready.\nAccounts (password for all: ");
     banner.push_str(DEMO_PASSWORD);
