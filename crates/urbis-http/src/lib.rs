@@ -5,6 +5,7 @@
 pub mod dto;
 pub mod error;
 pub mod extract;
+mod open311;
 mod routes;
 
 use std::sync::{Arc, OnceLock};
@@ -87,6 +88,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/healthz", get(routes::system::healthz))
         .route("/metrics", get(routes::system::metrics))
+        .merge(open311::router())
         .fallback(|| async { error::ApiError(urbis_service::ServiceError::not_found("route")) })
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())

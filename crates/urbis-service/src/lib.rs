@@ -15,6 +15,7 @@ pub mod error;
 pub mod geo;
 pub mod intake;
 pub mod metrics;
+pub mod open311;
 pub mod reference;
 pub mod sla;
 pub mod stats;
