@@ -26,6 +26,9 @@ pub struct IntakeArgs {
     /// Rows for the one-commit-per-row limit (it runs at disk-sync speed).
     #[arg(long, default_value_t = 1_000)]
     pub per_row_rows: usize,
+    /// Run intake with the text classifier on (the demo model suggests a category for every appeal).
+    #[arg(long)]
+    pub with_classifier: bool,
     /// Directory for the benchmark databases (default: a temporary directory).
     #[arg(long)]
     pub dir: Option<std::path::PathBuf>,
@@ -91,6 +94,12 @@ pub async fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
         })
         .await
         .map_err(|e| anyhow::format_err!("{e}"))?;
+    if args.with_classifier {
+        services
+            .set_classifier(urbis_text::demo::demo_model())
+            .await
+            .map_err(|e| anyhow::format_err!("{e}"))?;
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let state = urbis_http::AppState {

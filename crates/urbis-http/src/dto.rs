@@ -246,6 +246,9 @@ pub struct AppealAccepted {
     pub state: String,
     /// False when this was a retry of an earlier appeal with the same idempotency key.
     pub created: bool,
+    /// True when the appeal repeats an open case (same category and area, similar text) and was
+    /// attached to it: `case_id` is that case, whose reporter count grew.
+    pub merged: bool,
 }
 
 /// A workflow action on a case.

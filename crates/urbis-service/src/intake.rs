@@ -26,11 +26,14 @@ pub struct IntakeOutcome {
     pub state: String,
     /// False when an earlier appeal with the same idempotency key already created the case.
     pub created: bool,
+    /// True when the appeal repeats an open case and was attached to it (no new case).
+    pub merged: bool,
 }
 
 struct IntakeJob {
     appeal: NewAppeal,
     suggestion: Option<crate::classify::Suggestion>,
+    repeat_of: Option<(i64, f32)>,
     reporter: Option<Actor>,
     idempotency_key: Option<String>,
     received_at: DateTime<Utc>,
@@ -81,6 +84,17 @@ impl Services {
         if let Some(suggestion) = suggestion.as_ref().filter(|s| s.applied) {
             appeal.category_id = suggestion.category_id.map(urbis_domain::ids::CategoryId);
         }
+        let dedup_text = format!("{} {}", appeal.title, appeal.text);
+        let repeat_of = match (appeal.category_id, appeal.area_id) {
+            (Some(category), Some(area)) => {
+                self.find_repeat(&dedup_text, category.0, area.0).await?
+            }
+            _ => None,
+        };
+        let dedup_key = appeal
+            .category_id
+            .zip(appeal.area_id)
+            .map(|(c, a)| (c.0, a.0));
         if let Some(role) = actor.map(|a| a.role) {
             let allowed = match appeal.channel {
                 Channel::Web => matches!(role, Role::Resident | Role::Operator),
@@ -113,6 +127,7 @@ impl Services {
         let job = IntakeJob {
             appeal,
             suggestion,
+            repeat_of,
             reporter: actor.cloned(),
             idempotency_key,
             received_at: self.now(),
@@ -132,6 +147,10 @@ impl Services {
                 "intake writer stopped",
             )
         })??;
+        if let (true, false, Some((category, area))) = (outcome.created, outcome.merged, dedup_key)
+        {
+            self.remember_case(outcome.case_id, &dedup_text, category, area);
+        }
         if outcome.created {
             self.publish(crate::CaseEvent {
                 case_id: outcome.case_id,
@@ -228,8 +247,18 @@ async fn store_batch(
                     number: case.number,
                     state: case.state,
                     created: false,
+                    merged: false,
                 };
                 seen_keys.insert(key.clone(), outcome.clone());
+                outcomes.push(Ok(outcome));
+                continue;
+            }
+        }
+        if let Some((case_id, similarity)) = job.repeat_of {
+            if let Some(outcome) = attach_repeat(conn, &mut head, job, case_id, similarity).await? {
+                if let Some(key) = &job.idempotency_key {
+                    seen_keys.insert(key.clone(), outcome.clone());
+                }
                 outcomes.push(Ok(outcome));
                 continue;
             }
@@ -362,6 +391,7 @@ async fn store_batch(
             number,
             state: received.to_owned(),
             created: true,
+            merged: false,
         };
         if let Some(key) = &job.idempotency_key {
             seen_keys.insert(key.clone(), outcome.clone());
@@ -387,4 +417,96 @@ async fn store_batch(
 /// Returns the case row as intake stored it (for tests and the CLI).
 pub async fn load_case(conn: &mut Conn, case_id: i64) -> Result<CaseRow> {
     Ok(cases::get_case(conn, case_id).await?)
+}
+
+/// Attaches a repeat appeal to an open case: the appeal is stored with its reporter, the case's
+/// reporter count grows, and the merge is audited. Returns None when the case is no longer open.
+async fn attach_repeat(
+    conn: &mut Conn,
+    head: &mut ChainHead,
+    job: &IntakeJob,
+    case_id: i64,
+    similarity: f32,
+) -> Result<Option<IntakeOutcome>> {
+    let row: Option<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT state, number, stats_day, area_id, category_id FROM cases WHERE id = ?",
+    )
+    .bind(case_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((state, number, stats_day, area_id, category_id)) = row else {
+        return Ok(None);
+    };
+    if CaseState::parse(&state).is_none_or(|s| !s.is_open()) {
+        return Ok(None);
+    }
+    let appeal = &job.appeal;
+    let at = to_db(job.received_at);
+    let reporter_user_id = job
+        .reporter
+        .as_ref()
+        .filter(|a| a.role == Role::Resident)
+        .map(|a| a.user_id.0);
+    let appeal_id = cases::insert_appeal(
+        conn,
+        &NewAppealRow {
+            case_id,
+            channel: appeal.channel.as_str(),
+            title: &appeal.title,
+            text: &appeal.text,
+            reporter_user_id,
+            reporter_name: &appeal.reporter_name,
+            reporter_phone: &appeal.reporter_phone,
+            idempotency_key: job.idempotency_key.as_deref(),
+            created_at: &at,
+        },
+    )
+    .await?;
+    sqlx::query("UPDATE cases SET reporter_count = reporter_count + 1, updated_at = ?, version = version + 1 WHERE id = ?")
+        .bind(&at)
+        .bind(case_id)
+        .execute(&mut *conn)
+        .await?;
+    let detail = serde_json::json!({
+        "appeal_id": appeal_id,
+        "channel": appeal.channel.as_str(),
+        "similarity": similarity,
+    })
+    .to_string();
+    head.append(
+        conn,
+        &NewAudit {
+            at: &at,
+            actor_id: job.reporter.as_ref().map(|a| a.user_id.0),
+            actor_role: job
+                .reporter
+                .as_ref()
+                .map(|a| a.role.as_str())
+                .unwrap_or("anonymous"),
+            action: "merge_repeat",
+            entity: "case",
+            entity_id: case_id,
+            from_state: &state,
+            to_state: &state,
+            detail: &detail,
+        },
+    )
+    .await?;
+    stats::bump(
+        conn,
+        &stats_day,
+        Dim::Area,
+        area_id,
+        category_id.unwrap_or(0),
+        "repeat_reports",
+        1,
+    )
+    .await?;
+    Ok(Some(IntakeOutcome {
+        case_id,
+        number,
+        state,
+        created: true,
+        merged: true,
+    }))
 }

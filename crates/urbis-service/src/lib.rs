@@ -11,6 +11,7 @@ pub mod auth;
 pub mod cases;
 pub mod classify;
 pub mod config;
+pub mod dedup;
 pub mod error;
 pub mod geo;
 pub mod intake;
@@ -48,6 +49,7 @@ struct Inner {
     clock: Clock,
     locator: RwLock<Option<Arc<geo::AreaLocator>>>,
     classifier: RwLock<Option<Arc<classify::Classifier>>>,
+    dedup: dedup::DedupState,
 }
 
 /// Where the services take the current time from.
@@ -119,6 +121,7 @@ impl Services {
                 clock,
                 locator: RwLock::new(None),
                 classifier: RwLock::new(None),
+                dedup: dedup::DedupState::default(),
             }),
         })
     }

@@ -106,3 +106,73 @@ async fn personal_data_in_the_text_is_masked_for_roles_without_need() {
             .contains("13912345678")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeat_reports_join_the_open_case_but_never_across_categories_or_areas() {
+    let app = TestApp::start().await;
+    let f = app.fixture.clone();
+    let text = "幸福路阳光小区3号楼门口的垃圾桶已经满了三天没有人清运，臭味很大，请尽快处理";
+    let first = app
+        .file_appeal("operator", f.grid_a, f.category, text)
+        .await;
+    // The same problem re-posted with small edits, same category and grid: attached.
+    let (status, repeat) = app
+        .post("resident", "/api/v1/appeals", json!({"text": "幸福路阳光小区3号楼门口的垃圾桶已经满了三天没人清运，臭味很大，请尽快处理！", "area_id": f.grid_a, "category_id": f.category}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{repeat}");
+    assert_eq!(
+        (repeat["case_id"].as_i64(), repeat["merged"].as_bool()),
+        (Some(first), Some(true))
+    );
+    let (_, case) = app.get("operator", &format!("/api/v1/cases/{first}")).await;
+    assert_eq!(case["reporter_count"], 2);
+    let (_, appeals) = app
+        .get("operator", &format!("/api/v1/cases/{first}/appeals"))
+        .await;
+    assert_eq!(
+        appeals.as_array().map(Vec::len),
+        Some(2),
+        "every report is kept"
+    );
+    let (_, trail) = app
+        .get("operator", &format!("/api/v1/cases/{first}/trail"))
+        .await;
+    assert!(
+        trail
+            .as_array()
+            .expect("trail")
+            .iter()
+            .any(|r| r["action"] == "merge_repeat")
+    );
+    // Same text, another category: a new case.
+    let other_category = app
+        .file_appeal("operator", f.grid_a, f.other_category, text)
+        .await;
+    assert_ne!(other_category, first);
+    // Same text, another district: a new case.
+    let other_place = app
+        .file_appeal("operator", f.grid_b, f.category, text)
+        .await;
+    assert_ne!(other_place, first);
+    // A different problem in the same grid and category: a new case.
+    let different = app
+        .file_appeal(
+            "operator",
+            f.grid_a,
+            f.category,
+            "建设大街人行道上有人乱扔建筑垃圾，堆了一大片",
+        )
+        .await;
+    assert_ne!(different, first);
+    // A closed case absorbs nothing.
+    app.act(
+        "shiftlead",
+        first,
+        json!({"action": "void", "reason": "测试"}),
+    )
+    .await;
+    let again = app
+        .file_appeal("operator", f.grid_a, f.category, text)
+        .await;
+    assert_ne!(again, first);
+}

@@ -21,9 +21,21 @@ fn stored(at: DateTime<Utc>) -> String {
     urbis_storage::time::to_db(at)
 }
 
+/// Distinct problems, so that intake never treats one as a repeat of another.
+const PROBLEMS: [&str; 6] = [
+    "幸福路口的井盖不见了",
+    "建设大街人行道砖块松动",
+    "人民公园东门路灯不亮",
+    "滨江路有大量建筑垃圾",
+    "光明菜市场门口污水横流",
+    "南门地铁站共享单车堵塞出口",
+];
+
 async fn dispatched_case(app: &TestApp, category: i64) -> (i64, serde_json::Value) {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let text = PROBLEMS[NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % PROBLEMS.len()];
     let case_id = app
-        .file_appeal("operator", app.fixture.grid_a, category, "井盖不见了")
+        .file_appeal("operator", app.fixture.grid_a, category, text)
         .await;
     app.act("shiftlead", case_id, json!({"action": "register"}))
         .await;

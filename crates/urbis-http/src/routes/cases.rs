@@ -76,6 +76,7 @@ async fn submit_appeal(
             number: outcome.number,
             state: outcome.state,
             created: outcome.created,
+            merged: outcome.merged,
         }),
     ))
 }

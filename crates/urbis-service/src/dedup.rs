@@ -1,0 +1,109 @@
+//! Repeat reports at intake: an appeal about the same problem as an open case — similar text
+//! (MinHash over character shingles), same category, same area, within the window — is attached
+//! to that case instead of opening a new one. The reporter count grows and every appeal (with its
+//! reporter) is kept; nothing is merged across categories or areas.
+
+use std::sync::Mutex;
+
+use urbis_text::dedup::DedupIndex;
+
+use crate::{Result, Services};
+
+/// How far back an open case can absorb repeat reports.
+pub const WINDOW_SECONDS: i64 = 7 * 86_400;
+/// Similarity at or above which two appeals are the same problem (see bench/classify/README.md).
+pub const MIN_SIMILARITY: f32 = 0.5;
+/// Most recent cases kept in the index.
+pub const CAPACITY: usize = 200_000;
+
+/// The in-memory index of recent open cases, loaded from the store on first use.
+#[derive(Default)]
+pub(crate) struct DedupState {
+    index: Mutex<Option<DedupIndex<i64>>>,
+}
+
+impl Services {
+    async fn ensure_dedup_loaded(&self) -> Result<()> {
+        if self
+            .inner
+            .dedup
+            .index
+            .lock()
+            .map(|g| g.is_some())
+            .unwrap_or(true)
+        {
+            return Ok(());
+        }
+        let since =
+            urbis_storage::time::to_db(self.now() - chrono::Duration::seconds(WINDOW_SECONDS));
+        let rows: Vec<(i64, String, String, Option<i64>, i64, String)> = sqlx::query_as(
+            "SELECT id, title, text, category_id, area_id, created_at FROM cases
+             WHERE created_at >= ? AND state NOT IN ('closed', 'evaluated', 'voided') ORDER BY id",
+        )
+        .bind(since)
+        .fetch_all(self.db().reader())
+        .await?;
+        let mut index = DedupIndex::new(CAPACITY, MIN_SIMILARITY);
+        for (id, title, text, category, area, created_at) in rows {
+            let Some(category) = category else { continue };
+            let at = urbis_storage::time::from_db(&created_at)?.timestamp();
+            index.insert(
+                id,
+                &format!("{title} {text}"),
+                &category.to_string(),
+                &area.to_string(),
+                at,
+            );
+        }
+        if let Ok(mut guard) = self.inner.dedup.index.lock() {
+            if guard.is_none() {
+                *guard = Some(index);
+            }
+        }
+        Ok(())
+    }
+
+    /// Returns the open case this appeal repeats, with the similarity, if any.
+    pub(crate) async fn find_repeat(
+        &self,
+        text: &str,
+        category_id: i64,
+        area_id: i64,
+    ) -> Result<Option<(i64, f32)>> {
+        self.ensure_dedup_loaded().await?;
+        let now = self.now().timestamp();
+        let guard = match self.inner.dedup.index.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let Some(index) = guard.as_ref() else {
+            return Ok(None);
+        };
+        let best = index
+            .candidates(
+                text,
+                &category_id.to_string(),
+                &[&area_id.to_string()],
+                now,
+                WINDOW_SECONDS,
+            )
+            .into_iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        Ok(best)
+    }
+
+    /// Remembers a new case for later repeats.
+    pub(crate) fn remember_case(&self, case_id: i64, text: &str, category_id: i64, area_id: i64) {
+        if let Ok(mut guard) = self.inner.dedup.index.lock() {
+            if let Some(index) = guard.as_mut() {
+                index.insert(
+                    case_id,
+                    text,
+                    &category_id.to_string(),
+                    &area_id.to_string(),
+                    self.now().timestamp(),
+                );
+            }
+        }
+    }
+}
