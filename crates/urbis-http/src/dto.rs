@@ -30,6 +30,15 @@ pub struct CaseResponse {
     pub reporter_phone: String,
     pub reporter_count: i64,
     pub urgent: bool,
+    /// Explainable priority 0–100 and its level (urgent, high, normal, low).
+    pub priority_score: i64,
+    pub priority_level: String,
+    /// The factors that make up the score: `[{code, label_zh, points, detail}]`.
+    #[schema(value_type = Vec<Object>)]
+    pub priority_factors: serde_json::Value,
+    /// The classifier's category for this text and its confidence (also when not applied).
+    pub suggested_category_id: Option<i64>,
+    pub suggested_confidence: Option<f64>,
     /// The request waiting for the shift lead (extension or park).
     pub pending: Option<String>,
     pub clock: Option<String>,
@@ -118,6 +127,12 @@ impl CaseResponse {
             lead_dept_id: row.lead_dept_id,
             reporter_count: row.reporter_count,
             urgent: row.urgent,
+            priority_score: row.priority_score,
+            priority_level: row.priority_level,
+            priority_factors: serde_json::from_str(&row.priority_factors)
+                .unwrap_or(serde_json::Value::Null),
+            suggested_category_id: row.suggested_category_id,
+            suggested_confidence: row.suggested_confidence,
             pending: row.pending_kind,
             clock: row.clock,
             limit_amount: row.limit_amount,
@@ -339,6 +354,8 @@ pub struct CaseListQuery {
     pub overdue: Option<bool>,
     /// Keyset pagination: only cases with a smaller id.
     pub before_id: Option<i64>,
+    /// `priority` for highest priority first (the dispatcher's queue); default newest first.
+    pub order: Option<String>,
     /// 1–500, default 50.
     pub limit: Option<i64>,
 }

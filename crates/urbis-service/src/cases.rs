@@ -27,6 +27,8 @@ pub struct CaseQuery {
     pub category_id: Option<i64>,
     pub overdue: Option<bool>,
     pub mine: bool,
+    /// Highest priority first (the dispatcher's queue) instead of newest first.
+    pub by_priority: bool,
     pub before_id: Option<i64>,
     pub limit: Option<i64>,
 }
@@ -195,6 +197,7 @@ impl Services {
             category_id: query.category_id,
             overdue: query.overdue,
             before_id: query.before_id,
+            by_priority: query.by_priority,
             limit,
             ..CaseFilter::default()
         };

@@ -34,6 +34,7 @@ struct IntakeJob {
     appeal: NewAppeal,
     suggestion: Option<crate::classify::Suggestion>,
     repeat_of: Option<(i64, f32)>,
+    priority: urbis_text::priority::Priority,
     reporter: Option<Actor>,
     idempotency_key: Option<String>,
     received_at: DateTime<Utc>,
@@ -95,6 +96,15 @@ impl Services {
             .category_id
             .zip(appeal.area_id)
             .map(|(c, a)| (c.0, a.0));
+        let mut priority = urbis_text::priority::score(&urbis_text::priority::PriorityInput {
+            text: &dedup_text,
+            category_severity: 0.5,
+            duplicate_count: 0,
+            repeat_place_count: 0,
+        });
+        if appeal.urgent && priority.level < urbis_text::priority::Level::High {
+            priority.level = urbis_text::priority::Level::High;
+        }
         if let Some(role) = actor.map(|a| a.role) {
             let allowed = match appeal.channel {
                 Channel::Web => matches!(role, Role::Resident | Role::Operator),
@@ -128,6 +138,7 @@ impl Services {
             appeal,
             suggestion,
             repeat_of,
+            priority,
             reporter: actor.cloned(),
             idempotency_key,
             received_at: self.now(),
@@ -308,8 +319,9 @@ async fn store_batch(
         let category_id = appeal.category_id.map(|c| c.0);
         sqlx::query(
             "INSERT INTO cases (id, number, state, channel, title, text, address, lat, lon, category_id, area_id,
-                area_path, reporter_user_id, reporter_name, reporter_phone, urgent, stats_day, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                area_path, reporter_user_id, reporter_name, reporter_phone, urgent, stats_day, created_at, updated_at,
+                priority_score, priority_level, priority_factors, suggested_category_id, suggested_confidence)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(next_id)
         .bind(&number)
@@ -326,10 +338,15 @@ async fn store_batch(
         .bind(reporter_user_id)
         .bind(&appeal.reporter_name)
         .bind(&appeal.reporter_phone)
-        .bind(appeal.urgent)
+        .bind(appeal.urgent || job.priority.level == urbis_text::priority::Level::Urgent)
         .bind(&day)
         .bind(&at)
         .bind(&at)
+        .bind(i64::from(job.priority.score))
+        .bind(job.priority.level.as_str())
+        .bind(serde_json::to_string(&job.priority.factors).unwrap_or_else(|_| "[]".into()))
+        .bind(job.suggestion.as_ref().and_then(|s| s.category_id))
+        .bind(job.suggestion.as_ref().map(|s| f64::from(s.confidence)))
         .execute(&mut *conn)
         .await?;
         cases::insert_appeal(
@@ -462,11 +479,35 @@ async fn attach_repeat(
         },
     )
     .await?;
-    sqlx::query("UPDATE cases SET reporter_count = reporter_count + 1, updated_at = ?, version = version + 1 WHERE id = ?")
-        .bind(&at)
-        .bind(case_id)
-        .execute(&mut *conn)
-        .await?;
+    let (title, text, reporter_count): (String, String, i64) =
+        sqlx::query_as("SELECT title, text, reporter_count FROM cases WHERE id = ?")
+            .bind(case_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    // More reporters make the problem more pressing: the score counts the duplicates.
+    let priority = urbis_text::priority::score(&urbis_text::priority::PriorityInput {
+        text: &format!("{title} {text}"),
+        category_severity: 0.5,
+        duplicate_count: u32::try_from(reporter_count).unwrap_or(u32::MAX),
+        repeat_place_count: 0,
+    });
+    let score = i64::from(priority.score);
+    sqlx::query(
+        "UPDATE cases SET reporter_count = reporter_count + 1,
+            priority_factors = CASE WHEN ? > priority_score THEN ? ELSE priority_factors END,
+            priority_level = CASE WHEN ? > priority_score THEN ? ELSE priority_level END,
+            priority_score = MAX(priority_score, ?),
+            updated_at = ?, version = version + 1 WHERE id = ?",
+    )
+    .bind(score)
+    .bind(serde_json::to_string(&priority.factors).unwrap_or_else(|_| "[]".into()))
+    .bind(score)
+    .bind(priority.level.as_str())
+    .bind(score)
+    .bind(&at)
+    .bind(case_id)
+    .execute(&mut *conn)
+    .await?;
     let detail = serde_json::json!({
         "appeal_id": appeal_id,
         "channel": appeal.channel.as_str(),

@@ -47,6 +47,11 @@ pub struct CaseRow {
     pub resolved: Option<bool>,
     pub rated_at: Option<String>,
     pub stats_day: String,
+    pub priority_score: i64,
+    pub priority_level: String,
+    pub priority_factors: String,
+    pub suggested_category_id: Option<i64>,
+    pub suggested_confidence: Option<f64>,
     pub created_at: String,
     pub updated_at: String,
     pub version: i64,
@@ -56,7 +61,8 @@ const CASE_COLUMNS: &str = "id, number, state, channel, title, text, address, la
     lead_dept_id, supporting_depts, reporter_user_id, reporter_name, reporter_phone, reporter_count, urgent, \
     pending_kind, pending_amount, clock, limit_amount, clock_started_at, due_at, response_due_at, accepted_at, \
     feedback_at, handled_on_time, overdue, reminded, supervise_count, rework_count, return_count, closure_type, \
-    closed_at, satisfaction, resolved, rated_at, stats_day, created_at, updated_at, version";
+    closed_at, satisfaction, resolved, rated_at, stats_day, priority_score, priority_level, priority_factors, \
+    suggested_category_id, suggested_confidence, created_at, updated_at, version";
 
 /// Inserts a new case (number is derived from the id after insertion) and returns its id.
 pub async fn insert_case(conn: &mut Conn, case: &CaseRow, number_prefix: &str) -> Result<i64> {
@@ -177,6 +183,8 @@ pub struct CaseFilter {
     pub overdue: Option<bool>,
     pub created_from: Option<String>,
     pub created_to: Option<String>,
+    /// Highest priority first instead of newest first.
+    pub by_priority: bool,
     /// Return only cases with an id below this (keyset pagination, newest first).
     pub before_id: Option<i64>,
     pub limit: i64,

@@ -176,3 +176,54 @@ async fn repeat_reports_join_the_open_case_but_never_across_categories_or_areas(
         .await;
     assert_ne!(again, first);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dispatch_queue_puts_the_most_pressing_first_and_explains_why() {
+    let app = TestApp::start().await;
+    let f = app.fixture.clone();
+    let calm = app
+        .file_appeal(
+            "operator",
+            f.grid_a,
+            f.category,
+            "建议在社区里多放几个分类垃圾桶",
+        )
+        .await;
+    let pressing = app
+        .file_appeal(
+            "operator",
+            f.grid_b,
+            f.other_category,
+            "井盖丢了，有老人晚上掉进去了，非常危险，紧急！",
+        )
+        .await;
+    let (status, queue) = app
+        .get("dispatcher", "/api/v1/cases?state=received&order=priority")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{queue}");
+    let ids: Vec<i64> = queue
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|c| c["id"].as_i64())
+        .collect();
+    assert_eq!(ids, vec![pressing, calm]);
+    let top = &queue[0];
+    assert!(top["priority_score"].as_i64() > queue[1]["priority_score"].as_i64());
+    let factors = top["priority_factors"].as_array().expect("factors");
+    let sum: i64 = factors.iter().filter_map(|f| f["points"].as_i64()).sum();
+    assert_eq!(
+        sum,
+        top["priority_score"].as_i64().expect("score"),
+        "the factors explain the score"
+    );
+    assert!(
+        factors.iter().any(|f| f["code"] == "urgency_words"),
+        "{factors:?}"
+    );
+    let (status, body) = app.get("dispatcher", "/api/v1/cases?order=loudest").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_order"))
+    );
+}

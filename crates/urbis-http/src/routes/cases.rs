@@ -104,6 +104,15 @@ async fn list_cases(
         category_id: query.category_id,
         overdue: query.overdue,
         mine: false,
+        by_priority: match query.order.as_deref() {
+            None | Some("newest") => false,
+            Some("priority") => true,
+            Some(_) => {
+                return Err(
+                    ServiceError::invalid("invalid_order", "order is newest or priority").into(),
+                );
+            }
+        },
         before_id: query.before_id,
         limit: query.limit,
     };
