@@ -55,10 +55,10 @@ impl Services {
                 at,
             );
         }
-        if let Ok(mut guard) = self.inner.dedup.index.lock() {
-            if guard.is_none() {
-                *guard = Some(index);
-            }
+        if let Ok(mut guard) = self.inner.dedup.index.lock()
+            && guard.is_none()
+        {
+            *guard = Some(index);
         }
         Ok(())
     }
@@ -94,16 +94,16 @@ impl Services {
 
     /// Remembers a new case for later repeats.
     pub(crate) fn remember_case(&self, case_id: i64, text: &str, category_id: i64, area_id: i64) {
-        if let Ok(mut guard) = self.inner.dedup.index.lock() {
-            if let Some(index) = guard.as_mut() {
-                index.insert(
-                    case_id,
-                    text,
-                    &category_id.to_string(),
-                    &area_id.to_string(),
-                    self.now().timestamp(),
-                );
-            }
+        if let Ok(mut guard) = self.inner.dedup.index.lock()
+            && let Some(index) = guard.as_mut()
+        {
+            index.insert(
+                case_id,
+                text,
+                &category_id.to_string(),
+                &area_id.to_string(),
+                self.now().timestamp(),
+            );
         }
     }
 }

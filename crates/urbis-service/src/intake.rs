@@ -265,14 +265,14 @@ async fn store_batch(
                 continue;
             }
         }
-        if let Some((case_id, similarity)) = job.repeat_of {
-            if let Some(outcome) = attach_repeat(conn, &mut head, job, case_id, similarity).await? {
-                if let Some(key) = &job.idempotency_key {
-                    seen_keys.insert(key.clone(), outcome.clone());
-                }
-                outcomes.push(Ok(outcome));
-                continue;
+        if let Some((case_id, similarity)) = job.repeat_of
+            && let Some(outcome) = attach_repeat(conn, &mut head, job, case_id, similarity).await?
+        {
+            if let Some(key) = &job.idempotency_key {
+                seen_keys.insert(key.clone(), outcome.clone());
             }
+            outcomes.push(Ok(outcome));
+            continue;
         }
         let appeal = &job.appeal;
         let area_id = appeal.area_id.map(|a| a.0).unwrap_or(root.id);
