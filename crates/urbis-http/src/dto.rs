@@ -58,11 +58,18 @@ pub struct CaseResponse {
     pub updated_at: String,
 }
 
-fn can_read_contact(actor: &Actor, case: &CaseRow) -> bool {
+/// Returns whether the actor may read a reporter's personal data: the roles that call residents
+/// back, and the reporter themself.
+fn can_read_contact(actor: &Actor, reporter_user_id: Option<i64>) -> bool {
     matches!(
         actor.role,
         Role::Operator | Role::ShiftLead | Role::Dispatcher | Role::Admin
-    ) || case.reporter_user_id == Some(actor.user_id.0)
+    ) || reporter_user_id == Some(actor.user_id.0)
+}
+
+/// Returns the value as stored for readers with a need, masked for everyone else.
+fn visible(contact: bool, value: String, mask: fn(&str) -> String) -> String {
+    if contact { value } else { mask(&value) }
 }
 
 /// Masks a name to its first character.
@@ -87,38 +94,22 @@ pub fn mask_phone(phone: &str) -> String {
 impl CaseResponse {
     /// Builds the response for an actor, masking contact data they have no need for.
     pub fn for_actor(actor: &Actor, row: CaseRow) -> Self {
-        let contact = can_read_contact(actor, &row);
+        let contact = can_read_contact(actor, row.reporter_user_id);
         let state_zh = urbis_domain::workflow::CaseState::parse(&row.state)
             .map(|s| s.title_zh())
             .unwrap_or("")
             .to_owned();
         CaseResponse {
-            reporter_name: if contact {
-                row.reporter_name.clone()
-            } else {
-                mask_name(&row.reporter_name)
-            },
-            reporter_phone: if contact {
-                row.reporter_phone.clone()
-            } else {
-                mask_phone(&row.reporter_phone)
-            },
+            reporter_name: visible(contact, row.reporter_name.clone(), mask_name),
+            reporter_phone: visible(contact, row.reporter_phone.clone(), mask_phone),
             supporting_dept_ids: urbis_service::cases::parse_ids(&row.supporting_depts),
             id: row.id,
             number: row.number,
             state: row.state,
             state_zh,
             channel: row.channel,
-            title: if contact {
-                row.title
-            } else {
-                urbis_text::pii::mask(&row.title)
-            },
-            text: if contact {
-                row.text
-            } else {
-                urbis_text::pii::mask(&row.text)
-            },
+            title: visible(contact, row.title, urbis_text::pii::mask),
+            text: visible(contact, row.text, urbis_text::pii::mask),
             address: row.address,
             lat: row.lat,
             lon: row.lon,
@@ -200,33 +191,14 @@ pub struct AppealResponse {
 impl AppealResponse {
     /// Builds the response, masking contact data as for the case.
     pub fn for_actor(actor: &Actor, row: AppealRow) -> Self {
-        let contact = matches!(
-            actor.role,
-            Role::Operator | Role::ShiftLead | Role::Dispatcher | Role::Admin
-        ) || row.reporter_user_id == Some(actor.user_id.0);
+        let contact = can_read_contact(actor, row.reporter_user_id);
         AppealResponse {
             id: row.id,
             channel: row.channel,
-            title: if contact {
-                row.title
-            } else {
-                urbis_text::pii::mask(&row.title)
-            },
-            text: if contact {
-                row.text
-            } else {
-                urbis_text::pii::mask(&row.text)
-            },
-            reporter_name: if contact {
-                row.reporter_name
-            } else {
-                mask_name(&row.reporter_name)
-            },
-            reporter_phone: if contact {
-                row.reporter_phone
-            } else {
-                mask_phone(&row.reporter_phone)
-            },
+            title: visible(contact, row.title, urbis_text::pii::mask),
+            text: visible(contact, row.text, urbis_text::pii::mask),
+            reporter_name: visible(contact, row.reporter_name, mask_name),
+            reporter_phone: visible(contact, row.reporter_phone, mask_phone),
             created_at: row.created_at,
         }
     }

@@ -49,6 +49,20 @@ pub struct AreaResponse {
     pub center_lon: Option<f64>,
 }
 
+impl From<urbis_storage::reference::AreaRow> for AreaResponse {
+    fn from(a: urbis_storage::reference::AreaRow) -> Self {
+        AreaResponse {
+            id: a.id,
+            code: a.code,
+            name: a.name,
+            level: a.level,
+            parent_id: a.parent_id,
+            center_lat: a.center_lat,
+            center_lon: a.center_lon,
+        }
+    }
+}
+
 /// A new area.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -69,19 +83,7 @@ async fn list_areas(
     Auth(_actor): Auth,
 ) -> ApiResult<Json<Vec<AreaResponse>>> {
     let rows = state.services.list_areas().await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|a| AreaResponse {
-                id: a.id,
-                code: a.code,
-                name: a.name,
-                level: a.level,
-                parent_id: a.parent_id,
-                center_lat: a.center_lat,
-                center_lon: a.center_lon,
-            })
-            .collect(),
-    ))
+    Ok(Json(rows.into_iter().map(AreaResponse::from).collect()))
 }
 
 /// Creates an area (admin).
@@ -106,18 +108,7 @@ async fn create_area(
             center,
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(AreaResponse {
-            id: a.id,
-            code: a.code,
-            name: a.name,
-            level: a.level,
-            parent_id: a.parent_id,
-            center_lat: a.center_lat,
-            center_lon: a.center_lon,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(AreaResponse::from(a))))
 }
 
 /// A department.
@@ -639,18 +630,7 @@ async fn locate(
     let chain = state.services.locate(query.lat, query.lon).await?;
     Ok(Json(LocateResponse {
         found: !chain.is_empty(),
-        areas: chain
-            .into_iter()
-            .map(|a| AreaResponse {
-                id: a.id,
-                code: a.code,
-                name: a.name,
-                level: a.level,
-                parent_id: a.parent_id,
-                center_lat: a.center_lat,
-                center_lon: a.center_lon,
-            })
-            .collect(),
+        areas: chain.into_iter().map(AreaResponse::from).collect(),
     }))
 }
 
