@@ -11,7 +11,7 @@ use urbis_domain::appeal::{AppealInput, Channel, NewAppeal, limits};
 use urbis_domain::role::{Actor, Role};
 use urbis_domain::workflow::CaseState;
 use urbis_storage::audit::{ChainHead, NewAudit};
-use urbis_storage::cases::{self, CaseRow, NewAppealRow};
+use urbis_storage::cases::{self, NewAppealRow};
 use urbis_storage::stats::{self, Dim, StateKey};
 use urbis_storage::time::to_db;
 use urbis_storage::{Conn, Db, reference};
@@ -429,11 +429,6 @@ async fn store_batch(
         stats::bump_state(conn, &key, n).await?;
     }
     Ok(outcomes)
-}
-
-/// Returns the case row as intake stored it (for tests and the CLI).
-pub async fn load_case(conn: &mut Conn, case_id: i64) -> Result<CaseRow> {
-    Ok(cases::get_case(conn, case_id).await?)
 }
 
 /// Attaches a repeat appeal to an open case: the appeal is stored with its reporter, the case's

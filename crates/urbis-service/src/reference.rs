@@ -6,11 +6,11 @@ use chrono::NaiveTime;
 use urbis_domain::area::{AreaLevel, validate_code};
 use urbis_domain::calendar::{ClockType, OfficeWindow, WorkingCalendar};
 use urbis_domain::role::{Actor, Role};
+use urbis_storage::Db;
 use urbis_storage::reference::{
     self, AreaRow, CalendarDayRow, CategoryRow, DeptRow, RuleRow, TimeLimitRow, VersionRow,
 };
 use urbis_storage::time::to_db;
-use urbis_storage::{Conn, Db};
 
 use crate::auth::require_role;
 use crate::{Result, ServiceError, Services};
@@ -465,9 +465,4 @@ impl Services {
             .find(|v| v.id == version.id)
             .ok_or_else(ServiceError::internal)
     }
-}
-
-/// Returns the root area, for callers that need the city (seeding, defaults).
-pub async fn root(conn: &mut Conn) -> Result<AreaRow> {
-    Ok(reference::root_area(conn).await?)
 }

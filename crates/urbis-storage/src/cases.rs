@@ -64,40 +64,6 @@ const CASE_COLUMNS: &str = "id, number, state, channel, title, text, address, la
     closed_at, satisfaction, resolved, rated_at, stats_day, priority_score, priority_level, priority_factors, \
     suggested_category_id, suggested_confidence, created_at, updated_at, version";
 
-/// Inserts a new case (number is derived from the id after insertion) and returns its id.
-pub async fn insert_case(conn: &mut Conn, case: &CaseRow, number_prefix: &str) -> Result<i64> {
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO cases (number, state, channel, title, text, address, lat, lon, category_id, area_id, area_path,
-            reporter_user_id, reporter_name, reporter_phone, urgent, stats_day, created_at, updated_at)
-         VALUES ('', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(&case.state)
-    .bind(&case.channel)
-    .bind(&case.title)
-    .bind(&case.text)
-    .bind(&case.address)
-    .bind(case.lat)
-    .bind(case.lon)
-    .bind(case.category_id)
-    .bind(case.area_id)
-    .bind(&case.area_path)
-    .bind(case.reporter_user_id)
-    .bind(&case.reporter_name)
-    .bind(&case.reporter_phone)
-    .bind(case.urgent)
-    .bind(&case.stats_day)
-    .bind(&case.created_at)
-    .bind(&case.updated_at)
-    .fetch_one(&mut *conn)
-    .await?;
-    sqlx::query("UPDATE cases SET number = ? WHERE id = ?")
-        .bind(format!("{number_prefix}{id:07}"))
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(id)
-}
-
 /// Returns one case.
 pub async fn get_case(conn: &mut Conn, id: i64) -> Result<CaseRow> {
     sqlx::query_as(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ?"))
@@ -105,17 +71,6 @@ pub async fn get_case(conn: &mut Conn, id: i64) -> Result<CaseRow> {
         .fetch_optional(conn)
         .await?
         .ok_or(StorageError::NotFound("case"))
-}
-
-/// Returns the case with this number.
-pub async fn get_case_by_number(conn: &mut Conn, number: &str) -> Result<CaseRow> {
-    sqlx::query_as(&format!(
-        "SELECT {CASE_COLUMNS} FROM cases WHERE number = ?"
-    ))
-    .bind(number)
-    .fetch_optional(conn)
-    .await?
-    .ok_or(StorageError::NotFound("case"))
 }
 
 /// Writes every mutable field of a case if its version is still `case.version`, then bumps it.
