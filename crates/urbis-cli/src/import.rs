@@ -199,26 +199,17 @@ pub async fn cases(args: ImportCasesArgs) -> anyhow::Result<ExitCode> {
         let row_number = idx + 2;
         let mut problem = None;
         let parse_f = |v: Option<String>| v.and_then(|s| s.parse::<f64>().ok());
-        let category_id = match get(row, "category") {
-            Some(value) => match category_of.get(&value) {
-                Some(id) => Some(*id),
-                None => {
-                    problem = Some(format!("unknown category {value:?}"));
+        // A named category or area that does not exist is the row's problem, not a silent blank.
+        let mut resolve =
+            |column: &str, known: &HashMap<String, i64>, what: &str| match get(row, column) {
+                Some(value) => known.get(&value).copied().or_else(|| {
+                    problem = Some(format!("unknown {what} {value:?}"));
                     None
-                }
-            },
-            None => None,
-        };
-        let area_id = match get(row, "area") {
-            Some(value) => match area_of.get(&value) {
-                Some(id) => Some(*id),
-                None => {
-                    problem = Some(format!("unknown area code {value:?}"));
-                    None
-                }
-            },
-            None => None,
-        };
+                }),
+                None => None,
+            };
+        let category_id = resolve("category", &category_of, "category");
+        let area_id = resolve("area", &area_of, "area code");
         let input = AppealInput {
             channel: Some(args.channel.clone()),
             title: get(row, "title"),

@@ -428,7 +428,7 @@ pub fn plan(actor: &Actor, facts: &CaseFacts, action: &Action) -> Result<Plan, W
             action: name,
         });
     }
-    check_scope(actor, facts, action)?;
+    check_scope(actor, facts)?;
     check_text(action)?;
 
     use CaseState as S;
@@ -514,7 +514,7 @@ pub fn plan(actor: &Actor, facts: &CaseFacts, action: &Action) -> Result<Plan, W
     })
 }
 
-fn check_scope(actor: &Actor, facts: &CaseFacts, action: &Action) -> Result<(), WorkflowError> {
+fn check_scope(actor: &Actor, facts: &CaseFacts) -> Result<(), WorkflowError> {
     if !actor.covers_area(&facts.area_path) {
         return Err(WorkflowError::OutOfScope);
     }
@@ -528,7 +528,6 @@ fn check_scope(actor: &Actor, facts: &CaseFacts, action: &Action) -> Result<(), 
         }
         _ => {}
     }
-    let _ = action;
     Ok(())
 }
 

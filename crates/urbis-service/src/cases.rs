@@ -1,7 +1,6 @@
 //! Reading cases within the actor's scope and moving them through the workflow. Each action runs
 //! in one write transaction: load, plan (domain), apply clock and counters, update, audit, commit.
 
-use chrono::{DateTime, Utc};
 use urbis_domain::ids::{DeptId, UserId};
 use urbis_domain::role::{Actor, Role};
 use urbis_domain::workflow::{
@@ -26,7 +25,6 @@ pub struct CaseQuery {
     pub dept_id: Option<i64>,
     pub category_id: Option<i64>,
     pub overdue: Option<bool>,
-    pub mine: bool,
     /// Highest priority first (the dispatcher's queue) instead of newest first.
     pub by_priority: bool,
     pub before_id: Option<i64>,
@@ -318,7 +316,7 @@ impl Services {
             (Action::Return { .. }, Effect::Returned) => {
                 counters.add("returned", lead);
                 after.return_count += 1;
-                self.reset_clock(&mut after);
+                Self::reset_clock(&mut after);
                 cases::clear_pauses(&mut tx, case_id).await?;
             }
             (Action::Feedback { .. }, Effect::StopClock) => {
@@ -337,7 +335,7 @@ impl Services {
                 after.handled_on_time = None;
                 counters.add("reworked", lead);
                 cases::close_pauses(&mut tx, case_id, &at).await?;
-                after.due_at = self.recompute_due(&mut tx, &after, now).await?;
+                after.due_at = self.recompute_due(&mut tx, &after).await?;
                 notify(
                     &mut tx,
                     case_id,
@@ -397,7 +395,7 @@ impl Services {
                 counters.add("reopened", lead);
                 after.closure_type = None;
                 after.closed_at = None;
-                self.reset_clock(&mut after);
+                Self::reset_clock(&mut after);
                 cases::clear_pauses(&mut tx, case_id).await?;
             }
             (Action::RequestExtension { amount, .. }, _) => {
@@ -421,13 +419,13 @@ impl Services {
                         cases::close_pauses(&mut tx, case_id, &at).await?;
                         after.limit_amount =
                             Some(after.limit_amount.unwrap_or(0) + i64::from(*amount));
-                        after.due_at = self.recompute_due(&mut tx, &after, now).await?;
+                        after.due_at = self.recompute_due(&mut tx, &after).await?;
                         after.reminded = false;
                         counters.add("extended", lead);
                     }
                     _ => {
                         cases::close_pauses(&mut tx, case_id, &at).await?;
-                        after.due_at = self.recompute_due(&mut tx, &after, now).await?;
+                        after.due_at = self.recompute_due(&mut tx, &after).await?;
                     }
                 }
                 after.overdue = after
@@ -439,7 +437,7 @@ impl Services {
             }
             (Action::Unpark { .. }, _) => {
                 cases::close_pauses(&mut tx, case_id, &at).await?;
-                after.due_at = self.recompute_due(&mut tx, &after, now).await?;
+                after.due_at = self.recompute_due(&mut tx, &after).await?;
             }
             (Action::Supervise { .. }, _) => {
                 after.supervise_count += 1;
@@ -483,7 +481,7 @@ impl Services {
         Ok(cases::get_case(&mut conn, case_id).await?)
     }
 
-    fn reset_clock(&self, case: &mut CaseRow) {
+    fn reset_clock(case: &mut CaseRow) {
         case.lead_dept_id = None;
         case.supporting_depts = String::new();
         case.clock = None;
@@ -607,7 +605,6 @@ impl Services {
         &self,
         conn: &mut Conn,
         case: &CaseRow,
-        _now: DateTime<Utc>,
     ) -> Result<Option<String>> {
         let (Some(clock), Some(amount), Some(started)) = (
             case.clock.as_deref(),

@@ -311,11 +311,7 @@ async fn store_batch(
         let day = local.format("%Y-%m-%d").to_string();
         let number = format!("{}{next_id:07}", local.format("%Y%m%d"));
         let at = to_db(job.received_at);
-        let reporter_user_id = job
-            .reporter
-            .as_ref()
-            .filter(|a| a.role == Role::Resident)
-            .map(|a| a.user_id.0);
+        let reporter_user_id = reporter_user(job);
         let category_id = appeal.category_id.map(|c| c.0);
         sqlx::query(
             "INSERT INTO cases (id, number, state, channel, title, text, address, lat, lon, category_id, area_id,
@@ -349,21 +345,7 @@ async fn store_batch(
         .bind(job.suggestion.as_ref().map(|s| f64::from(s.confidence)))
         .execute(&mut *conn)
         .await?;
-        cases::insert_appeal(
-            conn,
-            &NewAppealRow {
-                case_id: next_id,
-                channel: appeal.channel.as_str(),
-                title: &appeal.title,
-                text: &appeal.text,
-                reporter_user_id,
-                reporter_name: &appeal.reporter_name,
-                reporter_phone: &appeal.reporter_phone,
-                idempotency_key: job.idempotency_key.as_deref(),
-                created_at: &at,
-            },
-        )
-        .await?;
+        insert_job_appeal(conn, job, next_id, &at).await?;
         let mut detail = serde_json::json!({
             "channel": appeal.channel.as_str(),
             "number": number,
@@ -454,26 +436,7 @@ async fn attach_repeat(
     }
     let appeal = &job.appeal;
     let at = to_db(job.received_at);
-    let reporter_user_id = job
-        .reporter
-        .as_ref()
-        .filter(|a| a.role == Role::Resident)
-        .map(|a| a.user_id.0);
-    let appeal_id = cases::insert_appeal(
-        conn,
-        &NewAppealRow {
-            case_id,
-            channel: appeal.channel.as_str(),
-            title: &appeal.title,
-            text: &appeal.text,
-            reporter_user_id,
-            reporter_name: &appeal.reporter_name,
-            reporter_phone: &appeal.reporter_phone,
-            idempotency_key: job.idempotency_key.as_deref(),
-            created_at: &at,
-        },
-    )
-    .await?;
+    let appeal_id = insert_job_appeal(conn, job, case_id, &at).await?;
     let (title, text, reporter_count): (String, String, i64) =
         sqlx::query_as("SELECT title, text, reporter_count FROM cases WHERE id = ?")
             .bind(case_id)
@@ -545,4 +508,37 @@ async fn attach_repeat(
         created: true,
         merged: true,
     }))
+}
+
+/// Returns the user a case belongs to: residents own what they report, staff file for others.
+fn reporter_user(job: &IntakeJob) -> Option<i64> {
+    job.reporter
+        .as_ref()
+        .filter(|a| a.role == Role::Resident)
+        .map(|a| a.user_id.0)
+}
+
+/// Stores the job's appeal, with its reporter and idempotency key, under `case_id`.
+async fn insert_job_appeal(
+    conn: &mut Conn,
+    job: &IntakeJob,
+    case_id: i64,
+    at: &str,
+) -> Result<i64> {
+    let appeal = &job.appeal;
+    Ok(cases::insert_appeal(
+        conn,
+        &NewAppealRow {
+            case_id,
+            channel: appeal.channel.as_str(),
+            title: &appeal.title,
+            text: &appeal.text,
+            reporter_user_id: reporter_user(job),
+            reporter_name: &appeal.reporter_name,
+            reporter_phone: &appeal.reporter_phone,
+            idempotency_key: job.idempotency_key.as_deref(),
+            created_at: at,
+        },
+    )
+    .await?)
 }

@@ -5,18 +5,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use urbis_test_support::{TestApp, USERS};
 
-const STAFF_NOT_RESIDENT: &[&str] = &[
-    "admin",
-    "operator",
-    "shiftlead",
-    "dispatcher",
-    "handler_a",
-    "handler_b",
-    "handler_city",
-    "supervisor_a",
-    "supervisor_b",
-    "leader",
-];
+/// Every fixture user except the residents.
+fn staff() -> Vec<&'static str> {
+    USERS
+        .into_iter()
+        .filter(|u| !u.starts_with("resident"))
+        .collect()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_endpoint_checks_every_role() {
@@ -128,41 +123,26 @@ async fn every_endpoint_checks_every_role() {
             Some(json!({"active": true})),
             admin_only.to_vec(),
         ),
-        (
-            Method::GET,
-            "/api/v1/stats/summary".into(),
-            None,
-            STAFF_NOT_RESIDENT.to_vec(),
-        ),
+        (Method::GET, "/api/v1/stats/summary".into(), None, staff()),
         (
             Method::GET,
             "/api/v1/stats/by-area?level=district".into(),
             None,
-            STAFF_NOT_RESIDENT.to_vec(),
+            staff(),
         ),
         (
             Method::GET,
             "/api/v1/stats/by-department".into(),
             None,
-            STAFF_NOT_RESIDENT.to_vec(),
+            staff(),
         ),
-        (
-            Method::GET,
-            "/api/v1/stats/trend".into(),
-            None,
-            STAFF_NOT_RESIDENT.to_vec(),
-        ),
-        (
-            Method::GET,
-            "/api/v1/stats/states".into(),
-            None,
-            STAFF_NOT_RESIDENT.to_vec(),
-        ),
+        (Method::GET, "/api/v1/stats/trend".into(), None, staff()),
+        (Method::GET, "/api/v1/stats/states".into(), None, staff()),
         (
             Method::GET,
             "/api/v1/stats/map?level=district".into(),
             None,
-            STAFF_NOT_RESIDENT.to_vec(),
+            staff(),
         ),
         (
             Method::POST,

@@ -103,7 +103,6 @@ async fn list_cases(
         dept_id: query.dept_id,
         category_id: query.category_id,
         overdue: query.overdue,
-        mine: false,
         by_priority: match query.order.as_deref() {
             None | Some("newest") => false,
             Some("priority") => true,
