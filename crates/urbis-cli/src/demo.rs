@@ -64,6 +64,20 @@ type CategorySpec = (
     i64,
 );
 
+/// Severity (0–1) of the categories that differ from the default 0.5.
+const SEVERITY: [(&str, f64); 10] = [
+    ("井盖缺损", 0.95),
+    ("树木倒伏", 0.85),
+    ("交通信号设施", 0.8),
+    ("供水问题", 0.75),
+    ("供暖问题", 0.75),
+    ("路面破损", 0.7),
+    ("施工扬尘", 0.6),
+    ("违规广告", 0.25),
+    ("共享单车乱停放", 0.3),
+    ("违章停车", 0.35),
+];
+
 const TAXONOMY: [CategorySpec; 8] = [
     (
         "市容环境",
@@ -534,6 +548,13 @@ async fn seed_city(services: &Services) -> anyhow::Result<City> {
         .set_time_limit(&admin, by_name["井盖缺损"], "urgent_hour", 4, 60)
         .await
         .map_err(e)?;
+    // Hazards to life and limb weigh more in the priority than nuisances.
+    for (name, severity) in SEVERITY {
+        services
+            .set_category_severity(&admin, by_name[name], severity)
+            .await
+            .map_err(e)?;
+    }
     services
         .publish_responsibility(&admin, "示范市权责清单 2026 版", &rules)
         .await

@@ -3,6 +3,7 @@
 
 mod bench;
 mod demo;
+mod export;
 mod import;
 mod serve;
 
@@ -31,6 +32,9 @@ enum Command {
     /// Imports data into a database.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Exports data from a database.
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Audit-log tools.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -74,6 +78,13 @@ enum ImportCommand {
     Taxonomy(import::ImportTaxonomyArgs),
     /// Imports area boundaries from GeoJSON (Chinese adcode format or any property mapping).
     Areas(import::ImportAreasArgs),
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// Writes dispatchers' category corrections and departments' returns (and, with
+    /// `--history`, finished cases) as a CSV for `urbis train`.
+    Training(export::ExportTrainingArgs),
 }
 
 #[derive(Subcommand)]
@@ -134,6 +145,7 @@ fn main() -> ExitCode {
             Command::Import(ImportCommand::Cases(args)) => import::cases(args).await,
             Command::Import(ImportCommand::Taxonomy(args)) => import::taxonomy(args).await,
             Command::Import(ImportCommand::Areas(args)) => import::areas(args).await,
+            Command::Export(ExportCommand::Training(args)) => export::training(args).await,
             Command::Audit(AuditCommand::Verify(args)) => serve::audit_verify(args).await,
             Command::Bench(BenchCommand::Intake(args)) => bench::intake(args).await,
             Command::Bench(BenchCommand::Locate(args)) => {

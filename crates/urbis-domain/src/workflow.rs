@@ -310,7 +310,17 @@ pub struct CaseFacts {
     pub lead_dept: Option<DeptId>,
     pub supporting_depts: Vec<DeptId>,
     pub reporter_user: Option<UserId>,
+    /// Residents whose repeat reports joined the case; they follow and rate it like its first
+    /// reporter.
+    pub co_reporters: Vec<UserId>,
     pub pending: Option<PendingRequest>,
+}
+
+impl CaseFacts {
+    /// Returns whether the user reported this problem (first or as a repeat).
+    pub fn is_reporter(&self, user: UserId) -> bool {
+        self.reporter_user == Some(user) || self.co_reporters.contains(&user)
+    }
 }
 
 /// What applying an action does to a case.
@@ -403,7 +413,7 @@ impl WorkflowError {
 /// Returns whether the actor may see the case at all (reads follow the same scope as writes).
 pub fn can_view(actor: &Actor, facts: &CaseFacts) -> bool {
     match actor.role {
-        Role::Resident => facts.reporter_user == Some(actor.user_id),
+        Role::Resident => facts.is_reporter(actor.user_id),
         Role::DeptHandler => {
             let dept_involved = actor.dept_id.is_some_and(|dept| {
                 facts.lead_dept == Some(dept) || facts.supporting_depts.contains(&dept)
@@ -523,7 +533,7 @@ fn check_scope(actor: &Actor, facts: &CaseFacts) -> Result<(), WorkflowError> {
         Role::DeptHandler if (actor.dept_id.is_none() || facts.lead_dept != actor.dept_id) => {
             return Err(WorkflowError::OutOfScope);
         }
-        Role::Resident if facts.reporter_user != Some(actor.user_id) => {
+        Role::Resident if !facts.is_reporter(actor.user_id) => {
             return Err(WorkflowError::OutOfScope);
         }
         _ => {}

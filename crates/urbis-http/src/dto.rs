@@ -39,6 +39,16 @@ pub struct CaseResponse {
     /// The classifier's category for this text and its confidence (also when not applied).
     pub suggested_category_id: Option<i64>,
     pub suggested_confidence: Option<f64>,
+    /// The classifier's top three categories, best first: `[{category_id, code, name, confidence}]`.
+    #[schema(value_type = Vec<Object>)]
+    pub suggestions: serde_json::Value,
+    /// True while the category waits for a person (none given and the classifier was unsure).
+    pub needs_review: bool,
+    /// The department the responsibility list proposed at intake, for the category or, while it
+    /// waits for review, for the best suggestion: `{lead_dept_id, supporting, rule_id,
+    /// legal_basis, basis}`.
+    #[schema(value_type = Option<Object>)]
+    pub proposed_route: Option<serde_json::Value>,
     /// The request waiting for the shift lead (extension or park).
     pub pending: Option<String>,
     pub clock: Option<String>,
@@ -124,6 +134,13 @@ impl CaseResponse {
                 .unwrap_or(serde_json::Value::Null),
             suggested_category_id: row.suggested_category_id,
             suggested_confidence: row.suggested_confidence,
+            suggestions: serde_json::from_str(&row.suggestions)
+                .unwrap_or(serde_json::Value::Array(Vec::new())),
+            needs_review: row.needs_review,
+            proposed_route: row
+                .proposed_route
+                .as_deref()
+                .and_then(|r| serde_json::from_str(r).ok()),
             pending: row.pending_kind,
             clock: row.clock,
             limit_amount: row.limit_amount,
@@ -328,6 +345,8 @@ pub struct CaseListQuery {
     pub before_id: Option<i64>,
     /// `priority` for highest priority first (the dispatcher's queue); default newest first.
     pub order: Option<String>,
+    /// `true`: only cases whose category waits for a person (the classifier was unsure).
+    pub review: Option<bool>,
     /// 1–500, default 50.
     pub limit: Option<i64>,
 }
@@ -339,4 +358,117 @@ pub struct RouteResponse {
     pub supporting_dept_ids: Vec<i64>,
     pub legal_basis: String,
     pub rule_id: i64,
+}
+
+/// What the operator has typed so far.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SuggestRequest {
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub text: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub area_code: Option<String>,
+    pub category_code: Option<String>,
+}
+
+/// A proposed category.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategorySuggestion {
+    pub category_id: i64,
+    pub code: String,
+    pub name: String,
+    pub confidence: f32,
+}
+
+/// An open case that may be the same problem.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DuplicateSuggestion {
+    pub id: i64,
+    pub number: String,
+    /// Masked of personal data.
+    pub title: String,
+    pub state: String,
+    pub reporter_count: i64,
+    pub similarity: f32,
+}
+
+/// A department named by code and name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeptRef {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+}
+
+/// The responsibility list's route for the suggestion.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RouteSuggestionResponse {
+    pub lead: DeptRef,
+    pub supporting: Vec<DeptRef>,
+    pub legal_basis: String,
+}
+
+/// An area named by code and name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AreaRef {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub level: String,
+}
+
+/// What intake would make of the text: categories, duplicates, personal data, priority, route.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SuggestResponse {
+    pub categories: Vec<CategorySuggestion>,
+    /// Empty for residents.
+    pub duplicates: Vec<DuplicateSuggestion>,
+    /// Kinds of personal data found (mobile, landline, id_card, bank_card, email, name).
+    pub pii: Vec<String>,
+    pub masked_text: String,
+    pub priority: PrioritySuggestion,
+    pub route: Option<RouteSuggestionResponse>,
+    pub area: Option<AreaRef>,
+}
+
+/// The explainable priority the appeal would get.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrioritySuggestion {
+    pub score: u8,
+    pub level: String,
+    /// `[{code, label_zh, points, detail}]`.
+    #[schema(value_type = Vec<Object>)]
+    pub factors: serde_json::Value,
+}
+
+/// Sets a category's severity (0–1), which weighs into new appeals' priority.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CategoryPatch {
+    pub severity: f64,
+}
+
+/// Page of kept training examples.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct TrainingQuery {
+    /// Only examples with a larger id.
+    pub after_id: Option<i64>,
+    /// 1–10000, default 1000.
+    pub limit: Option<i64>,
+}
+
+/// A correction or return kept for the next `urbis train`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrainingExampleResponse {
+    pub id: i64,
+    pub case_id: i64,
+    /// `correction` (a category changed by a person) or `return` (a dispatch sent back).
+    pub source: String,
+    /// Masked of personal data.
+    pub text: String,
+    pub label: String,
+    pub previous: String,
+    pub note: String,
+    pub created_at: String,
 }

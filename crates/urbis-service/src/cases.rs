@@ -25,6 +25,8 @@ pub struct CaseQuery {
     pub dept_id: Option<i64>,
     pub category_id: Option<i64>,
     pub overdue: Option<bool>,
+    /// Only cases whose category waits for a person (the review queue).
+    pub needs_review: Option<bool>,
     /// Highest priority first (the dispatcher's queue) instead of newest first.
     pub by_priority: bool,
     pub before_id: Option<i64>,
@@ -50,6 +52,10 @@ pub(crate) fn facts_of(row: &CaseRow) -> CaseFacts {
             .map(DeptId)
             .collect(),
         reporter_user: row.reporter_user_id.map(UserId),
+        co_reporters: parse_ids(&row.co_reporters)
+            .into_iter()
+            .map(UserId)
+            .collect(),
         pending: match (row.pending_kind.as_deref(), row.pending_amount) {
             (Some("extension"), Some(amount)) => Some(PendingRequest::Extension {
                 amount: u32::try_from(amount).unwrap_or(0),
@@ -67,7 +73,7 @@ pub fn parse_ids(text: &str) -> Vec<i64> {
         .collect()
 }
 
-fn format_ids(ids: &[i64]) -> String {
+pub(crate) fn format_ids(ids: &[i64]) -> String {
     ids.iter()
         .map(|id| id.to_string())
         .collect::<Vec<_>>()
@@ -194,6 +200,7 @@ impl Services {
             states: query.states.clone(),
             category_id: query.category_id,
             overdue: query.overdue,
+            needs_review: query.needs_review,
             before_id: query.before_id,
             by_priority: query.by_priority,
             limit,
@@ -275,6 +282,8 @@ impl Services {
                     crate::sla::limit_for(&mut tx, before.category_id, self.config()).await?;
                 cases::clear_pauses(&mut tx, case_id).await?;
                 after.lead_dept_id = Some(lead.0);
+                // A person chose where it goes: the category question is settled.
+                after.needs_review = false;
                 after.supporting_depts =
                     format_ids(&supporting.iter().map(|d| d.0).collect::<Vec<_>>());
                 after.clock = Some(clock.as_str().to_owned());
@@ -313,8 +322,10 @@ impl Services {
                     counters.add("responded_on_time", lead);
                 }
             }
-            (Action::Return { .. }, Effect::Returned) => {
+            (Action::Return { reason }, Effect::Returned) => {
                 counters.add("returned", lead);
+                // A wrong dispatch teaches the router: keep it for the next training run.
+                keep_return_example(&mut tx, &before, actor, reason, &at).await?;
                 after.return_count += 1;
                 Self::reset_clock(&mut after);
                 cases::clear_pauses(&mut tx, case_id).await?;
@@ -454,6 +465,9 @@ impl Services {
             }
             _ => {}
         }
+        if let Some((kind, message)) = reporter_message(&action, &after) {
+            notify_reporters(&mut tx, &after, kind, &message, &at).await?;
+        }
         save_case(&mut tx, &before, &after).await?;
         counters.write(&mut tx).await?;
         crate::audit::record(
@@ -525,6 +539,7 @@ impl Services {
                 .await?;
             exists.ok_or_else(|| ServiceError::invalid("unknown_category", "no such category"))?;
             after.category_id = Some(category_id);
+            after.needs_review = false;
         }
         if let Some(area_id) = area_id {
             let area = reference::get_area(&mut tx, area_id)
@@ -537,6 +552,18 @@ impl Services {
             after.area_path = area.path;
         }
         after.updated_at = to_db(self.now());
+        if after.category_id != before.category_id || after.area_id != before.area_id {
+            after.proposed_route = route_for(&mut tx, after.category_id, &after.area_path)
+                .await?
+                .map(|route| crate::assist::ProposedRoute::new(&route, false))
+                .and_then(|route| serde_json::to_string(&route).ok());
+        }
+        if after.category_id != before.category_id
+            && let Some(category_id) = after.category_id
+        {
+            keep_correction_example(&mut tx, &before, category_id, actor, &after.updated_at)
+                .await?;
+        }
         // Move the counters the case has contributed so far to its new key.
         let mut moved = vec!["reported"];
         if before.state == "registered" {
@@ -677,6 +704,130 @@ async fn notify(
             user_id: None,
             kind: kind.to_owned(),
             message: message.to_owned(),
+            created_at: at.to_owned(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// What the reporters of a case hear about an action, if anything.
+fn reporter_message(action: &Action, case: &CaseRow) -> Option<(&'static str, String)> {
+    let number = &case.number;
+    Some(match action {
+        Action::Dispatch { .. } => (
+            "progress",
+            format!("您反映的问题（案件 {number}）已派遣至责任部门办理"),
+        ),
+        Action::Close { .. } | Action::SelfResolve { .. } => (
+            "closed",
+            format!("您反映的问题（案件 {number}）已办结，欢迎评价"),
+        ),
+        Action::Void { reason } => ("voided", format!("案件 {number} 已作废：{reason}")),
+        Action::Reopen { .. } => (
+            "progress",
+            format!("您反映的问题（案件 {number}）已重新办理"),
+        ),
+        _ => return None,
+    })
+}
+
+/// Tells every resident who reported the case (first or as a repeat).
+async fn notify_reporters(
+    conn: &mut Conn,
+    case: &CaseRow,
+    kind: &str,
+    message: &str,
+    at: &str,
+) -> Result<()> {
+    let mut users: Vec<i64> = case.reporter_user_id.into_iter().collect();
+    users.extend(parse_ids(&case.co_reporters));
+    users.dedup();
+    for user in users {
+        cases::insert_notification(
+            conn,
+            &NotificationRow {
+                id: 0,
+                case_id: case.id,
+                dept_id: None,
+                user_id: Some(user),
+                kind: kind.to_owned(),
+                message: message.to_owned(),
+                created_at: at.to_owned(),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn category_code(conn: &mut Conn, id: Option<i64>) -> Result<String> {
+    let Some(id) = id else {
+        return Ok(String::new());
+    };
+    Ok(
+        sqlx::query_scalar::<_, String>("SELECT code FROM categories WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .unwrap_or_default(),
+    )
+}
+
+/// Keeps a person's category correction as a training example; the previous label is what the
+/// case had, or else the classifier's suggestion.
+async fn keep_correction_example(
+    conn: &mut Conn,
+    before: &CaseRow,
+    category_id: i64,
+    actor: &Actor,
+    at: &str,
+) -> Result<()> {
+    let label = category_code(conn, Some(category_id)).await?;
+    let previous = category_code(conn, before.category_id.or(before.suggested_category_id)).await?;
+    cases::insert_training_example(
+        conn,
+        &cases::TrainingExample {
+            id: 0,
+            case_id: before.id,
+            source: "correction".into(),
+            text: format!("{} {}", before.title, before.text),
+            label,
+            previous,
+            note: String::new(),
+            actor_id: Some(actor.user_id.0),
+            created_at: at.to_owned(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Keeps a department's return of a wrong dispatch: the case's category, the department that
+/// returned it, and its reason.
+async fn keep_return_example(
+    conn: &mut Conn,
+    before: &CaseRow,
+    actor: &Actor,
+    reason: &str,
+    at: &str,
+) -> Result<()> {
+    let label = category_code(conn, before.category_id).await?;
+    let previous = match before.lead_dept_id {
+        Some(dept) => reference::get_dept(conn, dept).await?.code,
+        None => String::new(),
+    };
+    cases::insert_training_example(
+        conn,
+        &cases::TrainingExample {
+            id: 0,
+            case_id: before.id,
+            source: "return".into(),
+            text: format!("{} {}", before.title, before.text),
+            label,
+            previous,
+            note: reason.to_owned(),
+            actor_id: Some(actor.user_id.0),
             created_at: at.to_owned(),
         },
     )

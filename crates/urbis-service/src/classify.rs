@@ -12,8 +12,17 @@ use crate::{Result, Services};
 /// A loaded model and the taxonomy it maps onto.
 pub struct Classifier {
     model: Model,
-    /// Model label (category code or name) → category id.
-    categories: HashMap<String, i64>,
+    /// Model label (category code or name) → category.
+    categories: HashMap<String, SuggestedCategory>,
+}
+
+/// One category the classifier proposes, with its calibrated probability.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SuggestedCategory {
+    pub category_id: i64,
+    pub code: String,
+    pub name: String,
+    pub confidence: f32,
 }
 
 /// What the classifier said about one appeal.
@@ -24,6 +33,8 @@ pub struct Suggestion {
     pub category_id: Option<i64>,
     /// Whether the suggestion became the case's category.
     pub applied: bool,
+    /// The best (up to) three labels that map to a category, best first.
+    pub top: Vec<SuggestedCategory>,
 }
 
 impl Services {
@@ -32,8 +43,14 @@ impl Services {
     pub async fn set_classifier(&self, model: Model) -> Result<usize> {
         let mut categories = HashMap::new();
         for category in self.list_categories().await? {
-            categories.insert(category.name.clone(), category.id);
-            categories.insert(category.code.clone(), category.id);
+            let entry = SuggestedCategory {
+                category_id: category.id,
+                code: category.code.clone(),
+                name: category.name.clone(),
+                confidence: 0.0,
+            };
+            categories.insert(category.name.clone(), entry.clone());
+            categories.insert(category.code.clone(), entry);
         }
         let matched = model
             .labels()
@@ -51,14 +68,28 @@ impl Services {
     pub fn classify(&self, text: &str) -> Option<Suggestion> {
         let classifier = self.inner.classifier.read().ok()?.clone()?;
         let prediction = classifier.model.predict(text);
-        let category_id = classifier.categories.get(&prediction.label).copied();
+        let category_id = classifier
+            .categories
+            .get(&prediction.label)
+            .map(|c| c.category_id);
         let applied = category_id.is_some()
             && prediction.confidence >= self.config().auto_category_min_confidence;
+        let top = prediction
+            .top
+            .iter()
+            .filter_map(|(label, confidence)| {
+                classifier.categories.get(label).map(|c| SuggestedCategory {
+                    confidence: *confidence,
+                    ..c.clone()
+                })
+            })
+            .collect();
         Some(Suggestion {
             label: prediction.label,
             confidence: prediction.confidence,
             category_id,
             applied,
+            top,
         })
     }
 }

@@ -1,7 +1,8 @@
 //! Repeat reports at intake: an appeal about the same problem as an open case — similar text
-//! (MinHash over character shingles), same category, same area, within the window — is attached
-//! to that case instead of opening a new one. The reporter count grows and every appeal (with its
-//! reporter) is kept; nothing is merged across categories or areas.
+//! (MinHash over character shingles), same category, same area (or, for a unit grid, another grid
+//! of the same community), within the window — is attached to that case instead of opening a new
+//! one. The reporter count grows and every appeal (with its reporter) is kept; nothing is merged
+//! across categories or beyond the community.
 
 use std::sync::Mutex;
 
@@ -13,6 +14,8 @@ use crate::{Result, Services};
 pub const WINDOW_SECONDS: i64 = 7 * 86_400;
 /// Similarity at or above which two appeals are the same problem (see bench/classify/README.md).
 pub const MIN_SIMILARITY: f32 = 0.5;
+/// Most neighbouring grids searched for repeats.
+pub const NEIGHBOURS_MAX: i64 = 64;
 /// Most recent cases kept in the index.
 pub const CAPACITY: usize = 200_000;
 
@@ -70,26 +73,50 @@ impl Services {
         category_id: i64,
         area_id: i64,
     ) -> Result<Option<(i64, f32)>> {
+        Ok(self
+            .find_similar(text, category_id, area_id)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// Returns the open cases similar to a text in the same category and area, most similar first.
+    pub(crate) async fn find_similar(
+        &self,
+        text: &str,
+        category_id: i64,
+        area_id: i64,
+    ) -> Result<Vec<(i64, f32)>> {
         self.ensure_dedup_loaded().await?;
+        let places = self.nearby_places(area_id).await?;
+        let places: Vec<&str> = places.iter().map(String::as_str).collect();
         let now = self.now().timestamp();
         let guard = match self.inner.dedup.index.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let Some(index) = guard.as_ref() else {
-            return Ok(None);
-        };
-        let best = index
-            .candidates(
-                text,
-                &category_id.to_string(),
-                &[&area_id.to_string()],
-                now,
-                WINDOW_SECONDS,
-            )
-            .into_iter()
-            .max_by(|a, b| a.1.total_cmp(&b.1));
-        Ok(best)
+        Ok(guard
+            .as_ref()
+            .map(|index| {
+                index.candidates(text, &category_id.to_string(), &places, now, WINDOW_SECONDS)
+            })
+            .unwrap_or_default())
+    }
+
+    /// Returns the places whose open cases an appeal in `area_id` may repeat: the area itself
+    /// and, for a unit grid, the other grids of its community (a few hundred metres at most).
+    async fn nearby_places(&self, area_id: i64) -> Result<Vec<String>> {
+        let mut places = vec![area_id.to_string()];
+        let siblings: Vec<i64> = sqlx::query_scalar(
+            "SELECT s.id FROM areas a JOIN areas s ON s.parent_id = a.parent_id AND s.level = 'grid'
+             WHERE a.id = ? AND a.level = 'grid' AND s.id <> a.id LIMIT ?",
+        )
+        .bind(area_id)
+        .bind(NEIGHBOURS_MAX)
+        .fetch_all(self.db().reader())
+        .await?;
+        places.extend(siblings.into_iter().map(|id| id.to_string()));
+        Ok(places)
     }
 
     /// Remembers a new case for later repeats.

@@ -35,6 +35,9 @@ struct IntakeJob {
     suggestion: Option<crate::classify::Suggestion>,
     repeat_of: Option<(i64, f32)>,
     priority: urbis_text::priority::Priority,
+    place: crate::assist::PlaceFacts,
+    /// The category waits for a person: none was given and the classifier was not confident.
+    needs_review: bool,
     reporter: Option<Actor>,
     idempotency_key: Option<String>,
     received_at: DateTime<Utc>,
@@ -96,11 +99,22 @@ impl Services {
             .category_id
             .zip(appeal.area_id)
             .map(|(c, a)| (c.0, a.0));
+        // Severity, repeats at the place and the proposed route follow the category, or, while
+        // it waits for review, the classifier's best suggestion.
+        let needs_review = appeal.category_id.is_none();
+        let guessed_category = appeal.category_id.map(|c| c.0).or_else(|| {
+            suggestion
+                .as_ref()
+                .and_then(|s| s.top.first().map(|c| c.category_id))
+        });
+        let place = self
+            .read_place_facts(guessed_category, appeal.area_id.map(|a| a.0))
+            .await?;
         let mut priority = urbis_text::priority::score(&urbis_text::priority::PriorityInput {
             text: &dedup_text,
-            category_severity: 0.5,
+            category_severity: place.severity,
             duplicate_count: 0,
-            repeat_place_count: 0,
+            repeat_place_count: place.repeat_place_count,
         });
         if appeal.urgent && priority.level < urbis_text::priority::Level::High {
             priority.level = urbis_text::priority::Level::High;
@@ -139,6 +153,8 @@ impl Services {
             suggestion,
             repeat_of,
             priority,
+            place,
+            needs_review,
             reporter: actor.cloned(),
             idempotency_key,
             received_at: self.now(),
@@ -213,6 +229,9 @@ async fn writer_loop(db: Db, config: ServiceConfig, mut receiver: mpsc::Receiver
 }
 
 type Outcomes = Vec<Result<IntakeOutcome>>;
+
+/// Most residents a case follows up besides its first reporter.
+const CO_REPORTERS_MAX: usize = 500;
 
 async fn commit_batch(
     db: &Db,
@@ -313,11 +332,17 @@ async fn store_batch(
         let at = to_db(job.received_at);
         let reporter_user_id = reporter_user(job);
         let category_id = appeal.category_id.map(|c| c.0);
+        let proposed_route = job
+            .place
+            .route
+            .as_ref()
+            .map(|r| crate::assist::ProposedRoute::new(r, job.needs_review));
         sqlx::query(
             "INSERT INTO cases (id, number, state, channel, title, text, address, lat, lon, category_id, area_id,
                 area_path, reporter_user_id, reporter_name, reporter_phone, urgent, stats_day, created_at, updated_at,
-                priority_score, priority_level, priority_factors, suggested_category_id, suggested_confidence)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                priority_score, priority_level, priority_factors, suggested_category_id, suggested_confidence,
+                suggestions, needs_review, proposed_route)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(next_id)
         .bind(&number)
@@ -343,6 +368,14 @@ async fn store_batch(
         .bind(serde_json::to_string(&job.priority.factors).unwrap_or_else(|_| "[]".into()))
         .bind(job.suggestion.as_ref().and_then(|s| s.category_id))
         .bind(job.suggestion.as_ref().map(|s| f64::from(s.confidence)))
+        .bind(
+            job.suggestion
+                .as_ref()
+                .and_then(|s| serde_json::to_string(&s.top).ok())
+                .unwrap_or_else(|| "[]".into()),
+        )
+        .bind(job.needs_review)
+        .bind(proposed_route.as_ref().and_then(|r| serde_json::to_string(r).ok()))
         .execute(&mut *conn)
         .await?;
         insert_job_appeal(conn, job, next_id, &at).await?;
@@ -357,7 +390,16 @@ async fn store_batch(
                 "label": suggestion.label,
                 "confidence": suggestion.confidence,
                 "applied": suggestion.applied,
+                "top": suggestion.top,
             });
+        }
+        detail["needs_review"] = job.needs_review.into();
+        detail["priority"] = serde_json::json!({
+            "score": job.priority.score,
+            "level": job.priority.level.as_str(),
+        });
+        if let Some(route) = &proposed_route {
+            detail["proposed_route"] = serde_json::to_value(route).unwrap_or_default();
         }
         let detail = detail.to_string();
         head.append(
@@ -437,26 +479,52 @@ async fn attach_repeat(
     let appeal = &job.appeal;
     let at = to_db(job.received_at);
     let appeal_id = insert_job_appeal(conn, job, case_id, &at).await?;
-    let (title, text, reporter_count): (String, String, i64) =
-        sqlx::query_as("SELECT title, text, reporter_count FROM cases WHERE id = ?")
-            .bind(case_id)
-            .fetch_one(&mut *conn)
-            .await?;
+    let (title, text, reporter_count, owner, co_reporters): (String, String, i64, Option<i64>, String) =
+        sqlx::query_as(
+            "SELECT title, text, reporter_count, reporter_user_id, co_reporters FROM cases WHERE id = ?",
+        )
+        .bind(case_id)
+        .fetch_one(&mut *conn)
+        .await?;
     // More reporters make the problem more pressing: the score counts the duplicates.
     let priority = urbis_text::priority::score(&urbis_text::priority::PriorityInput {
         text: &format!("{title} {text}"),
-        category_severity: 0.5,
+        category_severity: job.place.severity,
         duplicate_count: u32::try_from(reporter_count).unwrap_or(u32::MAX),
-        repeat_place_count: 0,
+        repeat_place_count: job.place.repeat_place_count,
     });
+    // A resident whose report joined the case follows it like its first reporter.
+    let mut co = crate::cases::parse_ids(&co_reporters);
+    if let Some(user) = reporter_user(job)
+        && owner != Some(user)
+        && !co.contains(&user)
+        && co.len() < CO_REPORTERS_MAX
+    {
+        co.push(user);
+        cases::insert_notification(
+            conn,
+            &cases::NotificationRow {
+                id: 0,
+                case_id,
+                dept_id: None,
+                user_id: Some(user),
+                kind: "merged".into(),
+                message: format!("您的诉求与案件 {number} 反映的是同一问题，已并入该案件一并办理"),
+                created_at: at.clone(),
+            },
+        )
+        .await?;
+    }
+    let co_reporters = crate::cases::format_ids(&co);
     let score = i64::from(priority.score);
     sqlx::query(
-        "UPDATE cases SET reporter_count = reporter_count + 1,
+        "UPDATE cases SET reporter_count = reporter_count + 1, co_reporters = ?,
             priority_factors = CASE WHEN ? > priority_score THEN ? ELSE priority_factors END,
             priority_level = CASE WHEN ? > priority_score THEN ? ELSE priority_level END,
             priority_score = MAX(priority_score, ?),
             updated_at = ?, version = version + 1 WHERE id = ?",
     )
+    .bind(&co_reporters)
     .bind(score)
     .bind(serde_json::to_string(&priority.factors).unwrap_or_else(|_| "[]".into()))
     .bind(score)

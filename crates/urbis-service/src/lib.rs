@@ -6,6 +6,7 @@
 //! other write takes the single writer connection for one short transaction; reads use the read
 //! pool. The SLA worker wakes periodically to send reminders and escalate overdue cases.
 
+pub mod assist;
 pub mod audit;
 pub mod auth;
 pub mod cases;
@@ -20,6 +21,7 @@ pub mod open311;
 pub mod reference;
 pub mod sla;
 pub mod stats;
+pub mod training;
 
 use std::sync::{Arc, RwLock};
 

@@ -52,6 +52,14 @@ pub struct CaseRow {
     pub priority_factors: String,
     pub suggested_category_id: Option<i64>,
     pub suggested_confidence: Option<f64>,
+    /// The classifier's top suggestions as JSON, best first.
+    pub suggestions: String,
+    /// Whether the category waits for a person (none, or the classifier was unsure).
+    pub needs_review: bool,
+    /// The responsibility list's proposal at intake as JSON, if any.
+    pub proposed_route: Option<String>,
+    /// Residents whose repeat reports were attached, comma-separated ids.
+    pub co_reporters: String,
     pub created_at: String,
     pub updated_at: String,
     pub version: i64,
@@ -62,7 +70,8 @@ const CASE_COLUMNS: &str = "id, number, state, channel, title, text, address, la
     pending_kind, pending_amount, clock, limit_amount, clock_started_at, due_at, response_due_at, accepted_at, \
     feedback_at, handled_on_time, overdue, reminded, supervise_count, rework_count, return_count, closure_type, \
     closed_at, satisfaction, resolved, rated_at, stats_day, priority_score, priority_level, priority_factors, \
-    suggested_category_id, suggested_confidence, created_at, updated_at, version";
+    suggested_category_id, suggested_confidence, suggestions, needs_review, proposed_route, co_reporters, \
+    created_at, updated_at, version";
 
 /// Returns one case.
 pub async fn get_case(conn: &mut Conn, id: i64) -> Result<CaseRow> {
@@ -81,7 +90,7 @@ pub async fn update_case(conn: &mut Conn, case: &CaseRow) -> Result<()> {
             limit_amount = ?, clock_started_at = ?, due_at = ?, response_due_at = ?, accepted_at = ?, feedback_at = ?,
             handled_on_time = ?, overdue = ?, reminded = ?, supervise_count = ?, rework_count = ?, return_count = ?,
             closure_type = ?, closed_at = ?, satisfaction = ?, resolved = ?, rated_at = ?, updated_at = ?,
-            version = version + 1
+            needs_review = ?, proposed_route = ?, co_reporters = ?, version = version + 1
          WHERE id = ? AND version = ?",
     )
     .bind(&case.state)
@@ -114,6 +123,9 @@ pub async fn update_case(conn: &mut Conn, case: &CaseRow) -> Result<()> {
     .bind(case.resolved)
     .bind(&case.rated_at)
     .bind(&case.updated_at)
+    .bind(case.needs_review)
+    .bind(&case.proposed_route)
+    .bind(&case.co_reporters)
     .bind(case.id)
     .bind(case.version)
     .execute(conn)
@@ -136,6 +148,8 @@ pub struct CaseFilter {
     pub states: Vec<String>,
     pub category_id: Option<i64>,
     pub overdue: Option<bool>,
+    /// Only cases whose category waits for a person.
+    pub needs_review: Option<bool>,
     pub created_from: Option<String>,
     pub created_to: Option<String>,
     /// Highest priority first instead of newest first.
@@ -165,7 +179,13 @@ pub async fn list_cases(conn: &mut Conn, filter: &CaseFilter) -> Result<Vec<Case
             .push(")");
     }
     if let Some(user) = filter.reporter_user_id {
-        query.push(" AND reporter_user_id = ").push_bind(user);
+        // A resident's cases: the ones they opened and the ones their repeat reports joined.
+        query
+            .push(" AND (reporter_user_id = ")
+            .push_bind(user)
+            .push(" OR id IN (SELECT case_id FROM appeals WHERE reporter_user_id = ")
+            .push_bind(user)
+            .push("))");
     }
     if !filter.states.is_empty() {
         query.push(" AND state IN (");
@@ -181,6 +201,9 @@ pub async fn list_cases(conn: &mut Conn, filter: &CaseFilter) -> Result<Vec<Case
     if let Some(overdue) = filter.overdue {
         query.push(" AND overdue = ").push_bind(overdue);
     }
+    if let Some(review) = filter.needs_review {
+        query.push(" AND needs_review = ").push_bind(review);
+    }
     if let Some(from) = &filter.created_from {
         query.push(" AND created_at >= ").push_bind(from.clone());
     }
@@ -190,9 +213,12 @@ pub async fn list_cases(conn: &mut Conn, filter: &CaseFilter) -> Result<Vec<Case
     if let Some(before) = filter.before_id {
         query.push(" AND id < ").push_bind(before);
     }
-    query
-        .push(" ORDER BY id DESC LIMIT ")
-        .push_bind(filter.limit);
+    query.push(if filter.by_priority {
+        " ORDER BY priority_score DESC, id DESC LIMIT "
+    } else {
+        " ORDER BY id DESC LIMIT "
+    });
+    query.push_bind(filter.limit);
     Ok(query.build_query_as().fetch_all(conn).await?)
 }
 
@@ -387,6 +413,55 @@ pub async fn list_notifications(
     )
     .bind(dept_id)
     .bind(user_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// A correction or a return kept for the next training run.
+#[derive(Debug, Clone, FromRow)]
+pub struct TrainingExample {
+    pub id: i64,
+    pub case_id: i64,
+    pub source: String,
+    pub text: String,
+    pub label: String,
+    pub previous: String,
+    pub note: String,
+    pub actor_id: Option<i64>,
+    pub created_at: String,
+}
+
+/// Stores a training example (its id is assigned).
+pub async fn insert_training_example(conn: &mut Conn, row: &TrainingExample) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO training_examples (case_id, source, text, label, previous, note, actor_id, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(row.case_id)
+    .bind(&row.source)
+    .bind(&row.text)
+    .bind(&row.label)
+    .bind(&row.previous)
+    .bind(&row.note)
+    .bind(row.actor_id)
+    .bind(&row.created_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Returns training examples after `after_id`, oldest first, at most `limit`.
+pub async fn list_training_examples(
+    conn: &mut Conn,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<TrainingExample>> {
+    Ok(sqlx::query_as(
+        "SELECT id, case_id, source, text, label, previous, note, actor_id, created_at
+         FROM training_examples WHERE id > ? ORDER BY id LIMIT ?",
+    )
+    .bind(after_id)
     .bind(limit)
     .fetch_all(conn)
     .await?)

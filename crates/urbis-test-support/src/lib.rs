@@ -72,6 +72,11 @@ impl TestApp {
 
     /// Starts a server with the fixture city and the given clock.
     pub async fn start_with_clock(clock: Clock) -> TestApp {
+        Self::start_with(clock, |_| {}).await
+    }
+
+    /// Starts a server with the fixture city, the given clock and an adjusted configuration.
+    pub async fn start_with(clock: Clock, adjust: impl FnOnce(&mut ServiceConfig)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let db_path = dir.path().join("test.sqlite");
         let db = Db::open(&DbOptions {
@@ -87,6 +92,8 @@ impl TestApp {
             session_ttl: std::time::Duration::from_secs(60 * 86_400),
             ..ServiceConfig::default()
         };
+        let mut config = config;
+        adjust(&mut config);
         let services = Services::start_with_clock(db, config, clock)
             .await
             .expect("services");

@@ -22,6 +22,7 @@ fn facts(state: CaseState) -> CaseFacts {
         lead_dept: Some(DeptId(3)),
         supporting_depts: vec![DeptId(4)],
         reporter_user: Some(UserId(7)),
+        co_reporters: vec![UserId(8)],
         pending: None,
     }
 }
@@ -281,4 +282,28 @@ fn names_round_trip() {
     for role in Role::ALL {
         assert_eq!(Role::parse(role.as_str()), Some(role));
     }
+}
+
+#[test]
+fn a_resident_whose_repeat_report_joined_a_case_follows_and_rates_it() {
+    let mut repeat_reporter = actor(Role::Resident, None, None);
+    repeat_reporter.user_id = UserId(8);
+    let closed = facts(CaseState::Closed);
+    assert!(can_view(&repeat_reporter, &closed));
+    let rate = Action::Rate {
+        satisfaction: Satisfaction::Satisfied,
+        resolved: true,
+        comment: String::new(),
+    };
+    assert_eq!(
+        plan(&repeat_reporter, &closed, &rate).unwrap().to,
+        CaseState::Evaluated
+    );
+    let mut without = facts(CaseState::Closed);
+    without.co_reporters.clear();
+    assert!(!can_view(&repeat_reporter, &without));
+    assert_eq!(
+        plan(&repeat_reporter, &without, &rate).unwrap_err(),
+        WorkflowError::OutOfScope
+    );
 }

@@ -16,6 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
+use crate::dto::{CategoryPatch, TrainingExampleResponse, TrainingQuery};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, Auth};
 
@@ -24,6 +25,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_areas, create_area))
         .routes(routes!(list_depts, create_dept))
         .routes(routes!(list_categories))
+        .routes(routes!(patch_category))
+        .routes(routes!(training_examples))
         .routes(routes!(import_categories))
         .routes(routes!(list_time_limits))
         .routes(routes!(set_time_limit))
@@ -171,6 +174,8 @@ pub struct CategoryResponse {
     pub name: String,
     pub level: i64,
     pub parent_id: Option<i64>,
+    /// 0 (minor) … 1 (most severe); weighs into the priority of new appeals.
+    pub severity: f64,
 }
 
 /// Returns the taxonomy.
@@ -185,6 +190,57 @@ async fn list_categories(State(state): State<AppState>) -> ApiResult<Json<Vec<Ca
                 name: c.name,
                 level: c.level,
                 parent_id: c.parent_id,
+                severity: c.severity,
+            })
+            .collect(),
+    ))
+}
+
+/// Sets a category's severity (admin; audited).
+#[utoipa::path(patch, path = "/api/v1/categories/{id}", tag = "admin", params(("id" = i64, Path)),
+    request_body = CategoryPatch,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+async fn patch_category(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<CategoryPatch>,
+) -> ApiResult<StatusCode> {
+    state
+        .services
+        .set_category_severity(&actor, id, body.severity)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Lists the corrections and returns kept as training data (admin), oldest first; personal data
+/// is masked. `urbis export training` writes the unmasked text for `urbis train`.
+#[utoipa::path(get, path = "/api/v1/training-examples", tag = "admin", params(TrainingQuery),
+    responses((status = 200, body = Vec<TrainingExampleResponse>)), security(("bearer" = [])))]
+async fn training_examples(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiQuery(query): ApiQuery<TrainingQuery>,
+) -> ApiResult<Json<Vec<TrainingExampleResponse>>> {
+    let rows = state
+        .services
+        .training_examples(
+            &actor,
+            query.after_id.unwrap_or(0),
+            query.limit.unwrap_or(1000),
+        )
+        .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| TrainingExampleResponse {
+                id: r.id,
+                case_id: r.case_id,
+                source: r.source,
+                text: urbis_text::pii::mask(&r.text),
+                label: r.label,
+                previous: r.previous,
+                note: r.note,
+                created_at: r.created_at,
             })
             .collect(),
     ))

@@ -24,6 +24,85 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(case_appeals))
         .routes(routes!(case_route))
         .routes(routes!(case_action))
+        .routes(routes!(suggest))
+}
+
+/// What intake would make of an appeal being typed, without storing anything: the classifier's
+/// top categories, open cases that may be the same problem (not for residents), personal data
+/// found, the priority and the responsibility list's route.
+#[utoipa::path(post, path = "/api/v1/intake/suggest", tag = "cases", request_body = SuggestRequest,
+    responses((status = 200, body = SuggestResponse), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+async fn suggest(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiJson(body): ApiJson<SuggestRequest>,
+) -> ApiResult<Json<SuggestResponse>> {
+    let input = urbis_service::assist::SuggestInput {
+        title: body.title,
+        text: body.text,
+        lat: body.lat,
+        lon: body.lon,
+        area_code: body.area_code,
+        category_code: body.category_code,
+    };
+    let outcome = state.services.suggest_intake(&actor, &input).await?;
+    let depts = state.services.list_depts().await?;
+    let dept_ref = |id: i64| {
+        depts.iter().find(|d| d.id == id).map(|d| DeptRef {
+            id: d.id,
+            code: d.code.clone(),
+            name: d.name.clone(),
+        })
+    };
+    let route = outcome.route.as_ref().and_then(|route| {
+        Some(RouteSuggestionResponse {
+            lead: dept_ref(route.lead_dept_id)?,
+            supporting: route
+                .supporting
+                .iter()
+                .filter_map(|id| dept_ref(*id))
+                .collect(),
+            legal_basis: route.legal_basis.clone(),
+        })
+    });
+    Ok(Json(SuggestResponse {
+        categories: outcome
+            .categories
+            .into_iter()
+            .map(|c| CategorySuggestion {
+                category_id: c.category_id,
+                code: c.code,
+                name: c.name,
+                confidence: c.confidence,
+            })
+            .collect(),
+        duplicates: outcome
+            .duplicates
+            .into_iter()
+            .map(|d| DuplicateSuggestion {
+                id: d.case.id,
+                number: d.case.number,
+                title: urbis_text::pii::mask(&d.case.title),
+                state: d.case.state,
+                reporter_count: d.case.reporter_count,
+                similarity: d.similarity,
+            })
+            .collect(),
+        pii: outcome.pii.into_iter().map(str::to_owned).collect(),
+        masked_text: outcome.masked_text,
+        priority: PrioritySuggestion {
+            score: outcome.priority.score,
+            level: outcome.priority.level.as_str().to_owned(),
+            factors: serde_json::to_value(&outcome.priority.factors).unwrap_or_default(),
+        },
+        route,
+        area: outcome.area.map(|a| AreaRef {
+            id: a.id,
+            code: a.code,
+            name: a.name,
+            level: a.level,
+        }),
+    }))
 }
 
 /// Files an appeal. Anonymous appeals go to the web channel; an `Idempotency-Key` header makes
@@ -112,6 +191,7 @@ async fn list_cases(
                 );
             }
         },
+        needs_review: query.review.filter(|r| *r),
         before_id: query.before_id,
         limit: query.limit,
     };
