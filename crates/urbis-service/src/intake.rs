@@ -33,6 +33,7 @@ pub struct IntakeOutcome {
 struct IntakeJob {
     appeal: NewAppeal,
     suggestion: Option<crate::classify::Suggestion>,
+    geo: crate::assets::IntakeGeo,
     repeat_of: Option<(i64, f32)>,
     priority: urbis_text::priority::Priority,
     reporter: Option<Actor>,
@@ -70,6 +71,12 @@ impl Services {
             Some(_) => Channel::Api,
         };
         let mut appeal = input.validate(default_channel)?;
+        // An address without coordinates takes its point from the gazetteer when the match is confident.
+        let mut geo = crate::assets::IntakeGeo::default();
+        if appeal.location.is_none() {
+            geo.geocoded = self.geocode_for_intake(&appeal.address).await?;
+            appeal.location = geo.geocoded.as_ref().map(|g| (g.lat, g.lon));
+        }
         // A located appeal without an area goes to the finest area whose boundary contains it.
         if let (None, Some((lat, lon))) = (appeal.area_id, appeal.location) {
             appeal.area_id = self
@@ -85,6 +92,10 @@ impl Services {
         if let Some(suggestion) = suggestion.as_ref().filter(|s| s.applied) {
             appeal.category_id = suggestion.category_id.map(urbis_domain::ids::CategoryId);
         }
+        // An appeal about an asset class names the nearest such asset within 30 m.
+        geo.asset = self
+            .asset_for_appeal(appeal.category_id.map(|c| c.0), appeal.location)
+            .await?;
         let dedup_text = format!("{} {}", appeal.title, appeal.text);
         let repeat_of = match (appeal.category_id, appeal.area_id) {
             (Some(category), Some(area)) => {
@@ -137,6 +148,7 @@ impl Services {
         let job = IntakeJob {
             appeal,
             suggestion,
+            geo,
             repeat_of,
             priority,
             reporter: actor.cloned(),
@@ -346,6 +358,7 @@ async fn store_batch(
         .execute(&mut *conn)
         .await?;
         insert_job_appeal(conn, job, next_id, &at).await?;
+        job.geo.store(conn, next_id).await?;
         let mut detail = serde_json::json!({
             "channel": appeal.channel.as_str(),
             "number": number,
@@ -358,6 +371,9 @@ async fn store_batch(
                 "confidence": suggestion.confidence,
                 "applied": suggestion.applied,
             });
+        }
+        if let Some(geo) = job.geo.audit_detail() {
+            detail["geo"] = geo;
         }
         let detail = detail.to_string();
         head.append(
