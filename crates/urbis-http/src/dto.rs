@@ -92,7 +92,11 @@ impl CaseResponse {
             class: a.asset.subclass_code.clone(),
             state: a.asset.state.clone(),
             distance_m: a.distance_m.map(|d| (d * 10.0).round() / 10.0),
-            maintainer: match (&a.asset.maintainer_dept_id, &a.asset.maintainer_code, &a.asset.maintainer_name) {
+            maintainer: match (
+                &a.asset.maintainer_dept_id,
+                &a.asset.maintainer_code,
+                &a.asset.maintainer_name,
+            ) {
                 (Some(id), Some(code), Some(name)) => {
                     Some(serde_json::json!({ "id": id, "code": code, "name": name }))
                 }

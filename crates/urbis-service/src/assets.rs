@@ -148,7 +148,9 @@ pub fn parse_class(text: &str) -> Result<AssetClass> {
 
 /// Returns the Chinese label of a stored state (`intact` → 完好).
 pub fn state_zh(state: &str) -> &'static str {
-    AssetState::parse(state).map(AssetState::label_zh).unwrap_or("")
+    AssetState::parse(state)
+        .map(AssetState::label_zh)
+        .unwrap_or("")
 }
 
 fn class_codes(id: AssetId) -> (String, String) {

@@ -98,9 +98,19 @@ fn match_name(kind: MatchKind) -> &'static str {
 }
 
 /// Parses a coordinate pair in a coordinate system and returns WGS84 (lon, lat).
-pub(crate) fn parse_point(lon: &str, lat: &str, crs: &str) -> std::result::Result<(f64, f64), String> {
-    let lon: f64 = lon.trim().parse().map_err(|_| format!("lon {lon:?} is not a number"))?;
-    let lat: f64 = lat.trim().parse().map_err(|_| format!("lat {lat:?} is not a number"))?;
+pub(crate) fn parse_point(
+    lon: &str,
+    lat: &str,
+    crs: &str,
+) -> std::result::Result<(f64, f64), String> {
+    let lon: f64 = lon
+        .trim()
+        .parse()
+        .map_err(|_| format!("lon {lon:?} is not a number"))?;
+    let lat: f64 = lat
+        .trim()
+        .parse()
+        .map_err(|_| format!("lat {lat:?} is not a number"))?;
     if !(lon.is_finite() && lat.is_finite() && lon.abs() <= 180.0 && lat.abs() <= 90.0) {
         return Err("lon must be in [-180, 180] and lat in [-90, 90]".to_owned());
     }
@@ -112,7 +122,9 @@ pub(crate) fn parse_point(lon: &str, lat: &str, crs: &str) -> std::result::Resul
     Ok(crs.to_wgs84(lon, lat))
 }
 
-fn validate_row(input: &GazetteerInput) -> std::result::Result<(String, String, f64, f64, String), String> {
+fn validate_row(
+    input: &GazetteerInput,
+) -> std::result::Result<(String, String, f64, f64, String), String> {
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err("name must be 1–100 characters".to_owned());
@@ -306,9 +318,10 @@ impl Services {
             return Ok(None);
         }
         let best_row = index.entry_row[best.index];
-        let ambiguous = candidates.iter().skip(1).any(|c| {
-            index.entry_row[c.index] != best_row && c.score >= best.score - 1e-9
-        });
+        let ambiguous = candidates
+            .iter()
+            .skip(1)
+            .any(|c| index.entry_row[c.index] != best_row && c.score >= best.score - 1e-9);
         if ambiguous {
             return Ok(None);
         }

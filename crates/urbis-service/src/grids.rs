@@ -375,10 +375,7 @@ impl Services {
             .await
             .map_err(|_| ServiceError::internal())?;
             if let Err(err) = checked {
-                return Err(ServiceError::invalid(
-                    "units_not_adjacent",
-                    err.to_string(),
-                ));
+                return Err(ServiceError::invalid("units_not_adjacent", err.to_string()));
             }
         }
         let at = to_db(self.now());
@@ -544,8 +541,8 @@ impl Services {
         .await?;
         let mut open: HashMap<i64, (i64, i64)> = HashMap::new();
         for (area_id, state, overdue, n) in counts {
-            let is_open = urbis_domain::workflow::CaseState::parse(&state)
-                .is_some_and(|s| s.is_open());
+            let is_open =
+                urbis_domain::workflow::CaseState::parse(&state).is_some_and(|s| s.is_open());
             if is_open && n > 0 {
                 let slot = open.entry(area_id).or_default();
                 slot.0 += n;
@@ -559,7 +556,17 @@ impl Services {
             .into_iter()
             .take(GRIDS_PAGE_MAX)
             .map(
-                |(id, code, name, parent_id, path, center_lat, center_lon, geometry, parent_code)| {
+                |(
+                    id,
+                    code,
+                    name,
+                    parent_id,
+                    path,
+                    center_lat,
+                    center_lon,
+                    geometry,
+                    parent_code,
+                )| {
                     let (n_open, n_overdue) = open.get(&id).copied().unwrap_or_default();
                     let (responsibility_grid, supervisor) =
                         supervisors.get(&id).cloned().unwrap_or_default();

@@ -18,7 +18,8 @@ pub struct ResponsibilityGridRow {
     pub updated_at: String,
 }
 
-const RGRID_SELECT: &str = "SELECT g.id, g.code, g.name, g.supervisor_user_id, u.username AS supervisor_username,
+const RGRID_SELECT: &str =
+    "SELECT g.id, g.code, g.name, g.supervisor_user_id, u.username AS supervisor_username,
     u.display_name AS supervisor_name, g.created_at, g.updated_at
     FROM responsibility_grids g LEFT JOIN users u ON u.id = g.supervisor_user_id";
 
@@ -68,12 +69,14 @@ pub async fn set_grid_supervisor(
     supervisor_user_id: Option<i64>,
     at: &str,
 ) -> Result<()> {
-    sqlx::query("UPDATE responsibility_grids SET supervisor_user_id = ?, updated_at = ? WHERE id = ?")
-        .bind(supervisor_user_id)
-        .bind(at)
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE responsibility_grids SET supervisor_user_id = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(supervisor_user_id)
+    .bind(at)
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -89,12 +92,12 @@ pub async fn insert_grid_unit(conn: &mut Conn, grid_id: i64, unit_area_id: i64) 
 
 /// Returns the responsibility grid holding a unit grid, if any.
 pub async fn grid_of_unit(conn: &mut Conn, unit_area_id: i64) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar(
-        "SELECT grid_id FROM responsibility_grid_units WHERE unit_area_id = ?",
+    Ok(
+        sqlx::query_scalar("SELECT grid_id FROM responsibility_grid_units WHERE unit_area_id = ?")
+            .bind(unit_area_id)
+            .fetch_optional(conn)
+            .await?,
     )
-    .bind(unit_area_id)
-    .fetch_optional(conn)
-    .await?)
 }
 
 /// Returns (responsibility grid id, unit area id, unit code) for every unit of every grid.
@@ -279,9 +282,11 @@ pub async fn assets_in_bbox(
 
 /// Returns (id, lat, lon) of every asset, for the nearest-asset index.
 pub async fn asset_points(conn: &mut Conn) -> Result<Vec<(String, f64, f64)>> {
-    Ok(sqlx::query_as("SELECT id, lat, lon FROM assets ORDER BY id")
-        .fetch_all(conn)
-        .await?)
+    Ok(
+        sqlx::query_as("SELECT id, lat, lon FROM assets ORDER BY id")
+            .fetch_all(conn)
+            .await?,
+    )
 }
 
 /// Sets an asset's state.

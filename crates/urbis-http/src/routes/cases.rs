@@ -138,7 +138,9 @@ async fn get_case(
 ) -> ApiResult<Json<CaseResponse>> {
     let row = state.services.get_case(&actor, id).await?;
     let geo = state.services.case_geo(&[row.id]).await?;
-    Ok(Json(CaseResponse::for_actor(&actor, row).with_geo(geo.get(&id))))
+    Ok(Json(
+        CaseResponse::for_actor(&actor, row).with_geo(geo.get(&id)),
+    ))
 }
 
 /// Corrects the category or area of a case before dispatch.

@@ -20,7 +20,10 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(generate_grids))
         .routes(routes!(grids_geojson))
-        .routes(routes!(list_responsibility_grids, create_responsibility_grid))
+        .routes(routes!(
+            list_responsibility_grids,
+            create_responsibility_grid
+        ))
         .routes(routes!(bind_supervisor, unbind_supervisor))
         .routes(routes!(area_tree))
         .routes(routes!(geocode))
@@ -199,7 +202,10 @@ async fn list_responsibility_grids(
 ) -> ApiResult<Json<ResponsibilityGridList>> {
     let grids = state.services.responsibility_grids(&actor).await?;
     Ok(Json(ResponsibilityGridList {
-        items: grids.into_iter().map(ResponsibilityGridBody::from).collect(),
+        items: grids
+            .into_iter()
+            .map(ResponsibilityGridBody::from)
+            .collect(),
     }))
 }
 
@@ -429,7 +435,11 @@ pub(crate) fn asset_body(row: AssetRow, distance_m: Option<f64>) -> AssetBody {
     let state_zh = urbis_service::assets::state_zh(&row.state).to_owned();
     AssetBody {
         owner: dept_ref(row.owner_dept_id, row.owner_code, row.owner_name),
-        maintainer: dept_ref(row.maintainer_dept_id, row.maintainer_code, row.maintainer_name),
+        maintainer: dept_ref(
+            row.maintainer_dept_id,
+            row.maintainer_code,
+            row.maintainer_name,
+        ),
         id: row.id,
         class: row.class_code,
         subclass: row.subclass_code,
