@@ -14,7 +14,6 @@ use clap::Args;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use urbis_domain::appeal::AppealInput;
-use urbis_domain::area::AreaLevel;
 use urbis_domain::ids::DeptId;
 use urbis_domain::role::{Actor, Role};
 use urbis_domain::workflow::{Action, Satisfaction};
@@ -23,6 +22,8 @@ use urbis_service::reference::TaxonomyPath;
 use urbis_service::{Clock, ServiceConfig, Services};
 use urbis_storage::Durability;
 use urbis_storage::reference::{CalendarDayRow, RuleRow};
+
+mod map;
 
 /// Options of `urbis demo`.
 #[derive(Args)]
@@ -374,6 +375,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 /// What the seeding created, for the case simulation.
 struct City {
     grids: Vec<(i64, usize)>,
+    /// Centre of each unit grid, and the manhole cover in it if any (lat, lon).
+    centers: HashMap<i64, (f64, f64)>,
+    covers: HashMap<i64, (f64, f64)>,
     categories: Vec<(i64, &'static str)>,
     handler_of_dept: HashMap<i64, Actor>,
     supervisors: Vec<Actor>,
@@ -393,7 +397,7 @@ async fn seed_city(services: &Services) -> anyhow::Result<City> {
         "示范市",
         "city",
         None,
-        Some((30.60, 114.30)),
+        Some(map::CENTRE),
         None,
     )
     .await?;
@@ -410,68 +414,10 @@ async fn seed_city(services: &Services) -> anyhow::Result<City> {
         .await
         .map_err(e)?;
     let admin = services.actor_by_username("admin").await.map_err(e)?;
-    let mut districts = Vec::new();
-    let mut grids = Vec::new();
-    for (d_idx, (d_code, d_name)) in DISTRICTS.iter().enumerate() {
-        let base = (
-            30.60 + (d_idx as f64 / 2.0).floor() * 0.08 - 0.04,
-            114.30 + (d_idx % 2) as f64 * 0.10 - 0.05,
-        );
-        let district = services
-            .create_area(
-                &admin,
-                &format!("9901{d_code}"),
-                d_name,
-                AreaLevel::District,
-                Some(root.id),
-                Some(base),
-            )
-            .await
-            .map_err(e)?;
-        for (s_idx, s_name) in STREETS.iter().enumerate() {
-            let s_center = (base.0 + s_idx as f64 * 0.015 - 0.015, base.1 + 0.01);
-            let street = services
-                .create_area(
-                    &admin,
-                    &format!("{}{:03}", district.code, s_idx + 1),
-                    s_name,
-                    AreaLevel::Street,
-                    Some(district.id),
-                    Some(s_center),
-                )
-                .await
-                .map_err(e)?;
-            for (c_idx, c_name) in COMMUNITIES.iter().enumerate() {
-                let c_center = (s_center.0, s_center.1 + c_idx as f64 * 0.008);
-                let community = services
-                    .create_area(
-                        &admin,
-                        &format!("{}{:03}", street.code, c_idx + 1),
-                        c_name,
-                        AreaLevel::Community,
-                        Some(street.id),
-                        Some(c_center),
-                    )
-                    .await
-                    .map_err(e)?;
-                for g in 0..2 {
-                    let grid = services
-                        .create_area(
-                            &admin,
-                            &format!("{}{:03}", community.code, g + 1),
-                            &format!("{c_name}第{}网格", g + 1),
-                            AreaLevel::Grid,
-                            Some(community.id),
-                            Some((c_center.0 + g as f64 * 0.002, c_center.1)),
-                        )
-                        .await
-                        .map_err(e)?;
-                    grids.push((grid.id, d_idx));
-                }
-            }
-        }
-        districts.push(district);
-    }
+    // Districts, streets and communities with boundaries of their own making, cut into unit grids.
+    let mut map =
+        map::seed_areas(services, &admin, &root, &DISTRICTS, &STREETS, &COMMUNITIES).await?;
+    let districts = map.districts.clone();
     let mut dept_ids: HashMap<String, i64> = HashMap::new();
     for (code, name) in CITY_DEPTS {
         let dept = services
@@ -699,8 +645,11 @@ async fn seed_city(services: &Services) -> anyhow::Result<City> {
             .map_err(e)?,
         );
     }
+    map::seed_map_data(services, &admin, &mut map, &supervisors, &by_name, &PLACES).await?;
     Ok(City {
-        grids,
+        grids: map.grids,
+        centers: map.centers,
+        covers: map.covers,
         categories: leaf_categories,
         handler_of_dept,
         supervisors,
@@ -947,6 +896,12 @@ async fn seed_cases(
                 let texts = sample_texts(category.1);
                 let text = texts[case_idx % texts.len()]
                     .replace("{place}", PLACES[case_idx % PLACES.len()]);
+                // Reported where it is: a missing cover 3 m from the cover, anything else at the grid's centre.
+                let point = match category.1 {
+                    "井盖缺损" => city.covers.get(&grid.0).map(|p| (p.0 + 0.000_027, p.1)),
+                    _ => None,
+                }
+                .or_else(|| city.centers.get(&grid.0).copied());
                 let reporter = if by_resident {
                     &city.resident
                 } else {
@@ -965,8 +920,8 @@ async fn seed_cases(
                     ),
                     reporter_phone: Some(format!("139{:08}", (case_idx * 7_919) % 100_000_000)),
                     address: Some(format!("示范市{}", PLACES[case_idx % PLACES.len()])),
-                    lat: None,
-                    lon: None,
+                    lat: point.map(|p| p.0),
+                    lon: point.map(|p| p.1),
                     category_id: Some(category.0),
                     area_id: Some(grid.0),
                     urgent: Some(category.1 == "井盖缺损"),

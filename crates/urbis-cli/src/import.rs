@@ -102,7 +102,7 @@ fn column(header: &[String], names: &[&str]) -> Option<usize> {
         .find_map(|name| header.iter().position(|h| h.eq_ignore_ascii_case(name)))
 }
 
-pub async fn open_services(db: &DbArgs) -> anyhow::Result<Services> {
+pub(crate) async fn open_services(db: &DbArgs) -> anyhow::Result<Services> {
     if !db.db.exists() {
         anyhow::bail!(
             "no database at {} (run `urbis serve` or `urbis demo` once to create it)",

@@ -5,6 +5,7 @@ mod bench;
 mod demo;
 mod export;
 mod import;
+mod mapdata;
 mod serve;
 
 use std::path::PathBuf;
@@ -68,6 +69,9 @@ enum GeoCommand {
     CheckLa(urbis_geo::tools::CheckLaArgs),
     /// Cuts a district of Beijing into ~10,000 m² unit grids and checks containment and overlap.
     GridCheck(urbis_geo::tools::GridCheckArgs),
+    /// Cuts a community or street (or every community of a street or district) into ~10,000 m²
+    /// unit grids with 15-digit codes and stores them.
+    Grids(mapdata::GeoGridsArgs),
 }
 
 #[derive(Subcommand)]
@@ -78,6 +82,10 @@ enum ImportCommand {
     Taxonomy(import::ImportTaxonomyArgs),
     /// Imports area boundaries from GeoJSON (Chinese adcode format or any property mapping).
     Areas(import::ImportAreasArgs),
+    /// Imports a gazetteer (name, kind road|address|poi, lon, lat, crs, aliases) from CSV or XLSX.
+    Gazetteer(mapdata::ImportMapTableArgs),
+    /// Imports city assets (id, name, lon, lat, crs, owner, maintainer, state) from CSV or XLSX.
+    Assets(mapdata::ImportMapTableArgs),
 }
 
 #[derive(Subcommand)]
@@ -146,6 +154,9 @@ fn main() -> ExitCode {
             Command::Import(ImportCommand::Taxonomy(args)) => import::taxonomy(args).await,
             Command::Import(ImportCommand::Areas(args)) => import::areas(args).await,
             Command::Export(ExportCommand::Training(args)) => export::training(args).await,
+            Command::Import(ImportCommand::Gazetteer(args)) => mapdata::gazetteer(args).await,
+            Command::Import(ImportCommand::Assets(args)) => mapdata::assets(args).await,
+            Command::Geo(GeoCommand::Grids(args)) => mapdata::grids(args).await,
             Command::Audit(AuditCommand::Verify(args)) => serve::audit_verify(args).await,
             Command::Bench(BenchCommand::Intake(args)) => bench::intake(args).await,
             Command::Bench(BenchCommand::Locate(args)) => {

@@ -18,10 +18,12 @@ use crate::measure::{EARTH_RADIUS_M, haversine_m};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct AssetId(u64);
 
-/// GB/T 2260 province-level prefixes (first two digits of a county code).
-const PROVINCE_PREFIXES: [u8; 34] = [
+/// GB/T 2260 province-level prefixes (first two digits of a county code), plus 99: GB/T 2260 never
+/// assigns it, so Urbis keeps it for fictional cities (the demo's 示范市 and the test fixtures), whose
+/// codes can then never collide with a real county.
+const PROVINCE_PREFIXES: [u8; 35] = [
     11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52,
-    53, 54, 61, 62, 63, 64, 65, 71, 81, 82,
+    53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 99,
 ];
 
 impl AssetId {

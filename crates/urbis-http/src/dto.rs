@@ -66,6 +66,59 @@ pub struct CaseResponse {
     pub resolved: Option<bool>,
     pub created_at: String,
     pub updated_at: String,
+    /// The city asset (部件) intake named: the nearest asset of the category's classes within 30 m.
+    pub asset: Option<CaseAssetBody>,
+    /// The supervisor of the responsibility grid holding the case's unit grid.
+    pub grid_supervisor: Option<GridSupervisorBody>,
+}
+
+/// The asset a case names.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseAssetBody {
+    pub id: String,
+    pub name: String,
+    pub class: String,
+    pub state: String,
+    pub distance_m: Option<f64>,
+    /// The maintainer department `{id, code, name}`.
+    #[schema(value_type = Option<Object>)]
+    pub maintainer: Option<serde_json::Value>,
+}
+
+/// The supervisor responsible for a case's unit grid.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GridSupervisorBody {
+    pub responsibility_grid: String,
+    pub display_name: Option<String>,
+}
+
+impl CaseResponse {
+    /// Adds the case's asset and grid supervisor.
+    pub fn with_geo(mut self, geo: Option<&urbis_service::assets::CaseGeo>) -> Self {
+        let Some(geo) = geo else { return self };
+        self.asset = geo.asset.as_ref().map(|a| CaseAssetBody {
+            id: a.asset.id.clone(),
+            name: a.asset.name.clone(),
+            class: a.asset.subclass_code.clone(),
+            state: a.asset.state.clone(),
+            distance_m: a.distance_m.map(|d| (d * 10.0).round() / 10.0),
+            maintainer: match (
+                &a.asset.maintainer_dept_id,
+                &a.asset.maintainer_code,
+                &a.asset.maintainer_name,
+            ) {
+                (Some(id), Some(code), Some(name)) => {
+                    Some(serde_json::json!({ "id": id, "code": code, "name": name }))
+                }
+                _ => None,
+            },
+        });
+        self.grid_supervisor = geo.supervisor.as_ref().map(|s| GridSupervisorBody {
+            responsibility_grid: s.responsibility_grid.clone(),
+            display_name: s.display_name.clone(),
+        });
+        self
+    }
 }
 
 /// Returns whether the actor may read a reporter's personal data: the roles that call residents
@@ -157,6 +210,8 @@ impl CaseResponse {
             resolved: row.resolved,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            asset: None,
+            grid_supervisor: None,
         }
     }
 }

@@ -29,7 +29,7 @@ pub struct AppState {
 #[openapi(
     info(title = "Urbis API", description = "城治 — municipal appeals, cases, evaluation."),
     modifiers(&BearerAuth),
-    tags((name = "cases"), (name = "auth"), (name = "admin"), (name = "stats"))
+    tags((name = "cases"), (name = "auth"), (name = "admin"), (name = "stats"), (name = "grids"))
 )]
 struct ApiDoc;
 
@@ -69,6 +69,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::cases::router())
         .merge(routes::admin::router())
         .merge(routes::stats::router())
+        .merge(routes::geo::router())
 }
 
 /// Largest request body accepted anywhere.

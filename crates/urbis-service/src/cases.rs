@@ -242,7 +242,9 @@ impl Services {
     ) -> Result<Option<RouteSuggestion>> {
         let case = self.get_case(actor, case_id).await?;
         let mut conn = self.db().reader().acquire().await?;
-        route_for(&mut conn, case.category_id, &case.area_path).await
+        let route = route_for(&mut conn, case.category_id, &case.area_path).await?;
+        // An asset named by intake brings its maintainer when no district-level rule is more specific.
+        crate::assets::prefer_asset_maintainer(&mut conn, &case, route).await
     }
 
     /// Applies a workflow action as the actor.

@@ -81,6 +81,13 @@ impl Services {
                 ));
                 continue;
             }
+            // Unit grids carry 15-digit codes (STANDARDS §5.2): 12-digit community + sequence.
+            if level == "grid"
+                && let Err(err) = urbis_geo::grid::parse_grid_code(code)
+            {
+                problems.push(format!("feature {code:?}: {err}"));
+                continue;
+            }
             if reference::find_area_by_code(&mut tx, code).await?.is_some() {
                 problems.push(format!("area {code} exists already, skipped"));
                 continue;
@@ -125,13 +132,13 @@ impl Services {
         Ok((created, problems))
     }
 
-    fn invalidate_locator(&self) {
+    pub(crate) fn invalidate_locator(&self) {
         if let Ok(mut guard) = self.inner.locator.write() {
             *guard = None;
         }
     }
 
-    async fn area_locator(&self) -> Result<Arc<AreaLocator>> {
+    pub(crate) async fn area_locator(&self) -> Result<Arc<AreaLocator>> {
         if let Some(locator) = self
             .inner
             .locator

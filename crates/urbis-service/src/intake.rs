@@ -33,6 +33,7 @@ pub struct IntakeOutcome {
 struct IntakeJob {
     appeal: NewAppeal,
     suggestion: Option<crate::classify::Suggestion>,
+    geo: crate::assets::IntakeGeo,
     repeat_of: Option<(i64, f32)>,
     priority: urbis_text::priority::Priority,
     place: crate::assist::PlaceFacts,
@@ -73,6 +74,12 @@ impl Services {
             Some(_) => Channel::Api,
         };
         let mut appeal = input.validate(default_channel)?;
+        // An address without coordinates takes its point from the gazetteer when the match is confident.
+        let mut geo = crate::assets::IntakeGeo::default();
+        if appeal.location.is_none() {
+            geo.geocoded = self.geocode_for_intake(&appeal.address).await?;
+            appeal.location = geo.geocoded.as_ref().map(|g| (g.lat, g.lon));
+        }
         // A located appeal without an area goes to the finest area whose boundary contains it.
         if let (None, Some((lat, lon))) = (appeal.area_id, appeal.location) {
             appeal.area_id = self
@@ -88,6 +95,10 @@ impl Services {
         if let Some(suggestion) = suggestion.as_ref().filter(|s| s.applied) {
             appeal.category_id = suggestion.category_id.map(urbis_domain::ids::CategoryId);
         }
+        // An appeal about an asset class names the nearest such asset within 30 m.
+        geo.asset = self
+            .asset_for_appeal(appeal.category_id.map(|c| c.0), appeal.location)
+            .await?;
         let dedup_text = format!("{} {}", appeal.title, appeal.text);
         let repeat_of = match (appeal.category_id, appeal.area_id) {
             (Some(category), Some(area)) => {
@@ -151,6 +162,7 @@ impl Services {
         let job = IntakeJob {
             appeal,
             suggestion,
+            geo,
             repeat_of,
             priority,
             place,
@@ -379,6 +391,7 @@ async fn store_batch(
         .execute(&mut *conn)
         .await?;
         insert_job_appeal(conn, job, next_id, &at).await?;
+        job.geo.store(conn, next_id).await?;
         let mut detail = serde_json::json!({
             "channel": appeal.channel.as_str(),
             "number": number,
@@ -400,6 +413,9 @@ async fn store_batch(
         });
         if let Some(route) = &proposed_route {
             detail["proposed_route"] = serde_json::to_value(route).unwrap_or_default();
+        }
+        if let Some(geo) = job.geo.audit_detail() {
+            detail["geo"] = geo;
         }
         let detail = detail.to_string();
         head.append(

@@ -6,6 +6,7 @@
 //! other write takes the single writer connection for one short transaction; reads use the read
 //! pool. The SLA worker wakes periodically to send reminders and escalate overdue cases.
 
+pub mod assets;
 pub mod assist;
 pub mod audit;
 pub mod auth;
@@ -14,7 +15,9 @@ pub mod classify;
 pub mod config;
 pub mod dedup;
 pub mod error;
+pub mod gazetteer;
 pub mod geo;
+pub mod grids;
 pub mod intake;
 pub mod metrics;
 pub mod open311;
@@ -52,6 +55,7 @@ struct Inner {
     locator: RwLock<Option<Arc<geo::AreaLocator>>>,
     classifier: RwLock<Option<Arc<classify::Classifier>>>,
     dedup: dedup::DedupState,
+    maps: assets::MapCaches,
 }
 
 /// Where the services take the current time from.
@@ -124,6 +128,7 @@ impl Services {
                 locator: RwLock::new(None),
                 classifier: RwLock::new(None),
                 dedup: dedup::DedupState::default(),
+                maps: assets::MapCaches::default(),
             }),
         })
     }

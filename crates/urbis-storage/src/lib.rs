@@ -11,6 +11,7 @@ pub mod audit;
 pub mod cases;
 pub mod db;
 pub mod error;
+pub mod geo;
 pub mod open311;
 pub mod reference;
 pub mod stats;

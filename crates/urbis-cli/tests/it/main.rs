@@ -7,6 +7,7 @@ mod closed_loop;
 mod crash;
 mod geo;
 mod intelligence;
+mod maps;
 mod open311;
 mod permissions;
 mod sla;

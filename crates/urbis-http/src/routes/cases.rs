@@ -196,9 +196,14 @@ async fn list_cases(
         limit: query.limit,
     };
     let rows = state.services.list_cases(&actor, &query).await?;
+    let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+    let geo = state.services.case_geo(&ids).await?;
     Ok(Json(
         rows.into_iter()
-            .map(|row| CaseResponse::for_actor(&actor, row))
+            .map(|row| {
+                let id = row.id;
+                CaseResponse::for_actor(&actor, row).with_geo(geo.get(&id))
+            })
             .collect(),
     ))
 }
@@ -212,7 +217,10 @@ async fn get_case(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<CaseResponse>> {
     let row = state.services.get_case(&actor, id).await?;
-    Ok(Json(CaseResponse::for_actor(&actor, row)))
+    let geo = state.services.case_geo(&[row.id]).await?;
+    Ok(Json(
+        CaseResponse::for_actor(&actor, row).with_geo(geo.get(&id)),
+    ))
 }
 
 /// Corrects the category or area of a case before dispatch.

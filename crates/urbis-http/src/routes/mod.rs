@@ -3,5 +3,6 @@
 pub(crate) mod admin;
 pub(crate) mod auth;
 pub(crate) mod cases;
+pub(crate) mod geo;
 pub(crate) mod stats;
 pub(crate) mod system;
