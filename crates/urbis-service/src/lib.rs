@@ -6,6 +6,7 @@
 //! other write takes the single writer connection for one short transaction; reads use the read
 //! pool. The SLA worker wakes periodically to send reminders and escalate overdue cases.
 
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod cases;

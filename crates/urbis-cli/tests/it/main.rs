@@ -1,6 +1,7 @@
 //! Integration tests of the `urbis` binary and the HTTP API, one module per area (a single test
 //! binary keeps link time down).
 
+mod attachments;
 mod bad_input;
 mod closed_loop;
 mod crash;
@@ -9,3 +10,4 @@ mod intelligence;
 mod open311;
 mod permissions;
 mod sla;
+mod ui_e2e;
