@@ -54,7 +54,10 @@ async fn the_ui_is_served_at_root_and_for_every_non_api_path() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         assert!(content_type.starts_with("application/json"), "{path}: {content_type}");
         let body: Value = serde_json::from_str(&body).expect("json");
-        assert_eq!(body["code"], "not_found", "{path}");
+        // Open311 answers in its own error shape.
+        if path.starts_with("/api") {
+            assert_eq!(body["code"], "not_found", "{path}");
+        }
     }
     // A POST to a page path is not the page.
     let response = app
