@@ -2,6 +2,8 @@
 //! group commits, measured in the same run beside two bare SQLite limits for the same rows: one
 //! fsync'd commit per row, and one commit per large batch.
 
+pub mod dashboard;
+
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -109,6 +109,8 @@ enum BenchCommand {
     Classify(urbis_text::tools::BenchClassifyArgs),
     /// Point-in-polygon location of many points, beside PostGIS ST_Contains on the same data.
     Locate(urbis_geo::tools::BenchLocateArgs),
+    /// The dashboard's first complete view in headless Chromium, beside the same API calls made directly.
+    Dashboard(bench::dashboard::DashboardArgs),
 }
 
 /// The database to work on.
@@ -159,6 +161,7 @@ fn main() -> ExitCode {
             Command::Geo(GeoCommand::Grids(args)) => mapdata::grids(args).await,
             Command::Audit(AuditCommand::Verify(args)) => serve::audit_verify(args).await,
             Command::Bench(BenchCommand::Intake(args)) => bench::intake(args).await,
+            Command::Bench(BenchCommand::Dashboard(args)) => bench::dashboard::run(args).await,
             Command::Bench(BenchCommand::Locate(args)) => {
                 blocking(move || urbis_geo::tools::run_bench_locate(&args).map(|_| ())).await
             }

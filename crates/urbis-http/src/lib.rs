@@ -70,6 +70,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::admin::router())
         .merge(routes::stats::router())
         .merge(routes::geo::router())
+        .merge(routes::attachments::router())
+        .merge(routes::public::router())
 }
 
 /// Largest request body accepted anywhere.
@@ -90,7 +92,8 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(routes::system::healthz))
         .route("/metrics", get(routes::system::metrics))
         .merge(open311::router())
-        .fallback(|| async { error::ApiError(urbis_service::ServiceError::not_found("route")) })
+        // The web UI: `/`, the bundle's files and every other non-API GET (see routes::ui).
+        .fallback(routes::ui::fallback)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -8,6 +8,7 @@
 
 pub mod assets;
 pub mod assist;
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod cases;

@@ -7,12 +7,14 @@
 //! connections that read WAL snapshots concurrently. Repositories contain no business rules and
 //! never check permissions.
 
+pub mod attachments;
 pub mod audit;
 pub mod cases;
 pub mod db;
 pub mod error;
 pub mod geo;
 pub mod open311;
+pub mod public;
 pub mod reference;
 pub mod stats;
 pub mod time;

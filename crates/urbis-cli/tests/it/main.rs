@@ -2,6 +2,7 @@
 //! binary keeps link time down).
 
 mod assist;
+mod attachments;
 mod bad_input;
 mod closed_loop;
 mod crash;
@@ -11,3 +12,4 @@ mod maps;
 mod open311;
 mod permissions;
 mod sla;
+mod ui_e2e;

@@ -1,8 +1,11 @@
 //! Route modules, one per area of the API; each exposes `router()`.
 
 pub(crate) mod admin;
+pub(crate) mod attachments;
 pub(crate) mod auth;
 pub(crate) mod cases;
 pub(crate) mod geo;
+pub(crate) mod public;
 pub(crate) mod stats;
 pub(crate) mod system;
+pub(crate) mod ui;
