@@ -444,7 +444,7 @@ export async function officialReply(c: Case): Promise<string | null> {
     const trail = await call<{ action: string; detail: Record<string, unknown> | null }[]>('GET', `/api/v1/cases/${c.id}/trail`);
     for (let i = trail.length - 1; i >= 0; i--) {
       const t = trail[i];
-      if ((t.action === 'feedback' || t.action === 'check_pass') && t.detail) {
+      if (t.action === 'feedback' && t.detail) {
         const note = (t.detail.note ?? t.detail.text ?? t.detail.reason) as string | undefined;
         if (note) return note;
       }

@@ -40,6 +40,18 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
   if (!VIEWS.some((v) => v.id === view)) view = 'intake';
   const viewSel = h('select', { id: 'dq-view' }, VIEWS.map((v) => option(v.id, L(v.zh, v.en), v.id === view)));
   const refreshBtn = h('button', { type: 'button' }, L('刷新', 'Refresh'));
+  const filter = h('input', { type: 'search', id: 'dq-filter', maxlength: '60', autocomplete: 'off' });
+  const applyFilter = () => {
+    const q = filter.value.trim().toLowerCase();
+    let shown = 0;
+    for (const tr of queueBody.querySelectorAll<HTMLTableRowElement>('tr')) {
+      const hit = !q || (tr.textContent ?? '').toLowerCase().includes(q);
+      tr.hidden = !hit;
+      if (hit) shown++;
+    }
+    queueStatus.textContent = q ? L(`共 ${rows.length} 件，匹配 ${shown} 件`, `${rows.length} case(s), ${shown} match`) : L(`共 ${rows.length} 件`, `${rows.length} case(s)`);
+  };
+  filter.addEventListener('input', applyFilter);
   const liveNote = h('span', { class: 'muted live-note', 'aria-live': 'polite' });
   const queueBody = h('tbody');
   const queueStatus = h('p', { class: 'muted', role: 'status' });
@@ -49,7 +61,7 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
 
   const loadQueue = async () => {
     const v = VIEWS.find((x) => x.id === view)!;
-    const params: Record<string, string | number | boolean> = { order: 'priority', limit: 100, ...v.query };
+    const params: Record<string, string | number | boolean> = { order: 'priority', limit: 200, ...v.query };
     let list: Case[] | null;
     try {
       list = await optional<Case[]>('GET', `/api/v1/cases${qs(params)}`, { signal: ctx.signal });
@@ -83,6 +95,7 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
         return tr;
       }),
     );
+    applyFilter();
   };
 
   const select = async (id: number) => {
@@ -317,7 +330,7 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
         'section',
         { class: 'card queue', 'aria-labelledby': 'dq-h' },
         h('h2', { id: 'dq-h' }, L('案件队列（按优先级）', 'Queue (by priority)')),
-        h('div', { class: 'inline' }, field(L('视图', 'View'), viewSel), refreshBtn, liveNote),
+        h('div', { class: 'inline' }, field(L('视图', 'View'), viewSel), field(L('按编号或内容筛选', 'Filter by number or text'), filter), refreshBtn, liveNote),
         queueStatus,
         h(
           'div',

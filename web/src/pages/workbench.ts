@@ -35,13 +35,19 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
   const timer = window.setInterval(tick, 1000);
   ctx.dispose(() => window.clearInterval(timer));
 
-  const taskCard = (c: Case, reload: () => Promise<void>): HTMLElement => {
+  const loaders: (() => Promise<void>)[] = [];
+  const reloadAll = async () => {
+    await Promise.all(loaders.map((l) => l()));
+  };
+  const taskCard = (c: Case): HTMLElement => {
     const st = statusBox();
     const run = async (p: Promise<unknown>, msg: string) => {
       try {
         await p;
         showOk(st, msg);
-        await reload();
+        await reloadAll();
+        const box = ctx.main.querySelector<HTMLElement>('#wb-status');
+        if (box) showOk(box, `${c.number}: ${msg}`);
       } catch (e) {
         showError(st, e instanceof ApiError ? e.message : String(e));
       }
@@ -184,12 +190,16 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
       const rows = await get<Case[]>(`/api/v1/cases${qs({ limit: 100, ...query })}`, { signal: ctx.signal });
       rows.sort((a, b) => (a.due_at ?? '9').localeCompare(b.due_at ?? '9'));
       count.textContent = L(`（${rows.length} 件）`, `(${rows.length})`);
-      replace(list, rows.length ? rows.map((c) => taskCard(c, load)) : h('p', { class: 'muted' }, L('暂无任务。', 'Nothing to do.')));
+      replace(list, rows.length ? rows.map((c) => taskCard(c)) : h('p', { class: 'muted' }, L('暂无任务。', 'Nothing to do.')));
     };
+    loaders.push(load);
     refresh.addEventListener('click', () => void load().catch((e) => replace(list, h('p', { class: 'status error', role: 'alert' }, (e as Error).message))));
     await load();
   };
 
+  const pageStatus = statusBox();
+  pageStatus.id = 'wb-status';
+  ctx.main.append(pageStatus);
   if (isHandler) await section('wb-tasks', '我的任务', 'My tasks', { state: 'dispatched,handling' });
   if (isSupervisor) await section('wb-check', '待核查', 'To check', { state: 'feedback' });
   if (user.role === 'dept_handler') await section('wb-waiting', '已反馈待核查', 'Fed back, waiting for the check', { state: 'feedback' });
