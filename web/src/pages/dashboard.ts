@@ -84,7 +84,7 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
   const stateTable = h('div', { class: 'chart-table' });
 
   const panel = (id: string, title: string | HTMLElement, ...body: (HTMLElement | null)[]) =>
-    h('section', { class: 'panel', 'aria-labelledby': id }, typeof title === 'string' ? h('h2', { id }, title) : title, ...body);
+    h('section', { class: `panel p-${id.replace('-h', '')}`, 'aria-labelledby': id }, typeof title === 'string' ? h('h2', { id }, title) : title, ...body);
 
   ctx.main.append(
     h('div', { class: 'dash-head' }, h('h1', null, L('城市运行驾驶舱', 'City dashboard')), crumbs, h('div', { class: 'dash-meta' }, clock, liveState)),
@@ -212,7 +212,7 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
         animation: false,
         backgroundColor: 'transparent',
         tooltip: { trigger: 'axis' },
-        legend: { textStyle: { color: TEXT }, data: [L('在办', 'Open'), L('超期', 'Overdue')] },
+        legend: { top: 0, textStyle: { color: TEXT }, data: [L('在办', 'Open'), L('超期', 'Overdue')] },
         grid: { left: 110, right: 20, top: 30, bottom: 20 },
         xAxis: { type: 'value', ...axisStyle },
         yAxis: { type: 'category', data: sorted.map((r) => r[0]), ...axisStyle },
@@ -377,7 +377,7 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
         animation: false,
         backgroundColor: 'transparent',
         tooltip: { trigger: 'axis' },
-        legend: { textStyle: { color: TEXT }, data: series.map((s) => s.name) },
+        legend: { top: 0, textStyle: { color: TEXT }, data: series.map((s) => s.name) },
         grid: { left: 40, right: 16, top: 30, bottom: 24 },
         xAxis: { type: 'category', data: days.map((d) => d.slice(5)), ...axisStyle },
         yAxis: { type: 'value', minInterval: 1, ...axisStyle },
@@ -389,7 +389,7 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
         animation: false,
         backgroundColor: 'transparent',
         tooltip: { trigger: 'axis' },
-        legend: { textStyle: { color: TEXT }, data: [L('案件数', 'Cases'), L('其中超期', 'Overdue')] },
+        legend: { top: 0, textStyle: { color: TEXT }, data: [L('案件数', 'Cases'), L('其中超期', 'Overdue')] },
         grid: { left: 40, right: 16, top: 30, bottom: 24 },
         xAxis: { type: 'category', data: stateRows.map((r) => r[0]), ...axisStyle },
         yAxis: { type: 'value', minInterval: 1, ...axisStyle },
@@ -418,6 +418,7 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
       }
       const isNew = ev.action === 'receive';
       const escalated = ev.action === 'escalate' || ev.action === 'supervise';
+      feed.querySelector('.placeholder')?.remove();
       const time = new Date(ev.at || Date.now()).toLocaleTimeString(lang(), { hour12: false });
       feed.prepend(
         h(
