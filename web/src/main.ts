@@ -8,12 +8,19 @@ import { L, lang, roleName, setLang } from './i18n';
 import { ready, type Ctx, type Page } from './page';
 import { resetRefs } from './ref';
 import { loginPage } from './pages/login';
-import { portalPage } from './pages/portal';
-import { hotlinePage } from './pages/hotline';
-import { dispatchPage } from './pages/dispatch';
-import { workbenchPage } from './pages/workbench';
-import { dashboardPage } from './pages/dashboard';
-import { adminPage } from './pages/admin';
+
+// Pages other than login load on first use, so each screen fetches only its own code (the
+// charts library comes with the dashboard, or with the portal's map when boundaries exist).
+const lazy =
+  (load: () => Promise<Page>): Page =>
+  async (ctx) =>
+    (await load())(ctx);
+const portalPage = lazy(() => import('./pages/portal').then((m) => m.portalPage));
+const hotlinePage = lazy(() => import('./pages/hotline').then((m) => m.hotlinePage));
+const dispatchPage = lazy(() => import('./pages/dispatch').then((m) => m.dispatchPage));
+const workbenchPage = lazy(() => import('./pages/workbench').then((m) => m.workbenchPage));
+const dashboardPage = lazy(() => import('./pages/dashboard').then((m) => m.dashboardPage));
+const adminPage = lazy(() => import('./pages/admin').then((m) => m.adminPage));
 
 interface Route {
   title: () => string;

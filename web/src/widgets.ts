@@ -4,7 +4,7 @@
 import { ApiError, LIMITS, PHOTO_MAX_BYTES, PHOTO_TYPES, PHOTOS_MAX, call, get, optional, qs, type Case, type Category, type PriorityFactor } from './api';
 import { debounce, h, replace, uid } from './dom';
 import { L, lang, levelName, stateName } from './i18n';
-import { draw, echarts, makeChart, registerGeo, type GeoJsonCollection } from './charts';
+import type { GeoJsonCollection } from './charts';
 
 export interface SuggestResult {
   categories: { code: string; name: string; confidence: number }[];
@@ -238,6 +238,7 @@ export async function mapPicker(
     }
   }
   if (!geo) return null;
+  const { draw, makeChart, registerGeo } = await import('./charts');
   const name = 'urbis-portal-map';
   if (registerGeo(name, geo) === 0) return null;
   const chartEl = h('div', { class: 'map-picker' });
@@ -286,7 +287,6 @@ export async function mapPicker(
     }
     onPick(lat, lon, located);
   })());
-  void echarts;
   return {
     setPoint(lat: number, lon: number) {
       point = [lon, lat];
