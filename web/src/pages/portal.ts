@@ -231,29 +231,33 @@ export async function portalPage(ctx: Ctx): Promise<void> {
   const mineList = h('div', { class: 'mine' });
   const loadMine = async () => {
     try {
-      const rows = await get<Case[]>(`/api/v1/cases${qs({ limit: 50 })}`, { signal: ctx.signal });
+      const rows = await get<Case[]>(`/api/v1/cases${qs({ limit: 20 })}`, { signal: ctx.signal });
       if (rows.length === 0) {
         replace(mineList, h('p', { class: 'muted' }, L('您还没有提交过诉求。', 'You have not reported anything yet.')));
         return;
       }
-      const cards = await Promise.all(rows.map((c) => caseCard(c, false)));
-      replace(mineList, h('ul', { class: 'plain' }, cards.map((c) => h('li', null, c))));
+      const cards = await Promise.all(rows.map((c, i) => caseCard(c, i === 0)));
+      replace(mineList, h('p', { class: 'muted' }, L('最近 20 件，点开查看进度、答复和评价。', 'Your 20 most recent cases; open one to see progress, reply and rating.')), h('ul', { class: 'plain' }, cards.map((c) => h('li', null, c))));
     } catch (e) {
       if ((e as Error).name !== 'AbortError') replace(mineList, h('p', { class: 'status error', role: 'alert' }, (e as Error).message));
     }
   };
-  const caseCard = async (c: Case, withReply: boolean): Promise<HTMLElement> => {
+  const caseCard = async (c: Case, open: boolean): Promise<HTMLElement> => {
     const details = h('div', { class: 'details' });
-    const card = h(
-      'article',
-      { class: 'case-card', 'data-number': c.number, 'aria-label': `${L('诉求', 'Case')} ${c.number}` },
-      h('h3', null, h('span', { class: 'num' }, c.number), ' ', stateBadge(c.state)),
-      h('p', null, c.title || c.text.slice(0, 80)),
+    const toRate = c.state === 'closed' && resident;
+    const disclosure = h(
+      'details',
+      { open },
+      h('summary', null, h('span', { class: 'num' }, c.number), ' ', stateBadge(c.state), toRate ? h('span', { class: 'badge prio-high' }, L('待评价', 'please rate')) : null, ' ', c.title || c.text.slice(0, 60)),
       h('p', { class: 'muted' }, `${categoryPath(c.category_id, catMap)} · ${areaMap.size ? areaPath(c.area_id, areaMap) : ''} · ${fmtTime(c.created_at, lang())}`),
       progress(c.state),
       details,
     );
+    const card = h('article', { class: 'case-card', 'data-number': c.number, 'aria-label': `${L('诉求', 'Case')} ${c.number}` }, disclosure);
+    let filled = false;
     const fill = async () => {
+      if (filled) return;
+      filled = true;
       const reply = await officialReply(c);
       replace(details, h('p', { class: 'reply' }, h('strong', null, L('官方答复：', 'Official reply: ')), reply ?? L('尚无答复', 'No reply yet')));
       const atts = await optional<{ items: Attachment[] }>('GET', `/api/v1/cases/${c.id}/attachments`).catch(() => null);
@@ -266,10 +270,13 @@ export async function portalPage(ctx: Ctx): Promise<void> {
             .catch(() => undefined);
         }
       }
-      if (c.state === 'closed' && resident) details.append(rateForm(c));
+      if (toRate) details.append(rateForm(c));
       if (c.satisfaction) details.append(h('p', null, L('您的评价：', 'Your rating: '), satisfactionName(c.satisfaction)));
     };
-    if (withReply || ['feedback', 'checked', 'closed', 'evaluated'].includes(c.state)) await fill();
+    disclosure.addEventListener('toggle', () => {
+      if (disclosure.open) void fill();
+    });
+    if (open) await fill();
     return card;
   };
   const rateForm = (c: Case): HTMLElement => {
