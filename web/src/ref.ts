@@ -65,5 +65,5 @@ export function areaPath(id: number | null | undefined, map: Map<number, Area>):
     cur = cur.parent_id !== null ? map.get(cur.parent_id) : undefined;
     guard += 1;
   }
-  return names.length ? names.join(' / ') : `#${id}`;
+  return names.length ? names.join(' / ') : map.get(id)?.name ?? `#${id}`;
 }

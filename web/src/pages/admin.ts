@@ -188,7 +188,7 @@ async function responsibility(body: HTMLElement, r: RefData): Promise<void> {
       'tr',
       null,
       h('td', null, categoryPath(x.category_id, r.catMap)),
-      h('td', null, areaPath(x.area_id, r.areaMap) === '' ? L('全市', 'City') : areaPath(x.area_id, r.areaMap)),
+      h('td', null, areaPath(x.area_id, r.areaMap)),
       h('td', null, deptName(x.lead_dept_id)),
       h('td', null, x.supporting_dept_ids.map(deptName).join('、') || '—'),
       h('td', null, x.legal_basis || '—'),

@@ -347,7 +347,14 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
         .sort((a, b) => b.rate - a.rate || b.closed - a.closed)
         .slice(0, 10);
     const deptRank = rank(byDept, (k) => deptMap.get(Number(k))?.name ?? `#${k}`);
-    const streetRank = rank(byStreet, (k) => areaNames.get(Number(k)) ?? `#${k}`);
+    const areaById = byId(areas);
+    const streetName = (k: string) => {
+      const a = areaById.get(Number(k));
+      if (!a) return `#${k}`;
+      const parent = a.parent_id !== null ? areaById.get(a.parent_id) : undefined;
+      return parent && parent.level !== 'city' && scope.id === null ? `${parent.name}·${a.name}` : a.name;
+    };
+    const streetRank = rank(byStreet, streetName);
     const rankTable = (cap: string, rows: typeof deptRank) =>
       tableOf(cap, [L('名称', 'Name'), L('按期结案率', 'On-time closure'), L('结案数', 'Closed'), L('满意率', 'Satisfaction')], rows.map((r) => [r.name, pct(r.rate), r.closed, pct(r.sat)]));
     replace(deptTable, rankTable(L('部门排名', 'Departments'), deptRank));
@@ -365,7 +372,7 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
       animation: false,
       backgroundColor: 'transparent',
       tooltip: { trigger: 'axis', valueFormatter: (v: number) => `${(v * 100).toFixed(1)}%` },
-      grid: { left: 130, right: 30, top: 10, bottom: 24 },
+      grid: { left: 150, right: 48, top: 10, bottom: 24 },
       xAxis: { type: 'value', max: 1, ...axisStyle, axisLabel: { color: MUTED, formatter: (v: number) => `${Math.round(v * 100)}%` } },
       yAxis: { type: 'category', inverse: true, data: rows.map((r) => r.name), ...axisStyle },
       series: [{ type: 'bar', data: rows.map((r) => r.rate), itemStyle: { color: '#5fb3f9' }, label: { show: true, position: 'right', color: TEXT, formatter: (p: { value: number }) => `${(p.value * 100).toFixed(0)}%` } }],
