@@ -160,9 +160,13 @@ async function main() {
       await selectOptionByText(p, 'select[name=category]', '占道经营');
       if (await p.$('.map-picker')) {
         // Boundaries are stored: pick the location on the map.
+        await p.locator('.map-picker').scrollIntoViewIfNeeded();
         const box = await p.$eval('.map-picker', (el) => { const r = el.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; });
         await p.mouse.click(box.x + box.w * 0.3, box.y + box.h * 0.6);
         await p.waitForFunction(() => (document.querySelector('.located')?.textContent ?? '').length > 0);
+        story.mapPick = await p.textContent('.located');
+        // Keep the story in 青山区 (its handler and supervisor take the case), whatever was clicked.
+        await selectOptionByText(p, 'select[name=area]', '\u3000\u3000阳光社区').catch(() => selectOptionByText(p, 'select[name=area]', '青山区'));
       }
       const areaValue = await p.$eval('select[name=area]', (sel) => sel.value);
       if (!areaValue) await selectOptionByText(p, 'select[name=area]', '\u3000\u3000阳光社区').catch(() => selectOptionByText(p, 'select[name=area]', '青山区'));
@@ -174,7 +178,7 @@ async function main() {
       await p.waitForSelector('form.report .status.ok .case-number');
       story.residentNumber = (await p.textContent('form.report .case-number')).trim();
       need(/^\d{6,}$/.test(story.residentNumber), `bad case number ${story.residentNumber}`);
-      return `case ${story.residentNumber}`;
+      return `case ${story.residentNumber}${story.mapPick ? `; map click → ${story.mapPick}` : '; no boundaries stored, area chosen from the list'}`;
     });
     await step('portal-suggests-category', resident.page, async () => {
       const p = resident.page;
@@ -209,7 +213,8 @@ async function main() {
       need(cleared, 'the form was not cleared for the next call');
       const focused = await p.evaluate(() => document.activeElement?.getAttribute('name'));
       need(focused === 'caller_phone', `focus is on ${focused}, not the phone field`);
-      return `case ${story.hotlineNumber}; form cleared, focus back on the phone field`;
+      const merged = (await p.textContent('.hotline-form .status.ok')).includes('并入');
+      return `case ${story.hotlineNumber}${merged ? ' (joined an open case about the same problem)' : ''}; form cleared, focus back on the phone field`;
     });
     await step('dashboard-shows-hotline-case', dash?.page, async () => {
       await dash.page.waitForSelector(`.feed li[data-number="${story.hotlineNumber}"]`, { timeout: TIMEOUT });

@@ -192,8 +192,10 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
             selectedMode: false,
             label: {
               show: true,
-              color: TEXT,
-              fontSize: 11,
+              color: '#fff',
+              textBorderColor: '#0b1622',
+              textBorderWidth: 3,
+              fontSize: 12,
               formatter: (p: { name: string }) => {
                 const l = byArea.get(Number(p.name));
                 return `${nameOf(Number(p.name))}\n${l?.open ?? 0}${l?.overdue ? ` / ${l.overdue}!` : ''}`;
@@ -293,7 +295,7 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
     const area = scope.id ?? undefined;
     const from = localDay(-29);
     const today = localDay();
-    const [summary, todaySummary, states, loads, geo, trend, byDept, byStreet, areas, depts] = await Promise.all([
+    const [summary, todaySummary, states, loads, geo, trendRaw, byDept, byStreet, areas, depts] = await Promise.all([
       get<Indicators>(`/api/v1/stats/summary${qs({ area_id: area, from, to: today })}`, { signal: ctx.signal }),
       get<Indicators>(`/api/v1/stats/summary${qs({ area_id: area, from: today, to: today })}`, { signal: ctx.signal }),
       get<StateCount[]>(`/api/v1/stats/states${qs({ area_id: area })}`, { signal: ctx.signal }),
@@ -306,6 +308,7 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
       deptsP,
     ]);
     if (mine !== loading) return;
+    let trend = trendRaw;
     const areaNames = new Map(areas.map((a) => [a.id, a.name]));
     const deptMap = byId(depts);
 
@@ -327,8 +330,11 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
     );
     kpiValues.get('overdue')?.classList.toggle('alarm', overdue > 0);
 
-    // Trend
-    const days = trend.map((t) => t.key);
+    // Trend: every day of the period, zero where nothing happened.
+    const byDay = new Map(trend.map((t) => [t.key, t]));
+    const days: string[] = [];
+    for (let i = -29; i <= 0; i++) days.push(localDay(i));
+    trend = days.map((d) => byDay.get(d) ?? { key: d, indicators: { counts: {} } as Indicators });
     const series = [
       { key: 'reported', name: L('受理', 'Appeals'), color: '#5fb3f9' },
       { key: 'registered', name: L('立案', 'Registered'), color: '#f2c14e' },
@@ -357,8 +363,9 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
     const streetRank = rank(byStreet, streetName);
     const rankTable = (cap: string, rows: typeof deptRank) =>
       tableOf(cap, [L('名称', 'Name'), L('按期结案率', 'On-time closure'), L('结案数', 'Closed'), L('满意率', 'Satisfaction')], rows.map((r) => [r.name, pct(r.rate), r.closed, pct(r.sat)]));
-    replace(deptTable, rankTable(L('部门排名', 'Departments'), deptRank));
-    replace(streetTable, rankTable(L('街道排名', 'Streets'), streetRank));
+    const few = () => h('p', { class: 'muted' }, L('结案数不足 3 件的单位不参与排名。', 'Units with fewer than 3 closed cases are not ranked.'));
+    replace(deptTable, deptRank.length ? null : few(), rankTable(L('部门排名', 'Departments'), deptRank));
+    replace(streetTable, streetRank.length ? null : few(), rankTable(L('街道排名', 'Streets'), streetRank));
     deptEl.setAttribute('aria-label', `${L('部门排名：', 'Departments: ')}${deptRank.slice(0, 3).map((r) => `${r.name} ${pct(r.rate)}`).join('，') || '—'}`);
     streetEl.setAttribute('aria-label', `${L('街道排名：', 'Streets: ')}${streetRank.slice(0, 3).map((r) => `${r.name} ${pct(r.rate)}`).join('，') || '—'}`);
 
