@@ -72,7 +72,8 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
   const kpis = h('div', { class: 'kpis', role: 'list', 'aria-label': L('关键指标', 'Key figures') });
   const mapEl = h('div', { class: 'chart map-chart' });
   const mapTable = h('div', { class: 'chart-table' });
-  const mapTitle = h('h2', { id: 'map-h' });
+  const mapTitle = h('h2', { id: 'map-h', tabindex: '-1' });
+  const streetTitle = h('h2', { id: 'street-h' });
   const feed = h('ol', { class: 'feed', 'aria-live': 'polite', 'aria-relevant': 'additions', 'data-testid': 'feed' });
   const trendEl = h('div', { class: 'chart' });
   const trendTable = h('div', { class: 'chart-table' });
@@ -97,7 +98,7 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
       panel('trend-h', L('近30天趋势', 'Last 30 days'), trendEl, trendTable),
       panel('state-h', L('在办案件状态', 'Open cases by state'), stateEl, stateTable),
       panel('dept-h', L('部门排名（按期结案率）', 'Departments (on-time closure)'), deptEl, deptTable),
-      panel('street-h', L('街道排名（按期结案率）', 'Streets (on-time closure)'), streetEl, streetTable),
+      panel('street-h', streetTitle, streetEl, streetTable),
     ),
   );
   const tickClock = () => (clock.textContent = new Date().toLocaleString(lang(), { hour12: false }));
@@ -365,9 +366,11 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
       tableOf(cap, [L('名称', 'Name'), L('按期结案率', 'On-time closure'), L('结案数', 'Closed'), L('满意率', 'Satisfaction')], rows.map((r) => [r.name, pct(r.rate), r.closed, pct(r.sat)]));
     const few = () => h('p', { class: 'muted' }, L('结案数不足 3 件的单位不参与排名。', 'Units with fewer than 3 closed cases are not ranked.'));
     replace(deptTable, deptRank.length ? null : few(), rankTable(L('部门排名', 'Departments'), deptRank));
-    replace(streetTable, streetRank.length ? null : few(), rankTable(L('街道排名', 'Streets'), streetRank));
+    const rankLevel = scope.child === 'district' ? 'street' : scope.child;
+    streetTitle.textContent = L(`${levelName(rankLevel)}排名（按期结案率）`, `${levelName(rankLevel)} ranking (on-time closure)`);
+    replace(streetTable, streetRank.length ? null : few(), rankTable(streetTitle.textContent, streetRank));
     deptEl.setAttribute('aria-label', `${L('部门排名：', 'Departments: ')}${deptRank.slice(0, 3).map((r) => `${r.name} ${pct(r.rate)}`).join('，') || '—'}`);
-    streetEl.setAttribute('aria-label', `${L('街道排名：', 'Streets: ')}${streetRank.slice(0, 3).map((r) => `${r.name} ${pct(r.rate)}`).join('，') || '—'}`);
+    streetEl.setAttribute('aria-label', `${streetTitle.textContent}: ${streetRank.slice(0, 3).map((r) => `${r.name} ${pct(r.rate)}`).join('，') || '—'}`);
 
     // States
     const openStates = ['received', 'registered', 'dispatched', 'handling', 'feedback', 'checked', 'parked'];
@@ -413,7 +416,7 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
         ],
       }),
     ]);
-    if (!quiet) document.getElementById('map-h')?.focus?.();
+    if (!quiet) mapTitle.focus();
   };
 
   await load(true);

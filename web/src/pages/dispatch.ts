@@ -133,6 +133,21 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
       suggestions.push({ name: categoryPath(c.suggested_category_id, catMap), confidence: c.suggested_confidence ?? 0, id: c.suggested_category_id });
     }
 
+    // No stored suggestions (older cases): ask intake's classifier now, when it is deployed.
+    if (suggestions.length === 0 && (c.state === 'received' || c.state === 'registered')) {
+      try {
+        const live = await optional<{ categories: { code: string; name: string; confidence: number; category_id?: number }[] }>('POST', '/api/v1/intake/suggest', {
+          body: { text: c.text.slice(0, LIMITS.text), title: c.title.slice(0, LIMITS.title) },
+        });
+        for (const s of live?.categories ?? []) {
+          const id = s.category_id ?? catByCode.get(s.code)?.id;
+          suggestions.push({ name: id ? categoryPath(id, catMap) : s.name, confidence: s.confidence, id });
+        }
+      } catch {
+        // suggestions are a help, not a requirement
+      }
+    }
+
     // Routing: the responsibility list's rule, INT's proposed route, or nothing.
     const deptSel = h('select', { id: `dd-dept-${c.id}` }, h('option', { value: '' }, L('按权责清单自动', 'By the responsibility list')));
     const sortedDepts = [...depts].sort((a, b) => a.name.localeCompare(b.name, 'zh'));
@@ -291,7 +306,20 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
         ? h(
             'ul',
             { class: 'suggestions' },
-            suggestions.map((s) => h('li', null, `${s.name} · ${L('置信度', 'confidence')} `, h('meter', { min: '0', max: '1', value: String(s.confidence), 'aria-label': L('置信度', 'confidence') }), ` ${(s.confidence * 100).toFixed(0)}%`)),
+            suggestions.map((s) =>
+              h(
+                'li',
+                null,
+                `${s.name} · ${L('置信度', 'confidence')} `,
+                h('meter', { min: '0', max: '1', value: String(s.confidence), 'aria-label': `${s.name} ${L('置信度', 'confidence')}` }),
+                ` ${(s.confidence * 100).toFixed(1)}%`,
+                s.id && s.id !== c.category_id && (c.state === 'received' || c.state === 'registered') && can(['shift_lead', 'dispatcher', 'admin'])
+                  ? h('button', { type: 'button', class: 'link', onclick: () => void after(call<Case>('PATCH', `/api/v1/cases/${c.id}`, { body: { category_id: s.id } }), L('已改为建议分类', 'Category set to the suggestion')) }, L(' 采用', ' use'))
+                  : s.id === c.category_id
+                    ? h('span', { class: 'muted' }, L('（当前分类）', ' (current)'))
+                    : null,
+              ),
+            ),
           )
         : h('p', { class: 'muted' }, L('无', 'None')),
       h('h3', null, L('操作', 'Actions')),
