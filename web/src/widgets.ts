@@ -336,13 +336,23 @@ export function priorityBadge(score: number, level: string): HTMLElement {
   return h('span', { class: `badge prio-${level}` }, `${levelName(level)} ${score}`);
 }
 
+const FACTOR_EN: Record<string, string> = {
+  urgency_words: 'Urgency words',
+  category_severity: 'Category severity',
+  vulnerable_people: 'Vulnerable people',
+  duplicates: 'Repeat reports',
+  repeat_reports: 'Repeat reports',
+  repeat_place: 'Repeat place',
+  urgent_flag: 'Marked urgent',
+};
+
 export function factorList(factors: PriorityFactor[] | null | undefined): HTMLElement | null {
   if (!factors || !Array.isArray(factors) || factors.length === 0) return null;
   return h(
     'ul',
     { class: 'factors' },
     factors.map((f) => {
-      const name = lang() === 'en' ? f.code ?? f.name ?? '' : f.label_zh ?? f.name ?? f.code ?? '';
+      const name = lang() === 'en' ? FACTOR_EN[f.code ?? ''] ?? f.name ?? f.code ?? '' : f.label_zh ?? f.name ?? f.code ?? '';
       const pts = f.points ?? f.weight;
       return h('li', null, `${name}${pts !== undefined ? ` +${pts}` : ''}${f.detail ? ` (${f.detail})` : ''}`);
     }),

@@ -87,7 +87,7 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
           h('td', null, h('button', { type: 'button', class: 'link', onclick: () => void select(c.id), 'aria-label': `${L('打开', 'Open')} ${c.number}` }, c.number)),
           h('td', { class: 'title-cell' }, c.urgent ? h('span', { class: 'badge prio-urgent' }, L('急', 'Urgent')) : null, ' ', c.title || c.text.slice(0, 40)),
           h('td', null, categoryPath(c.category_id, catMap)),
-          h('td', null, areaPath(c.area_id, areaMap)),
+          h('td', { title: areaPath(c.area_id, areaMap) }, areaPath(c.area_id, areaMap).split(' / ').slice(0, 2).join(' / ')),
           h('td', null, stateBadge(c.state), c.overdue ? h('span', { class: 'badge overdue' }, L('超期', 'overdue')) : null),
           h('td', { class: 'num-cell' }, String(c.reporter_count)),
           h('td', null, channelName(c.channel)),
