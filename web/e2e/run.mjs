@@ -189,6 +189,28 @@ async function main() {
       return `first suggestion: ${chip.trim()}`;
     }, { optional: true });
 
+    await step('portal-language-and-large-text', resident.page, async () => {
+      const p = resident.page;
+      const size = () => p.evaluate(() => parseFloat(getComputedStyle(document.documentElement).fontSize));
+      const before = await size();
+      await p.click('header button[aria-pressed]');
+      const large = await size();
+      need(large > before, `large text did not enlarge the font (${before} → ${large})`);
+      await p.evaluate(() => (document.documentElement.dataset.ready = '0'));
+      await p.click('header button:has-text("English")');
+      await waitReady(p);
+      const lang = await p.getAttribute('html', 'lang');
+      const heading = await p.textContent('main h1');
+      need(lang === 'en' && /Resident service/.test(heading), `lang ${lang}, heading ${heading}`);
+      await shot(p, 'portal-english-large');
+      await p.evaluate(() => (document.documentElement.dataset.ready = '0'));
+      await p.click('header button:has-text("中文")');
+      await waitReady(p);
+      await p.click('header button[aria-pressed="true"]');
+      need((await p.getAttribute('html', 'lang')) === 'zh-CN', 'did not switch back to Chinese');
+      return `font ${before}px → ${large}px; lang zh-CN → en → zh-CN`;
+    });
+
     await step('dashboard-shows-new-case-live', dash?.page, async () => {
       await dash.page.waitForSelector(`.feed li[data-number="${story.residentNumber}"]`, { timeout: TIMEOUT });
       const today = Number(await dash.page.textContent('.kpi-value[data-kpi=today]'));

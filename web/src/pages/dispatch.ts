@@ -66,8 +66,9 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
     try {
       list = await optional<Case[]>('GET', `/api/v1/cases${qs(params)}`, { signal: ctx.signal });
     } catch (e) {
-      if (e instanceof ApiError && v.id === 'review') list = null;
-      else throw e;
+      if (!(e instanceof ApiError) || v.id !== 'review') throw e;
+      // The review filter is spelled `review=true` today and `review=1` in the contract.
+      list = await optional<Case[]>('GET', `/api/v1/cases${qs({ ...params, review: 1 })}`, { signal: ctx.signal }).catch(() => null);
     }
     if (list === null) {
       replace(queueBody);
