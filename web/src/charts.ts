@@ -3,7 +3,6 @@
 import * as echarts from 'echarts/core';
 import { BarChart, LineChart, MapChart, ScatterChart } from 'echarts/charts';
 import {
-  AriaComponent,
   GeoComponent,
   GridComponent,
   LegendComponent,
@@ -18,7 +17,6 @@ echarts.use([
   BarChart,
   LineChart,
   ScatterChart,
-  AriaComponent,
   GeoComponent,
   GridComponent,
   LegendComponent,

@@ -251,7 +251,6 @@ export async function mapPicker(
   let point: [number, number] | null = null;
   const option = () => ({
     animation: false,
-    aria: { enabled: false },
     tooltip: { show: true, formatter: (p: { name: string }) => p.name },
     geo: {
       map: name,

@@ -4,7 +4,7 @@
 // first view goes out at once and reads only aggregates.
 
 import { get, optional, qs, type Area, type Dept, type Indicators, type Keyed } from '../api';
-import { debounce, h, pct, replace } from '../dom';
+import { h, pct, replace } from '../dom';
 import { L, actionName, lang, stateName } from '../i18n';
 import type { Ctx } from '../page';
 import { byId, loadAreas, loadDepts } from '../ref';
@@ -66,6 +66,7 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
   const stack: Scope[] = [{ id: null, name: L('全市', 'Whole city'), child: 'district' }];
 
   // ---- Layout ----
+  const errorBox = h('p', { class: 'status error', role: 'alert', hidden: true });
   const crumbs = h('nav', { class: 'crumbs', 'aria-label': L('区域层级', 'Area level') });
   const clock = h('span', { class: 'clock', 'aria-hidden': 'true' });
   const liveState = h('span', { class: 'live-state', role: 'status' }, L('实时连接中…', 'Connecting…'));
@@ -89,6 +90,7 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
 
   ctx.main.append(
     h('div', { class: 'dash-head' }, h('h1', null, L('城市运行驾驶舱', 'City dashboard')), crumbs, h('div', { class: 'dash-meta' }, clock, liveState)),
+    errorBox,
     kpis,
     h(
       'div',
@@ -272,7 +274,7 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
                     class: 'link',
                     onclick: () => {
                       stack.splice(i + 1);
-                      void load();
+                      void safeLoad();
                     },
                   },
                   s.name,
@@ -285,7 +287,17 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
 
   const drill = async (scope: Scope) => {
     stack.push(scope);
-    await load();
+    await safeLoad();
+  };
+  const safeLoad = async (quiet = false) => {
+    try {
+      await load(quiet);
+      errorBox.hidden = true;
+    } catch (e) {
+      if ((e as Error).name === 'AbortError') return;
+      errorBox.hidden = false;
+      errorBox.textContent = `${L('数据加载失败：', 'Loading failed: ')}${(e as Error).message}`;
+    }
   };
 
   let loading = 0;
@@ -422,7 +434,18 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
   await load(true);
 
   // ---- Live feed ----
-  const quietRefresh = debounce(() => void load(true).catch(() => undefined), 3000);
+  // At most one quiet refresh every few seconds, however busy the stream is.
+  let refreshTimer: number | undefined;
+  const quietRefresh = Object.assign(
+    () => {
+      if (refreshTimer !== undefined) return;
+      refreshTimer = window.setTimeout(() => {
+        refreshTimer = undefined;
+        void safeLoad(true);
+      }, 3000);
+    },
+    { cancel: () => window.clearTimeout(refreshTimer) },
+  );
   const sse = openSse(
     '/api/v1/events',
     (msg) => {
