@@ -383,6 +383,46 @@ async function main() {
       return `request ${number} (${service.service_name}) is in the queue, state ${c.state}`;
     });
 
+    // The administrator's screens: a user is created and disabled, a calendar exception added.
+    const admin = await actor(browser, 'admin', 'admin');
+    await step('admin-creates-and-disables-user', admin.page, async () => {
+      const p = admin.page;
+      await goto(p, 'admin?tab=users');
+      const form = 'form.card';
+      const inputs = await p.$$(`${form} input`);
+      need(inputs.length >= 3, 'user form not found');
+      const username = `e2e-op-${stamp}`;
+      await inputs[0].fill(username);
+      await inputs[1].fill('测试受理员');
+      await inputs[2].fill('e2e-password-2026');
+      await p.selectOption(`${form} select >> nth=0`, 'operator');
+      await p.click(`${form} button[type=submit]`);
+      await p.waitForSelector(`${form} .status.ok`);
+      await p.click(`button[aria-label="停用 ${username}"]`);
+      await p.waitForSelector(`button[aria-label="启用 ${username}"]`);
+      const users = await api('GET', '/api/v1/users', { token: story.adminToken });
+      const u = users.find((x) => x.username === username);
+      need(u && u.active === false, 'the user is not disabled');
+      return `${username} created, then disabled`;
+    });
+    await step('admin-edits-calendar', admin.page, async () => {
+      const p = admin.page;
+      await goto(p, 'admin?tab=calendar');
+      await p.fill('input[type=date]', '2031-12-31');
+      await p.click('button:has-text("添加")');
+      await p.click('form.card button[type=submit]');
+      await p.waitForSelector('form.card .status.ok');
+      let cal = await api('GET', '/api/v1/calendar', { token: story.adminToken });
+      need(cal.days.some((d) => d.day === '2031-12-31'), 'the holiday was not stored');
+      await goto(p, 'admin?tab=calendar');
+      await p.check('#rm-2031-12-31');
+      await p.click('form.card button[type=submit]');
+      await p.waitForSelector('form.card .status.ok');
+      cal = await api('GET', '/api/v1/calendar', { token: story.adminToken });
+      need(!cal.days.some((d) => d.day === '2031-12-31'), 'the holiday was not removed');
+      return 'holiday 2031-12-31 added and removed';
+    });
+
     // Keyboard check: the hotline form's tab order.
     await step('hotline-tab-order', operator.page, async () => {
       const p = operator.page;
@@ -408,7 +448,6 @@ async function main() {
       ['workbench-supervisor', supervisor, 'workbench'],
       ['dashboard', dash, 'dashboard'],
     ];
-    const admin = await actor(browser, 'admin', 'admin');
     for (const tab of ['taxonomy', 'responsibility', 'limits', 'calendar', 'users', 'open311']) audits.push([`admin-${tab}`, admin, `admin?tab=${tab}`]);
     audits.push(['portal-english', resident, 'portal', 'en']);
     for (const [name, who, route, lang] of audits) {
