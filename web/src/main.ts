@@ -5,7 +5,7 @@ import './styles.css';
 import { clearSession, me, onUnauthorized, post, token } from './api';
 import { h, replace } from './dom';
 import { L, lang, roleName, setLang } from './i18n';
-import { ready, type Ctx, type Page } from './page';
+import { PAGE_ROLES, homeOf, ready, type Ctx, type Page } from './page';
 import { resetRefs } from './ref';
 import { loginPage } from './pages/login';
 
@@ -32,46 +32,23 @@ interface Route {
 const ROUTES: Record<string, Route> = {
   login: { title: () => L('登录', 'Log in'), roles: null, page: loginPage },
   portal: { title: () => L('市民诉求', 'Citizen portal'), roles: null, page: portalPage },
-  hotline: { title: () => L('热线受理', 'Hotline'), roles: ['operator', 'shift_lead', 'admin'], page: hotlinePage },
+  hotline: { title: () => L('热线受理', 'Hotline'), roles: PAGE_ROLES.hotline, page: hotlinePage },
   dispatch: {
     title: () => L('派遣台', 'Dispatch'),
-    roles: ['dispatcher', 'shift_lead', 'leader', 'admin'],
-    page: dispatchPage,
+    roles: PAGE_ROLES.dispatch, page: dispatchPage,
   },
   workbench: {
     title: () => L('部门工作台', 'Workbench'),
-    roles: ['dept_handler', 'grid_supervisor', 'admin'],
-    page: workbenchPage,
+    roles: PAGE_ROLES.workbench, page: workbenchPage,
   },
   dashboard: {
     title: () => L('城市驾驶舱', 'City dashboard'),
-    roles: ['leader', 'admin', 'shift_lead', 'dispatcher', 'operator', 'grid_supervisor'],
-    page: dashboardPage,
+    roles: PAGE_ROLES.dashboard, page: dashboardPage,
   },
-  admin: { title: () => L('系统管理', 'Administration'), roles: ['admin'], page: adminPage },
+  admin: { title: () => L('系统管理', 'Administration'), roles: PAGE_ROLES.admin, page: adminPage },
 };
 
 const NAV_ORDER = ['portal', 'hotline', 'dispatch', 'workbench', 'dashboard', 'admin'];
-
-/** The page a role starts on. */
-export function homeOf(role: string | undefined): string {
-  switch (role) {
-    case 'operator':
-      return 'hotline';
-    case 'shift_lead':
-    case 'dispatcher':
-      return 'dispatch';
-    case 'dept_handler':
-    case 'grid_supervisor':
-      return 'workbench';
-    case 'leader':
-      return 'dashboard';
-    case 'admin':
-      return 'admin';
-    default:
-      return 'portal';
-  }
-}
 
 const LARGE_KEY = 'urbis.large';
 

@@ -3,19 +3,8 @@
 import { ApiError, post, setSession, type Me } from '../api';
 import { field, h, showError, statusBox } from '../dom';
 import { L } from '../i18n';
-import type { Ctx } from '../page';
+import { homeOf, mayOpen, type Ctx } from '../page';
 import { resetRefs } from '../ref';
-
-const HOME: Record<string, string> = {
-  operator: 'hotline',
-  shift_lead: 'dispatch',
-  dispatcher: 'dispatch',
-  dept_handler: 'workbench',
-  grid_supervisor: 'workbench',
-  leader: 'dashboard',
-  admin: 'admin',
-  resident: 'portal',
-};
 
 export async function loginPage(ctx: Ctx): Promise<void> {
   const username = h('input', { name: 'username', autocomplete: 'username', required: true, maxlength: '64', autocapitalize: 'off', spellcheck: 'false' });
@@ -45,7 +34,7 @@ export async function loginPage(ctx: Ctx): Promise<void> {
       setSession(res.token, res.user);
       resetRefs();
       const next = ctx.params.get('next');
-      location.hash = `#/${next && next !== 'login' ? next : HOME[res.user.role] ?? 'portal'}`;
+      location.hash = `#/${next && next !== 'login' && mayOpen(next, res.user.role) ? next : homeOf(res.user.role)}`;
     } catch (e) {
       showError(status, e instanceof ApiError ? e.message : String(e));
       submit.disabled = false;
