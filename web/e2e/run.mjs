@@ -1,0 +1,493 @@
+// End-to-end story of the closed loop in real headless Chromium, through the UI, against a fresh
+// `urbis demo` city; then an axe-core audit of every page. Prints one line per step and exits 0
+// iff every step and every audit passed.
+//
+// Env: URBIS_BASE_URL (default http://127.0.0.1:8080), URBIS_SCREENSHOTS (PNG directory, created
+// if missing; default ./e2e-screenshots), CHROMIUM (default /usr/bin/chromium).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const BASE = (process.env.URBIS_BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
+const SHOTS = path.resolve(process.env.URBIS_SCREENSHOTS || path.join(process.cwd(), 'e2e-screenshots'));
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const PASSWORD = 'urbis-demo-2026';
+const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const TIMEOUT = Number(process.env.E2E_TIMEOUT_MS || 20000);
+
+fs.mkdirSync(SHOTS, { recursive: true });
+
+const results = [];
+let shotNo = 0;
+
+async function shot(page, name) {
+  shotNo += 1;
+  const file = path.join(SHOTS, `${String(shotNo).padStart(2, '0')}-${name}.png`);
+  try {
+    await page.screenshot({ path: file, fullPage: true, timeout: 10000 });
+  } catch {
+    // a failed screenshot must not hide the step's own result
+  }
+  return file;
+}
+
+async function step(name, page, fn, { optional = false } = {}) {
+  const started = Date.now();
+  try {
+    const note = await fn();
+    const ms = Date.now() - started;
+    results.push({ name, ok: true });
+    console.log(`PASS ${name} (${ms} ms)${note ? ` — ${note}` : ''}`);
+    if (page) await shot(page, name);
+    return true;
+  } catch (err) {
+    const ms = Date.now() - started;
+    if (page) await shot(page, `${name}-FAILED`);
+    if (optional) {
+      results.push({ name, ok: true, skipped: true });
+      console.log(`SKIP ${name} (${ms} ms) — ${String(err.message).split('\n')[0]}`);
+      return false;
+    }
+    results.push({ name, ok: false });
+    console.log(`FAIL ${name} (${ms} ms) — ${String(err.message).split('\n').slice(0, 3).join(' | ')}`);
+    return false;
+  }
+}
+
+function need(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+const waitReady = (page) => page.waitForFunction(() => document.documentElement.dataset.ready === '1', null, { timeout: TIMEOUT });
+
+async function goto(page, route) {
+  await page.evaluate(() => (document.documentElement.dataset.ready = '0')).catch(() => undefined);
+  const target = `${BASE}/#/${route}`;
+  if (page.url() === target) await page.reload();
+  else await page.goto(target);
+  await waitReady(page);
+}
+
+/** A fresh browser context (own sessionStorage) logged in through the login page. */
+async function actor(browser, username, route) {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'zh-CN' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  page.on('pageerror', (err) => console.log(`  [${username}] page error: ${err.message}`));
+  await page.goto(`${BASE}/#/login?next=${route}`);
+  await waitReady(page);
+  await page.fill('input[name=username]', username);
+  await page.fill('input[name=password]', PASSWORD);
+  await page.evaluate(() => (document.documentElement.dataset.ready = '0'));
+  await page.click('form button[type=submit]');
+  await page.waitForFunction((r) => location.hash.startsWith(`#/${r}`), route, { timeout: TIMEOUT });
+  await waitReady(page);
+  return { context, page };
+}
+
+async function api(method, p, { token, body, form } = {}) {
+  const headers = { accept: 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  let payload;
+  if (form) {
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+    payload = new URLSearchParams(form).toString();
+  } else if (body !== undefined) {
+    headers['content-type'] = 'application/json';
+    payload = JSON.stringify(body);
+  }
+  const res = await fetch(`${BASE}${p}`, { method, headers, body: payload });
+  const text = await res.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  if (!res.ok) throw new Error(`${method} ${p} → ${res.status} ${text.slice(0, 200)}`);
+  return json;
+}
+
+async function selectOptionByText(page, selector, text) {
+  const value = await page.$eval(
+    selector,
+    (sel, t) => {
+      const o = [...sel.options].find((x) => x.textContent.trim() === t);
+      return o ? o.value : null;
+    },
+    text,
+  );
+  need(value !== null, `no option "${text}" in ${selector}`);
+  await page.selectOption(selector, value);
+}
+
+/** A tiny valid PNG, for the optional photo upload. */
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP4z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+async function main() {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+  const stamp = Date.now().toString(36).slice(-5);
+  const story = {};
+  let dash = null;
+  try {
+    // The leader's wall screen, open for the whole story in its own tab.
+    await step('dashboard-open', null, async () => {
+      dash = await actor(browser, 'leader', 'dashboard');
+      await dash.page.waitForSelector('.kpi-value[data-kpi=today]');
+      story.todayBefore = Number(await dash.page.textContent('.kpi-value[data-kpi=today]'));
+      await dash.page.waitForFunction(() => /实时|Live/.test(document.querySelector('.live-state')?.textContent ?? '') && document.querySelector('.live-state')?.classList.contains('on'), null, { timeout: TIMEOUT });
+      await shot(dash.page, 'dashboard-open');
+      return `today's intake ${story.todayBefore}`;
+    });
+
+    // 1. A resident reports through the portal.
+    const resident = await actor(browser, 'resident', 'portal');
+    await step('resident-reports', resident.page, async () => {
+      const p = resident.page;
+      await p.fill('textarea[name=text]', `青山区中心街道阳光社区南门口有人长期占道经营，摆摊卖水果堵住人行道，老人孩子只能走机动车道。(${stamp})`);
+      await p.fill('input[name=title]', `阳光社区南门占道经营 ${stamp}`);
+      await selectOptionByText(p, 'select[name=category]', '占道经营');
+      if (await p.$('.map-picker')) {
+        // Boundaries are stored: pick the location on the map.
+        await p.locator('.map-picker').scrollIntoViewIfNeeded();
+        const box = await p.$eval('.map-picker', (el) => { const r = el.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; });
+        await p.mouse.click(box.x + box.w * 0.3, box.y + box.h * 0.6);
+        await p.waitForFunction(() => (document.querySelector('.located')?.textContent ?? '').length > 0);
+        story.mapPick = await p.textContent('.located');
+        // Keep the story in 青山区 (its handler and supervisor take the case), whatever was clicked.
+        await selectOptionByText(p, 'select[name=area]', '\u3000\u3000阳光社区').catch(() => selectOptionByText(p, 'select[name=area]', '青山区'));
+      }
+      const areaValue = await p.$eval('select[name=area]', (sel) => sel.value);
+      if (!areaValue) await selectOptionByText(p, 'select[name=area]', '\u3000\u3000阳光社区').catch(() => selectOptionByText(p, 'select[name=area]', '青山区'));
+      const chosen = await p.$eval('select[name=area]', (sel) => sel.selectedOptions[0]?.textContent ?? '');
+      // Keep the area inside 青山区 so the district's own handler gets the case.
+      need(chosen !== '', 'no area chosen');
+      await p.setInputFiles('input[type=file]', { name: 'photo.png', mimeType: 'image/png', buffer: PNG });
+      await p.click('form.report button[type=submit]');
+      await p.waitForSelector('form.report .status.ok .case-number');
+      story.residentNumber = (await p.textContent('form.report .case-number')).trim();
+      need(/^\d{6,}$/.test(story.residentNumber), `bad case number ${story.residentNumber}`);
+      return `case ${story.residentNumber}${story.mapPick ? `; map click → ${story.mapPick}` : '; no boundaries stored, area chosen from the list'}`;
+    });
+    await step('portal-suggests-category', resident.page, async () => {
+      const p = resident.page;
+      await p.fill('textarea[name=text]', '路边有人占道经营摆摊卖菜，堵塞交通');
+      await p.waitForSelector('.suggest:not([hidden]) .chip', { timeout: 8000 });
+      const chip = await p.textContent('.suggest .chip');
+      await p.fill('textarea[name=text]', '');
+      return `first suggestion: ${chip.trim()}`;
+    }, { optional: true });
+
+    await step('portal-language-and-large-text', resident.page, async () => {
+      const p = resident.page;
+      const size = () => p.evaluate(() => parseFloat(getComputedStyle(document.documentElement).fontSize));
+      const before = await size();
+      await p.click('header button[aria-pressed]');
+      const large = await size();
+      need(large > before, `large text did not enlarge the font (${before} → ${large})`);
+      await p.evaluate(() => (document.documentElement.dataset.ready = '0'));
+      await p.click('header button:has-text("English")');
+      await waitReady(p);
+      const lang = await p.getAttribute('html', 'lang');
+      const heading = await p.textContent('main h1');
+      need(lang === 'en' && /Resident service/.test(heading), `lang ${lang}, heading ${heading}`);
+      await shot(p, 'portal-english-large');
+      await p.evaluate(() => (document.documentElement.dataset.ready = '0'));
+      await p.click('header button:has-text("中文")');
+      await waitReady(p);
+      await p.click('header button[aria-pressed="true"]');
+      need((await p.getAttribute('html', 'lang')) === 'zh-CN', 'did not switch back to Chinese');
+      return `font ${before}px → ${large}px; lang zh-CN → en → zh-CN`;
+    });
+
+    await step('dashboard-shows-new-case-live', dash?.page, async () => {
+      await dash.page.waitForSelector(`.feed li[data-number="${story.residentNumber}"]`, { timeout: TIMEOUT });
+      const today = Number(await dash.page.textContent('.kpi-value[data-kpi=today]'));
+      need(today > story.todayBefore, `today's intake did not grow (${story.todayBefore} → ${today})`);
+      return `feed shows ${story.residentNumber}; today's intake ${story.todayBefore} → ${today}`;
+    });
+
+    // 2. An operator records a phone appeal.
+    const operator = await actor(browser, 'operator', 'hotline');
+    await step('operator-records-call', operator.page, async () => {
+      const p = operator.page;
+      await p.fill('input[name=caller_phone]', '13812345678');
+      await p.fill('input[name=caller_name]', '王女士');
+      await p.fill('textarea[name=text]', `来电反映清河区新华街道幸福社区路灯不亮已经三天，晚上出行不安全，请尽快修复。(${stamp})`);
+      await selectOptionByText(p, 'select[name=category]', '路灯故障');
+      await selectOptionByText(p, 'select[name=area]', '清河区');
+      await p.focus('textarea[name=text]');
+      await p.keyboard.press('Control+Enter');
+      await p.waitForSelector('.hotline-form .status.ok .case-number');
+      story.hotlineNumber = (await p.textContent('.hotline-form .case-number')).trim();
+      const cleared = await p.$eval('textarea[name=text]', (t) => t.value === '');
+      need(cleared, 'the form was not cleared for the next call');
+      const focused = await p.evaluate(() => document.activeElement?.getAttribute('name'));
+      need(focused === 'caller_phone', `focus is on ${focused}, not the phone field`);
+      const merged = (await p.textContent('.hotline-form .status.ok')).includes('并入');
+      return `case ${story.hotlineNumber}${merged ? ' (joined an open case about the same problem)' : ''}; form cleared, focus back on the phone field`;
+    });
+    await step('dashboard-shows-hotline-case', dash?.page, async () => {
+      await dash.page.waitForSelector(`.feed li[data-number="${story.hotlineNumber}"]`, { timeout: TIMEOUT });
+    });
+
+    // 3. The shift lead registers (立案) where the case waits for it.
+    const lead = await actor(browser, 'shiftlead', 'dispatch');
+    const openCase = async (page, view, number) => {
+      await goto(page, `dispatch?view=${view}&case=${number}`);
+      await page.waitForSelector(`#dd-h .num:text-is("${number}")`, { timeout: TIMEOUT });
+    };
+    const caseState = async (number) => {
+      const list = await api('GET', `/api/v1/cases?limit=100`, { token: story.adminToken });
+      return list.find((c) => c.number === number);
+    };
+    story.adminToken = (await api('POST', '/api/v1/auth/login', { body: { username: 'admin', password: PASSWORD } })).token;
+    await step('shiftlead-registers', lead.page, async () => {
+      const c = await caseState(story.residentNumber);
+      need(c, 'the resident case is not in the list');
+      if (c.state !== 'received') return `already ${c.state}; nothing to register`;
+      await openCase(lead.page, 'open', story.residentNumber);
+      await lead.page.click('.detail button:has-text("立案")');
+      await lead.page.waitForSelector('.detail .status.ok');
+      const after = await caseState(story.residentNumber);
+      need(after.state === 'registered', `state is ${after.state}`);
+      return 'received → registered';
+    });
+
+    // 4. The dispatcher confirms the routing suggestion in one action.
+    const dispatcher = await actor(browser, 'dispatcher', 'dispatch');
+    await step('dispatcher-routes', dispatcher.page, async () => {
+      const p = dispatcher.page;
+      await openCase(p, 'registered', story.residentNumber);
+      const dept = await p.$eval('select[id^=dd-dept]', (s) => s.selectedOptions[0]?.textContent ?? '');
+      if (dept !== '青山区城管执法局') await selectOptionByText(p, 'select[id^=dd-dept]', '青山区城管执法局');
+      const count = await p.textContent('[data-testid=reporter-count]');
+      await p.click('.detail button:has-text("确认派遣")');
+      await p.waitForSelector('.detail .status.ok');
+      const after = await caseState(story.residentNumber);
+      need(after.state === 'dispatched', `state is ${after.state}`);
+      return `suggested lead "${dept || 'none'}"; reporters ${count}; → dispatched`;
+    });
+
+    // 5. The handler accepts and feeds back.
+    const handler = await actor(browser, 'handler', 'workbench');
+    await step('handler-accepts', handler.page, async () => {
+      const p = handler.page;
+      const card = `article[data-number="${story.residentNumber}"]`;
+      await p.waitForSelector(card);
+      const countdown = await p.textContent(`${card} .countdown`);
+      await p.click(`${card} button:has-text("签收")`);
+      await p.waitForSelector(`${card} textarea[id^=fb-note]`);
+      return `deadline shown as "${countdown.trim()}"`;
+    });
+    await step('handler-feeds-back', handler.page, async () => {
+      const p = handler.page;
+      const card = `article[data-number="${story.residentNumber}"]`;
+      await p.fill(`${card} textarea[id^=fb-note]`, '已联系摊主劝离，现场已清理，人行道恢复通行。');
+      await p.click(`${card} form.feedback-form button[type=submit]`);
+      await p.waitForFunction((n) => {
+        const el = document.querySelector(`#wb-waiting`)?.parentElement;
+        return !!el?.querySelector(`article[data-number="${n}"]`);
+      }, story.residentNumber);
+      const after = await caseState(story.residentNumber);
+      need(after.state === 'feedback', `state is ${after.state}`);
+      return 'handling → feedback';
+    });
+
+    // 6. The grid supervisor checks the fix.
+    const supervisor = await actor(browser, 'supervisor', 'workbench');
+    await step('supervisor-checks', supervisor.page, async () => {
+      const p = supervisor.page;
+      const card = `article[data-number="${story.residentNumber}"]`;
+      await p.waitForSelector(card);
+      await p.fill(`${card} textarea[id^=chk-note]`, '现场核查，已整改到位。');
+      await p.click(`${card} button:has-text("核查通过")`);
+      await p.waitForFunction((sel) => !document.querySelector(sel), card);
+      const after = await caseState(story.residentNumber);
+      need(after.state === 'checked', `state is ${after.state}`);
+      return 'feedback → checked';
+    });
+
+    // 7. The shift lead closes (结案).
+    await step('shiftlead-closes', lead.page, async () => {
+      await openCase(lead.page, 'checked', story.residentNumber);
+      await lead.page.click('.detail button:has-text("结案")');
+      await lead.page.waitForSelector('.detail .status.ok');
+      const after = await caseState(story.residentNumber);
+      need(after.state === 'closed', `state is ${after.state}`);
+      return `closed (${after.closure_type})`;
+    });
+
+    // 8. The resident follows the case, reads the reply and rates it.
+    await step('resident-follows-and-rates', resident.page, async () => {
+      const p = resident.page;
+      await goto(p, 'portal');
+      const card = `.mine article[data-number="${story.residentNumber}"]`;
+      await p.waitForSelector(`${card} form.rate`);
+      const reply = await p.textContent(`${card} .reply`);
+      need(reply.includes('人行道'), `official reply not shown: ${reply}`);
+      await p.check(`${card} input[value=satisfied]`);
+      await p.click(`${card} form.rate button[type=submit]`);
+      await p.waitForSelector(`${card} .status.ok`);
+      const after = await caseState(story.residentNumber);
+      need(after.state === 'evaluated' && after.satisfaction === 'satisfied', `state ${after.state}, rating ${after.satisfaction}`);
+      return 'closed → evaluated (satisfied)';
+    });
+    await step('public-lookup-without-login', null, async () => {
+      const ctx = await browser.newContext();
+      const p = await ctx.newPage();
+      await p.goto(`${BASE}/#/portal?case=${story.residentNumber}`);
+      await waitReady(p);
+      await p.waitForSelector('.follow-out .case-card, .follow-out .status.error');
+      const ok = await p.$('.follow-out .case-card');
+      await shot(p, 'public-lookup');
+      await ctx.close();
+      need(ok, 'the public case lookup is not available');
+      return 'found without login';
+    }, { optional: true });
+
+    await step('dashboard-follows-the-loop', dash?.page, async () => {
+      await dash.page.waitForFunction((n) => document.querySelectorAll(`.feed li[data-number="${n}"]`).length >= 6, story.residentNumber, { timeout: TIMEOUT });
+      const n = await dash.page.$$eval(`.feed li[data-number="${story.residentNumber}"]`, (els) => els.length);
+      return `${n} live events for ${story.residentNumber}`;
+    });
+
+    // 9. Open311: a registered client files a request; it appears in the dispatch console.
+    await step('open311-request-in-dispatch', dispatcher.page, async () => {
+      const client = await api('POST', '/api/v1/open311/clients', { token: story.adminToken, body: { name: `e2e-${stamp}` } });
+      need(client.api_key, 'no api key returned');
+      const services = await api('GET', '/open311/v2/services.json');
+      const service = services.find((s) => s.service_name === '暴露垃圾') ?? services[0];
+      const created = await api('POST', '/open311/v2/requests.json', {
+        form: { api_key: client.api_key, service_code: service.service_code, description: `Open311: 东湖区滨江街道垃圾桶满溢无人清运 (${stamp})`, address_string: '示范市东湖区滨江街道', lat: '30.52', long: '114.25' },
+      });
+      const number = created[0].service_request_id;
+      story.open311Number = number;
+      const c = await caseState(number);
+      need(c, `case ${number} not found`);
+      await goto(dispatcher.page, 'dispatch?view=received');
+      await dispatcher.page.waitForSelector(`tr[data-number="${number}"]`);
+      await dispatcher.page.click(`tr[data-number="${number}"] button.link`);
+      await dispatcher.page.waitForSelector(`#dd-h .num:text-is("${number}")`);
+      return `request ${number} (${service.service_name}) is in the queue, state ${c.state}`;
+    });
+
+    // The administrator's screens: a user is created and disabled, a calendar exception added.
+    const admin = await actor(browser, 'admin', 'admin');
+    await step('admin-creates-and-disables-user', admin.page, async () => {
+      const p = admin.page;
+      await goto(p, 'admin?tab=users');
+      const form = 'form.card';
+      const inputs = await p.$$(`${form} input`);
+      need(inputs.length >= 3, 'user form not found');
+      const username = `e2e-op-${stamp}`;
+      await inputs[0].fill(username);
+      await inputs[1].fill('测试受理员');
+      await inputs[2].fill('e2e-password-2026');
+      await p.selectOption(`${form} select >> nth=0`, 'operator');
+      await p.click(`${form} button[type=submit]`);
+      await p.waitForSelector(`${form} .status.ok`);
+      await p.click(`button[aria-label="停用 ${username}"]`);
+      await p.waitForSelector(`button[aria-label="启用 ${username}"]`);
+      const users = await api('GET', '/api/v1/users', { token: story.adminToken });
+      const u = users.find((x) => x.username === username);
+      need(u && u.active === false, 'the user is not disabled');
+      return `${username} created, then disabled`;
+    });
+    await step('admin-edits-calendar', admin.page, async () => {
+      const p = admin.page;
+      await goto(p, 'admin?tab=calendar');
+      await p.fill('input[type=date]', '2031-12-31');
+      await p.click('button:has-text("添加")');
+      await p.click('form.card button[type=submit]');
+      await p.waitForSelector('form.card .status.ok');
+      let cal = await api('GET', '/api/v1/calendar', { token: story.adminToken });
+      need(cal.days.some((d) => d.day === '2031-12-31'), 'the holiday was not stored');
+      await goto(p, 'admin?tab=calendar');
+      await p.check('#rm-2031-12-31');
+      await p.click('form.card button[type=submit]');
+      await p.waitForSelector('form.card .status.ok');
+      cal = await api('GET', '/api/v1/calendar', { token: story.adminToken });
+      need(!cal.days.some((d) => d.day === '2031-12-31'), 'the holiday was not removed');
+      return 'holiday 2031-12-31 added and removed';
+    });
+
+    // Keyboard check: the hotline form's tab order.
+    await step('hotline-tab-order', operator.page, async () => {
+      const p = operator.page;
+      await goto(p, 'hotline');
+      await p.focus('input[name=caller_phone]');
+      const order = [];
+      for (let i = 0; i < 5; i++) {
+        await p.keyboard.press('Tab');
+        order.push(await p.evaluate(() => document.activeElement?.getAttribute('name') ?? document.activeElement?.tagName));
+      }
+      need(order.join(',') === 'caller_name,text,title,category,area', `tab order ${order.join(',')}`);
+      return order.join(' → ');
+    });
+
+    // Accessibility audits of every page, in both languages for the portal.
+    const audits = [
+      ['login', null, 'login'],
+      ['portal', resident, 'portal'],
+      ['portal-anonymous', null, 'portal'],
+      ['hotline', operator, 'hotline'],
+      ['dispatch', lead, `dispatch?view=open&case=${story.residentNumber}`],
+      ['workbench-handler', handler, 'workbench'],
+      ['workbench-supervisor', supervisor, 'workbench'],
+      ['dashboard', dash, 'dashboard'],
+    ];
+    for (const tab of ['taxonomy', 'responsibility', 'limits', 'calendar', 'users', 'open311']) audits.push([`admin-${tab}`, admin, `admin?tab=${tab}`]);
+    audits.push(['portal-english', resident, 'portal', 'en']);
+    for (const [name, who, route, lang] of audits) {
+      let page = who?.page;
+      let tmp = null;
+      if (!page) {
+        tmp = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+        page = await tmp.newPage();
+      }
+      await step(`axe-${name}`, page, async () => {
+        if (lang) await page.evaluate((l) => localStorage.setItem('urbis.lang', l), lang).catch(() => undefined);
+        await page.goto(`${BASE}/#/${route}`);
+        await page.evaluate(() => (document.documentElement.dataset.ready = '0'));
+        await page.reload();
+        await waitReady(page);
+        if (lang) need((await page.getAttribute('html', 'lang')) === lang, 'lang attribute did not switch');
+        await page.addScriptTag({ content: AXE });
+        const res = await page.evaluate(async () => {
+          const r = await window.axe.run(document, { resultTypes: ['violations'] });
+          return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+        });
+        if (lang) await page.evaluate(() => localStorage.setItem('urbis.lang', 'zh-CN'));
+        const bad = res.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+        for (const v of res) console.log(`  axe ${name}: ${v.impact} ${v.id} — ${v.help} — ${v.nodes.join(', ')}`);
+        need(bad.length === 0, `${bad.length} serious/critical violation(s): ${bad.map((v) => v.id).join(', ')}`);
+        return `${res.length} minor/moderate finding(s)`;
+      });
+      if (tmp) await tmp.close();
+    }
+  } finally {
+    await browser.close();
+  }
+  const failed = results.filter((r) => !r.ok);
+  const skipped = results.filter((r) => r.skipped);
+  console.log(`${results.length - failed.length - skipped.length} passed, ${failed.length} failed, ${skipped.length} skipped`);
+  process.exit(failed.length === 0 ? 0 : 1);
+}
+
+main().catch((err) => {
+  console.log(`FAIL e2e crashed — ${err.stack || err}`);
+  process.exit(1);
+});
+void here;

@@ -1,0 +1,222 @@
+// Entry: the shell (skip link, top bar with role-aware navigation, language and large-text
+// switches), the hash router and the readiness marker.
+
+import './styles.css';
+import { clearSession, me, onUnauthorized, post, token } from './api';
+import { h, replace } from './dom';
+import { L, lang, roleName, setLang } from './i18n';
+import { PAGE_ROLES, homeOf, ready, type Ctx, type Page } from './page';
+import { resetRefs } from './ref';
+import { loginPage } from './pages/login';
+
+// Pages other than login load on first use, so each screen fetches only its own code (the
+// charts library comes with the dashboard, or with the portal's map when boundaries exist).
+const lazy =
+  (load: () => Promise<Page>): Page =>
+  async (ctx) =>
+    (await load())(ctx);
+const portalPage = lazy(() => import('./pages/portal').then((m) => m.portalPage));
+const hotlinePage = lazy(() => import('./pages/hotline').then((m) => m.hotlinePage));
+const dispatchPage = lazy(() => import('./pages/dispatch').then((m) => m.dispatchPage));
+const workbenchPage = lazy(() => import('./pages/workbench').then((m) => m.workbenchPage));
+const dashboardPage = lazy(() => import('./pages/dashboard').then((m) => m.dashboardPage));
+const adminPage = lazy(() => import('./pages/admin').then((m) => m.adminPage));
+
+interface Route {
+  title: () => string;
+  /** null: open to everyone, without login. */
+  roles: string[] | null;
+  page: Page;
+}
+
+const ROUTES: Record<string, Route> = {
+  login: { title: () => L('登录', 'Log in'), roles: null, page: loginPage },
+  portal: { title: () => L('市民诉求', 'Citizen portal'), roles: null, page: portalPage },
+  hotline: { title: () => L('热线受理', 'Hotline'), roles: PAGE_ROLES.hotline, page: hotlinePage },
+  dispatch: {
+    title: () => L('派遣台', 'Dispatch'),
+    roles: PAGE_ROLES.dispatch, page: dispatchPage,
+  },
+  workbench: {
+    title: () => L('部门工作台', 'Workbench'),
+    roles: PAGE_ROLES.workbench, page: workbenchPage,
+  },
+  dashboard: {
+    title: () => L('城市驾驶舱', 'City dashboard'),
+    roles: PAGE_ROLES.dashboard, page: dashboardPage,
+  },
+  admin: { title: () => L('系统管理', 'Administration'), roles: PAGE_ROLES.admin, page: adminPage },
+};
+
+const NAV_ORDER = ['portal', 'hotline', 'dispatch', 'workbench', 'dashboard', 'admin'];
+
+const LARGE_KEY = 'urbis.large';
+
+function applyLarge(on: boolean): void {
+  document.documentElement.classList.toggle('large-text', on);
+  localStorage.setItem(LARGE_KEY, on ? '1' : '0');
+}
+
+const app = document.getElementById('app') as HTMLElement;
+let current: { controller: AbortController; disposers: (() => void)[] } | null = null;
+let generation = 0;
+
+function parseHash(): { name: string; params: URLSearchParams } {
+  const raw = location.hash.replace(/^#\/?/, '');
+  const [path, query] = raw.split('?', 2);
+  return { name: path || '', params: new URLSearchParams(query ?? '') };
+}
+
+function header(active: string): HTMLElement {
+  const user = me();
+  const links = NAV_ORDER.filter((name) => {
+    const r = ROUTES[name];
+    return r.roles === null || (user !== null && r.roles.includes(user.role));
+  }).map((name) =>
+    h(
+      'li',
+      null,
+      h(
+        'a',
+        { href: `#/${name}`, 'aria-current': name === active ? 'page' : undefined, class: name === active ? 'active' : undefined },
+        ROUTES[name].title(),
+      ),
+    ),
+  );
+  const large = document.documentElement.classList.contains('large-text');
+  const langBtn = h(
+    'button',
+    {
+      type: 'button',
+      class: 'ghost',
+      lang: lang() === 'en' ? 'zh-CN' : 'en',
+      'aria-label': lang() === 'en' ? '切换到中文' : 'Switch to English',
+      onclick: () => {
+        setLang(lang() === 'en' ? 'zh-CN' : 'en');
+        route();
+      },
+    },
+    lang() === 'en' ? '中文' : 'English',
+  );
+  const largeBtn = h(
+    'button',
+    {
+      type: 'button',
+      class: 'ghost',
+      'aria-pressed': large ? 'true' : 'false',
+      onclick: () => {
+        applyLarge(!document.documentElement.classList.contains('large-text'));
+        largeBtn.setAttribute('aria-pressed', document.documentElement.classList.contains('large-text') ? 'true' : 'false');
+      },
+    },
+    L('大字模式', 'Large text'),
+  );
+  const account = user
+    ? h(
+        'div',
+        { class: 'account' },
+        h('span', { class: 'who' }, `${user.username} · ${roleName(user.role)}`),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'ghost',
+            onclick: async () => {
+              try {
+                await post('/api/v1/auth/logout');
+              } catch {
+                // the session is dropped locally either way
+              }
+              clearSession();
+              resetRefs();
+              location.hash = '#/login';
+            },
+          },
+          L('退出', 'Log out'),
+        ),
+      )
+    : h('a', { href: '#/login', class: 'button ghost' }, L('登录', 'Log in'));
+  return h(
+    'header',
+    { class: 'topbar' },
+    h('a', { class: 'brand', href: `#/${homeOf(user?.role)}` }, h('span', { 'aria-hidden': 'true', class: 'logo' }, '城'), L('城治 Urbis', 'Urbis 城治')),
+    h('nav', { 'aria-label': L('主导航', 'Main navigation') }, h('ul', null, links)),
+    h('div', { class: 'tools' }, langBtn, largeBtn, account),
+  );
+}
+
+async function route(): Promise<void> {
+  generation += 1;
+  const gen = generation;
+  ready(false);
+  if (current) {
+    current.controller.abort();
+    for (const fn of current.disposers) {
+      try {
+        fn();
+      } catch {
+        // a failing cleanup must not block navigation
+      }
+    }
+  }
+  const { name, params } = parseHash();
+  const user = me();
+  if (!ROUTES[name]) {
+    location.replace(`#/${user ? homeOf(user.role) : 'portal'}`);
+    return;
+  }
+  const r = ROUTES[name];
+  if (r.roles !== null && !token()) {
+    location.replace(`#/login?next=${encodeURIComponent(name)}`);
+    return;
+  }
+  const controller = new AbortController();
+  const disposers: (() => void)[] = [];
+  current = { controller, disposers };
+  document.title = `${r.title()} · ${L('城治', 'Urbis')}`;
+  document.body.className = `page-${name}`;
+  const main = h('main', { id: 'main', tabindex: '-1' });
+  replace(app, header(name), main);
+  const skip = document.querySelector<HTMLAnchorElement>('.skip-link');
+  if (skip) skip.textContent = L('跳到主要内容', 'Skip to main content');
+  if (r.roles !== null && user && !r.roles.includes(user.role)) {
+    replace(
+      main,
+      h('h1', null, r.title()),
+      h('p', null, L(`${roleName(user.role)}无权使用此页面。`, `This page is not available to the ${roleName(user.role)} role.`)),
+      h('p', null, h('a', { href: `#/${homeOf(user.role)}` }, L('回到我的首页', 'Go to my start page'))),
+    );
+    ready(true);
+    return;
+  }
+  const ctx: Ctx = {
+    main,
+    signal: controller.signal,
+    dispose: (fn) => disposers.push(fn),
+    params,
+    rerender: () => void route(),
+  };
+  try {
+    await r.page(ctx);
+  } catch (e) {
+    if (controller.signal.aborted || (e as Error).name === 'AbortError') return;
+    main.appendChild(h('p', { class: 'status error', role: 'alert' }, `${L('页面加载失败：', 'The page failed to load: ')}${(e as Error).message}`));
+  }
+  if (gen === generation && !controller.signal.aborted) ready(true);
+}
+
+setLang(lang());
+applyLarge(localStorage.getItem(LARGE_KEY) === '1');
+document.querySelector('.skip-link')?.addEventListener('click', (ev) => {
+  ev.preventDefault();
+  const main = document.getElementById('main');
+  main?.focus();
+});
+onUnauthorized(() => {
+  clearSession();
+  resetRefs();
+  const { name } = parseHash();
+  if (name !== 'login' && name !== 'portal') location.hash = `#/login?next=${encodeURIComponent(name)}`;
+});
+window.addEventListener('hashchange', () => void route());
+void route();

@@ -1,0 +1,494 @@
+// City dashboard (wall screen, dark): the area map coloured by open and overdue cases with
+// drill-down district → street → community → grid, today's intake, 三率 and 按期结案率, trends,
+// department and street rankings, and a live feed over server-sent events. Every request of the
+// first view goes out at once and reads only aggregates.
+
+import { get, optional, qs, type Area, type Dept, type Indicators, type Keyed } from '../api';
+import { h, pct, replace } from '../dom';
+import { L, actionName, lang, stateName } from '../i18n';
+import type { Ctx } from '../page';
+import { byId, loadAreas, loadDepts } from '../ref';
+import { openSse } from '../sse';
+import { disposeChart, draw, makeChart, registerGeo, type ECharts, type GeoJsonCollection } from '../charts';
+
+const LEVELS = ['district', 'street', 'community', 'grid'] as const;
+type Level = (typeof LEVELS)[number];
+
+interface Scope {
+  id: number | null;
+  name: string;
+  /** The level shown on the map inside this scope. */
+  child: Level;
+}
+
+interface AreaLoad {
+  area_id: number;
+  open: number;
+  overdue: number;
+}
+
+interface StateCount {
+  state: string;
+  overdue: boolean;
+  count: number;
+}
+
+const TEXT = '#e6edf3';
+const MUTED = '#a9b8c9';
+const AXIS = '#3b5068';
+
+/** The city's local day (UTC+8), YYYY-MM-DD. */
+function localDay(offsetDays = 0): string {
+  return new Date(Date.now() + 8 * 3600_000 + offsetDays * 86400_000).toISOString().slice(0, 10);
+}
+
+function levelName(level: string): string {
+  switch (level) {
+    case 'district':
+      return L('区', 'district');
+    case 'street':
+      return L('街道', 'street');
+    case 'community':
+      return L('社区', 'community');
+    case 'grid':
+      return L('网格', 'grid');
+    default:
+      return level;
+  }
+}
+
+export async function dashboardPage(ctx: Ctx): Promise<void> {
+  document.body.classList.add('dark');
+  ctx.dispose(() => document.body.classList.remove('dark'));
+  const charts: ECharts[] = [];
+  ctx.dispose(() => charts.forEach(disposeChart));
+
+  const stack: Scope[] = [{ id: null, name: L('全市', 'Whole city'), child: 'district' }];
+
+  // ---- Layout ----
+  const errorBox = h('p', { class: 'status error', role: 'alert', hidden: true });
+  const crumbs = h('nav', { class: 'crumbs', 'aria-label': L('区域层级', 'Area level') });
+  const clock = h('span', { class: 'clock', 'aria-hidden': 'true' });
+  const liveState = h('span', { class: 'live-state', role: 'status' }, L('实时连接中…', 'Connecting…'));
+  const kpis = h('div', { class: 'kpis', role: 'list', 'aria-label': L('关键指标', 'Key figures') });
+  const mapEl = h('div', { class: 'chart map-chart' });
+  const mapTable = h('div', { class: 'chart-table' });
+  const mapTitle = h('h2', { id: 'map-h', tabindex: '-1' });
+  const streetTitle = h('h2', { id: 'street-h' });
+  const feed = h('ol', { class: 'feed', 'aria-live': 'polite', 'aria-relevant': 'additions', 'data-testid': 'feed' });
+  const trendEl = h('div', { class: 'chart' });
+  const trendTable = h('div', { class: 'chart-table' });
+  const deptEl = h('div', { class: 'chart tall' });
+  const deptTable = h('div', { class: 'chart-table' });
+  const streetEl = h('div', { class: 'chart tall' });
+  const streetTable = h('div', { class: 'chart-table' });
+  const stateEl = h('div', { class: 'chart' });
+  const stateTable = h('div', { class: 'chart-table' });
+
+  const panel = (id: string, title: string | HTMLElement, ...body: (HTMLElement | null)[]) =>
+    h('section', { class: `panel p-${id.replace('-h', '')}`, 'aria-labelledby': id }, typeof title === 'string' ? h('h2', { id }, title) : title, ...body);
+
+  ctx.main.append(
+    h('div', { class: 'dash-head' }, h('h1', null, L('城市运行驾驶舱', 'City dashboard')), crumbs, h('div', { class: 'dash-meta' }, clock, liveState)),
+    errorBox,
+    kpis,
+    h(
+      'div',
+      { class: 'dash-grid' },
+      panel('map-h', mapTitle, mapEl, mapTable),
+      panel('feed-h', L('实时动态', 'Live feed'), feed),
+      panel('trend-h', L('近30天趋势', 'Last 30 days'), trendEl, trendTable),
+      panel('state-h', L('在办案件状态', 'Open cases by state'), stateEl, stateTable),
+      panel('dept-h', L('部门排名（按期结案率）', 'Departments (on-time closure)'), deptEl, deptTable),
+      panel('street-h', streetTitle, streetEl, streetTable),
+    ),
+  );
+  const tickClock = () => (clock.textContent = new Date().toLocaleString(lang(), { hour12: false }));
+  tickClock();
+  const clockTimer = window.setInterval(tickClock, 1000);
+  ctx.dispose(() => window.clearInterval(clockTimer));
+
+  const mapChart = makeChart(mapEl, L('区域案件地图', 'Map of cases by area'));
+  const trendChart = makeChart(trendEl, L('近30天受理、立案、结案趋势', 'Appeals, registrations and closures over 30 days'));
+  const deptChart = makeChart(deptEl, L('部门按期结案率排名', 'Departments ranked by on-time closure'));
+  const streetChart = makeChart(streetEl, L('街道按期结案率排名', 'Streets ranked by on-time closure'));
+  const stateChart = makeChart(stateEl, L('在办案件状态分布', 'Open cases by state'));
+  charts.push(mapChart, trendChart, deptChart, streetChart, stateChart);
+
+  // Reference data is fetched alongside the first stats requests, never before them.
+  const areasP = loadAreas().catch(() => [] as Area[]);
+  const deptsP = loadDepts().catch(() => [] as Dept[]);
+
+  let todayCount = 0;
+  const kpiValues = new Map<string, HTMLElement>();
+  const kpi = (key: string, label: string, value: string, sub?: string) => {
+    const v = h('div', { class: 'kpi-value', 'data-kpi': key }, value);
+    kpiValues.set(key, v);
+    return h('div', { class: 'kpi', role: 'listitem' }, h('div', { class: 'kpi-label' }, label), v, sub ? h('div', { class: 'kpi-sub' }, sub) : null);
+  };
+
+  const tableOf = (caption: string, head: string[], rows: (string | number)[][]) =>
+    h(
+      'details',
+      null,
+      h('summary', null, L('以表格查看', 'Show as table')),
+      h(
+        'table',
+        { class: 'data' },
+        h('caption', null, caption),
+        h('thead', null, h('tr', null, head.map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', null, rows.map((r) => h('tr', null, r.map((c, i) => (i === 0 ? h('th', { scope: 'row' }, String(c)) : h('td', null, String(c))))))),
+      ),
+    );
+
+  const axisStyle = {
+    axisLine: { lineStyle: { color: AXIS } },
+    axisLabel: { color: MUTED },
+    splitLine: { lineStyle: { color: '#1f3144' } },
+  };
+
+  const drawMap = async (scope: Scope, loads: AreaLoad[], geo: GeoJsonCollection | null, names: Map<number, string>) => {
+    const byArea = new Map(loads.map((l) => [l.area_id, l]));
+    mapTitle.textContent = `${scope.name} · ${L(`各${levelName(scope.child)}在办与超期`, `open and overdue by ${levelName(scope.child)}`)}`;
+    const features = geo?.features.filter((f) => f.geometry) ?? [];
+    const rowsForTable: (string | number)[][] = [];
+    const nameOf = (id: number) => names.get(id) ?? geo?.features.find((f) => f.properties.id === id)?.properties.name ?? `#${id}`;
+    const ids = new Set<number>([...loads.map((l) => l.area_id), ...(geo?.features.map((f) => f.properties.id) ?? [])]);
+    for (const id of ids) {
+      const l = byArea.get(id);
+      rowsForTable.push([nameOf(id), l?.open ?? 0, l?.overdue ?? 0]);
+    }
+    rowsForTable.sort((a, b) => Number(b[1]) - Number(a[1]));
+    replace(mapTable, tableOf(mapTitle.textContent ?? '', [L('区域', 'Area'), L('在办', 'Open'), L('超期', 'Overdue')], rowsForTable));
+    const canDrill = LEVELS.indexOf(scope.child) < LEVELS.length - 1;
+    const top = rowsForTable.slice(0, 3).map((r) => `${r[0]} ${r[1]}`).join('，');
+    mapEl.setAttribute('aria-label', `${mapTitle.textContent}。${L('在办最多：', 'Most open: ')}${top || '—'}`);
+    const max = Math.max(1, ...loads.map((l) => l.open));
+    if (features.length) {
+      const mapName = `urbis-dash-${scope.id ?? 'root'}-${scope.child}`;
+      registerGeo(mapName, { type: 'FeatureCollection', features: features.map((f) => ({ ...f, properties: { ...f.properties, name: String(f.properties.id) } })) });
+      await draw(mapChart, {
+        animation: false,
+        backgroundColor: 'transparent',
+        tooltip: {
+          formatter: (p: { name: string }) => {
+            const id = Number(p.name);
+            const l = byArea.get(id);
+            return `${nameOf(id)}<br/>${L('在办', 'Open')} ${l?.open ?? 0}<br/>${L('超期', 'Overdue')} ${l?.overdue ?? 0}`;
+          },
+        },
+        visualMap: {
+          min: 0,
+          max,
+          left: 8,
+          bottom: 8,
+          text: [L('多', 'more'), L('少', 'fewer')],
+          textStyle: { color: TEXT },
+          inRange: { color: ['#16324f', '#2f6e9e', '#f2c14e', '#e4572e'] },
+          calculable: false,
+        },
+        series: [
+          {
+            type: 'map',
+            map: mapName,
+            roam: false,
+            selectedMode: false,
+            label: {
+              show: true,
+              color: '#fff',
+              textBorderColor: '#0b1622',
+              textBorderWidth: 3,
+              fontSize: 12,
+              formatter: (p: { name: string }) => {
+                const l = byArea.get(Number(p.name));
+                return `${nameOf(Number(p.name))}\n${l?.open ?? 0}${l?.overdue ? ` / ${l.overdue}!` : ''}`;
+              },
+            },
+            itemStyle: { borderColor: '#8fb3d9', borderWidth: 1 },
+            emphasis: { label: { color: '#fff' }, itemStyle: { areaColor: '#4b8bbe' } },
+            data: features.map((f) => ({ name: String(f.properties.id), value: byArea.get(f.properties.id)?.open ?? 0 })),
+          },
+        ],
+      });
+    } else {
+      // No boundaries stored for this level: the same numbers as bars, still clickable.
+      const sorted = [...rowsForTable].reverse();
+      await draw(mapChart, {
+        animation: false,
+        backgroundColor: 'transparent',
+        tooltip: { trigger: 'axis' },
+        legend: { top: 0, textStyle: { color: TEXT }, data: [L('在办', 'Open'), L('超期', 'Overdue')] },
+        grid: { left: 110, right: 20, top: 30, bottom: 20 },
+        xAxis: { type: 'value', ...axisStyle },
+        yAxis: { type: 'category', data: sorted.map((r) => r[0]), ...axisStyle },
+        series: [
+          { name: L('在办', 'Open'), type: 'bar', data: sorted.map((r) => r[1]), itemStyle: { color: '#2f6e9e' } },
+          { name: L('超期', 'Overdue'), type: 'bar', data: sorted.map((r) => r[2]), itemStyle: { color: '#e4572e' } },
+        ],
+      });
+    }
+    mapChart.off('click');
+    if (canDrill) {
+      mapChart.on('click', (p: { name?: string; dataIndex?: number; componentSubType?: string }) => {
+        let id: number | null = null;
+        if (features.length) id = Number(p.name);
+        else {
+          const label = p.name;
+          const found = [...ids].find((x) => nameOf(x) === label);
+          id = found ?? null;
+        }
+        if (id === null || !Number.isFinite(id)) return;
+        void drill({ id, name: nameOf(id), child: LEVELS[LEVELS.indexOf(scope.child) + 1] });
+      });
+    }
+    // Keyboard path to the same drill-down: one button per area.
+    if (canDrill) {
+      mapTable.prepend(
+        h(
+          'div',
+          { class: 'drill-buttons', role: 'group', 'aria-label': L('进入下一级', 'Go down a level') },
+          [...ids]
+            .sort((a, b) => nameOf(a).localeCompare(nameOf(b), 'zh'))
+            .map((id) => h('button', { type: 'button', class: 'chip', 'data-area': String(id), onclick: () => void drill({ id, name: nameOf(id), child: LEVELS[LEVELS.indexOf(scope.child) + 1] }) }, nameOf(id))),
+        ),
+      );
+    }
+  };
+
+  const renderCrumbs = () => {
+    replace(
+      crumbs,
+      h(
+        'ol',
+        null,
+        stack.map((s, i) =>
+          h(
+            'li',
+            null,
+            i === stack.length - 1
+              ? h('span', { 'aria-current': 'location' }, s.name)
+              : h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'link',
+                    onclick: () => {
+                      stack.splice(i + 1);
+                      void safeLoad();
+                    },
+                  },
+                  s.name,
+                ),
+          ),
+        ),
+      ),
+    );
+  };
+
+  const drill = async (scope: Scope) => {
+    stack.push(scope);
+    await safeLoad();
+  };
+  const safeLoad = async (quiet = false) => {
+    try {
+      await load(quiet);
+      errorBox.hidden = true;
+    } catch (e) {
+      if ((e as Error).name === 'AbortError') return;
+      errorBox.hidden = false;
+      errorBox.textContent = `${L('数据加载失败：', 'Loading failed: ')}${(e as Error).message}`;
+    }
+  };
+
+  let loading = 0;
+  const load = async (quiet = false) => {
+    const mine = ++loading;
+    const scope = stack[stack.length - 1];
+    renderCrumbs();
+    const area = scope.id ?? undefined;
+    const from = localDay(-29);
+    const today = localDay();
+    const [summary, todaySummary, states, loads, geo, trendRaw, byDept, byStreet, areas, depts] = await Promise.all([
+      get<Indicators>(`/api/v1/stats/summary${qs({ area_id: area, from, to: today })}`, { signal: ctx.signal }),
+      get<Indicators>(`/api/v1/stats/summary${qs({ area_id: area, from: today, to: today })}`, { signal: ctx.signal }),
+      get<StateCount[]>(`/api/v1/stats/states${qs({ area_id: area })}`, { signal: ctx.signal }),
+      get<AreaLoad[]>(`/api/v1/stats/map${qs({ level: scope.child, area_id: area })}`, { signal: ctx.signal }),
+      optional<GeoJsonCollection>('GET', `/api/v1/areas/geojson${qs({ level: scope.child, parent_id: area })}`, { signal: ctx.signal }).catch(() => null),
+      get<Keyed[]>(`/api/v1/stats/trend${qs({ area_id: area, from, to: today })}`, { signal: ctx.signal }),
+      get<Keyed[]>(`/api/v1/stats/by-department${qs({ from, to: today })}`, { signal: ctx.signal }),
+      get<Keyed[]>(`/api/v1/stats/by-area${qs({ level: scope.child === 'district' ? 'street' : scope.child, area_id: area, from, to: today })}`, { signal: ctx.signal }),
+      areasP,
+      deptsP,
+    ]);
+    if (mine !== loading) return;
+    let trend = trendRaw;
+    const areaNames = new Map(areas.map((a) => [a.id, a.name]));
+    const deptMap = byId(depts);
+
+    // KPIs
+    const open = states.filter((s) => !['closed', 'evaluated', 'voided'].includes(s.state)).reduce((n, s) => n + s.count, 0);
+    const overdue = states.filter((s) => s.overdue && !['closed', 'evaluated', 'voided'].includes(s.state)).reduce((n, s) => n + s.count, 0);
+    todayCount = todaySummary.counts.reported ?? 0;
+    replace(
+      kpis,
+      kpi('today', L('今日受理', 'Appeals today'), String(todayCount)),
+      kpi('open', L('在办案件', 'Open cases'), String(open)),
+      kpi('overdue', L('超期案件', 'Overdue'), String(overdue)),
+      kpi('registered', L('30天立案', 'Registered (30 d)'), String(summary.registered)),
+      kpi('response', L('响应率', 'Response rate'), pct(summary.response_rate), L('三率', 'three rates')),
+      kpi('resolution', L('解决率', 'Resolution rate'), pct(summary.resolution_rate), L('三率', 'three rates')),
+      kpi('satisfaction', L('满意率', 'Satisfaction rate'), pct(summary.satisfaction_rate), L('三率', 'three rates')),
+      kpi('ontime', L('按期结案率', 'On-time closure'), pct(summary.on_time_closure_rate)),
+      kpi('closure', L('结案率', 'Closure rate'), pct(summary.closure_rate)),
+    );
+    kpiValues.get('overdue')?.classList.toggle('alarm', overdue > 0);
+
+    // Trend: every day of the period, zero where nothing happened.
+    const byDay = new Map(trend.map((t) => [t.key, t]));
+    const days: string[] = [];
+    for (let i = -29; i <= 0; i++) days.push(localDay(i));
+    trend = days.map((d) => byDay.get(d) ?? { key: d, indicators: { counts: {} } as Indicators });
+    const series = [
+      { key: 'reported', name: L('受理', 'Appeals'), color: '#5fb3f9' },
+      { key: 'registered', name: L('立案', 'Registered'), color: '#f2c14e' },
+      { key: 'closed', name: L('结案', 'Closed'), color: '#7bd389' },
+    ];
+    const trendRows = trend.map((t) => [t.key, ...series.map((s) => t.indicators.counts[s.key] ?? 0)]);
+    replace(trendTable, tableOf(L('近30天趋势', 'Last 30 days'), [L('日期', 'Day'), ...series.map((s) => s.name)], trendRows));
+    const total = (k: string) => trend.reduce((n, t) => n + (t.indicators.counts[k] ?? 0), 0);
+    trendEl.setAttribute('aria-label', `${L('近30天：', 'Last 30 days: ')}${series.map((s) => `${s.name} ${total(s.key)}`).join('，')}`);
+
+    // Rankings: a minimum volume keeps one fast case from topping the list.
+    const rank = (rows: Keyed[], name: (k: string) => string) =>
+      rows
+        .filter((r) => (r.indicators.counts.closed ?? 0) >= 3 && r.indicators.on_time_closure_rate !== null)
+        .map((r) => ({ name: name(r.key), rate: r.indicators.on_time_closure_rate ?? 0, closed: r.indicators.counts.closed ?? 0, sat: r.indicators.satisfaction_rate }))
+        .sort((a, b) => b.rate - a.rate || b.closed - a.closed)
+        .slice(0, 10);
+    const deptRank = rank(byDept, (k) => deptMap.get(Number(k))?.name ?? `#${k}`);
+    const areaById = byId(areas);
+    const streetName = (k: string) => {
+      const a = areaById.get(Number(k));
+      if (!a) return `#${k}`;
+      const parent = a.parent_id !== null ? areaById.get(a.parent_id) : undefined;
+      return parent && parent.level !== 'city' && scope.id === null ? `${parent.name}·${a.name}` : a.name;
+    };
+    const streetRank = rank(byStreet, streetName);
+    const rankTable = (cap: string, rows: typeof deptRank) =>
+      tableOf(cap, [L('名称', 'Name'), L('按期结案率', 'On-time closure'), L('结案数', 'Closed'), L('满意率', 'Satisfaction')], rows.map((r) => [r.name, pct(r.rate), r.closed, pct(r.sat)]));
+    const few = () => h('p', { class: 'muted' }, L('结案数不足 3 件的单位不参与排名。', 'Units with fewer than 3 closed cases are not ranked.'));
+    replace(deptTable, deptRank.length ? null : few(), rankTable(L('部门排名', 'Departments'), deptRank));
+    const rankLevel = scope.child === 'district' ? 'street' : scope.child;
+    streetTitle.textContent = L(`${levelName(rankLevel)}排名（按期结案率）`, `${levelName(rankLevel)} ranking (on-time closure)`);
+    replace(streetTable, streetRank.length ? null : few(), rankTable(streetTitle.textContent, streetRank));
+    deptEl.setAttribute('aria-label', `${L('部门排名：', 'Departments: ')}${deptRank.slice(0, 3).map((r) => `${r.name} ${pct(r.rate)}`).join('，') || '—'}`);
+    streetEl.setAttribute('aria-label', `${streetTitle.textContent}: ${streetRank.slice(0, 3).map((r) => `${r.name} ${pct(r.rate)}`).join('，') || '—'}`);
+
+    // States
+    const openStates = ['received', 'registered', 'dispatched', 'handling', 'feedback', 'checked', 'parked'];
+    const stateRows = openStates.map((s) => [stateName(s), states.filter((x) => x.state === s).reduce((n, x) => n + x.count, 0), states.filter((x) => x.state === s && x.overdue).reduce((n, x) => n + x.count, 0)]);
+    replace(stateTable, tableOf(L('在办案件状态', 'Open cases by state'), [L('状态', 'State'), L('案件数', 'Cases'), L('其中超期', 'Overdue')], stateRows));
+    stateEl.setAttribute('aria-label', `${L('在办案件状态：', 'Open cases by state: ')}${stateRows.map((r) => `${r[0]} ${r[1]}`).join('，')}`);
+
+    const barRank = (rows: typeof deptRank) => ({
+      animation: false,
+      backgroundColor: 'transparent',
+      tooltip: { trigger: 'axis', valueFormatter: (v: number) => `${(v * 100).toFixed(1)}%` },
+      grid: { left: 150, right: 48, top: 10, bottom: 24 },
+      xAxis: { type: 'value', max: 1, ...axisStyle, axisLabel: { color: MUTED, formatter: (v: number) => `${Math.round(v * 100)}%` } },
+      yAxis: { type: 'category', inverse: true, data: rows.map((r) => r.name), ...axisStyle },
+      series: [{ type: 'bar', data: rows.map((r) => r.rate), itemStyle: { color: '#5fb3f9' }, label: { show: true, position: 'right', color: TEXT, formatter: (p: { value: number }) => `${(p.value * 100).toFixed(0)}%` } }],
+    });
+
+    await Promise.all([
+      drawMap(scope, loads, geo, areaNames),
+      draw(trendChart, {
+        animation: false,
+        backgroundColor: 'transparent',
+        tooltip: { trigger: 'axis' },
+        legend: { top: 0, textStyle: { color: TEXT }, data: series.map((s) => s.name) },
+        grid: { left: 40, right: 16, top: 30, bottom: 24 },
+        xAxis: { type: 'category', data: days.map((d) => d.slice(5)), ...axisStyle },
+        yAxis: { type: 'value', minInterval: 1, ...axisStyle },
+        series: series.map((s) => ({ name: s.name, type: 'line', smooth: true, showSymbol: false, data: trend.map((t) => t.indicators.counts[s.key] ?? 0), lineStyle: { color: s.color, width: 2 }, itemStyle: { color: s.color } })),
+      }),
+      draw(deptChart, barRank(deptRank)),
+      draw(streetChart, barRank(streetRank)),
+      draw(stateChart, {
+        animation: false,
+        backgroundColor: 'transparent',
+        tooltip: { trigger: 'axis' },
+        legend: { top: 0, textStyle: { color: TEXT }, data: [L('案件数', 'Cases'), L('其中超期', 'Overdue')] },
+        grid: { left: 40, right: 16, top: 30, bottom: 24 },
+        xAxis: { type: 'category', data: stateRows.map((r) => r[0]), ...axisStyle },
+        yAxis: { type: 'value', minInterval: 1, ...axisStyle },
+        series: [
+          { name: L('案件数', 'Cases'), type: 'bar', data: stateRows.map((r) => r[1]), itemStyle: { color: '#2f6e9e' } },
+          { name: L('其中超期', 'Overdue'), type: 'bar', data: stateRows.map((r) => r[2]), itemStyle: { color: '#e4572e' } },
+        ],
+      }),
+    ]);
+    if (!quiet) mapTitle.focus();
+  };
+
+  await load(true);
+
+  // ---- Live feed ----
+  // At most one quiet refresh every few seconds, however busy the stream is.
+  let refreshTimer: number | undefined;
+  const quietRefresh = Object.assign(
+    () => {
+      if (refreshTimer !== undefined) return;
+      refreshTimer = window.setTimeout(() => {
+        refreshTimer = undefined;
+        void safeLoad(true);
+      }, 3000);
+    },
+    { cancel: () => window.clearTimeout(refreshTimer) },
+  );
+  const sse = openSse(
+    '/api/v1/events',
+    (msg) => {
+      if (msg.event !== 'case' && msg.event !== 'message') return;
+      let ev: { case_id: number; number: string; action: string; state: string; at: string };
+      try {
+        ev = JSON.parse(msg.data);
+      } catch {
+        return;
+      }
+      const isNew = ev.action === 'receive';
+      const escalated = ev.action === 'escalate' || ev.action === 'supervise';
+      feed.querySelector('.placeholder')?.remove();
+      const time = new Date(ev.at || Date.now()).toLocaleTimeString(lang(), { hour12: false });
+      feed.prepend(
+        h(
+          'li',
+          { class: isNew ? 'new' : escalated ? 'escalated' : undefined, 'data-number': ev.number },
+          h('span', { class: 'feed-time' }, time),
+          ' ',
+          h('span', { class: 'feed-tag' }, isNew ? L('新诉求', 'New') : escalated ? L('督办', 'Escalated') : actionName(ev.action)),
+          ' ',
+          h('span', { class: 'num' }, ev.number),
+          ' ',
+          stateName(ev.state),
+        ),
+      );
+      while (feed.children.length > 50) feed.lastElementChild?.remove();
+      if (isNew) {
+        todayCount += 1;
+        const v = kpiValues.get('today');
+        if (v) v.textContent = String(todayCount);
+      }
+      quietRefresh();
+    },
+    (state) => {
+      liveState.textContent = state === 'open' ? L('● 实时', '● Live') : state === 'error' ? L('实时连接不可用', 'Live feed unavailable') : L('重新连接中…', 'Reconnecting…');
+      liveState.classList.toggle('on', state === 'open');
+    },
+  );
+  ctx.dispose(() => {
+    sse.close();
+    quietRefresh.cancel();
+  });
+  if (!feed.children.length) feed.append(h('li', { class: 'muted placeholder' }, L('等待新的案件动态…', 'Waiting for case events…')));
+}

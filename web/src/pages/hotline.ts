@@ -1,0 +1,229 @@
+// Hotline console (12345 operator): keyboard-fast entry of a phone appeal with live category,
+// duplicate and address suggestions; after submit, the case number and a clean form.
+
+import { ApiError, LIMITS, act, get, post, qs, type Area, type Case } from '../api';
+import { field, fmtTime, h, replace, showError, showOk, statusBox } from '../dom';
+import { L, lang, satisfactionName } from '../i18n';
+import type { Ctx } from '../page';
+import { areaPath, byId, categoryPath, loadAreas, loadCategories } from '../ref';
+import { addressSearch, categorySelect, counted, newKey, selectByCode, stateBadge, suggestPanel } from '../widgets';
+
+export async function hotlinePage(ctx: Ctx): Promise<void> {
+  const [cats, areas] = await Promise.all([loadCategories(), loadAreas().catch(() => [] as Area[])]);
+  const catMap = byId(cats);
+  const areaMap = byId(areas);
+
+  const phone = h('input', { name: 'caller_phone', type: 'tel', autocomplete: 'off', inputmode: 'tel' });
+  const name = h('input', { name: 'caller_name', autocomplete: 'off' });
+  const text = h('textarea', { name: 'text', rows: '6', required: true });
+  const title = h('input', { name: 'title', autocomplete: 'off' });
+  const category = categorySelect(cats, L('（自动分类）', '(classify automatically)'));
+  category.name = 'category';
+  const areaSel = h('select', { name: 'area' }, h('option', { value: '' }, L('（按地址定位）', '(locate from the address)')));
+  for (const a of areas.filter((a) => a.level !== 'city')) {
+    const depth = ['district', 'street', 'community', 'grid'].indexOf(a.level);
+    areaSel.append(h('option', { value: String(a.id) }, `${'\u3000'.repeat(Math.max(depth, 0))}${a.name}`));
+  }
+  const urgent = h('input', { type: 'checkbox', name: 'urgent', id: 'hl-urgent' });
+  let lat: number | null = null;
+  let lon: number | null = null;
+  const located = h('p', { class: 'located', 'aria-live': 'polite' });
+  const addr = addressSearch((r) => {
+    lat = r.lat;
+    lon = r.lon;
+    replace(located, L('已定位：', 'Located: '), `${r.name} · ${r.area_name}`);
+    const match = areas.find((a) => a.code === r.area_code);
+    if (match) areaSel.value = String(match.id);
+    suggest.trigger();
+  });
+  addr.input.name = 'address';
+  const suggest = suggestPanel({
+    getInput: () => ({ text: text.value, title: title.value, lat, lon }),
+    onPickCategory: (code) => selectByCode(category, code),
+    showDuplicates: true,
+  });
+  text.addEventListener('input', () => suggest.trigger());
+  const status = statusBox();
+  status.classList.add('big-status');
+  const submit = h('button', { type: 'submit', class: 'primary', 'aria-keyshortcuts': 'Control+Enter' }, L('提交 (Ctrl+Enter)', 'Submit (Ctrl+Enter)'));
+  const clearBtn = h('button', { type: 'button', 'aria-keyshortcuts': 'Alt+N' }, L('新来电 (Alt+N)', 'New call (Alt+N)'));
+  const recent = h('ol', { class: 'recent', 'aria-live': 'polite' });
+
+  const form = h(
+    'form',
+    { class: 'card hotline-form', 'aria-labelledby': 'hl-h', novalidate: true },
+    h('h2', { id: 'hl-h' }, L('来电登记', 'Record a call')),
+    h('div', { class: 'row2' }, field(L('来电号码', 'Caller phone'), phone), field(L('来电人姓名', 'Caller name'), name)),
+    field(L('诉求内容（必填）', 'What the caller says (required)'), text),
+    counted(text, LIMITS.text),
+    field(L('标题', 'Title'), title),
+    h('div', { class: 'row2' }, field(L('分类 (Alt+C)', 'Category (Alt+C)'), category), field(L('区域', 'Area'), areaSel)),
+    addr.el,
+    located,
+    h('div', { class: 'field check' }, urgent, h('label', { for: urgent.id }, L('紧急', 'Urgent'))),
+    h('div', { class: 'actions' }, submit, clearBtn),
+    status,
+  );
+  counted(title, LIMITS.title);
+  phone.maxLength = LIMITS.phone;
+  name.maxLength = LIMITS.name;
+  category.setAttribute('aria-keyshortcuts', 'Alt+C');
+  addr.input.setAttribute('aria-keyshortcuts', 'Alt+A');
+
+  let key = newKey();
+  const clearForm = () => {
+    form.reset();
+    suggest.reset();
+    lat = lon = null;
+    replace(located);
+    key = newKey();
+    phone.focus();
+  };
+  clearBtn.addEventListener('click', () => {
+    clearForm();
+    replace(status);
+    status.className = 'status big-status';
+  });
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (!text.value.trim()) {
+      showError(status, L('请填写诉求内容。', 'Enter what the caller says.'));
+      text.focus();
+      return;
+    }
+    const body: Record<string, unknown> = { channel: 'hotline', text: text.value.trim() };
+    if (title.value.trim()) body.title = title.value.trim();
+    if (phone.value.trim()) body.reporter_phone = phone.value.trim();
+    if (name.value.trim()) body.reporter_name = name.value.trim();
+    if (category.value) body.category_id = Number(category.value);
+    if (areaSel.value) body.area_id = Number(areaSel.value);
+    if (addr.input.value.trim()) body.address = addr.input.value.trim();
+    if (lat !== null && lon !== null) {
+      body.lat = Number(lat.toFixed(6));
+      body.lon = Number(lon.toFixed(6));
+    }
+    if (urgent.checked) body.urgent = true;
+    submit.disabled = true;
+    try {
+      const res = await post<{ case_id: number; number: string; merged: boolean }>('/api/v1/appeals', body, { headers: { 'Idempotency-Key': key } });
+      showOk(
+        status,
+        L('已受理，编号 ', 'Recorded as '),
+        h('output', { class: 'case-number', 'data-testid': 'case-number' }, res.number),
+        res.merged ? L('（并入已有案件，报告人数增加）', ' (joined to an open case; reporter count grew)') : '',
+        L('。请告知来电人。', '. Tell the caller.'),
+      );
+      recent.prepend(h('li', null, h('span', { class: 'num' }, res.number), ` · ${(body.title as string) ?? text.value.trim().slice(0, 30)} · ${new Date().toLocaleTimeString(lang())}`));
+      while (recent.children.length > 10) recent.lastElementChild?.remove();
+      clearForm();
+    } catch (e) {
+      showError(status, e instanceof ApiError ? e.message : String(e));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  const onKey = (ev: KeyboardEvent) => {
+    if ((ev.ctrlKey || ev.metaKey) && ev.key === 'Enter') {
+      ev.preventDefault();
+      form.requestSubmit();
+    } else if (ev.altKey && (ev.key === 'n' || ev.key === 'N')) {
+      ev.preventDefault();
+      clearBtn.click();
+    } else if (ev.altKey && (ev.key === 'c' || ev.key === 'C')) {
+      ev.preventDefault();
+      category.focus();
+    } else if (ev.altKey && (ev.key === 'a' || ev.key === 'A')) {
+      ev.preventDefault();
+      addr.input.focus();
+    }
+  };
+  document.addEventListener('keydown', onKey);
+  ctx.dispose(() => document.removeEventListener('keydown', onKey));
+
+  const shortcuts = h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'sc-h' },
+    h('h2', { id: 'sc-h' }, L('快捷键', 'Shortcuts')),
+    h(
+      'dl',
+      { class: 'shortcuts' },
+      h('dt', null, h('kbd', null, 'Ctrl'), '+', h('kbd', null, 'Enter')),
+      h('dd', null, L('提交', 'Submit')),
+      h('dt', null, h('kbd', null, 'Alt'), '+', h('kbd', null, 'N')),
+      h('dd', null, L('清空，接下一个来电', 'Clear for the next call')),
+      h('dt', null, h('kbd', null, 'Alt'), '+', h('kbd', null, 'C')),
+      h('dd', null, L('跳到分类', 'Go to category')),
+      h('dt', null, h('kbd', null, 'Alt'), '+', h('kbd', null, 'A')),
+      h('dd', null, L('跳到地址', 'Go to address')),
+      h('dt', null, h('kbd', null, 'Tab')),
+      h('dd', null, L('号码 → 姓名 → 内容 → 标题 → 分类 → 区域 → 地址', 'phone → name → text → title → category → area → address')),
+    ),
+  );
+
+  // Call-backs (回访): closed cases waiting for the resident's verdict, recorded by the operator.
+  const callbacks = h('div');
+  const loadCallbacks = async () => {
+    const rows = await get<Case[]>(`/api/v1/cases${qs({ state: 'closed', limit: 20 })}`, { signal: ctx.signal });
+    if (!rows.length) {
+      replace(callbacks, h('p', { class: 'muted' }, L('暂无待回访案件。', 'No cases wait for a call-back.')));
+      return;
+    }
+    replace(
+      callbacks,
+      h(
+        'ul',
+        { class: 'plain' },
+        rows.map((c) => {
+          const sel = h('select', { 'aria-label': `${L('回访结果', 'Call-back verdict')} ${c.number}` }, ['satisfied', 'basically_satisfied', 'dissatisfied'].map((s) => h('option', { value: s }, satisfactionName(s))));
+          const resolved = h('input', { type: 'checkbox', checked: true, id: `cb-res-${c.id}` });
+          const st = statusBox();
+          const btn = h('button', { type: 'button' }, L('记录回访', 'Record'));
+          btn.addEventListener('click', async () => {
+            btn.disabled = true;
+            try {
+              await act(c.id, { action: 'rate', satisfaction: sel.value, resolved: resolved.checked, comment: '' });
+              showOk(st, L('已记录', 'Recorded'));
+            } catch (e) {
+              showError(st, (e as Error).message);
+              btn.disabled = false;
+            }
+          });
+          return h(
+            'li',
+            { class: 'callback' },
+            h('span', { class: 'num' }, c.number),
+            ' ',
+            stateBadge(c.state),
+            ` ${c.title} · ${categoryPath(c.category_id, catMap)} · ${areaPath(c.area_id, areaMap)} · ${c.reporter_phone || '—'} · ${fmtTime(c.closed_at, lang())} `,
+            sel,
+            ' ',
+            resolved,
+            h('label', { for: resolved.id }, L('已解决', 'solved')),
+            ' ',
+            btn,
+            st,
+          );
+        }),
+      ),
+    );
+  };
+
+  ctx.main.append(
+    h('h1', null, L('12345 热线受理台', '12345 hotline console')),
+    h(
+      'div',
+      { class: 'split' },
+      form,
+      h(
+        'div',
+        { class: 'side' },
+        h('section', { class: 'card', 'aria-labelledby': 'sg-h' }, h('h2', { id: 'sg-h' }, L('智能提示', 'Suggestions')), suggest.el, h('p', { class: 'muted' }, L('输入内容后显示分类、重复诉求和地址建议。', 'Category, duplicate and address suggestions appear as you type.'))),
+        h('section', { class: 'card', 'aria-labelledby': 'rc-h' }, h('h2', { id: 'rc-h' }, L('本班已登记', 'Recorded this shift')), recent),
+        shortcuts,
+      ),
+    ),
+    h('section', { class: 'card', 'aria-labelledby': 'cb-h' }, h('h2', { id: 'cb-h' }, L('待回访', 'Call-backs due')), callbacks),
+  );
+  await loadCallbacks().catch((e) => replace(callbacks, h('p', { class: 'status error', role: 'alert' }, (e as Error).message)));
+  phone.focus();
+}
