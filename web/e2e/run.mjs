@@ -178,7 +178,7 @@ async function main() {
         // Boundaries are stored: pick the location on the map.
         await p.locator('.map-picker').scrollIntoViewIfNeeded();
         const box = await p.$eval('.map-picker', (el) => { const r = el.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; });
-        await p.mouse.click(box.x + box.w * 0.3, box.y + box.h * 0.6);
+        await p.mouse.click(box.x + box.w * 0.5, box.y + box.h * 0.5);
         await p.waitForFunction(() => (document.querySelector('.located')?.textContent ?? '').length > 0);
         story.mapPick = await p.textContent('.located');
         // Keep the story in 青山区 (its handler and supervisor take the case), whatever was clicked.

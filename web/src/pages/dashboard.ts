@@ -201,7 +201,9 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
               fontSize: 12,
               formatter: (p: { name: string }) => {
                 const l = byArea.get(Number(p.name));
-                return `${nameOf(Number(p.name))}\n${l?.open ?? 0}${l?.overdue ? ` / ${l.overdue}!` : ''}`;
+                // Many small areas (grids): only the busy ones get a label, the table has them all.
+                if (features.length > 24) return l?.open ? String(l.open) : '';
+                return `${nameOf(Number(p.name))}\n${L('在办', 'open')} ${l?.open ?? 0}${l?.overdue ? ` · ${L('超期', 'overdue')} ${l.overdue}` : ''}`;
               },
             },
             itemStyle: { borderColor: '#8fb3d9', borderWidth: 1 },
@@ -410,7 +412,7 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
         grid: { left: 40, right: 16, top: 30, bottom: 24 },
         xAxis: { type: 'category', data: days.map((d) => d.slice(5)), ...axisStyle },
         yAxis: { type: 'value', minInterval: 1, ...axisStyle },
-        series: series.map((s) => ({ name: s.name, type: 'line', smooth: true, showSymbol: false, data: trend.map((t) => t.indicators.counts[s.key] ?? 0), lineStyle: { color: s.color, width: 2 }, itemStyle: { color: s.color } })),
+        series: series.map((s) => ({ name: s.name, type: 'line', smooth: false, showSymbol: false, data: trend.map((t) => t.indicators.counts[s.key] ?? 0), lineStyle: { color: s.color, width: 2 }, itemStyle: { color: s.color } })),
       }),
       draw(deptChart, barRank(deptRank)),
       draw(streetChart, barRank(streetRank)),
