@@ -94,7 +94,7 @@ async function actor(browser, username, route) {
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'zh-CN' });
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT);
-  page.on('pageerror', (err) => console.log(`  [${username}] page error: ${err.message}`));
+  page.on('pageerror', (err) => console.log(`  [${username}] page error: ${(err.stack || err.message).split('\n').slice(0, 4).join(' <- ')}`));
   await page.goto(`${BASE}/#/login?next=${route}`);
   await waitReady(page);
   await page.fill('input[name=username]', username);
