@@ -255,6 +255,20 @@ async function main() {
       const merged = (await p.textContent('.hotline-form .status.ok')).includes('并入');
       return `case ${story.hotlineNumber}${merged ? ' (joined an open case about the same problem)' : ''}; form cleared, focus back on the phone field`;
     });
+    await step('hotline-address-search', operator.page, async () => {
+      await requireEndpoint('GET', `/api/v1/geocode?q=${encodeURIComponent('路')}&limit=1`);
+      const p = operator.page;
+      await p.fill('input[name=address]', '青山路');
+      await p.waitForSelector('.address-search .results button', { timeout: 8000 });
+      await p.keyboard.press('ArrowDown');
+      await p.keyboard.press('Enter');
+      await p.waitForFunction(() => (document.querySelector('.hotline-form .located')?.textContent ?? '').length > 0);
+      const located = await p.textContent('.hotline-form .located');
+      const area = await p.$eval('select[name=area]', (s) => s.selectedOptions[0]?.textContent?.trim() ?? '');
+      await p.keyboard.press('Alt+N');
+      need(area !== '' && !area.startsWith('（'), `no area chosen from the address (${area})`);
+      return `${located.trim()} → area ${area}`;
+    });
     await step('dashboard-shows-hotline-case', dash?.page, async () => {
       await dash.page.waitForSelector(`.feed li[data-number="${story.hotlineNumber}"]`, { timeout: TIMEOUT });
     });
