@@ -50,6 +50,11 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
   const errorBox = h('p', { class: 'status error', role: 'alert', hidden: true });
   const crumbs = h('nav', { class: 'crumbs', 'aria-label': L('区域层级', 'Area level') });
   const clock = h('span', { class: 'clock', 'aria-hidden': 'true' });
+  const fullBtn = h('button', { type: 'button', class: 'ghost-dark' }, L('全屏', 'Full screen'));
+  fullBtn.addEventListener('click', () => {
+    if (document.fullscreenElement) void document.exitFullscreen();
+    else void document.documentElement.requestFullscreen?.().catch(() => undefined);
+  });
   const liveState = h('span', { class: 'live-state', role: 'status' }, L('实时连接中…', 'Connecting…'));
   const kpis = h('div', { class: 'kpis', role: 'list', 'aria-label': L('关键指标', 'Key figures') });
   const mapEl = h('div', { class: 'chart map-chart' });
@@ -70,7 +75,7 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
     h('section', { class: `panel p-${id.replace('-h', '')}`, 'aria-labelledby': id }, typeof title === 'string' ? h('h2', { id }, title) : title, ...body);
 
   ctx.main.append(
-    h('div', { class: 'dash-head' }, h('h1', null, L('城市运行驾驶舱', 'City dashboard')), crumbs, h('div', { class: 'dash-meta' }, clock, liveState)),
+    h('div', { class: 'dash-head' }, h('h1', null, L('城市运行驾驶舱', 'City dashboard')), crumbs, h('div', { class: 'dash-meta' }, clock, liveState, fullBtn)),
     errorBox,
     kpis,
     h(
