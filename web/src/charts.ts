@@ -33,7 +33,11 @@ export function makeChart(el: HTMLElement, label: string, theme?: string): EChar
   el.setAttribute('role', 'img');
   el.setAttribute('aria-label', label);
   const chart = echarts.init(el, theme, { renderer: 'canvas' });
-  const ro = new ResizeObserver(() => chart.resize());
+  // A chart is never laid out at zero size (a hidden tab can report one): the map's view
+  // transform cannot be inverted there.
+  const ro = new ResizeObserver(() => {
+    if (el.clientWidth > 0 && el.clientHeight > 0) chart.resize();
+  });
   ro.observe(el);
   (chart as unknown as { __ro: ResizeObserver }).__ro = ro;
   return chart;

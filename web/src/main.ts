@@ -19,7 +19,14 @@ const portalPage = lazy(() => import('./pages/portal').then((m) => m.portalPage)
 const hotlinePage = lazy(() => import('./pages/hotline').then((m) => m.hotlinePage));
 const dispatchPage = lazy(() => import('./pages/dispatch').then((m) => m.dispatchPage));
 const workbenchPage = lazy(() => import('./pages/workbench').then((m) => m.workbenchPage));
-const dashboardPage = lazy(() => import('./pages/dashboard').then((m) => m.dashboardPage));
+// The dashboard's first requests start while its code (with the charts library) still loads.
+const dashboardPage: Page = async (ctx) => {
+  const { fetchDashboard } = await import('./pages/dashboard-data');
+  const data = fetchDashboard(null, 'district', ctx.signal);
+  data.catch(() => undefined);
+  const { dashboardPage: page } = await import('./pages/dashboard');
+  return page(ctx, data);
+};
 const adminPage = lazy(() => import('./pages/admin').then((m) => m.adminPage));
 
 interface Route {

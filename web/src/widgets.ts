@@ -1,7 +1,7 @@
 // Pieces shared by several pages: suggestions from intake, address search, the map picker,
 // the photo picker, priority badges, deadline countdowns and case progress.
 
-import { ApiError, LIMITS, PHOTO_MAX_BYTES, PHOTO_TYPES, PHOTOS_MAX, call, get, optional, qs, type Case, type Category, type PriorityFactor } from './api';
+import { ApiError, LIMITS, PHOTO_MAX_BYTES, attachmentUrl, PHOTO_TYPES, PHOTOS_MAX, call, get, optional, qs, type Case, type Category, type PriorityFactor } from './api';
 import { debounce, h, replace, uid } from './dom';
 import { L, lang, levelName, stateName } from './i18n';
 import type { GeoJsonCollection } from './charts';
@@ -243,7 +243,7 @@ export async function mapPicker(
   if (registerGeo(name, geo) === 0) return null;
   const chartEl = h('div', { class: 'map-picker' });
   container.append(
-    h('p', { class: 'hint', id: 'map-hint' }, L('在地图上点击问题所在位置。', 'Click the map where the problem is.')),
+    h('p', { class: 'hint', id: 'map-hint' }, L('在地图上点击问题所在位置；也可以用上面的地址搜索或区域列表。', 'Click the map where the problem is, or use the address search or area list above.')),
     chartEl,
   );
   const chart = makeChart(chartEl, L('城市地图：点击选择位置', 'City map: click to choose the location'));
@@ -462,4 +462,19 @@ export async function officialReply(c: Case): Promise<string | null> {
     return null;
   }
   return null;
+}
+
+/** Photos of a case (attachments endpoint; nothing when it is absent), fetched with the token. */
+export function gallery(caseId: number): HTMLElement {
+  const el = h('div', { class: 'gallery' });
+  void optional<{ items: { id: number; kind: string; url: string }[] }>('GET', `/api/v1/cases/${caseId}/attachments`)
+    .then((res) => {
+      for (const a of res?.items?.slice(0, 9) ?? []) {
+        void attachmentUrl(a.url)
+          .then((src) => el.append(h('img', { src, alt: a.kind === 'feedback' ? L('处置照片', 'Photo of the fix') : L('诉求照片', 'Photo of the problem'), loading: 'lazy' })))
+          .catch(() => undefined);
+      }
+    })
+    .catch(() => undefined);
+  return el;
 }

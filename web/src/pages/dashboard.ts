@@ -3,16 +3,14 @@
 // department and street rankings, and a live feed over server-sent events. Every request of the
 // first view goes out at once and reads only aggregates.
 
-import { get, optional, qs, type Area, type Dept, type Indicators, type Keyed } from '../api';
+import type { Indicators, Keyed } from '../api';
 import { h, pct, replace } from '../dom';
 import { L, actionName, lang, stateName } from '../i18n';
 import type { Ctx } from '../page';
-import { byId, loadAreas, loadDepts } from '../ref';
+import { byId } from '../ref';
+import { LEVELS, fetchDashboard, localDay, type AreaLoad, type DashboardData, type Level } from './dashboard-data';
 import { openSse } from '../sse';
 import { disposeChart, draw, makeChart, registerGeo, type ECharts, type GeoJsonCollection } from '../charts';
-
-const LEVELS = ['district', 'street', 'community', 'grid'] as const;
-type Level = (typeof LEVELS)[number];
 
 interface Scope {
   id: number | null;
@@ -21,26 +19,9 @@ interface Scope {
   child: Level;
 }
 
-interface AreaLoad {
-  area_id: number;
-  open: number;
-  overdue: number;
-}
-
-interface StateCount {
-  state: string;
-  overdue: boolean;
-  count: number;
-}
-
 const TEXT = '#e6edf3';
 const MUTED = '#a9b8c9';
 const AXIS = '#3b5068';
-
-/** The city's local day (UTC+8), YYYY-MM-DD. */
-function localDay(offsetDays = 0): string {
-  return new Date(Date.now() + 8 * 3600_000 + offsetDays * 86400_000).toISOString().slice(0, 10);
-}
 
 function levelName(level: string): string {
   switch (level) {
@@ -57,7 +38,7 @@ function levelName(level: string): string {
   }
 }
 
-export async function dashboardPage(ctx: Ctx): Promise<void> {
+export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData>): Promise<void> {
   document.body.classList.add('dark');
   ctx.dispose(() => document.body.classList.remove('dark'));
   const charts: ECharts[] = [];
@@ -69,6 +50,11 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
   const errorBox = h('p', { class: 'status error', role: 'alert', hidden: true });
   const crumbs = h('nav', { class: 'crumbs', 'aria-label': L('区域层级', 'Area level') });
   const clock = h('span', { class: 'clock', 'aria-hidden': 'true' });
+  const fullBtn = h('button', { type: 'button', class: 'ghost-dark' }, L('全屏', 'Full screen'));
+  fullBtn.addEventListener('click', () => {
+    if (document.fullscreenElement) void document.exitFullscreen();
+    else void document.documentElement.requestFullscreen?.().catch(() => undefined);
+  });
   const liveState = h('span', { class: 'live-state', role: 'status' }, L('实时连接中…', 'Connecting…'));
   const kpis = h('div', { class: 'kpis', role: 'list', 'aria-label': L('关键指标', 'Key figures') });
   const mapEl = h('div', { class: 'chart map-chart' });
@@ -89,7 +75,7 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
     h('section', { class: `panel p-${id.replace('-h', '')}`, 'aria-labelledby': id }, typeof title === 'string' ? h('h2', { id }, title) : title, ...body);
 
   ctx.main.append(
-    h('div', { class: 'dash-head' }, h('h1', null, L('城市运行驾驶舱', 'City dashboard')), crumbs, h('div', { class: 'dash-meta' }, clock, liveState)),
+    h('div', { class: 'dash-head' }, h('h1', null, L('城市运行驾驶舱', 'City dashboard')), crumbs, h('div', { class: 'dash-meta' }, clock, liveState, fullBtn)),
     errorBox,
     kpis,
     h(
@@ -115,9 +101,6 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
   const stateChart = makeChart(stateEl, L('在办案件状态分布', 'Open cases by state'));
   charts.push(mapChart, trendChart, deptChart, streetChart, stateChart);
 
-  // Reference data is fetched alongside the first stats requests, never before them.
-  const areasP = loadAreas().catch(() => [] as Area[]);
-  const deptsP = loadDepts().catch(() => [] as Dept[]);
 
   let todayCount = 0;
   const kpiValues = new Map<string, HTMLElement>();
@@ -201,7 +184,9 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
               fontSize: 12,
               formatter: (p: { name: string }) => {
                 const l = byArea.get(Number(p.name));
-                return `${nameOf(Number(p.name))}\n${l?.open ?? 0}${l?.overdue ? ` / ${l.overdue}!` : ''}`;
+                // Many small areas (grids): only the busy ones get a label, the table has them all.
+                if (features.length > 24) return l?.open ? String(l.open) : '';
+                return `${nameOf(Number(p.name))}\n${L('在办', 'open')} ${l?.open ?? 0}${l?.overdue ? ` · ${L('超期', 'overdue')} ${l.overdue}` : ''}`;
               },
             },
             itemStyle: { borderColor: '#8fb3d9', borderWidth: 1 },
@@ -305,21 +290,10 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
     const mine = ++loading;
     const scope = stack[stack.length - 1];
     renderCrumbs();
-    const area = scope.id ?? undefined;
-    const from = localDay(-29);
-    const today = localDay();
-    const [summary, todaySummary, states, loads, geo, trendRaw, byDept, byStreet, areas, depts] = await Promise.all([
-      get<Indicators>(`/api/v1/stats/summary${qs({ area_id: area, from, to: today })}`, { signal: ctx.signal }),
-      get<Indicators>(`/api/v1/stats/summary${qs({ area_id: area, from: today, to: today })}`, { signal: ctx.signal }),
-      get<StateCount[]>(`/api/v1/stats/states${qs({ area_id: area })}`, { signal: ctx.signal }),
-      get<AreaLoad[]>(`/api/v1/stats/map${qs({ level: scope.child, area_id: area })}`, { signal: ctx.signal }),
-      optional<GeoJsonCollection>('GET', `/api/v1/areas/geojson${qs({ level: scope.child, parent_id: area })}`, { signal: ctx.signal }).catch(() => null),
-      get<Keyed[]>(`/api/v1/stats/trend${qs({ area_id: area, from, to: today })}`, { signal: ctx.signal }),
-      get<Keyed[]>(`/api/v1/stats/by-department${qs({ from, to: today })}`, { signal: ctx.signal }),
-      get<Keyed[]>(`/api/v1/stats/by-area${qs({ level: scope.child === 'district' ? 'street' : scope.child, area_id: area, from, to: today })}`, { signal: ctx.signal }),
-      areasP,
-      deptsP,
-    ]);
+    const pre = prefetched && scope.id === null ? prefetched : null;
+    prefetched = undefined;
+    const data = await (pre ?? fetchDashboard(scope.id, scope.child, ctx.signal));
+    const { summary, todaySummary, states, loads, geo, trend: trendRaw, byDept, byArea: byStreet, areas, depts } = data;
     if (mine !== loading) return;
     let trend = trendRaw;
     const areaNames = new Map(areas.map((a) => [a.id, a.name]));
@@ -410,7 +384,7 @@ export async function dashboardPage(ctx: Ctx): Promise<void> {
         grid: { left: 40, right: 16, top: 30, bottom: 24 },
         xAxis: { type: 'category', data: days.map((d) => d.slice(5)), ...axisStyle },
         yAxis: { type: 'value', minInterval: 1, ...axisStyle },
-        series: series.map((s) => ({ name: s.name, type: 'line', smooth: true, showSymbol: false, data: trend.map((t) => t.indicators.counts[s.key] ?? 0), lineStyle: { color: s.color, width: 2 }, itemStyle: { color: s.color } })),
+        series: series.map((s) => ({ name: s.name, type: 'line', smooth: false, showSymbol: false, data: trend.map((t) => t.indicators.counts[s.key] ?? 0), lineStyle: { color: s.color, width: 2 }, itemStyle: { color: s.color } })),
       }),
       draw(deptChart, barRank(deptRank)),
       draw(streetChart, barRank(streetRank)),

@@ -7,7 +7,7 @@ import { L, actionName, channelName, clockName, lang, roleName, satisfactionName
 import type { Ctx } from '../page';
 import { areaPath, byId, categoryPath, loadAreas, loadCategories, loadDepts } from '../ref';
 import { openSse } from '../sse';
-import { categorySelect, countdown, factorList, priorityBadge, stateBadge } from '../widgets';
+import { categorySelect, countdown, factorList, gallery, priorityBadge, stateBadge } from '../widgets';
 
 interface Route {
   lead_dept_id: number;
@@ -274,6 +274,7 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
       h('h2', { id: 'dd-h' }, h('span', { class: 'num' }, c.number), ' ', stateBadge(c.state), ' ', priorityBadge(c.priority_score, c.priority_level)),
       h('p', { class: 'case-title' }, c.title),
       h('p', { class: 'case-text' }, c.text),
+      gallery(c.id),
       h(
         'dl',
         { class: 'facts' },

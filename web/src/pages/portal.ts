@@ -179,6 +179,7 @@ export async function portalPage(ctx: Ctx): Promise<void> {
       const pub = await optional<PublicCase>('GET', `/api/v1/public/cases/${encodeURIComponent(number)}`, { anonymous: true });
       if (pub) {
         renderPublic(pub);
+        focusResult();
         return;
       }
       // The public lookup is not deployed: a logged-in resident can still find their own case.
@@ -187,6 +188,7 @@ export async function portalPage(ctx: Ctx): Promise<void> {
         const found = mine.find((c) => c.number === number);
         if (found) {
           replace(followOut, await caseCard(found, true));
+          focusResult();
           return;
         }
       }
@@ -195,6 +197,13 @@ export async function portalPage(ctx: Ctx): Promise<void> {
       replace(followOut, h('p', { class: 'status error', role: 'alert' }, e instanceof ApiError && e.code === 'case_not_found' ? L('未找到该编号的诉求。', 'No case with that number.') : (e as Error).message));
     }
   });
+  const focusResult = () => {
+    const target = followOut.querySelector<HTMLElement>('h3, summary, .status');
+    if (target) {
+      if (target.tagName === 'H3') target.tabIndex = -1;
+      target.focus();
+    }
+  };
   const renderPublic = (p: PublicCase) => {
     const rating = typeof p.rating === 'string' ? p.rating : p.rating?.satisfaction ?? null;
     replace(
