@@ -206,6 +206,26 @@ impl Services {
         Ok(days)
     }
 
+    /// Returns appeals reported per day and level-1 category (its 2-digit code; "" for cases
+    /// without a category) in the scope: the dashboard's trends by category.
+    pub async fn reported_by_day_and_category(
+        &self,
+        actor: &Actor,
+        area_id: Option<i64>,
+        period: &Period,
+    ) -> Result<Vec<(String, String, i64)>> {
+        let path = self.scope_path(actor, area_id).await?;
+        let mut conn = self.db().reader().acquire().await?;
+        Ok(stats::metric_by_day_and_top_category(
+            &mut conn,
+            &path,
+            "reported",
+            &period.from,
+            &period.to,
+        )
+        .await?)
+    }
+
     /// Returns the current number of cases per state (and overdue) in the scope.
     pub async fn state_counts(
         &self,

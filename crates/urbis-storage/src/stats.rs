@@ -151,6 +151,29 @@ pub async fn totals_by_day(
     .await?)
 }
 
+/// Sums one metric per report day and level-1 category under `area_path`: rows of (day, level-1
+/// category code, n). Cases without a category count under the code "".
+pub async fn metric_by_day_and_top_category(
+    conn: &mut Conn,
+    area_path: &str,
+    metric: &str,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(String, String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT s.day, COALESCE(substr(k.code, 1, 2), ''), SUM(s.n)
+         FROM stats_daily s JOIN areas a ON a.id = s.dim_id LEFT JOIN categories k ON k.id = s.category_id
+         WHERE s.dim = 'area' AND s.metric = ? AND s.day >= ? AND s.day <= ? AND a.path LIKE ? || '%'
+         GROUP BY s.day, 2 ORDER BY s.day, 2",
+    )
+    .bind(metric)
+    .bind(from)
+    .bind(to)
+    .bind(area_path)
+    .fetch_all(conn)
+    .await?)
+}
+
 /// Current case counts per state under `area_path`: rows of (state, overdue, n).
 pub async fn state_counts(conn: &mut Conn, area_path: &str) -> Result<Vec<(String, bool, i64)>> {
     Ok(sqlx::query_as(

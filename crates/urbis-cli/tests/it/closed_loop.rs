@@ -123,6 +123,17 @@ async fn appeal_goes_round_the_whole_loop_and_the_trail_verifies() {
     assert_eq!(summary["closure_rate"], 1.0);
     assert_eq!(summary["rework_rate"], 0.5);
     assert_eq!(summary["satisfaction_rate"], 1.0);
+    let (status, by_category) = app
+        .get(
+            "leader",
+            &format!("/api/v1/stats/category-trend?from={today}&to={today}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{by_category}");
+    assert_eq!(
+        by_category,
+        serde_json::json!([{"day": today, "category_code": "01", "reported": 1}])
+    );
 
     // The chain verifies; an edited audit row is named; an edited case row is caught too.
     let (code, out) = run_verify(&app.db_path);

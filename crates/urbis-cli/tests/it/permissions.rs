@@ -137,6 +137,12 @@ async fn every_endpoint_checks_every_role() {
             staff(),
         ),
         (Method::GET, "/api/v1/stats/trend".into(), None, staff()),
+        (
+            Method::GET,
+            "/api/v1/stats/category-trend".into(),
+            None,
+            staff(),
+        ),
         (Method::GET, "/api/v1/stats/states".into(), None, staff()),
         (
             Method::GET,

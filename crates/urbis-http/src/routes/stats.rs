@@ -23,6 +23,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(by_area))
         .routes(routes!(by_dept))
         .routes(routes!(trend))
+        .routes(routes!(category_trend))
         .routes(routes!(states))
         .routes(routes!(map))
         .routes(routes!(events))
@@ -184,6 +185,39 @@ async fn trend(
             .map(|(day, i)| KeyedIndicators {
                 key: day,
                 indicators: i.into(),
+            })
+            .collect(),
+    ))
+}
+
+/// Appeals reported on one day under one level-1 category.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategoryDayCount {
+    pub day: String,
+    /// The level-1 category's code ("" for cases without a category).
+    pub category_code: String,
+    pub reported: i64,
+}
+
+/// Returns appeals reported per day and level-1 category (trends by category).
+#[utoipa::path(get, path = "/api/v1/stats/category-trend", tag = "stats", params(StatsQuery),
+    responses((status = 200, body = Vec<CategoryDayCount>)), security(("bearer" = [])))]
+async fn category_trend(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiQuery(query): ApiQuery<StatsQuery>,
+) -> ApiResult<Json<Vec<CategoryDayCount>>> {
+    let period = period(&state, &query)?;
+    let rows = state
+        .services
+        .reported_by_day_and_category(&actor, query.area_id, &period)
+        .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(day, category_code, reported)| CategoryDayCount {
+                day,
+                category_code,
+                reported,
             })
             .collect(),
     ))
