@@ -756,11 +756,12 @@ async fn the_gazetteer_matches_exactly_and_fuzzily_and_intake_takes_confident_po
         .await;
     assert!(trail.to_string().contains("geocoded"), "{trail}");
     // A vague address (road only, or fuzzy) gives no point.
-    for address in ["青山路99号", "青山试验小学"] {
+    for (address, text) in [("青山路99号", "楼下的垃圾桶三天没清运了"), ("青山试验小学", "校门外绿化带里堆满了装修废料")] {
         let (_, accepted) = app
             .post("operator", "/api/v1/appeals",
-                json!({"text": "门口垃圾没人收", "address": address, "category_id": app.fixture.category}))
+                json!({"text": text, "address": address, "category_id": app.fixture.category}))
             .await;
+        assert_eq!(accepted["merged"], false, "{accepted}");
         let (_, case) = app
             .get(
                 "operator",
