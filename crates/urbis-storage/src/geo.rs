@@ -300,14 +300,20 @@ pub async fn set_asset_state(conn: &mut Conn, id: &str, state: &str, at: &str) -
     Ok(())
 }
 
-/// Returns the asset classes a category is about ("0101,0102"), if mapped.
-pub async fn category_asset_classes(conn: &mut Conn, category_id: i64) -> Result<Option<String>> {
+/// Returns every category mapped to asset classes, as (category id, "0101,0102").
+pub async fn all_category_asset_classes(conn: &mut Conn) -> Result<Vec<(i64, String)>> {
     Ok(
-        sqlx::query_scalar("SELECT classes FROM category_asset_classes WHERE category_id = ?")
-            .bind(category_id)
-            .fetch_optional(conn)
+        sqlx::query_as("SELECT category_id, classes FROM category_asset_classes")
+            .fetch_all(conn)
             .await?,
     )
+}
+
+/// Returns (id, parent id) of every category.
+pub async fn category_parents(conn: &mut Conn) -> Result<Vec<(i64, Option<i64>)>> {
+    Ok(sqlx::query_as("SELECT id, parent_id FROM categories")
+        .fetch_all(conn)
+        .await?)
 }
 
 /// Maps a category to asset classes (replacing an earlier mapping); empty `classes` removes it.

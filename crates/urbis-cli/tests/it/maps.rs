@@ -220,6 +220,16 @@ async fn unit_grids_lie_inside_their_community_and_locate_resolves_to_them() {
         "{located}"
     );
     assert_eq!(located["areas"][3]["code"], WEST);
+    let (_, east) = app
+        .send(
+            None,
+            Method::GET,
+            &format!("/api/v1/locate?lat={}&lon={}", IN_EAST.0, IN_EAST.1),
+            None,
+        )
+        .await;
+    assert_eq!(east["areas"][3]["code"], EAST, "{east}");
+    assert!(east["areas"][4]["code"].as_str().is_some_and(|c| c.starts_with(EAST)));
     let grid_code = located["areas"][4]["code"]
         .as_str()
         .expect("grid")
@@ -756,10 +766,16 @@ async fn the_gazetteer_matches_exactly_and_fuzzily_and_intake_takes_confident_po
         .await;
     assert!(trail.to_string().contains("geocoded"), "{trail}");
     // A vague address (road only, or fuzzy) gives no point.
-    for (address, text) in [("青山路99号", "楼下的垃圾桶三天没清运了"), ("青山试验小学", "校门外绿化带里堆满了装修废料")] {
+    for (address, text) in [
+        ("青山路99号", "楼下的垃圾桶三天没清运了"),
+        ("青山试验小学", "校门外绿化带里堆满了装修废料"),
+    ] {
         let (_, accepted) = app
-            .post("operator", "/api/v1/appeals",
-                json!({"text": text, "address": address, "category_id": app.fixture.category}))
+            .post(
+                "operator",
+                "/api/v1/appeals",
+                json!({"text": text, "address": address, "category_id": app.fixture.category}),
+            )
             .await;
         assert_eq!(accepted["merged"], false, "{accepted}");
         let (_, case) = app
