@@ -517,28 +517,14 @@ impl Services {
         let (min_lon, min_lat, max_lon, max_lat) = validate_bbox(bbox)?;
         let pad = 0.002;
         let mut tx = self.db().reader().begin().await?;
-        let rows: Vec<(i64, String, String, Option<i64>, String, Option<f64>, Option<f64>, Option<String>, Option<String>)> =
-            sqlx::query_as(
-                "SELECT a.id, a.code, a.name, a.parent_id, a.path, a.center_lat, a.center_lon, a.geometry, p.code
-                 FROM areas a LEFT JOIN areas p ON p.id = a.parent_id
-                 WHERE a.level = 'grid' AND a.center_lat BETWEEN ? AND ? AND a.center_lon BETWEEN ? AND ?
-                 ORDER BY a.code LIMIT ?",
-            )
-            .bind(min_lat - pad)
-            .bind(max_lat + pad)
-            .bind(min_lon - pad)
-            .bind(max_lon + pad)
-            .bind(GRIDS_PAGE_MAX as i64 + 1)
-            .fetch_all(&mut *tx)
-            .await?;
-        let truncated = rows.len() > GRIDS_PAGE_MAX;
-        let counts: Vec<(i64, String, bool, i64)> = sqlx::query_as(
-            "SELECT c.area_id, c.state, c.overdue, SUM(c.n) FROM case_state_counts c
-             JOIN areas a ON a.id = c.area_id AND a.level = 'grid'
-             GROUP BY c.area_id, c.state, c.overdue",
+        let rows = geo_repo::grids_in_box(
+            &mut tx,
+            (min_lon - pad, min_lat - pad, max_lon + pad, max_lat + pad),
+            GRIDS_PAGE_MAX as i64 + 1,
         )
-        .fetch_all(&mut *tx)
         .await?;
+        let truncated = rows.len() > GRIDS_PAGE_MAX;
+        let counts = geo_repo::grid_state_counts(&mut tx).await?;
         let mut open: HashMap<i64, (i64, i64)> = HashMap::new();
         for (area_id, state, overdue, n) in counts {
             let is_open =
@@ -555,41 +541,29 @@ impl Services {
         let features = rows
             .into_iter()
             .take(GRIDS_PAGE_MAX)
-            .map(
-                |(
-                    id,
-                    code,
-                    name,
-                    parent_id,
-                    path,
-                    center_lat,
-                    center_lon,
-                    geometry,
-                    parent_code,
-                )| {
-                    let (n_open, n_overdue) = open.get(&id).copied().unwrap_or_default();
-                    let (responsibility_grid, supervisor) =
-                        supervisors.get(&id).cloned().unwrap_or_default();
-                    GridFeature {
-                        area: AreaRow {
-                            id,
-                            code,
-                            name,
-                            level: "grid".into(),
-                            parent_id,
-                            path,
-                            center_lat,
-                            center_lon,
-                        },
-                        parent_code,
-                        geometry,
-                        open: n_open,
-                        overdue: n_overdue,
-                        responsibility_grid,
-                        supervisor,
-                    }
-                },
-            )
+            .map(|row| {
+                let (n_open, n_overdue) = open.get(&row.id).copied().unwrap_or_default();
+                let (responsibility_grid, supervisor) =
+                    supervisors.get(&row.id).cloned().unwrap_or_default();
+                GridFeature {
+                    area: AreaRow {
+                        id: row.id,
+                        code: row.code,
+                        name: row.name,
+                        level: "grid".into(),
+                        parent_id: row.parent_id,
+                        path: row.path,
+                        center_lat: row.center_lat,
+                        center_lon: row.center_lon,
+                    },
+                    parent_code: row.parent_code,
+                    geometry: row.geometry,
+                    open: n_open,
+                    overdue: n_overdue,
+                    responsibility_grid,
+                    supervisor,
+                }
+            })
             .collect();
         Ok((features, truncated))
     }

@@ -229,7 +229,11 @@ async fn unit_grids_lie_inside_their_community_and_locate_resolves_to_them() {
         )
         .await;
     assert_eq!(east["areas"][3]["code"], EAST, "{east}");
-    assert!(east["areas"][4]["code"].as_str().is_some_and(|c| c.starts_with(EAST)));
+    assert!(
+        east["areas"][4]["code"]
+            .as_str()
+            .is_some_and(|c| c.starts_with(EAST))
+    );
     let grid_code = located["areas"][4]["code"]
         .as_str()
         .expect("grid")
