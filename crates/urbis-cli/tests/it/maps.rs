@@ -1097,3 +1097,88 @@ async fn assets_import_with_bad_rows_nearest_and_intake_names_asset_and_maintain
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["lead_dept_id"], f.dept_a, "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unit_grids_import_from_geojson_with_15_digit_codes() {
+    let app = TestApp::start().await;
+    add_street(&app).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("grids.geojson");
+    let square = |code: &str, lon: f64, lat: f64| {
+        feature(
+            code,
+            "导入网格",
+            WEST,
+            &[
+                (lon, lat),
+                (lon + 0.001, lat),
+                (lon + 0.001, lat + 0.001),
+                (lon, lat + 0.001),
+            ],
+        )
+    };
+    let collection = json!({ "type": "FeatureCollection", "features": [
+        square("990101002001001", 116.3015, 39.9035),
+        square("99010100200102", 116.3025, 39.9035),
+        square("990101002001000", 116.3025, 39.9045),
+    ]});
+    std::fs::write(&file, collection.to_string()).expect("write");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_urbis"))
+        .args([
+            "import",
+            "areas",
+            "--level",
+            "grid",
+            "--crs",
+            "wgs84",
+            "--code-prop",
+            "code",
+            "--name-prop",
+            "name",
+            "--parent-prop",
+            "parent",
+            "--db",
+        ])
+        .arg(&app.db_path)
+        .arg(&file)
+        .output()
+        .expect("run urbis import areas");
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(out.contains("1 areas imported, 2 problems"), "{out}");
+    assert!(
+        out.contains("99010100200102") && out.contains("990101002001000"),
+        "{out}"
+    );
+    let (_, located) = app
+        .send(
+            None,
+            Method::GET,
+            "/api/v1/locate?lat=39.9040&lon=116.3020",
+            None,
+        )
+        .await;
+    let codes: Vec<&str> = located["areas"]
+        .as_array()
+        .expect("areas")
+        .iter()
+        .filter_map(|a| a["code"].as_str())
+        .collect();
+    assert_eq!(
+        codes,
+        ["990100", "990101", STREET, WEST, "990101002001001"],
+        "{located}"
+    );
+    // Generation refuses where grids were imported.
+    let (status, body) = app
+        .post(
+            "admin",
+            "/api/v1/grids/generate",
+            json!({ "area_code": WEST }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("grids_exist"))
+    );
+}
