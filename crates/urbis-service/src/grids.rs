@@ -135,7 +135,9 @@ impl Services {
                 ),
             ));
         }
-        let mut tx = self.db().writer().begin().await?;
+        // Read and cut outside the write transaction: cutting a district takes a while and the
+        // single writer must stay free for intake meanwhile.
+        let mut tx = self.db().reader().begin().await?;
         let area = reference::find_area_by_code(&mut tx, area_code.trim())
             .await?
             .ok_or_else(|| {
@@ -236,6 +238,20 @@ impl Services {
             }
             other => ServiceError::invalid("invalid_geometry", other.to_string()),
         })?;
+        drop(tx);
+        let mut tx = self.db().writer().begin().await?;
+        for target in &targets {
+            // Someone may have cut or imported grids here meanwhile.
+            if !children(&mut tx, target.id, "grid").await?.is_empty() {
+                return Err(conflict(
+                    "grids_exist",
+                    format!(
+                        "{} {} has unit grids already; nothing was changed",
+                        target.code, target.name
+                    ),
+                ));
+            }
+        }
         let mut summary = Vec::new();
         for (target, (cells, report)) in targets.iter().zip(generated) {
             for (idx, cell) in cells.iter().enumerate() {
