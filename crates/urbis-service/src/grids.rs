@@ -1,6 +1,7 @@
 //! Unit grids (单元网格) and responsibility grids (责任网格).
 //!
-//! `generate_grids` cuts a community or street — or every community under a street or district — into
+//! `generate_grids` cuts a community or street — or every community under a street or district, or a
+//! district that has no street or community boundaries — into
 //! cells of about 10,000 m² with `urbis_geo::grid::generate_unit_grids`, and stores them as areas of level
 //! `grid` with 15-digit codes under their parent, in one audited transaction. A re-run refuses with
 //! `grids_exist` when any target already has unit grids: nothing is replaced, so grids that cases,
@@ -174,6 +175,10 @@ impl Services {
             if !found && has_geometry(&mut tx, street.id).await? {
                 targets.push(street);
             }
+        }
+        // A district with no street or community boundaries below it is cut itself.
+        if targets.is_empty() && area.level == "district" && has_geometry(&mut tx, area.id).await? {
+            targets.push(area.clone());
         }
         let mut inputs = Vec::with_capacity(targets.len());
         for target in &targets {
