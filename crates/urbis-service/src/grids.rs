@@ -606,11 +606,13 @@ impl Services {
             Some(id) => reference::get_area(&mut conn, id).await?,
             None => reference::root_area(&mut conn).await?,
         };
+        // Unit grids are most of the rows; leave them out in SQL unless asked for.
         let rows: Vec<AreaRow> = sqlx::query_as(
             "SELECT id, code, name, level, parent_id, path, center_lat, center_lon FROM areas
-             WHERE path LIKE ? || '%' ORDER BY path LIMIT 50001",
+             WHERE path LIKE ? || '%' AND (? OR level <> 'grid') ORDER BY path LIMIT 50001",
         )
         .bind(&top.path)
+        .bind(max_level == urbis_domain::area::AreaLevel::Grid)
         .fetch_all(&mut *conn)
         .await?;
         if rows.len() > 50_000 {
