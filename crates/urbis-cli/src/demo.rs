@@ -687,8 +687,17 @@ async fn seed_cases(
     for case_idx in 0..n_cases {
         let age_hours = rng.gen_range(1..(days * 24));
         let mut at = now - Duration::hours(age_hours);
-        let grid = city.grids[rng.gen_range(0..city.grids.len())];
+        let grid_idx = rng.gen_range(0..city.grids.len());
+        let mut grid = city.grids[grid_idx];
         let category = city.categories[rng.gen_range(0..city.categories.len())];
+        // A missing cover is reported where a cover is: the next unit grid that has one.
+        if category.1 == "井盖缺损"
+            && let Some(with_cover) = city.grids[grid_idx..]
+                .iter()
+                .find(|g| city.covers.contains_key(&g.0))
+        {
+            grid = *with_cover;
+        }
         events.push((
             at,
             case_idx,

@@ -40,6 +40,14 @@ pub const NEAREST_MAX_M: f64 = 5_000.0;
 pub(crate) struct MapCaches {
     pub(crate) gazetteer: RwLock<Option<Arc<crate::gazetteer::GazetteerIndex>>>,
     assets: RwLock<Option<Arc<AssetIndex>>>,
+    category_classes: RwLock<Option<Arc<CategoryClasses>>>,
+}
+
+/// The asset classes of every category, inherited from the nearest mapped ancestor, so intake
+/// answers "is this appeal about an asset?" without a query.
+pub(crate) struct CategoryClasses {
+    by_category: HashMap<i64, Vec<AssetClass>>,
+    known: std::collections::HashSet<i64>,
 }
 
 /// One row of an asset file, as text; the service validates it.
@@ -462,7 +470,57 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        if let Ok(mut guard) = self.inner.maps.category_classes.write() {
+            *guard = None;
+        }
         Ok(codes)
+    }
+
+    async fn category_classes(&self) -> Result<Arc<CategoryClasses>> {
+        if let Some(map) = self
+            .inner
+            .maps
+            .category_classes
+            .read()
+            .ok()
+            .and_then(|guard| guard.clone())
+        {
+            return Ok(map);
+        }
+        let mut conn = self.db().reader().acquire().await?;
+        let parents: HashMap<i64, Option<i64>> = geo_repo::category_parents(&mut conn)
+            .await?
+            .into_iter()
+            .collect();
+        let mapped: HashMap<i64, String> = geo_repo::all_category_asset_classes(&mut conn)
+            .await?
+            .into_iter()
+            .collect();
+        drop(conn);
+        let mut by_category = HashMap::new();
+        for &id in parents.keys() {
+            let mut next = Some(id);
+            for _ in 0..8 {
+                let Some(current) = next else { break };
+                if let Some(classes) = mapped.get(&current) {
+                    let classes: Vec<AssetClass> = classes
+                        .split(',')
+                        .filter_map(|c| parse_class(c).ok())
+                        .collect();
+                    by_category.insert(id, classes);
+                    break;
+                }
+                next = parents.get(&current).copied().flatten();
+            }
+        }
+        let built = Arc::new(CategoryClasses {
+            by_category,
+            known: parents.keys().copied().collect(),
+        });
+        if let Ok(mut guard) = self.inner.maps.category_classes.write() {
+            *guard = Some(built.clone());
+        }
+        Ok(built)
     }
 
     /// Returns the asset an appeal names: the nearest asset of its category's classes within
@@ -475,33 +533,19 @@ impl Services {
         let (Some(category_id), Some((lat, lon))) = (category_id, location) else {
             return Ok(None);
         };
-        let mut conn = self.db().reader().acquire().await?;
-        let mut next = Some(category_id);
-        let mut classes = None;
-        for _ in 0..6 {
-            let Some(id) = next else { break };
-            if let Some(found) = geo_repo::category_asset_classes(&mut conn, id).await? {
-                classes = Some(found);
-                break;
+        let mut mapping = self.category_classes().await?;
+        if !mapping.known.contains(&category_id) {
+            // A category created since the map was built: build it again, once.
+            if let Ok(mut guard) = self.inner.maps.category_classes.write() {
+                *guard = None;
             }
-            next = sqlx::query_scalar::<_, Option<i64>>(
-                "SELECT parent_id FROM categories WHERE id = ?",
-            )
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .flatten();
+            mapping = self.category_classes().await?;
         }
-        drop(conn);
-        let Some(classes) = classes else {
+        let Some(classes) = mapping.by_category.get(&category_id) else {
             return Ok(None);
         };
-        let classes: Vec<AssetClass> = classes
-            .split(',')
-            .filter_map(|c| parse_class(c).ok())
-            .collect();
         Ok(self
-            .nearest_of_classes(lat, lon, &classes, INTAKE_MAX_DISTANCE_M)
+            .nearest_of_classes(lat, lon, classes, INTAKE_MAX_DISTANCE_M)
             .await?
             .map(|found| (found.asset.id, found.distance_m)))
     }
@@ -558,21 +602,32 @@ pub(crate) async fn prefer_asset_maintainer(
         .fetch_optional(&mut *conn)
         .await?
         .flatten();
-    let Some(asset_id) = asset_id else {
-        return Ok(route);
-    };
+    match asset_id {
+        Some(asset_id) => maintainer_route(conn, &asset_id, &case.area_path, route).await,
+        None => Ok(route),
+    }
+}
+
+/// The route for an appeal that names an asset: the asset's maintainer leads unless the
+/// responsibility list's rule is set for the district or below.
+pub(crate) async fn maintainer_route(
+    conn: &mut Conn,
+    asset_id: &str,
+    area_path: &str,
+    route: Option<RouteSuggestion>,
+) -> Result<Option<RouteSuggestion>> {
     if let Some(route) = &route {
         let rule_area: Option<i64> =
             sqlx::query_scalar("SELECT area_id FROM responsibility_rules WHERE id = ?")
                 .bind(route.rule_id)
                 .fetch_optional(&mut *conn)
                 .await?;
-        let root = crate::cases::parse_path(&case.area_path).first().copied();
+        let root = crate::cases::parse_path(area_path).first().copied();
         if rule_area.is_some() && rule_area != root {
             return Ok(Some(route.clone()));
         }
     }
-    let asset = match geo_repo::get_asset(conn, &asset_id).await {
+    let asset = match geo_repo::get_asset(conn, asset_id).await {
         Ok(asset) => asset,
         Err(urbis_storage::StorageError::NotFound(_)) => return Ok(route),
         Err(err) => return Err(err.into()),

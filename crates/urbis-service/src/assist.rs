@@ -94,6 +94,7 @@ pub(crate) async fn place_facts(
     conn: &mut Conn,
     category_id: Option<i64>,
     area_id: Option<i64>,
+    asset_id: Option<&str>,
     since: &str,
 ) -> Result<PlaceFacts> {
     let mut facts = PlaceFacts {
@@ -131,6 +132,10 @@ pub(crate) async fn place_facts(
         facts.repeat_place_count = u32::try_from(count).unwrap_or(u32::MAX);
     }
     facts.route = route_for(conn, Some(category_id), &path).await?;
+    if let Some(asset_id) = asset_id {
+        facts.route =
+            crate::assets::maintainer_route(conn, asset_id, &path, facts.route.take()).await?;
+    }
     Ok(facts)
 }
 
@@ -145,9 +150,17 @@ impl Services {
         &self,
         category_id: Option<i64>,
         area_id: Option<i64>,
+        asset_id: Option<&str>,
     ) -> Result<PlaceFacts> {
         let mut conn = self.db().reader().acquire().await?;
-        place_facts(&mut conn, category_id, area_id, &self.repeat_place_since()).await
+        place_facts(
+            &mut conn,
+            category_id,
+            area_id,
+            asset_id,
+            &self.repeat_place_since(),
+        )
+        .await
     }
 
     /// Answers what intake would make of an appeal, without storing anything: for the hotline
@@ -222,6 +235,7 @@ impl Services {
             &mut conn,
             category_id,
             area.as_ref().map(|a| a.id),
+            None,
             &self.repeat_place_since(),
         )
         .await?;

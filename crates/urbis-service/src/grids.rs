@@ -1,6 +1,7 @@
 //! Unit grids (单元网格) and responsibility grids (责任网格).
 //!
-//! `generate_grids` cuts a community or street — or every community under a street or district — into
+//! `generate_grids` cuts a community or street — or every community under a street or district, or a
+//! district that has no street or community boundaries — into
 //! cells of about 10,000 m² with `urbis_geo::grid::generate_unit_grids`, and stores them as areas of level
 //! `grid` with 15-digit codes under their parent, in one audited transaction. A re-run refuses with
 //! `grids_exist` when any target already has unit grids: nothing is replaced, so grids that cases,
@@ -135,7 +136,9 @@ impl Services {
                 ),
             ));
         }
-        let mut tx = self.db().writer().begin().await?;
+        // Read and cut outside the write transaction: cutting a district takes a while and the
+        // single writer must stay free for intake meanwhile.
+        let mut tx = self.db().reader().begin().await?;
         let area = reference::find_area_by_code(&mut tx, area_code.trim())
             .await?
             .ok_or_else(|| {
@@ -172,6 +175,10 @@ impl Services {
             if !found && has_geometry(&mut tx, street.id).await? {
                 targets.push(street);
             }
+        }
+        // A district with no street or community boundaries below it is cut itself.
+        if targets.is_empty() && area.level == "district" && has_geometry(&mut tx, area.id).await? {
+            targets.push(area.clone());
         }
         let mut inputs = Vec::with_capacity(targets.len());
         for target in &targets {
@@ -236,6 +243,20 @@ impl Services {
             }
             other => ServiceError::invalid("invalid_geometry", other.to_string()),
         })?;
+        drop(tx);
+        let mut tx = self.db().writer().begin().await?;
+        for target in &targets {
+            // Someone may have cut or imported grids here meanwhile.
+            if !children(&mut tx, target.id, "grid").await?.is_empty() {
+                return Err(conflict(
+                    "grids_exist",
+                    format!(
+                        "{} {} has unit grids already; nothing was changed",
+                        target.code, target.name
+                    ),
+                ));
+            }
+        }
         let mut summary = Vec::new();
         for (target, (cells, report)) in targets.iter().zip(generated) {
             for (idx, cell) in cells.iter().enumerate() {
@@ -517,28 +538,14 @@ impl Services {
         let (min_lon, min_lat, max_lon, max_lat) = validate_bbox(bbox)?;
         let pad = 0.002;
         let mut tx = self.db().reader().begin().await?;
-        let rows: Vec<(i64, String, String, Option<i64>, String, Option<f64>, Option<f64>, Option<String>, Option<String>)> =
-            sqlx::query_as(
-                "SELECT a.id, a.code, a.name, a.parent_id, a.path, a.center_lat, a.center_lon, a.geometry, p.code
-                 FROM areas a LEFT JOIN areas p ON p.id = a.parent_id
-                 WHERE a.level = 'grid' AND a.center_lat BETWEEN ? AND ? AND a.center_lon BETWEEN ? AND ?
-                 ORDER BY a.code LIMIT ?",
-            )
-            .bind(min_lat - pad)
-            .bind(max_lat + pad)
-            .bind(min_lon - pad)
-            .bind(max_lon + pad)
-            .bind(GRIDS_PAGE_MAX as i64 + 1)
-            .fetch_all(&mut *tx)
-            .await?;
-        let truncated = rows.len() > GRIDS_PAGE_MAX;
-        let counts: Vec<(i64, String, bool, i64)> = sqlx::query_as(
-            "SELECT c.area_id, c.state, c.overdue, SUM(c.n) FROM case_state_counts c
-             JOIN areas a ON a.id = c.area_id AND a.level = 'grid'
-             GROUP BY c.area_id, c.state, c.overdue",
+        let rows = geo_repo::grids_in_box(
+            &mut tx,
+            (min_lon - pad, min_lat - pad, max_lon + pad, max_lat + pad),
+            GRIDS_PAGE_MAX as i64 + 1,
         )
-        .fetch_all(&mut *tx)
         .await?;
+        let truncated = rows.len() > GRIDS_PAGE_MAX;
+        let counts = geo_repo::grid_state_counts(&mut tx).await?;
         let mut open: HashMap<i64, (i64, i64)> = HashMap::new();
         for (area_id, state, overdue, n) in counts {
             let is_open =
@@ -555,41 +562,29 @@ impl Services {
         let features = rows
             .into_iter()
             .take(GRIDS_PAGE_MAX)
-            .map(
-                |(
-                    id,
-                    code,
-                    name,
-                    parent_id,
-                    path,
-                    center_lat,
-                    center_lon,
-                    geometry,
-                    parent_code,
-                )| {
-                    let (n_open, n_overdue) = open.get(&id).copied().unwrap_or_default();
-                    let (responsibility_grid, supervisor) =
-                        supervisors.get(&id).cloned().unwrap_or_default();
-                    GridFeature {
-                        area: AreaRow {
-                            id,
-                            code,
-                            name,
-                            level: "grid".into(),
-                            parent_id,
-                            path,
-                            center_lat,
-                            center_lon,
-                        },
-                        parent_code,
-                        geometry,
-                        open: n_open,
-                        overdue: n_overdue,
-                        responsibility_grid,
-                        supervisor,
-                    }
-                },
-            )
+            .map(|row| {
+                let (n_open, n_overdue) = open.get(&row.id).copied().unwrap_or_default();
+                let (responsibility_grid, supervisor) =
+                    supervisors.get(&row.id).cloned().unwrap_or_default();
+                GridFeature {
+                    area: AreaRow {
+                        id: row.id,
+                        code: row.code,
+                        name: row.name,
+                        level: "grid".into(),
+                        parent_id: row.parent_id,
+                        path: row.path,
+                        center_lat: row.center_lat,
+                        center_lon: row.center_lon,
+                    },
+                    parent_code: row.parent_code,
+                    geometry: row.geometry,
+                    open: n_open,
+                    overdue: n_overdue,
+                    responsibility_grid,
+                    supervisor,
+                }
+            })
             .collect();
         Ok((features, truncated))
     }
@@ -611,11 +606,13 @@ impl Services {
             Some(id) => reference::get_area(&mut conn, id).await?,
             None => reference::root_area(&mut conn).await?,
         };
+        // Unit grids are most of the rows; leave them out in SQL unless asked for.
         let rows: Vec<AreaRow> = sqlx::query_as(
             "SELECT id, code, name, level, parent_id, path, center_lat, center_lon FROM areas
-             WHERE path LIKE ? || '%' ORDER BY path LIMIT 50001",
+             WHERE path LIKE ? || '%' AND (? OR level <> 'grid') ORDER BY path LIMIT 50001",
         )
         .bind(&top.path)
+        .bind(max_level == urbis_domain::area::AreaLevel::Grid)
         .fetch_all(&mut *conn)
         .await?;
         if rows.len() > 50_000 {

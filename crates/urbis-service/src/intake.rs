@@ -119,7 +119,11 @@ impl Services {
                 .and_then(|s| s.top.first().map(|c| c.category_id))
         });
         let place = self
-            .read_place_facts(guessed_category, appeal.area_id.map(|a| a.0))
+            .read_place_facts(
+                guessed_category,
+                appeal.area_id.map(|a| a.0),
+                geo.asset.as_ref().map(|(id, _)| id.as_str()),
+            )
             .await?;
         let mut priority = urbis_text::priority::score(&urbis_text::priority::PriorityInput {
             text: &dedup_text,

@@ -110,6 +110,54 @@ pub async fn list_grid_units(conn: &mut Conn) -> Result<Vec<(i64, i64, String)>>
     .await?)
 }
 
+/// A unit grid for the map: its area columns, boundary and parent's code.
+#[derive(Debug, Clone, FromRow)]
+pub struct GridMapRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub parent_id: Option<i64>,
+    pub path: String,
+    pub center_lat: Option<f64>,
+    pub center_lon: Option<f64>,
+    pub geometry: Option<String>,
+    pub parent_code: Option<String>,
+}
+
+/// Returns up to `limit` unit grids whose centre lies in a (min lon, min lat, max lon, max lat) box, by code.
+pub async fn grids_in_box(
+    conn: &mut Conn,
+    bbox: (f64, f64, f64, f64),
+    limit: i64,
+) -> Result<Vec<GridMapRow>> {
+    let (min_lon, min_lat, max_lon, max_lat) = bbox;
+    Ok(sqlx::query_as(
+        "SELECT a.id, a.code, a.name, a.parent_id, a.path, a.center_lat, a.center_lon, a.geometry,
+            p.code AS parent_code
+         FROM areas a LEFT JOIN areas p ON p.id = a.parent_id
+         WHERE a.level = 'grid' AND a.center_lat BETWEEN ? AND ? AND a.center_lon BETWEEN ? AND ?
+         ORDER BY a.code LIMIT ?",
+    )
+    .bind(min_lat)
+    .bind(max_lat)
+    .bind(min_lon)
+    .bind(max_lon)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Returns (unit grid id, state, overdue, number of cases) from the live state counts.
+pub async fn grid_state_counts(conn: &mut Conn) -> Result<Vec<(i64, String, bool, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT c.area_id, c.state, c.overdue, SUM(c.n) FROM case_state_counts c
+         JOIN areas a ON a.id = c.area_id AND a.level = 'grid'
+         GROUP BY c.area_id, c.state, c.overdue",
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
 /// A gazetteer entry as stored.
 #[derive(Debug, Clone, FromRow)]
 pub struct GazetteerRow {
@@ -300,14 +348,20 @@ pub async fn set_asset_state(conn: &mut Conn, id: &str, state: &str, at: &str) -
     Ok(())
 }
 
-/// Returns the asset classes a category is about ("0101,0102"), if mapped.
-pub async fn category_asset_classes(conn: &mut Conn, category_id: i64) -> Result<Option<String>> {
+/// Returns every category mapped to asset classes, as (category id, "0101,0102").
+pub async fn all_category_asset_classes(conn: &mut Conn) -> Result<Vec<(i64, String)>> {
     Ok(
-        sqlx::query_scalar("SELECT classes FROM category_asset_classes WHERE category_id = ?")
-            .bind(category_id)
-            .fetch_optional(conn)
+        sqlx::query_as("SELECT category_id, classes FROM category_asset_classes")
+            .fetch_all(conn)
             .await?,
     )
+}
+
+/// Returns (id, parent id) of every category.
+pub async fn category_parents(conn: &mut Conn) -> Result<Vec<(i64, Option<i64>)>> {
+    Ok(sqlx::query_as("SELECT id, parent_id FROM categories")
+        .fetch_all(conn)
+        .await?)
 }
 
 /// Maps a category to asset classes (replacing an earlier mapping); empty `classes` removes it.

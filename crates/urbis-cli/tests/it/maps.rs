@@ -220,6 +220,20 @@ async fn unit_grids_lie_inside_their_community_and_locate_resolves_to_them() {
         "{located}"
     );
     assert_eq!(located["areas"][3]["code"], WEST);
+    let (_, east) = app
+        .send(
+            None,
+            Method::GET,
+            &format!("/api/v1/locate?lat={}&lon={}", IN_EAST.0, IN_EAST.1),
+            None,
+        )
+        .await;
+    assert_eq!(east["areas"][3]["code"], EAST, "{east}");
+    assert!(
+        east["areas"][4]["code"]
+            .as_str()
+            .is_some_and(|c| c.starts_with(EAST))
+    );
     let grid_code = located["areas"][4]["code"]
         .as_str()
         .expect("grid")
@@ -756,11 +770,18 @@ async fn the_gazetteer_matches_exactly_and_fuzzily_and_intake_takes_confident_po
         .await;
     assert!(trail.to_string().contains("geocoded"), "{trail}");
     // A vague address (road only, or fuzzy) gives no point.
-    for address in ["青山路99号", "青山试验小学"] {
+    for (address, text) in [
+        ("青山路99号", "楼下的垃圾桶三天没清运了"),
+        ("青山试验小学", "校门外绿化带里堆满了装修废料"),
+    ] {
         let (_, accepted) = app
-            .post("operator", "/api/v1/appeals",
-                json!({"text": "门口垃圾没人收", "address": address, "category_id": app.fixture.category}))
+            .post(
+                "operator",
+                "/api/v1/appeals",
+                json!({"text": text, "address": address, "category_id": app.fixture.category}),
+            )
             .await;
+        assert_eq!(accepted["merged"], false, "{accepted}");
         let (_, case) = app
             .get(
                 "operator",
@@ -1020,6 +1041,8 @@ async fn assets_import_with_bad_rows_nearest_and_intake_names_asset_and_maintain
     assert_eq!(case["asset"]["id"], "9901010101000001", "{case}");
     assert_eq!(case["asset"]["maintainer"]["code"], "CG-A");
     assert_eq!(case["asset"]["name"], "上水井盖1");
+    // The route proposed at intake already names the maintainer.
+    assert_eq!(case["proposed_route"]["lead_dept_id"], f.dept_a, "{case}");
     let (_, trail) = app
         .get("dispatcher", &format!("/api/v1/cases/{case_id}/trail"))
         .await;
@@ -1046,6 +1069,10 @@ async fn assets_import_with_bad_rows_nearest_and_intake_names_asset_and_maintain
         .get("dispatcher", &format!("/api/v1/cases/{far_case}"))
         .await;
     assert!(case["asset"].is_null(), "{case}");
+    assert_eq!(
+        case["proposed_route"]["lead_dept_id"], f.dept_city,
+        "{case}"
+    );
     let (_, route) = app
         .get("dispatcher", &format!("/api/v1/cases/{far_case}/route"))
         .await;
@@ -1075,4 +1102,89 @@ async fn assets_import_with_bad_rows_nearest_and_intake_names_asset_and_maintain
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["lead_dept_id"], f.dept_a, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unit_grids_import_from_geojson_with_15_digit_codes() {
+    let app = TestApp::start().await;
+    add_street(&app).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("grids.geojson");
+    let square = |code: &str, lon: f64, lat: f64| {
+        feature(
+            code,
+            "导入网格",
+            WEST,
+            &[
+                (lon, lat),
+                (lon + 0.001, lat),
+                (lon + 0.001, lat + 0.001),
+                (lon, lat + 0.001),
+            ],
+        )
+    };
+    let collection = json!({ "type": "FeatureCollection", "features": [
+        square("990101002001001", 116.3015, 39.9035),
+        square("99010100200102", 116.3025, 39.9035),
+        square("990101002001000", 116.3025, 39.9045),
+    ]});
+    std::fs::write(&file, collection.to_string()).expect("write");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_urbis"))
+        .args([
+            "import",
+            "areas",
+            "--level",
+            "grid",
+            "--crs",
+            "wgs84",
+            "--code-prop",
+            "code",
+            "--name-prop",
+            "name",
+            "--parent-prop",
+            "parent",
+            "--db",
+        ])
+        .arg(&app.db_path)
+        .arg(&file)
+        .output()
+        .expect("run urbis import areas");
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(out.contains("1 areas imported, 2 problems"), "{out}");
+    assert!(
+        out.contains("99010100200102") && out.contains("990101002001000"),
+        "{out}"
+    );
+    let (_, located) = app
+        .send(
+            None,
+            Method::GET,
+            "/api/v1/locate?lat=39.9040&lon=116.3020",
+            None,
+        )
+        .await;
+    let codes: Vec<&str> = located["areas"]
+        .as_array()
+        .expect("areas")
+        .iter()
+        .filter_map(|a| a["code"].as_str())
+        .collect();
+    assert_eq!(
+        codes,
+        ["990100", "990101", STREET, WEST, "990101002001001"],
+        "{located}"
+    );
+    // Generation refuses where grids were imported.
+    let (status, body) = app
+        .post(
+            "admin",
+            "/api/v1/grids/generate",
+            json!({ "area_code": WEST }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("grids_exist"))
+    );
 }
