@@ -167,6 +167,50 @@ async function main() {
       return `today's intake ${story.todayBefore}`;
     });
 
+    // Trends by category: one panel of the wall screen, at least one level-1 category drawn.
+    await step('dashboard-category-trend', dash?.page, async () => {
+      const leaderToken = (await api('POST', '/api/v1/auth/login', { body: { username: 'leader', password: PASSWORD } })).token;
+      await requireEndpoint('GET', '/api/v1/stats/category-trend', leaderToken);
+      const p = dash.page;
+      const panel = '.p-cat:not([hidden])';
+      await p.waitForSelector(`${panel} [data-testid=category-trend] canvas`);
+      const n = Number(await p.getAttribute('[data-testid=category-trend]', 'data-categories'));
+      need(n >= 1, `no category drawn (${n})`);
+      const label = await p.getAttribute('[data-testid=category-trend]', 'aria-label');
+      const heads = await p.$$eval(`${panel} table thead th`, (ths) => ths.map((t) => t.textContent.trim()));
+      need(heads.length === n + 2, `table columns ${heads.join(',')}`);
+      const names = await api('GET', '/api/v1/categories', { token: leaderToken });
+      const level1 = names.filter((c) => c.level === 1).map((c) => c.name);
+      need(heads.slice(1, -1).some((h) => level1.includes(h)), `no level-1 category name in ${heads.join(',')}`);
+      return `${n} series: ${label}`;
+    });
+
+    // The portal's map without login: boundaries and locating are public.
+    await step('anonymous-portal-map', null, async () => {
+      await requireEndpoint('GET', '/api/v1/areas/geojson?level=street');
+      const ctx = await browser.newContext({ viewport: { width: 420, height: 900 }, locale: 'zh-CN' });
+      try {
+        const p = await ctx.newPage();
+        p.setDefaultTimeout(TIMEOUT);
+        await p.goto(`${BASE}/#/portal`);
+        await waitReady(p);
+        need(!(await p.$('header .account')), 'the visitor is logged in');
+        await p.waitForSelector('.map-picker canvas');
+        const options = await p.$$eval('select[name=area] option', (os) => os.filter((o) => o.value).map((o) => o.textContent.trim()));
+        need(options.length > 0, 'no area list (the map\'s keyboard alternative)');
+        await p.locator('.map-picker').scrollIntoViewIfNeeded();
+        const box = await p.$eval('.map-picker', (el) => { const r = el.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; });
+        await p.mouse.click(box.x + box.w * 0.5, box.y + box.h * 0.5);
+        await p.waitForFunction(() => (document.querySelector('.located')?.textContent ?? '').length > 0);
+        const located = (await p.textContent('.located')).trim();
+        const area = await p.$eval('select[name=area]', (s) => s.selectedOptions[0]?.textContent?.trim() ?? '');
+        await shot(p, 'anonymous-portal-map');
+        return `map shown; ${options.length} areas in the list; click → ${located}; area ${area || 'not chosen'}`;
+      } finally {
+        await ctx.close();
+      }
+    });
+
     // 1. A resident reports through the portal.
     const resident = await actor(browser, 'resident', 'portal');
     await step('resident-reports', resident.page, async () => {

@@ -5,6 +5,7 @@ import { ApiError, LIMITS, PHOTO_MAX_BYTES, attachmentUrl, PHOTO_TYPES, PHOTOS_M
 import { debounce, h, replace, uid } from './dom';
 import { L, lang, levelName, stateName } from './i18n';
 import type { GeoJsonCollection } from './charts';
+import { loadGeo } from './ref';
 
 export interface SuggestResult {
   categories: { code: string; name: string; confidence: number }[];
@@ -228,7 +229,8 @@ export async function mapPicker(
   let geo: GeoJsonCollection | null = null;
   for (const level of ['street', 'district']) {
     try {
-      const g = await get<GeoJsonCollection>(`/api/v1/areas/geojson${qs({ level })}`, { signal });
+      const g = await loadGeo(level);
+      if (signal.aborted) return null;
       if (g.features.some((f) => f.geometry)) {
         geo = g;
         break;

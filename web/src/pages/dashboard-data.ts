@@ -2,9 +2,9 @@
 // Kept apart from the charts so the router can start these requests while the charts library
 // is still loading.
 
-import { get, optional, qs, type Area, type Dept, type Indicators, type Keyed } from '../api';
+import { get, optional, qs, type Area, type Category, type Dept, type Indicators, type Keyed } from '../api';
 import type { GeoJsonCollection } from '../charts';
-import { loadAreas, loadDepts } from '../ref';
+import { loadAreas, loadCategories, loadDepts } from '../ref';
 
 export const LEVELS = ['district', 'street', 'community', 'grid'] as const;
 export type Level = (typeof LEVELS)[number];
@@ -21,6 +21,13 @@ export interface StateCount {
   count: number;
 }
 
+/** Appeals reported on one day in one level-1 category ("" = uncategorised). */
+export interface CategoryDay {
+  day: string;
+  category_code: string;
+  reported: number;
+}
+
 export interface DashboardData {
   summary: Indicators;
   todaySummary: Indicators;
@@ -32,6 +39,9 @@ export interface DashboardData {
   byArea: Keyed[];
   areas: Area[];
   depts: Dept[];
+  /** null: the category trend endpoint is not deployed (the panel is hidden). */
+  categoryTrend: CategoryDay[] | null;
+  categories: Category[];
 }
 
 /** The city's local day (UTC+8), YYYY-MM-DD. */
@@ -45,7 +55,7 @@ export async function fetchDashboard(areaId: number | null, child: Level, signal
   const from = localDay(-29);
   const today = localDay();
   const o = { signal };
-  const [summary, todaySummary, states, loads, geo, trend, byDept, byArea, areas, depts] = await Promise.all([
+  const [summary, todaySummary, states, loads, geo, trend, byDept, byArea, areas, depts, categoryTrend, categories] = await Promise.all([
     get<Indicators>(`/api/v1/stats/summary${qs({ area_id: area, from, to: today })}`, o),
     get<Indicators>(`/api/v1/stats/summary${qs({ area_id: area, from: today, to: today })}`, o),
     get<StateCount[]>(`/api/v1/stats/states${qs({ area_id: area })}`, o),
@@ -56,6 +66,8 @@ export async function fetchDashboard(areaId: number | null, child: Level, signal
     get<Keyed[]>(`/api/v1/stats/by-area${qs({ level: child === 'district' ? 'street' : child, area_id: area, from, to: today })}`, o),
     loadAreas().catch(() => [] as Area[]),
     loadDepts().catch(() => [] as Dept[]),
+    optional<CategoryDay[]>('GET', `/api/v1/stats/category-trend${qs({ area_id: area, from, to: today })}`, o),
+    loadCategories().catch(() => [] as Category[]),
   ]);
-  return { summary, todaySummary, states, loads, geo, trend, byDept, byArea, areas, depts };
+  return { summary, todaySummary, states, loads, geo, trend, byDept, byArea, areas, depts, categoryTrend, categories };
 }

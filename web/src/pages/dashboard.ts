@@ -1,14 +1,14 @@
 // City dashboard (wall screen, dark): the area map coloured by open and overdue cases with
 // drill-down district → street → community → grid, today's intake, 三率 and 按期结案率, trends,
-// department and street rankings, and a live feed over server-sent events. Every request of the
+// appeals by level-1 category, department and street rankings, and a live feed over server-sent events. Every request of the
 // first view goes out at once and reads only aggregates.
 
-import type { Indicators, Keyed } from '../api';
+import type { Category, Indicators, Keyed } from '../api';
 import { h, pct, replace } from '../dom';
 import { L, actionName, lang, stateName } from '../i18n';
 import type { Ctx } from '../page';
 import { byId } from '../ref';
-import { LEVELS, fetchDashboard, localDay, type AreaLoad, type DashboardData, type Level } from './dashboard-data';
+import { LEVELS, fetchDashboard, localDay, type AreaLoad, type CategoryDay, type DashboardData, type Level } from './dashboard-data';
 import { openSse } from '../sse';
 import { disposeChart, draw, makeChart, registerGeo, type ECharts, type GeoJsonCollection } from '../charts';
 
@@ -22,6 +22,30 @@ interface Scope {
 const TEXT = '#e6edf3';
 const MUTED = '#a9b8c9';
 const AXIS = '#3b5068';
+/** Colours of the category trend's series; the last one is for 其他 (the rest). */
+const CAT_COLORS = ['#5fb3f9', '#f2c14e', '#7bd389', '#e4572e', '#c39bd3', '#4fd1c5', '#8a9bb0'];
+const OTHER = '*other';
+
+/** The category trend, shaped for the chart: the top categories of the period and 其他. */
+function categorySeries(rows: CategoryDay[], categories: Category[], days: string[]): { keys: string[]; names: string[]; counts: number[][]; totals: number[] } {
+  const level1 = new Map(categories.filter((c) => c.level === 1).map((c) => [c.code, c.name]));
+  const nameOf = (code: string) => (code === OTHER ? L('其他', 'Other') : code === '' ? L('未分类', 'Uncategorised') : level1.get(code) ?? code);
+  const total = new Map<string, number>();
+  for (const r of rows) total.set(r.category_code, (total.get(r.category_code) ?? 0) + r.reported);
+  const ranked = [...total.entries()].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([c]) => c);
+  // Six categories and 其他; seven are all shown by name.
+  const keys = ranked.length <= 7 ? ranked : [...ranked.slice(0, 6), OTHER];
+  const shown = new Set(keys);
+  const dayIndex = new Map(days.map((d, i) => [d, i]));
+  const counts = keys.map(() => days.map(() => 0));
+  for (const r of rows) {
+    const i = dayIndex.get(r.day);
+    if (i === undefined) continue;
+    const k = keys.indexOf(shown.has(r.category_code) ? r.category_code : OTHER);
+    if (k >= 0) counts[k][i] += r.reported;
+  }
+  return { keys, names: keys.map(nameOf), counts, totals: counts.map((c) => c.reduce((n, x) => n + x, 0)) };
+}
 
 function levelName(level: string): string {
   switch (level) {
@@ -70,24 +94,30 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
   const streetTable = h('div', { class: 'chart-table' });
   const stateEl = h('div', { class: 'chart' });
   const stateTable = h('div', { class: 'chart-table' });
+  const catEl = h('div', { class: 'chart tall', 'data-testid': 'category-trend' });
+  const catTable = h('div', { class: 'chart-table' });
+  const catNote = h('p', { class: 'muted', hidden: true }, L('近30天没有诉求。', 'No appeals in the last 30 days.'));
 
   const panel = (id: string, title: string | HTMLElement, ...body: (HTMLElement | null)[]) =>
     h('section', { class: `panel p-${id.replace('-h', '')}`, 'aria-labelledby': id }, typeof title === 'string' ? h('h2', { id }, title) : title, ...body);
 
+  const catPanel = panel('cat-h', L('近30天各类诉求', 'Appeals by category, last 30 days'), catEl, catNote, catTable);
+  const grid = h(
+    'div',
+    { class: 'dash-grid' },
+    panel('map-h', mapTitle, mapEl, mapTable),
+    panel('feed-h', L('实时动态', 'Live feed'), feed),
+    panel('trend-h', L('近30天趋势', 'Last 30 days'), trendEl, trendTable),
+    panel('state-h', L('在办案件状态', 'Open cases by state'), stateEl, stateTable),
+    catPanel,
+    panel('dept-h', L('部门排名（按期结案率）', 'Departments (on-time closure)'), deptEl, deptTable),
+    panel('street-h', streetTitle, streetEl, streetTable),
+  );
   ctx.main.append(
     h('div', { class: 'dash-head' }, h('h1', null, L('城市运行驾驶舱', 'City dashboard')), crumbs, h('div', { class: 'dash-meta' }, clock, liveState, fullBtn)),
     errorBox,
     kpis,
-    h(
-      'div',
-      { class: 'dash-grid' },
-      panel('map-h', mapTitle, mapEl, mapTable),
-      panel('feed-h', L('实时动态', 'Live feed'), feed),
-      panel('trend-h', L('近30天趋势', 'Last 30 days'), trendEl, trendTable),
-      panel('state-h', L('在办案件状态', 'Open cases by state'), stateEl, stateTable),
-      panel('dept-h', L('部门排名（按期结案率）', 'Departments (on-time closure)'), deptEl, deptTable),
-      panel('street-h', streetTitle, streetEl, streetTable),
-    ),
+    grid,
   );
   const tickClock = () => (clock.textContent = new Date().toLocaleString(lang(), { hour12: false }));
   tickClock();
@@ -99,7 +129,8 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
   const deptChart = makeChart(deptEl, L('部门按期结案率排名', 'Departments ranked by on-time closure'));
   const streetChart = makeChart(streetEl, L('街道按期结案率排名', 'Streets ranked by on-time closure'));
   const stateChart = makeChart(stateEl, L('在办案件状态分布', 'Open cases by state'));
-  charts.push(mapChart, trendChart, deptChart, streetChart, stateChart);
+  const catChart = makeChart(catEl, L('近30天各一级分类诉求量', 'Appeals per day by top-level category over 30 days'));
+  charts.push(mapChart, trendChart, deptChart, streetChart, stateChart, catChart);
 
 
   let todayCount = 0;
@@ -293,7 +324,7 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
     const pre = prefetched && scope.id === null ? prefetched : null;
     prefetched = undefined;
     const data = await (pre ?? fetchDashboard(scope.id, scope.child, ctx.signal));
-    const { summary, todaySummary, states, loads, geo, trend: trendRaw, byDept, byArea: byStreet, areas, depts } = data;
+    const { summary, todaySummary, states, loads, geo, trend: trendRaw, byDept, byArea: byStreet, areas, depts, categoryTrend, categories } = data;
     if (mine !== loading) return;
     let trend = trendRaw;
     const areaNames = new Map(areas.map((a) => [a.id, a.name]));
@@ -331,6 +362,26 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
     replace(trendTable, tableOf(L('近30天趋势', 'Last 30 days'), [L('日期', 'Day'), ...series.map((s) => s.name)], trendRows));
     const total = (k: string) => trend.reduce((n, t) => n + (t.indicators.counts[k] ?? 0), 0);
     trendEl.setAttribute('aria-label', `${L('近30天：', 'Last 30 days: ')}${series.map((s) => `${s.name} ${total(s.key)}`).join('，')}`);
+
+    // Appeals by level-1 category, stacked per day; hidden quietly where the endpoint is missing.
+    catPanel.hidden = categoryTrend === null;
+    grid.classList.toggle('no-cat', categoryTrend === null);
+    const cat = categorySeries(categoryTrend ?? [], categories, days);
+    catNote.hidden = categoryTrend === null || cat.keys.length > 0;
+    const catCaption = `${scope.name} · ${L('近30天各类诉求', 'appeals by category, last 30 days')}`;
+    replace(
+      catTable,
+      tableOf(
+        catCaption,
+        [L('日期', 'Day'), ...cat.names, L('合计', 'Total')],
+        days.map((d, i) => [d, ...cat.counts.map((c) => c[i]), cat.counts.reduce((n, c) => n + c[i], 0)]),
+      ),
+    );
+    catEl.setAttribute(
+      'aria-label',
+      `${catCaption}${L('：', ': ')}${cat.names.map((n, i) => `${n} ${cat.totals[i]}`).join(L('，', ', ')) || '—'}`,
+    );
+    catEl.dataset.categories = String(cat.keys.length);
 
     // Rankings: a minimum volume keeps one fast case from topping the list.
     const rank = (rows: Keyed[], name: (k: string) => string) =>
@@ -386,6 +437,25 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
         yAxis: { type: 'value', minInterval: 1, ...axisStyle },
         series: series.map((s) => ({ name: s.name, type: 'line', smooth: false, showSymbol: false, data: trend.map((t) => t.indicators.counts[s.key] ?? 0), lineStyle: { color: s.color, width: 2 }, itemStyle: { color: s.color } })),
       }),
+      categoryTrend === null
+        ? Promise.resolve()
+        : draw(catChart, {
+            animation: false,
+            backgroundColor: 'transparent',
+            tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
+            legend: { top: 0, textStyle: { color: TEXT }, data: cat.names },
+            grid: { left: 40, right: 16, top: 56, bottom: 24 },
+            xAxis: { type: 'category', data: days.map((d) => d.slice(5)), ...axisStyle },
+            yAxis: { type: 'value', minInterval: 1, ...axisStyle },
+            series: cat.names.map((name, i) => ({
+              name,
+              type: 'bar',
+              stack: 'category',
+              barMaxWidth: 18,
+              data: cat.counts[i],
+              itemStyle: { color: cat.keys[i] === OTHER ? CAT_COLORS[CAT_COLORS.length - 1] : CAT_COLORS[i % (CAT_COLORS.length - 1)] },
+            })),
+          }),
       draw(deptChart, barRank(deptRank)),
       draw(streetChart, barRank(streetRank)),
       draw(stateChart, {

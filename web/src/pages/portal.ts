@@ -1,11 +1,11 @@
 // Citizen portal (mobile-first): report a problem, follow a case by its number without logging
 // in, read the official reply and rate it.
 
-import { ApiError, LIMITS, act, attachmentUrl, get, me, optional, post, qs, uploadPhotos, type Area, type Attachment, type Case } from '../api';
+import { ApiError, LIMITS, act, attachmentUrl, get, me, optional, post, qs, uploadPhotos, type Attachment, type Case } from '../api';
 import { field, fmtTime, h, replace, showError, showInfo, showOk, statusBox } from '../dom';
 import { L, lang, satisfactionName, stateName } from '../i18n';
 import type { Ctx } from '../page';
-import { areaPath, byId, categoryPath, loadAreas, loadCategories } from '../ref';
+import { areaPath, areasFromGeo, byId, categoryPath, loadAreas, loadCategories } from '../ref';
 import { addressSearch, categorySelect, counted, mapPicker, newKey, officialReply, photoPicker, progress, selectByCode, stateBadge, suggestPanel } from '../widgets';
 
 interface PublicCase {
@@ -20,13 +20,18 @@ interface PublicCase {
   rating: string | { satisfaction?: string } | null;
 }
 
+const PORTAL_LEVELS = ['district', 'street', 'community'];
+
 export async function portalPage(ctx: Ctx): Promise<void> {
   const user = me();
   const resident = user?.role === 'resident';
-  const cats = await loadCategories().catch(() => []);
+  // Area names for the area list (the map's keyboard alternative): staff and residents read
+  // the area register; anonymous visitors get them from the public boundaries.
+  const [cats, areas] = await Promise.all([
+    loadCategories().catch(() => []),
+    user ? loadAreas().catch(() => areasFromGeo(PORTAL_LEVELS)) : areasFromGeo(PORTAL_LEVELS),
+  ]);
   const catMap = byId(cats);
-  let areas: Area[] = [];
-  if (user) areas = await loadAreas().catch(() => []);
   const areaMap = byId(areas);
 
   ctx.main.append(
@@ -43,7 +48,7 @@ export async function portalPage(ctx: Ctx): Promise<void> {
   const name = h('input', { name: 'reporter_name', autocomplete: 'name' });
   const phone = h('input', { name: 'reporter_phone', type: 'tel', autocomplete: 'tel', inputmode: 'tel' });
   const areaSel = h('select', { name: 'area' }, h('option', { value: '' }, L('按地图或地址确定', 'From the map or address')));
-  for (const a of areas.filter((a) => a.level === 'district' || a.level === 'street' || a.level === 'community')) {
+  for (const a of areas.filter((a) => PORTAL_LEVELS.includes(a.level))) {
     const depth = a.level === 'district' ? 0 : a.level === 'street' ? 1 : 2;
     areaSel.append(h('option', { value: String(a.id) }, `${'\u3000'.repeat(depth)}${a.name}`));
   }
@@ -328,8 +333,9 @@ export async function portalPage(ctx: Ctx): Promise<void> {
     ctx.main.append(h('p', { class: 'muted' }, L('已注册的市民可以', 'Registered residents can '), h('a', { href: '#/login?next=portal' }, L('登录', 'log in')), L('查看自己的全部诉求并评价。', ' to see all their cases and rate them.')));
   }
 
-  // The map loads last: it is optional (boundaries may be missing or need a login).
-  if (user) {
+  // The map loads last: it is optional (boundaries may be missing). The boundaries are public,
+  // so anonymous residents get it too.
+  {
     mapApi = await mapPicker(
       mapBox,
       (la, lo, loc) => {
