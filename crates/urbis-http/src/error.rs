@@ -66,7 +66,10 @@ impl IntoResponse for ApiError {
         let mut status = status_of(self.0.kind);
         if matches!(self.0.code, "invalid_json" | "invalid_query") {
             status = StatusCode::BAD_REQUEST;
-        } else if matches!(self.0.code, "unsupported_media_type" | "attachment_bad_type") {
+        } else if matches!(
+            self.0.code,
+            "unsupported_media_type" | "attachment_bad_type"
+        ) {
             status = StatusCode::UNSUPPORTED_MEDIA_TYPE;
         } else if matches!(self.0.code, "body_too_large" | "attachment_too_large") {
             status = StatusCode::PAYLOAD_TOO_LARGE;

@@ -153,7 +153,11 @@ impl Services {
     }
 
     /// Lists the attachments of a case the actor may view.
-    pub async fn list_attachments(&self, actor: &Actor, case_id: i64) -> Result<Vec<AttachmentRow>> {
+    pub async fn list_attachments(
+        &self,
+        actor: &Actor,
+        case_id: i64,
+    ) -> Result<Vec<AttachmentRow>> {
         self.get_case(actor, case_id).await?;
         let mut conn = self.db().reader().acquire().await?;
         Ok(repo::list_for_case(&mut conn, case_id).await?)
@@ -181,7 +185,9 @@ impl Services {
         let number = number.trim();
         if number.is_empty()
             || number.len() > CASE_NUMBER_MAX
-            || !number.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            || !number
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
         {
             return Err(ServiceError::new(
                 ErrorKind::NotFound,
@@ -201,9 +207,13 @@ impl Services {
             }
             Err(other) => return Err(other.into()),
         };
-        let details =
-            public_repo::recent_action_details(&mut conn, row.id, &["feedback", "self_resolve"], 20)
-                .await?;
+        let details = public_repo::recent_action_details(
+            &mut conn,
+            row.id,
+            &["feedback", "self_resolve"],
+            20,
+        )
+        .await?;
         let reply = details.iter().find_map(|detail| {
             let value: serde_json::Value = serde_json::from_str(detail).ok()?;
             let text = value.get("text")?.as_str()?.trim();
@@ -236,7 +246,10 @@ mod tests {
 
     #[test]
     fn magic_bytes_decide_the_type() {
-        assert_eq!(sniff_image(&[0xFF, 0xD8, 0xFF, 0xE0, 0]), Some("image/jpeg"));
+        assert_eq!(
+            sniff_image(&[0xFF, 0xD8, 0xFF, 0xE0, 0]),
+            Some("image/jpeg")
+        );
         assert_eq!(sniff_image(b"\x89PNG\r\n\x1a\n rest"), Some("image/png"));
         assert_eq!(sniff_image(b"RIFF\x10\0\0\0WEBPVP8 "), Some("image/webp"));
         assert_eq!(sniff_image(b"RIFF\x10\0\0\0WAVE"), None);

@@ -89,7 +89,10 @@ async fn city_file(args: &DashboardArgs) -> anyhow::Result<PathBuf> {
         .dir
         .join(format!("city-{}-{}d.sqlite", args.cases, args.days));
     if path.exists() && !args.fresh {
-        eprintln!("reusing the city in {} (--fresh rebuilds it)", path.display());
+        eprintln!(
+            "reusing the city in {} (--fresh rebuilds it)",
+            path.display()
+        );
         return Ok(path);
     }
     // Seed under another name and rename at the end, so an interrupted seeding is never reused.
@@ -318,4 +321,3 @@ pub async fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
     );
     Ok(ExitCode::SUCCESS)
 }
-

@@ -12,7 +12,9 @@ fn png(extra: usize) -> Vec<u8> {
 }
 
 fn jpeg() -> Vec<u8> {
-    vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1, 0xFF, 0xD9]
+    vec![
+        0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1, 0xFF, 0xD9,
+    ]
 }
 
 async fn upload(
@@ -25,7 +27,10 @@ async fn upload(
     let token = app.token(user).await;
     let response = app
         .http
-        .post(format!("{}/api/v1/cases/{case_id}/attachments?kind=appeal", app.base))
+        .post(format!(
+            "{}/api/v1/cases/{case_id}/attachments?kind=appeal",
+            app.base
+        ))
         .bearer_auth(token)
         .header("content-type", content_type)
         .body(bytes)
@@ -53,7 +58,11 @@ async fn fetch(app: &TestApp, user: &str, url: &str) -> (StatusCode, String, Vec
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    (status, content_type, response.bytes().await.expect("bytes").to_vec())
+    (
+        status,
+        content_type,
+        response.bytes().await.expect("bytes").to_vec(),
+    )
 }
 
 async fn trail_actions(app: &TestApp, case_id: i64) -> Vec<String> {
@@ -127,7 +136,11 @@ async fn residents_and_staff_attach_photos_that_only_viewers_can_read() {
 
     // Each upload is in the case's audited trail, and the chain still verifies.
     let actions = trail_actions(&app, case_id).await;
-    assert_eq!(actions.iter().filter(|a| *a == "attach").count(), 2, "{actions:?}");
+    assert_eq!(
+        actions.iter().filter(|a| *a == "attach").count(),
+        2,
+        "{actions:?}"
+    );
     let report = urbis_service::audit::verify_chain(app.services.db())
         .await
         .expect("verify");
@@ -149,7 +162,14 @@ async fn bad_uploads_are_refused_with_stable_codes_and_nothing_is_stored() {
         .await;
 
     // Declared PNG, but the bytes are something else.
-    let (status, body) = upload(&app, "resident", case_id, "image/png", b"GIF89a....".to_vec()).await;
+    let (status, body) = upload(
+        &app,
+        "resident",
+        case_id,
+        "image/png",
+        b"GIF89a....".to_vec(),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
     assert_eq!(body["code"], "attachment_bad_type");
     // Declared JPEG, bytes are PNG.
@@ -187,7 +207,11 @@ async fn bad_uploads_are_refused_with_stable_codes_and_nothing_is_stored() {
     let (_, list) = app
         .get("operator", &format!("/api/v1/cases/{case_id}/attachments"))
         .await;
-    assert_eq!(list["items"], json!([]), "nothing stored by refused uploads");
+    assert_eq!(
+        list["items"],
+        json!([]),
+        "nothing stored by refused uploads"
+    );
     // Exactly 5 MiB is fine.
     let at_limit = png(limit - png(0).len());
     assert_eq!(at_limit.len(), limit);
@@ -197,7 +221,10 @@ async fn bad_uploads_are_refused_with_stable_codes_and_nothing_is_stored() {
     let token = app.token("resident").await;
     let response = app
         .http
-        .post(format!("{}/api/v1/cases/{case_id}/attachments?kind=selfie", app.base))
+        .post(format!(
+            "{}/api/v1/cases/{case_id}/attachments?kind=selfie",
+            app.base
+        ))
         .bearer_auth(token)
         .header("content-type", "image/png")
         .body(png(1))
@@ -282,7 +309,10 @@ async fn anyone_can_look_a_case_up_by_number_without_personal_data() {
             "handler_a",
             json!({"action": "feedback", "note": "已更换灯泡，回访电话13912345678"}),
         ),
-        ("supervisor_a", json!({"action": "check_pass", "note": "已亮"})),
+        (
+            "supervisor_a",
+            json!({"action": "check_pass", "note": "已亮"}),
+        ),
         ("shiftlead", json!({"action": "close"})),
         (
             "operator",

@@ -28,7 +28,12 @@ async fn get_text(app: &TestApp, path: &str) -> (StatusCode, String, String, Str
             .to_owned()
     };
     let (content_type, cache) = (header("content-type"), header("cache-control"));
-    (status, content_type, cache, response.text().await.expect("body"))
+    (
+        status,
+        content_type,
+        cache,
+        response.text().await.expect("body"),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,7 +57,10 @@ async fn the_ui_is_served_at_root_and_for_every_non_api_path() {
     for path in ["/api/v1/no-such-thing", "/api", "/open311/v2/nothing.json"] {
         let (status, content_type, _, body) = get_text(&app, path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
-        assert!(content_type.starts_with("application/json"), "{path}: {content_type}");
+        assert!(
+            content_type.starts_with("application/json"),
+            "{path}: {content_type}"
+        );
         let body: Value = serde_json::from_str(&body).expect("json");
         // Open311 answers in its own error shape.
         if path.starts_with("/api") {
@@ -70,7 +78,9 @@ async fn the_ui_is_served_at_root_and_for_every_non_api_path() {
 
     // Every bundle file the page names is served with its type and a long cache.
     if !urbis_web::is_fallback() {
-        let bundle: Vec<&str> = urbis_web::paths().filter(|p| p.starts_with("assets/")).collect();
+        let bundle: Vec<&str> = urbis_web::paths()
+            .filter(|p| p.starts_with("assets/"))
+            .collect();
         assert!(!bundle.is_empty(), "a built UI has files under assets/");
         for file in bundle {
             let (status, content_type, cache, _) = get_text(&app, &format!("/{file}")).await;
@@ -135,7 +145,10 @@ fn missing_prerequisite(chromium: &Path, web: &Path) -> Option<String> {
         return Some("web/node_modules has no playwright-core (npm ci in web/)".into());
     }
     if urbis_web::is_fallback() {
-        return Some("this build embeds no web UI (Node.js missing at build time or URBIS_SKIP_WEB=1)".into());
+        return Some(
+            "this build embeds no web UI (Node.js missing at build time or URBIS_SKIP_WEB=1)"
+                .into(),
+        );
     }
     None
 }
@@ -184,7 +197,10 @@ async fn the_ui_passes_its_end_to_end_script_in_headless_chromium() {
         if up {
             break;
         }
-        assert!(Instant::now() < deadline, "urbis demo did not answer /healthz in 180 s");
+        assert!(
+            Instant::now() < deadline,
+            "urbis demo did not answer /healthz in 180 s"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 

@@ -119,7 +119,10 @@ async fn upload_attachment(
             &body,
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(AttachmentResponse::from_row(row)?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(AttachmentResponse::from_row(row)?),
+    ))
 }
 
 /// Lists the attachments of a case the caller may view, oldest first.
@@ -153,8 +156,17 @@ async fn get_attachment(
     let headers = response.headers_mut();
     let content_type = HeaderValue::from_str(&row.mime).map_err(|_| ServiceError::internal())?;
     headers.insert(header::CONTENT_TYPE, content_type);
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("inline"),
+    );
     Ok(response)
 }

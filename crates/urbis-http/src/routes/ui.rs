@@ -50,7 +50,13 @@ mod tests {
 
     #[test]
     fn api_prefixes_match_whole_segments() {
-        for path in ["/api", "/api/v1/nope", "/open311/v2/x.json", "/healthz", "/metrics"] {
+        for path in [
+            "/api",
+            "/api/v1/nope",
+            "/open311/v2/x.json",
+            "/healthz",
+            "/metrics",
+        ] {
             assert!(is_api_path(path), "{path}");
         }
         for path in ["/", "/apis", "/dashboard", "/metricsx", "/assets/app.js"] {
