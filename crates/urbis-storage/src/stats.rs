@@ -2,6 +2,8 @@
 //! per state. Writers bump them in the transaction of the change; readers aggregate these small
 //! tables and never scan cases.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
+
 use crate::{Conn, Result};
 
 /// Which dimension a counter row belongs to.
@@ -94,6 +96,10 @@ pub async fn area_totals(
 }
 
 /// Sums event counters per area of `level` under `area_path`: rows of (area id, metric, n).
+///
+/// One pass over the period's counters grouped by the finest area (a covering index scan), rolled
+/// up to the level's areas here through the areas' paths: a join of every counter row against the
+/// area tree cost several times more at city scale.
 pub async fn totals_by_area_level(
     conn: &mut Conn,
     level: &str,
@@ -101,19 +107,45 @@ pub async fn totals_by_area_level(
     from: &str,
     to: &str,
 ) -> Result<Vec<(i64, String, i64)>> {
-    Ok(sqlx::query_as(
-        "SELECT g.id, s.metric, SUM(s.n) FROM areas g
-         JOIN areas a ON a.path LIKE g.path || '%'
-         JOIN stats_daily s ON s.dim = 'area' AND s.dim_id = a.id
-         WHERE g.level = ? AND g.path LIKE ? || '%' AND s.day >= ? AND s.day <= ?
-         GROUP BY g.id, s.metric",
+    let areas: Vec<(i64, String, String)> =
+        sqlx::query_as("SELECT id, path, level FROM areas WHERE path >= ? AND path < ?")
+            .bind(area_path)
+            .bind(format!("{area_path}\u{10ffff}"))
+            .fetch_all(&mut *conn)
+            .await?;
+    let targets: HashSet<i64> = areas
+        .iter()
+        .filter(|(_, _, l)| l == level)
+        .map(|(id, _, _)| *id)
+        .collect();
+    // Each area of the scope → the area of `level` on its path (itself included), if any.
+    let owner: HashMap<i64, i64> = areas
+        .iter()
+        .filter_map(|(id, path, _)| {
+            path.split('/')
+                .filter_map(|part| part.parse::<i64>().ok())
+                .find(|ancestor| targets.contains(ancestor))
+                .map(|target| (*id, target))
+        })
+        .collect();
+    let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT dim_id, metric, SUM(n) FROM stats_daily
+         WHERE dim = 'area' AND day >= ? AND day <= ? GROUP BY dim_id, metric",
     )
-    .bind(level)
-    .bind(area_path)
     .bind(from)
     .bind(to)
-    .fetch_all(conn)
-    .await?)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut totals: BTreeMap<(i64, String), i64> = BTreeMap::new();
+    for (area, metric, n) in rows {
+        if let Some(target) = owner.get(&area) {
+            *totals.entry((*target, metric)).or_default() += n;
+        }
+    }
+    Ok(totals
+        .into_iter()
+        .map(|((area, metric), n)| (area, metric, n))
+        .collect())
 }
 
 /// Sums event counters per department: rows of (department id, metric, n).

@@ -123,6 +123,29 @@ async fn appeal_goes_round_the_whole_loop_and_the_trail_verifies() {
     assert_eq!(summary["closure_rate"], 1.0);
     assert_eq!(summary["rework_rate"], 0.5);
     assert_eq!(summary["satisfaction_rate"], 1.0);
+    // Per-area totals roll the grid's counters up to its district, and only there.
+    for (level, area, other) in [
+        ("district", app.fixture.district_a, app.fixture.district_b),
+        ("grid", app.fixture.grid_a, app.fixture.grid_b),
+    ] {
+        let (status, by_area) = app
+            .get(
+                "leader",
+                &format!("/api/v1/stats/by-area?level={level}&from={today}&to={today}"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{by_area}");
+        let reported = |id: i64| {
+            by_area
+                .as_array()
+                .expect("rows")
+                .iter()
+                .find(|row| row["key"] == id.to_string())
+                .map(|row| row["indicators"]["counts"]["reported"].clone())
+        };
+        assert_eq!(reported(area), Some(json!(1)), "{level}: {by_area}");
+        assert_eq!(reported(other), None, "{level}: {by_area}");
+    }
     let (status, by_category) = app
         .get(
             "leader",
