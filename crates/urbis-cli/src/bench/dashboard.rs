@@ -64,6 +64,8 @@ fn dashboard_calls(services: &Services) -> Vec<String> {
         format!("/api/v1/stats/by-area?level=street&from={from}&to={today}"),
         "/api/v1/areas".to_owned(),
         "/api/v1/departments".to_owned(),
+        format!("/api/v1/stats/category-trend?from={from}&to={today}"),
+        "/api/v1/categories".to_owned(),
     ]
 }
 
