@@ -140,7 +140,7 @@ async fn appeal_goes_round_the_whole_loop_and_the_trail_verifies() {
                 .as_array()
                 .expect("rows")
                 .iter()
-                .find(|row| row["key"] == id.to_string())
+                .find(|row| row["key"].as_str() == Some(id.to_string().as_str()))
                 .map(|row| row["indicators"]["counts"]["reported"].clone())
         };
         assert_eq!(reported(area), Some(json!(1)), "{level}: {by_area}");
