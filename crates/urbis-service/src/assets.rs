@@ -254,20 +254,9 @@ impl Services {
                 report.updated += 1;
             }
         }
-        let root = reference::root_area(&mut tx).await?;
-        crate::audit::record(
-            &mut tx,
-            self.now(),
-            Some(actor),
-            "assets_imported",
-            "area",
-            root.id,
-            "",
-            "",
-            &serde_json::json!({ "created": report.created, "updated": report.updated, "problems": report.problems.len() }),
-        )
-        .await?;
-        tx.commit().await?;
+        report
+            .audit_and_commit(tx, self, actor, "assets_imported")
+            .await?;
         if let Ok(mut guard) = self.inner.maps.assets.write() {
             *guard = None;
         }

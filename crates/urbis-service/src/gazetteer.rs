@@ -50,6 +50,33 @@ pub struct ImportReport {
     pub problems: Vec<String>,
 }
 
+impl ImportReport {
+    /// Audits the import against the city's root area and commits it.
+    pub(crate) async fn audit_and_commit(
+        &self,
+        mut tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+        services: &Services,
+        actor: &Actor,
+        action: &str,
+    ) -> Result<()> {
+        let root = reference::root_area(&mut tx).await?;
+        crate::audit::record(
+            &mut tx,
+            services.now(),
+            Some(actor),
+            action,
+            "area",
+            root.id,
+            "",
+            "",
+            &serde_json::json!({ "created": self.created, "updated": self.updated, "problems": self.problems.len() }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
 /// One geocoding answer.
 #[derive(Debug, Clone)]
 pub struct GeocodeHit {
@@ -178,20 +205,9 @@ impl Services {
                 Err(reason) => report.problems.push(format!("row {}: {reason}", input.row)),
             }
         }
-        let root = reference::root_area(&mut tx).await?;
-        crate::audit::record(
-            &mut tx,
-            self.now(),
-            Some(actor),
-            "gazetteer_imported",
-            "area",
-            root.id,
-            "",
-            "",
-            &serde_json::json!({ "created": report.created, "updated": report.updated, "problems": report.problems.len() }),
-        )
-        .await?;
-        tx.commit().await?;
+        report
+            .audit_and_commit(tx, self, actor, "gazetteer_imported")
+            .await?;
         if let Ok(mut guard) = self.inner.maps.gazetteer.write() {
             *guard = None;
         }
