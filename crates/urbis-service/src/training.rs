@@ -11,6 +11,18 @@ use crate::{Result, ServiceError, Services};
 /// Largest page of training examples.
 pub const EXAMPLES_PAGE_MAX: i64 = 10_000;
 
+/// Only admins read training data, a page at a time.
+fn check_page(actor: &Actor, limit: i64) -> Result<()> {
+    require_role(actor, &[Role::Admin])?;
+    if !(1..=EXAMPLES_PAGE_MAX).contains(&limit) {
+        return Err(ServiceError::invalid(
+            "invalid_limit",
+            format!("limit must be between 1 and {EXAMPLES_PAGE_MAX}"),
+        ));
+    }
+    Ok(())
+}
+
 impl Services {
     /// Returns kept training examples after `after_id`, oldest first.
     pub async fn training_examples(
@@ -19,13 +31,7 @@ impl Services {
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<TrainingExample>> {
-        require_role(actor, &[Role::Admin])?;
-        if !(1..=EXAMPLES_PAGE_MAX).contains(&limit) {
-            return Err(ServiceError::invalid(
-                "invalid_limit",
-                format!("limit must be between 1 and {EXAMPLES_PAGE_MAX}"),
-            ));
-        }
+        check_page(actor, limit)?;
         let mut conn = self.db().reader().acquire().await?;
         Ok(cases::list_training_examples(&mut conn, after_id, limit).await?)
     }
@@ -91,13 +97,7 @@ impl Services {
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<HistoryExample>> {
-        require_role(actor, &[Role::Admin])?;
-        if !(1..=EXAMPLES_PAGE_MAX).contains(&limit) {
-            return Err(ServiceError::invalid(
-                "invalid_limit",
-                format!("limit must be between 1 and {EXAMPLES_PAGE_MAX}"),
-            ));
-        }
+        check_page(actor, limit)?;
         let mut conn = self.db().reader().acquire().await?;
         Ok(sqlx::query_as(
             "SELECT c.id AS case_id, c.title || ' ' || c.text AS text, k.code AS label
