@@ -39,6 +39,8 @@ enum Command {
     /// Audit-log tools.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Writes a consistent, verified copy of a running (or stopped) store.
+    Backup(serve::BackupArgs),
     /// Benchmarks (build with --release).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -97,7 +99,8 @@ enum ExportCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Re-walks the audit chain and names the first record that was altered.
+    /// Checks the file's integrity, re-walks the audit chain (naming the first record that was
+    /// altered) and recounts the counters from the cases.
     Verify(DbArgs),
 }
 
@@ -160,6 +163,7 @@ fn main() -> ExitCode {
             Command::Import(ImportCommand::Assets(args)) => mapdata::assets(args).await,
             Command::Geo(GeoCommand::Grids(args)) => mapdata::grids(args).await,
             Command::Audit(AuditCommand::Verify(args)) => serve::audit_verify(args).await,
+            Command::Backup(args) => serve::backup(args).await,
             Command::Bench(BenchCommand::Intake(args)) => bench::intake(args).await,
             Command::Bench(BenchCommand::Dashboard(args)) => bench::dashboard::run(args).await,
             Command::Bench(BenchCommand::Locate(args)) => {
