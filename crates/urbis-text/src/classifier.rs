@@ -84,6 +84,29 @@ impl HyperParams {
     }
 }
 
+impl HyperParams {
+    /// Returns a one-line description of the features and the learner, for reports.
+    pub fn describe(&self) -> String {
+        let f = &self.features;
+        let mut parts = Vec::new();
+        if f.char_ngram_max > 0 {
+            parts.push(format!("character {}–{}-grams", f.char_ngram_min, f.char_ngram_max));
+        }
+        if f.word_ngram_max > 0 {
+            parts.push(format!("jieba word 1–{}-grams", f.word_ngram_max));
+        }
+        format!(
+            "hashed {} (2^{} buckets), {}TF{}, one-vs-rest linear SVM (C {}{}), temperature-calibrated",
+            parts.join(" + "),
+            f.hash_bits,
+            if f.sublinear_tf { "sublinear " } else { "" },
+            if self.idf { "-IDF" } else { "" },
+            self.c,
+            if self.balanced { ", class-balanced" } else { "" }
+        )
+    }
+}
+
 /// Everything [`Model::train`] needs besides the examples.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainOptions {
