@@ -111,7 +111,9 @@ pub fn run_bench_classify(args: &BenchClassifyArgs) -> anyhow::Result<()> {
         );
     }
     if cfg!(debug_assertions) {
-        eprintln!("warning: this is a debug build; build with --release for real throughput figures");
+        eprintln!(
+            "warning: this is a debug build; build with --release for real throughput figures"
+        );
     }
     match args.protocol {
         Protocol::Cv => run_cv(args, &data),
@@ -330,7 +332,11 @@ fn measured_baseline(
     Ok((baseline, measured))
 }
 
-fn print_comparison(baseline: Option<(BaselineResult, Measured)>, urbis: &Measured, hyper: &HyperParams) {
+fn print_comparison(
+    baseline: Option<(BaselineResult, Measured)>,
+    urbis: &Measured,
+    hyper: &HyperParams,
+) {
     println!();
     if let Some((b, _)) = &baseline {
         println!(
@@ -355,7 +361,9 @@ fn print_comparison(baseline: Option<(BaselineResult, Measured)>, urbis: &Measur
     }
     line("urbis-text", urbis);
     println!();
-    let cell = |m: &crate::eval::LabelMetrics| format!("{:.4} ({:.3} / {:.3})", m.f1, m.precision, m.recall);
+    let cell = |m: &crate::eval::LabelMetrics| {
+        format!("{:.4} ({:.3} / {:.3})", m.f1, m.precision, m.recall)
+    };
     println!(
         "{}  {:<24} {:<24} {:>7}",
         pad("per-class F1 (P / R)", 20),

@@ -28,7 +28,10 @@ pub struct HoldoutSplit {
 pub fn holdout_split(table: &Table) -> anyhow::Result<HoldoutSplit> {
     let column = |name: &str| {
         table.column(name).with_context(|| {
-            format!("the raw-holdout protocol needs a {name:?} column; found {:?}", table.headers)
+            format!(
+                "the raw-holdout protocol needs a {name:?} column; found {:?}",
+                table.headers
+            )
         })
     };
     let (segmented, raw, label) = (column(SEGMENTED)?, column(RAW)?, column(LABEL)?);
