@@ -1,6 +1,7 @@
 //! Linear multiclass text classifier with calibrated confidences.
 //!
-//! The model is one-vs-rest linear SVMs (L2-regularised squared hinge loss, with a bias term), each solved
+//! The model is one-vs-rest linear SVMs (L2-regularised squared hinge loss, with a bias term; by default each
+//! example's cost is scaled so that every label weighs the same in total), each solved
 //! exactly by dual coordinate descent, over hashed character and word n-gram features from
 //! [`crate::features`] weighted by sublinear TF and IDF and normalised to unit length.
 //! Training is single-threaded, deterministic for a given seed and takes seconds for thousands of messages.
