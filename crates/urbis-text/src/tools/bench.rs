@@ -173,6 +173,11 @@ fn run_cv(args: &BenchClassifyArgs, data: &Path) -> anyhow::Result<()> {
 }
 
 fn run_holdout(args: &BenchClassifyArgs, data: &Path) -> anyhow::Result<()> {
+    if args.text.is_some() || args.label.is_some() {
+        bail!(
+            "--text and --label apply to --protocol cv; raw-holdout reads 一级标签, seg_text and raw_title_plus_detail"
+        );
+    }
     let table = read_table(data)?;
     let split = holdout_split(&table).with_context(|| format!("in {}", data.display()))?;
     println!(
