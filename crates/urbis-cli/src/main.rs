@@ -108,7 +108,7 @@ enum AuditCommand {
 enum BenchCommand {
     /// Appeals/s through HTTP with durable commits, beside bare SQLite limits.
     Intake(bench::IntakeArgs),
-    /// Classification quality and speed beside TF-IDF + LinearSVC (scikit-learn) on the same folds.
+    /// Classification quality and speed beside TF-IDF + LinearSVC (scikit-learn) on the same split (`--protocol cv` or `raw-holdout`).
     Classify(urbis_text::tools::BenchClassifyArgs),
     /// Point-in-polygon location of many points, beside PostGIS ST_Contains on the same data.
     Locate(urbis_geo::tools::BenchLocateArgs),
