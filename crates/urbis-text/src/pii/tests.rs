@@ -1,6 +1,8 @@
 //! Unit tests of `crate::pii`.
 
-use crate::pii::{PiiKind, PiiSpan, detect, is_valid_id_card, luhn_valid, mask};
+use crate::pii::{
+    PiiKind, PiiSpan, detect, is_plausible_id_card, is_valid_id_card, luhn_valid, mask,
+};
 
 /// Returns `(kind, covered text)` for every span, for readable assertions.
 fn found(text: &str) -> Vec<(PiiKind, &str)> {
@@ -94,8 +96,16 @@ fn id_cards_need_a_valid_check_character() {
         found("身份证440301199003071230"),
         [(PiiKind::IdCard, "440301199003071230")]
     );
-    // Wrong check digit: not an ID card, and not Luhn-valid either.
-    assert_eq!(found("身份证440301199003071231"), []);
+    // A wrong check digit is still an ID when region and birth date fit (people mistype the last digit).
+    assert!(is_plausible_id_card(b"440301199003071231"));
+    assert_eq!(
+        found("身份证440301199003071231"),
+        [(PiiKind::IdCard, "440301199003071231")]
+    );
+    // Region 20 is no province, month 13 is no month: not IDs.
+    assert!(!is_plausible_id_card(b"200301199003071231"));
+    assert!(!is_plausible_id_card(b"440301199013071231"));
+    assert_eq!(found("编号200301199013071231"), []);
     assert_eq!(mask("身份证11010519491231002X"), "身份证110***********002X");
 }
 
