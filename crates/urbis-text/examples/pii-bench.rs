@@ -1,11 +1,12 @@
 //! Measures the personal-data masker on the tipdm2020c 附件 message sets and prints messages per second:
 //!
 //! ```text
-//! cargo run --release -p urbis-text --example pii-bench [-- DATA_DIR [ROUNDS]]
+//! cargo run --release -p urbis-text --example pii-bench [-- DATA_DIR [ROUNDS [show]]]
 //! ```
 //!
 //! `DATA_DIR` defaults to `../shared/data/tipdm2020c` beside the repository. Each set is masked `ROUNDS` times
-//! (default 5) and the best round is reported, with the number of spans found per kind.
+//! (default 5) and the best round is reported, with the number of spans found per kind. `show` also prints
+//! every span with some context, for reviewing what the masker takes.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -26,7 +27,10 @@ fn main() {
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/tipdm2020c"),
         PathBuf::from,
     );
-    let rounds: usize = args.next().map_or(5, |r| r.parse().expect("ROUNDS is a number"));
+    let rounds: usize = args
+        .next()
+        .map_or(5, |r| r.parse().expect("ROUNDS is a number"));
+    let show = args.next().is_some_and(|a| a == "show");
     for (file, columns) in SETS {
         let path = dir.join(file);
         let Ok(mut reader) = csv::Reader::from_path(&path) else {
@@ -69,6 +73,20 @@ fn main() {
                 for text in &texts {
                     for span in pii::detect(text) {
                         *kinds.entry(span.kind.as_str()).or_default() += 1;
+                        if show {
+                            let before = text[..span.start]
+                                .chars()
+                                .rev()
+                                .take(12)
+                                .collect::<Vec<_>>();
+                            let before: String = before.into_iter().rev().collect();
+                            let after: String = text[span.end..].chars().take(12).collect();
+                            println!(
+                                "{:<9} {before}[{}]{after}",
+                                span.kind.as_str(),
+                                &text[span.start..span.end]
+                            );
+                        }
                     }
                 }
             }

@@ -10,7 +10,8 @@ use super::{PiiKind, PiiSpan};
 /// Local part, an at-sign in any spelling, then at least two domain labels joined by a dot in any spelling,
 /// the last alphabetic.
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    let at = r"(?:[@＠]|\s*(?:\((?i:at)\)|（(?i:at)）|\[(?i:at)\]|【(?i:at)】|艾特)\s*|\s+(?i:at)\s+)";
+    let at =
+        r"(?:[@＠]|\s*(?:\((?i:at)\)|（(?i:at)）|\[(?i:at)\]|【(?i:at)】|艾特)\s*|\s+(?i:at)\s+)";
     let dot = r"(?:[.．。]|\s*(?:\((?i:dot)\)|（(?i:dot)）|\[(?i:dot)\]|【(?i:dot)】|点)\s*|\s+(?i:dot)\s+)";
     let label = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
     Regex::new(&format!(
@@ -30,14 +31,15 @@ static WECHAT: LazyLock<Regex> = LazyLock::new(|| {
 
 /// QQ(号/号码)/扣扣, an optional colon or 是/为, then a QQ number (5–12 digits, not starting with 0).
 static QQ: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:(?i:qq)|扣扣)(?:号码|号)?\s*(?:[:：]|是|为)?\s*([1-9][0-9]{4,11})").expect("qq pattern")
+    Regex::new(r"(?:(?i:qq)|扣扣)(?:号码|号)?\s*(?:[:：]|是|为)?\s*([1-9][0-9]{4,11})")
+        .expect("qq pattern")
 });
 
 /// Province character, city letter, an optional separator, then 5 (regular) or 6 (new energy) characters and
-/// an optional 挂/学/警/港/澳.
+/// an optional 挂/学/警/港/澳 (which follows only 4 characters on coach, police and trailer plates).
 static PLATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-Z][ ·•・･.\-]?([A-HJ-NP-Z0-9]{5,6})[挂学警港澳]?",
+        r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-Z][ ·•・･.\-]?([A-HJ-NP-Z0-9]{4,6})([挂学警港澳]?)",
     )
     .expect("plate pattern")
 });
@@ -94,12 +96,15 @@ pub(super) fn find_plates(text: &str) -> Vec<PiiSpan> {
         };
         let serial = serial.as_str().as_bytes();
         let digits = serial.iter().filter(|b| b.is_ascii_digit()).count();
+        let special = captures.get(2).is_some_and(|m| !m.is_empty());
         let plausible = match serial.len() {
+            4 => special && digits >= 2,
             5 => digits >= 2,
             // New energy: D/F then a letter or digit and four digits, or five digits then D/F.
             _ => {
                 (matches!(serial[0], b'D' | b'F') && serial[2..].iter().all(u8::is_ascii_digit))
-                    || (serial[..5].iter().all(u8::is_ascii_digit) && matches!(serial[5], b'D' | b'F'))
+                    || (serial[..5].iter().all(u8::is_ascii_digit)
+                        && matches!(serial[5], b'D' | b'F'))
             }
         };
         let next = text[whole.end()..].chars().next();

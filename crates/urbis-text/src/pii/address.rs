@@ -10,7 +10,17 @@ use super::{PiiKind, PiiSpan, Text};
 
 /// Phrases after which the rest of the clause is where someone lives.
 const RESIDENCE_TRIGGERS: &[&str] = &[
-    "住在", "家住", "住址", "地址", "住于", "现住", "居住", "我家在", "租住", "家庭住址", "住的是",
+    "住在",
+    "家住",
+    "住址",
+    "地址",
+    "住于",
+    "现住",
+    "居住在",
+    "居住于",
+    "我家在",
+    "租住",
+    "住的是",
 ];
 const TRIGGER_STARTS: &str = "住家地现居我租";
 
@@ -70,7 +80,8 @@ fn token_at(view: &Text<'_>, i: usize) -> Option<Token> {
     let mut j = i;
     let (digits, room_number);
     if is_ascii_or_wide_digit(c) {
-        if before.is_some_and(|b| is_ascii_or_wide_digit(b) || b.is_ascii_alphabetic() || b == '.') {
+        if before.is_some_and(|b| is_ascii_or_wide_digit(b) || b.is_ascii_alphabetic() || b == '.')
+        {
             return None;
         }
         let mut value = String::new();
@@ -118,7 +129,10 @@ fn token_at(view: &Text<'_>, i: usize) -> Option<Token> {
                     before.is_some_and(|b| matches!(b, '月' | '第'))
                         || after.is_some_and(|a| "线文令码机牌称公".contains(a))
                 }
-                Part::Room => !room_number || after.is_some_and(|a| "子间屋产源价厅".contains(a)),
+                Part::Room => {
+                    !room_number
+                        || (suffix == "房" && after.is_some_and(|a| "子间屋产源价厅".contains(a)))
+                }
                 Part::Floor => after.is_some_and(|a| "盘梯道市".contains(a)),
                 _ => false,
             };
@@ -135,7 +149,21 @@ fn token_at(view: &Text<'_>, i: usize) -> Option<Token> {
             let quantity = after.is_some_and(|a| {
                 super::numbers::UNITS.contains(a)
                     || a.is_ascii_alphabetic()
-                    || matches!(a, '.' | '．' | ':' | '：' | '/' | '%' | '+' | '*')
+                    || matches!(
+                        a,
+                        '.' | '．'
+                            | ':'
+                            | '：'
+                            | '/'
+                            | '%'
+                            | '+'
+                            | '*'
+                            | '°'
+                            | '℃'
+                            | '版'
+                            | '届'
+                            | '级'
+                    )
             });
             (!quantity).then_some(Token {
                 start: i,
@@ -168,9 +196,27 @@ fn is_household(view: &Text<'_>, tokens: &[Token], residence: bool) -> bool {
     let Some(first) = tokens.first() else {
         return false;
     };
-    // A number without suffix is a room only after another part: "12栋1504", not "1504".
+    // A number without suffix is a room only after a building, unit or floor ("12栋1504", "12栋2-501"), after a
+    // short building number ("5-2902"), or first after 住在 when it is no year ("住在501", not "居住2002年前").
+    let year_like = |t: &Token| {
+        t.digits == 4 && t.room_number && {
+            let text = view.slice(t.start, t.end);
+            text.starts_with("19") || text.starts_with("20")
+        }
+    };
     let room = tokens.iter().enumerate().any(|(k, t)| {
-        t.room_number && (t.part == Part::Room || (t.part == Part::Bare && (k > 0 || residence)))
+        t.room_number
+            && match t.part {
+                Part::Room => true,
+                Part::Door => k > 0,
+                Part::Bare if k == 0 => residence && !year_like(t),
+                Part::Bare => {
+                    let before = &tokens[k - 1];
+                    let first_bare = k == 1 || tokens[k - 2].part != Part::Bare;
+                    before.part != Part::Bare || (before.digits <= 2 && first_bare)
+                }
+                _ => false,
+            }
     });
     if room && (tokens.len() >= 2 || first.part == Part::Room || residence) {
         return true;
@@ -189,9 +235,12 @@ fn is_household(view: &Text<'_>, tokens: &[Token], residence: bool) -> bool {
         return true;
     }
     residence
-        && tokens
-            .iter()
-            .any(|t| matches!(t.part, Part::Building | Part::Unit | Part::Door | Part::Room))
+        && tokens.iter().any(|t| {
+            matches!(
+                t.part,
+                Part::Building | Part::Unit | Part::Door | Part::Room
+            )
+        })
 }
 
 pub(super) fn find(view: &Text<'_>) -> Vec<PiiSpan> {

@@ -178,7 +178,11 @@ pub fn mask_span(kind: PiiKind, span: &str) -> String {
             for (i, c) in span.chars().enumerate() {
                 let linking = matches!(c, '叫' | '名')
                     && (i == 1 || previous.is_some_and(|p| !is_han(p) || p == '名'));
-                out.push(if i == 0 || !is_han(c) || linking { c } else { '*' });
+                out.push(if i == 0 || !is_han(c) || linking {
+                    c
+                } else {
+                    '*'
+                });
                 previous = Some(c);
             }
             out

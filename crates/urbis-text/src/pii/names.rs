@@ -71,13 +71,28 @@ const WORDLIKE_SURNAMES: &str = "和于向应时全成关单解常党车安万�
 const LOOSE_END: &str = "是在住家今现于因从的想要向反投来电联手身男女，。、；：";
 /// Words after a name that close it under the strict rules.
 const CONTACT_WORDS: &[&str] = &[
-    "电话", "手机", "联系", "身份证", "家住", "住在", "现住", "反映", "投诉", "举报", "来电", "男", "女",
+    "电话",
+    "手机",
+    "联系",
+    "身份证",
+    "家住",
+    "住在",
+    "现住",
+    "反映",
+    "投诉",
+    "举报",
+    "来电",
+    "男",
+    "女",
 ];
 /// Characters that practically never occur in a given name; a candidate containing one is not a name.
 const NOT_IN_NAME: &str = "了过来去的着在是和与把被给到说也都就人们这那个不没有很某年月日号区市县镇村路街楼栋单元室先工费用绩城员民户主委会";
 
 fn is_clause_punctuation(c: char) -> bool {
-    matches!(c, '，' | ',' | '。' | '：' | ':' | ' ' | '、' | '；' | ';' | '！' | '!' | '？' | '?')
+    matches!(
+        c,
+        '，' | ',' | '。' | '：' | ':' | ' ' | '、' | '；' | ';' | '！' | '!' | '？' | '?'
+    )
 }
 
 pub(super) fn find(view: &Text<'_>) -> Vec<PiiSpan> {
@@ -97,14 +112,20 @@ pub(super) fn find(view: &Text<'_>) -> Vec<PiiSpan> {
             if !view.starts_with(i, trigger) {
                 continue;
             }
-            let clause_start = i == 0 || view.at(i - 1).is_some_and(|c| !is_han(c) && !c.is_alphanumeric());
+            let clause_start = i == 0
+                || view
+                    .at(i - 1)
+                    .is_some_and(|c| !is_han(c) && !c.is_alphanumeric());
             if end_rule == NameEnd::Clause && !clause_start {
                 continue;
             }
             let mut p = i + trigger.chars().count();
             // "姓名：张三", "联系人: 李四"
             let after_trigger = p;
-            while view.at(p).is_some_and(|c| matches!(c, '：' | ':' | ' ' | '\u{3000}')) {
+            while view
+                .at(p)
+                .is_some_and(|c| matches!(c, '：' | ':' | ' ' | '\u{3000}'))
+            {
                 p += 1;
             }
             let rule = match end_rule {
@@ -137,17 +158,25 @@ fn surname_then_name(view: &Text<'_>, i: usize) -> Option<(usize, usize)> {
         return None;
     }
     let mut p = surname + if compound { 2 } else { 1 };
-    while view.at(p).is_some_and(|c| matches!(c, '，' | ',' | ' ' | '、')) {
+    while view
+        .at(p)
+        .is_some_and(|c| matches!(c, '，' | ',' | ' ' | '、'))
+    {
         p += 1;
     }
-    let word = ["名叫", "叫", "名"].into_iter().find(|w| view.starts_with(p, w))?;
+    let word = ["名叫", "叫", "名"]
+        .into_iter()
+        .find(|w| view.starts_with(p, w))?;
     p += word.chars().count();
     // The full name again, or only the given name (1–2 characters).
     if let Some(length) = name_at(view, p, NameEnd::Loose) {
         return Some((surname, p + length));
     }
     for length in 1..=2 {
-        let given_ok = (p..p + length).all(|k| view.at(k).is_some_and(|c| is_han(c) && !NOT_IN_NAME.contains(c)));
+        let given_ok = (p..p + length).all(|k| {
+            view.at(k)
+                .is_some_and(|c| is_han(c) && !NOT_IN_NAME.contains(c))
+        });
         let next = view.at(p + length);
         if given_ok && next.is_none_or(|c| !is_han(c) || LOOSE_END.contains(c)) {
             return Some((surname, p + length));
@@ -172,7 +201,7 @@ fn name_at(view: &Text<'_>, p: usize, end_rule: NameEnd) -> Option<usize> {
         return None;
     }
     let wordlike = !compound && WORDLIKE_SURNAMES.contains(first);
-    if wordlike && end_rule == NameEnd::Role {
+    if wordlike && matches!(end_rule, NameEnd::Role | NameEnd::Clause) {
         return None;
     }
     let lengths = if compound { 3..=4 } else { 2..=3 };

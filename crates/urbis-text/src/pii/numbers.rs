@@ -42,12 +42,24 @@ fn is_space(c: char) -> bool {
 }
 
 /// Characters after a number that make it a quantity rather than a phone or card.
-pub(super) const UNITS: &str = "元万亿千百十平米㎡²人次个户吨份件台辆条栋层楼号年月日天时分秒%％‰倍度斤克只名家所座套间张";
+pub(super) const UNITS: &str =
+    "元万亿千百十平米㎡²人次个户吨份件台辆条栋层楼号年月日天时分秒%％‰倍度斤克只名家所座套间张";
 
 /// Words shortly before a number that make a bare 7–8 digit number (or an unseparated one with area code)
 /// a telephone number.
 const PHONE_WORDS: &[&str] = &[
-    "电话", "座机", "固话", "手机", "致电", "拨打", "来电", "联系方式", "号码", "tel", "Tel", "TEL",
+    "电话",
+    "座机",
+    "固话",
+    "手机",
+    "致电",
+    "拨打",
+    "来电",
+    "联系方式",
+    "号码",
+    "tel",
+    "Tel",
+    "TEL",
 ];
 
 /// A maximal run of digits (possibly ending in X), as char indices `start..end` and its digit string.
@@ -62,7 +74,9 @@ struct Group {
 }
 
 pub(super) fn find(view: &Text<'_>) -> Vec<PiiSpan> {
-    let mut spans = Vec::new();
+    let mut spans: Vec<PiiSpan> = Vec::new();
+    // Char index after the latest telephone number: a list "电话：8805667，8805670" shares its context.
+    let mut phone_end = None;
     let mut i = 0;
     while i < view.len() {
         if view.at(i).and_then(digit_value).is_none() {
@@ -70,8 +84,19 @@ pub(super) fn find(view: &Text<'_>) -> Vec<PiiSpan> {
             continue;
         }
         let (groups, j) = collect_groups(view, i);
-        let context = phone_context(view, i);
-        spans.extend(match_groups(view, &groups, context));
+        let listed = phone_end.is_some_and(|end: usize| {
+            i > end
+                && i <= end + 2
+                && (end..i).all(|k| view.at(k).is_some_and(|c| "、，,或/ ".contains(c)))
+        });
+        let context = listed || phone_context(view, i);
+        let found = match_groups(view, &groups, context);
+        if found.last().is_some_and(|s| {
+            matches!(s.kind, PiiKind::Mobile | PiiKind::Landline) && s.end == view.byte(j)
+        }) {
+            phone_end = Some(j);
+        }
+        spans.extend(found);
         i = j.max(i + 1);
     }
     spans
@@ -94,7 +119,8 @@ fn collect_groups(view: &Text<'_>, i: usize) -> (Vec<Group>, usize) {
                 }
                 // An ID card's check character X may end a 17-digit run of groups.
                 None if matches!(c, 'X' | 'x')
-                    && groups.iter().map(|g| g.digits.len()).sum::<usize>() + digits.len() == 17 =>
+                    && groups.iter().map(|g| g.digits.len()).sum::<usize>() + digits.len()
+                        == 17 =>
                 {
                     digits.push('X')
                 }
@@ -157,11 +183,15 @@ fn match_groups(view: &Text<'_>, groups: &[Group], context: bool) -> Vec<PiiSpan
         }
         match matched {
             Some((kind, last))
-                if kind == PiiKind::IdCard || !is_quantity(view, groups[k].start, groups[last].end) =>
+                if kind == PiiKind::IdCard
+                    || !is_quantity(view, groups[k].start, groups[last].end) =>
             {
                 let mut start = groups[k].start;
                 // Include a leading + of +86, or the opening bracket of (0731) when the bracket closes after it.
-                let closes = view.at(groups[k].end).is_some_and(|c| matches!(c, ')' | '）'));
+                let closes = last > k
+                    && view
+                        .at(groups[k].end)
+                        .is_some_and(|c| matches!(c, ')' | '）'));
                 if start > 0
                     && (matches!(view.at(start - 1), Some('+' | '＋'))
                         || (closes && matches!(view.at(start - 1), Some('(' | '（'))))
@@ -253,8 +283,16 @@ fn classify(groups: &[Group], context: bool) -> Option<PiiKind> {
         if local(bytes) && groups.len() <= 2 {
             return Some(PiiKind::Landline);
         }
-        let area = if bytes.len() >= 2 && matches!(bytes[1], b'1' | b'2') { 3 } else { 4 };
-        if groups.len() == 1 && bytes.len() > area && area_code(&bytes[..area]) && local(&bytes[area..]) {
+        let area = if bytes.len() >= 2 && matches!(bytes[1], b'1' | b'2') {
+            3
+        } else {
+            4
+        };
+        if groups.len() == 1
+            && bytes.len() > area
+            && area_code(&bytes[..area])
+            && local(&bytes[area..])
+        {
             return Some(PiiKind::Landline);
         }
     }
