@@ -45,6 +45,19 @@ static PLATE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 pub(super) fn find_emails(text: &str) -> Vec<PiiSpan> {
+    // Most texts hold no at-sign in any spelling: skip the pattern then.
+    let bytes = text.as_bytes();
+    let maybe = memchr::memchr(b'@', bytes).is_some()
+        || memchr::memmem::find(bytes, "＠".as_bytes()).is_some()
+        || memchr::memmem::find(bytes, "艾特".as_bytes()).is_some()
+        || memchr::memchr2_iter(b'a', b'A', bytes).any(|i| {
+            bytes
+                .get(i + 1)
+                .is_some_and(|b| b.eq_ignore_ascii_case(&b't'))
+        });
+    if !maybe {
+        return Vec::new();
+    }
     EMAIL
         .find_iter(text)
         .map(|m| PiiSpan {
@@ -88,8 +101,55 @@ pub(super) fn find_handles(text: &str) -> Vec<PiiSpan> {
     spans
 }
 
+/// Is there an ASCII capital right after a province character? (Each province character is 3 bytes in UTF-8.)
+fn has_plate_start(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    (3..bytes.len()).any(|i| {
+        bytes[i].is_ascii_uppercase()
+            && text.is_char_boundary(i - 3)
+            && text[i - 3..i].chars().next().is_some_and(|c| {
+                matches!(
+                    c,
+                    '京' | '津'
+                        | '沪'
+                        | '渝'
+                        | '冀'
+                        | '豫'
+                        | '云'
+                        | '辽'
+                        | '黑'
+                        | '湘'
+                        | '皖'
+                        | '鲁'
+                        | '新'
+                        | '苏'
+                        | '浙'
+                        | '赣'
+                        | '鄂'
+                        | '桂'
+                        | '甘'
+                        | '晋'
+                        | '蒙'
+                        | '陕'
+                        | '吉'
+                        | '闽'
+                        | '贵'
+                        | '粤'
+                        | '青'
+                        | '藏'
+                        | '川'
+                        | '宁'
+                        | '琼'
+                )
+            })
+    })
+}
+
 pub(super) fn find_plates(text: &str) -> Vec<PiiSpan> {
     let mut spans = Vec::new();
+    if !has_plate_start(text) {
+        return spans;
+    }
     for captures in PLATE.captures_iter(text) {
         let (Some(whole), Some(serial)) = (captures.get(0), captures.get(1)) else {
             continue;

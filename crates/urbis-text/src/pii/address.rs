@@ -22,7 +22,14 @@ const RESIDENCE_TRIGGERS: &[&str] = &[
     "租住",
     "住的是",
 ];
-const TRIGGER_STARTS: &str = "住家地现居我租";
+/// First characters of the triggers (looked up through [`super::cjk_flags`]).
+pub(super) const TRIGGER_STARTS: &str = "住家地现居我租";
+/// Chinese numerals in building and unit numbers; 〇 is checked apart.
+pub(super) const CHINESE_NUMBERS: &str = "零一二三四五六七八九十两百";
+
+fn starts_trigger(c: char) -> bool {
+    super::cjk_flags(c) & super::flags::RESIDENCE_TRIGGER != 0
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Part {
@@ -66,7 +73,7 @@ fn is_ascii_or_wide_digit(c: char) -> bool {
 }
 
 fn is_chinese_number(c: char) -> bool {
-    "零〇一二三四五六七八九十两百".contains(c)
+    c == '〇' || super::cjk_flags(c) & super::flags::CHINESE_NUMBER != 0
 }
 
 fn is_dash(c: char) -> bool {
@@ -250,7 +257,11 @@ pub(super) fn find(view: &Text<'_>) -> Vec<PiiSpan> {
     let mut i = 0;
     while i < view.len() {
         let c = view.at(i).unwrap_or(' ');
-        if TRIGGER_STARTS.contains(c) && RESIDENCE_TRIGGERS.iter().any(|t| view.starts_with(i, t)) {
+        if starts_trigger(c)
+            && RESIDENCE_TRIGGERS
+                .iter()
+                .any(|t| t.starts_with(c) && view.starts_with(i, t))
+        {
             let mut end = i + 2;
             while end < view.len()
                 && end < i + 40

@@ -221,6 +221,46 @@ fn mask_digits(span: &str, keep: impl Fn(usize) -> bool) -> String {
         .collect()
 }
 
+/// Flags of Han characters the scanners look for on every character, in one table lookup.
+pub(crate) mod flags {
+    /// Starts a name trigger (我叫, 联系人, …).
+    pub(crate) const NAME_TRIGGER: u8 = 1;
+    /// Starts a residence trigger (住在, 家住, …).
+    pub(crate) const RESIDENCE_TRIGGER: u8 = 2;
+    /// A Chinese numeral used in building and unit numbers (三栋, 二单元).
+    pub(crate) const CHINESE_NUMBER: u8 = 4;
+    /// A Chinese numeral read as a digit of a phone number (一三八…, 幺).
+    pub(crate) const CHINESE_DIGIT: u8 = 8;
+}
+
+static CJK_FLAGS: std::sync::LazyLock<Box<[u8]>> = std::sync::LazyLock::new(|| {
+    let mut table = vec![0_u8; 0xA000 - 0x4E00];
+    for (flag, chars) in [
+        (flags::NAME_TRIGGER, names::TRIGGER_STARTS),
+        (flags::RESIDENCE_TRIGGER, address::TRIGGER_STARTS),
+        (flags::CHINESE_NUMBER, address::CHINESE_NUMBERS),
+        (flags::CHINESE_DIGIT, "零一幺二三四五六七八九"),
+    ] {
+        for c in chars
+            .chars()
+            .filter(|&c| ('\u{4e00}'..'\u{a000}').contains(&c))
+        {
+            table[c as usize - 0x4E00] |= flag;
+        }
+    }
+    table.into_boxed_slice()
+});
+
+/// Returns the [`flags`] of a character (0 outside the main Han block).
+pub(crate) fn cjk_flags(c: char) -> u8 {
+    let code = c as usize;
+    if (0x4E00..0xA000).contains(&code) {
+        CJK_FLAGS[code - 0x4E00]
+    } else {
+        0
+    }
+}
+
 pub(crate) fn is_han(c: char) -> bool {
     matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF)
 }

@@ -40,8 +40,21 @@ const NAME_TRIGGERS: &[(&str, NameEnd)] = &[
     ("本人", NameEnd::Clause),
 ];
 
-/// First characters of the triggers and of 我姓, to skip most positions at once.
-const TRIGGER_STARTS: &str = "我本名紧被法联姓举投反来申当报受求留收经代监业户房租";
+/// [`NAME_TRIGGERS`] with their first characters, compared before the text.
+static TRIGGERS_BY_FIRST: std::sync::LazyLock<Vec<(char, &str, NameEnd)>> =
+    std::sync::LazyLock::new(|| {
+        NAME_TRIGGERS
+            .iter()
+            .map(|&(t, end)| (t.chars().next().unwrap_or(' '), t, end))
+            .collect()
+    });
+
+/// First characters of the triggers and of 我姓 (looked up through [`super::cjk_flags`]).
+pub(super) const TRIGGER_STARTS: &str = "我本名紧被法联姓举投反来申当报受求留收经代监业户房租";
+
+fn starts_trigger(c: char) -> bool {
+    super::cjk_flags(c) & super::flags::NAME_TRIGGER != 0
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum NameEnd {
@@ -99,7 +112,7 @@ pub(super) fn find(view: &Text<'_>) -> Vec<PiiSpan> {
     let mut spans: Vec<PiiSpan> = Vec::new();
     let mut i = 0;
     'scan: while i < view.len() {
-        if !view.at(i).is_some_and(|c| TRIGGER_STARTS.contains(c)) {
+        if !view.at(i).is_some_and(starts_trigger) {
             i += 1;
             continue;
         }
@@ -108,8 +121,9 @@ pub(super) fn find(view: &Text<'_>) -> Vec<PiiSpan> {
             i = to;
             continue;
         }
-        for &(trigger, end_rule) in NAME_TRIGGERS {
-            if !view.starts_with(i, trigger) {
+        let c = view.at(i).unwrap_or(' ');
+        for &(first, trigger, end_rule) in TRIGGERS_BY_FIRST.iter() {
+            if first != c || !view.starts_with(i, trigger) {
                 continue;
             }
             let clause_start = i == 0

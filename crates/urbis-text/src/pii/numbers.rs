@@ -10,6 +10,8 @@ use super::{PiiKind, PiiSpan, Text};
 pub(crate) fn digit_value(c: char) -> Option<u8> {
     match c {
         '0'..='9' => Some(c as u8 - b'0'),
+        // The common case, any other Han character, in one table lookup.
+        '\u{4e00}'..='\u{9fff}' if super::cjk_flags(c) & super::flags::CHINESE_DIGIT == 0 => None,
         '０'..='９' => Some((c as u32 - '０' as u32) as u8),
         '〇' | '零' => Some(0),
         '一' | '幺' => Some(1),
@@ -89,7 +91,9 @@ pub(super) fn find(view: &Text<'_>) -> Vec<PiiSpan> {
                 && i <= end + 2
                 && (end..i).all(|k| view.at(k).is_some_and(|c| "、，,或/ ".contains(c)))
         });
-        let context = listed || phone_context(view, i);
+        // Only numbers of 7 digits or more need the context, and most digit runs are years and dates.
+        let long = groups.iter().map(|g| g.digits.len()).sum::<usize>() >= 7;
+        let context = long && (listed || phone_context(view, i));
         let found = match_groups(view, &groups, context);
         if found.last().is_some_and(|s| {
             matches!(s.kind, PiiKind::Mobile | PiiKind::Landline) && s.end == view.byte(j)
