@@ -215,7 +215,8 @@ fn is_household(view: &Text<'_>, tokens: &[Token], residence: bool) -> bool {
         t.room_number
             && match t.part {
                 Part::Room => true,
-                Part::Door => k > 0,
+                // "9栋1602号", not "怀国资函[2012-124号]" or "1-240号".
+                Part::Door => k > 0 && tokens[k - 1].part != Part::Bare,
                 Part::Bare if k == 0 => residence && !year_like(t),
                 Part::Bare => {
                     let before = &tokens[k - 1];
