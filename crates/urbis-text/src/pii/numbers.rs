@@ -178,7 +178,22 @@ fn match_groups(view: &Text<'_>, groups: &[Group], context: bool) -> Vec<PiiSpan
     let mut k = 0;
     while k < groups.len() {
         let mut matched = None;
-        for last in (k..groups.len()).rev() {
+        let mut length = 0;
+        // Lengths grow with `last`: only runs of 7 to 19 digits can be a number.
+        let candidates: Vec<usize> = (k..groups.len())
+            .take_while(|&last| {
+                length += groups[last].digits.len();
+                length <= 19
+            })
+            .filter(|&last| {
+                groups[k..=last]
+                    .iter()
+                    .map(|g| g.digits.len())
+                    .sum::<usize>()
+                    >= 7
+            })
+            .collect();
+        for &last in candidates.iter().rev() {
             let run = &groups[k..=last];
             if let Some(kind) = classify(run, context && k == 0) {
                 matched = Some((kind, last));
@@ -244,6 +259,11 @@ fn classify(groups: &[Group], context: bool) -> Option<PiiKind> {
     if !plausible_grouping(groups) {
         return None;
     }
+    // Digits written one by one ("1 3 8 …") can only be a mobile number: 11 digits, or 13 with 86.
+    let one_by_one = groups.len() > 1 && groups.iter().all(|g| g.digits.len() == 1);
+    if one_by_one && groups.len() != 11 && groups.len() != 13 {
+        return None;
+    }
     let digits: String = groups.iter().map(|g| g.digits.as_str()).collect();
     let bytes = digits.as_bytes();
     let chinese: usize = groups.iter().map(|g| g.chinese).sum();
@@ -260,7 +280,10 @@ fn classify(groups: &[Group], context: bool) -> Option<PiiKind> {
         let tail = &bytes[bytes.len() - 8..];
         return (!tail.iter().all(|&b| b == b'0')).then_some(PiiKind::Mobile);
     }
-    // Chinese numerals are only read as phone numbers, never as cards or IDs.
+    if one_by_one {
+        return None;
+    }
+    // Chinese numerals are read as landlines only after a telephone word, never as cards or IDs.
     if chinese > 0 && !context {
         return None;
     }
