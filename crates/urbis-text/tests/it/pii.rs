@@ -20,6 +20,8 @@ const FORMS: &[(&str, PiiKind, &str)] = &[
     ("领导好，我是孙建国，在A市打工", PiiKind::Name, "建国"),
     ("反映人：吴敏，联系电话另附", PiiKind::Name, "吴敏"),
     ("当事人朱塔霞，身份证号见附件", PiiKind::Name, "塔霞"),
+    ("业主王建国反映楼上漏水", PiiKind::Name, "建国"),
+    ("我的名字叫卢欢玉。需要赡养老人", PiiKind::Name, "欢玉"),
     // Mobile phones
     (
         "我的电话13812345678，随时联系",
