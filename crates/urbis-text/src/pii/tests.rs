@@ -200,3 +200,39 @@ fn weak_triggers_need_clause_start_colon_or_punctuation() {
         [(PiiKind::Name, "杨俊")]
     );
 }
+
+#[test]
+fn listed_landlines_share_the_telephone_word() {
+    assert_eq!(
+        found("联系电话：8805667，8805670。"),
+        [
+            (PiiKind::Landline, "8805667"),
+            (PiiKind::Landline, "8805670")
+        ]
+    );
+    // Without a telephone word a 7-digit number is not a phone.
+    assert_eq!(found("编号8805667，8805670。"), []);
+}
+
+#[test]
+fn quantities_are_not_phones_or_accounts() {
+    assert_eq!(found("共13812345678次"), []);
+    assert_eq!(found("￥13812345678"), []);
+    assert_eq!(found("15000000000"), []);
+    assert_eq!(found("微信1500000元"), []);
+    assert_eq!(found("微信1500000"), [(PiiKind::Wechat, "1500000")]);
+}
+
+#[test]
+fn kinds_serialise_as_their_codes() {
+    let mut codes: Vec<&str> = PiiKind::ALL.iter().map(|k| k.as_str()).collect();
+    for kind in PiiKind::ALL {
+        assert_eq!(
+            serde_json::to_value(kind).expect("serialises"),
+            serde_json::json!(kind.as_str())
+        );
+    }
+    codes.sort_unstable();
+    codes.dedup();
+    assert_eq!(codes.len(), PiiKind::ALL.len());
+}
