@@ -99,7 +99,7 @@ const CONTACT_WORDS: &[&str] = &[
     "女",
 ];
 /// Characters that practically never occur in a given name; a candidate containing one is not a name.
-const NOT_IN_NAME: &str = "了过来去的着在是和与把被给到说也都就人们这那个不没有很某年月日号区市县镇村路街楼栋单元室先工费用绩城员民户主委会";
+const NOT_IN_NAME: &str = "了过来去的着在是和与把被给到说也都就人们这那个不没有很某年月日号区市县镇村路街楼栋单元室先工费用绩城员民户主委会师叔姨婶舅爷奶婆哥姐总局";
 
 fn is_clause_punctuation(c: char) -> bool {
     matches!(
