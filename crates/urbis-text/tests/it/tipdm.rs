@@ -166,3 +166,48 @@ fn trained_on_segmented_text_it_classifies_unseen_raw_text() {
         assert!(label.f1 > 0.75, "{label:?}");
     }
 }
+
+#[test]
+fn masker_on_real_messages_takes_no_quantities_and_hides_planted_data() {
+    let Some(path) = shared_data("tipdm2020c/hotspot_messages_附件3.csv") else {
+        return;
+    };
+    let (headers, rows) = read_csv(&path);
+    let (title, detail) = (column(&headers, "留言主题"), column(&headers, "留言详情"));
+    let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
+    let mut bad = Vec::new();
+    for (n, row) in rows.iter().enumerate() {
+        let text = format!("{} {}", row[title], row[detail]);
+        for span in pii::detect(&text) {
+            *kinds.entry(span.kind.as_str()).or_default() += 1;
+            let covered = &text[span.start..span.end];
+            let after = text[span.end..].chars().next().unwrap_or(' ');
+            // A span is never a quantity, a date part or one of the data set's own 0000-00000000 placeholders.
+            let placeholder = covered.chars().all(|c| matches!(c, '0' | '-' | ' '));
+            let ends_in_digit = covered
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_ascii_digit());
+            if placeholder || (ends_in_digit && "元万亿年月日时分秒㎡%次人户个".contains(after))
+            {
+                bad.push(format!(
+                    "{:?} in {:?}",
+                    covered,
+                    &text[span.start.saturating_sub(30)..]
+                ));
+            }
+        }
+        // A phone, an ID and a plate planted into every tenth message are found there.
+        if n % 10 == 0 {
+            let planted =
+                format!("{text}，我的电话139 1234 5678，身份证440301199003071231，车牌湘A·54321。");
+            let masked = pii::mask(&planted);
+            let tail = &masked[masked.rfind("，我的电话").expect("planted text kept")..];
+            for secret in ["1234", "199003071", "5432"] {
+                assert!(!tail.contains(secret), "{tail}");
+            }
+        }
+    }
+    println!("spans per kind in {} real messages: {kinds:?}", rows.len());
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
