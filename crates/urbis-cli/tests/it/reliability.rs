@@ -235,7 +235,7 @@ fn fill_disk(dir: &Path) -> PathBuf {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_disk_loses_no_acknowledged_appeal_and_service_resumes_when_space_returns() {
+async fn a_full_disk_loses_no_acknowledged_write_and_service_resumes_when_space_returns() {
     let fs = match Tmpfs::mount(24) {
         Ok(fs) => fs,
         Err(why) => return skip_or_fail("the disk-full test", &why),
@@ -244,12 +244,47 @@ async fn a_full_disk_loses_no_acknowledged_appeal_and_service_resumes_when_space
     let mut server = Server::start(&db);
     let http = reqwest::Client::new();
     let token = login(&http, &server.base).await;
+    // A shift lead registers (立案) cases while the disk fills: workflow actions, not only appeals.
+    let created = http
+        .post(format!("{}/api/v1/users", server.base))
+        .bearer_auth(&token)
+        .json(&json!({"username": "lead", "display_name": "值班长", "password": ADMIN_PASSWORD, "role": "shift_lead"}))
+        .send()
+        .await
+        .expect("create lead");
+    assert_eq!(
+        created.status(),
+        StatusCode::CREATED,
+        "{:?}",
+        created.text().await
+    );
+    let lead = {
+        let body: Value = http
+            .post(format!("{}/api/v1/auth/login", server.base))
+            .json(&json!({"username": "lead", "password": ADMIN_PASSWORD}))
+            .send()
+            .await
+            .expect("login")
+            .json()
+            .await
+            .expect("body");
+        body["token"].as_str().expect("token").to_owned()
+    };
     let mut acked: Vec<String> = Vec::new();
+    let mut unregistered: std::collections::VecDeque<i64> = Default::default();
+    let mut registered: Vec<i64> = Vec::new();
+    let register = |case: i64| {
+        http.post(format!("{}/api/v1/cases/{case}/actions", server.base))
+            .bearer_auth(&lead)
+            .json(&json!({"action": "register"}))
+            .send()
+    };
     let mut i = 0;
     for _ in 0..20 {
         let (status, body) = file(&http, &server.base, &token, i).await;
         assert_eq!(status, 201, "before the disk fills: {body}");
         acked.push(body["number"].as_str().expect("number").to_owned());
+        unregistered.push_back(body["case_id"].as_i64().expect("id"));
         i += 1;
     }
 
@@ -258,16 +293,38 @@ async fn a_full_disk_loses_no_acknowledged_appeal_and_service_resumes_when_space
     let filler = fill_disk(&fs.dir);
     let mut refused = 0;
     let mut codes = std::collections::BTreeSet::new();
-    while refused < 25 && i < 3_000 {
+    let mut actions_refused = 0;
+    while (refused < 25 || actions_refused < 5) && i < 3_000 {
         let (status, body) = file(&http, &server.base, &token, i).await;
         i += 1;
         match status {
-            201 => acked.push(body["number"].as_str().expect("number").to_owned()),
+            201 => {
+                acked.push(body["number"].as_str().expect("number").to_owned());
+                unregistered.push_back(body["case_id"].as_i64().expect("id"));
+            }
             503 => {
                 refused += 1;
                 codes.insert(body["code"].as_str().unwrap_or("?").to_owned());
             }
             other => panic!("while the disk is full an appeal answered {other}: {body}"),
+        }
+        if let Some(&case) = unregistered.front() {
+            let response = register(case).await.expect("register");
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            match status {
+                200 => {
+                    registered.push(case);
+                    unregistered.pop_front();
+                }
+                // A refused action left nothing behind: the same action is tried again later
+                // (a 409 here would mean a refused action had been stored after all).
+                503 => {
+                    actions_refused += 1;
+                    codes.insert(body["code"].as_str().unwrap_or("?").to_owned());
+                }
+                other => panic!("while the disk is full an action answered {other}: {body}"),
+            }
         }
     }
     assert!(
@@ -306,6 +363,16 @@ async fn a_full_disk_loses_no_acknowledged_appeal_and_service_resumes_when_space
         i += 1;
         assert_eq!(status, 201, "after space returned: {body}");
         acked.push(body["number"].as_str().expect("number").to_owned());
+        unregistered.push_back(body["case_id"].as_i64().expect("id"));
+        let case = unregistered.pop_front().expect("a case to register");
+        let response = register(case).await.expect("register");
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "after space returned: {:?}",
+            response.text().await
+        );
+        registered.push(case);
     }
     let ready = http
         .get(format!("{}/readyz", server.base))
@@ -342,11 +409,30 @@ async fn a_full_disk_loses_no_acknowledged_appeal_and_service_resumes_when_space
             "acknowledged case {number} is stored"
         );
     }
+    let admin = login(&http, &server.base).await;
+    for case in &registered {
+        let body: Value = http
+            .get(format!("{}/api/v1/cases/{case}", server.base))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .expect("case")
+            .json()
+            .await
+            .expect("body");
+        assert_eq!(
+            body["state"], "registered",
+            "acknowledged register of case {case} is stored"
+        );
+    }
     eprintln!(
-        "disk full: {} appeals acknowledged ({} before the disk filled, {} refused with {codes:?}), all present after restart",
+        "disk full: {} appeals acknowledged ({} before the disk filled, {} refused), {} registers acknowledged \
+         ({} refused), codes {codes:?}; all present after restart",
         acked.len(),
         full_at,
-        refused
+        refused,
+        registered.len(),
+        actions_refused
     );
     drop(server);
     let verify = Command::new(env!("CARGO_BIN_EXE_urbis"))
