@@ -232,9 +232,16 @@ pub(crate) fn cut(text: &str, max: usize) -> String {
     out
 }
 
-/// The masked description.
-pub(crate) fn public_description(text: &str) -> String {
-    cut(&urbis_text::pii::mask(text), DESCRIPTION_MAX_CHARS)
+/// The masked description: personal data masked, and the address the reporter gave for the
+/// case (often a home address) taken out wherever the text repeats it.
+pub(crate) fn public_description(text: &str, address: &str) -> String {
+    let address = address.trim();
+    let text = if address.chars().count() >= 4 && text.contains(address) {
+        text.replace(address, "***")
+    } else {
+        text.to_owned()
+    };
+    cut(&urbis_text::pii::mask(&text), DESCRIPTION_MAX_CHARS)
 }
 
 /// Side of the fallback grid, in degrees of latitude (about 100 m).
@@ -292,6 +299,7 @@ mod tests {
             case_number: "1".into(),
             merged: false,
             text: String::new(),
+            address: String::new(),
             requested_at: String::new(),
             media_urls: String::new(),
             state: "received".into(),

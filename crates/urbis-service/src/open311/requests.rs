@@ -622,7 +622,7 @@ impl Services {
                 status_notes: status_notes(state, closure),
                 service_code: service.code.clone(),
                 service_name: service.name.clone(),
-                description: public_description(&row.text),
+                description: public_description(&row.text, &row.address),
                 agency_responsible: row.lead_dept_name.clone(),
                 service_notice,
                 requested_at,

@@ -162,7 +162,7 @@ impl Services {
                 number: row.number.clone(),
                 status: UpdateStatus::parse(&row.public_status).unwrap_or(UpdateStatus::Open),
                 at,
-                description: public_description(&row.description),
+                description: public_description(&row.description, ""),
                 media_url: row
                     .media_urls
                     .lines()
