@@ -70,10 +70,7 @@ fn bad_body(format: Format, message: impl Into<String>) -> Open311Error {
 }
 
 /// Reads a POST: the body's parameters first, then the query string's.
-pub(crate) async fn post_params(
-    request: Request,
-    format: Format,
-) -> Result<Params, Open311Error> {
+pub(crate) async fn post_params(request: Request, format: Format) -> Result<Params, Open311Error> {
     let query = request.uri().query().map(str::to_owned);
     let content_type = request
         .headers()

@@ -295,9 +295,7 @@ async fn get_item(
 
 /// GET `/open311/v2/media/{id}`: a photo of a case that is not voided.
 async fn media(state: &AppState, id: &str) -> Open311Result {
-    let id: i64 = id
-        .parse()
-        .map_err(|_| unknown_resource(Format::Xml))?;
+    let id: i64 = id.parse().map_err(|_| unknown_resource(Format::Xml))?;
     let (mime, bytes) = state
         .services
         .open311_media(id)

@@ -84,7 +84,10 @@ fn comma_list(field: &'static str, value: &Option<String>) -> Result<Vec<String>
                 .collect()
         })
         .unwrap_or_default();
-    if items.iter().any(|s| s.chars().count() > LIST_ITEM_MAX_CHARS) {
+    if items
+        .iter()
+        .any(|s| s.chars().count() > LIST_ITEM_MAX_CHARS)
+    {
         return Err(ServiceError::invalid(
             "invalid_field",
             format!("{field}: items are at most {LIST_ITEM_MAX_CHARS} characters"),

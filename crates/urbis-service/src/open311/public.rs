@@ -108,7 +108,8 @@ pub(crate) fn status_of(
                 UpdateStatus::Duplicate
             } else if has(&["转办", "移交", "转交"]) || lower.contains("referr") {
                 UpdateStatus::InternalReferral
-            } else if has(&["不属于", "非本", "职责", "管辖"]) || lower.contains("responsib") {
+            } else if has(&["不属于", "非本", "职责", "管辖"]) || lower.contains("responsib")
+            {
                 UpdateStatus::NotCouncilsResponsibility
             } else {
                 UpdateStatus::Closed
@@ -150,9 +151,13 @@ pub(crate) fn note_of(row: &TrailRow) -> Result<Option<PublicNote>> {
         "register" => "已立案，等待派遣 Registered, waiting to be sent to a department".to_owned(),
         "dispatch" => "已派遣给责任部门 Sent to the responsible department".to_owned(),
         "accept" => "责任部门已签收，正在处置 The department is working on it".to_owned(),
-        "return" => "责任部门退回，将重新派遣 Returned by the department, to be sent again".to_owned(),
+        "return" => {
+            "责任部门退回，将重新派遣 Returned by the department, to be sent again".to_owned()
+        }
         "feedback" => "责任部门已反馈处置结果 The department reported the work done".to_owned(),
-        "self_resolve" => "网格监督员已现场处置 Fixed on the spot by the grid supervisor".to_owned(),
+        "self_resolve" => {
+            "网格监督员已现场处置 Fixed on the spot by the grid supervisor".to_owned()
+        }
         "check_pass" => "现场核查通过 The fix was checked on site".to_owned(),
         "check_fail" => "核查未通过，责任部门返工 The check failed; the work is redone".to_owned(),
         "close" => match status {
@@ -179,7 +184,7 @@ pub(crate) fn note_of(row: &TrailRow) -> Result<Option<PublicNote>> {
     if matches!(row.action.as_str(), "feedback" | "self_resolve")
         && let Some(reply) = reply()
     {
-        summary.push_str("：");
+        summary.push('：');
         summary.push_str(&reply);
     }
     Ok(Some(PublicNote {
@@ -337,14 +342,32 @@ mod tests {
     #[test]
     fn voids_and_closures_map_to_extended_statuses() {
         let s = |state, closure, reason| status_of(state, closure, reason).as_str();
-        assert_eq!(s(CaseState::Voided, None, "与2026112800001重复"), "DUPLICATE");
-        assert_eq!(s(CaseState::Voided, None, "不属于本市管辖"), "NOT_COUNCILS_RESPONSIBILITY");
-        assert_eq!(s(CaseState::Voided, None, "已转办供电公司"), "INTERNAL_REFERRAL");
+        assert_eq!(
+            s(CaseState::Voided, None, "与2026112800001重复"),
+            "DUPLICATE"
+        );
+        assert_eq!(
+            s(CaseState::Voided, None, "不属于本市管辖"),
+            "NOT_COUNCILS_RESPONSIBILITY"
+        );
+        assert_eq!(
+            s(CaseState::Voided, None, "已转办供电公司"),
+            "INTERNAL_REFERRAL"
+        );
         assert_eq!(s(CaseState::Voided, None, "测试"), "CLOSED");
-        assert_eq!(s(CaseState::Evaluated, Some(ClosureType::Normal), ""), "FIXED");
-        assert_eq!(s(CaseState::Closed, Some(ClosureType::Special), ""), "NO_FURTHER_ACTION");
+        assert_eq!(
+            s(CaseState::Evaluated, Some(ClosureType::Normal), ""),
+            "FIXED"
+        );
+        assert_eq!(
+            s(CaseState::Closed, Some(ClosureType::Special), ""),
+            "NO_FURTHER_ACTION"
+        );
         assert_eq!(s(CaseState::Parked, None, ""), "ACTION_SCHEDULED");
-        assert_eq!(UpdateStatus::parse("in progress"), Some(UpdateStatus::InProgress));
+        assert_eq!(
+            UpdateStatus::parse("in progress"),
+            Some(UpdateStatus::InProgress)
+        );
         assert_eq!(UpdateStatus::parse("REOPEN"), Some(UpdateStatus::Open));
         assert_eq!(UpdateStatus::parse("nonsense"), None);
     }

@@ -601,7 +601,10 @@ impl Services {
                     row.case_number
                 ));
             }
-            let updated_at = notes.last().map_or(requested_at, |n| n.at).max(requested_at);
+            let updated_at = notes
+                .last()
+                .map_or(requested_at, |n| n.at)
+                .max(requested_at);
             let address = path_ids(&row.area_path)
                 .iter()
                 .rev()
@@ -614,7 +617,11 @@ impl Services {
                 .map(str::trim)
                 .find(|u| !u.is_empty())
                 .map(str::to_owned)
-                .or_else(|| photos.get(&row.case_id).map(|id| self.open311_media_url(*id)));
+                .or_else(|| {
+                    photos
+                        .get(&row.case_id)
+                        .map(|id| self.open311_media_url(*id))
+                });
             let service = map.service_of(row.category_id);
             let point = coarse_point(&row);
             out.push(PublicRequest {

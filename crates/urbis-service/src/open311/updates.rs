@@ -20,6 +20,9 @@ use super::{
 };
 use crate::{Result, ServiceError, Services};
 
+/// Requests attached to a case after it opened: (request row id, number, when), by case id.
+type Attached = HashMap<i64, Vec<(i64, String, DateTime<Utc>)>>;
+
 /// The default window of a GET without dates: the last day.
 const DEFAULT_WINDOW_HOURS: i64 = 24;
 
@@ -90,8 +93,10 @@ impl Services {
             .collect();
         case_ids.sort_unstable();
         case_ids.dedup();
-        let mut attached: HashMap<i64, Vec<(i64, String, DateTime<Utc>)>> = HashMap::new();
-        for (id, case_id, number, created_at) in repo::merged_requests_of(&mut conn, &case_ids).await? {
+        let mut attached: Attached = HashMap::new();
+        for (id, case_id, number, created_at) in
+            repo::merged_requests_of(&mut conn, &case_ids).await?
+        {
             attached
                 .entry(case_id)
                 .or_default()
@@ -107,7 +112,7 @@ impl Services {
     fn push_updates(
         &self,
         row: &TrailItemRow,
-        attached: &HashMap<i64, Vec<(i64, String, DateTime<Utc>)>>,
+        attached: &Attached,
         out: &mut Vec<PublicUpdate>,
     ) -> Result<()> {
         let at = from_db(&row.at)?;

@@ -221,7 +221,12 @@ pub async fn state_changes(conn: &mut Conn, case_ids: &[i64]) -> Result<Vec<Trai
         );
         push_in(&mut query, "entity_id", chunk);
         query.push(" ORDER BY seq");
-        rows.extend(query.build_query_as::<TrailRow>().fetch_all(&mut *conn).await?);
+        rows.extend(
+            query
+                .build_query_as::<TrailRow>()
+                .fetch_all(&mut *conn)
+                .await?,
+        );
     }
     rows.sort_by_key(|r| r.seq);
     Ok(rows)
@@ -235,7 +240,12 @@ pub async fn attachments_of(conn: &mut Conn, case_ids: &[i64]) -> Result<Vec<(i6
             QueryBuilder::new("SELECT case_id, id FROM attachments WHERE 1 = 1");
         push_in(&mut query, "case_id", chunk);
         query.push(" ORDER BY id");
-        rows.extend(query.build_query_as::<(i64, i64)>().fetch_all(&mut *conn).await?);
+        rows.extend(
+            query
+                .build_query_as::<(i64, i64)>()
+                .fetch_all(&mut *conn)
+                .await?,
+        );
     }
     Ok(rows)
 }

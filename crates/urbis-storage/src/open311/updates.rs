@@ -40,7 +40,11 @@ pub async fn insert_update(conn: &mut Conn, new: &NewUpdate<'_>) -> Result<i64> 
 }
 
 /// Returns the id of the update this client already sent under its own id.
-pub async fn find_update(conn: &mut Conn, client_id: i64, external_id: &str) -> Result<Option<i64>> {
+pub async fn find_update(
+    conn: &mut Conn,
+    client_id: i64,
+    external_id: &str,
+) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar(
         "SELECT id FROM open311_updates WHERE client_id = ? AND external_id = ? AND external_id != ''",
     )
@@ -85,19 +89,28 @@ pub async fn trail_between(
          FROM audit_log a JOIN cases c ON c.id = a.entity_id \
          WHERE a.entity = 'case' AND a.from_state != a.to_state AND a.action != 'rate' AND a.at >= ",
     );
-    query.push_bind(from.to_owned()).push(" AND a.at < ").push_bind(to.to_owned());
+    query
+        .push_bind(from.to_owned())
+        .push(" AND a.at < ")
+        .push_bind(to.to_owned());
     query.push(
         " UNION ALL SELECT 'merge', r.id, r.case_id, r.created_at, '', '', '', r.number, c.number, \
          '', '', '' FROM open311_requests r JOIN cases c ON c.id = r.case_id \
          WHERE r.merged = 1 AND r.created_at >= ",
     );
-    query.push_bind(from.to_owned()).push(" AND r.created_at < ").push_bind(to.to_owned());
+    query
+        .push_bind(from.to_owned())
+        .push(" AND r.created_at < ")
+        .push_bind(to.to_owned());
     query.push(
         " UNION ALL SELECT 'comment', u.id, u.case_id, u.created_at, '', '', '', u.request_number, \
          c.number, u.public_status, u.description, u.media_urls FROM open311_updates u \
          JOIN cases c ON c.id = u.case_id WHERE u.created_at >= ",
     );
-    query.push_bind(from.to_owned()).push(" AND u.created_at < ").push_bind(to.to_owned());
+    query
+        .push_bind(from.to_owned())
+        .push(" AND u.created_at < ")
+        .push_bind(to.to_owned());
     query
         .push(") ORDER BY at, kind, key LIMIT ")
         .push_bind(limit)
@@ -140,7 +153,12 @@ pub async fn comments_of(conn: &mut Conn, numbers: &[String]) -> Result<Vec<Trai
         );
         super::push_in(&mut query, "u.request_number", chunk);
         query.push(" ORDER BY u.id");
-        rows.extend(query.build_query_as::<TrailItemRow>().fetch_all(&mut *conn).await?);
+        rows.extend(
+            query
+                .build_query_as::<TrailItemRow>()
+                .fetch_all(&mut *conn)
+                .await?,
+        );
     }
     Ok(rows)
 }

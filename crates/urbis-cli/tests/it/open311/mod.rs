@@ -656,7 +656,13 @@ async fn open311_errors_follow_the_spec() {
     let (status, content_type, body) =
         call(&app, Method::PUT, "/open311/v2/services.xml", None).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(xml_of(&content_type, &body).child("error").child("code").text, "405");
+    assert_eq!(
+        xml_of(&content_type, &body)
+            .child("error")
+            .child("code")
+            .text,
+        "405"
+    );
     let big = "x".repeat(1024 * 1024);
     let (status, content_type, body) = call(
         &app,

@@ -35,9 +35,13 @@ fn secrets() -> Vec<(&'static str, String)> {
         ("exact latitude", LAT.to_owned()),
         ("exact longitude", LON.to_owned()),
     ];
-    for (kind, phone) in ["phone with spaces", "phone with dashes", "phone in full-width digits"]
-        .into_iter()
-        .zip(PHONES)
+    for (kind, phone) in [
+        "phone with spaces",
+        "phone with dashes",
+        "phone in full-width digits",
+    ]
+    .into_iter()
+    .zip(PHONES)
     {
         out.push((kind, phone.to_owned()));
     }
@@ -80,7 +84,10 @@ async fn open311_public_answers_hold_no_personal_data() {
     let f = app.fixture.clone();
     let (_, api_key) = register(&app, "城市App").await;
     let (_, services) = get_json(&app, "/open311/v2/services.json").await;
-    let code = services[0]["service_code"].as_str().expect("code").to_owned();
+    let code = services[0]["service_code"]
+        .as_str()
+        .expect("code")
+        .to_owned();
     let text = appeal_text();
 
     // Filed through Open311 with the reporter's contact data and exact point …
@@ -137,7 +144,10 @@ async fn open311_public_answers_hold_no_personal_data() {
             ("api_key", &api_key),
             ("service_request_id", &by_open311),
             ("status", "OPEN"),
-            ("description", &format!("还没处理，请联系{EMAIL}或{}", PHONES[1])),
+            (
+                "description",
+                &format!("还没处理，请联系{EMAIL}或{}", PHONES[1]),
+            ),
             ("update_id", "1"),
         ]),
     )
@@ -181,7 +191,10 @@ async fn open311_repeat_reports_get_their_own_id_and_share_progress() {
     let app = TestApp::start().await;
     let (_, api_key) = register(&app, "fms").await;
     let (_, services) = get_json(&app, "/open311/v2/services.json").await;
-    let code = services[0]["service_code"].as_str().expect("code").to_owned();
+    let code = services[0]["service_code"]
+        .as_str()
+        .expect("code")
+        .to_owned();
     // The fixture's unit grid of district A, as an address_id.
     let grid_code = "990101001001001";
     let post = |description: &'static str, service: String| {
@@ -208,7 +221,10 @@ async fn open311_repeat_reports_get_their_own_id_and_share_progress() {
     let first = post(text, code.clone()).await;
     let second = post(text, code.clone()).await;
     let first_id = first["service_request_id"].as_str().expect("id").to_owned();
-    let second_id = second["service_request_id"].as_str().expect("id").to_owned();
+    let second_id = second["service_request_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     assert_ne!(first_id, second_id, "each POST has its own id");
     assert!(first["service_notice"].is_null(), "{first}");
     assert!(
@@ -244,14 +260,20 @@ async fn open311_repeat_reports_get_their_own_id_and_share_progress() {
     assert_eq!(status, StatusCode::OK);
     let mut seen = Vec::new();
     for id in [&first_id, &second_id] {
-        let (status, one) =
-            get_json(&app, &format!("/open311/v2/requests/{id}.json?extensions=true")).await;
+        let (status, one) = get_json(
+            &app,
+            &format!("/open311/v2/requests/{id}.json?extensions=true"),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{one}");
         let request = one[0].clone();
         assert_eq!(request["service_request_id"], id.as_str());
         assert_eq!(request["status_notes"], "立案");
         assert_eq!(request["extended_attributes"]["status"], "INVESTIGATING");
-        assert_eq!(request["extended_attributes"]["case_request_id"], first_id.as_str());
+        assert_eq!(
+            request["extended_attributes"]["case_request_id"],
+            first_id.as_str()
+        );
         assert_eq!(request["address_id"], grid_code);
         seen.push(request);
     }
@@ -266,7 +288,11 @@ async fn open311_repeat_reports_get_their_own_id_and_share_progress() {
     )
     .await;
     assert_eq!(both.as_array().expect("array").len(), 2);
-    let (_, listed) = get_json(&app, &format!("/open311/v2/requests.json?service_code={code}")).await;
+    let (_, listed) = get_json(
+        &app,
+        &format!("/open311/v2/requests.json?service_code={code}"),
+    )
+    .await;
     assert_eq!(listed.as_array().expect("array").len(), 2, "{listed}");
 
     // The update feed tells both requests: the merge (DUPLICATE), then the registration.
