@@ -330,3 +330,75 @@ async fn open311_repeat_reports_get_their_own_id_and_share_progress() {
     let (status, _) = get_json(&app, "/open311/v2/services/other.json").await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open311_updated_datetime_is_the_last_public_status_change() {
+    let app = TestApp::start().await;
+    let f = app.fixture.clone();
+    let case_id = app
+        .file_appeal(
+            "resident",
+            f.grid_a,
+            f.category,
+            "阳光小区门口垃圾三天没人清运",
+        )
+        .await;
+    for (user, action) in [
+        ("shiftlead", json!({"action": "register"})),
+        ("dispatcher", json!({"action": "dispatch"})),
+        ("handler_a", json!({"action": "accept"})),
+        (
+            "handler_a",
+            json!({"action": "feedback", "note": "已清运，联系人13812345678"}),
+        ),
+        (
+            "supervisor_a",
+            json!({"action": "check_pass", "note": "已清理干净"}),
+        ),
+        ("shiftlead", json!({"action": "close"})),
+    ] {
+        let (status, body) = app.act(user, case_id, action.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{user} {action}: {body}");
+    }
+    let (_, case) = app
+        .get("shiftlead", &format!("/api/v1/cases/{case_id}"))
+        .await;
+    let number = case["number"].as_str().expect("number").to_owned();
+    let path = format!("/open311/v2/requests/{number}.json?extensions=true");
+    let (_, closed) = get_json(&app, &path).await;
+    let closed = closed[0].clone();
+    assert_eq!(closed["status"], "closed");
+    assert_eq!(closed["extended_attributes"]["status"], "FIXED");
+    let notes = closed["notes"].as_array().expect("notes");
+    let last = notes.last().expect("a note");
+    assert_eq!(last["status"], "FIXED");
+    assert_eq!(closed["updated_datetime"], last["datetime"]);
+    // The department's reply is public, masked.
+    let feedback = notes
+        .iter()
+        .find(|n| n["summary"].as_str().unwrap_or("").contains("已清运"))
+        .expect("the reply");
+    assert!(
+        !feedback["summary"]
+            .as_str()
+            .unwrap_or("")
+            .contains("13812345678"),
+        "{feedback}"
+    );
+
+    // The rating comes a second later and is not a public status change.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let (status, body) = app
+        .act(
+            "resident",
+            case_id,
+            json!({"action": "rate", "satisfaction": "satisfied", "resolved": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, rated) = get_json(&app, &path).await;
+    assert_eq!(rated[0]["extended_attributes"]["state"], "evaluated");
+    assert_eq!(rated[0]["updated_datetime"], closed["updated_datetime"]);
+    assert_eq!(rated[0]["notes"], closed["notes"]);
+    assert!(rated[0]["expected_datetime"].is_null());
+}
