@@ -145,6 +145,16 @@ def xml_object(text: str | None):
     return converted if isinstance(converted, dict) else {}
 
 
+def same_shape(xml_text: str, json_doc: list, name: str) -> None:
+    """The XML answer carries the same items and fields as its JSON twin (the spec's mapping)."""
+    root = ET.fromstring(xml_text.encode("utf-8"))
+    items = list(root)
+    ok = len(items) == len(json_doc) and all(
+        {child.tag for child in item} == set(twin) for item, twin in zip(items, json_doc)
+    )
+    check(f"XML and JSON answers match: {name}", ok, f"{len(items)} vs {len(json_doc)} items")
+
+
 def w3c(value) -> dt.datetime | None:
     """DateTime::Format::W3CDTF->parse_datetime, strictly enough for our answers."""
     if not isinstance(value, str):
@@ -353,6 +363,7 @@ def run(base: str) -> None:
     check("an 'other' service is listed", "other" in codes, codes)
     json_services = requests.get(endpoint + "services.json", params={"jurisdiction_id": jurisdiction}, timeout=60).json()
     validate_list("service", json_services, "services.json")
+    same_shape(requests.get(endpoint + "services.xml", timeout=60).text, json_services, "services")
     check("XML and JSON list the same services", [s["service_code"] for s in json_services] == codes)
 
     # get_service_meta_info.
@@ -471,6 +482,8 @@ def run(base: str) -> None:
     check("status_notes present for GetUpdates' description", all(r.get("status_notes") for r in got))
     res = requests.get(endpoint + "requests.json", params={"service_request_id": ",".join(ids)}, timeout=60)
     validate_list("request", res.json(), "requests.json by 150 ids")
+    xml = requests.get(endpoint + "requests.xml", params={"service_request_id": ",".join(ids)}, timeout=60)
+    same_shape(xml.text, res.json(), "requests by 150 ids")
     if repeat_id:
         repeat = next((r for r in res.json() if r["service_request_id"] == repeat_id), None)
         check("the merged request is its own record with a service_notice",
@@ -517,6 +530,8 @@ def run(base: str) -> None:
         check("the merged request follows the case's progress", (repeat_id, "INVESTIGATING") in statuses)
     res = requests.get(endpoint + "servicerequestupdates.json", params={"start_date": start, "end_date": end}, timeout=60)
     validate_list("request-update", res.json(), "servicerequestupdates.json")
+    xml = requests.get(endpoint + "servicerequestupdates.xml", params={"start_date": start, "end_date": end}, timeout=60)
+    same_shape(xml.text, res.json(), "servicerequestupdates")
     res = requests.get(endpoint + "servicerequestupdates.json",
                        params={"start_date": start, "end_date": end, "page_size": 2, "page": 2}, timeout=60)
     check("updates are paged", res.status_code == 200 and len(res.json()) <= 2, res.text[:200])

@@ -211,6 +211,14 @@ async fn open311_methods_answer_in_xml_and_json_without_personal_data() {
         ["specification", "url", "changeset", "type", "formats"]
     );
     assert_eq!(endpoint.child("formats").all("format").len(), 2);
+    // The url is the configured public URL, whatever the Host header says.
+    assert_eq!(
+        endpoint.child("url").text,
+        format!(
+            "{}/open311/v2",
+            app.services.config().public_url.trim_end_matches('/')
+        )
+    );
 
     // Service list: the level-2 categories, then "other" for unclassified cases.
     let (status, services) = get_json(&app, "/open311/v2/services.json").await;

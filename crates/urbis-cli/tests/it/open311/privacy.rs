@@ -402,3 +402,36 @@ async fn open311_updated_datetime_is_the_last_public_status_change() {
     assert_eq!(rated[0]["notes"], closed["notes"]);
     assert!(rated[0]["expected_datetime"].is_null());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open311_changeset_changes_when_services_change() {
+    let app = TestApp::start().await;
+    let (_, before) = get_json(&app, "/open311/v2/discovery.json").await;
+    let (_, services) = get_json(&app, "/open311/v2/services.json").await;
+    // Changesets are shown to the second.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let (_, again) = get_json(&app, "/open311/v2/discovery.json").await;
+    assert_eq!(before["changeset"], again["changeset"], "nothing changed");
+    let admin = app
+        .services
+        .actor_by_username("admin")
+        .await
+        .expect("admin");
+    app.services
+        .import_taxonomy(
+            &admin,
+            &[urbis_service::reference::TaxonomyPath {
+                names: vec!["市容环境".into(), "占道经营".into()],
+            }],
+        )
+        .await
+        .expect("import");
+    let (_, after) = get_json(&app, "/open311/v2/discovery.json").await;
+    assert_ne!(before["changeset"], after["changeset"]);
+    assert_eq!(after["changeset"], after["endpoints"][0]["changeset"]);
+    let (_, more) = get_json(&app, "/open311/v2/services.json").await;
+    assert_eq!(
+        more.as_array().expect("array").len(),
+        services.as_array().expect("array").len() + 1
+    );
+}
