@@ -1,6 +1,7 @@
 //! Open311 GeoReport v2: every method in XML and JSON, the spec's error cases, well-formed XML
 //! with the spec's element names, and no personal data in any Open311 answer.
 
+mod media;
 mod privacy;
 
 use quick_xml::events::Event;
