@@ -9,14 +9,16 @@
 //! never taken for a resident, so no case is owned by it.
 
 mod dates;
+mod media;
 mod public;
 mod requests;
 mod services;
 mod updates;
 
 pub use dates::parse_w3c;
+pub use media::Photo;
 pub use public::{PublicNote, PublicRequest, UpdateStatus};
-pub use requests::{Photo, RequestQuery, Submission, SubmitOutcome};
+pub use requests::{RequestQuery, Submission, SubmitOutcome};
 pub use services::{OTHER_SERVICE_CODE, PublicService};
 pub use updates::{PublicUpdate, UpdateQuery, UpdateSubmission};
 

@@ -4,15 +4,13 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 use urbis_domain::appeal::{AppealInput, bounded_text, limits};
-use urbis_domain::role::Actor;
 use urbis_domain::workflow::{CaseState, ClosureType};
-use urbis_storage::attachments::{self as attachment_repo, NewAttachment};
 use urbis_storage::open311::{self as repo, NewRequest, PublicRequestFilter, PublicRequestRow};
 use urbis_storage::time::{from_db, opt_from_db, to_db};
 use urbis_storage::{Conn, reference};
 
+use super::media::{Photo, check_media_urls, check_photos, store_photos};
 use super::public::{
     PublicNote, PublicRequest, UpdateStatus, coarse_point, cut, note_of, public_description,
     state_of, status_notes, status_of,
@@ -22,18 +20,8 @@ use super::{
     DESCRIPTION_ACCEPT_MAX_CHARS, PAGE_MAX, PAGE_SIZE_MAX, RANGE_MAX_DAYS, client_id, comma_list,
     not_found, parse_bounded, present,
 };
-use crate::attachments::{MAX_BYTES, MAX_PER_CASE, sniff_image};
+use crate::attachments::MAX_PER_CASE;
 use crate::{Result, ServiceError, Services};
-
-/// Most `media_url` values one POST may send.
-pub const MEDIA_URLS_MAX: usize = 9;
-
-/// A photo sent in a multipart POST.
-#[derive(Debug, Clone)]
-pub struct Photo {
-    pub mime: String,
-    pub bytes: Vec<u8>,
-}
 
 /// A request to file. Location is lat+long, an `address_id` (the code of an area of the city,
 /// e.g. a unit grid) or an address; contact fields are stored for the call-back like any other
@@ -86,118 +74,6 @@ fn parse_coordinate(field: &'static str, value: &str, max: f64) -> Result<f64> {
         .ok_or_else(|| {
             ServiceError::invalid("invalid_field", format!("{field}: a number within ±{max}"))
         })
-}
-
-/// Checks the media URLs a client sent: http(s), at most 500 characters, at most nine.
-pub(crate) fn check_media_urls(urls: &[String]) -> Result<Vec<String>> {
-    let urls: Vec<String> = urls
-        .iter()
-        .map(|u| u.trim().to_owned())
-        .filter(|u| !u.is_empty())
-        .collect();
-    if urls.len() > MEDIA_URLS_MAX {
-        return Err(ServiceError::invalid(
-            "invalid_media_url",
-            format!("at most {MEDIA_URLS_MAX} media_url values"),
-        ));
-    }
-    for url in &urls {
-        let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
-        if !scheme_ok
-            || url.chars().count() > limits::PHOTO_URL_MAX_CHARS
-            || url.chars().any(|c| c.is_whitespace() || c.is_control())
-        {
-            return Err(ServiceError::invalid(
-                "invalid_media_url",
-                format!(
-                    "media_url must be an http(s) URL of at most {} characters",
-                    limits::PHOTO_URL_MAX_CHARS
-                ),
-            ));
-        }
-    }
-    Ok(urls)
-}
-
-/// Checks photos before anything is stored: accepted types, size, count.
-pub(crate) fn check_photos(photos: &[Photo]) -> Result<()> {
-    if photos.len() > limits::PHOTOS_MAX {
-        return Err(ServiceError::invalid(
-            "attachment_limit",
-            format!("at most {} photos", limits::PHOTOS_MAX),
-        ));
-    }
-    for photo in photos {
-        if photo.bytes.len() > MAX_BYTES {
-            return Err(ServiceError::invalid(
-                "attachment_too_large",
-                format!("a photo may be at most {MAX_BYTES} bytes"),
-            ));
-        }
-        if sniff_image(&photo.bytes).is_none() {
-            return Err(ServiceError::invalid(
-                "attachment_bad_type",
-                "photos must be JPEG, PNG or WebP images",
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Stores photos on a case in the caller's transaction (each with its `attach` audit record) up
-/// to the per-case limit; returns how many did not fit.
-pub(crate) async fn store_photos(
-    conn: &mut Conn,
-    actor: &Actor,
-    case_id: i64,
-    state: &str,
-    photos: &[Photo],
-    now: DateTime<Utc>,
-) -> Result<usize> {
-    let mut skipped = 0;
-    let created_at = to_db(now);
-    for photo in photos {
-        if attachment_repo::count_for_case(conn, case_id).await? >= MAX_PER_CASE {
-            skipped += 1;
-            continue;
-        }
-        // The magic bytes decide the type (checked by `check_photos`).
-        let mime = sniff_image(&photo.bytes).unwrap_or("image/jpeg");
-        let sha256 = hex::encode(Sha256::digest(&photo.bytes));
-        let row = attachment_repo::insert(
-            conn,
-            &NewAttachment {
-                case_id,
-                kind: "appeal",
-                mime,
-                sha256: &sha256,
-                uploaded_by: None,
-                created_at: &created_at,
-                bytes: &photo.bytes,
-            },
-        )
-        .await?;
-        crate::audit::record(
-            conn,
-            now,
-            Some(actor),
-            "attach",
-            "case",
-            case_id,
-            state,
-            state,
-            &serde_json::json!({
-                "attachment_id": row.id,
-                "kind": "appeal",
-                "mime": mime,
-                "size": row.size,
-                "sha256": sha256,
-                "channel": "open311",
-            }),
-        )
-        .await?;
-    }
-    Ok(skipped)
 }
 
 /// Parses the area ids of a materialised path (`/1/5/12/`).
@@ -526,24 +402,6 @@ impl Services {
             )),
             Err(err) => Err(err),
         }
-    }
-
-    /// Returns a photo of a case that is not voided: (content type, bytes).
-    pub async fn open311_media(&self, attachment_id: i64) -> Result<(String, Vec<u8>)> {
-        let mut conn = self.db().reader().acquire().await?;
-        let (_, mime) = repo::public_attachment(&mut conn, attachment_id)
-            .await?
-            .ok_or_else(|| not_found("unknown_media", "no such media"))?;
-        let bytes = attachment_repo::bytes(&mut conn, attachment_id).await?;
-        Ok((mime, bytes))
-    }
-
-    /// The public URL of a stored photo.
-    pub(crate) fn open311_media_url(&self, attachment_id: i64) -> String {
-        format!(
-            "{}/open311/v2/media/{attachment_id}",
-            self.config().public_url.trim_end_matches('/')
-        )
     }
 
     /// Builds the public view of request rows: services, statuses, trail, places, media.

@@ -12,8 +12,8 @@ use urbis_domain::workflow::{CaseState, ClosureType};
 use urbis_storage::open311::{self as repo, NewUpdate, TrailItemRow, TrailRow};
 use urbis_storage::time::{from_db, to_db};
 
+use super::media::{Photo, check_media_urls, check_photos, store_photos};
 use super::public::{UpdateStatus, cut, note_of, public_description, status_of};
-use super::requests::{Photo, check_media_urls, check_photos, store_photos};
 use super::{
     DESCRIPTION_ACCEPT_MAX_CHARS, PAGE_MAX, PAGE_SIZE_MAX, client_id, not_found, parse_bounded,
     present,
