@@ -2,6 +2,7 @@
 //! data, verifies the audit chain and runs benchmarks. Flags override environment variables.
 
 mod bench;
+mod config;
 mod demo;
 mod export;
 mod import;
@@ -11,7 +12,7 @@ mod serve;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -140,7 +141,15 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+    // `serve` takes what flags and environment left at their defaults from its file.
+    if let (Command::Serve(args), Some(("serve", sub))) = (&mut cli.command, matches.subcommand())
+        && let Err(err) = config::apply(args, sub)
+    {
+        eprintln!("error: {err:#}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

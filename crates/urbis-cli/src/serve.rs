@@ -21,6 +21,12 @@ use crate::DbArgs;
 pub struct ServeArgs {
     #[command(flatten)]
     pub db: DbArgs,
+    /// TOML configuration file (the flags' names as keys; flags and environment variables win).
+    #[arg(long, env = "URBIS_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
+    /// The city's time zone (IANA name): report days, office hours and deadlines are local to it.
+    #[arg(long, env = "URBIS_TIME_ZONE", default_value = "Asia/Shanghai")]
+    pub time_zone: String,
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "URBIS_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -144,8 +150,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         Durability::Full
     };
+    let time_zone = crate::config::time_zone(&args.time_zone)?;
     let db = open_db(&args.db.db, durability).await?;
     let config = ServiceConfig {
+        time_zone,
         sla_interval: Duration::from_secs(args.sla_interval_secs.max(1)),
         public_url: public_url(args.public_url.as_deref(), args.listen)?,
         ..ServiceConfig::default()

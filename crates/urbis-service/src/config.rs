@@ -5,8 +5,9 @@ use std::time::Duration;
 /// How the services behave.
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
-    /// The city's offset from UTC in minutes (480 for China Standard Time).
-    pub utc_offset_minutes: i32,
+    /// The city's time zone (IANA name, `Asia/Shanghai` by default): report days, office hours
+    /// and deadlines are in its local time.
+    pub time_zone: chrono_tz::Tz,
     /// How long a login token stays valid.
     pub session_ttl: Duration,
     /// Most appeals committed in one intake transaction.
@@ -32,7 +33,7 @@ impl Default for ServiceConfig {
     fn default() -> Self {
         use urbis_domain::calendar::ClockType;
         ServiceConfig {
-            utc_offset_minutes: 480,
+            time_zone: chrono_tz::Tz::Asia__Shanghai,
             session_ttl: Duration::from_secs(12 * 3600),
             intake_batch_max: 1024,
             response_limit: (ClockType::WorkingHour, 2),
@@ -43,5 +44,17 @@ impl Default for ServiceConfig {
             argon2_memory_kib: 19 * 1024,
             public_url: "http://127.0.0.1:8080".into(),
         }
+    }
+}
+
+impl ServiceConfig {
+    /// The city's offset from UTC in minutes at an instant (480 for China Standard Time).
+    pub fn utc_offset_minutes(&self, at: chrono::DateTime<chrono::Utc>) -> i32 {
+        use chrono::Offset;
+        at.with_timezone(&self.time_zone)
+            .offset()
+            .fix()
+            .local_minus_utc()
+            / 60
     }
 }

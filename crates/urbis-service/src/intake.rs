@@ -233,8 +233,7 @@ impl Services {
 }
 
 async fn writer_loop(db: Db, config: ServiceConfig, mut receiver: mpsc::Receiver<IntakeJob>) {
-    let offset = chrono::FixedOffset::east_opt(config.utc_offset_minutes * 60)
-        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset is valid"));
+    let offset = config.time_zone;
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
         while batch.len() < config.intake_batch_max {
@@ -273,11 +272,7 @@ type Outcomes = Vec<Result<IntakeOutcome>>;
 /// Most residents a case follows up besides its first reporter.
 const CO_REPORTERS_MAX: usize = 500;
 
-async fn commit_batch(
-    db: &Db,
-    batch: &[IntakeJob],
-    offset: chrono::FixedOffset,
-) -> Result<Outcomes> {
+async fn commit_batch(db: &Db, batch: &[IntakeJob], offset: chrono_tz::Tz) -> Result<Outcomes> {
     let mut tx = db.begin_write().await?;
     let outcomes = store_batch(&mut tx, batch, offset).await?;
     tx.commit().await?;
@@ -288,7 +283,7 @@ async fn commit_batch(
 async fn store_batch(
     conn: &mut Conn,
     batch: &[IntakeJob],
-    offset: chrono::FixedOffset,
+    offset: chrono_tz::Tz,
 ) -> Result<Outcomes> {
     let root = reference::root_area(conn).await?;
     let mut areas: HashMap<i64, String> = HashMap::new();

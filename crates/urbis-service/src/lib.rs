@@ -30,7 +30,7 @@ pub mod training;
 
 use std::sync::{Arc, RwLock};
 
-use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use urbis_domain::calendar::WorkingCalendar;
 use urbis_storage::Db;
 
@@ -191,17 +191,22 @@ impl Services {
 
     /// Converts a UTC instant to city-local time.
     pub fn to_local(&self, at: DateTime<Utc>) -> NaiveDateTime {
-        at.with_timezone(&self.offset()).naive_local()
+        at.with_timezone(&self.inner.config.time_zone).naive_local()
     }
 
     /// Converts a city-local time to UTC.
     pub fn from_local(&self, local: NaiveDateTime) -> DateTime<Utc> {
-        (local - chrono::Duration::seconds(i64::from(self.offset().local_minus_utc()))).and_utc()
-    }
-
-    fn offset(&self) -> FixedOffset {
-        FixedOffset::east_opt(self.inner.config.utc_offset_minutes * 60)
-            .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset is valid"))
+        let tz = self.inner.config.time_zone;
+        // A local time that a daylight-saving change skips is read an hour later; one it repeats
+        // is the earlier of the two.
+        tz.from_local_datetime(&local)
+            .earliest()
+            .or_else(|| {
+                tz.from_local_datetime(&(local + chrono::Duration::hours(1)))
+                    .earliest()
+            })
+            .map(|at| at.with_timezone(&Utc))
+            .unwrap_or_else(|| local.and_utc())
     }
 
     /// Returns the city-local report day of an instant, as stored in statistics (YYYY-MM-DD).

@@ -5,6 +5,7 @@ mod assist;
 mod attachments;
 mod bad_input;
 mod closed_loop;
+mod config;
 mod crash;
 mod geo;
 mod intelligence;

@@ -1,6 +1,6 @@
 //! The documents Open311 answers with, built as [`Node`]s (one model, two formats).
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use urbis_service::open311::{PublicRequest, PublicService, PublicUpdate};
 
 use super::format::Node;
@@ -8,9 +8,7 @@ use crate::AppState;
 
 /// Formats an instant in the city's offset (W3C datetime, seconds precision).
 pub(super) fn datetime(state: &AppState, at: DateTime<Utc>) -> String {
-    let offset = FixedOffset::east_opt(state.services.config().utc_offset_minutes * 60)
-        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset is valid"));
-    at.with_timezone(&offset)
+    at.with_timezone(&state.services.config().time_zone)
         .format("%Y-%m-%dT%H:%M:%S%:z")
         .to_string()
 }

@@ -331,7 +331,7 @@ impl Services {
         end: &Option<String>,
         default_span: Option<Duration>,
     ) -> Result<(DateTime<Utc>, Option<DateTime<Utc>>)> {
-        let offset = self.config().utc_offset_minutes;
+        let offset = self.config().utc_offset_minutes(self.now());
         let start = present(start)
             .map(|v| super::parse_w3c("start_date", v, false, offset))
             .transpose()?;

@@ -206,7 +206,7 @@ impl Services {
                 "updated_datetime",
                 at,
                 false,
-                self.config().utc_offset_minutes,
+                self.config().utc_offset_minutes(self.now()),
             )?;
         }
         let description = bounded_text(
