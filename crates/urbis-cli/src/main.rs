@@ -20,8 +20,31 @@ use clap::{Args, Parser, Subcommand};
     about = "城治 Urbis — municipal social-governance platform"
 )]
 struct Cli {
+    /// Log format on stderr: `text` for people, `json` (one object a line, with the request id,
+    /// route, user id and latency in fields) for log pipelines.
+    #[arg(long, global = true, env = "URBIS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Logs to stderr, filtered by `URBIS_LOG` (default `warn,urbis=info`).
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("URBIS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,urbis=info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
+    }
 }
 
 #[derive(Subcommand)]
@@ -130,14 +153,8 @@ async fn blocking(
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("URBIS_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,urbis=info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    init_logs(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

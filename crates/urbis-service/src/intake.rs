@@ -220,6 +220,7 @@ async fn writer_loop(db: Db, config: ServiceConfig, mut receiver: mpsc::Receiver
             }
         }
         let size = batch.len();
+        let started = std::time::Instant::now();
         let outcomes = match commit_batch(&db, &batch, offset).await {
             Ok(outcomes) => outcomes,
             Err(err) if size > 1 => {
@@ -236,6 +237,7 @@ async fn writer_loop(db: Db, config: ServiceConfig, mut receiver: mpsc::Receiver
             }
             Err(err) => vec![Err(err)],
         };
+        crate::telemetry::intake_commit(started.elapsed(), receiver.len());
         crate::metrics::intake_batch(size);
         for (job, outcome) in batch.into_iter().zip(outcomes) {
             // A sender that gave up is fine: its appeal is stored and a retry finds it by key.
