@@ -96,10 +96,7 @@ fn describe_once() {
         "Overdue escalations made by the SLA worker."
     );
     metrics::counter!("urbis_sla_escalations_total").absolute(0);
-    describe_counter!(
-        "urbis_sla_failures_total",
-        "SLA worker rounds that failed."
-    );
+    describe_counter!("urbis_sla_failures_total", "SLA worker rounds that failed.");
     metrics::counter!("urbis_sla_failures_total").absolute(0);
     describe_counter!(
         "urbis_storage_failures_total",

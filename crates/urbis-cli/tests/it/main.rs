@@ -10,6 +10,7 @@ mod geo;
 mod intelligence;
 mod maps;
 mod open311;
+mod ops;
 mod permissions;
 mod sla;
 mod ui_e2e;
