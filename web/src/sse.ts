@@ -13,7 +13,11 @@ export interface SseHandle {
   close(): void;
 }
 
-/** Opens the stream and reconnects with backoff until closed. */
+/**
+ * Opens the stream and reconnects with backoff until closed. A reconnect sends the id of the
+ * last event seen (`Last-Event-ID`), so the server replays what was missed; when it cannot, it
+ * sends a `reset` event and the page reloads its data.
+ */
 export function openSse(
   path: string,
   onMessage: (msg: SseMessage) => void,
@@ -22,13 +26,18 @@ export function openSse(
   const controller = new AbortController();
   let closed = false;
   let backoff = 1000;
+  let lastId: string | undefined;
 
   const run = async () => {
     while (!closed) {
       try {
         const tok = token();
         const res = await fetch(path, {
-          headers: { accept: 'text/event-stream', ...(tok ? { authorization: `Bearer ${tok}` } : {}) },
+          headers: {
+            accept: 'text/event-stream',
+            ...(tok ? { authorization: `Bearer ${tok}` } : {}),
+            ...(lastId ? { 'last-event-id': lastId } : {}),
+          },
           signal: controller.signal,
           cache: 'no-store',
         });
@@ -62,6 +71,7 @@ export function openSse(
               else if (key === 'data') data.push(val);
               else if (key === 'id') msg.id = val;
             }
+            if (msg.id) lastId = msg.id;
             if (data.length) {
               msg.data = data.join('\n');
               onMessage(msg);

@@ -445,6 +445,30 @@ export function selectByCode(sel: HTMLSelectElement, code: string): boolean {
   return false;
 }
 
+/**
+ * Idempotency keys that follow the content: a retry of the same body reuses its key (so a
+ * timed-out submit is never filed twice), and any edit gets a new key (so the edit is never
+ * answered with the earlier appeal — the server refuses a key reused with another body).
+ */
+export function contentKeys(): { key(body: unknown): string; renew(): void } {
+  let last = '';
+  let current = newKey();
+  return {
+    key(body: unknown): string {
+      const text = JSON.stringify(body);
+      if (text !== last) {
+        last = text;
+        current = newKey();
+      }
+      return current;
+    },
+    renew(): void {
+      last = '';
+      current = newKey();
+    },
+  };
+}
+
 export function newKey(): string {
   return typeof crypto.randomUUID === 'function' ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
 }

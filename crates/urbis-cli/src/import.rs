@@ -13,7 +13,6 @@ use futures::StreamExt;
 use urbis_domain::appeal::AppealInput;
 use urbis_service::reference::TaxonomyPath;
 use urbis_service::{ServiceConfig, Services};
-use urbis_storage::Durability;
 
 use crate::DbArgs;
 
@@ -109,7 +108,7 @@ pub(crate) async fn open_services(db: &DbArgs) -> anyhow::Result<Services> {
             db.db.display()
         );
     }
-    let db = crate::serve::open_db(&db.db, Durability::Full).await?;
+    let db = crate::serve::open_db_for_tool(&db.db).await?;
     Services::start(db, ServiceConfig::default())
         .await
         .map_err(|err| anyhow::format_err!("{err}"))

@@ -66,6 +66,8 @@ enum Command {
     /// Audit-log tools.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Writes a consistent, verified copy of a running (or stopped) store.
+    Backup(serve::BackupArgs),
     /// Benchmarks (build with --release).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -124,7 +126,8 @@ enum ExportCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Re-walks the audit chain and names the first record that was altered.
+    /// Checks the file's integrity, re-walks the audit chain (naming the first record that was
+    /// altered) and recounts the counters from the cases.
     Verify(DbArgs),
 }
 
@@ -132,7 +135,7 @@ enum AuditCommand {
 enum BenchCommand {
     /// Appeals/s through HTTP with durable commits, beside bare SQLite limits.
     Intake(bench::IntakeArgs),
-    /// Classification quality and speed beside TF-IDF + LinearSVC (scikit-learn) on the same folds.
+    /// Classification quality and speed beside TF-IDF + LinearSVC (scikit-learn) on the same split (`--protocol cv` or `raw-holdout`).
     Classify(urbis_text::tools::BenchClassifyArgs),
     /// Point-in-polygon location of many points, beside PostGIS ST_Contains on the same data.
     Locate(urbis_geo::tools::BenchLocateArgs),
@@ -181,6 +184,7 @@ fn main() -> ExitCode {
             Command::Import(ImportCommand::Assets(args)) => mapdata::assets(args).await,
             Command::Geo(GeoCommand::Grids(args)) => mapdata::grids(args).await,
             Command::Audit(AuditCommand::Verify(args)) => serve::audit_verify(args).await,
+            Command::Backup(args) => serve::backup(args).await,
             Command::Bench(BenchCommand::Intake(args)) => bench::intake(args).await,
             Command::Bench(BenchCommand::Dashboard(args)) => bench::dashboard::run(args).await,
             Command::Bench(BenchCommand::Locate(args)) => {

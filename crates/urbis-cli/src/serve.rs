@@ -1,4 +1,4 @@
-//! `urbis serve` and `urbis audit verify`.
+//! `urbis serve`, `urbis audit verify` and `urbis backup`.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -12,7 +12,7 @@ use urbis_domain::audit::ChainBreak;
 use urbis_domain::role::Role;
 use urbis_service::auth::NewUser;
 use urbis_service::{ServiceConfig, Services};
-use urbis_storage::{Db, DbOptions, Durability};
+use urbis_storage::{Access, Db, DbOptions, Durability};
 
 use crate::DbArgs;
 
@@ -39,16 +39,42 @@ pub struct ServeArgs {
     pub admin_password: Option<String>,
 }
 
-/// Opens the store with the chosen durability.
+/// Opens the store as its one writer with the chosen durability (a second writer, a damaged
+/// file and a store that cannot take a write are refused with a message saying why).
 pub async fn open_db(path: &Path, durability: Durability) -> anyhow::Result<Db> {
     Db::open(&DbOptions {
-        path: path.to_owned(),
         durability,
-        read_connections: 8,
+        ..DbOptions::writer(path)
     })
     .await
-    .with_context(|| format!("failed to open database {}", path.display()))
+    .map_err(|err| anyhow::format_err!("cannot open {}: {err}", path.display()))
 }
+
+/// Opens the store for a one-shot tool (imports): it writes beside a running server, each write
+/// waiting for SQLite's write lock, without taking the lock file.
+pub async fn open_db_for_tool(path: &Path) -> anyhow::Result<Db> {
+    Db::open(&DbOptions {
+        lock: false,
+        ..DbOptions::writer(path)
+    })
+    .await
+    .map_err(|err| anyhow::format_err!("cannot open {}: {err}", path.display()))
+}
+
+/// Opens the store to read beside a running writer (no lock, no migration, no write).
+pub async fn open_db_read_only(path: &Path) -> anyhow::Result<Db> {
+    Db::open(&DbOptions {
+        access: Access::ReadOnly,
+        read_connections: 2,
+        ..DbOptions::writer(path)
+    })
+    .await
+    .map_err(|err| anyhow::format_err!("cannot open {}: {err}", path.display()))
+}
+
+/// How long a stop may take: open live feeds end at once, requests in flight (and the appeals
+/// they wait for) get this long to finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 
 /// Creates the city root and an admin on an empty database; returns the admin password if one was made.
 async fn bootstrap(
@@ -150,14 +176,34 @@ pub async fn serve(
     }
     println!("listening on http://{addr}");
     std::io::stdout().flush().ok();
-    axum::serve(listener, urbis_http::app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server failed")?;
-    let _ = stop.send(true);
-    if let Err(err) = worker.await {
-        tracing::error!(error = %err, "sla worker ended abnormally");
+    let mut server = tokio::spawn(
+        axum::serve(listener, urbis_http::app(state))
+            .with_graceful_shutdown(services.stopping())
+            .into_future(),
+    );
+    tokio::select! {
+        result = &mut server => {
+            result.context("server task failed")?.context("server failed")?;
+        }
+        () = shutdown_signal() => {
+            tracing::info!("stopping: live feeds end, requests in flight finish");
+            services.begin_shutdown();
+            match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
+                Ok(result) => result.context("server task failed")?.context("server failed")?,
+                Err(_) => {
+                    tracing::warn!("requests still open after {SHUTDOWN_GRACE:?}; closing them");
+                    server.abort();
+                }
+            }
+        }
     }
+    let _ = stop.send(true);
+    match tokio::time::timeout(SHUTDOWN_GRACE, worker).await {
+        Ok(Err(err)) => tracing::error!(error = %err, "sla worker ended abnormally"),
+        Err(_) => tracing::warn!("sla worker did not finish its round in time"),
+        Ok(Ok(())) => {}
+    }
+    // Waits for the writer's transaction in progress, if any, then releases the lock file.
     services.db().close().await;
     Ok(())
 }
@@ -182,10 +228,7 @@ async fn shutdown_signal() {
 
 /// `urbis audit verify`: exit 0 when the chain holds, 1 naming the first altered record.
 pub async fn audit_verify(args: DbArgs) -> anyhow::Result<ExitCode> {
-    if !args.db.exists() {
-        anyhow::bail!("no database at {}", args.db.display());
-    }
-    let db = open_db(&args.db, Durability::Full).await?;
+    let db = open_db_read_only(&args.db).await?;
     let report = urbis_service::audit::verify_chain(&db)
         .await
         .map_err(|err| anyhow::format_err!("failed to read the audit log: {err}"))?;
@@ -224,5 +267,76 @@ pub async fn audit_verify(args: DbArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(1));
     }
+    let differences = urbis_service::audit::verify_counters(&db)
+        .await
+        .map_err(|err| anyhow::format_err!("failed to recount the counters: {err}"))?;
+    if !differences.is_empty() {
+        for difference in &differences {
+            println!("counter differs: {difference}");
+        }
+        return Ok(ExitCode::from(1));
+    }
+    println!("counters ok: they match a recount from the cases");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Options of `urbis backup`.
+#[derive(Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The backup file to write (must not exist).
+    #[arg(long)]
+    pub to: std::path::PathBuf,
+}
+
+/// `urbis backup --to FILE`: a consistent online copy (taken on one read snapshot while the
+/// server goes on writing), written beside its target and renamed into place only after it
+/// passed the integrity check, the audit chain and the counter recount.
+pub async fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
+    if args.to.exists() {
+        anyhow::bail!("{} exists; choose a new file", args.to.display());
+    }
+    let started = std::time::Instant::now();
+    let db = open_db_read_only(&args.db.db).await?;
+    let partial = std::path::PathBuf::from(format!("{}.partial", args.to.display()));
+    let _ = std::fs::remove_file(&partial);
+    db.backup_into(&partial)
+        .await
+        .map_err(|err| anyhow::format_err!("backup failed: {err}"))?;
+    db.close().await;
+    let copy = open_db_read_only(&partial).await?;
+    let chain = urbis_service::audit::verify_chain(&copy)
+        .await
+        .map_err(|err| anyhow::format_err!("failed to read the copy's audit log: {err}"))?;
+    let states = urbis_service::audit::verify_case_states(&copy)
+        .await
+        .map_err(|err| anyhow::format_err!("failed to read the copy's cases: {err}"))?;
+    let counters = urbis_service::audit::verify_counters(&copy)
+        .await
+        .map_err(|err| anyhow::format_err!("failed to recount the copy: {err}"))?;
+    copy.close().await;
+    if chain.first_break.is_some() || states.is_some() || !counters.is_empty() {
+        let _ = std::fs::remove_file(&partial);
+        anyhow::bail!(
+            "the copy did not verify (audit chain, case states or counters); nothing was written"
+        );
+    }
+    std::fs::File::open(&partial)
+        .and_then(|file| file.sync_all())
+        .with_context(|| format!("failed to sync {}", partial.display()))?;
+    std::fs::rename(&partial, &args.to)
+        .with_context(|| format!("failed to move the backup to {}", args.to.display()))?;
+    if let Some(dir) = args.to.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+    }
+    let size = std::fs::metadata(&args.to).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "backup written to {} ({:.1} MB, {} audit records verified, counters match) in {:.1}s",
+        args.to.display(),
+        size as f64 / 1e6,
+        chain.checked,
+        started.elapsed().as_secs_f64()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -173,7 +173,13 @@ impl CaseResponse {
             channel: row.channel,
             title: visible(contact, row.title, urbis_text::pii::mask),
             text: visible(contact, row.text, urbis_text::pii::mask),
-            address: row.address,
+            // Who goes to the place (handlers, grid supervisors) needs the whole address; readers
+            // without a need (leaders) see it down to the road and estate, not the door.
+            address: if contact || matches!(actor.role, Role::DeptHandler | Role::GridSupervisor) {
+                row.address
+            } else {
+                urbis_text::pii::mask_address(&row.address)
+            },
             lat: row.lat,
             lon: row.lon,
             category_id: row.category_id,
@@ -480,7 +486,8 @@ pub struct SuggestResponse {
     pub categories: Vec<CategorySuggestion>,
     /// Empty for residents.
     pub duplicates: Vec<DuplicateSuggestion>,
-    /// Kinds of personal data found (mobile, landline, id_card, bank_card, email, name).
+    /// Kinds of personal data found (mobile, landline, id_card, bank_card, email, wechat, qq,
+    /// plate, name, address).
     pub pii: Vec<String>,
     pub masked_text: String,
     pub priority: PrioritySuggestion,

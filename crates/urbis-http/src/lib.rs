@@ -65,6 +65,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::cases::router())
         .merge(routes::admin::router())
         .merge(routes::stats::router())
+        .merge(routes::events::router())
         .merge(routes::geo::router())
         .merge(routes::attachments::router())
         .merge(routes::public::router())
@@ -86,6 +87,7 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .route("/healthz", get(routes::system::healthz))
+        .route("/readyz", get(routes::system::readyz))
         .route("/metrics", get(routes::system::metrics))
         .merge(open311::router())
         // The web UI: `/`, the bundle's files and every other non-API GET (see routes::ui).

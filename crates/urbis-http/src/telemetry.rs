@@ -82,7 +82,7 @@ fn describe() {
             register_route(path, method_label(method));
         }
     }
-    for path in ["/healthz", "/metrics", "/api/v1/openapi.json"] {
+    for path in ["/healthz", "/readyz", "/metrics", "/api/v1/openapi.json"] {
         register_route(path, "GET");
     }
     register_route(FALLBACK_ROUTE, "GET");

@@ -182,7 +182,7 @@ impl Services {
         }
         let locator = self.area_locator().await?;
         let mut report = ImportReport::default();
-        let mut tx = self.db().writer().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         let depts: HashMap<String, i64> = reference::list_depts(&mut tx)
             .await?
             .into_iter()
@@ -382,7 +382,7 @@ impl Services {
                 "state is 完好, 破损, 丢失 or 占用 (intact, damaged, lost, occupied)",
             )
         })?;
-        let mut tx = self.db().writer().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         let asset = geo_repo::get_asset(&mut tx, id.trim()).await?;
         let allowed = match actor.role {
             Role::Admin | Role::GridSupervisor => true,
@@ -436,7 +436,7 @@ impl Services {
             parse_class(class)?;
             codes.push(class.trim().to_owned());
         }
-        let mut tx = self.db().writer().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM categories WHERE id = ?")
             .bind(category_id)
             .fetch_optional(&mut *tx)

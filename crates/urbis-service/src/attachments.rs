@@ -102,7 +102,7 @@ impl Services {
         }
         let sha256 = hex::encode(Sha256::digest(bytes));
         let now = self.now();
-        let mut tx = self.db().writer().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         let case = cases::get_case(&mut tx, case_id).await?;
         if !workflow::can_view(actor, &facts_of(&case)) {
             return Err(ServiceError::not_found("case"));

@@ -89,3 +89,14 @@ pub async fn verify_case_states(db: &Db) -> Result<Option<(i64, String, String)>
     .await?;
     Ok(row)
 }
+
+/// Recounts the kept counters (state counts, cases reported per day, area and category) from the
+/// cases on one read snapshot; returns the differences found (empty when they agree).
+pub async fn verify_counters(db: &Db) -> Result<Vec<String>> {
+    use sqlx::Connection;
+    let mut conn = db.reader().acquire().await?;
+    let mut snapshot = conn.begin().await?;
+    let found = urbis_storage::stats::recount_differences(&mut snapshot).await?;
+    snapshot.rollback().await?;
+    Ok(found)
+}

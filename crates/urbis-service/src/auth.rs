@@ -257,7 +257,7 @@ impl Services {
             ));
         }
         let hash = self.hash_password(&user.password).await?;
-        let mut tx = self.db().writer().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         if let Some(area) = user.area_id {
             reference::get_area(&mut tx, area).await?;
         }
@@ -311,7 +311,7 @@ impl Services {
     /// Enables or disables a user (admin only); a disabled user's sessions end at once.
     pub async fn set_user_active(&self, actor: &Actor, user_id: i64, active: bool) -> Result<()> {
         require_role(actor, &[Role::Admin])?;
-        let mut tx = self.db().writer().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         users::set_user_active(&mut tx, user_id, active).await?;
         crate::audit::record(
             &mut tx,

@@ -12,7 +12,7 @@ use urbis_storage::stats::{self, Dim, StateKey};
 use urbis_storage::time::{from_db, opt_from_db, to_db};
 use urbis_storage::{Conn, reference};
 
-use crate::{CaseEvent, Result, ServiceError, Services};
+use crate::{CaseEvent, ErrorKind, Result, ServiceError, Services};
 
 /// Largest page of a case list.
 pub const LIST_MAX: i64 = 500;
@@ -252,10 +252,21 @@ impl Services {
         validate_action(&action)?;
         let calendar = self.calendar();
         let now = self.now();
-        let mut tx = self.db().writer().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         let before = cases::get_case(&mut tx, case_id).await?;
         let facts = facts_of(&before);
         if !workflow::can_view(actor, &facts) {
+            // A department that had the case (and lost it to a return or a re-dispatch that
+            // committed first) learns what happened instead of being told it does not exist.
+            if let Some(dept) = actor.dept_id
+                && urbis_storage::audit::was_dispatched_to(&mut tx, case_id, dept.0).await?
+            {
+                return Err(ServiceError::new(
+                    ErrorKind::Conflict,
+                    "case_moved",
+                    "the case is no longer with your department (it was returned or dispatched elsewhere)",
+                ));
+            }
             return Err(ServiceError::not_found("case"));
         }
         let plan = workflow::plan(actor, &facts, &action)?;
@@ -484,17 +495,12 @@ impl Services {
             &detail,
         )
         .await?;
+        // The answer is the case as this action left it, read inside its own transaction.
+        let stored = cases::get_case(&mut tx, case_id).await?;
         tx.commit().await?;
         crate::metrics::case_transition(action.name());
-        self.publish(CaseEvent {
-            case_id,
-            number: after.number.clone(),
-            action: action.name().to_owned(),
-            state: after.state.clone(),
-            at: now,
-        });
-        let mut conn = self.db().reader().acquire().await?;
-        Ok(cases::get_case(&mut conn, case_id).await?)
+        self.publish(CaseEvent::of(&stored, action.name(), now));
+        Ok(stored)
     }
 
     fn reset_clock(case: &mut CaseRow) {
@@ -521,7 +527,7 @@ impl Services {
         area_id: Option<i64>,
     ) -> Result<CaseRow> {
         crate::auth::require_role(actor, &[Role::Operator, Role::ShiftLead, Role::Dispatcher])?;
-        let mut tx = self.db().writer().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         let before = cases::get_case(&mut tx, case_id).await?;
         if !workflow::can_view(actor, &facts_of(&before)) {
             return Err(ServiceError::not_found("case"));

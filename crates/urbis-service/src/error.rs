@@ -77,6 +77,16 @@ impl From<StorageError> for ServiceError {
             StorageError::Conflict(message) => {
                 ServiceError::new(ErrorKind::Conflict, "conflict", message)
             }
+            StorageError::Unavailable(kind, message) => {
+                crate::metrics::storage_failure(kind, &message);
+                let shown = match kind {
+                    urbis_storage::Unavailable::Full => {
+                        "the store is full; nothing was saved — try again later"
+                    }
+                    _ => "the store cannot save right now; nothing was saved — try again later",
+                };
+                ServiceError::new(ErrorKind::Unavailable, kind.code(), shown)
+            }
             other => {
                 tracing::error!(error = %other, "storage failure");
                 ServiceError::internal()

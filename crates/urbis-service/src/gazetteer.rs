@@ -54,7 +54,7 @@ impl ImportReport {
     /// Audits the import against the city's root area and commits it.
     pub(crate) async fn audit_and_commit(
         &self,
-        mut tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+        mut tx: urbis_storage::WriteTx,
         services: &Services,
         actor: &Actor,
         action: &str,
@@ -190,7 +190,7 @@ impl Services {
             ));
         }
         let mut report = ImportReport::default();
-        let mut tx = self.db().writer().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         for input in rows {
             match validate_row(input) {
                 Ok((name, kind, lat, lon, aliases)) => {

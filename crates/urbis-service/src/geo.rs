@@ -60,7 +60,7 @@ impl Services {
                 format!("at most {IMPORT_MAX_FEATURES} features"),
             ));
         }
-        let mut tx = self.db().writer().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         let default_parent = match default_parent {
             Some(id) => reference::get_area(&mut tx, id).await?,
             None => reference::root_area(&mut tx).await?,

@@ -244,7 +244,7 @@ impl Services {
             other => ServiceError::invalid("invalid_geometry", other.to_string()),
         })?;
         drop(tx);
-        let mut tx = self.db().writer().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         for target in &targets {
             // Someone may have cut or imported grids here meanwhile.
             if !children(&mut tx, target.id, "grid").await?.is_empty() {
@@ -335,7 +335,7 @@ impl Services {
                 format!("a responsibility grid has 1–{max} unit grids"),
             ));
         }
-        let mut tx = self.db().writer().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         let supervisor = match &input.supervisor {
             Some(username) => Some(supervisor_user(&mut tx, username).await?),
             None => None,
@@ -451,7 +451,7 @@ impl Services {
         username: &str,
     ) -> Result<ResponsibilityGridRow> {
         require_role(actor, &[Role::Admin])?;
-        let mut tx = self.db().writer().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         let grid = geo_repo::get_responsibility_grid(&mut tx, grid_id).await?;
         if let Some(current) = &grid.supervisor_username {
             return Err(conflict(
@@ -488,7 +488,7 @@ impl Services {
         grid_id: i64,
     ) -> Result<ResponsibilityGridRow> {
         require_role(actor, &[Role::Admin])?;
-        let mut tx = self.db().writer().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         let grid = geo_repo::get_responsibility_grid(&mut tx, grid_id).await?;
         geo_repo::set_grid_supervisor(&mut tx, grid_id, None, &to_db(self.now())).await?;
         crate::audit::record(

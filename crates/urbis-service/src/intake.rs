@@ -28,6 +28,8 @@ pub struct IntakeOutcome {
     pub created: bool,
     /// True when the appeal repeats an open case and was attached to it (no new case).
     pub merged: bool,
+    /// Materialised path of the case's area (who may see it).
+    pub area_path: String,
 }
 
 struct IntakeJob {
@@ -41,6 +43,8 @@ struct IntakeJob {
     needs_review: bool,
     reporter: Option<Actor>,
     idempotency_key: Option<String>,
+    /// SHA-256 of what the appeal says, so a key reused with another body is refused.
+    content_hash: String,
     received_at: DateTime<Utc>,
     reply: oneshot::Sender<Result<IntakeOutcome>>,
 }
@@ -74,6 +78,7 @@ impl Services {
             Some(_) => Channel::Api,
         };
         let mut appeal = input.validate(default_channel)?;
+        let content_hash = content_hash(&appeal);
         // An address without coordinates takes its point from the gazetteer when the match is confident.
         let mut geo = crate::assets::IntakeGeo::default();
         if appeal.location.is_none() {
@@ -173,6 +178,7 @@ impl Services {
             needs_review,
             reporter: actor.cloned(),
             idempotency_key,
+            content_hash,
             received_at: self.now(),
             reply,
         };
@@ -195,12 +201,30 @@ impl Services {
             self.remember_case(outcome.case_id, &dedup_text, category, area);
         }
         if outcome.created {
+            let state = CaseState::parse(&outcome.state).unwrap_or(CaseState::Received);
             self.publish(crate::CaseEvent {
+                seq: 0,
                 case_id: outcome.case_id,
                 number: outcome.number.clone(),
-                action: "receive".into(),
+                action: if outcome.merged {
+                    "merge_repeat"
+                } else {
+                    "receive"
+                }
+                .into(),
                 state: outcome.state.clone(),
                 at: self.now(),
+                facts: urbis_domain::workflow::CaseFacts {
+                    state,
+                    area_path: outcome.area_path.clone(),
+                    lead_dept: None,
+                    supporting_depts: Vec::new(),
+                    reporter_user: actor
+                        .filter(|a| a.role == Role::Resident)
+                        .map(|a| a.user_id),
+                    co_reporters: Vec::new(),
+                    pending: None,
+                },
             });
         }
         crate::metrics::appeal_received(outcome.created);
@@ -223,7 +247,7 @@ async fn writer_loop(db: Db, config: ServiceConfig, mut receiver: mpsc::Receiver
         let started = std::time::Instant::now();
         let outcomes = match commit_batch(&db, &batch, offset).await {
             Ok(outcomes) => outcomes,
-            Err(err) if size > 1 => {
+            Err(err) if size > 1 && err.kind != ErrorKind::Unavailable => {
                 // One bad appeal must not sink its neighbours: retry each on its own.
                 tracing::warn!(error = %err, size, "intake batch failed, retrying one by one");
                 let mut outcomes = Vec::with_capacity(size);
@@ -235,7 +259,7 @@ async fn writer_loop(db: Db, config: ServiceConfig, mut receiver: mpsc::Receiver
                 }
                 outcomes
             }
-            Err(err) => vec![Err(err)],
+            Err(err) => (0..size).map(|_| Err(err.clone())).collect(),
         };
         crate::telemetry::intake_commit(started.elapsed(), receiver.len());
         crate::metrics::intake_batch(size);
@@ -256,9 +280,10 @@ async fn commit_batch(
     batch: &[IntakeJob],
     offset: chrono::FixedOffset,
 ) -> Result<Outcomes> {
-    let mut tx = db.writer().begin().await?;
+    let mut tx = db.begin_write().await?;
     let outcomes = store_batch(&mut tx, batch, offset).await?;
     tx.commit().await?;
+    crate::metrics::storage_recovered();
     Ok(outcomes)
 }
 
@@ -273,7 +298,7 @@ async fn store_batch(
     let mut next_id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM cases")
         .fetch_one(&mut *conn)
         .await?;
-    let mut seen_keys: HashMap<String, IntakeOutcome> = HashMap::new();
+    let mut seen_keys: HashMap<String, (IntakeOutcome, String)> = HashMap::new();
     let mut counters: HashMap<(String, i64, i64), i64> = HashMap::new();
     let mut states: HashMap<(i64, i64), i64> = HashMap::new();
     let mut outcomes = Vec::with_capacity(batch.len());
@@ -281,14 +306,23 @@ async fn store_batch(
 
     for job in batch {
         if let Some(key) = &job.idempotency_key {
-            if let Some(done) = seen_keys.get(key) {
-                outcomes.push(Ok(IntakeOutcome {
-                    created: false,
-                    ..done.clone()
-                }));
+            if let Some((done, hash)) = seen_keys.get(key) {
+                outcomes.push(if *hash == job.content_hash {
+                    Ok(IntakeOutcome {
+                        created: false,
+                        ..done.clone()
+                    })
+                } else {
+                    Err(key_reused())
+                });
                 continue;
             }
-            if let Some(case_id) = cases::find_by_idempotency_key(conn, key).await? {
+            if let Some((case_id, hash)) = cases::find_by_idempotency_key(conn, key).await? {
+                // Appeals stored before hashes were kept have none: they answer as before.
+                if hash.as_ref().is_some_and(|h| *h != job.content_hash) {
+                    outcomes.push(Err(key_reused()));
+                    continue;
+                }
                 let case = cases::get_case(conn, case_id).await?;
                 let outcome = IntakeOutcome {
                     case_id,
@@ -296,8 +330,9 @@ async fn store_batch(
                     state: case.state,
                     created: false,
                     merged: false,
+                    area_path: case.area_path,
                 };
-                seen_keys.insert(key.clone(), outcome.clone());
+                seen_keys.insert(key.clone(), (outcome.clone(), job.content_hash.clone()));
                 outcomes.push(Ok(outcome));
                 continue;
             }
@@ -306,7 +341,7 @@ async fn store_batch(
             && let Some(outcome) = attach_repeat(conn, &mut head, job, case_id, similarity).await?
         {
             if let Some(key) = &job.idempotency_key {
-                seen_keys.insert(key.clone(), outcome.clone());
+                seen_keys.insert(key.clone(), (outcome.clone(), job.content_hash.clone()));
             }
             outcomes.push(Ok(outcome));
             continue;
@@ -455,9 +490,10 @@ async fn store_batch(
             state: received.to_owned(),
             created: true,
             merged: false,
+            area_path: area_path.clone(),
         };
         if let Some(key) = &job.idempotency_key {
-            seen_keys.insert(key.clone(), outcome.clone());
+            seen_keys.insert(key.clone(), (outcome.clone(), job.content_hash.clone()));
         }
         outcomes.push(Ok(outcome));
     }
@@ -486,13 +522,13 @@ async fn attach_repeat(
     case_id: i64,
     similarity: f32,
 ) -> Result<Option<IntakeOutcome>> {
-    let row: Option<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT state, number, stats_day, area_id, category_id FROM cases WHERE id = ?",
+    let row: Option<(String, String, String, i64, Option<i64>, String)> = sqlx::query_as(
+        "SELECT state, number, stats_day, area_id, category_id, area_path FROM cases WHERE id = ?",
     )
     .bind(case_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((state, number, stats_day, area_id, category_id)) = row else {
+    let Some((state, number, stats_day, area_id, category_id, area_path)) = row else {
         return Ok(None);
     };
     if CaseState::parse(&state).is_none_or(|s| !s.is_open()) {
@@ -597,6 +633,7 @@ async fn attach_repeat(
         state,
         created: true,
         merged: true,
+        area_path,
     }))
 }
 
@@ -627,8 +664,51 @@ async fn insert_job_appeal(
             reporter_name: &appeal.reporter_name,
             reporter_phone: &appeal.reporter_phone,
             idempotency_key: job.idempotency_key.as_deref(),
+            idempotency_hash: job
+                .idempotency_key
+                .as_ref()
+                .map(|_| job.content_hash.as_str()),
             created_at: at,
         },
     )
     .await?)
+}
+
+fn key_reused() -> ServiceError {
+    ServiceError::invalid(
+        "idempotency_key_reused",
+        "this Idempotency-Key was already used for an appeal with different content; use a new key",
+    )
+}
+
+/// SHA-256 (hex) of everything the caller said in an appeal, in a fixed order with separators
+/// that cannot occur inside a field (validated fields hold no control characters).
+fn content_hash(appeal: &NewAppeal) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    let location = appeal
+        .location
+        .map(|(lat, lon)| format!("{lat:.7},{lon:.7}"))
+        .unwrap_or_default();
+    let category = appeal
+        .category_id
+        .map(|c| c.0.to_string())
+        .unwrap_or_default();
+    let area = appeal.area_id.map(|a| a.0.to_string()).unwrap_or_default();
+    for field in [
+        appeal.channel.as_str(),
+        &appeal.title,
+        &appeal.text,
+        &appeal.reporter_name,
+        &appeal.reporter_phone,
+        &appeal.address,
+        &location,
+        &category,
+        &area,
+        if appeal.urgent { "1" } else { "0" },
+    ] {
+        hasher.update(field.as_bytes());
+        hasher.update([0x1f]);
+    }
+    hex::encode(hasher.finalize())
 }

@@ -16,6 +16,7 @@ pub mod classify;
 pub mod config;
 pub mod dedup;
 pub mod error;
+pub mod events;
 pub mod gazetteer;
 pub mod geo;
 pub mod grids;
@@ -36,6 +37,7 @@ use urbis_storage::Db;
 
 pub use config::ServiceConfig;
 pub use error::{ErrorKind, ServiceError};
+pub use events::{CaseEvent, Subscription};
 
 /// Result of a service call.
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
@@ -52,7 +54,9 @@ struct Inner {
     intake: intake::IntakeHandle,
     sessions: auth::SessionCache,
     calendar: RwLock<Arc<WorkingCalendar>>,
-    events: tokio::sync::broadcast::Sender<CaseEvent>,
+    events: events::EventHub,
+    /// Set when the process begins to stop: live feeds end, workers finish their round.
+    stopping: tokio::sync::watch::Sender<bool>,
     clock: Clock,
     locator: RwLock<Option<Arc<geo::AreaLocator>>>,
     classifier: RwLock<Option<Arc<classify::Classifier>>>,
@@ -97,16 +101,6 @@ impl Clock {
     }
 }
 
-/// A change to a case, broadcast to live listeners (dashboard feeds).
-#[derive(Debug, Clone)]
-pub struct CaseEvent {
-    pub case_id: i64,
-    pub number: String,
-    pub action: String,
-    pub state: String,
-    pub at: DateTime<Utc>,
-}
-
 impl Services {
     /// Builds the services on an opened store and starts the intake writer.
     pub async fn start(db: Db, config: ServiceConfig) -> Result<Services> {
@@ -117,7 +111,7 @@ impl Services {
     pub async fn start_with_clock(db: Db, config: ServiceConfig, clock: Clock) -> Result<Services> {
         let calendar = reference::load_calendar(&db).await?;
         let intake = intake::IntakeHandle::spawn(db.clone(), config.clone());
-        let (events, _) = tokio::sync::broadcast::channel(1024);
+        let (stopping, _) = tokio::sync::watch::channel(false);
         Ok(Services {
             inner: Arc::new(Inner {
                 db,
@@ -125,7 +119,8 @@ impl Services {
                 intake,
                 sessions: auth::SessionCache::default(),
                 calendar: RwLock::new(Arc::new(calendar)),
-                events,
+                events: events::EventHub::new(),
+                stopping,
                 clock,
                 locator: RwLock::new(None),
                 classifier: RwLock::new(None),
@@ -171,14 +166,28 @@ impl Services {
         *guard = Arc::new(calendar);
     }
 
-    /// Subscribes to live case events.
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<CaseEvent> {
-        self.inner.events.subscribe()
+    /// Subscribes to live case events; with the id of the last event a client saw, the
+    /// subscription starts with what it missed (see [`events`]).
+    pub fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
+        self.inner.events.subscribe(last_event_id)
     }
 
+    /// Publishes an event of a committed change.
     fn publish(&self, event: CaseEvent) {
-        // Nobody listening is fine.
-        let _ = self.inner.events.send(event);
+        self.inner.events.publish(event);
+    }
+
+    /// Begins an orderly stop: live feeds end so the HTTP server can finish.
+    pub fn begin_shutdown(&self) {
+        self.inner.stopping.send_replace(true);
+    }
+
+    /// Resolves once [`Services::begin_shutdown`] was called.
+    pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut receiver = self.inner.stopping.subscribe();
+        async move {
+            let _ = receiver.wait_for(|stopping| *stopping).await;
+        }
     }
 
     /// Converts a UTC instant to city-local time.
@@ -209,5 +218,13 @@ impl Services {
             .execute(self.db().reader())
             .await
             .is_ok()
+    }
+
+    /// Whether the store takes a durable write now (a one-row write probe): what `/readyz`
+    /// reports. Err carries the stable code (`storage_full`, `storage_unavailable`).
+    pub async fn ready(&self) -> Result<()> {
+        self.db().probe_write().await?;
+        metrics::storage_recovered();
+        Ok(())
     }
 }

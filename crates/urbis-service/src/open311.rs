@@ -271,7 +271,7 @@ impl Services {
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let api_key = hex::encode(bytes);
         let now = self.now();
-        let mut tx = self.db().writer().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         let client = repo::insert_client(&mut tx, &name, &hash_key(&api_key), &to_db(now)).await?;
         crate::audit::record(
             &mut tx,
@@ -293,7 +293,7 @@ impl Services {
     pub async fn open311_revoke_client(&self, actor: &Actor, client_id: i64) -> Result<ClientRow> {
         require_role(actor, &[Role::Admin])?;
         let now = self.now();
-        let mut tx = self.db().writer().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         repo::get_client(&mut tx, client_id).await?;
         if !repo::revoke_client(&mut tx, client_id, &to_db(now)).await? {
             return Err(ServiceError::new(

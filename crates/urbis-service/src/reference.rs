@@ -85,7 +85,7 @@ impl Services {
     ) -> Result<AreaRow> {
         require_role(actor, &[Role::Admin])?;
         let name = check_name("name", name)?;
-        let mut tx = self.db().writer().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         let parent = match parent_id {
             Some(id) => Some(reference::get_area(&mut tx, id).await?),
             None => None,
@@ -154,7 +154,7 @@ impl Services {
         require_role(actor, &[Role::Admin])?;
         let name = check_name("name", name)?;
         let code = check_name("code", code)?;
-        let mut tx = self.db().writer().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         if let Some(area) = area_id {
             reference::get_area(&mut tx, area).await?;
         }
@@ -195,7 +195,7 @@ impl Services {
                 format!("at most {IMPORT_MAX_ROWS} rows"),
             ));
         }
-        let mut tx = self.db().writer().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         let mut created = 0;
         let mut problems = Vec::new();
         for (row_idx, path) in paths.iter().enumerate() {
@@ -288,7 +288,7 @@ impl Services {
                 "amount 1–1000, reminder 0–10080 minutes",
             ));
         }
-        let mut tx = self.db().writer().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM categories WHERE id = ?")
             .bind(category_id)
             .fetch_optional(&mut *tx)
@@ -359,7 +359,7 @@ impl Services {
         if let Some(hours) = office_hours {
             parse_office_hours(hours)?;
         }
-        let mut tx = self.db().writer().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         if let Some(hours) = office_hours {
             reference::set_setting(&mut tx, "office_hours", hours).await?;
         }
@@ -404,7 +404,7 @@ impl Services {
             ));
         }
         let note = urbis_domain::appeal::bounded_text("note", Some(note), NAME_MAX_CHARS * 2)?;
-        let mut tx = self.db().writer().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         let version =
             reference::insert_version(&mut tx, &note, &to_db(self.now()), Some(actor.user_id.0))
                 .await?;

@@ -87,7 +87,7 @@ impl Services {
     /// and escalation (督办) of cases past it. Returns (reminded, escalated).
     pub async fn sla_tick(&self, now: DateTime<Utc>) -> Result<(usize, usize)> {
         let horizon = now + chrono::Duration::days(2);
-        let mut tx = self.db().writer().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         let mut reminded = 0;
         for before in cases::cases_needing_reminder(&mut tx, &to_db(horizon), 500).await? {
             let Some(due) = before.due_at.as_deref().map(from_db).transpose()? else {
@@ -134,6 +134,8 @@ impl Services {
             reminded += 1;
         }
         let mut escalated = 0;
+        // Events go out only after the commit: a listener never hears of a change that was rolled back.
+        let mut events = Vec::new();
         for before in cases::cases_newly_overdue(&mut tx, &to_db(now), 500).await? {
             let mut after = before.clone();
             after.overdue = true;
@@ -170,16 +172,13 @@ impl Services {
                 &serde_json::json!({ "due_at": before.due_at }),
             )
             .await?;
-            self.publish(crate::CaseEvent {
-                case_id: before.id,
-                number: before.number.clone(),
-                action: "escalate".into(),
-                state: before.state.clone(),
-                at: now,
-            });
+            events.push(crate::CaseEvent::of(&after, "escalate", now));
             escalated += 1;
         }
         tx.commit().await?;
+        for event in events {
+            self.publish(event);
+        }
         crate::metrics::sla_tick(reminded, escalated);
         Ok((reminded, escalated))
     }

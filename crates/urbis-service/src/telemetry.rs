@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 
+use urbis_storage::Unavailable;
+
 use crate::Services;
 
 /// Workflow action names, as `Action::name` gives them.
@@ -35,8 +37,14 @@ pub const ACTIONS: [&str; 17] = [
     "supervise",
 ];
 
-/// Causes of `urbis_storage_failures_total`, as `urbis_storage::Unavailable::as_str` gives them.
-pub const STORAGE_FAILURE_CAUSES: [&str; 5] = ["full", "read_only", "busy", "io", "damaged"];
+/// Causes of `urbis_storage_failures_total` (labelled by `Unavailable::as_str`).
+pub const STORAGE_FAILURE_CAUSES: [Unavailable; 5] = [
+    Unavailable::Full,
+    Unavailable::ReadOnly,
+    Unavailable::Busy,
+    Unavailable::Io,
+    Unavailable::Damaged,
+];
 
 /// The label value of a case outside every district or without a lead department.
 pub const NONE_LABEL: &str = "none";
@@ -103,7 +111,7 @@ fn describe_once() {
         "Writes the store refused, by cause (full, read_only, busy, io, damaged)."
     );
     for cause in STORAGE_FAILURE_CAUSES {
-        metrics::counter!("urbis_storage_failures_total", "cause" => cause).absolute(0);
+        metrics::counter!("urbis_storage_failures_total", "cause" => cause.as_str()).absolute(0);
     }
     describe_gauge!(
         "urbis_storage_available",

@@ -51,7 +51,7 @@ impl Services {
                 "severity must be between 0 and 1",
             ));
         }
-        let mut tx = self.db().writer().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         let before: Option<f64> =
             sqlx::query_scalar("SELECT severity FROM categories WHERE id = ?")
                 .bind(category_id)

@@ -145,3 +145,19 @@ pub async fn page(conn: &mut Conn, after: i64, limit: i64) -> Result<Vec<AuditRo
     .fetch_all(conn)
     .await?)
 }
+
+/// Whether the audit trail shows the case dispatched to `dept_id` as lead at some point.
+pub async fn was_dispatched_to(conn: &mut Conn, case_id: i64, dept_id: i64) -> Result<bool> {
+    let details: Vec<String> = sqlx::query_scalar(
+        "SELECT detail FROM audit_log WHERE entity = 'case' AND entity_id = ? AND action = 'dispatch'",
+    )
+    .bind(case_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(details.iter().any(|detail| {
+        serde_json::from_str::<serde_json::Value>(detail)
+            .ok()
+            .and_then(|v| v["lead_dept_id"].as_i64())
+            == Some(dept_id)
+    }))
+}

@@ -263,6 +263,8 @@ pub struct NewAppealRow<'a> {
     pub reporter_name: &'a str,
     pub reporter_phone: &'a str,
     pub idempotency_key: Option<&'a str>,
+    /// SHA-256 (hex) of the appeal's content, kept with its idempotency key.
+    pub idempotency_hash: Option<&'a str>,
     pub created_at: &'a str,
 }
 
@@ -270,8 +272,8 @@ pub struct NewAppealRow<'a> {
 pub async fn insert_appeal(conn: &mut Conn, appeal: &NewAppealRow<'_>) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO appeals (case_id, channel, title, text, reporter_user_id, reporter_name, reporter_phone,
-            idempotency_key, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            idempotency_key, idempotency_hash, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(appeal.case_id)
     .bind(appeal.channel)
@@ -281,15 +283,20 @@ pub async fn insert_appeal(conn: &mut Conn, appeal: &NewAppealRow<'_>) -> Result
     .bind(appeal.reporter_name)
     .bind(appeal.reporter_phone)
     .bind(appeal.idempotency_key)
+    .bind(appeal.idempotency_hash)
     .bind(appeal.created_at)
     .fetch_one(conn)
     .await?)
 }
 
-/// Returns the case id of the appeal stored under this idempotency key, if any.
-pub async fn find_by_idempotency_key(conn: &mut Conn, key: &str) -> Result<Option<i64>> {
+/// Returns the case id of the appeal stored under this idempotency key, if any, with the hash
+/// of that appeal's content (none for appeals stored before hashes were kept).
+pub async fn find_by_idempotency_key(
+    conn: &mut Conn,
+    key: &str,
+) -> Result<Option<(i64, Option<String>)>> {
     Ok(
-        sqlx::query_scalar("SELECT case_id FROM appeals WHERE idempotency_key = ?")
+        sqlx::query_as("SELECT case_id, idempotency_hash FROM appeals WHERE idempotency_key = ?")
             .bind(key)
             .fetch_optional(conn)
             .await?,

@@ -20,8 +20,8 @@ pub mod stats;
 pub mod time;
 pub mod users;
 
-pub use db::{Conn, Db, DbOptions, Durability};
-pub use error::StorageError;
+pub use db::{Access, Conn, Db, DbOptions, Durability, WriteTx};
+pub use error::{StorageError, Unavailable};
 
 /// Result of a repository call.
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;

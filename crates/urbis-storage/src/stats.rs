@@ -71,8 +71,22 @@ pub async fn bump_state(conn: &mut Conn, key: &StateKey, delta: i64) -> Result<(
     .bind(&key.state)
     .bind(key.overdue)
     .bind(delta)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    if delta < 0 {
+        // A count that reached zero goes: the table holds only the states cases are in.
+        sqlx::query(
+            "DELETE FROM case_state_counts WHERE area_id = ? AND dept_id = ? AND category_id = ?
+               AND state = ? AND overdue = ? AND n = 0",
+        )
+        .bind(key.area_id)
+        .bind(key.dept_id)
+        .bind(key.category_id)
+        .bind(&key.state)
+        .bind(key.overdue)
+        .execute(conn)
+        .await?;
+    }
     Ok(())
 }
 
@@ -280,4 +294,67 @@ pub async fn ops_counts(conn: &mut Conn) -> Result<BTreeMap<(String, String), Op
         entry.parked += parked;
     }
     Ok(out)
+}
+
+/// Recounts what the kept counters should hold from the cases themselves and returns every
+/// difference (empty when they agree): the current state counts, and the `reported` counter of
+/// every (report day, area, category).
+pub async fn recount_differences(conn: &mut Conn) -> Result<Vec<String>> {
+    let states: Vec<(i64, i64, i64, String, bool, i64, i64)> = sqlx::query_as(
+        "WITH actual AS (
+             SELECT area_id, COALESCE(lead_dept_id, 0) AS dept_id, COALESCE(category_id, 0) AS category_id,
+                    state, overdue, COUNT(*) AS n
+             FROM cases GROUP BY 1, 2, 3, 4, 5),
+         keys AS (
+             SELECT area_id, dept_id, category_id, state, overdue FROM actual
+             UNION SELECT area_id, dept_id, category_id, state, overdue FROM case_state_counts)
+         SELECT k.area_id, k.dept_id, k.category_id, k.state, k.overdue,
+                COALESCE(a.n, 0), COALESCE(c.n, 0)
+         FROM keys k
+         LEFT JOIN actual a ON a.area_id = k.area_id AND a.dept_id = k.dept_id
+              AND a.category_id = k.category_id AND a.state = k.state AND a.overdue = k.overdue
+         LEFT JOIN case_state_counts c ON c.area_id = k.area_id AND c.dept_id = k.dept_id
+              AND c.category_id = k.category_id AND c.state = k.state AND c.overdue = k.overdue
+         WHERE COALESCE(a.n, 0) <> COALESCE(c.n, 0)
+         LIMIT 20",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut found: Vec<String> = states
+        .into_iter()
+        .map(|(area, dept, category, state, overdue, actual, kept)| {
+            format!(
+                "state count area {area} dept {dept} category {category} {state} overdue={overdue}: \
+                 {actual} cases, counter says {kept}"
+            )
+        })
+        .collect();
+    let reported: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+        "WITH actual AS (
+             SELECT stats_day AS day, area_id, COALESCE(category_id, 0) AS category_id, COUNT(*) AS n
+             FROM cases GROUP BY 1, 2, 3),
+         kept AS (
+             SELECT day, dim_id AS area_id, category_id, n FROM stats_daily
+             WHERE dim = 'area' AND metric = 'reported' AND n <> 0),
+         keys AS (SELECT day, area_id, category_id FROM actual
+                  UNION SELECT day, area_id, category_id FROM kept)
+         SELECT k.day, k.area_id, k.category_id, COALESCE(a.n, 0), COALESCE(c.n, 0)
+         FROM keys k
+         LEFT JOIN actual a ON a.day = k.day AND a.area_id = k.area_id AND a.category_id = k.category_id
+         LEFT JOIN kept c ON c.day = k.day AND c.area_id = k.area_id AND c.category_id = k.category_id
+         WHERE COALESCE(a.n, 0) <> COALESCE(c.n, 0)
+         LIMIT 20",
+    )
+    .fetch_all(conn)
+    .await?;
+    found.extend(
+        reported
+            .into_iter()
+            .map(|(day, area, category, actual, kept)| {
+                format!(
+                    "reported on {day} area {area} category {category}: {actual} cases, counter says {kept}"
+                )
+            }),
+    );
+    Ok(found)
 }

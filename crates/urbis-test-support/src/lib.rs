@@ -13,7 +13,7 @@ use urbis_service::auth::NewUser;
 use urbis_service::reference::TaxonomyPath;
 use urbis_service::{Clock, ServiceConfig, Services};
 use urbis_storage::reference::RuleRow;
-use urbis_storage::{Db, DbOptions, Durability};
+use urbis_storage::{Db, DbOptions};
 
 /// The password of every fixture user.
 pub const PASSWORD: &str = "test-password-1";
@@ -80,9 +80,8 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let db_path = dir.path().join("test.sqlite");
         let db = Db::open(&DbOptions {
-            path: db_path.clone(),
-            durability: Durability::Full,
             read_connections: 4,
+            ..DbOptions::writer(db_path.clone())
         })
         .await
         .expect("open db");

@@ -351,7 +351,8 @@ fn is_wide(c: char) -> bool {
     )
 }
 
-fn pad(text: &str, width: usize) -> String {
+/// Pads `text` with spaces to `width` terminal columns.
+pub(crate) fn pad(text: &str, width: usize) -> String {
     format!(
         "{text}{}",
         " ".repeat(width.saturating_sub(display_width(text)))

@@ -3,7 +3,8 @@
 //! Everything in the default build is pure: functions of their inputs, with no file, network or clock access
 //! and no async. The intake pipeline calls them in this order for every appeal:
 //!
-//! 1. [`pii`] finds and masks phone numbers, ID-card numbers, bank cards, e-mails and self-introduced names;
+//! 1. [`pii`] finds and masks phone numbers, ID-card numbers, bank cards, e-mails, WeChat/QQ ids, licence plates,
+//!    names and household address parts (`pii::mask_address` masks an address field to its coarse part);
 //! 2. [`classifier`] turns the text into a category label with a calibrated confidence
 //!    (built from [`segment`] and [`features`], measured with [`eval`]);
 //! 3. [`dedup`] finds near-duplicate recent appeals of the same category at the same or adjacent places;

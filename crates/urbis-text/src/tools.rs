@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-pub use crate::tools::bench::{BenchClassifyArgs, run_bench_classify};
+pub use crate::tools::bench::{
+    BenchClassifyArgs, HoldoutSplit, Protocol, holdout_split, run_bench_classify,
+};
 pub use crate::tools::data::{
     AUTO_LABEL_COLUMNS, AUTO_TEXT_COLUMNS, LoadedExamples, Table, examples_from_table,
     load_examples, read_table,

@@ -493,6 +493,11 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
   const sse = openSse(
     '/api/v1/events',
     (msg) => {
+      // The server could not replay what this screen missed while disconnected: reload.
+      if (msg.event === 'reset') {
+        quietRefresh();
+        return;
+      }
       if (msg.event !== 'case' && msg.event !== 'message') return;
       let ev: { case_id: number; number: string; action: string; state: string; at: string };
       try {

@@ -397,6 +397,10 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
   const sse = openSse(
     '/api/v1/events',
     (msg) => {
+      if (msg.event === 'reset') {
+        refresh();
+        return;
+      }
       try {
         const ev = JSON.parse(msg.data) as { number: string; action: string };
         liveNote.textContent = `${L('最新：', 'Latest: ')}${ev.number} ${actionName(ev.action)}`;

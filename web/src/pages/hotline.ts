@@ -6,7 +6,7 @@ import { field, fmtTime, h, replace, showError, showOk, statusBox } from '../dom
 import { L, lang, satisfactionName } from '../i18n';
 import type { Ctx } from '../page';
 import { areaPath, byId, categoryPath, loadAreas, loadCategories } from '../ref';
-import { addressSearch, categorySelect, counted, newKey, selectByCode, stateBadge, suggestPanel } from '../widgets';
+import { addressSearch, categorySelect, contentKeys, counted, selectByCode, stateBadge, suggestPanel } from '../widgets';
 
 export async function hotlinePage(ctx: Ctx): Promise<void> {
   const [cats, areas] = await Promise.all([loadCategories(), loadAreas().catch(() => [] as Area[])]);
@@ -70,13 +70,13 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
   category.setAttribute('aria-keyshortcuts', 'Alt+C');
   addr.input.setAttribute('aria-keyshortcuts', 'Alt+A');
 
-  let key = newKey();
+  const keys = contentKeys();
   const clearForm = () => {
     form.reset();
     suggest.reset();
     lat = lon = null;
     replace(located);
-    key = newKey();
+    keys.renew();
     phone.focus();
   };
   clearBtn.addEventListener('click', () => {
@@ -105,7 +105,7 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
     if (urgent.checked) body.urgent = true;
     submit.disabled = true;
     try {
-      const res = await post<{ case_id: number; number: string; merged: boolean }>('/api/v1/appeals', body, { headers: { 'Idempotency-Key': key } });
+      const res = await post<{ case_id: number; number: string; merged: boolean }>('/api/v1/appeals', body, { headers: { 'Idempotency-Key': keys.key(body) } });
       showOk(
         status,
         L('已受理，编号 ', 'Recorded as '),

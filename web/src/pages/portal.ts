@@ -6,7 +6,7 @@ import { field, fmtTime, h, replace, showError, showInfo, showOk, statusBox } fr
 import { L, lang, satisfactionName, stateName } from '../i18n';
 import type { Ctx } from '../page';
 import { areaPath, areasFromGeo, byId, categoryPath, loadAreas, loadCategories } from '../ref';
-import { addressSearch, categorySelect, counted, mapPicker, newKey, officialReply, photoPicker, progress, selectByCode, stateBadge, suggestPanel } from '../widgets';
+import { addressSearch, categorySelect, contentKeys, counted, mapPicker, officialReply, photoPicker, progress, selectByCode, stateBadge, suggestPanel } from '../widgets';
 
 interface PublicCase {
   number: string;
@@ -97,7 +97,7 @@ export async function portalPage(ctx: Ctx): Promise<void> {
   counted(title, LIMITS.title);
   name.maxLength = LIMITS.name;
   phone.maxLength = LIMITS.phone;
-  let key = newKey();
+  const keys = contentKeys();
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     if (!text.value.trim()) {
@@ -125,8 +125,8 @@ export async function portalPage(ctx: Ctx): Promise<void> {
     submit.disabled = true;
     showInfo(status, L('正在提交…', 'Sending…'));
     try {
-      const res = await post<{ case_id: number; number: string; merged: boolean }>('/api/v1/appeals', body, { headers: { 'Idempotency-Key': key } });
-      key = newKey();
+      const res = await post<{ case_id: number; number: string; merged: boolean }>('/api/v1/appeals', body, { headers: { 'Idempotency-Key': keys.key(body) } });
+      keys.renew();
       const files = photos.files();
       let photoNote = '';
       if (files.length) {

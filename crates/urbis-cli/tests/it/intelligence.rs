@@ -227,3 +227,34 @@ async fn the_dispatch_queue_puts_the_most_pressing_first_and_explains_why() {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_order"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_home_address_is_whole_for_who_goes_there_and_coarse_for_leaders() {
+    let app = TestApp::start().await;
+    let f = app.fixture.clone();
+    let address = "幸福路88号阳光小区3栋2单元501";
+    let (status, body) = app
+        .post(
+            "operator",
+            "/api/v1/appeals",
+            json!({"text": "楼道灯坏了", "address": address, "area_id": f.grid_a, "category_id": f.category}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let case_id = body["case_id"].as_i64().expect("id");
+    app.act("shiftlead", case_id, json!({"action": "register"}))
+        .await;
+    app.act("dispatcher", case_id, json!({"action": "dispatch"}))
+        .await;
+    for who in ["operator", "handler_a"] {
+        let (_, case) = app.get(who, &format!("/api/v1/cases/{case_id}")).await;
+        assert_eq!(case["address"], address, "{who}");
+    }
+    let (_, case) = app.get("leader", &format!("/api/v1/cases/{case_id}")).await;
+    let coarse = case["address"].as_str().expect("address");
+    assert!(coarse.contains("阳光小区"), "{coarse}");
+    assert!(
+        !coarse.contains("501") && !coarse.contains("3栋"),
+        "{coarse}"
+    );
+}

@@ -12,5 +12,6 @@ mod maps;
 mod open311;
 mod ops;
 mod permissions;
+mod reliability;
 mod sla;
 mod ui_e2e;

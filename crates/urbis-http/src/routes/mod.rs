@@ -4,6 +4,7 @@ pub(crate) mod admin;
 pub(crate) mod attachments;
 pub(crate) mod auth;
 pub(crate) mod cases;
+pub(crate) mod events;
 pub(crate) mod geo;
 pub(crate) mod public;
 pub(crate) mod stats;

@@ -1,12 +1,9 @@
 //! Evaluation indicators and the live feed for the dashboard.
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 
 use axum::Json;
 use axum::extract::State;
-use axum::response::sse::{Event, KeepAlive, Sse};
-use futures::Stream;
 use serde::{Deserialize, Serialize};
 use urbis_service::stats::{Indicators, Period};
 use utoipa::ToSchema;
@@ -26,7 +23,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(category_trend))
         .routes(routes!(states))
         .routes(routes!(map))
-        .routes(routes!(events))
 }
 
 /// Which period and scope.
@@ -285,42 +281,4 @@ async fn map(
             })
             .collect(),
     ))
-}
-
-/// A server-sent stream of case events (new, changed, escalated) for live screens.
-#[utoipa::path(get, path = "/api/v1/events", tag = "stats", responses((status = 200, description = "text/event-stream")), security(("bearer" = [])))]
-async fn events(
-    State(state): State<AppState>,
-    Auth(actor): Auth,
-) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    urbis_service::auth::require_role(
-        &actor,
-        &[
-            urbis_domain::role::Role::Leader,
-            urbis_domain::role::Role::Admin,
-            urbis_domain::role::Role::ShiftLead,
-            urbis_domain::role::Role::Dispatcher,
-            urbis_domain::role::Role::Operator,
-        ],
-    )?;
-    let receiver = state.services.subscribe();
-    let stream = futures::stream::unfold(receiver, |mut receiver| async move {
-        loop {
-            match receiver.recv().await {
-                Ok(event) => {
-                    let data = serde_json::json!({
-                        "case_id": event.case_id, "number": event.number, "action": event.action,
-                        "state": event.state, "at": urbis_storage::time::to_db(event.at),
-                    });
-                    return Some((
-                        Ok(Event::default().event("case").data(data.to_string())),
-                        receiver,
-                    ));
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-            }
-        }
-    });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

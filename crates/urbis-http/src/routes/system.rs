@@ -29,3 +29,12 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
             .unwrap_or_default(),
     )
 }
+
+/// Answers 200 when the store takes a durable write now (a one-row write probe), else 503 with
+/// the stable code: `storage_full`, `storage_unavailable`. Load balancers route by it.
+pub(crate) async fn readyz(State(state): State<AppState>) -> axum::response::Response {
+    match state.services.ready().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(err) => crate::error::ApiError(err).into_response(),
+    }
+}

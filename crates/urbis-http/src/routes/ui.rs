@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use crate::error::ApiError;
 
 /// Paths that belong to the API or the operations endpoints, never to the UI.
-const API_PREFIXES: [&str; 4] = ["/api", "/open311", "/healthz", "/metrics"];
+const API_PREFIXES: [&str; 5] = ["/api", "/open311", "/healthz", "/readyz", "/metrics"];
 
 fn is_api_path(path: &str) -> bool {
     API_PREFIXES.iter().any(|prefix| {

@@ -1,6 +1,8 @@
 //! Unit tests of `crate::pii`.
 
-use crate::pii::{PiiKind, PiiSpan, detect, is_valid_id_card, luhn_valid, mask};
+use crate::pii::{
+    PiiKind, PiiSpan, detect, is_plausible_id_card, is_valid_id_card, luhn_valid, mask,
+};
 
 /// Returns `(kind, covered text)` for every span, for readable assertions.
 fn found(text: &str) -> Vec<(PiiKind, &str)> {
@@ -94,8 +96,16 @@ fn id_cards_need_a_valid_check_character() {
         found("身份证440301199003071230"),
         [(PiiKind::IdCard, "440301199003071230")]
     );
-    // Wrong check digit: not an ID card, and not Luhn-valid either.
-    assert_eq!(found("身份证440301199003071231"), []);
+    // A wrong check digit is still an ID when region and birth date fit (people mistype the last digit).
+    assert!(is_plausible_id_card(b"440301199003071231"));
+    assert_eq!(
+        found("身份证440301199003071231"),
+        [(PiiKind::IdCard, "440301199003071231")]
+    );
+    // Region 20 is no province, month 13 is no month: not IDs.
+    assert!(!is_plausible_id_card(b"200301199003071231"));
+    assert!(!is_plausible_id_card(b"440301199013071231"));
+    assert_eq!(found("编号200301199013071231"), []);
     assert_eq!(mask("身份证11010519491231002X"), "身份证110***********002X");
 }
 
@@ -189,4 +199,40 @@ fn weak_triggers_need_clause_start_colon_or_punctuation() {
         found("尊敬的领导：本人杨俊，身份证"),
         [(PiiKind::Name, "杨俊")]
     );
+}
+
+#[test]
+fn listed_landlines_share_the_telephone_word() {
+    assert_eq!(
+        found("联系电话：8805667，8805670。"),
+        [
+            (PiiKind::Landline, "8805667"),
+            (PiiKind::Landline, "8805670")
+        ]
+    );
+    // Without a telephone word a 7-digit number is not a phone.
+    assert_eq!(found("编号8805667，8805670。"), []);
+}
+
+#[test]
+fn quantities_are_not_phones_or_accounts() {
+    assert_eq!(found("共13812345678次"), []);
+    assert_eq!(found("￥13812345678"), []);
+    assert_eq!(found("15000000000"), []);
+    assert_eq!(found("微信1500000元"), []);
+    assert_eq!(found("微信1500000"), [(PiiKind::Wechat, "1500000")]);
+}
+
+#[test]
+fn kinds_serialise_as_their_codes() {
+    let mut codes: Vec<&str> = PiiKind::ALL.iter().map(|k| k.as_str()).collect();
+    for kind in PiiKind::ALL {
+        assert_eq!(
+            serde_json::to_value(kind).expect("serialises"),
+            serde_json::json!(kind.as_str())
+        );
+    }
+    codes.sort_unstable();
+    codes.dedup();
+    assert_eq!(codes.len(), PiiKind::ALL.len());
 }

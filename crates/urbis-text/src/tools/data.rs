@@ -82,10 +82,12 @@ fn read_workbook(path: &Path) -> anyhow::Result<Table> {
 }
 
 /// The text columns tried, in order, when none are given: per row, the first group with any text wins.
+/// Raw text comes first; `seg_text` (pre-segmented text, as in the 8,230-message set) is the last resort.
 pub const AUTO_TEXT_COLUMNS: &[&[&str]] = &[
     &["留言主题", "留言详情"],
     &["raw_title_plus_detail"],
     &["text"],
+    &["seg_text"],
 ];
 /// The label columns tried, in order, when none is given.
 pub const AUTO_LABEL_COLUMNS: &[&str] = &["一级标签", "label"];

@@ -15,7 +15,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub data: PathBuf,
     /// Text columns, comma-separated, joined with a space
-    /// [default: 留言主题,留言详情, else raw_title_plus_detail, else text — first non-empty per row].
+    /// [default: 留言主题,留言详情, else raw_title_plus_detail, else text, else seg_text — first
+    /// non-empty per row].
     #[arg(long)]
     pub text: Option<String>,
     /// Label column [default: 一级标签, else label]. Any taxonomy level works.
