@@ -34,10 +34,15 @@ enum LogFormat {
     Json,
 }
 
-/// Logs to stderr, filtered by `URBIS_LOG` (default `warn,urbis=info`).
+/// Logs to stderr, filtered by `URBIS_LOG`. By default the text log for people leaves out the
+/// line per request (`urbis_http::access`), which JSON logs for pipelines keep.
 fn init_logs(format: LogFormat) {
+    let default = match format {
+        LogFormat::Text => "warn,urbis=info,urbis_http::access=warn",
+        LogFormat::Json => "warn,urbis=info",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("URBIS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,urbis=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

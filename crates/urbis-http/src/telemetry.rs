@@ -65,7 +65,7 @@ fn describe() {
     );
     describe_gauge!(
         "urbis_http_requests_in_flight",
-        "HTTP requests being handled now (open live feeds included)."
+        "HTTP requests whose response head is not yet sent (an open live feed counts until it opens)."
     );
     metrics::gauge!("urbis_http_requests_in_flight").set(0.0);
     // Every documented route starts at zero, so rate() sees its first request.

@@ -78,6 +78,7 @@ impl Services {
             Some(_) => Channel::Api,
         };
         let mut appeal = input.validate(default_channel)?;
+        let channel = appeal.channel;
         let content_hash = content_hash(&appeal);
         // An address without coordinates takes its point from the gazetteer when the match is confident.
         let mut geo = crate::assets::IntakeGeo::default();
@@ -228,6 +229,7 @@ impl Services {
             });
         }
         crate::metrics::appeal_received(outcome.created);
+        crate::telemetry::appeal_stored(channel, &outcome);
         Ok(outcome)
     }
 }

@@ -12,9 +12,20 @@ use std::time::{Duration, Instant};
 
 use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 
+use urbis_domain::appeal::Channel;
 use urbis_storage::Unavailable;
 
 use crate::Services;
+use crate::intake::IntakeOutcome;
+
+/// Intake channels, the labels of `urbis_cases_received_total`.
+const CHANNELS: [Channel; 5] = [
+    Channel::Web,
+    Channel::Hotline,
+    Channel::Grid,
+    Channel::Api,
+    Channel::Sensor,
+];
 
 /// Workflow action names, as `Action::name` gives them.
 pub const ACTIONS: [&str; 17] = [
@@ -66,6 +77,18 @@ fn describe_once() {
     for created in ["true", "false"] {
         metrics::counter!("urbis_appeals_received_total", "created" => created).absolute(0);
     }
+    describe_counter!(
+        "urbis_cases_received_total",
+        "New cases opened by intake, by channel (web, hotline, grid, api, sensor); repeats attached to an open case are not counted."
+    );
+    for channel in CHANNELS {
+        metrics::counter!("urbis_cases_received_total", "channel" => channel.as_str()).absolute(0);
+    }
+    describe_counter!(
+        "urbis_appeals_merged_total",
+        "Appeals attached to an open case as a repeat report."
+    );
+    metrics::counter!("urbis_appeals_merged_total").absolute(0);
     describe_counter!(
         "urbis_intake_batches_total",
         "Group commits made by the intake writer."
@@ -131,6 +154,11 @@ fn describe_once() {
     metrics::gauge!("urbis_store_size_bytes").set(0.0);
     metrics::gauge!("urbis_store_wal_size_bytes").set(0.0);
     describe_gauge!(
+        "urbis_live_feed_subscribers",
+        "Live case feeds (server-sent events) open now."
+    );
+    metrics::gauge!("urbis_live_feed_subscribers").set(0.0);
+    describe_gauge!(
         "urbis_cases_open",
         "Open cases (not closed, evaluated or voided) by district and lead department code."
     );
@@ -153,6 +181,18 @@ fn set_case_gauges(district: &str, department: &str, open: i64, overdue: i64, pa
     metrics::gauge!("urbis_cases_open", &labels).set(open as f64);
     metrics::gauge!("urbis_cases_overdue", &labels).set(overdue as f64);
     metrics::gauge!("urbis_cases_parked", &labels).set(parked as f64);
+}
+
+/// Intake answered a new appeal: a new case on `channel`, or a repeat attached to an open case.
+pub fn appeal_stored(channel: Channel, outcome: &IntakeOutcome) {
+    match (outcome.created, outcome.merged) {
+        (true, false) => {
+            metrics::counter!("urbis_cases_received_total", "channel" => channel.as_str())
+                .increment(1);
+        }
+        (true, true) => metrics::counter!("urbis_appeals_merged_total").increment(1),
+        _ => {}
+    }
 }
 
 /// The intake writer stored and committed (or failed to commit) one group in `took`; `waiting`
@@ -180,6 +220,7 @@ impl Services {
             }
             *last = Some(Instant::now());
         }
+        metrics::gauge!("urbis_live_feed_subscribers").set(self.inner.events.subscribers() as f64);
         let path = self.db().path().to_owned();
         let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0) as f64;
         metrics::gauge!("urbis_store_size_bytes").set(size(&path));

@@ -17,11 +17,13 @@ const ADMIN_PASSWORD: &str = "ops-test-password";
 const PASSWORD: &str = "ops-test-password-2026";
 
 /// Every series the server describes; the first scrape must hold each of them.
-const DESCRIBED: [&str; 24] = [
+const DESCRIBED: [&str; 27] = [
     "urbis_http_requests_total",
     "urbis_http_request_duration_seconds",
     "urbis_http_requests_in_flight",
     "urbis_appeals_received_total",
+    "urbis_cases_received_total",
+    "urbis_appeals_merged_total",
     "urbis_intake_batches_total",
     "urbis_intake_batch_size",
     "urbis_intake_queue_depth",
@@ -37,6 +39,7 @@ const DESCRIBED: [&str; 24] = [
     "urbis_cases_open",
     "urbis_cases_overdue",
     "urbis_cases_parked",
+    "urbis_live_feed_subscribers",
     // Histogram parts, so a dashboard may use them by name.
     "urbis_http_request_duration_seconds_bucket",
     "urbis_http_request_duration_seconds_count",
@@ -75,7 +78,7 @@ fn spawn_server(dir: &Path) -> Server {
         ])
         .arg(dir.join("ops.sqlite"))
         .env("URBIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("URBIS_LOG", "warn,urbis=info")
+        .env_remove("URBIS_LOG")
         .env_remove("URBIS_LOG_FORMAT")
         .stdout(Stdio::piped())
         .stderr(Stdio::from(std::fs::File::create(&log).expect("log file")))
@@ -368,8 +371,21 @@ async fn metrics_logs_and_monitoring_kit_hold_against_a_live_server() {
         "refused action answers 4xx, got {status}"
     );
 
+    // A live feed stays open across the next scrape.
+    let feed = http
+        .get(format!("{base}/api/v1/events"))
+        .bearer_auth(&lead)
+        .send()
+        .await
+        .expect("live feed");
+    assert_eq!(feed.status(), 200);
+
     after_refresh_floor().await;
     let after = scrape(&http, &base).await;
+    assert_eq!(after.get("urbis_live_feed_subscribers", &[]), 1.0);
+    // The scrape itself is in flight; the feed counts only until its response head went out.
+    assert_eq!(after.get("urbis_http_requests_in_flight", &[]), 1.0);
+    drop(feed);
     let delta =
         |name: &str, labels: &[(&str, &str)]| after.get(name, labels) - before.get(name, labels);
 
@@ -414,8 +430,6 @@ async fn metrics_logs_and_monitoring_kit_hold_against_a_live_server() {
             .is_some_and(|r| r.contains(&format!("/cases/{}", cases[0])))),
         "no raw path reaches a label"
     );
-    // The scrape itself is in flight while it renders.
-    assert_eq!(after.get("urbis_http_requests_in_flight", &[]), 1.0);
 
     // Intake: six appeals in one or more group commits, each commit timed.
     assert_eq!(
