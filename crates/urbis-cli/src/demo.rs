@@ -34,6 +34,9 @@ pub struct DemoArgs {
     /// Address to listen on.
     #[arg(long, env = "URBIS_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Public base URL, used in Open311 discovery and media URLs; defaults to http://LISTEN.
+    #[arg(long, env = "URBIS_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Number of sample cases.
     #[arg(long, default_value_t = 400)]
     pub cases: usize,
@@ -332,7 +335,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let db = crate::serve::open_db(&args.db, Durability::Full).await?;
-    let services = Services::start(db, ServiceConfig::default())
+    let config = ServiceConfig {
+        public_url: crate::serve::public_url(args.public_url.as_deref(), args.listen)?,
+        ..ServiceConfig::default()
+    };
+    let services = Services::start(db, config)
         .await
         .map_err(|err| anyhow::format_err!("{err}"))?;
     // The demo ships a classifier trained on the project's own sample messages.

@@ -34,6 +34,10 @@ pub struct ServeArgs {
     /// Text classifier model written by `urbis train`; without it appeals keep the category they came with.
     #[arg(long, env = "URBIS_MODEL")]
     pub model: Option<std::path::PathBuf>,
+    /// Public base URL of this server (e.g. https://311.city.example), used in Open311 discovery
+    /// and media URLs; defaults to http://LISTEN.
+    #[arg(long, env = "URBIS_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Password for the `admin` account created on an empty database (else one is generated and printed).
     #[arg(long, env = "URBIS_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
@@ -119,6 +123,20 @@ async fn bootstrap(
     Ok(Some(password))
 }
 
+/// Checks `--public-url` (http or https, no query, at most 200 characters) or derives it from
+/// the listen address.
+pub fn public_url(given: Option<&str>, listen: SocketAddr) -> anyhow::Result<String> {
+    let Some(url) = given.map(str::trim).filter(|u| !u.is_empty()) else {
+        return Ok(format!("http://{listen}"));
+    };
+    let url = url.trim_end_matches('/');
+    let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
+    if !scheme_ok || url.len() > 200 || url.contains(['?', '#', ' ']) {
+        anyhow::bail!("--public-url must be an http(s) URL without query, at most 200 characters");
+    }
+    Ok(url.to_owned())
+}
+
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let durability = if args.relaxed {
@@ -129,6 +147,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let db = open_db(&args.db.db, durability).await?;
     let config = ServiceConfig {
         sla_interval: Duration::from_secs(args.sla_interval_secs.max(1)),
+        public_url: public_url(args.public_url.as_deref(), args.listen)?,
         ..ServiceConfig::default()
     };
     let services = Services::start(db, config)

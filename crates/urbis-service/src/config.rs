@@ -23,6 +23,9 @@ pub struct ServiceConfig {
     pub auto_category_min_confidence: f32,
     /// argon2 memory cost in KiB (lower only for tests and demo speed, never below 8 MiB in production).
     pub argon2_memory_kib: u32,
+    /// The server's public base URL (scheme, host and port, no trailing slash): Open311
+    /// discovery and media URLs are built from it.
+    pub public_url: String,
 }
 
 impl Default for ServiceConfig {
@@ -38,6 +41,7 @@ impl Default for ServiceConfig {
             sla_interval: Duration::from_secs(30),
             auto_category_min_confidence: 0.6,
             argon2_memory_kib: 19 * 1024,
+            public_url: "http://127.0.0.1:8080".into(),
         }
     }
 }

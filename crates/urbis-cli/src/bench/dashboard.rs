@@ -109,6 +109,7 @@ async fn city_file(args: &DashboardArgs) -> anyhow::Result<PathBuf> {
     crate::demo::run(crate::demo::DemoArgs {
         db: partial.clone(),
         listen: "127.0.0.1:0".parse().expect("literal address"),
+        public_url: None,
         cases: args.cases,
         days: args.days,
         no_serve: true,

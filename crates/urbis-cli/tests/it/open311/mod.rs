@@ -1,6 +1,9 @@
 //! Open311 GeoReport v2: every method in XML and JSON, the spec's error cases, well-formed XML
 //! with the spec's element names, and no personal data in any Open311 answer.
 
+mod media;
+mod privacy;
+
 use quick_xml::events::Event;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -209,12 +212,21 @@ async fn open311_methods_answer_in_xml_and_json_without_personal_data() {
         ["specification", "url", "changeset", "type", "formats"]
     );
     assert_eq!(endpoint.child("formats").all("format").len(), 2);
+    // The url is the configured public URL, whatever the Host header says.
+    assert_eq!(
+        endpoint.child("url").text,
+        format!(
+            "{}/open311/v2",
+            app.services.config().public_url.trim_end_matches('/')
+        )
+    );
 
-    // Service list: the level-2 categories.
+    // Service list: the level-2 categories, then "other" for unclassified cases.
     let (status, services) = get_json(&app, "/open311/v2/services.json").await;
     assert_eq!(status, StatusCode::OK);
     let services = services.as_array().expect("array");
-    assert_eq!(services.len(), 2, "{services:?}");
+    assert_eq!(services.len(), 3, "{services:?}");
+    assert_eq!(services[2]["service_code"], "other");
     let garbage = services
         .iter()
         .find(|s| s["service_name"] == "暴露垃圾")
@@ -233,7 +245,7 @@ async fn open311_methods_answer_in_xml_and_json_without_personal_data() {
     let (_, services_xml) = get_xml(&app, "/open311/v2/services.xml?jurisdiction_id=990100").await;
     assert_eq!(services_xml.name, "services");
     let service = services_xml.all("service");
-    assert_eq!(service.len(), 2);
+    assert_eq!(service.len(), 3);
     assert_eq!(
         service[0].names(),
         [
@@ -335,8 +347,13 @@ async fn open311_methods_answer_in_xml_and_json_without_personal_data() {
     assert_eq!(request["status"], "open");
     assert_eq!(request["status_notes"], "受理");
     assert_eq!(request["service_code"], code.as_str());
-    assert_eq!(request["lat"], 30.25);
-    assert_eq!(request["long"], 120.16);
+    // The point is coarsened (no unit grid here: the centre of its ~100 m cell).
+    let (lat, lon) = (
+        request["lat"].as_f64().expect("lat"),
+        request["long"].as_f64().expect("long"),
+    );
+    assert!((lat - 30.25).abs() < 0.001 && lat != 30.25, "{lat}");
+    assert!((lon - 120.16).abs() < 0.001 && lon != 120.16, "{lon}");
     assert!(
         request["requested_datetime"]
             .as_str()
@@ -344,8 +361,15 @@ async fn open311_methods_answer_in_xml_and_json_without_personal_data() {
             .ends_with("+08:00")
     );
     assert_eq!(request["extended_attributes"]["channel"], "api");
+    assert_eq!(request["extended_attributes"]["status"], "OPEN");
     assert_eq!(request["notes"][0]["type"], "submitted");
-    assert_eq!(request["notes"][0]["description"], "received");
+    assert_eq!(request["notes"][0]["status"], "OPEN");
+    assert!(
+        request["notes"][0]["summary"]
+            .as_str()
+            .expect("summary")
+            .contains("Received")
+    );
     let (status, content_type, body) = call(
         &app,
         Method::GET,
@@ -360,7 +384,10 @@ async fn open311_methods_answer_in_xml_and_json_without_personal_data() {
     let request = one.child("request");
     assert_eq!(&request.names()[..REQUEST_FIELDS.len()], REQUEST_FIELDS);
     assert_eq!(request.child("status").text, "open");
-    assert_eq!(request.child("notes").all("note").len(), 1);
+    assert!(
+        !request.names().contains(&"notes"),
+        "notes only with extensions=true"
+    );
 
     // The list, filters, paging, both formats.
     let (status, content_type, body) =
@@ -421,7 +448,7 @@ async fn open311_methods_answer_in_xml_and_json_without_personal_data() {
         number
     );
 
-    // A voided case is closed, with its state in Chinese.
+    // A voided case is left out of every answer.
     let case_id = case["id"].as_i64().expect("case id");
     let (status, _) = app
         .act(
@@ -432,9 +459,11 @@ async fn open311_methods_answer_in_xml_and_json_without_personal_data() {
         .await;
     assert_eq!(status, StatusCode::OK);
     let (_, closed) = get_json(&app, "/open311/v2/requests.json?status=closed").await;
-    assert_eq!(count(&closed), 1);
-    assert_eq!(closed[0]["status"], "closed");
-    assert_eq!(closed[0]["status_notes"], "作废");
+    assert_eq!(count(&closed), 0);
+    let (_, all) = get_json(&app, "/open311/v2/requests.json").await;
+    assert_eq!(count(&all), 1);
+    let (status, _) = get_json(&app, &format!("/open311/v2/requests/{number}.json")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 
     // No personal data anywhere.
     for output in &outputs {
@@ -514,7 +543,7 @@ async fn open311_errors_follow_the_spec() {
         (
             {
                 let mut form = located(&api_key);
-                form.push(("description", "字".repeat(4_001)));
+                form.push(("description", "字".repeat(20_001)));
                 form
             },
             StatusCode::BAD_REQUEST,
@@ -586,6 +615,8 @@ async fn open311_errors_follow_the_spec() {
         "/open311/v2/requests.xml?jurisdiction_id=elsewhere.gov",
         "/open311/v2/nothing.json",
         "/open311/v2/services.csv",
+        "/open311/v2",
+        "/open311/v2/a/b/c.json",
     ];
     for path in not_found {
         let (status, content_type, body) = call(&app, Method::GET, path, None).await;
@@ -615,4 +646,40 @@ async fn open311_errors_follow_the_spec() {
             assert_eq!(json_of(status, &content_type, &body)[0]["code"], 400);
         }
     }
+
+    // Every W3C form the spec cites is accepted: date-only, year-month, hh:mm.
+    for query in [
+        "start_date=2026-11-01&end_date=2026-11-30",
+        "start_date=2026-11",
+        "start_date=2026-11-01T08:00%2B08:00&end_date=2026-11-02T08:00Z",
+    ] {
+        let (status, _) = get_json(&app, &format!("/open311/v2/requests.json?{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{query}");
+    }
+
+    // 405 and 413 in the spec's format and the path's format.
+    let (status, content_type, body) =
+        call(&app, Method::DELETE, "/open311/v2/requests.json", None).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(json_of(status, &content_type, &body)[0]["code"], 405);
+    let (status, content_type, body) =
+        call(&app, Method::PUT, "/open311/v2/services.xml", None).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        xml_of(&content_type, &body)
+            .child("error")
+            .child("code")
+            .text,
+        "405"
+    );
+    let big = "x".repeat(1024 * 1024);
+    let (status, content_type, body) = call(
+        &app,
+        Method::POST,
+        "/open311/v2/requests.json",
+        Some(&[("description", big.as_str())]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(json_of(status, &content_type, &body)[0]["code"], 413);
 }
