@@ -21,8 +21,40 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
     about = "城治 Urbis — municipal social-governance platform"
 )]
 struct Cli {
+    /// Log format on stderr: `text` for people, `json` (one object a line, with the request id,
+    /// route, user id and latency in fields) for log pipelines.
+    #[arg(long, global = true, env = "URBIS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Logs to stderr, filtered by `URBIS_LOG`. By default the text log for people leaves out the
+/// line per request (`urbis_http::access`), which JSON logs for pipelines keep.
+fn init_logs(format: LogFormat) {
+    let default = match format {
+        LogFormat::Text => "warn,urbis=info,urbis_http::access=warn",
+        LogFormat::Json => "warn,urbis=info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("URBIS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
 }
 
 #[derive(Subcommand)]
@@ -134,15 +166,9 @@ async fn blocking(
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("URBIS_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,urbis=info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let matches = Cli::command().get_matches();
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+    init_logs(cli.log_format);
     // `serve` takes what flags and environment left at their defaults from its file.
     if let (Command::Serve(args), Some(("serve", sub))) = (&mut cli.command, matches.subcommand())
         && let Err(err) = config::apply(args, sub)

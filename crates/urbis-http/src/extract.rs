@@ -33,7 +33,9 @@ impl FromRequestParts<AppState> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts).ok_or_else(|| ApiError(ServiceError::unauthenticated()))??;
-        Ok(Auth(state.services.authenticate(token).await?))
+        let actor = state.services.authenticate(token).await?;
+        tracing::Span::current().record("user_id", actor.user_id.0);
+        Ok(Auth(actor))
     }
 }
 
@@ -43,7 +45,11 @@ impl FromRequestParts<AppState> for MaybeAuth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match bearer(parts) {
             None => Ok(MaybeAuth(None)),
-            Some(token) => Ok(MaybeAuth(Some(state.services.authenticate(token?).await?))),
+            Some(token) => {
+                let actor = state.services.authenticate(token?).await?;
+                tracing::Span::current().record("user_id", actor.user_id.0);
+                Ok(MaybeAuth(Some(actor)))
+            }
         }
     }
 }

@@ -7,12 +7,13 @@ pub mod error;
 pub mod extract;
 mod open311;
 mod routes;
+mod telemetry;
 
 use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::routing::get;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 use urbis_service::Services;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -49,12 +50,7 @@ impl utoipa::Modify for BearerAuth {
 pub fn metrics_handle() -> Option<Arc<PrometheusHandle>> {
     static HANDLE: OnceLock<Option<Arc<PrometheusHandle>>> = OnceLock::new();
     HANDLE
-        .get_or_init(|| {
-            PrometheusBuilder::new()
-                .install_recorder()
-                .ok()
-                .map(Arc::new)
-        })
+        .get_or_init(|| telemetry::install().map(Arc::new))
         .clone()
 }
 
@@ -97,6 +93,6 @@ pub fn app(state: AppState) -> Router {
         // The web UI: `/`, the bundle's files and every other non-API GET (see routes::ui).
         .fallback(routes::ui::fallback)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(telemetry::layer(state.clone()))
         .with_state(state)
 }

@@ -114,6 +114,11 @@ impl EventHub {
     }
 
     /// Subscribes, replaying what came after `last_event_id` when it is in the window.
+    /// Live feeds open now.
+    pub(crate) fn subscribers(&self) -> usize {
+        self.sender.receiver_count()
+    }
+
     pub(crate) fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
         let recent = self.lock();
         let receiver = self.sender.subscribe();

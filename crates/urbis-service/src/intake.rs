@@ -78,6 +78,7 @@ impl Services {
             Some(_) => Channel::Api,
         };
         let mut appeal = input.validate(default_channel)?;
+        let channel = appeal.channel;
         let content_hash = content_hash(&appeal);
         // An address without coordinates takes its point from the gazetteer when the match is confident.
         let mut geo = crate::assets::IntakeGeo::default();
@@ -228,6 +229,7 @@ impl Services {
             });
         }
         crate::metrics::appeal_received(outcome.created);
+        crate::telemetry::appeal_stored(channel, &outcome);
         Ok(outcome)
     }
 }
@@ -243,6 +245,7 @@ async fn writer_loop(db: Db, config: ServiceConfig, mut receiver: mpsc::Receiver
             }
         }
         let size = batch.len();
+        let started = std::time::Instant::now();
         let outcomes = match commit_batch(&db, &batch, offset).await {
             Ok(outcomes) => outcomes,
             Err(err) if size > 1 && err.kind != ErrorKind::Unavailable => {
@@ -259,6 +262,7 @@ async fn writer_loop(db: Db, config: ServiceConfig, mut receiver: mpsc::Receiver
             }
             Err(err) => (0..size).map(|_| Err(err.clone())).collect(),
         };
+        crate::telemetry::intake_commit(started.elapsed(), receiver.len());
         crate::metrics::intake_batch(size);
         for (job, outcome) in batch.into_iter().zip(outcomes) {
             // A sender that gave up is fine: its appeal is stored and a retry finds it by key.

@@ -26,6 +26,7 @@ pub mod open311;
 pub mod reference;
 pub mod sla;
 pub mod stats;
+pub mod telemetry;
 pub mod training;
 
 use std::sync::{Arc, RwLock};

@@ -253,6 +253,49 @@ pub async fn open_by_area_level(
     .await?)
 }
 
+/// One row of the operations gauges: current case counts of one (district, department) pair.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpsCounts {
+    pub open: i64,
+    pub overdue: i64,
+    pub parked: i64,
+}
+
+/// Current open, overdue (open and past due) and parked case counts per (district code,
+/// department code), from `case_state_counts` and the district rows of `areas` only. A case
+/// outside every district, or without a lead department, counts under the empty code.
+pub async fn ops_counts(conn: &mut Conn) -> Result<BTreeMap<(String, String), OpsCounts>> {
+    let districts: Vec<(String, String)> =
+        sqlx::query_as("SELECT code, path FROM areas WHERE level = 'district'")
+            .fetch_all(&mut *conn)
+            .await?;
+    let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT COALESCE(a.path, ''), COALESCE(d.code, ''),
+                SUM(CASE WHEN c.state NOT IN ('closed', 'evaluated', 'voided') THEN c.n ELSE 0 END),
+                SUM(CASE WHEN c.state NOT IN ('closed', 'evaluated', 'voided') AND c.overdue = 1 THEN c.n ELSE 0 END),
+                SUM(CASE WHEN c.state = 'parked' THEN c.n ELSE 0 END)
+         FROM case_state_counts c
+         LEFT JOIN areas a ON a.id = c.area_id
+         LEFT JOIN departments d ON d.id = c.dept_id
+         GROUP BY c.area_id, c.dept_id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out: BTreeMap<(String, String), OpsCounts> = BTreeMap::new();
+    for (path, dept, open, overdue, parked) in rows {
+        let district = districts
+            .iter()
+            .find(|(_, prefix)| path.starts_with(prefix.as_str()))
+            .map(|(code, _)| code.clone())
+            .unwrap_or_default();
+        let entry = out.entry((district, dept)).or_default();
+        entry.open += open;
+        entry.overdue += overdue;
+        entry.parked += parked;
+    }
+    Ok(out)
+}
+
 /// Recounts what the kept counters should hold from the cases themselves and returns every
 /// difference (empty when they agree): the current state counts, and the `reported` counter of
 /// every (report day, area, category).

@@ -11,6 +11,7 @@ mod geo;
 mod intelligence;
 mod maps;
 mod open311;
+mod ops;
 mod permissions;
 mod reliability;
 mod sla;
