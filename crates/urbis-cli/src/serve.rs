@@ -150,8 +150,7 @@ pub async fn serve(
     }
     println!("listening on http://{addr}");
     std::io::stdout().flush().ok();
-    axum::serve(listener, urbis_http::app(state))
-        .with_graceful_shutdown(shutdown_signal())
+    urbis_http::serve(listener, urbis_http::app(state), shutdown_signal())
         .await
         .context("server failed")?;
     let _ = stop.send(true);

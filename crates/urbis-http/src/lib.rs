@@ -7,6 +7,10 @@ pub mod error;
 pub mod extract;
 mod open311;
 mod routes;
+mod security;
+pub mod server;
+
+pub use server::serve;
 
 use std::sync::{Arc, OnceLock};
 
@@ -95,6 +99,7 @@ pub fn app(state: AppState) -> Router {
         // The web UI: `/`, the bundle's files and every other non-API GET (see routes::ui).
         .fallback(routes::ui::fallback)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(security::headers())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

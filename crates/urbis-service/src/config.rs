@@ -23,6 +23,8 @@ pub struct ServiceConfig {
     pub auto_category_min_confidence: f32,
     /// argon2 memory cost in KiB (lower only for tests and demo speed, never below 8 MiB in production).
     pub argon2_memory_kib: u32,
+    /// Limits against abuse (hashing budget, rate limits, back-off, quotas).
+    pub security: crate::guard::SecurityLimits,
 }
 
 impl Default for ServiceConfig {
@@ -38,6 +40,7 @@ impl Default for ServiceConfig {
             sla_interval: Duration::from_secs(30),
             auto_category_min_confidence: 0.6,
             argon2_memory_kib: 19 * 1024,
+            security: crate::guard::SecurityLimits::default(),
         }
     }
 }

@@ -179,13 +179,9 @@ pub async fn list_cases(conn: &mut Conn, filter: &CaseFilter) -> Result<Vec<Case
             .push(")");
     }
     if let Some(user) = filter.reporter_user_id {
-        // A resident's cases: the ones they opened and the ones their repeat reports joined.
-        query
-            .push(" AND (reporter_user_id = ")
-            .push_bind(user)
-            .push(" OR id IN (SELECT case_id FROM appeals WHERE reporter_user_id = ")
-            .push_bind(user)
-            .push("))");
+        // A resident's cases: the ones they opened (a repeat report that joined someone else's
+        // case gives no access to it; its reporter follows it through notifications).
+        query.push(" AND reporter_user_id = ").push_bind(user);
     }
     if !filter.states.is_empty() {
         query.push(" AND state IN (");
