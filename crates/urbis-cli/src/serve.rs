@@ -93,6 +93,24 @@ async fn bootstrap(
     Ok(Some(password))
 }
 
+/// Writes a generated admin password beside the database, readable by its owner only, so that it
+/// never reaches logs that capture stdout.
+fn write_admin_password(db: &Path, password: &str) -> anyhow::Result<std::path::PathBuf> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut name = db.file_name().unwrap_or_default().to_os_string();
+    name.push(".admin-password");
+    let path = db.with_file_name(name);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("failed to write {}", path.display()))?;
+    writeln!(file, "{password}")?;
+    Ok(path)
+}
+
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let durability = if args.relaxed {
@@ -109,7 +127,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .await
         .map_err(|err| anyhow::format_err!("failed to start services: {err}"))?;
     if let Some(password) = bootstrap(&services, args.admin_password).await? {
-        println!("created user admin with password {password}");
+        let path = write_admin_password(&args.db.db, &password)?;
+        println!(
+            "created user admin; its generated password is in {} (readable by this user only)",
+            path.display()
+        );
     }
     if let Some(path) = &args.model {
         let bytes = std::fs::read(path)

@@ -168,10 +168,6 @@ impl Guards {
         }
     }
 
-    pub(crate) fn limits(&self) -> &SecurityLimits {
-        &self.limits
-    }
-
     /// Draws one request from the client's bucket.
     pub(crate) fn check(&self, bucket: Bucket, client: &str) -> Result<()> {
         let (limiter, code) = match bucket {

@@ -21,6 +21,7 @@ pub mod geo;
 pub mod grids;
 pub mod guard;
 pub mod intake;
+pub mod jpeg;
 pub mod metrics;
 pub mod open311;
 pub mod reference;

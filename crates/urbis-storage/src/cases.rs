@@ -400,15 +400,20 @@ pub async fn list_notifications(
     conn: &mut Conn,
     dept_id: Option<i64>,
     user_id: Option<i64>,
+    area_path_prefix: Option<&str>,
     limit: i64,
 ) -> Result<Vec<NotificationRow>> {
+    // An area-scoped reader sees only notifications about cases inside the area.
     Ok(sqlx::query_as(
         "SELECT id, case_id, dept_id, user_id, kind, message, created_at FROM notifications
-         WHERE (dept_id IS NOT NULL AND dept_id = ?) OR (user_id IS NOT NULL AND user_id = ?)
+         WHERE ((dept_id IS NOT NULL AND dept_id = ?) OR (user_id IS NOT NULL AND user_id = ?))
+           AND (? IS NULL OR case_id IN (SELECT id FROM cases WHERE area_path LIKE ?))
          ORDER BY id DESC LIMIT ?",
     )
     .bind(dept_id)
     .bind(user_id)
+    .bind(area_path_prefix)
+    .bind(area_path_prefix.map(|p| format!("{p}%")))
     .bind(limit)
     .fetch_all(conn)
     .await?)

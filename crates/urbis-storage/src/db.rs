@@ -42,6 +42,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 impl Db {
     /// Opens (creating if needed) the database file and runs pending migrations.
     pub async fn open(options: &DbOptions) -> Result<Db> {
+        create_private(&options.path);
         let base = SqliteConnectOptions::from_str("sqlite://")?
             .filename(&options.path)
             .create_if_missing(true)
@@ -94,3 +95,21 @@ impl Db {
         self.write.close().await;
     }
 }
+
+/// Creates the database file readable by its owner only (0600) when it does not exist yet;
+/// SQLite gives its -wal and -shm files the same mode.
+#[cfg(unix)]
+fn create_private(path: &std::path::Path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    if path.exists() {
+        return;
+    }
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+}
+
+#[cfg(not(unix))]
+fn create_private(_path: &std::path::Path) {}

@@ -238,3 +238,12 @@ pub async fn open_by_area_level(
     .fetch_all(conn)
     .await?)
 }
+
+/// Every department with the path of its area (None for departments without one).
+pub async fn department_area_paths(conn: &mut Conn) -> Result<Vec<(i64, Option<String>)>> {
+    Ok(sqlx::query_as(
+        "SELECT d.id, a.path FROM departments d LEFT JOIN areas a ON a.id = d.area_id",
+    )
+    .fetch_all(conn)
+    .await?)
+}
