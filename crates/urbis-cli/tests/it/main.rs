@@ -11,5 +11,6 @@ mod intelligence;
 mod maps;
 mod open311;
 mod permissions;
+mod security;
 mod sla;
 mod ui_e2e;
