@@ -5,6 +5,7 @@
 pub mod dto;
 pub mod error;
 pub mod extract;
+mod apidoc;
 mod open311;
 mod routes;
 mod security;
@@ -64,7 +65,9 @@ pub fn metrics_handle() -> Option<Arc<PrometheusHandle>> {
 
 /// Returns the OpenAPI document of the API.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    let mut api = api_router().split_for_parts().1;
+    apidoc::declare_errors(&mut api);
+    api
 }
 
 fn api_router() -> OpenApiRouter<AppState> {
@@ -83,7 +86,8 @@ pub const BODY_LIMIT_BYTES: usize = 256 * 1024;
 
 /// Builds the whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    let (router, api) = api_router().split_for_parts();
+    let (router, mut api) = api_router().split_for_parts();
+    apidoc::declare_errors(&mut api);
     let api = Arc::new(api);
     router
         .route(
