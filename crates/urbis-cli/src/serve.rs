@@ -96,7 +96,7 @@ async fn bootstrap(
 /// Writes a generated admin password beside the database, readable by its owner only, so that it
 /// never reaches logs that capture stdout.
 fn write_admin_password(db: &Path, password: &str) -> anyhow::Result<std::path::PathBuf> {
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let mut name = db.file_name().unwrap_or_default().to_os_string();
     name.push(".admin-password");
     let path = db.with_file_name(name);
@@ -107,6 +107,8 @@ fn write_admin_password(db: &Path, password: &str) -> anyhow::Result<std::path::
         .mode(0o600)
         .open(&path)
         .with_context(|| format!("failed to write {}", path.display()))?;
+    // An older file keeps its mode on open: narrow it before writing.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     writeln!(file, "{password}")?;
     Ok(path)
 }

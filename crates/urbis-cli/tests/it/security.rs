@@ -549,3 +549,61 @@ async fn answers_carry_the_security_headers() {
     let mode = std::fs::metadata(&app.db_path).expect("db").permissions().mode();
     assert_eq!(mode & 0o077, 0, "database mode {mode:o}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_trickling_its_headers_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::start().await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("partial headers");
+    // The headers never end; the server closes the connection after its header-read timeout.
+    let mut buf = Vec::new();
+    let closed = tokio::time::timeout(
+        urbis_http::server::HEADER_READ_TIMEOUT * 3,
+        stream.read_to_end(&mut buf),
+    )
+    .await;
+    assert!(closed.is_ok(), "connection still open");
+}
+
+#[test]
+fn serve_writes_a_generated_admin_password_to_a_private_file_not_stdout() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("fresh.sqlite");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_urbis"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .env_remove("URBIS_ADMIN_PASSWORD")
+        .env("URBIS_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn urbis serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut printed = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("line");
+        let done = line.starts_with("listening on ");
+        printed.push(line);
+        if done {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let file = dir.path().join("fresh.sqlite.admin-password");
+    let password = std::fs::read_to_string(&file).expect("password file");
+    let password = password.trim();
+    assert!(password.len() >= 16, "{password:?}");
+    assert!(!printed.join("\n").contains(password), "{printed:?}");
+    assert!(printed.iter().any(|l| l.contains("fresh.sqlite.admin-password")), "{printed:?}");
+    for path in [&file, &db] {
+        let mode = std::fs::metadata(path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{} mode {mode:o}", path.display());
+    }
+}
