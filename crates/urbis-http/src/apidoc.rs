@@ -51,7 +51,11 @@ pub(crate) fn declare_errors(api: &mut OpenApi) {
             add(operation, "401", "missing, expired or unknown bearer token");
             add(operation, "403", "the caller's role may not do this");
             add(operation, "404", "not found, or outside the caller's scope");
-            add(operation, "422", "a field breaks a rule (stable code in the body)");
+            add(
+                operation,
+                "422",
+                "a field breaks a rule (stable code in the body)",
+            );
             if method != HttpMethod::Get {
                 add(operation, "409", "conflicts with the current state");
                 add(operation, "413", "body too large");

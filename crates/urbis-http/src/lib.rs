@@ -2,10 +2,10 @@
 //! thin: extract, make one service call, map the result to a wire shape. Errors become statuses
 //! in one place (`error`).
 
+mod apidoc;
 pub mod dto;
 pub mod error;
 pub mod extract;
-mod apidoc;
 mod open311;
 mod routes;
 mod security;

@@ -28,9 +28,9 @@ fn no_store_for_json(response: &Response<axum::body::Body>) -> Option<HeaderValu
 
 /// The layer that adds them.
 #[allow(clippy::type_complexity)]
-pub(crate) fn headers()
--> ServiceBuilder<Stack<NoStore, Stack<Header, Stack<Header, Stack<Header, Stack<Header, Identity>>>>>>
-{
+pub(crate) fn headers() -> ServiceBuilder<
+    Stack<NoStore, Stack<Header, Stack<Header, Stack<Header, Stack<Header, Identity>>>>>,
+> {
     ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,

@@ -129,9 +129,11 @@ impl Services {
         if used + i64::try_from(bytes.len()).unwrap_or(i64::MAX) > quota {
             return Err(ServiceError::new(
                 ErrorKind::TooManyRequests {
-                    retry_after_secs: u64::try_from((day_start + chrono::Duration::days(1) - now).num_seconds())
-                        .unwrap_or(1)
-                        .max(1),
+                    retry_after_secs: u64::try_from(
+                        (day_start + chrono::Duration::days(1) - now).num_seconds(),
+                    )
+                    .unwrap_or(1)
+                    .max(1),
                 },
                 "photo_quota_exceeded",
                 format!("at most {quota} bytes of photos per user and day"),

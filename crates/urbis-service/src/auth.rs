@@ -211,7 +211,12 @@ impl Services {
                 let salt_bytes = salt.decode_b64(&mut salt_buf).ok()?;
                 let mut out = [0u8; 32];
                 Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
-                    .hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut out, memory)
+                    .hash_password_into_with_memory(
+                        password.as_bytes(),
+                        salt_bytes,
+                        &mut out,
+                        memory,
+                    )
                     .ok()?;
                 let hash = PasswordHash {
                     algorithm: Algorithm::Argon2id.ident(),

@@ -15,7 +15,9 @@ pub enum ErrorKind {
     Forbidden,
     Unavailable,
     /// The caller must slow down; retry after this many seconds.
-    TooManyRequests { retry_after_secs: u64 },
+    TooManyRequests {
+        retry_after_secs: u64,
+    },
     Internal,
 }
 

@@ -182,9 +182,12 @@ impl Guards {
                 limiter.shrink_to_fit();
             }
         }
-        limiter
-            .check_key(&client.to_owned())
-            .map_err(|not_until| throttled(code, not_until.wait_time_from(DefaultClock::default().now())))
+        limiter.check_key(&client.to_owned()).map_err(|not_until| {
+            throttled(
+                code,
+                not_until.wait_time_from(DefaultClock::default().now()),
+            )
+        })
     }
 
     /// Fails while the username is backing off.

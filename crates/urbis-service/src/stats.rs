@@ -183,7 +183,10 @@ impl Services {
         // An area-scoped reader sees the departments of its area only.
         if let Some(scope) = &actor.area_scope {
             let paths: std::collections::HashMap<i64, Option<String>> =
-                stats::department_area_paths(&mut conn).await?.into_iter().collect();
+                stats::department_area_paths(&mut conn)
+                    .await?
+                    .into_iter()
+                    .collect();
             grouped.retain(|(dept, _)| {
                 paths
                     .get(dept)

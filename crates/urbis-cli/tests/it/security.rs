@@ -29,7 +29,10 @@ fn spawn_server(db: &std::path::Path) -> (Child, String) {
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let base = loop {
-        let line = lines.next().expect("server printed its address").expect("line");
+        let line = lines
+            .next()
+            .expect("server printed its address")
+            .expect("line");
         if let Some(addr) = line.strip_prefix("listening on ") {
             break addr.trim().to_owned();
         }
@@ -86,7 +89,10 @@ async fn a_wrong_password_burst_keeps_memory_bounded_and_is_throttled() {
         .expect("appeal body");
     let number = filed["number"].as_str().expect("number").to_owned();
     let lookup = format!("{base}/api/v1/public/cases/{number}");
-    assert_eq!(http.get(&lookup).send().await.expect("lookup").status(), 200);
+    assert_eq!(
+        http.get(&lookup).send().await.expect("lookup").status(),
+        200
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle = rss_kib(pid);
 
@@ -97,14 +103,21 @@ async fn a_wrong_password_burst_keeps_memory_bounded_and_is_throttled() {
     let mut clients = Vec::new();
     for i in 0..64 {
         let (http, base, stop) = (http.clone(), base.clone(), stop.clone());
-        let (unauthorized, throttled, retry_after_seen) =
-            (unauthorized.clone(), throttled.clone(), retry_after_seen.clone());
+        let (unauthorized, throttled, retry_after_seen) = (
+            unauthorized.clone(),
+            throttled.clone(),
+            retry_after_seen.clone(),
+        );
         clients.push(tokio::spawn(async move {
             let mut n = 0;
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
                 // Half guess the admin's password, half probe names that do not exist.
-                let username = if i % 2 == 0 { "admin".to_owned() } else { format!("ghost{i}") };
+                let username = if i % 2 == 0 {
+                    "admin".to_owned()
+                } else {
+                    format!("ghost{i}")
+                };
                 let Ok(response) = http
                     .post(format!("{base}/api/v1/auth/login"))
                     .json(&json!({"username": username, "password": format!("wrong-guess-{n}")}))
@@ -169,8 +182,14 @@ async fn a_wrong_password_burst_keeps_memory_bounded_and_is_throttled() {
     );
     let _ = child.kill();
     let _ = child.wait();
-    assert!(throttled.load(Ordering::Relaxed) > 0, "no login was throttled");
-    assert!(retry_after_seen.load(Ordering::Relaxed), "429 without Retry-After");
+    assert!(
+        throttled.load(Ordering::Relaxed) > 0,
+        "no login was throttled"
+    );
+    assert!(
+        retry_after_seen.load(Ordering::Relaxed),
+        "429 without Retry-After"
+    );
     assert!(peak < 2 * idle, "memory grew from {idle} KiB to {peak} KiB");
 }
 
@@ -187,7 +206,11 @@ async fn logins_back_off_per_username_known_or_not() {
                     Some(json!({"username": username, "password": "not-the-password"})),
                 )
                 .await;
-            assert_eq!(status, StatusCode::UNAUTHORIZED, "{username} #{attempt}: {body}");
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{username} #{attempt}: {body}"
+            );
             assert_eq!(body["code"], "bad_credentials");
         }
         let response = app
@@ -197,7 +220,11 @@ async fn logins_back_off_per_username_known_or_not() {
             .send()
             .await
             .expect("login");
-        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{username}");
+        assert_eq!(
+            response.status(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "{username}"
+        );
         assert!(response.headers().contains_key("retry-after"));
         let body: Value = response.json().await.expect("body");
         assert_eq!(body["code"], "too_many_attempts");
@@ -212,7 +239,9 @@ async fn a_repeat_report_joins_the_count_but_not_the_case() {
     let app = TestApp::start().await;
     let f = app.fixture.clone();
     let text = "幸福路12号门前井盖缺失，夜里有人差点掉进去";
-    let case_id = app.file_appeal("resident", f.grid_a, f.category, text).await;
+    let case_id = app
+        .file_appeal("resident", f.grid_a, f.category, text)
+        .await;
     // The attacker re-files the public text.
     let (status, body) = app
         .post(
@@ -242,7 +271,10 @@ async fn a_repeat_report_joins_the_count_but_not_the_case() {
     let token = app.token("resident2").await;
     let upload = app
         .http
-        .post(format!("{}/api/v1/cases/{case_id}/attachments?kind=appeal", app.base))
+        .post(format!(
+            "{}/api/v1/cases/{case_id}/attachments?kind=appeal",
+            app.base
+        ))
         .bearer_auth(&token)
         .header("content-type", "image/png")
         .body(png(50))
@@ -256,23 +288,33 @@ async fn a_repeat_report_joins_the_count_but_not_the_case() {
         ("shiftlead", json!({"action": "register"})),
         ("dispatcher", json!({"action": "dispatch"})),
         ("handler_a", json!({"action": "accept"})),
-        ("handler_a", json!({"action": "feedback", "note": "已补装井盖"})),
-        ("supervisor_a", json!({"action": "check_pass", "note": "已核实"})),
+        (
+            "handler_a",
+            json!({"action": "feedback", "note": "已补装井盖"}),
+        ),
+        (
+            "supervisor_a",
+            json!({"action": "check_pass", "note": "已核实"}),
+        ),
         ("shiftlead", json!({"action": "close"})),
     ] {
         let (status, body) = app.act(user, case_id, action).await;
         assert_eq!(status, StatusCode::OK, "{user}: {body}");
     }
-    let rate = json!({"action": "rate", "satisfaction": "dissatisfied", "resolved": false, "comment": ""});
+    let rate =
+        json!({"action": "rate", "satisfaction": "dissatisfied", "resolved": false, "comment": ""});
     let (status, body) = app.act("resident2", case_id, rate).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    let rate = json!({"action": "rate", "satisfaction": "satisfied", "resolved": true, "comment": ""});
+    let rate =
+        json!({"action": "rate", "satisfaction": "satisfied", "resolved": true, "comment": ""});
     let (status, body) = app.act("resident", case_id, rate).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["state"], "evaluated");
 
     // Counted and notified.
-    let (_, case) = app.get("dispatcher", &format!("/api/v1/cases/{case_id}")).await;
+    let (_, case) = app
+        .get("dispatcher", &format!("/api/v1/cases/{case_id}"))
+        .await;
     assert_eq!(case["reporter_count"], 2);
     let (_, notes) = app.get("resident2", "/api/v1/notifications").await;
     let kinds: Vec<&str> = notes
@@ -285,10 +327,19 @@ async fn a_repeat_report_joins_the_count_but_not_the_case() {
     assert!(kinds.contains(&"closed"), "{kinds:?}");
 
     // The first reporter's trail shows steps, not staff ids or internal notes.
-    let (_, trail) = app.get("resident", &format!("/api/v1/cases/{case_id}/trail")).await;
+    let (_, trail) = app
+        .get("resident", &format!("/api/v1/cases/{case_id}/trail"))
+        .await;
     let me = app.get("resident", "/api/v1/me").await.1["user_id"].clone();
-    for entry in trail["items"].as_array().or(trail.as_array()).expect("trail") {
-        assert!(entry["actor_id"].is_null() || entry["actor_id"] == me, "{entry}");
+    for entry in trail["items"]
+        .as_array()
+        .or(trail.as_array())
+        .expect("trail")
+    {
+        assert!(
+            entry["actor_id"].is_null() || entry["actor_id"] == me,
+            "{entry}"
+        );
         assert_eq!(entry["detail"], json!({}), "{entry}");
     }
     assert!(!trail.to_string().contains("已核实"));
@@ -314,14 +365,35 @@ async fn anonymous_appeal(app: &TestApp, agent: &str, key: &str, body: Value) ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anonymous_keys_are_scoped_per_client_and_channels_are_web_only() {
     let app = TestApp::start().await;
-    let first = anonymous_appeal(&app, "browser-a", "same-key", json!({"text": "东门路灯坏了"})).await;
+    let first = anonymous_appeal(
+        &app,
+        "browser-a",
+        "same-key",
+        json!({"text": "东门路灯坏了"}),
+    )
+    .await;
     assert_eq!(first.status(), StatusCode::CREATED);
     let first: Value = first.json().await.expect("body");
-    let second = anonymous_appeal(&app, "browser-b", "same-key", json!({"text": "西门垃圾满了"})).await;
+    let second = anonymous_appeal(
+        &app,
+        "browser-b",
+        "same-key",
+        json!({"text": "西门垃圾满了"}),
+    )
+    .await;
     assert_eq!(second.status(), StatusCode::CREATED);
     let second: Value = second.json().await.expect("body");
-    assert_ne!(first["case_id"], second["case_id"], "two callers, one key: two cases");
-    let retry = anonymous_appeal(&app, "browser-a", "same-key", json!({"text": "东门路灯坏了"})).await;
+    assert_ne!(
+        first["case_id"], second["case_id"],
+        "two callers, one key: two cases"
+    );
+    let retry = anonymous_appeal(
+        &app,
+        "browser-a",
+        "same-key",
+        json!({"text": "东门路灯坏了"}),
+    )
+    .await;
     assert_eq!(retry.status(), StatusCode::OK);
     let retry: Value = retry.json().await.expect("body");
     assert_eq!(retry["case_id"], first["case_id"]);
@@ -350,8 +422,13 @@ async fn anonymous_intake_is_rate_limited_per_client() {
     })
     .await;
     for i in 0..3 {
-        let response =
-            anonymous_appeal(&app, "spam", &format!("k{i}"), json!({"text": format!("诉求 {i}")})).await;
+        let response = anonymous_appeal(
+            &app,
+            "spam",
+            &format!("k{i}"),
+            json!({"text": format!("诉求 {i}")}),
+        )
+        .await;
         assert_eq!(response.status(), StatusCode::CREATED);
     }
     let response = anonymous_appeal(&app, "spam", "k3", json!({"text": "诉求 3"})).await;
@@ -366,7 +443,8 @@ async fn anonymous_intake_is_rate_limited_per_client() {
     assert_eq!(body["code"], "too_many_appeals");
     // A logged-in resident is not limited by the anonymous bucket.
     let f = app.fixture.clone();
-    app.file_appeal("resident", f.grid_a, f.category, "登录用户的诉求").await;
+    app.file_appeal("resident", f.grid_a, f.category, "登录用户的诉求")
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -374,7 +452,9 @@ async fn anonymous_repeats_raise_priority_only_up_to_the_cap() {
     let app = TestApp::start().await;
     let f = app.fixture.clone();
     let text = "和平街菜市场门口污水外溢，气味很大";
-    let case_id = app.file_appeal("resident", f.grid_a, f.category, text).await;
+    let case_id = app
+        .file_appeal("resident", f.grid_a, f.category, text)
+        .await;
     let mut scores = Vec::new();
     for i in 0..8 {
         let response = anonymous_appeal(
@@ -386,10 +466,14 @@ async fn anonymous_repeats_raise_priority_only_up_to_the_cap() {
         .await;
         let body: Value = response.json().await.expect("body");
         assert_eq!(body["merged"], true, "{body}");
-        let (_, case) = app.get("dispatcher", &format!("/api/v1/cases/{case_id}")).await;
+        let (_, case) = app
+            .get("dispatcher", &format!("/api/v1/cases/{case_id}"))
+            .await;
         scores.push(case["priority_score"].as_i64().expect("score"));
     }
-    let (_, case) = app.get("dispatcher", &format!("/api/v1/cases/{case_id}")).await;
+    let (_, case) = app
+        .get("dispatcher", &format!("/api/v1/cases/{case_id}"))
+        .await;
     assert_eq!(case["reporter_count"], 9);
     // Default cap: 3 anonymous repeats count towards priority; the rest change nothing.
     assert!(scores[3..].iter().all(|s| *s == scores[2]), "{scores:?}");
@@ -398,9 +482,7 @@ async fn anonymous_repeats_raise_priority_only_up_to_the_cap() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_rules_and_case_insensitive_usernames() {
     let app = TestApp::start().await;
-    let register = |username: &str, password: &str| {
-        json!({"username": username, "password": password, "display_name": "测试"})
-    };
+    let register = |username: &str, password: &str| json!({"username": username, "password": password, "display_name": "测试"});
     let cases: [(&str, &str, &str); 6] = [
         ("newuser1", "12345678", "invalid_password"),
         ("newuser1", "          ", "weak_password"),
@@ -411,20 +493,39 @@ async fn password_rules_and_case_insensitive_usernames() {
     ];
     for (username, password, code) in cases {
         let (status, body) = app
-            .send(None, reqwest::Method::POST, "/api/v1/auth/register", Some(register(username, password)))
+            .send(
+                None,
+                reqwest::Method::POST,
+                "/api/v1/auth/register",
+                Some(register(username, password)),
+            )
             .await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{password:?}: {body}");
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{password:?}: {body}"
+        );
         assert_eq!(body["code"], code, "{password:?}");
     }
     let (status, body) = app
-        .send(None, reqwest::Method::POST, "/api/v1/auth/register", Some(register("ADMIN", "a-good-password-2026")))
+        .send(
+            None,
+            reqwest::Method::POST,
+            "/api/v1/auth/register",
+            Some(register("ADMIN", "a-good-password-2026")),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["code"], "username_taken");
     // 43 Chinese characters (129 bytes) register and log in.
     let password = "城市治理".repeat(11).chars().take(43).collect::<String>();
     let (status, body) = app
-        .send(None, reqwest::Method::POST, "/api/v1/auth/register", Some(register("hanzi", &password)))
+        .send(
+            None,
+            reqwest::Method::POST,
+            "/api/v1/auth/register",
+            Some(register("hanzi", &password)),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     for username in ["hanzi", "HANZI"] {
@@ -442,13 +543,21 @@ async fn password_rules_and_case_insensitive_usernames() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn photos_lose_exif_and_have_a_daily_quota() {
-    let app = TestApp::start_with(Clock::System, |c| c.security.photo_bytes_per_user_day = 1_000).await;
+    let app = TestApp::start_with(Clock::System, |c| {
+        c.security.photo_bytes_per_user_day = 1_000
+    })
+    .await;
     let f = app.fixture.clone();
-    let case_id = app.file_appeal("resident", f.grid_a, f.category, "照片测试").await;
+    let case_id = app
+        .file_appeal("resident", f.grid_a, f.category, "照片测试")
+        .await;
     let token = app.token("resident").await;
     let upload = |content_type: &'static str, bytes: Vec<u8>| {
         app.http
-            .post(format!("{}/api/v1/cases/{case_id}/attachments?kind=appeal", app.base))
+            .post(format!(
+                "{}/api/v1/cases/{case_id}/attachments?kind=appeal",
+                app.base
+            ))
             .bearer_auth(&token)
             .header("content-type", content_type)
             .body(bytes)
@@ -465,7 +574,11 @@ async fn photos_lose_exif_and_have_a_daily_quota() {
     let body: Value = response.json().await.expect("body");
     let stored = app
         .http
-        .get(format!("{}{}", app.base, body["url"].as_str().expect("url")))
+        .get(format!(
+            "{}{}",
+            app.base,
+            body["url"].as_str().expect("url")
+        ))
         .bearer_auth(&token)
         .send()
         .await
@@ -490,24 +603,46 @@ async fn photos_lose_exif_and_have_a_daily_quota() {
 async fn dispatch_stays_in_the_case_district_and_scoped_roles_see_their_area() {
     let app = TestApp::start().await;
     let f = app.fixture.clone();
-    let case_a = app.file_appeal("resident", f.grid_a, f.category, "甲区的问题").await;
-    let case_b = app.file_appeal("resident", f.grid_b, f.category, "乙区的问题").await;
+    let case_a = app
+        .file_appeal("resident", f.grid_a, f.category, "甲区的问题")
+        .await;
+    let case_b = app
+        .file_appeal("resident", f.grid_b, f.category, "乙区的问题")
+        .await;
     for case in [case_a, case_b] {
-        let (status, body) = app.act("shiftlead", case, json!({"action": "register"})).await;
+        let (status, body) = app
+            .act("shiftlead", case, json!({"action": "register"}))
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
     let (status, body) = app
-        .act("dispatcher", case_a, json!({"action": "dispatch", "lead_dept_id": f.dept_b}))
+        .act(
+            "dispatcher",
+            case_a,
+            json!({"action": "dispatch", "lead_dept_id": f.dept_b}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["code"], "dept_out_of_area");
     let (status, body) = app
-        .act("dispatcher", case_a, json!({"action": "dispatch", "lead_dept_id": f.dept_city}))
+        .act(
+            "dispatcher",
+            case_a,
+            json!({"action": "dispatch", "lead_dept_id": f.dept_city}),
+        )
         .await;
-    assert_eq!(status, StatusCode::OK, "a city-wide department serves every district: {body}");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a city-wide department serves every district: {body}"
+    );
 
     let (status, body) = app
-        .act("dispatcher", case_b, json!({"action": "dispatch", "lead_dept_id": f.dept_b}))
+        .act(
+            "dispatcher",
+            case_b,
+            json!({"action": "dispatch", "lead_dept_id": f.dept_b}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
@@ -532,7 +667,12 @@ async fn dispatch_stays_in_the_case_district_and_scoped_roles_see_their_area() {
 async fn answers_carry_the_security_headers() {
     let app = TestApp::start().await;
     for path in ["/", "/api/v1/openapi.json", "/api/v1/public/cases/none"] {
-        let response = app.http.get(format!("{}{path}", app.base)).send().await.expect("get");
+        let response = app
+            .http
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .expect("get");
         let headers = response.headers();
         let csp = headers["content-security-policy"].to_str().expect("csp");
         assert!(csp.contains("script-src 'self';"), "{path}: {csp}");
@@ -546,7 +686,10 @@ async fn answers_carry_the_security_headers() {
     }
     // The database file is private to its owner.
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(&app.db_path).expect("db").permissions().mode();
+    let mode = std::fs::metadata(&app.db_path)
+        .expect("db")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o077, 0, "database mode {mode:o}");
 }
 
@@ -555,7 +698,9 @@ async fn a_client_trickling_its_headers_is_cut_off() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = TestApp::start().await;
     let addr = app.base.trim_start_matches("http://").to_owned();
-    let mut stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         .await
@@ -601,7 +746,12 @@ fn serve_writes_a_generated_admin_password_to_a_private_file_not_stdout() {
     let password = password.trim();
     assert!(password.len() >= 16, "{password:?}");
     assert!(!printed.join("\n").contains(password), "{printed:?}");
-    assert!(printed.iter().any(|l| l.contains("fresh.sqlite.admin-password")), "{printed:?}");
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.contains("fresh.sqlite.admin-password")),
+        "{printed:?}"
+    );
     for path in [&file, &db] {
         let mode = std::fs::metadata(path).expect("meta").permissions().mode();
         assert_eq!(mode & 0o077, 0, "{} mode {mode:o}", path.display());

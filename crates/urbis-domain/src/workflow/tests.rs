@@ -309,5 +309,8 @@ fn a_resident_whose_repeat_report_joined_a_case_neither_reads_nor_rates_it() {
         None => panic!("the fixture case has a first reporter"),
     };
     assert!(can_view(&first, &closed));
-    assert_eq!(plan(&first, &closed, &rate).unwrap().to, CaseState::Evaluated);
+    assert_eq!(
+        plan(&first, &closed, &rate).unwrap().to,
+        CaseState::Evaluated
+    );
 }
