@@ -44,4 +44,5 @@ timeout "${ST_TIME_LIMIT:-240}" "$venv/bin/schemathesis" run "$base/api/v1/opena
   --exclude-path-regex '^/api/v1/users' \
   --max-examples "${ST_MAX_EXAMPLES:-25}" \
   --workers 2 \
+  --generation-database none \
   --no-color
