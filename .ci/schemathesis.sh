@@ -9,7 +9,12 @@ cd "$(dirname "$0")/.."
 target=${CARGO_TARGET_DIR:-$PWD/target}
 venv="$target/schemathesis-venv"
 if [ ! -x "$venv/bin/schemathesis" ]; then
-  python3 -m venv "$venv"
+  python3 -m venv "$venv" || {
+    # Debian keeps venv's pip bootstrap in its own package.
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y python3-venv || { apt-get update && apt-get install -y python3-venv; }
+    rm -rf "$venv" && python3 -m venv "$venv"
+  }
   "$venv/bin/pip" install --quiet 'schemathesis>=4,<5'
 fi
 bin=${URBIS_BIN:-$target/debug/urbis}

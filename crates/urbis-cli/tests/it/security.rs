@@ -757,3 +757,93 @@ fn serve_writes_a_generated_admin_password_to_a_private_file_not_stdout() {
         assert_eq!(mode & 0o077, 0, "{} mode {mode:o}", path.display());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_logins_share_a_fixed_hashing_budget() {
+    // No per-client limits here: only the hashing slots stand between 64 callers and memory.
+    let app = TestApp::start_with(Clock::System, |c| {
+        c.argon2_memory_kib = 19 * 1024;
+        c.security.hash_concurrency = 2;
+    })
+    .await;
+    let login = |username: String| {
+        let http = app.http.clone();
+        let url = format!("{}/api/v1/auth/login", app.base);
+        async move {
+            http.post(url)
+                .json(&json!({"username": username, "password": "wrong-password-x"}))
+                .send()
+                .await
+                .expect("login")
+                .status()
+        }
+    };
+    assert_eq!(login("warm-up".into()).await, StatusCode::UNAUTHORIZED);
+    let idle = rss_kib(std::process::id());
+    let statuses = futures::future::join_all((0..64).map(|i| login(format!("ghost-{i}")))).await;
+    let peak = rss_kib(std::process::id());
+    println!(
+        "64 concurrent logins, 19 MiB argon2, 2 slots: resident memory {idle} KiB before, {peak} KiB after"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS)
+    );
+    // Two buffers of 19 MiB at most, one of which the warm-up already made; 64 unbounded hashes
+    // would take over 1 GiB.
+    assert!(
+        peak < idle + 64 * 1024,
+        "memory grew from {idle} KiB to {peak} KiB"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn area_scoped_roles_see_only_their_area_notifications() {
+    let app = TestApp::start().await;
+    let f = app.fixture.clone();
+    // A handler of the city-wide department whose scope is district A.
+    app.services
+        .insert_user(&urbis_service::auth::NewUser {
+            username: "handler_city_a".into(),
+            display_name: "市政甲区".into(),
+            password: urbis_test_support::PASSWORD.into(),
+            role: urbis_domain::role::Role::DeptHandler,
+            area_id: Some(f.district_a),
+            dept_id: Some(f.dept_city),
+        })
+        .await
+        .expect("user");
+    let case_b = app
+        .file_appeal("resident", f.grid_b, f.category, "乙区路面塌陷")
+        .await;
+    let (status, body) = app
+        .act("shiftlead", case_b, json!({"action": "register"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app
+        .act(
+            "dispatcher",
+            case_b,
+            json!({"action": "dispatch", "lead_dept_id": f.dept_city}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let sees = |notes: &Value| {
+        notes
+            .as_array()
+            .expect("notes")
+            .iter()
+            .any(|n| n["case_id"] == case_b)
+    };
+    let (_, notes) = app.get("handler_city", "/api/v1/notifications").await;
+    assert!(
+        sees(&notes),
+        "the department's city-wide handler is told: {notes}"
+    );
+    let (_, notes) = app.get("handler_city_a", "/api/v1/notifications").await;
+    assert!(
+        !sees(&notes),
+        "district A's handler hears of district B: {notes}"
+    );
+}
