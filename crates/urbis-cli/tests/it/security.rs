@@ -847,3 +847,28 @@ async fn area_scoped_roles_see_only_their_area_notifications() {
         "district A's handler hears of district B: {notes}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_sessions_are_purged() {
+    let start = chrono::Utc::now();
+    let clock = Clock::manual(start);
+    let app = TestApp::start_with(clock.clone(), |c| {
+        c.session_ttl = Duration::from_secs(3600);
+    })
+    .await;
+    let old = app.token("resident").await;
+    let sessions = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sessions")
+            .fetch_one(app.services.db().reader())
+            .await
+            .expect("count")
+    };
+    assert_eq!(sessions().await, 1);
+    clock.set(start + chrono::Duration::hours(2));
+    app.token("resident2").await;
+    assert_eq!(sessions().await, 1, "the expired session is gone");
+    let (status, _) = app
+        .send(Some(&old), reqwest::Method::GET, "/api/v1/me", None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
