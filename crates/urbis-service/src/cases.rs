@@ -176,13 +176,23 @@ impl Services {
         self.get_case(actor, case_id).await?;
         let mut conn = self.db().reader().acquire().await?;
         let mut rows = audit_repo::list_for_entity(&mut conn, "case", case_id).await?;
-        // A resident sees the steps, not who among the staff made them nor their internal notes.
+        // A resident sees the steps, not who among the staff made them nor their internal notes;
+        // only the official reply (the handling feedback, public anyway) keeps its text, masked.
         if actor.role == Role::Resident {
             for row in &mut rows {
                 if row.actor_id != Some(actor.user_id.0) {
                     row.actor_id = None;
                 }
-                row.detail = "{}".into();
+                let reply = matches!(row.action.as_str(), "feedback" | "self_resolve")
+                    .then(|| serde_json::from_str::<serde_json::Value>(&row.detail).ok())
+                    .flatten()
+                    .and_then(|d| d.get("text").and_then(|t| t.as_str()).map(str::to_owned));
+                row.detail = match reply {
+                    Some(text) => {
+                        serde_json::json!({ "text": urbis_text::pii::mask(&text) }).to_string()
+                    }
+                    None => "{}".into(),
+                };
             }
         }
         Ok(rows)
