@@ -128,12 +128,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let services = Services::start(db, config)
         .await
         .map_err(|err| anyhow::format_err!("failed to start services: {err}"))?;
+    let generated = args.admin_password.is_none();
     if let Some(password) = bootstrap(&services, args.admin_password).await? {
-        let path = write_admin_password(&args.db.db, &password)?;
-        println!(
-            "created user admin; its generated password is in {} (readable by this user only)",
-            path.display()
-        );
+        if generated {
+            let path = write_admin_password(&args.db.db, &password)?;
+            println!(
+                "created user admin; its generated password is in {} (readable by this user only)",
+                path.display()
+            );
+        } else {
+            println!("created user admin with the given password");
+        }
     }
     if let Some(path) = &args.model {
         let bytes = std::fs::read(path)

@@ -65,6 +65,8 @@ async fn a_wrong_password_burst_keeps_memory_bounded_and_is_throttled() {
     let db = dir.path().join("burst.sqlite");
     let (mut child, base) = spawn_server(&db);
     let pid = child.id();
+    // A password that was given is never written anywhere.
+    assert!(!dir.path().join("burst.sqlite.admin-password").exists());
     let http = reqwest::Client::new();
     // Warm up: one real login (the hashing buffers exist from here on) and one case to look up.
     let login: Value = http
