@@ -36,9 +36,12 @@ for _ in $(seq 1 200); do
 done
 [ -n "$base" ] || { echo "urbis serve did not start" >&2; cat "$work/stderr" >&2; exit 1; }
 
-token=$(curl -sf "$base/api/v1/auth/login" -H 'content-type: application/json' \
-  -d "{\"username\":\"admin\",\"password\":\"$password\"}" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+token=$(BASE="$base" PASSWORD="$password" python3 -c '
+import json, os, urllib.request
+body = json.dumps({"username": "admin", "password": os.environ["PASSWORD"]}).encode()
+request = urllib.request.Request(os.environ["BASE"] + "/api/v1/auth/login", data=body,
+                                 headers={"content-type": "application/json"})
+print(json.load(urllib.request.urlopen(request))["token"])')
 
 # Logging out or disabling users would end the fuzzer's own session; everything else is fuzzed.
 timeout "${ST_TIME_LIMIT:-240}" "$venv/bin/schemathesis" run "$base/api/v1/openapi.json" \
