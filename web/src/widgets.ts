@@ -3,6 +3,7 @@
 
 import { ApiError, LIMITS, PHOTO_MAX_BYTES, attachmentUrl, PHOTO_TYPES, PHOTOS_MAX, call, get, optional, qs, type Case, type Category, type PriorityFactor } from './api';
 import { debounce, h, replace, uid } from './dom';
+import { escapeHtml } from './escape';
 import { L, lang, levelName, stateName } from './i18n';
 import type { GeoJsonCollection } from './charts';
 import { loadGeo } from './ref';
@@ -253,7 +254,7 @@ export async function mapPicker(
   let point: [number, number] | null = null;
   const option = () => ({
     animation: false,
-    tooltip: { show: true, formatter: (p: { name: string }) => p.name },
+    tooltip: { show: true, formatter: (p: { name: string }) => escapeHtml(p.name) },
     geo: {
       map: name,
       roam: true,

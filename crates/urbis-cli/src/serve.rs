@@ -143,6 +143,26 @@ pub fn public_url(given: Option<&str>, listen: SocketAddr) -> anyhow::Result<Str
     Ok(url.to_owned())
 }
 
+/// Writes a generated admin password beside the database, readable by its owner only, so that it
+/// never reaches logs that capture stdout.
+fn write_admin_password(db: &Path, password: &str) -> anyhow::Result<std::path::PathBuf> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut name = db.file_name().unwrap_or_default().to_os_string();
+    name.push(".admin-password");
+    let path = db.with_file_name(name);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("failed to write {}", path.display()))?;
+    // An older file keeps its mode on open: narrow it before writing.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    writeln!(file, "{password}")?;
+    Ok(path)
+}
+
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let durability = if args.relaxed {
@@ -161,8 +181,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let services = Services::start(db, config)
         .await
         .map_err(|err| anyhow::format_err!("failed to start services: {err}"))?;
+    let generated = args.admin_password.is_none();
     if let Some(password) = bootstrap(&services, args.admin_password).await? {
-        println!("created user admin with password {password}");
+        if generated {
+            let path = write_admin_password(&args.db.db, &password)?;
+            println!(
+                "created user admin; its generated password is in {} (readable by this user only)",
+                path.display()
+            );
+        } else {
+            println!("created user admin with the given password");
+        }
     }
     if let Some(path) = &args.model {
         let bytes = std::fs::read(path)
@@ -203,27 +232,19 @@ pub async fn serve(
     }
     println!("listening on http://{addr}");
     std::io::stdout().flush().ok();
-    let mut server = tokio::spawn(
-        axum::serve(listener, urbis_http::app(state))
-            .with_graceful_shutdown(services.stopping())
-            .into_future(),
-    );
-    tokio::select! {
-        result = &mut server => {
-            result.context("server task failed")?.context("server failed")?;
-        }
-        () = shutdown_signal() => {
+    let shutdown = {
+        let services = services.clone();
+        async move {
+            shutdown_signal().await;
             tracing::info!("stopping: live feeds end, requests in flight finish");
             services.begin_shutdown();
-            match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
-                Ok(result) => result.context("server task failed")?.context("server failed")?,
-                Err(_) => {
-                    tracing::warn!("requests still open after {SHUTDOWN_GRACE:?}; closing them");
-                    server.abort();
-                }
-            }
         }
-    }
+    };
+    // Waits at most `urbis_http::server::SHUTDOWN_GRACE` for requests in flight (and the appeals
+    // they wait for) once the signal came.
+    urbis_http::serve(listener, urbis_http::app(state), shutdown)
+        .await
+        .context("server failed")?;
     let _ = stop.send(true);
     match tokio::time::timeout(SHUTDOWN_GRACE, worker).await {
         Ok(Err(err)) => tracing::error!(error = %err, "sla worker ended abnormally"),

@@ -310,8 +310,8 @@ pub struct CaseFacts {
     pub lead_dept: Option<DeptId>,
     pub supporting_depts: Vec<DeptId>,
     pub reporter_user: Option<UserId>,
-    /// Residents whose repeat reports joined the case; they follow and rate it like its first
-    /// reporter.
+    /// Residents whose repeat reports joined the case; they are counted and notified of its
+    /// progress, but read and rate nothing: the case's evidence is its first reporter's.
     pub co_reporters: Vec<UserId>,
     pub pending: Option<PendingRequest>,
 }
@@ -319,7 +319,13 @@ pub struct CaseFacts {
 impl CaseFacts {
     /// Returns whether the user reported this problem (first or as a repeat).
     pub fn is_reporter(&self, user: UserId) -> bool {
-        self.reporter_user == Some(user) || self.co_reporters.contains(&user)
+        self.is_first_reporter(user) || self.co_reporters.contains(&user)
+    }
+
+    /// Returns whether the user filed the appeal that opened the case: the only resident who
+    /// may read the case and its evidence, attach to it and rate it.
+    pub fn is_first_reporter(&self, user: UserId) -> bool {
+        self.reporter_user == Some(user)
     }
 }
 
@@ -413,7 +419,7 @@ impl WorkflowError {
 /// Returns whether the actor may see the case at all (reads follow the same scope as writes).
 pub fn can_view(actor: &Actor, facts: &CaseFacts) -> bool {
     match actor.role {
-        Role::Resident => facts.is_reporter(actor.user_id),
+        Role::Resident => facts.is_first_reporter(actor.user_id),
         Role::DeptHandler => {
             let dept_involved = actor.dept_id.is_some_and(|dept| {
                 facts.lead_dept == Some(dept) || facts.supporting_depts.contains(&dept)
@@ -533,7 +539,7 @@ fn check_scope(actor: &Actor, facts: &CaseFacts) -> Result<(), WorkflowError> {
         Role::DeptHandler if (actor.dept_id.is_none() || facts.lead_dept != actor.dept_id) => {
             return Err(WorkflowError::OutOfScope);
         }
-        Role::Resident if !facts.is_reporter(actor.user_id) => {
+        Role::Resident if !facts.is_first_reporter(actor.user_id) => {
             return Err(WorkflowError::OutOfScope);
         }
         _ => {}

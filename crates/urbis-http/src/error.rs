@@ -57,6 +57,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
         ErrorKind::Forbidden => StatusCode::FORBIDDEN,
         ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -74,11 +75,21 @@ impl IntoResponse for ApiError {
         } else if matches!(self.0.code, "body_too_large" | "attachment_too_large") {
             status = StatusCode::PAYLOAD_TOO_LARGE;
         }
+        let retry_after = match self.0.kind {
+            ErrorKind::TooManyRequests { retry_after_secs } => Some(retry_after_secs),
+            _ => None,
+        };
         let body = ErrorBody {
             code: self.0.code.to_owned(),
             message: self.0.message,
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 

@@ -63,3 +63,47 @@ pub struct ApiJson<T>(pub T);
 #[derive(FromRequestParts)]
 #[from_request(via(Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
+
+/// The caller's network address (set by [`crate::server::serve`]; "unknown" under another
+/// server) and user agent, for per-client limits and the anonymous idempotency scope. Proxy
+/// headers such as `X-Forwarded-For` are not trusted.
+pub struct ClientInfo {
+    pub address: String,
+    pub user_agent: String,
+    /// The peer is this machine.
+    pub loopback: bool,
+}
+
+impl ClientInfo {
+    /// The service's view of the caller.
+    pub fn client(&self) -> urbis_service::intake::Client<'_> {
+        urbis_service::intake::Client {
+            address: &self.address,
+            user_agent: &self.user_agent,
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip());
+        let user_agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .chars()
+            .take(256)
+            .collect();
+        Ok(ClientInfo {
+            address: peer.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
+            user_agent,
+            loopback: peer.is_some_and(|ip| ip.is_loopback()),
+        })
+    }
+}

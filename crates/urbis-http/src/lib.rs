@@ -2,12 +2,17 @@
 //! thin: extract, make one service call, map the result to a wire shape. Errors become statuses
 //! in one place (`error`).
 
+mod apidoc;
 pub mod dto;
 pub mod error;
 pub mod extract;
 mod open311;
 mod routes;
+mod security;
+pub mod server;
 mod telemetry;
+
+pub use server::serve;
 
 use std::sync::{Arc, OnceLock};
 
@@ -56,7 +61,9 @@ pub fn metrics_handle() -> Option<Arc<PrometheusHandle>> {
 
 /// Returns the OpenAPI document of the API.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    let mut api = api_router().split_for_parts().1;
+    apidoc::declare_errors(&mut api);
+    api
 }
 
 fn api_router() -> OpenApiRouter<AppState> {
@@ -76,7 +83,8 @@ pub const BODY_LIMIT_BYTES: usize = 256 * 1024;
 
 /// Builds the whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    let (router, api) = api_router().split_for_parts();
+    let (router, mut api) = api_router().split_for_parts();
+    apidoc::declare_errors(&mut api);
     let api = Arc::new(api);
     router
         .route(
@@ -94,5 +102,6 @@ pub fn app(state: AppState) -> Router {
         .fallback(routes::ui::fallback)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(telemetry::layer(state.clone()))
+        .layer(security::headers())
         .with_state(state)
 }

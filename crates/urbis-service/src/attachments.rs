@@ -100,12 +100,44 @@ impl Services {
                 format!("the file is not a valid {declared} image"),
             ));
         }
+        // Photos lose their EXIF (GPS position, camera, owner) before they are kept.
+        let cleaned;
+        let bytes = if declared == "image/jpeg" {
+            cleaned = crate::jpeg::strip_metadata(bytes).map_err(|_| {
+                ServiceError::invalid("attachment_bad_type", "the JPEG file is damaged")
+            })?;
+            cleaned.as_slice()
+        } else {
+            bytes
+        };
         let sha256 = hex::encode(Sha256::digest(bytes));
         let now = self.now();
         let mut tx = self.db().begin_write().await?;
         let case = cases::get_case(&mut tx, case_id).await?;
         if !workflow::can_view(actor, &facts_of(&case)) {
             return Err(ServiceError::not_found("case"));
+        }
+        // Each user may store so many bytes of photos per city-local day.
+        let quota = self.config().security.photo_bytes_per_user_day;
+        let day_start = self.from_local(
+            self.to_local(now)
+                .date()
+                .and_hms_opt(0, 0, 0)
+                .unwrap_or_default(),
+        );
+        let used = repo::bytes_uploaded_since(&mut tx, actor.user_id.0, &to_db(day_start)).await?;
+        if used + i64::try_from(bytes.len()).unwrap_or(i64::MAX) > quota {
+            return Err(ServiceError::new(
+                ErrorKind::TooManyRequests {
+                    retry_after_secs: u64::try_from(
+                        (day_start + chrono::Duration::days(1) - now).num_seconds(),
+                    )
+                    .unwrap_or(1)
+                    .max(1),
+                },
+                "photo_quota_exceeded",
+                format!("at most {quota} bytes of photos per user and day"),
+            ));
         }
         if repo::count_for_case(&mut tx, case_id).await? >= MAX_PER_CASE {
             return Err(ServiceError::new(

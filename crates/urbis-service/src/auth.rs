@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -15,6 +15,7 @@ use urbis_storage::time::{from_db, to_db};
 use urbis_storage::users::{self, NewUserRow, UserRow};
 use urbis_storage::{Conn, reference};
 
+use crate::guard::Bucket;
 use crate::{ErrorKind, Result, ServiceError, Services};
 
 /// Sessions recently seen, by token hash.
@@ -77,6 +78,42 @@ fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Longest password in characters; [`PASSWORD_MAX_BYTES`] bounds its UTF-8 form the same way for
+/// registration and login, so every password that registers can log in.
+pub const PASSWORD_MAX_CHARS: usize = 128;
+/// Longest password in bytes (128 characters of at most 4 bytes).
+pub const PASSWORD_MAX_BYTES: usize = 4 * PASSWORD_MAX_CHARS;
+/// Shortest password in characters.
+pub const PASSWORD_MIN_CHARS: usize = 10;
+
+/// Passwords too common to allow (compared without case, after trimming).
+const COMMON_PASSWORDS: [&str; 24] = [
+    "1234567890",
+    "12345678910",
+    "123456789a",
+    "0123456789",
+    "1111111111",
+    "0000000000",
+    "qwertyuiop",
+    "1q2w3e4r5t",
+    "password12",
+    "password123",
+    "password1234",
+    "passw0rd123",
+    "iloveyou123",
+    "abc1234567",
+    "abcdefghij",
+    "a123456789",
+    "woaini1314",
+    "5201314520",
+    "1qaz2wsx3edc",
+    "qwerty123456",
+    "admin12345",
+    "admin123456",
+    "zaq12wsxcde",
+    "88888888888",
+];
+
 fn validate_credentials(username: &str, password: &str) -> Result<()> {
     let name_ok = (3..=64).contains(&username.len())
         && username
@@ -88,42 +125,150 @@ fn validate_credentials(username: &str, password: &str) -> Result<()> {
             "username: 3–64 characters of letters, digits, _ . - @",
         ));
     }
-    if !(8..=128).contains(&password.chars().count()) {
+    validate_password(username, password)
+}
+
+/// The password rules: 10–128 characters, not only spaces, at least three different characters,
+/// not the username and not one of the most common passwords.
+pub fn validate_password(username: &str, password: &str) -> Result<()> {
+    let chars = password.chars().count();
+    if !(PASSWORD_MIN_CHARS..=PASSWORD_MAX_CHARS).contains(&chars)
+        || password.len() > PASSWORD_MAX_BYTES
+    {
         return Err(ServiceError::invalid(
             "invalid_password",
-            "password: 8–128 characters",
+            format!("password: {PASSWORD_MIN_CHARS}–{PASSWORD_MAX_CHARS} characters"),
+        ));
+    }
+    let mut distinct: Vec<char> = password.chars().filter(|c| !c.is_whitespace()).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < 3 {
+        return Err(ServiceError::invalid(
+            "weak_password",
+            "password: use at least three different characters besides spaces",
+        ));
+    }
+    let folded = password.trim().to_lowercase();
+    if folded == username.to_lowercase() || COMMON_PASSWORDS.contains(&folded.as_str()) {
+        return Err(ServiceError::invalid(
+            "weak_password",
+            "password: too easy to guess (the username or a common password)",
         ));
     }
     Ok(())
 }
 
+/// Largest argon2 memory cost a stored hash may ask for (KiB); more is treated as corrupt.
+const VERIFY_MAX_KIB: u32 = 256 * 1024;
+
+/// Checks `password` against a stored PHC string, using the given memory blocks.
+fn verify_into(blocks: &mut [Block], stored: &PasswordHash<'_>, password: &[u8]) -> bool {
+    let Ok(params) = Params::try_from(stored) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(stored.algorithm) else {
+        return false;
+    };
+    let version = stored
+        .version
+        .map_or(Ok(Version::V0x13), Version::try_from)
+        .unwrap_or(Version::V0x13);
+    let (Some(salt), Some(expected)) = (stored.salt, stored.hash) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let n = params.block_count();
+    if blocks.len() < n {
+        return false;
+    }
+    let mut out = vec![0u8; expected.len()];
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password, salt, &mut out, &mut blocks[..n])
+        .is_ok()
+        && Output::new(&out).is_ok_and(|out| out == expected)
+}
+
 impl Services {
-    fn argon2(&self) -> Argon2<'static> {
-        let params = Params::new(self.config().argon2_memory_kib, 2, 1, None)
-            .unwrap_or_else(|_| Params::default());
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    fn argon2_params(&self) -> Params {
+        Params::new(self.config().argon2_memory_kib, 2, 1, None).unwrap_or_default()
     }
 
-    /// Hashes a password with argon2id (on a blocking thread).
+    /// Hashes a password with argon2id on the blocking pool, within the hashing budget.
     pub async fn hash_password(&self, password: &str) -> Result<String> {
-        let argon2 = self.argon2();
+        let params = self.argon2_params();
         let password = password.to_owned();
-        tokio::task::spawn_blocking(move || {
-            let salt = SaltString::generate(&mut rand::rngs::OsRng);
-            argon2
-                .hash_password(password.as_bytes(), &salt)
-                .map(|hash| hash.to_string())
-        })
-        .await
-        .map_err(|_| ServiceError::internal())?
-        .map_err(|err| {
-            tracing::error!(error = %err, "password hashing failed");
+        let blocks = params.block_count();
+        let hashed = self
+            .inner
+            .guards
+            .hash(blocks, move |memory| -> Option<String> {
+                let salt = SaltString::generate(&mut rand::rngs::OsRng);
+                let mut salt_buf = [0u8; 64];
+                let salt_bytes = salt.decode_b64(&mut salt_buf).ok()?;
+                let mut out = [0u8; 32];
+                Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+                    .hash_password_into_with_memory(
+                        password.as_bytes(),
+                        salt_bytes,
+                        &mut out,
+                        memory,
+                    )
+                    .ok()?;
+                let hash = PasswordHash {
+                    algorithm: Algorithm::Argon2id.ident(),
+                    version: Some(Version::V0x13.into()),
+                    params: (&params).try_into().ok()?,
+                    salt: Some(salt.as_salt()),
+                    hash: Some(Output::new(&out).ok()?),
+                };
+                Some(hash.to_string())
+            })
+            .await?;
+        hashed.ok_or_else(|| {
+            tracing::error!("password hashing failed");
             ServiceError::internal()
         })
     }
 
-    /// Checks a username and password and opens a session.
-    pub async fn login(&self, username: &str, password: &str) -> Result<Login> {
+    /// A hash of a random password with the configured cost, verified against for unknown users
+    /// so that a login takes as long whether or not the name exists.
+    async fn dummy_hash(&self) -> Result<String> {
+        if let Some(hash) = self.inner.dummy_hash.get() {
+            return Ok(hash.clone());
+        }
+        let mut bytes = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let hash = self.hash_password(&hex::encode(bytes)).await?;
+        Ok(self.inner.dummy_hash.get_or_init(|| hash).clone())
+    }
+
+    /// Checks a password against a stored hash within the hashing budget.
+    async fn verify_password(&self, stored: String, password: &str) -> Result<bool> {
+        let blocks = match PasswordHash::new(&stored)
+            .ok()
+            .and_then(|parsed| Params::try_from(&parsed).ok())
+        {
+            Some(params) if params.m_cost() <= VERIFY_MAX_KIB => params.block_count(),
+            _ => return Ok(false),
+        };
+        let password = password.to_owned();
+        self.inner
+            .guards
+            .hash(blocks, move |memory| {
+                PasswordHash::new(&stored)
+                    .is_ok_and(|parsed| verify_into(memory, &parsed, password.as_bytes()))
+            })
+            .await
+    }
+
+    /// Checks a username and password and opens a session. `client` is the caller's address:
+    /// logins are limited per address and, after a few failures, per username (429
+    /// `too_many_attempts`). Unknown and disabled users cost a full verification too.
+    pub async fn login(&self, client: &str, username: &str, password: &str) -> Result<Login> {
         let bad = || {
             ServiceError::new(
                 ErrorKind::Unauthenticated,
@@ -131,30 +276,32 @@ impl Services {
                 "wrong username or password",
             )
         };
-        if username.len() > 64 || password.len() > 128 {
+        if username.len() > 64
+            || password.len() > PASSWORD_MAX_BYTES
+            || password.chars().count() > PASSWORD_MAX_CHARS
+        {
             return Err(bad());
         }
+        let guards = &self.inner.guards;
+        guards.check(Bucket::Login, client)?;
+        let account = username.to_ascii_lowercase();
+        guards.account_ready(&account)?;
         let mut conn = self.db().reader().acquire().await?;
-        let user = users::find_user_by_name(&mut conn, username)
-            .await?
-            .ok_or_else(bad)?;
+        let user = users::find_user_by_name(&mut conn, username).await?;
         drop(conn);
-        if !user.active {
-            return Err(bad());
-        }
-        let argon2 = self.argon2();
-        let stored = user.password_hash.clone();
-        let password = password.to_owned();
-        let matches = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&stored)
-                .map(|parsed| argon2.verify_password(password.as_bytes(), &parsed).is_ok())
-                .unwrap_or(false)
-        })
-        .await
-        .map_err(|_| ServiceError::internal())?;
-        if !matches {
-            return Err(bad());
-        }
+        let stored = match &user {
+            Some(user) => user.password_hash.clone(),
+            None => self.dummy_hash().await?,
+        };
+        let matches = self.verify_password(stored, password).await?;
+        let user = match user {
+            Some(user) if matches && user.active => user,
+            _ => {
+                guards.account_failed(&account);
+                return Err(bad());
+            }
+        };
+        guards.account_succeeded(&account);
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let token = hex::encode(bytes);
@@ -163,6 +310,8 @@ impl Services {
             + chrono::Duration::from_std(self.config().session_ttl)
                 .unwrap_or(chrono::Duration::hours(12));
         let mut conn = self.db().writer().acquire().await?;
+        // Expired sessions go as new ones come.
+        users::purge_expired_sessions(&mut conn, &to_db(now)).await?;
         users::insert_session(
             &mut conn,
             &token_hash(&token),
@@ -218,13 +367,17 @@ impl Services {
         Ok(())
     }
 
-    /// Registers a resident account (self-service, no actor needed).
+    /// Registers a resident account (self-service, no actor needed). Registrations are limited
+    /// per client address, and a taken name costs the same password hash as a free one, so
+    /// `username_taken` tells no more than a login attempt would, at the registration rate.
     pub async fn register_resident(
         &self,
+        client: &str,
         username: &str,
         display_name: &str,
         password: &str,
     ) -> Result<UserRow> {
+        self.inner.guards.check(Bucket::Register, client)?;
         self.insert_user(&NewUser {
             username: username.to_owned(),
             display_name: display_name.to_owned(),

@@ -175,7 +175,27 @@ impl Services {
     pub async fn case_trail(&self, actor: &Actor, case_id: i64) -> Result<Vec<AuditRow>> {
         self.get_case(actor, case_id).await?;
         let mut conn = self.db().reader().acquire().await?;
-        Ok(audit_repo::list_for_entity(&mut conn, "case", case_id).await?)
+        let mut rows = audit_repo::list_for_entity(&mut conn, "case", case_id).await?;
+        // A resident sees the steps, not who among the staff made them nor their internal notes;
+        // only the official reply (the handling feedback, public anyway) keeps its text, masked.
+        if actor.role == Role::Resident {
+            for row in &mut rows {
+                if row.actor_id != Some(actor.user_id.0) {
+                    row.actor_id = None;
+                }
+                let reply = matches!(row.action.as_str(), "feedback" | "self_resolve")
+                    .then(|| serde_json::from_str::<serde_json::Value>(&row.detail).ok())
+                    .flatten()
+                    .and_then(|d| d.get("text").and_then(|t| t.as_str()).map(str::to_owned));
+                row.detail = match reply {
+                    Some(text) => {
+                        serde_json::json!({ "text": urbis_text::pii::mask(&text) }).to_string()
+                    }
+                    None => "{}".into(),
+                };
+            }
+        }
+        Ok(rows)
     }
 
     /// Lists cases within the actor's scope, newest first.
@@ -287,9 +307,22 @@ impl Services {
             (Action::Register, _) => counters.add("registered", None),
             (Action::Void { .. }, _) => counters.add("voided", None),
             (Action::Dispatch { lead, supporting }, Effect::StartClock) => {
-                reference::get_dept(&mut tx, lead.0).await?;
-                for dept in supporting {
-                    reference::get_dept(&mut tx, dept.0).await?;
+                for dept in std::iter::once(lead).chain(supporting) {
+                    let dept = reference::get_dept(&mut tx, dept.0).await?;
+                    // A department serves its own area: one of another district could not see
+                    // the case it was sent.
+                    if let Some(area_id) = dept.area_id {
+                        let area = reference::get_area(&mut tx, area_id).await?;
+                        if !before.area_path.starts_with(&area.path) {
+                            return Err(ServiceError::invalid(
+                                "dept_out_of_area",
+                                format!(
+                                    "department {} serves another area than the case's",
+                                    dept.code
+                                ),
+                            ));
+                        }
+                    }
                 }
                 let (clock, amount, _) =
                     crate::sla::limit_for(&mut tx, before.category_id, self.config()).await?;
@@ -631,6 +664,7 @@ impl Services {
             &mut conn,
             actor.dept_id.map(|d| d.0),
             Some(actor.user_id.0),
+            actor.area_scope.as_ref().map(|scope| scope.path.as_str()),
             limit.clamp(1, 200),
         )
         .await?)

@@ -27,6 +27,8 @@ pub struct ServiceConfig {
     /// The server's public base URL (scheme, host and port, no trailing slash): Open311
     /// discovery and media URLs are built from it.
     pub public_url: String,
+    /// Limits against abuse (hashing budget, rate limits, back-off, quotas).
+    pub security: crate::guard::SecurityLimits,
 }
 
 impl Default for ServiceConfig {
@@ -43,6 +45,7 @@ impl Default for ServiceConfig {
             auto_category_min_confidence: 0.6,
             argon2_memory_kib: 19 * 1024,
             public_url: "http://127.0.0.1:8080".into(),
+            security: crate::guard::SecurityLimits::default(),
         }
     }
 }

@@ -14,6 +14,10 @@ pub enum ErrorKind {
     Unauthenticated,
     Forbidden,
     Unavailable,
+    /// The caller must slow down; retry after this many seconds.
+    TooManyRequests {
+        retry_after_secs: u64,
+    },
     Internal,
 }
 

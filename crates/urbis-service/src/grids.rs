@@ -562,6 +562,8 @@ impl Services {
         let features = rows
             .into_iter()
             .take(GRIDS_PAGE_MAX)
+            // Counts and supervisors of grids outside an area-scoped actor's area stay hidden.
+            .filter(|row| actor.covers_area(&row.path))
             .map(|row| {
                 let (n_open, n_overdue) = open.get(&row.id).copied().unwrap_or_default();
                 let (responsibility_grid, supervisor) =

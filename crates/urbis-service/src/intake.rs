@@ -42,6 +42,8 @@ struct IntakeJob {
     /// The category waits for a person: none was given and the classifier was not confident.
     needs_review: bool,
     reporter: Option<Actor>,
+    /// Anonymous repeats of one case that raise its priority.
+    anonymous_repeat_cap: u32,
     idempotency_key: Option<String>,
     /// SHA-256 of what the appeal says, so a key reused with another body is refused.
     content_hash: String,
@@ -63,6 +65,23 @@ impl IntakeHandle {
     }
 }
 
+/// Who is calling, for callers without an account: their address (rate limits) and a
+/// fingerprint of address and user agent (idempotency-key scope).
+#[derive(Debug, Clone, Copy)]
+pub struct Client<'a> {
+    pub address: &'a str,
+    pub user_agent: &'a str,
+}
+
+impl Client<'_> {
+    /// A short stable hash of address and user agent.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("{}\n{}", self.address, self.user_agent));
+        hex::encode(&digest[..12])
+    }
+}
+
 impl Services {
     /// Validates and stores an appeal; returns once it is durable.
     pub async fn submit_appeal(
@@ -71,6 +90,27 @@ impl Services {
         input: &AppealInput,
         idempotency_key: Option<&str>,
     ) -> Result<IntakeOutcome> {
+        self.submit_appeal_from(actor, None, input, idempotency_key)
+            .await
+    }
+
+    /// [`Services::submit_appeal`] for a caller reached over the network. Anonymous callers may
+    /// file only on the web channel, are limited per address (429 `too_many_appeals`), and their
+    /// idempotency keys are scoped to their client fingerprint.
+    pub async fn submit_appeal_from(
+        &self,
+        actor: Option<&Actor>,
+        client: Option<Client<'_>>,
+        input: &AppealInput,
+        idempotency_key: Option<&str>,
+    ) -> Result<IntakeOutcome> {
+        if actor.is_none()
+            && let Some(client) = client
+        {
+            self.inner
+                .guards
+                .check(crate::guard::Bucket::AnonymousAppeal, client.address)?;
+        }
         let default_channel = match actor.map(|a| a.role) {
             Some(Role::Operator) => Channel::Hotline,
             Some(Role::GridSupervisor) => Channel::Grid,
@@ -140,6 +180,13 @@ impl Services {
         if appeal.urgent && priority.level < urbis_text::priority::Level::High {
             priority.level = urbis_text::priority::Level::High;
         }
+        if actor.is_none() && appeal.channel != Channel::Web {
+            return Err(ServiceError::new(
+                ErrorKind::Forbidden,
+                "channel_not_allowed",
+                "anonymous appeals come through the web channel only",
+            ));
+        }
         if let Some(role) = actor.map(|a| a.role) {
             let allowed = match appeal.channel {
                 Channel::Web => matches!(role, Role::Resident | Role::Operator),
@@ -164,8 +211,13 @@ impl Services {
                     "Idempotency-Key must be 1–128 characters",
                 ));
             }
-            // Keys are scoped to the submitting user so that two clients cannot collide.
-            Some(key) => Some(format!("{}:{key}", actor.map(|a| a.user_id.0).unwrap_or(0))),
+            // Keys are scoped to the submitting user, anonymous ones to the client's fingerprint,
+            // so that two clients cannot collide.
+            Some(key) => Some(match (actor, client) {
+                (Some(actor), _) => format!("{}:{key}", actor.user_id.0),
+                (None, Some(client)) => format!("0:{}:{key}", client.fingerprint()),
+                (None, None) => format!("0:{key}"),
+            }),
             None => None,
         };
         let (reply, answer) = oneshot::channel();
@@ -178,6 +230,7 @@ impl Services {
             place,
             needs_review,
             reporter: actor.cloned(),
+            anonymous_repeat_cap: self.config().security.anonymous_repeat_cap,
             idempotency_key,
             content_hash,
             received_at: self.now(),
@@ -534,21 +587,34 @@ async fn attach_repeat(
     let appeal = &job.appeal;
     let at = to_db(job.received_at);
     let appeal_id = insert_job_appeal(conn, job, case_id, &at).await?;
-    let (title, text, reporter_count, owner, co_reporters): (String, String, i64, Option<i64>, String) =
-        sqlx::query_as(
-            "SELECT title, text, reporter_count, reporter_user_id, co_reporters FROM cases WHERE id = ?",
-        )
-        .bind(case_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    // More reporters make the problem more pressing: the score counts the duplicates.
+    let (title, text, reporter_count, owner, co_reporters, anonymous): (
+        String,
+        String,
+        i64,
+        Option<i64>,
+        String,
+        i64,
+    ) = sqlx::query_as(
+        "SELECT title, text, reporter_count, reporter_user_id, co_reporters, anonymous_repeats
+         FROM cases WHERE id = ?",
+    )
+    .bind(case_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    // More reporters make the problem more pressing: the score counts the duplicates, but only
+    // the first few anonymous ones, so that anonymous re-posts cannot push a case up without bound.
+    let is_anonymous = job.reporter.is_none();
+    let anonymous = anonymous + i64::from(is_anonymous);
+    let identified = reporter_count + 1 - anonymous;
+    let scored = identified + anonymous.min(i64::from(job.anonymous_repeat_cap));
     let priority = urbis_text::priority::score(&urbis_text::priority::PriorityInput {
         text: &format!("{title} {text}"),
         category_severity: job.place.severity,
-        duplicate_count: u32::try_from(reporter_count).unwrap_or(u32::MAX),
+        duplicate_count: u32::try_from(scored - 1).unwrap_or(0),
         repeat_place_count: job.place.repeat_place_count,
     });
-    // A resident whose report joined the case follows it like its first reporter.
+    // A resident whose report joined the case is counted and notified of its progress; reading
+    // and rating stay with the first reporter (`workflow::can_view`).
     let mut co = crate::cases::parse_ids(&co_reporters);
     if let Some(user) = reporter_user(job)
         && owner != Some(user)
@@ -573,13 +639,14 @@ async fn attach_repeat(
     let co_reporters = crate::cases::format_ids(&co);
     let score = i64::from(priority.score);
     sqlx::query(
-        "UPDATE cases SET reporter_count = reporter_count + 1, co_reporters = ?,
+        "UPDATE cases SET reporter_count = reporter_count + 1, co_reporters = ?, anonymous_repeats = ?,
             priority_factors = CASE WHEN ? > priority_score THEN ? ELSE priority_factors END,
             priority_level = CASE WHEN ? > priority_score THEN ? ELSE priority_level END,
             priority_score = MAX(priority_score, ?),
             updated_at = ?, version = version + 1 WHERE id = ?",
     )
     .bind(&co_reporters)
+    .bind(anonymous)
     .bind(score)
     .bind(serde_json::to_string(&priority.factors).unwrap_or_else(|_| "[]".into()))
     .bind(score)

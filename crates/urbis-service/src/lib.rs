@@ -20,7 +20,9 @@ pub mod events;
 pub mod gazetteer;
 pub mod geo;
 pub mod grids;
+pub mod guard;
 pub mod intake;
+pub mod jpeg;
 pub mod metrics;
 pub mod open311;
 pub mod reference;
@@ -62,6 +64,8 @@ struct Inner {
     classifier: RwLock<Option<Arc<classify::Classifier>>>,
     dedup: dedup::DedupState,
     maps: assets::MapCaches,
+    guards: Arc<guard::Guards>,
+    dummy_hash: std::sync::OnceLock<String>,
 }
 
 /// Where the services take the current time from.
@@ -115,7 +119,6 @@ impl Services {
         Ok(Services {
             inner: Arc::new(Inner {
                 db,
-                config,
                 intake,
                 sessions: auth::SessionCache::default(),
                 calendar: RwLock::new(Arc::new(calendar)),
@@ -126,6 +129,9 @@ impl Services {
                 classifier: RwLock::new(None),
                 dedup: dedup::DedupState::default(),
                 maps: assets::MapCaches::default(),
+                guards: Arc::new(guard::Guards::new(config.security.clone())),
+                dummy_hash: std::sync::OnceLock::new(),
+                config,
             }),
         })
     }

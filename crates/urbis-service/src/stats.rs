@@ -180,6 +180,20 @@ impl Services {
         if actor.role == Role::DeptHandler {
             grouped.retain(|(dept, _)| Some(*dept) == actor.dept_id.map(|d| d.0));
         }
+        // An area-scoped reader sees the departments of its area only.
+        if let Some(scope) = &actor.area_scope {
+            let paths: std::collections::HashMap<i64, Option<String>> =
+                stats::department_area_paths(&mut conn)
+                    .await?
+                    .into_iter()
+                    .collect();
+            grouped.retain(|(dept, _)| {
+                paths
+                    .get(dept)
+                    .and_then(|p| p.as_deref())
+                    .is_some_and(|path| path.starts_with(&scope.path))
+            });
+        }
         Ok(grouped)
     }
 

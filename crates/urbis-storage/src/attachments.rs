@@ -89,3 +89,14 @@ pub async fn bytes(conn: &mut Conn, id: i64) -> Result<Vec<u8>> {
     row.map(|(bytes,)| bytes)
         .ok_or(StorageError::NotFound("attachment"))
 }
+
+/// Bytes of attachments a user uploaded since `since`.
+pub async fn bytes_uploaded_since(conn: &mut Conn, user_id: i64, since: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE(SUM(size), 0) FROM attachments WHERE uploaded_by = ? AND created_at >= ?",
+    )
+    .bind(user_id)
+    .bind(since)
+    .fetch_one(conn)
+    .await?)
+}

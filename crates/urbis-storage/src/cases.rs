@@ -179,13 +179,9 @@ pub async fn list_cases(conn: &mut Conn, filter: &CaseFilter) -> Result<Vec<Case
             .push(")");
     }
     if let Some(user) = filter.reporter_user_id {
-        // A resident's cases: the ones they opened and the ones their repeat reports joined.
-        query
-            .push(" AND (reporter_user_id = ")
-            .push_bind(user)
-            .push(" OR id IN (SELECT case_id FROM appeals WHERE reporter_user_id = ")
-            .push_bind(user)
-            .push("))");
+        // A resident's cases: the ones they opened (a repeat report that joined someone else's
+        // case gives no access to it; its reporter follows it through notifications).
+        query.push(" AND reporter_user_id = ").push_bind(user);
     }
     if !filter.states.is_empty() {
         query.push(" AND state IN (");
@@ -411,15 +407,20 @@ pub async fn list_notifications(
     conn: &mut Conn,
     dept_id: Option<i64>,
     user_id: Option<i64>,
+    area_path_prefix: Option<&str>,
     limit: i64,
 ) -> Result<Vec<NotificationRow>> {
+    // An area-scoped reader sees only notifications about cases inside the area.
     Ok(sqlx::query_as(
         "SELECT id, case_id, dept_id, user_id, kind, message, created_at FROM notifications
-         WHERE (dept_id IS NOT NULL AND dept_id = ?) OR (user_id IS NOT NULL AND user_id = ?)
+         WHERE ((dept_id IS NOT NULL AND dept_id = ?) OR (user_id IS NOT NULL AND user_id = ?))
+           AND (? IS NULL OR case_id IN (SELECT id FROM cases WHERE area_path LIKE ?))
          ORDER BY id DESC LIMIT ?",
     )
     .bind(dept_id)
     .bind(user_id)
+    .bind(area_path_prefix)
+    .bind(area_path_prefix.map(|p| format!("{p}%")))
     .bind(limit)
     .fetch_all(conn)
     .await?)

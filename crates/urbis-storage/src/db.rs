@@ -104,6 +104,9 @@ impl Db {
                 None
             }
         };
+        if options.access == Access::Writer {
+            create_private(&options.path);
+        }
         let mut base = SqliteConnectOptions::from_str("sqlite://")?
             .filename(&options.path)
             .create_if_missing(options.access == Access::Writer);
@@ -450,3 +453,21 @@ mod tests {
         open(dir.path()).await.close().await;
     }
 }
+
+/// Creates the database file readable by its owner only (0600) when it does not exist yet;
+/// SQLite gives its -wal and -shm files the same mode.
+#[cfg(unix)]
+fn create_private(path: &std::path::Path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    if path.exists() {
+        return;
+    }
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+}
+
+#[cfg(not(unix))]
+fn create_private(_path: &std::path::Path) {}

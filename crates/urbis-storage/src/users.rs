@@ -50,10 +50,11 @@ pub async fn insert_user(conn: &mut Conn, user: &NewUserRow<'_>) -> Result<UserR
     .await?)
 }
 
-/// Returns the user with this name, if any.
+/// Returns the user with this name, if any; names compare without ASCII case (they are unique
+/// that way, see migration 0009).
 pub async fn find_user_by_name(conn: &mut Conn, username: &str) -> Result<Option<UserRow>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE username = ?"
+        "SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower(?)"
     ))
     .bind(username)
     .fetch_optional(conn)
@@ -128,4 +129,13 @@ pub async fn delete_session(conn: &mut Conn, token_hash: &str) -> Result<()> {
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Deletes the sessions that expired before `now`.
+pub async fn purge_expired_sessions(conn: &mut Conn, now: &str) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at < ?")
+        .bind(now)
+        .execute(conn)
+        .await?
+        .rows_affected())
 }

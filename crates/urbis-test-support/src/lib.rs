@@ -88,6 +88,8 @@ impl TestApp {
         // Sessions outlive the simulated days of clock-driven tests.
         let config = ServiceConfig {
             argon2_memory_kib: 1024,
+            // Every test calls from 127.0.0.1; tests of the limits set their own.
+            security: urbis_service::guard::SecurityLimits::relaxed(),
             session_ttl: std::time::Duration::from_secs(60 * 86_400),
             ..ServiceConfig::default()
         };
@@ -106,7 +108,7 @@ impl TestApp {
             metrics: urbis_http::metrics_handle(),
         };
         let server = tokio::spawn(async move {
-            axum::serve(listener, urbis_http::app(state))
+            urbis_http::serve(listener, urbis_http::app(state), std::future::pending())
                 .await
                 .expect("serve");
         });

@@ -5,6 +5,7 @@
 
 import type { Category, Indicators, Keyed } from '../api';
 import { h, pct, replace } from '../dom';
+import { escapeHtml } from '../escape';
 import { L, actionName, lang, stateName } from '../i18n';
 import type { Ctx } from '../page';
 import { byId } from '../ref';
@@ -188,7 +189,7 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
           formatter: (p: { name: string }) => {
             const id = Number(p.name);
             const l = byArea.get(id);
-            return `${nameOf(id)}<br/>${L('在办', 'Open')} ${l?.open ?? 0}<br/>${L('超期', 'Overdue')} ${l?.overdue ?? 0}`;
+            return `${escapeHtml(nameOf(id))}<br/>${escapeHtml(L('在办', 'Open'))} ${l?.open ?? 0}<br/>${escapeHtml(L('超期', 'Overdue'))} ${l?.overdue ?? 0}`;
           },
         },
         visualMap: {

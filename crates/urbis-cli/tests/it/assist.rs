@@ -435,12 +435,13 @@ async fn residents_whose_reports_were_merged_follow_the_case_and_are_told() {
         .await;
     assert_eq!(repeat["merged"], true, "{repeat}");
     assert_eq!(repeat["case_id"], first);
+    // Counted and told, but the case and its evidence stay its first reporter's (issue 13).
     let (status, case) = app
         .get("resident2", &format!("/api/v1/cases/{first}"))
         .await;
-    assert_eq!(status, StatusCode::OK, "{case}");
+    assert_eq!(status, StatusCode::NOT_FOUND, "{case}");
     let (_, mine) = app.get("resident2", "/api/v1/cases").await;
-    assert_eq!(ids(&mine), vec![first]);
+    assert!(ids(&mine).is_empty(), "{mine}");
     let (_, notes) = app.get("resident2", "/api/v1/notifications").await;
     assert_eq!(notes[0]["kind"], "merged", "{notes}");
     // Both reporters hear that it was dispatched; nobody else does.

@@ -12,8 +12,10 @@ fn png(extra: usize) -> Vec<u8> {
 }
 
 fn jpeg() -> Vec<u8> {
+    // A well-formed segment structure: uploads are parsed to strip their metadata.
     vec![
-        0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1, 0xFF, 0xD9,
+        0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0, 0xFF,
+        0xD9,
     ]
 }
 

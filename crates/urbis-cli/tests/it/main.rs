@@ -14,5 +14,6 @@ mod open311;
 mod ops;
 mod permissions;
 mod reliability;
+mod security;
 mod sla;
 mod ui_e2e;

@@ -262,6 +262,18 @@ async fn unit_grids_lie_inside_their_community_and_locate_resolves_to_them() {
     assert_eq!(status, StatusCode::OK, "{map}");
     let features = map["features"].as_array().expect("features");
     assert_eq!(features.len(), cells);
+    // Area-scoped roles get the grids (and their counts) of their own district only.
+    for (user, expected) in [("supervisor_a", cells), ("supervisor_b", 0)] {
+        let (status, scoped) = app
+            .get(user, "/api/v1/grids?bbox=116.29,39.89,116.32,39.92")
+            .await;
+        assert_eq!(status, StatusCode::OK, "{scoped}");
+        assert_eq!(
+            scoped["features"].as_array().map(Vec::len),
+            Some(expected),
+            "{user}"
+        );
+    }
     let mine = features
         .iter()
         .find(|f| f["properties"]["code"] == grid_code.as_str())

@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{ApiJson, Auth};
+use crate::extract::{ApiJson, Auth, ClientInfo};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -72,13 +72,20 @@ pub struct LoginResponse {
 }
 
 /// Logs in and returns a bearer token.
+/// Limited per client address and, after a few wrong passwords, per username: 429
+/// `too_many_attempts` with `Retry-After`.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "too_many_attempts; see Retry-After")))]
 async fn login(
     State(state): State<AppState>,
+    client: ClientInfo,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
-    let login = state.services.login(&body.username, &body.password).await?;
+    let login = state
+        .services
+        .login(&client.address, &body.username, &body.password)
+        .await?;
     Ok(Json(LoginResponse {
         token: login.token,
         expires_at: urbis_storage::time::to_db(login.expires_at),
@@ -103,16 +110,23 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Registers a resident account.
+/// Registers a resident account. Limited per client address (429 `too_many_attempts`).
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = MeResponse), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = MeResponse), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "too_many_attempts; see Retry-After")))]
 async fn register(
     State(state): State<AppState>,
+    client: ClientInfo,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<MeResponse>)> {
     let user = state
         .services
-        .register_resident(&body.username, &body.display_name, &body.password)
+        .register_resident(
+            &client.address,
+            &body.username,
+            &body.display_name,
+            &body.password,
+        )
         .await?;
     Ok((
         StatusCode::CREATED,

@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::dto::*;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiQuery, Auth, MaybeAuth};
+use crate::extract::{ApiJson, ApiQuery, Auth, ClientInfo, MaybeAuth};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -114,6 +114,7 @@ async fn suggest(
 async fn submit_appeal(
     State(state): State<AppState>,
     MaybeAuth(actor): MaybeAuth,
+    client: ClientInfo,
     headers: HeaderMap,
     ApiJson(body): ApiJson<AppealRequest>,
 ) -> ApiResult<(StatusCode, Json<AppealAccepted>)> {
@@ -141,7 +142,7 @@ async fn submit_appeal(
     };
     let outcome = state
         .services
-        .submit_appeal(actor.as_ref(), &input, key)
+        .submit_appeal_from(actor.as_ref(), Some(client.client()), &input, key)
         .await?;
     let status = if outcome.created {
         StatusCode::CREATED

@@ -18,8 +18,18 @@ async fn sqlx_ping(state: &AppState) -> bool {
     state.services.ping().await
 }
 
-/// Prometheus text format.
-pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// Prometheus text format, for callers on this machine (a scraper beside the server, or a
+/// proxy that guards it) and for admins' bearer tokens; anyone else gets 404.
+pub(crate) async fn metrics(
+    State(state): State<AppState>,
+    client: crate::extract::ClientInfo,
+    crate::extract::MaybeAuth(actor): crate::extract::MaybeAuth,
+) -> axum::response::Response {
+    let admin = actor.is_some_and(|a| a.role == urbis_domain::role::Role::Admin);
+    if !(client.loopback || admin) {
+        return crate::error::ApiError(urbis_service::ServiceError::not_found("page"))
+            .into_response();
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state
@@ -28,6 +38,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
             .map(|m| m.render())
             .unwrap_or_default(),
     )
+        .into_response()
 }
 
 /// Answers 200 when the store takes a durable write now (a one-row write probe), else 503 with

@@ -1,0 +1,2 @@
+/** Escapes text for use inside HTML (tooltips). */
+export function escapeHtml(value: unknown): string;
