@@ -1,44 +1,23 @@
 //! `urbis serve --config FILE`: the file fills what flags and environment variables leave at
 //! their defaults, and the city's time zone is an IANA name.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use serde_json::Value;
 
-/// Starts `urbis serve` with the given arguments and environment; returns the child and its base
-/// URL, or what it printed to stderr when it refused to start.
-fn start(args: &[&str], env: &[(&str, &str)]) -> Result<(Child, String), String> {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_urbis"));
-    command
-        .arg("serve")
-        .args(args)
-        .env_remove("URBIS_PUBLIC_URL")
-        .env_remove("URBIS_TIME_ZONE")
-        .env_remove("URBIS_CONFIG")
+use crate::child::{Serve, Server};
+
+/// Starts `urbis serve` with exactly these arguments and environment (none inherited that would
+/// decide the outcome); returns the child and its base URL, or what it printed to stderr.
+fn start(args: &[&str], env: &[(&str, &str)]) -> Result<(Server, String), String> {
+    let mut serve = Serve::with_args(args.to_vec())
         .env("URBIS_ADMIN_PASSWORD", "config-test-password")
-        .env("URBIS_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .env("URBIS_LOG", "error");
+    serve.env_remove = vec!["URBIS_PUBLIC_URL", "URBIS_TIME_ZONE", "URBIS_CONFIG"];
     for (key, value) in env {
-        command.env(key, value);
+        serve = serve.env(key, value);
     }
-    let mut child = command.spawn().expect("spawn urbis serve");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    loop {
-        match lines.next() {
-            Some(Ok(line)) => {
-                if let Some(addr) = line.strip_prefix("listening on ") {
-                    std::thread::spawn(move || for _ in lines {});
-                    return Ok((child, addr.trim().to_owned()));
-                }
-            }
-            _ => {
-                let output = child.wait_with_output().expect("wait");
-                return Err(String::from_utf8_lossy(&output.stderr).into_owned());
-            }
-        }
-    }
+    let server = serve.try_start()?;
+    let base = server.base.clone();
+    Ok((server, base))
 }
 
 async fn discovery_url(base: &str) -> String {
@@ -72,8 +51,7 @@ async fn the_file_fills_what_flags_and_environment_leave_at_their_defaults() {
             .await
             .starts_with("https://file.example.gov.cn")
     );
-    child.kill().expect("stop");
-    child.wait().expect("reaped");
+    child.kill();
     assert!(
         dir.path().join("city.sqlite").exists(),
         "the file's db, beside the file"
@@ -90,8 +68,7 @@ async fn the_file_fills_what_flags_and_environment_leave_at_their_defaults() {
             .await
             .starts_with("https://env.example.gov.cn")
     );
-    child.kill().expect("stop");
-    child.wait().expect("reaped");
+    child.kill();
     let (mut child, base) = start(
         &[
             "--config",
@@ -107,8 +84,7 @@ async fn the_file_fills_what_flags_and_environment_leave_at_their_defaults() {
             .await
             .starts_with("https://flag.example.gov.cn")
     );
-    child.kill().expect("stop");
-    child.wait().expect("reaped");
+    child.kill();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -192,7 +168,6 @@ async fn case_numbers_carry_the_report_day_in_the_citys_time_zone() {
             .format("%Y%m%d")
             .to_string();
         assert_eq!(&number[..8], today, "{zone}: {number}");
-        child.kill().expect("stop");
-        child.wait().expect("reaped");
+        child.kill();
     }
 }

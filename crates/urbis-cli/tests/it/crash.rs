@@ -3,53 +3,14 @@
 //! idempotency key creates no duplicates.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sqlx::Connection;
 
+use crate::child::{Serve, login};
+
 const ADMIN_PASSWORD: &str = "crash-test-password";
-
-fn spawn_server(db: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_urbis"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(db)
-        .env("URBIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("URBIS_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn urbis serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("server printed its address")
-            .expect("line");
-        if let Some(addr) = line.strip_prefix("listening on ") {
-            break addr.trim().to_owned();
-        }
-    };
-    // Keep draining stdout so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, base)
-}
-
-async fn login(http: &reqwest::Client, base: &str) -> String {
-    let body: serde_json::Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("login body");
-    body["token"].as_str().expect("token").to_owned()
-}
 
 async fn post(
     http: &reqwest::Client,
@@ -74,9 +35,10 @@ async fn post(
 async fn acknowledged_appeals_survive_sigkill_exactly_once() {
     let dir = tempfile::tempdir().expect("dir");
     let db = dir.path().join("crash.sqlite");
-    let (mut child, base) = spawn_server(&db);
+    let mut server = Serve::on(&db, ADMIN_PASSWORD).start();
+    let base = server.base.clone();
     let http = reqwest::Client::new();
-    let token = login(&http, &base).await;
+    let token = login(&http, &base, "admin", ADMIN_PASSWORD).await;
 
     let total = 3_000;
     let acked: Arc<tokio::sync::Mutex<HashMap<String, i64>>> = Arc::default();
@@ -114,8 +76,7 @@ async fn acknowledged_appeals_survive_sigkill_exactly_once() {
     while n_acked.load(Ordering::SeqCst) < 300 {
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reaped");
+    server.kill();
     for task in tasks {
         task.await.expect("client");
     }
@@ -128,8 +89,9 @@ async fn acknowledged_appeals_survive_sigkill_exactly_once() {
     );
 
     // Restart on the same file: every acknowledged appeal is there, exactly once.
-    let (mut child, base) = spawn_server(&db);
-    let token = login(&http, &base).await;
+    let mut server = Serve::on(&db, ADMIN_PASSWORD).start();
+    let base = server.base.clone();
+    let token = login(&http, &base, "admin", ADMIN_PASSWORD).await;
     for (key, case_id) in &acked {
         let (status, again) = post(&http, &base, &token, key).await.expect("retry");
         assert_eq!(
@@ -144,8 +106,7 @@ async fn acknowledged_appeals_survive_sigkill_exactly_once() {
         let (status, _) = post(&http, &base, &token, &key).await.expect("retry");
         assert!(status == 200 || status == 201, "{key}: {status}");
     }
-    child.kill().expect("stop");
-    child.wait().expect("reaped");
+    server.kill();
     let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
         .await
         .expect("open");

@@ -7,11 +7,13 @@
 //! unless `URBIS_REQUIRE_PROMTOOL=1` as in CI).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use serde_json::{Value, json};
+
+use crate::child::login;
 
 const ADMIN_PASSWORD: &str = "ops-test-password";
 const PASSWORD: &str = "ops-test-password-2026";
@@ -53,50 +55,26 @@ fn repo_root() -> PathBuf {
 }
 
 struct Server {
-    child: Child,
     base: String,
     log: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    _child: crate::child::Server,
 }
 
 fn spawn_server(dir: &Path) -> Server {
     let log = dir.join("stderr.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_urbis"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-            "--db",
-        ])
-        .arg(dir.join("ops.sqlite"))
-        .env("URBIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env_remove("URBIS_LOG")
-        .env_remove("URBIS_LOG_FORMAT")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(std::fs::File::create(&log).expect("log file")))
-        .spawn()
-        .expect("spawn urbis serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("server printed its address")
-            .expect("line");
-        if let Some(addr) = line.strip_prefix("listening on ") {
-            break addr.trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, base, log }
+    let db = dir.join("ops.sqlite");
+    let mut serve = crate::child::Serve::on(&db, ADMIN_PASSWORD)
+        .arg("--log-format")
+        .arg("json");
+    serve.env.retain(|(key, _)| *key != "URBIS_LOG");
+    serve.env_remove = vec!["URBIS_LOG", "URBIS_LOG_FORMAT"];
+    serve.stderr_file = Some(log.clone());
+    let child = serve.start();
+    Server {
+        base: child.base.clone(),
+        log,
+        _child: child,
+    }
 }
 
 /// One scrape: HELP'd names and samples keyed by name and sorted labels.
@@ -165,22 +143,6 @@ async fn scrape(http: &reqwest::Client, base: &str) -> Scrape {
         .expect("scrape");
     assert_eq!(response.status(), 200);
     Scrape::parse(&response.text().await.expect("metrics body"))
-}
-
-async fn login(http: &reqwest::Client, base: &str, user: &str, password: &str) -> String {
-    let body: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"username": user, "password": password}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("login body");
-    body["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("token for {user}: {body}"))
-        .to_owned()
 }
 
 async fn post(

@@ -5,126 +5,29 @@
 //! The disk-full and read-only tests mount a small tmpfs of their own; they need root and skip
 //! with a message otherwise (unless `URBIS_REQUIRE_FAULT_TESTS` is set, as `.ci/run` does).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use urbis_test_support::TestApp;
 
+use crate::child::Serve;
+
 const ADMIN_PASSWORD: &str = "reliability-test-password";
 
-/// A child `urbis serve`; killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Server {
-    /// Starts `urbis serve` on `db`; Err carries what it printed to stderr when it refused.
-    fn try_start(db: &Path) -> Result<Server, String> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_urbis"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--sla-interval-secs",
-                "3600",
-                "--db",
-            ])
-            .arg(db)
-            .env("URBIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("URBIS_LOG", "warn,urbis=info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn urbis serve");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut err_pipe = child.stderr.take().expect("stderr");
-        let sink = stderr.clone();
-        let reader = std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = err_pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .expect("stderr")
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let base = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(addr) = line.strip_prefix("listening on ") {
-                        break addr.trim().to_owned();
-                    }
-                }
-                _ => {
-                    let status = child.wait().expect("wait");
-                    let _ = reader.join();
-                    let text = stderr.lock().expect("stderr").clone();
-                    return Err(format!("exit {status}: {text}"));
-                }
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        Ok(Server {
-            child,
-            base,
-            stderr,
-        })
-    }
-
-    fn start(db: &Path) -> Server {
-        Server::try_start(db).unwrap_or_else(|err| panic!("urbis serve failed: {err}"))
-    }
-
-    /// Sends SIGTERM and returns how long the process took to exit (None: still running after `within`).
-    fn terminate(&mut self, within: Duration) -> Option<(Duration, ExitStatus)> {
-        let started = Instant::now();
-        let pid = self.child.id().to_string();
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill -TERM");
-        while started.elapsed() < within {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return Some((started.elapsed(), status));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
+/// `urbis serve` on `db` with the admin's password and a quiet SLA worker.
+fn serve(db: &Path) -> Serve<'_> {
+    Serve::on(db, ADMIN_PASSWORD)
+        .arg("--sla-interval-secs")
+        .arg("3600")
 }
 
 async fn login(http: &reqwest::Client, base: &str) -> String {
-    let body: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("login body");
-    body["token"].as_str().expect("token").to_owned()
+    crate::child::login(http, base, "admin", ADMIN_PASSWORD).await
 }
 
 /// Files an appeal; returns the status and the body.
@@ -241,7 +144,7 @@ async fn a_full_disk_loses_no_acknowledged_write_and_service_resumes_when_space_
         Err(why) => return skip_or_fail("the disk-full test", &why),
     };
     let db = fs.dir.join("city.sqlite");
-    let mut server = Server::start(&db);
+    let mut server = serve(&db).start();
     let http = reqwest::Client::new();
     let token = login(&http, &server.base).await;
     // A shift lead registers (立案) cases while the disk fills: workflow actions, not only appeals.
@@ -396,7 +299,7 @@ async fn a_full_disk_loses_no_acknowledged_write_and_service_resumes_when_space_
 
     // After a hard kill and a restart, every acknowledged appeal is there.
     server.kill();
-    let server = Server::start(&db);
+    let server = serve(&db).start();
     for number in &acked {
         let response = http
             .get(format!("{}/api/v1/public/cases/{number}", server.base))
@@ -451,8 +354,9 @@ async fn a_full_disk_loses_no_acknowledged_write_and_service_resumes_when_space_
 async fn a_second_instance_on_the_same_file_is_refused() {
     let dir = tempfile::tempdir().expect("dir");
     let db = dir.path().join("city.sqlite");
-    let first = Server::start(&db);
-    let refused = Server::try_start(&db)
+    let first = serve(&db).start();
+    let refused = serve(&db)
+        .try_start()
         .err()
         .expect("the second instance refuses to start");
     assert!(
@@ -466,14 +370,14 @@ async fn a_second_instance_on_the_same_file_is_refused() {
     assert_eq!(status, 201);
     // Once it stopped, the file can be served again.
     drop(first);
-    let _again = Server::start(&db);
+    let _again = serve(&db).start();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_store_is_refused_at_start_and_by_audit_verify() {
     let dir = tempfile::tempdir().expect("dir");
     let db = dir.path().join("city.sqlite");
-    let mut server = Server::start(&db);
+    let mut server = serve(&db).start();
     let http = reqwest::Client::new();
     let token = login(&http, &server.base).await;
     for i in 0..150 {
@@ -501,7 +405,8 @@ async fn a_damaged_store_is_refused_at_start_and_by_audit_verify() {
     }
     file.sync_all().expect("sync");
     drop(file);
-    let refused = Server::try_start(&db)
+    let refused = serve(&db)
+        .try_start()
         .err()
         .expect("a damaged store is refused");
     assert!(refused.contains("damaged"), "{refused}");
@@ -529,13 +434,14 @@ async fn a_read_only_store_is_refused_at_start() {
         Err(why) => return skip_or_fail("the read-only store test", &why),
     };
     let db = fs.dir.join("city.sqlite");
-    let mut server = Server::start(&db);
+    let mut server = serve(&db).start();
     assert!(
         server.terminate(Duration::from_secs(10)).is_some(),
         "stopped"
     );
     fs.remount("ro");
-    let refused = Server::try_start(&db)
+    let refused = serve(&db)
+        .try_start()
         .err()
         .expect("a read-only store is refused");
     assert!(
@@ -549,7 +455,7 @@ async fn a_read_only_store_is_refused_at_start() {
 async fn sigterm_with_an_open_live_feed_exits_within_five_seconds() {
     let dir = tempfile::tempdir().expect("dir");
     let db = dir.path().join("city.sqlite");
-    let mut server = Server::start(&db);
+    let mut server = serve(&db).start();
     let http = reqwest::Client::new();
     let token = login(&http, &server.base).await;
     let mut feed = http
@@ -570,13 +476,13 @@ async fn sigterm_with_an_open_live_feed_exits_within_five_seconds() {
     let (took, status) = stopped.unwrap_or_else(|| {
         panic!(
             "still running 5 s after SIGTERM with a live feed open; stderr: {}",
-            server.stderr.lock().expect("stderr")
+            server.stderr()
         )
     });
     assert!(status.success(), "clean exit: {status}");
     eprintln!("SIGTERM with an open live feed: exited in {took:?}");
     // The lock file was released: the store can be served again at once.
-    let _again = Server::start(&db);
+    let _again = serve(&db).start();
 }
 
 /// Reads server-sent events from a response until `n` `case` events (or a `reset`) arrived.
@@ -889,7 +795,7 @@ async fn a_backup_taken_under_load_verifies_and_restores() {
     assert!(verify.status.success(), "the backup verifies: {said}");
     assert!(said.contains("counters ok"), "{said}");
     // Restore: serve the copy as a city and find a case in it.
-    let restored = Server::start(&copy);
+    let restored = serve(&copy).start();
     let http = reqwest::Client::new();
     let response = http
         .get(format!(

@@ -3,7 +3,7 @@
 //! rules, quotas, metadata stripping, scope checks and response headers.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -14,32 +14,9 @@ use urbis_service::Clock;
 use urbis_service::guard::Rate;
 use urbis_test_support::TestApp;
 
-const ADMIN_PASSWORD: &str = "security-test-password";
+use crate::child::Serve;
 
-fn spawn_server(db: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_urbis"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(db)
-        .env("URBIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("URBIS_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn urbis serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("server printed its address")
-            .expect("line");
-        if let Some(addr) = line.strip_prefix("listening on ") {
-            break addr.trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (child, base)
-}
+const ADMIN_PASSWORD: &str = "security-test-password";
 
 /// Resident memory of a process in KiB.
 fn rss_kib(pid: u32) -> u64 {
@@ -63,8 +40,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 async fn a_wrong_password_burst_keeps_memory_bounded_and_is_throttled() {
     let dir = tempfile::tempdir().expect("dir");
     let db = dir.path().join("burst.sqlite");
-    let (mut child, base) = spawn_server(&db);
-    let pid = child.id();
+    let mut server = Serve::on(&db, ADMIN_PASSWORD).start();
+    let base = server.base.clone();
+    let pid = server.pid();
     // A password that was given is never written anywhere.
     assert!(!dir.path().join("burst.sqlite.admin-password").exists());
     let http = reqwest::Client::new();
@@ -182,8 +160,7 @@ async fn a_wrong_password_burst_keeps_memory_bounded_and_is_throttled() {
         percentile(&times, 0.5),
         percentile(&times, 0.99),
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    server.kill();
     assert!(
         throttled.load(Ordering::Relaxed) > 0,
         "no login was throttled"
