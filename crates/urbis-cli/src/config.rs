@@ -24,6 +24,7 @@ pub struct FileConfig {
     pub model: Option<PathBuf>,
     pub public_url: Option<String>,
     pub time_zone: Option<String>,
+    pub skip_integrity_check: Option<bool>,
 }
 
 /// Largest configuration file read.
@@ -75,6 +76,9 @@ pub fn apply(args: &mut ServeArgs, matches: &ArgMatches) -> anyhow::Result<()> {
     }
     if let (true, Some(zone)) = (unset("time_zone"), file.time_zone) {
         args.time_zone = zone;
+    }
+    if let (true, Some(skip)) = (unset("skip_integrity_check"), file.skip_integrity_check) {
+        args.skip_integrity_check = skip;
     }
     Ok(())
 }

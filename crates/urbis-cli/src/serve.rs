@@ -24,6 +24,10 @@ pub struct ServeArgs {
     /// TOML configuration file (the flags' names as keys; flags and environment variables win).
     #[arg(long, env = "URBIS_CONFIG")]
     pub config: Option<std::path::PathBuf>,
+    /// Skip the integrity check at start (`PRAGMA quick_check` reads the whole file: minutes for
+    /// millions of cases). Run `urbis audit verify` instead, e.g. after an unclean shutdown.
+    #[arg(long, env = "URBIS_SKIP_INTEGRITY_CHECK")]
+    pub skip_integrity_check: bool,
     /// The city's time zone (IANA name): report days, office hours and deadlines are local to it.
     #[arg(long, env = "URBIS_TIME_ZONE", default_value = "Asia/Shanghai")]
     pub time_zone: String,
@@ -52,8 +56,18 @@ pub struct ServeArgs {
 /// Opens the store as its one writer with the chosen durability (a second writer, a damaged
 /// file and a store that cannot take a write are refused with a message saying why).
 pub async fn open_db(path: &Path, durability: Durability) -> anyhow::Result<Db> {
+    open_db_checked(path, durability, true).await
+}
+
+/// [`open_db`], with the integrity check at start on or off.
+pub async fn open_db_checked(
+    path: &Path,
+    durability: Durability,
+    check: bool,
+) -> anyhow::Result<Db> {
     Db::open(&DbOptions {
         durability,
+        check,
         ..DbOptions::writer(path)
     })
     .await
@@ -171,7 +185,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Durability::Full
     };
     let time_zone = crate::config::time_zone(&args.time_zone)?;
-    let db = open_db(&args.db.db, durability).await?;
+    let db = open_db_checked(&args.db.db, durability, !args.skip_integrity_check).await?;
     let config = ServiceConfig {
         time_zone,
         sla_interval: Duration::from_secs(args.sla_interval_secs.max(1)),
@@ -346,7 +360,15 @@ pub async fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("{} exists; choose a new file", args.to.display());
     }
     let started = std::time::Instant::now();
-    let db = open_db_read_only(&args.db.db).await?;
+    // The copy is checked below; checking the live source first would only double the time.
+    let db = Db::open(&DbOptions {
+        access: Access::ReadOnly,
+        read_connections: 2,
+        check: false,
+        ..DbOptions::writer(&args.db.db)
+    })
+    .await
+    .map_err(|err| anyhow::format_err!("cannot open {}: {err}", args.db.db.display()))?;
     let partial = std::path::PathBuf::from(format!("{}.partial", args.to.display()));
     let _ = std::fs::remove_file(&partial);
     db.backup_into(&partial)
