@@ -11,6 +11,7 @@ pub mod assist;
 pub mod attachments;
 pub mod audit;
 pub mod auth;
+pub mod bulk;
 pub mod cases;
 pub mod classify;
 pub mod config;
@@ -199,7 +200,7 @@ impl Services {
         (local - chrono::Duration::seconds(i64::from(self.offset().local_minus_utc()))).and_utc()
     }
 
-    fn offset(&self) -> FixedOffset {
+    pub(crate) fn offset(&self) -> FixedOffset {
         FixedOffset::east_opt(self.inner.config.utc_offset_minutes * 60)
             .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset is valid"))
     }

@@ -5,7 +5,15 @@
 //! grids × categories × days below them. Areas never move and category codes never change once
 //! cases use them, so an area's path and a category's level-1 code fix where a counter rolls.
 
+use std::collections::HashMap;
+
+use sqlx::{QueryBuilder, Sqlite};
+
+use crate::stats::{Dim, StateKey};
 use crate::{Conn, Result};
+
+/// Rows per multi-row upsert (6 bound values each, well under SQLite's limit of bound values).
+const ROWS_PER_STATEMENT: usize = 500;
 
 /// The ids on an area's materialised path ("/1/4/17/" → 1, 4, 17): the area and its ancestors.
 pub(crate) async fn lineage(conn: &mut Conn, area_id: i64) -> Result<Vec<i64>> {
@@ -37,87 +45,200 @@ pub(crate) async fn top_category(conn: &mut Conn, category_id: i64) -> Result<St
         .unwrap_or_default())
 }
 
-async fn upsert(
-    conn: &mut Conn,
-    dim: &str,
-    dim_id: i64,
-    day: &str,
-    metric: &str,
-    category: &str,
-    delta: i64,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO stats_rollup (dim, dim_id, day, metric, category, n) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (dim, dim_id, day, metric, category) DO UPDATE SET n = stats_rollup.n + excluded.n",
-    )
-    .bind(dim)
-    .bind(dim_id)
-    .bind(day)
-    .bind(metric)
-    .bind(category)
-    .bind(delta)
-    .execute(conn)
-    .await?;
-    Ok(())
+type EventKey = (String, &'static str, i64, i64, String);
+type RollupKey = (&'static str, i64, String, String, String);
+
+/// Counter changes gathered in memory and written at once: the event and state counters and
+/// their roll-ups, each distinct row upserted once with the summed delta. Every counter write goes
+/// through here, one change or a bulk load's thousands.
+#[derive(Debug, Default)]
+pub struct CounterBatch {
+    events: HashMap<EventKey, i64>,
+    states: HashMap<StateKey, i64>,
 }
 
-/// Adds an area event counter to the area, its ancestors, and their level-1 category rows.
-pub(crate) async fn bump_area(
-    conn: &mut Conn,
-    day: &str,
-    area_id: i64,
-    category_id: i64,
-    metric: &str,
-    delta: i64,
-) -> Result<()> {
-    let top = top_category(conn, category_id).await?;
-    for area in lineage(conn, area_id).await? {
-        upsert(conn, "area", area, day, metric, "", delta).await?;
-        upsert(conn, "area_top", area, day, metric, &top, delta).await?;
+impl CounterBatch {
+    /// Adds `delta` to one event counter.
+    pub fn event(
+        &mut self,
+        day: &str,
+        dim: Dim,
+        dim_id: i64,
+        category_id: i64,
+        metric: &str,
+        delta: i64,
+    ) {
+        *self
+            .events
+            .entry((day.to_owned(), dim.as_str(), dim_id, category_id, metric.to_owned()))
+            .or_default() += delta;
     }
-    Ok(())
+
+    /// Adds `delta` to the number of cases with this key.
+    pub fn state(&mut self, key: &StateKey, delta: i64) {
+        *self.states.entry(key.clone()).or_default() += delta;
+    }
+
+    /// Writes every change and its roll-ups.
+    pub async fn write(self, conn: &mut Conn) -> Result<()> {
+        let mut lineages: HashMap<i64, Vec<i64>> = HashMap::new();
+        let mut tops: HashMap<i64, String> = HashMap::new();
+        let CounterBatch { events, states } = self;
+        let mut events: Vec<(EventKey, i64)> =
+            events.into_iter().filter(|(_, n)| *n != 0).collect();
+        events.sort();
+        let mut rolled: HashMap<RollupKey, i64> = HashMap::new();
+        for ((day, dim, dim_id, category_id, metric), delta) in &events {
+            if *dim == "dept" {
+                *rolled
+                    .entry(("dept", *dim_id, day.clone(), metric.clone(), String::new()))
+                    .or_default() += delta;
+                continue;
+            }
+            if !tops.contains_key(category_id) {
+                let top = top_category(conn, *category_id).await?;
+                tops.insert(*category_id, top);
+            }
+            if !lineages.contains_key(dim_id) {
+                let ids = lineage(conn, *dim_id).await?;
+                lineages.insert(*dim_id, ids);
+            }
+            for area in &lineages[dim_id] {
+                *rolled
+                    .entry(("area", *area, day.clone(), metric.clone(), String::new()))
+                    .or_default() += delta;
+                *rolled
+                    .entry(("area_top", *area, day.clone(), metric.clone(), tops[category_id].clone()))
+                    .or_default() += delta;
+            }
+        }
+        for chunk in events.chunks(ROWS_PER_STATEMENT) {
+            let mut query: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+                "INSERT INTO stats_daily (day, dim, dim_id, category_id, metric, n) ",
+            );
+            query.push_values(chunk, |mut row, ((day, dim, dim_id, category_id, metric), n)| {
+                row.push_bind(day.clone())
+                    .push_bind(*dim)
+                    .push_bind(*dim_id)
+                    .push_bind(*category_id)
+                    .push_bind(metric.clone())
+                    .push_bind(*n);
+            });
+            query.push(
+                " ON CONFLICT (day, dim, dim_id, category_id, metric) DO UPDATE SET n = stats_daily.n + excluded.n",
+            );
+            query.build().execute(&mut *conn).await?;
+        }
+        let mut rolled: Vec<(RollupKey, i64)> =
+            rolled.into_iter().filter(|(_, n)| *n != 0).collect();
+        rolled.sort();
+        for chunk in rolled.chunks(ROWS_PER_STATEMENT) {
+            let mut query: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+                "INSERT INTO stats_rollup (dim, dim_id, day, metric, category, n) ",
+            );
+            query.push_values(chunk, |mut row, ((dim, dim_id, day, metric, category), n)| {
+                row.push_bind(*dim)
+                    .push_bind(*dim_id)
+                    .push_bind(day.clone())
+                    .push_bind(metric.clone())
+                    .push_bind(category.clone())
+                    .push_bind(*n);
+            });
+            query.push(
+                " ON CONFLICT (dim, dim_id, day, metric, category) DO UPDATE SET n = stats_rollup.n + excluded.n",
+            );
+            query.build().execute(&mut *conn).await?;
+        }
+        write_states(states, conn, &mut lineages).await
+    }
+
 }
 
-/// Adds a department event counter to the department's all-category row.
-pub(crate) async fn bump_dept(
+/// Writes state count changes: the keyed counts, then their roll-ups to every ancestor area. A
+/// count that reaches zero goes: the tables hold only the states cases are in.
+async fn write_states(
+    states: HashMap<StateKey, i64>,
     conn: &mut Conn,
-    day: &str,
-    dept_id: i64,
-    metric: &str,
-    delta: i64,
+    lineages: &mut HashMap<i64, Vec<i64>>,
 ) -> Result<()> {
-    upsert(conn, "dept", dept_id, day, metric, "", delta).await
-}
-
-/// Adds `delta` cases in (state, overdue) to the area and its ancestors; rows reaching zero go.
-pub(crate) async fn bump_state(
-    conn: &mut Conn,
-    area_id: i64,
-    state: &str,
-    overdue: bool,
-    delta: i64,
-) -> Result<()> {
-    for area in lineage(conn, area_id).await? {
+    let mut states: Vec<(StateKey, i64)> = states.into_iter().filter(|(_, n)| *n != 0).collect();
+    states.sort_by(|a, b| {
+        (a.0.area_id, a.0.dept_id, a.0.category_id, &a.0.state, a.0.overdue).cmp(&(
+            b.0.area_id,
+            b.0.dept_id,
+            b.0.category_id,
+            &b.0.state,
+            b.0.overdue,
+        ))
+    });
+    let mut rolled: HashMap<(i64, String, bool), i64> = HashMap::new();
+    for (key, delta) in &states {
+        if !lineages.contains_key(&key.area_id) {
+            let ids = lineage(conn, key.area_id).await?;
+            lineages.insert(key.area_id, ids);
+        }
+        for area in &lineages[&key.area_id] {
+            *rolled
+                .entry((*area, key.state.clone(), key.overdue))
+                .or_default() += delta;
+        }
+    }
+    for chunk in states.chunks(ROWS_PER_STATEMENT) {
+        let mut query: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+            "INSERT INTO case_state_counts (area_id, dept_id, category_id, state, overdue, n) ",
+        );
+        query.push_values(chunk, |mut row, (key, n)| {
+            row.push_bind(key.area_id)
+                .push_bind(key.dept_id)
+                .push_bind(key.category_id)
+                .push_bind(key.state.clone())
+                .push_bind(key.overdue)
+                .push_bind(*n);
+        });
+        query.push(
+            " ON CONFLICT (area_id, dept_id, category_id, state, overdue) DO UPDATE SET n = case_state_counts.n + excluded.n",
+        );
+        query.build().execute(&mut *conn).await?;
+    }
+    for (key, _) in states.iter().filter(|(_, n)| *n < 0) {
         sqlx::query(
-            "INSERT INTO state_rollup (area_id, state, overdue, n) VALUES (?, ?, ?, ?)
-             ON CONFLICT (area_id, state, overdue) DO UPDATE SET n = state_rollup.n + excluded.n",
+            "DELETE FROM case_state_counts WHERE area_id = ? AND dept_id = ? AND category_id = ?
+               AND state = ? AND overdue = ? AND n = 0",
+        )
+        .bind(key.area_id)
+        .bind(key.dept_id)
+        .bind(key.category_id)
+        .bind(&key.state)
+        .bind(key.overdue)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let mut rolled: Vec<((i64, String, bool), i64)> =
+        rolled.into_iter().filter(|(_, n)| *n != 0).collect();
+    rolled.sort();
+    for chunk in rolled.chunks(ROWS_PER_STATEMENT) {
+        let mut query: QueryBuilder<'_, Sqlite> =
+            QueryBuilder::new("INSERT INTO state_rollup (area_id, state, overdue, n) ");
+        query.push_values(chunk, |mut row, ((area, state, overdue), n)| {
+            row.push_bind(*area)
+                .push_bind(state.clone())
+                .push_bind(*overdue)
+                .push_bind(*n);
+        });
+        query.push(
+            " ON CONFLICT (area_id, state, overdue) DO UPDATE SET n = state_rollup.n + excluded.n",
+        );
+        query.build().execute(&mut *conn).await?;
+    }
+    for ((area, state, overdue), _) in rolled.iter().filter(|(_, n)| *n < 0) {
+        sqlx::query(
+            "DELETE FROM state_rollup WHERE area_id = ? AND state = ? AND overdue = ? AND n = 0",
         )
         .bind(area)
         .bind(state)
         .bind(overdue)
-        .bind(delta)
         .execute(&mut *conn)
         .await?;
-        if delta < 0 {
-            sqlx::query(
-                "DELETE FROM state_rollup WHERE area_id = ? AND state = ? AND overdue = ? AND n = 0",
-            )
-            .bind(area)
-            .bind(state)
-            .bind(overdue)
-            .execute(&mut *conn)
-            .await?;
-        }
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ pub enum Dim {
 }
 
 impl Dim {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Dim::Area => "area",
             Dim::Dept => "dept",
@@ -24,7 +24,9 @@ impl Dim {
     }
 }
 
-/// Adds `delta` to one event counter.
+pub use crate::rollup::CounterBatch;
+
+/// Adds `delta` to one event counter (and its roll-ups).
 pub async fn bump(
     conn: &mut Conn,
     day: &str,
@@ -34,26 +36,13 @@ pub async fn bump(
     metric: &str,
     delta: i64,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO stats_daily (day, dim, dim_id, category_id, metric, n) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (day, dim, dim_id, category_id, metric) DO UPDATE SET n = n + excluded.n",
-    )
-    .bind(day)
-    .bind(dim.as_str())
-    .bind(dim_id)
-    .bind(category_id)
-    .bind(metric)
-    .bind(delta)
-    .execute(&mut *conn)
-    .await?;
-    match dim {
-        Dim::Area => rollup::bump_area(conn, day, dim_id, category_id, metric, delta).await,
-        Dim::Dept => rollup::bump_dept(conn, day, dim_id, metric, delta).await,
-    }
+    let mut batch = CounterBatch::default();
+    batch.event(day, dim, dim_id, category_id, metric, delta);
+    batch.write(conn).await
 }
 
 /// The key of a state counter.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StateKey {
     pub area_id: i64,
     pub dept_id: i64,
@@ -62,35 +51,11 @@ pub struct StateKey {
     pub overdue: bool,
 }
 
-/// Adds `delta` to the number of cases with this key.
+/// Adds `delta` to the number of cases with this key (and its roll-ups).
 pub async fn bump_state(conn: &mut Conn, key: &StateKey, delta: i64) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO case_state_counts (area_id, dept_id, category_id, state, overdue, n) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (area_id, dept_id, category_id, state, overdue) DO UPDATE SET n = n + excluded.n",
-    )
-    .bind(key.area_id)
-    .bind(key.dept_id)
-    .bind(key.category_id)
-    .bind(&key.state)
-    .bind(key.overdue)
-    .bind(delta)
-    .execute(&mut *conn)
-    .await?;
-    if delta < 0 {
-        // A count that reached zero goes: the table holds only the states cases are in.
-        sqlx::query(
-            "DELETE FROM case_state_counts WHERE area_id = ? AND dept_id = ? AND category_id = ?
-               AND state = ? AND overdue = ? AND n = 0",
-        )
-        .bind(key.area_id)
-        .bind(key.dept_id)
-        .bind(key.category_id)
-        .bind(&key.state)
-        .bind(key.overdue)
-        .execute(&mut *conn)
-        .await?;
-    }
-    rollup::bump_state(conn, key.area_id, &key.state, key.overdue, delta).await
+    let mut batch = CounterBatch::default();
+    batch.state(key, delta);
+    batch.write(conn).await
 }
 
 /// Sums event counters of areas under `area_path` for report days in `[from, to]`, per metric:
