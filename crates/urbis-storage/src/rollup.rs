@@ -261,15 +261,20 @@ pub(crate) async fn scope_areas(conn: &mut Conn, area_path: &str) -> Result<Vec<
 /// most 20 of each kind; empty when they agree).
 pub(crate) async fn recount_differences(conn: &mut Conn) -> Result<Vec<String>> {
     let events: Vec<(String, i64, String, String, String, i64, i64)> = sqlx::query_as(
-        "WITH actual AS (
-             SELECT 'area' AS dim, g.id AS dim_id, s.day, s.metric, '' AS category, SUM(s.n) AS n
-             FROM stats_daily s JOIN areas a ON a.id = s.dim_id JOIN areas g ON a.path LIKE g.path || '%'
-             WHERE s.dim = 'area' GROUP BY g.id, s.day, s.metric
+        "WITH RECURSIVE lineage (area_id, ancestor) AS (
+             SELECT id, id FROM areas
              UNION ALL
-             SELECT 'area_top', g.id, s.day, s.metric, COALESCE(substr(k.code, 1, 2), ''), SUM(s.n)
-             FROM stats_daily s JOIN areas a ON a.id = s.dim_id JOIN areas g ON a.path LIKE g.path || '%'
+             SELECT l.area_id, a.parent_id FROM lineage l JOIN areas a ON a.id = l.ancestor
+             WHERE a.parent_id IS NOT NULL),
+         actual AS (
+             SELECT 'area' AS dim, g.ancestor AS dim_id, s.day, s.metric, '' AS category, SUM(s.n) AS n
+             FROM stats_daily s JOIN lineage g ON g.area_id = s.dim_id
+             WHERE s.dim = 'area' GROUP BY g.ancestor, s.day, s.metric
+             UNION ALL
+             SELECT 'area_top', g.ancestor, s.day, s.metric, COALESCE(substr(k.code, 1, 2), ''), SUM(s.n)
+             FROM stats_daily s JOIN lineage g ON g.area_id = s.dim_id
              LEFT JOIN categories k ON k.id = s.category_id
-             WHERE s.dim = 'area' GROUP BY g.id, s.day, s.metric, COALESCE(substr(k.code, 1, 2), '')
+             WHERE s.dim = 'area' GROUP BY g.ancestor, s.day, s.metric, COALESCE(substr(k.code, 1, 2), '')
              UNION ALL
              SELECT 'dept', dim_id, day, metric, '', SUM(n) FROM stats_daily
              WHERE dim = 'dept' GROUP BY dim_id, day, metric),
@@ -297,11 +302,15 @@ pub(crate) async fn recount_differences(conn: &mut Conn) -> Result<Vec<String>> 
         })
         .collect();
     let states: Vec<(i64, String, bool, i64, i64)> = sqlx::query_as(
-        "WITH actual AS (
-             SELECT g.id AS area_id, c.state, c.overdue, SUM(c.n) AS n
-             FROM case_state_counts c JOIN areas a ON a.id = c.area_id
-             JOIN areas g ON a.path LIKE g.path || '%'
-             GROUP BY g.id, c.state, c.overdue),
+        "WITH RECURSIVE lineage (area_id, ancestor) AS (
+             SELECT id, id FROM areas
+             UNION ALL
+             SELECT l.area_id, a.parent_id FROM lineage l JOIN areas a ON a.id = l.ancestor
+             WHERE a.parent_id IS NOT NULL),
+         actual AS (
+             SELECT g.ancestor AS area_id, c.state, c.overdue, SUM(c.n) AS n
+             FROM case_state_counts c JOIN lineage g ON g.area_id = c.area_id
+             GROUP BY g.ancestor, c.state, c.overdue),
          keys AS (
              SELECT area_id, state, overdue FROM actual
              UNION SELECT area_id, state, overdue FROM state_rollup)

@@ -26,22 +26,29 @@ CREATE TABLE state_rollup (
     PRIMARY KEY (area_id, state, overdue)
 );
 
-INSERT INTO stats_rollup (dim, dim_id, day, metric, category, n)
-SELECT 'area', g.id, s.day, s.metric, '', SUM(s.n)
-FROM stats_daily s
-JOIN areas a ON a.id = s.dim_id
-JOIN areas g ON a.path LIKE g.path || '%'
-WHERE s.dim = 'area'
-GROUP BY g.id, s.day, s.metric;
+-- Every area with itself and each ancestor, for the backfill.
+CREATE TEMP TABLE rollup_lineage AS
+WITH RECURSIVE lineage (area_id, ancestor) AS (
+    SELECT id, id FROM areas
+    UNION ALL
+    SELECT l.area_id, a.parent_id FROM lineage l JOIN areas a ON a.id = l.ancestor
+    WHERE a.parent_id IS NOT NULL)
+SELECT area_id, ancestor FROM lineage;
 
 INSERT INTO stats_rollup (dim, dim_id, day, metric, category, n)
-SELECT 'area_top', g.id, s.day, s.metric, COALESCE(substr(k.code, 1, 2), ''), SUM(s.n)
+SELECT 'area', g.ancestor, s.day, s.metric, '', SUM(s.n)
 FROM stats_daily s
-JOIN areas a ON a.id = s.dim_id
-JOIN areas g ON a.path LIKE g.path || '%'
+JOIN rollup_lineage g ON g.area_id = s.dim_id
+WHERE s.dim = 'area'
+GROUP BY g.ancestor, s.day, s.metric;
+
+INSERT INTO stats_rollup (dim, dim_id, day, metric, category, n)
+SELECT 'area_top', g.ancestor, s.day, s.metric, COALESCE(substr(k.code, 1, 2), ''), SUM(s.n)
+FROM stats_daily s
+JOIN rollup_lineage g ON g.area_id = s.dim_id
 LEFT JOIN categories k ON k.id = s.category_id
 WHERE s.dim = 'area'
-GROUP BY g.id, s.day, s.metric, COALESCE(substr(k.code, 1, 2), '');
+GROUP BY g.ancestor, s.day, s.metric, COALESCE(substr(k.code, 1, 2), '');
 
 INSERT INTO stats_rollup (dim, dim_id, day, metric, category, n)
 SELECT 'dept', s.dim_id, s.day, s.metric, '', SUM(s.n)
@@ -50,9 +57,10 @@ WHERE s.dim = 'dept'
 GROUP BY s.dim_id, s.day, s.metric;
 
 INSERT INTO state_rollup (area_id, state, overdue, n)
-SELECT g.id, c.state, c.overdue, SUM(c.n)
+SELECT g.ancestor, c.state, c.overdue, SUM(c.n)
 FROM case_state_counts c
-JOIN areas a ON a.id = c.area_id
-JOIN areas g ON a.path LIKE g.path || '%'
-GROUP BY g.id, c.state, c.overdue
+JOIN rollup_lineage g ON g.area_id = c.area_id
+GROUP BY g.ancestor, c.state, c.overdue
 HAVING SUM(c.n) <> 0;
+
+DROP TABLE rollup_lineage;
