@@ -86,7 +86,9 @@ pub async fn area_totals(
 }
 
 /// Sums event counters per area of `level` under `area_path`: rows of (area id, metric, n), read
-/// from each such area's rolled-up rows.
+/// from each such area's rolled-up rows. `CROSS JOIN` keeps the areas as the outer loop (SQLite
+/// does not reorder it; it is plain SQL elsewhere): driven from the roll-up, the join would scan
+/// every area's rows of the period.
 pub async fn totals_by_area_level(
     conn: &mut Conn,
     level: &str,
@@ -95,17 +97,16 @@ pub async fn totals_by_area_level(
     to: &str,
 ) -> Result<Vec<(i64, String, i64)>> {
     Ok(sqlx::query_as(
-        "SELECT a.id, r.metric, SUM(r.n) FROM areas a
-         JOIN stats_rollup r ON r.dim = 'area' AND r.dim_id = a.id AND r.day >= ? AND r.day <= ?
-              AND r.category = ''
+        "SELECT a.id, r.metric, SUM(r.n) FROM areas a CROSS JOIN stats_rollup r
          WHERE a.level = ? AND a.path >= ? AND a.path < ?
+           AND r.dim = 'area' AND r.dim_id = a.id AND r.day >= ? AND r.day <= ? AND r.category = ''
          GROUP BY a.id, r.metric ORDER BY a.id, r.metric",
     )
-    .bind(from)
-    .bind(to)
     .bind(level)
     .bind(area_path)
     .bind(format!("{area_path}\u{10ffff}"))
+    .bind(from)
+    .bind(to)
     .fetch_all(conn)
     .await?)
 }
@@ -117,9 +118,8 @@ pub async fn totals_by_dept(
     to: &str,
 ) -> Result<Vec<(i64, String, i64)>> {
     Ok(sqlx::query_as(
-        "SELECT d.id, r.metric, SUM(r.n) FROM departments d
-         JOIN stats_rollup r ON r.dim = 'dept' AND r.dim_id = d.id AND r.day >= ? AND r.day <= ?
-              AND r.category = ''
+        "SELECT d.id, r.metric, SUM(r.n) FROM departments d CROSS JOIN stats_rollup r
+         WHERE r.dim = 'dept' AND r.dim_id = d.id AND r.day >= ? AND r.day <= ? AND r.category = ''
          GROUP BY d.id, r.metric ORDER BY d.id, r.metric",
     )
     .bind(from)
@@ -216,9 +216,8 @@ pub async fn open_by_area_level(
         "SELECT g.id,
                 COALESCE(SUM(CASE WHEN c.state NOT IN ('closed', 'evaluated', 'voided') THEN c.n END), 0),
                 COALESCE(SUM(CASE WHEN c.state NOT IN ('closed', 'evaluated', 'voided') AND c.overdue = 1 THEN c.n END), 0)
-         FROM areas g
-         JOIN state_rollup c ON c.area_id = g.id
-         WHERE g.level = ? AND g.path >= ? AND g.path < ?
+         FROM areas g CROSS JOIN state_rollup c
+         WHERE g.level = ? AND g.path >= ? AND g.path < ? AND c.area_id = g.id
          GROUP BY g.id",
     )
     .bind(level)

@@ -12,5 +12,6 @@ mod maps;
 mod open311;
 mod permissions;
 mod reliability;
+mod rollup;
 mod sla;
 mod ui_e2e;
