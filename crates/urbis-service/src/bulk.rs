@@ -305,7 +305,14 @@ fn apply(
                 resolved,
             },
         ) => {
-            row.satisfaction = Some(if *satisfied { "satisfied" } else { "dissatisfied" }.into());
+            row.satisfaction = Some(
+                if *satisfied {
+                    "satisfied"
+                } else {
+                    "dissatisfied"
+                }
+                .into(),
+            );
             row.resolved = Some(*resolved);
             row.rated_at = Some(stamp.clone());
             count("evaluated", lead);

@@ -116,7 +116,14 @@ impl Counters {
     pub(crate) async fn write(self, conn: &mut Conn) -> Result<()> {
         let mut batch = CounterBatch::default();
         for (metric, dept) in self.bumps {
-            batch.event(&self.day, Dim::Area, self.area_id, self.category_id, metric, 1);
+            batch.event(
+                &self.day,
+                Dim::Area,
+                self.area_id,
+                self.category_id,
+                metric,
+                1,
+            );
             if let Some(dept) = dept {
                 batch.event(&self.day, Dim::Dept, dept, self.category_id, metric, 1);
             }

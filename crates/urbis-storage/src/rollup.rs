@@ -70,7 +70,13 @@ impl CounterBatch {
     ) {
         *self
             .events
-            .entry((day.to_owned(), dim.as_str(), dim_id, category_id, metric.to_owned()))
+            .entry((
+                day.to_owned(),
+                dim.as_str(),
+                dim_id,
+                category_id,
+                metric.to_owned(),
+            ))
             .or_default() += delta;
     }
 
@@ -108,7 +114,13 @@ impl CounterBatch {
                     .entry(("area", *area, day.clone(), metric.clone(), String::new()))
                     .or_default() += delta;
                 *rolled
-                    .entry(("area_top", *area, day.clone(), metric.clone(), tops[category_id].clone()))
+                    .entry((
+                        "area_top",
+                        *area,
+                        day.clone(),
+                        metric.clone(),
+                        tops[category_id].clone(),
+                    ))
                     .or_default() += delta;
             }
         }
@@ -116,14 +128,17 @@ impl CounterBatch {
             let mut query: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
                 "INSERT INTO stats_daily (day, dim, dim_id, category_id, metric, n) ",
             );
-            query.push_values(chunk, |mut row, ((day, dim, dim_id, category_id, metric), n)| {
-                row.push_bind(day.clone())
-                    .push_bind(*dim)
-                    .push_bind(*dim_id)
-                    .push_bind(*category_id)
-                    .push_bind(metric.clone())
-                    .push_bind(*n);
-            });
+            query.push_values(
+                chunk,
+                |mut row, ((day, dim, dim_id, category_id, metric), n)| {
+                    row.push_bind(day.clone())
+                        .push_bind(*dim)
+                        .push_bind(*dim_id)
+                        .push_bind(*category_id)
+                        .push_bind(metric.clone())
+                        .push_bind(*n);
+                },
+            );
             query.push(
                 " ON CONFLICT (day, dim, dim_id, category_id, metric) DO UPDATE SET n = stats_daily.n + excluded.n",
             );
@@ -136,14 +151,17 @@ impl CounterBatch {
             let mut query: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
                 "INSERT INTO stats_rollup (dim, dim_id, day, metric, category, n) ",
             );
-            query.push_values(chunk, |mut row, ((dim, dim_id, day, metric, category), n)| {
-                row.push_bind(*dim)
-                    .push_bind(*dim_id)
-                    .push_bind(day.clone())
-                    .push_bind(metric.clone())
-                    .push_bind(category.clone())
-                    .push_bind(*n);
-            });
+            query.push_values(
+                chunk,
+                |mut row, ((dim, dim_id, day, metric, category), n)| {
+                    row.push_bind(*dim)
+                        .push_bind(*dim_id)
+                        .push_bind(day.clone())
+                        .push_bind(metric.clone())
+                        .push_bind(category.clone())
+                        .push_bind(*n);
+                },
+            );
             query.push(
                 " ON CONFLICT (dim, dim_id, day, metric, category) DO UPDATE SET n = stats_rollup.n + excluded.n",
             );
@@ -151,7 +169,6 @@ impl CounterBatch {
         }
         write_states(states, conn, &mut lineages).await
     }
-
 }
 
 /// Writes state count changes: the keyed counts, then their roll-ups to every ancestor area. A
@@ -163,13 +180,20 @@ async fn write_states(
 ) -> Result<()> {
     let mut states: Vec<(StateKey, i64)> = states.into_iter().filter(|(_, n)| *n != 0).collect();
     states.sort_by(|a, b| {
-        (a.0.area_id, a.0.dept_id, a.0.category_id, &a.0.state, a.0.overdue).cmp(&(
-            b.0.area_id,
-            b.0.dept_id,
-            b.0.category_id,
-            &b.0.state,
-            b.0.overdue,
-        ))
+        (
+            a.0.area_id,
+            a.0.dept_id,
+            a.0.category_id,
+            &a.0.state,
+            a.0.overdue,
+        )
+            .cmp(&(
+                b.0.area_id,
+                b.0.dept_id,
+                b.0.category_id,
+                &b.0.state,
+                b.0.overdue,
+            ))
     });
     let mut rolled: HashMap<(i64, String, bool), i64> = HashMap::new();
     for (key, delta) in &states {

@@ -243,7 +243,10 @@ async fn verify(db: &urbis_storage::Db) -> anyhow::Result<()> {
     }
     let differences = urbis_service::audit::verify_counters(db).await.map_err(e)?;
     if !differences.is_empty() {
-        bail!("counters differ from a recount:\n{}", differences.join("\n"));
+        bail!(
+            "counters differ from a recount:\n{}",
+            differences.join("\n")
+        );
     }
     eprintln!(
         "verified: {} audit records chained, case states match their trails, counters and roll-ups \
@@ -262,7 +265,8 @@ struct Endpoint {
     peer: Option<String>,
 }
 
-const OPEN: &str = "('received', 'registered', 'dispatched', 'handling', 'feedback', 'checked', 'parked')";
+const OPEN: &str =
+    "('received', 'registered', 'dispatched', 'handling', 'feedback', 'checked', 'parked')";
 
 fn endpoints(services: &Services) -> Vec<Endpoint> {
     let now = services.now();
@@ -350,7 +354,11 @@ fn endpoints(services: &Services) -> Vec<Endpoint> {
                  WHERE c.stats_day >= '{from}' AND c.stats_day <= '{today}' GROUP BY 1, 2"
             )),
         ),
-        stat("areas/geojson district", "/api/v1/areas/geojson?level=district".into(), None),
+        stat(
+            "areas/geojson district",
+            "/api/v1/areas/geojson?level=district".into(),
+            None,
+        ),
         stat("areas", "/api/v1/areas".into(), None),
         stat("departments", "/api/v1/departments".into(), None),
         stat("categories", "/api/v1/categories".into(), None),
@@ -434,10 +442,14 @@ pub async fn run(args: ScaleArgs) -> anyhow::Result<ExitCode> {
         bail!("--readers must be 1..=64, --requests 1..=10000, --peer-requests 1..=1000");
     }
     let path = args.db.clone().unwrap_or_else(|| {
-        PathBuf::from(format!("target/bench-scale/city-{}-{}d.sqlite", args.cases, args.days))
+        PathBuf::from(format!(
+            "target/bench-scale/city-{}-{}d.sqlite",
+            args.cases, args.days
+        ))
     });
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("failed to create {}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("failed to create {}", dir.display()))?;
     }
     let seeding = Instant::now();
     if args.reuse && path.exists() {
@@ -540,6 +552,8 @@ pub async fn run(args: ScaleArgs) -> anyhow::Result<ExitCode> {
         );
     }
     server.abort();
-    println!("slowest statistics endpoint p99: {worst:.1} ms (ratio = GROUP BY p99 / endpoint p99)");
+    println!(
+        "slowest statistics endpoint p99: {worst:.1} ms (ratio = GROUP BY p99 / endpoint p99)"
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -63,15 +63,13 @@ async fn some_activity(app: &TestApp) -> Vec<i64> {
         ids.push(app.file_appeal("operator", grid, f.category, text).await);
     }
     for id in &ids[..2] {
-        let (status, body) = app.act("shiftlead", *id, json!({"action": "register"})).await;
+        let (status, body) = app
+            .act("shiftlead", *id, json!({"action": "register"}))
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
     let (status, body) = app
-        .act(
-            "dispatcher",
-            ids[0],
-            json!({"action": "dispatch"}),
-        )
+        .act("dispatcher", ids[0], json!({"action": "dispatch"}))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     ids
@@ -88,16 +86,32 @@ async fn rolled_up_statistics_answer_every_level_and_a_tampered_roll_up_is_found
         summary(&app, Some(f.district_b)).await,
     );
     assert_eq!(
-        (count(&city, "reported"), count(&a, "reported"), count(&b, "reported")),
+        (
+            count(&city, "reported"),
+            count(&a, "reported"),
+            count(&b, "reported")
+        ),
         (5, 3, 2)
     );
-    assert_eq!((count(&city, "registered"), count(&a, "registered")), (2, 2));
+    assert_eq!(
+        (count(&city, "registered"), count(&a, "registered")),
+        (2, 2)
+    );
     assert_eq!(count(&b, "registered"), 0);
     assert_eq!(count(&city, "dispatched"), 1);
     assert_eq!(state_count(&app, None, "received", false).await, 3);
-    assert_eq!(state_count(&app, Some(f.district_a), "received", false).await, 1);
-    assert_eq!(state_count(&app, Some(f.district_b), "received", false).await, 2);
-    assert_eq!(state_count(&app, Some(f.grid_a), "dispatched", false).await, 1);
+    assert_eq!(
+        state_count(&app, Some(f.district_a), "received", false).await,
+        1
+    );
+    assert_eq!(
+        state_count(&app, Some(f.district_b), "received", false).await,
+        2
+    );
+    assert_eq!(
+        state_count(&app, Some(f.grid_a), "dispatched", false).await,
+        1
+    );
     assert!(differences(&app).await.is_empty());
 
     // An event roll-up edited behind the system's back.
@@ -113,7 +127,8 @@ async fn rolled_up_statistics_answer_every_level_and_a_tampered_roll_up_is_found
     assert!(
         found
             .iter()
-            .any(|d| d.contains("rolled-up reported") && d.contains(&format!("area {}", f.district_b))),
+            .any(|d| d.contains("rolled-up reported")
+                && d.contains(&format!("area {}", f.district_b))),
         "{found:?}"
     );
     execute(
@@ -128,7 +143,10 @@ async fn rolled_up_statistics_answer_every_level_and_a_tampered_roll_up_is_found
     // A state roll-up missing a row.
     execute(
         &app,
-        &format!("DELETE FROM state_rollup WHERE area_id = {} AND state = 'registered'", f.city),
+        &format!(
+            "DELETE FROM state_rollup WHERE area_id = {} AND state = 'registered'",
+            f.city
+        ),
     )
     .await;
     let found = differences(&app).await;
@@ -170,7 +188,11 @@ async fn the_migration_backfill_rebuilds_the_roll_up_from_the_counters() {
 async fn bulk_loaded_histories_keep_the_chain_the_states_and_the_counters() {
     let app = TestApp::start().await;
     let f = app.fixture.clone();
-    let admin = app.services.actor_by_username("admin").await.expect("admin");
+    let admin = app
+        .services
+        .actor_by_username("admin")
+        .await
+        .expect("admin");
     let at = Utc::now() - Duration::days(5);
     let minutes = Duration::minutes;
     let case = |area_id, steps| BulkCase {
@@ -227,7 +249,11 @@ async fn bulk_loaded_histories_keep_the_chain_the_states_and_the_counters() {
         ),
     ];
     // Only an administrator loads, and a history that breaks the workflow loads nothing.
-    let dispatcher = app.services.actor_by_username("dispatcher").await.expect("dispatcher");
+    let dispatcher = app
+        .services
+        .actor_by_username("dispatcher")
+        .await
+        .expect("dispatcher");
     let err = app
         .services
         .bulk_load_cases(&dispatcher, &batch)
@@ -244,28 +270,48 @@ async fn bulk_loaded_histories_keep_the_chain_the_states_and_the_counters() {
     assert_eq!(err.code, "invalid_history", "{err}");
     assert_eq!(count(&summary(&app, None).await, "reported"), 0);
 
-    let ids = app.services.bulk_load_cases(&admin, &batch).await.expect("load");
+    let ids = app
+        .services
+        .bulk_load_cases(&admin, &batch)
+        .await
+        .expect("load");
     assert_eq!(ids.len(), 3);
     let db = app.services.db();
     let chain = urbis_service::audit::verify_chain(db).await.expect("chain");
     assert!(chain.first_break.is_none());
     assert_eq!(
-        urbis_service::audit::verify_case_states(db).await.expect("states"),
+        urbis_service::audit::verify_case_states(db)
+            .await
+            .expect("states"),
         None
     );
     assert!(differences(&app).await.is_empty());
-    let (status, first) = app.get("leader", &format!("/api/v1/cases/{}", ids[0])).await;
+    let (status, first) = app
+        .get("leader", &format!("/api/v1/cases/{}", ids[0]))
+        .await;
     assert_eq!(status, StatusCode::OK, "{first}");
     assert_eq!(first["state"], "evaluated");
     let city = summary(&app, None).await;
     assert_eq!(
         [
-            "reported", "registered", "voided", "dispatched", "closed", "evaluated", "satisfied"
+            "reported",
+            "registered",
+            "voided",
+            "dispatched",
+            "closed",
+            "evaluated",
+            "satisfied"
         ]
         .map(|m| count(&city, m)),
         [3, 2, 1, 2, 1, 1, 1]
     );
-    assert_eq!(count(&summary(&app, Some(f.district_b)).await, "dispatched"), 1);
-    assert_eq!(state_count(&app, Some(f.district_b), "dispatched", true).await, 1);
+    assert_eq!(
+        count(&summary(&app, Some(f.district_b)).await, "dispatched"),
+        1
+    );
+    assert_eq!(
+        state_count(&app, Some(f.district_b), "dispatched", true).await,
+        1
+    );
     assert_eq!(state_count(&app, None, "evaluated", false).await, 1);
 }
