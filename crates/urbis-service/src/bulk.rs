@@ -4,6 +4,7 @@
 //! and each case recorded in the audit chain, so `audit verify` holds after a load.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use chrono::{DateTime, Utc};
 use urbis_domain::role::{Actor, Role};
@@ -97,9 +98,8 @@ impl Services {
         let mut counters = CounterBatch::default();
         let mut head = ChainHead::load(&mut tx).await?;
         for case in batch {
-            if !paths.contains_key(&case.area_id) {
-                let area = reference::get_area(&mut tx, case.area_id).await?;
-                paths.insert(case.area_id, area.path);
+            if let Entry::Vacant(entry) = paths.entry(case.area_id) {
+                entry.insert(reference::get_area(&mut tx, case.area_id).await?.path);
             }
             next_id += 1;
             let local = case.received_at.with_timezone(&offset);

@@ -6,6 +6,7 @@
 //! cases use them, so an area's path and a category's level-1 code fix where a counter rolls.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use sqlx::{QueryBuilder, Sqlite};
 
@@ -197,9 +198,8 @@ async fn write_states(
     });
     let mut rolled: HashMap<(i64, String, bool), i64> = HashMap::new();
     for (key, delta) in &states {
-        if !lineages.contains_key(&key.area_id) {
-            let ids = lineage(conn, key.area_id).await?;
-            lineages.insert(key.area_id, ids);
+        if let Entry::Vacant(entry) = lineages.entry(key.area_id) {
+            entry.insert(lineage(conn, key.area_id).await?);
         }
         for area in &lineages[&key.area_id] {
             *rolled

@@ -206,7 +206,7 @@ async fn build(args: &ScaleArgs, path: &PathBuf) -> anyhow::Result<()> {
             .await
             .map_err(|err| anyhow::format_err!("{err}"))?;
         done += n;
-        if done % 100_000 == 0 || done == args.cases {
+        if done.is_multiple_of(100_000) || done == args.cases {
             let secs = started.elapsed().as_secs_f64();
             eprintln!(
                 "  loaded {done} cases in {secs:.0}s ({:.0} cases/s)",
