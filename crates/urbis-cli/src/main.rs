@@ -147,6 +147,9 @@ enum BenchCommand {
     Locate(urbis_geo::tools::BenchLocateArgs),
     /// The dashboard's first complete view in headless Chromium, beside the same API calls made directly.
     Dashboard(bench::dashboard::DashboardArgs),
+    /// A city of N cases loaded through the bulk path; every dashboard and queue call's p50/p99
+    /// beside a plain GROUP BY over the cases table.
+    Scale(bench::scale::ScaleArgs),
 }
 
 /// The database to work on.
@@ -201,6 +204,7 @@ fn main() -> ExitCode {
             Command::Backup(args) => serve::backup(args).await,
             Command::Bench(BenchCommand::Intake(args)) => bench::intake(args).await,
             Command::Bench(BenchCommand::Dashboard(args)) => bench::dashboard::run(args).await,
+            Command::Bench(BenchCommand::Scale(args)) => bench::scale::run(args).await,
             Command::Bench(BenchCommand::Locate(args)) => {
                 blocking(move || urbis_geo::tools::run_bench_locate(&args).map(|_| ())).await
             }

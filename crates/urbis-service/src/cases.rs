@@ -8,7 +8,7 @@ use urbis_domain::workflow::{
 };
 use urbis_storage::audit::{self as audit_repo, AuditRow};
 use urbis_storage::cases::{self, AppealRow, CaseFilter, CaseRow, NotificationRow};
-use urbis_storage::stats::{self, Dim, StateKey};
+use urbis_storage::stats::{self, CounterBatch, Dim, StateKey};
 use urbis_storage::time::{from_db, opt_from_db, to_db};
 use urbis_storage::{Conn, reference};
 
@@ -114,30 +114,21 @@ impl Counters {
     }
 
     pub(crate) async fn write(self, conn: &mut Conn) -> Result<()> {
+        let mut batch = CounterBatch::default();
         for (metric, dept) in self.bumps {
-            stats::bump(
-                conn,
+            batch.event(
                 &self.day,
                 Dim::Area,
                 self.area_id,
                 self.category_id,
                 metric,
                 1,
-            )
-            .await?;
+            );
             if let Some(dept) = dept {
-                stats::bump(
-                    conn,
-                    &self.day,
-                    Dim::Dept,
-                    dept,
-                    self.category_id,
-                    metric,
-                    1,
-                )
-                .await?;
+                batch.event(&self.day, Dim::Dept, dept, self.category_id, metric, 1);
             }
         }
+        batch.write(conn).await?;
         Ok(())
     }
 }
@@ -146,8 +137,10 @@ impl Counters {
 pub(crate) async fn save_case(conn: &mut Conn, before: &CaseRow, after: &CaseRow) -> Result<()> {
     let (old, new) = (state_key(before), state_key(after));
     if old != new {
-        stats::bump_state(conn, &old, -1).await?;
-        stats::bump_state(conn, &new, 1).await?;
+        let mut batch = CounterBatch::default();
+        batch.state(&old, -1);
+        batch.state(&new, 1);
+        batch.write(conn).await?;
     }
     cases::update_case(conn, after).await?;
     Ok(())

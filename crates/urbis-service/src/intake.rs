@@ -547,8 +547,9 @@ async fn store_batch(
         }
         outcomes.push(Ok(outcome));
     }
+    let mut batch = stats::CounterBatch::default();
     for ((day, area_id, category_id), n) in counters {
-        stats::bump(conn, &day, Dim::Area, area_id, category_id, "reported", n).await?;
+        batch.event(&day, Dim::Area, area_id, category_id, "reported", n);
     }
     for ((area_id, category_id), n) in states {
         let key = StateKey {
@@ -558,8 +559,9 @@ async fn store_batch(
             state: received.to_owned(),
             overdue: false,
         };
-        stats::bump_state(conn, &key, n).await?;
+        batch.state(&key, n);
     }
+    batch.write(conn).await?;
     Ok(outcomes)
 }
 

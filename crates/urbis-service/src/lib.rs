@@ -11,6 +11,7 @@ pub mod assist;
 pub mod attachments;
 pub mod audit;
 pub mod auth;
+pub mod bulk;
 pub mod cases;
 pub mod classify;
 pub mod config;

@@ -138,6 +138,80 @@ pub async fn update_case(conn: &mut Conn, case: &CaseRow) -> Result<()> {
     Ok(())
 }
 
+/// Rows per multi-row insert of cases (52 bound values each).
+const CASES_PER_STATEMENT: usize = 100;
+
+/// Inserts complete case rows as given (ids included): the bulk load of case histories.
+pub async fn insert_case_rows(conn: &mut Conn, rows: &[CaseRow]) -> Result<()> {
+    for chunk in rows.chunks(CASES_PER_STATEMENT) {
+        let mut query: QueryBuilder<'_, Sqlite> =
+            QueryBuilder::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
+        query.push_values(chunk, |mut b, c| {
+            b.push_bind(c.id)
+                .push_bind(c.number.clone())
+                .push_bind(c.state.clone())
+                .push_bind(c.channel.clone())
+                .push_bind(c.title.clone())
+                .push_bind(c.text.clone())
+                .push_bind(c.address.clone())
+                .push_bind(c.lat)
+                .push_bind(c.lon)
+                .push_bind(c.category_id)
+                .push_bind(c.area_id)
+                .push_bind(c.area_path.clone())
+                .push_bind(c.lead_dept_id)
+                .push_bind(c.supporting_depts.clone())
+                .push_bind(c.reporter_user_id)
+                .push_bind(c.reporter_name.clone())
+                .push_bind(c.reporter_phone.clone())
+                .push_bind(c.reporter_count)
+                .push_bind(c.urgent)
+                .push_bind(c.pending_kind.clone())
+                .push_bind(c.pending_amount)
+                .push_bind(c.clock.clone())
+                .push_bind(c.limit_amount)
+                .push_bind(c.clock_started_at.clone())
+                .push_bind(c.due_at.clone())
+                .push_bind(c.response_due_at.clone())
+                .push_bind(c.accepted_at.clone())
+                .push_bind(c.feedback_at.clone())
+                .push_bind(c.handled_on_time)
+                .push_bind(c.overdue)
+                .push_bind(c.reminded)
+                .push_bind(c.supervise_count)
+                .push_bind(c.rework_count)
+                .push_bind(c.return_count)
+                .push_bind(c.closure_type.clone())
+                .push_bind(c.closed_at.clone())
+                .push_bind(c.satisfaction.clone())
+                .push_bind(c.resolved)
+                .push_bind(c.rated_at.clone())
+                .push_bind(c.stats_day.clone())
+                .push_bind(c.priority_score)
+                .push_bind(c.priority_level.clone())
+                .push_bind(c.priority_factors.clone())
+                .push_bind(c.suggested_category_id)
+                .push_bind(c.suggested_confidence)
+                .push_bind(c.suggestions.clone())
+                .push_bind(c.needs_review)
+                .push_bind(c.proposed_route.clone())
+                .push_bind(c.co_reporters.clone())
+                .push_bind(c.created_at.clone())
+                .push_bind(c.updated_at.clone())
+                .push_bind(c.version);
+        });
+        query.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The highest case id in use (0 when there is none).
+pub async fn max_case_id(conn: &mut Conn) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM cases")
+        .fetch_one(conn)
+        .await?)
+}
+
 /// Which cases to list. Every filter is optional; scope filters come from the service.
 #[derive(Debug, Clone, Default)]
 pub struct CaseFilter {

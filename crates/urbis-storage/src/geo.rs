@@ -147,12 +147,11 @@ pub async fn grids_in_box(
     .await?)
 }
 
-/// Returns (unit grid id, state, overdue, number of cases) from the live state counts.
+/// Returns (unit grid id, state, overdue, number of cases) from the rolled-up state counts.
 pub async fn grid_state_counts(conn: &mut Conn) -> Result<Vec<(i64, String, bool, i64)>> {
     Ok(sqlx::query_as(
-        "SELECT c.area_id, c.state, c.overdue, SUM(c.n) FROM case_state_counts c
-         JOIN areas a ON a.id = c.area_id AND a.level = 'grid'
-         GROUP BY c.area_id, c.state, c.overdue",
+        "SELECT c.area_id, c.state, c.overdue, c.n FROM state_rollup c
+         JOIN areas a ON a.id = c.area_id AND a.level = 'grid'",
     )
     .fetch_all(conn)
     .await?)

@@ -16,6 +16,7 @@ pub mod geo;
 pub mod open311;
 pub mod public;
 pub mod reference;
+mod rollup;
 pub mod stats;
 pub mod time;
 pub mod users;

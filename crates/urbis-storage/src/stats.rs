@@ -2,9 +2,9 @@
 //! per state. Writers bump them in the transaction of the change; readers aggregate these small
 //! tables and never scan cases.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
-use crate::{Conn, Result};
+use crate::{Conn, Result, rollup};
 
 /// Which dimension a counter row belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,7 +16,7 @@ pub enum Dim {
 }
 
 impl Dim {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Dim::Area => "area",
             Dim::Dept => "dept",
@@ -24,7 +24,9 @@ impl Dim {
     }
 }
 
-/// Adds `delta` to one event counter.
+pub use crate::rollup::CounterBatch;
+
+/// Adds `delta` to one event counter (and its roll-ups).
 pub async fn bump(
     conn: &mut Conn,
     day: &str,
@@ -34,23 +36,13 @@ pub async fn bump(
     metric: &str,
     delta: i64,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO stats_daily (day, dim, dim_id, category_id, metric, n) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (day, dim, dim_id, category_id, metric) DO UPDATE SET n = n + excluded.n",
-    )
-    .bind(day)
-    .bind(dim.as_str())
-    .bind(dim_id)
-    .bind(category_id)
-    .bind(metric)
-    .bind(delta)
-    .execute(conn)
-    .await?;
-    Ok(())
+    let mut batch = CounterBatch::default();
+    batch.event(day, dim, dim_id, category_id, metric, delta);
+    batch.write(conn).await
 }
 
 /// The key of a state counter.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StateKey {
     pub area_id: i64,
     pub dept_id: i64,
@@ -59,61 +51,44 @@ pub struct StateKey {
     pub overdue: bool,
 }
 
-/// Adds `delta` to the number of cases with this key.
+/// Adds `delta` to the number of cases with this key (and its roll-ups).
 pub async fn bump_state(conn: &mut Conn, key: &StateKey, delta: i64) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO case_state_counts (area_id, dept_id, category_id, state, overdue, n) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (area_id, dept_id, category_id, state, overdue) DO UPDATE SET n = n + excluded.n",
-    )
-    .bind(key.area_id)
-    .bind(key.dept_id)
-    .bind(key.category_id)
-    .bind(&key.state)
-    .bind(key.overdue)
-    .bind(delta)
-    .execute(&mut *conn)
-    .await?;
-    if delta < 0 {
-        // A count that reached zero goes: the table holds only the states cases are in.
-        sqlx::query(
-            "DELETE FROM case_state_counts WHERE area_id = ? AND dept_id = ? AND category_id = ?
-               AND state = ? AND overdue = ? AND n = 0",
-        )
-        .bind(key.area_id)
-        .bind(key.dept_id)
-        .bind(key.category_id)
-        .bind(&key.state)
-        .bind(key.overdue)
-        .execute(conn)
-        .await?;
-    }
-    Ok(())
+    let mut batch = CounterBatch::default();
+    batch.state(key, delta);
+    batch.write(conn).await
 }
 
-/// Sums event counters of areas under `area_path` for report days in `[from, to]`, per metric.
+/// Sums event counters of areas under `area_path` for report days in `[from, to]`, per metric:
+/// the scope's rolled-up rows, one per day and metric.
 pub async fn area_totals(
     conn: &mut Conn,
     area_path: &str,
     from: &str,
     to: &str,
 ) -> Result<Vec<(String, i64)>> {
-    Ok(sqlx::query_as(
-        "SELECT s.metric, SUM(s.n) FROM stats_daily s JOIN areas a ON a.id = s.dim_id
-         WHERE s.dim = 'area' AND s.day >= ? AND s.day <= ? AND a.path LIKE ? || '%'
-         GROUP BY s.metric",
-    )
-    .bind(from)
-    .bind(to)
-    .bind(area_path)
-    .fetch_all(conn)
-    .await?)
+    let mut totals: BTreeMap<String, i64> = BTreeMap::new();
+    for area in rollup::scope_areas(conn, area_path).await? {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT metric, SUM(n) FROM stats_rollup
+             WHERE dim = 'area' AND dim_id = ? AND day >= ? AND day <= ? AND category = ''
+             GROUP BY metric",
+        )
+        .bind(area)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (metric, n) in rows {
+            *totals.entry(metric).or_default() += n;
+        }
+    }
+    Ok(totals.into_iter().collect())
 }
 
-/// Sums event counters per area of `level` under `area_path`: rows of (area id, metric, n).
-///
-/// One pass over the period's counters grouped by the finest area (a covering index scan), rolled
-/// up to the level's areas here through the areas' paths: a join of every counter row against the
-/// area tree cost several times more at city scale.
+/// Sums event counters per area of `level` under `area_path`: rows of (area id, metric, n), read
+/// from each such area's rolled-up rows. `CROSS JOIN` keeps the areas as the outer loop (SQLite
+/// does not reorder it; it is plain SQL elsewhere): driven from the roll-up, the join would scan
+/// every area's rows of the period.
 pub async fn totals_by_area_level(
     conn: &mut Conn,
     level: &str,
@@ -121,45 +96,19 @@ pub async fn totals_by_area_level(
     from: &str,
     to: &str,
 ) -> Result<Vec<(i64, String, i64)>> {
-    let areas: Vec<(i64, String, String)> =
-        sqlx::query_as("SELECT id, path, level FROM areas WHERE path >= ? AND path < ?")
-            .bind(area_path)
-            .bind(format!("{area_path}\u{10ffff}"))
-            .fetch_all(&mut *conn)
-            .await?;
-    let targets: HashSet<i64> = areas
-        .iter()
-        .filter(|(_, _, l)| l == level)
-        .map(|(id, _, _)| *id)
-        .collect();
-    // Each area of the scope → the area of `level` on its path (itself included), if any.
-    let owner: HashMap<i64, i64> = areas
-        .iter()
-        .filter_map(|(id, path, _)| {
-            path.split('/')
-                .filter_map(|part| part.parse::<i64>().ok())
-                .find(|ancestor| targets.contains(ancestor))
-                .map(|target| (*id, target))
-        })
-        .collect();
-    let rows: Vec<(i64, String, i64)> = sqlx::query_as(
-        "SELECT dim_id, metric, SUM(n) FROM stats_daily
-         WHERE dim = 'area' AND day >= ? AND day <= ? GROUP BY dim_id, metric",
+    Ok(sqlx::query_as(
+        "SELECT a.id, r.metric, SUM(r.n) FROM areas a CROSS JOIN stats_rollup r
+         WHERE a.level = ? AND a.path >= ? AND a.path < ?
+           AND r.dim = 'area' AND r.dim_id = a.id AND r.day >= ? AND r.day <= ? AND r.category = ''
+         GROUP BY a.id, r.metric ORDER BY a.id, r.metric",
     )
+    .bind(level)
+    .bind(area_path)
+    .bind(format!("{area_path}\u{10ffff}"))
     .bind(from)
     .bind(to)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut totals: BTreeMap<(i64, String), i64> = BTreeMap::new();
-    for (area, metric, n) in rows {
-        if let Some(target) = owner.get(&area) {
-            *totals.entry((*target, metric)).or_default() += n;
-        }
-    }
-    Ok(totals
-        .into_iter()
-        .map(|((area, metric), n)| (area, metric, n))
-        .collect())
+    .fetch_all(conn)
+    .await?)
 }
 
 /// Sums event counters per department: rows of (department id, metric, n).
@@ -169,8 +118,9 @@ pub async fn totals_by_dept(
     to: &str,
 ) -> Result<Vec<(i64, String, i64)>> {
     Ok(sqlx::query_as(
-        "SELECT dim_id, metric, SUM(n) FROM stats_daily
-         WHERE dim = 'dept' AND day >= ? AND day <= ? GROUP BY dim_id, metric",
+        "SELECT d.id, r.metric, SUM(r.n) FROM departments d CROSS JOIN stats_rollup r
+         WHERE r.dim = 'dept' AND r.dim_id = d.id AND r.day >= ? AND r.day <= ? AND r.category = ''
+         GROUP BY d.id, r.metric ORDER BY d.id, r.metric",
     )
     .bind(from)
     .bind(to)
@@ -185,16 +135,25 @@ pub async fn totals_by_day(
     from: &str,
     to: &str,
 ) -> Result<Vec<(String, String, i64)>> {
-    Ok(sqlx::query_as(
-        "SELECT s.day, s.metric, SUM(s.n) FROM stats_daily s JOIN areas a ON a.id = s.dim_id
-         WHERE s.dim = 'area' AND s.day >= ? AND s.day <= ? AND a.path LIKE ? || '%'
-         GROUP BY s.day, s.metric ORDER BY s.day",
-    )
-    .bind(from)
-    .bind(to)
-    .bind(area_path)
-    .fetch_all(conn)
-    .await?)
+    let mut totals: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for area in rollup::scope_areas(conn, area_path).await? {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT day, metric, n FROM stats_rollup
+             WHERE dim = 'area' AND dim_id = ? AND day >= ? AND day <= ? AND category = ''",
+        )
+        .bind(area)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (day, metric, n) in rows {
+            *totals.entry((day, metric)).or_default() += n;
+        }
+    }
+    Ok(totals
+        .into_iter()
+        .map(|((day, metric), n)| (day, metric, n))
+        .collect())
 }
 
 /// Sums one metric per report day and level-1 category under `area_path`: rows of (day, level-1
@@ -206,29 +165,45 @@ pub async fn metric_by_day_and_top_category(
     from: &str,
     to: &str,
 ) -> Result<Vec<(String, String, i64)>> {
-    Ok(sqlx::query_as(
-        "SELECT s.day, COALESCE(substr(k.code, 1, 2), ''), SUM(s.n)
-         FROM stats_daily s JOIN areas a ON a.id = s.dim_id LEFT JOIN categories k ON k.id = s.category_id
-         WHERE s.dim = 'area' AND s.metric = ? AND s.day >= ? AND s.day <= ? AND a.path LIKE ? || '%'
-         GROUP BY s.day, 2 ORDER BY s.day, 2",
-    )
-    .bind(metric)
-    .bind(from)
-    .bind(to)
-    .bind(area_path)
-    .fetch_all(conn)
-    .await?)
+    let mut totals: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for area in rollup::scope_areas(conn, area_path).await? {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT day, category, n FROM stats_rollup
+             WHERE dim = 'area_top' AND dim_id = ? AND day >= ? AND day <= ? AND metric = ?",
+        )
+        .bind(area)
+        .bind(from)
+        .bind(to)
+        .bind(metric)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (day, category, n) in rows {
+            *totals.entry((day, category)).or_default() += n;
+        }
+    }
+    Ok(totals
+        .into_iter()
+        .map(|((day, category), n)| (day, category, n))
+        .collect())
 }
 
 /// Current case counts per state under `area_path`: rows of (state, overdue, n).
 pub async fn state_counts(conn: &mut Conn, area_path: &str) -> Result<Vec<(String, bool, i64)>> {
-    Ok(sqlx::query_as(
-        "SELECT c.state, c.overdue, SUM(c.n) FROM case_state_counts c JOIN areas a ON a.id = c.area_id
-         WHERE a.path LIKE ? || '%' GROUP BY c.state, c.overdue",
-    )
-    .bind(area_path)
-    .fetch_all(conn)
-    .await?)
+    let mut totals: BTreeMap<(String, bool), i64> = BTreeMap::new();
+    for area in rollup::scope_areas(conn, area_path).await? {
+        let rows: Vec<(String, bool, i64)> =
+            sqlx::query_as("SELECT state, overdue, n FROM state_rollup WHERE area_id = ?")
+                .bind(area)
+                .fetch_all(&mut *conn)
+                .await?;
+        for (state, overdue, n) in rows {
+            *totals.entry((state, overdue)).or_default() += n;
+        }
+    }
+    Ok(totals
+        .into_iter()
+        .map(|((state, overdue), n)| (state, overdue, n))
+        .collect())
 }
 
 /// Current open and overdue case counts per area of `level`: rows of (area id, open, overdue).
@@ -241,14 +216,13 @@ pub async fn open_by_area_level(
         "SELECT g.id,
                 COALESCE(SUM(CASE WHEN c.state NOT IN ('closed', 'evaluated', 'voided') THEN c.n END), 0),
                 COALESCE(SUM(CASE WHEN c.state NOT IN ('closed', 'evaluated', 'voided') AND c.overdue = 1 THEN c.n END), 0)
-         FROM areas g
-         JOIN areas a ON a.path LIKE g.path || '%'
-         JOIN case_state_counts c ON c.area_id = a.id
-         WHERE g.level = ? AND g.path LIKE ? || '%'
+         FROM areas g CROSS JOIN state_rollup c
+         WHERE g.level = ? AND g.path >= ? AND g.path < ? AND c.area_id = g.id
          GROUP BY g.id",
     )
     .bind(level)
     .bind(area_path)
+    .bind(format!("{area_path}\u{10ffff}"))
     .fetch_all(conn)
     .await?)
 }
@@ -345,7 +319,7 @@ pub async fn recount_differences(conn: &mut Conn) -> Result<Vec<String>> {
          WHERE COALESCE(a.n, 0) <> COALESCE(c.n, 0)
          LIMIT 20",
     )
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?;
     found.extend(
         reported
@@ -356,6 +330,7 @@ pub async fn recount_differences(conn: &mut Conn) -> Result<Vec<String>> {
                 )
             }),
     );
+    found.extend(rollup::recount_differences(conn).await?);
     Ok(found)
 }
 
