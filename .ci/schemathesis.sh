@@ -43,14 +43,18 @@ request = urllib.request.Request(os.environ["BASE"] + "/api/v1/auth/login", data
                                  headers={"content-type": "application/json"})
 print(json.load(urllib.request.urlopen(request))["token"])')
 
-# Logging out or disabling users would end the fuzzer's own session; everything else is fuzzed.
+# One worker: hypothesis describes filters by parsing their source, and CPython 3.11's parser is not
+# safe across threads ("AST constructor recursion depth mismatch" with --workers 2).
+# Logging out or disabling users would end the fuzzer's own session, and the live feed is a stream
+# that never ends (tests/it/reliability.rs covers it); everything else is fuzzed.
 timeout "${ST_TIME_LIMIT:-240}" "$venv/bin/schemathesis" run "$base/api/v1/openapi.json" \
   --url "$base" \
   --header "Authorization: Bearer $token" \
   --checks not_a_server_error,status_code_conformance \
   --exclude-path /api/v1/auth/logout \
+  --exclude-path /api/v1/events \
   --exclude-path-regex '^/api/v1/users' \
   --max-examples "${ST_MAX_EXAMPLES:-25}" \
-  --workers 2 \
+  --workers 1 \
   --generation-database none \
   --no-color
