@@ -367,6 +367,24 @@ fn refuse_open(path: &Path, err: StorageError) -> StorageError {
     }
 }
 
+/// Creates the database file readable by its owner only (0600) when it does not exist yet;
+/// SQLite gives its -wal and -shm files the same mode.
+#[cfg(unix)]
+fn create_private(path: &std::path::Path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    if path.exists() {
+        return;
+    }
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+}
+
+#[cfg(not(unix))]
+fn create_private(_path: &std::path::Path) {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -459,21 +477,3 @@ mod tests {
         open(dir.path()).await.close().await;
     }
 }
-
-/// Creates the database file readable by its owner only (0600) when it does not exist yet;
-/// SQLite gives its -wal and -shm files the same mode.
-#[cfg(unix)]
-fn create_private(path: &std::path::Path) {
-    use std::os::unix::fs::OpenOptionsExt;
-    if path.exists() {
-        return;
-    }
-    let _ = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path);
-}
-
-#[cfg(not(unix))]
-fn create_private(_path: &std::path::Path) {}
