@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 use urbis_domain::role::{Actor, Role};
-use urbis_storage::audit::AuditRow;
-use urbis_storage::cases::{AppealRow, CaseRow};
+use urbis_service::rows::AuditRow;
+use urbis_service::rows::{AppealRow, CaseRow};
 use utoipa::ToSchema;
 
 /// A case as the API shows it.

@@ -119,7 +119,11 @@ impl Services {
         };
         let mut appeal = input.validate(default_channel)?;
         let channel = appeal.channel;
-        let content_hash = content_hash(&appeal);
+        // Only a keyed appeal is ever compared with an earlier one.
+        let content_hash = match idempotency_key {
+            Some(_) => content_hash(&appeal),
+            None => String::new(),
+        };
         // An address without coordinates takes its point from the gazetteer when the match is confident.
         let mut geo = crate::assets::IntakeGeo::default();
         if appeal.location.is_none() {

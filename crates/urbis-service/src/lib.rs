@@ -39,6 +39,23 @@ use urbis_domain::calendar::WorkingCalendar;
 use urbis_storage::Db;
 
 pub use config::ServiceConfig;
+
+/// The stored rows the use cases hand out, so that front ends (HTTP, CLI) depend on the services
+/// only and never on the store.
+pub mod rows {
+    pub use urbis_storage::attachments::AttachmentRow;
+    pub use urbis_storage::audit::AuditRow;
+    pub use urbis_storage::cases::{AppealRow, CaseRow};
+    pub use urbis_storage::geo::{AssetRow, ResponsibilityGridRow};
+    pub use urbis_storage::open311::ClientRow;
+    pub use urbis_storage::reference::{AreaRow, CalendarDayRow, RuleRow};
+    pub use urbis_storage::users::UserRow;
+}
+
+/// How instants are written on the wire and in the store (RFC 3339 UTC, microseconds).
+pub mod time {
+    pub use urbis_storage::time::{from_db, to_db};
+}
 pub use error::{ErrorKind, ServiceError};
 pub use events::{CaseEvent, Subscription};
 

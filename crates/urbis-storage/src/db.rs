@@ -196,11 +196,6 @@ impl Db {
         tx.commit().await
     }
 
-    /// Runs `PRAGMA quick_check` on a reader; `Corrupt` names what it found.
-    pub async fn quick_check(&self) -> Result<()> {
-        quick_check(&self.read).await
-    }
-
     /// Writes a consistent copy of the whole store to `to` (`VACUUM INTO`, taken on a read
     /// snapshot while writers go on). `to` must not exist.
     pub async fn backup_into(&self, to: &Path) -> Result<()> {

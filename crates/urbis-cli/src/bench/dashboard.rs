@@ -126,7 +126,12 @@ async fn city_file(args: &DashboardArgs) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-async fn login(http: &reqwest::Client, base: &str, user: &str) -> anyhow::Result<String> {
+/// Logs in as a demo user (the demo password) and returns the bearer token.
+pub(super) async fn login(
+    http: &reqwest::Client,
+    base: &str,
+    user: &str,
+) -> anyhow::Result<String> {
     let response = http
         .post(format!("{base}/api/v1/auth/login"))
         .json(&serde_json::json!({ "username": user, "password": crate::demo::DEMO_PASSWORD }))

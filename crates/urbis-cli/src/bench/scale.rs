@@ -409,22 +409,6 @@ where
     Ok((percentile(&all, 0.5), percentile(&all, 0.99)))
 }
 
-async fn login(http: &reqwest::Client, base: &str, user: &str) -> anyhow::Result<String> {
-    let response = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({ "username": user, "password": crate::demo::DEMO_PASSWORD }))
-        .send()
-        .await?;
-    if !response.status().is_success() {
-        bail!("login as {user} failed: {}", response.status());
-    }
-    let body: serde_json::Value = response.json().await?;
-    body["token"]
-        .as_str()
-        .map(str::to_owned)
-        .context("login answer has no token")
-}
-
 /// Runs the benchmark and prints the table.
 pub async fn run(args: ScaleArgs) -> anyhow::Result<ExitCode> {
     if cfg!(debug_assertions) {
@@ -481,8 +465,8 @@ pub async fn run(args: ScaleArgs) -> anyhow::Result<ExitCode> {
     });
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let http = reqwest::Client::new();
-    let leader = login(&http, &base, "leader").await?;
-    let dispatcher = login(&http, &base, "dispatcher").await?;
+    let leader = super::dashboard::login(&http, &base, "leader").await?;
+    let dispatcher = super::dashboard::login(&http, &base, "dispatcher").await?;
 
     println!(
         "city: {} cases over {} days ({}, ready in {seed_secs:.0}s); {} readers × {} requests per endpoint, \

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::Deserialize;
-use urbis_storage::open311::ClientRow;
+use urbis_service::rows::ClientRow;
 
 use crate::AppState;
 use crate::error::ApiResult;

@@ -10,7 +10,7 @@ use urbis_domain::role::Role;
 use urbis_service::ServiceError;
 use urbis_service::auth::NewUser;
 use urbis_service::reference::TaxonomyPath;
-use urbis_storage::reference::{CalendarDayRow, RuleRow};
+use urbis_service::rows::{CalendarDayRow, RuleRow};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -52,8 +52,8 @@ pub struct AreaResponse {
     pub center_lon: Option<f64>,
 }
 
-impl From<urbis_storage::reference::AreaRow> for AreaResponse {
-    fn from(a: urbis_storage::reference::AreaRow) -> Self {
+impl From<urbis_service::rows::AreaRow> for AreaResponse {
+    fn from(a: urbis_service::rows::AreaRow) -> Self {
         AreaResponse {
             id: a.id,
             code: a.code,
@@ -557,7 +557,7 @@ pub struct UserPatch {
     pub active: bool,
 }
 
-fn user_response(u: urbis_storage::users::UserRow) -> UserResponse {
+fn user_response(u: urbis_service::rows::UserRow) -> UserResponse {
     UserResponse {
         id: u.id,
         username: u.username,

@@ -88,7 +88,7 @@ async fn login(
         .await?;
     Ok(Json(LoginResponse {
         token: login.token,
-        expires_at: urbis_storage::time::to_db(login.expires_at),
+        expires_at: urbis_service::time::to_db(login.expires_at),
         user: MeResponse::from(&login.actor),
     }))
 }

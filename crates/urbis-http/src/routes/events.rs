@@ -134,7 +134,7 @@ impl Feed {
     fn case_event(&self, event: &CaseEvent) -> Event {
         let data = serde_json::json!({
             "case_id": event.case_id, "number": event.number, "action": event.action,
-            "state": event.state, "at": urbis_storage::time::to_db(event.at),
+            "state": event.state, "at": urbis_service::time::to_db(event.at),
         });
         Event::default()
             .id(self.subscription.event_id(event))

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use urbis_service::assets::NearbyAsset;
 use urbis_service::grids::{AreaNode, NewResponsibilityGrid, ResponsibilityGridView, parse_bbox};
-use urbis_storage::geo::{AssetRow, ResponsibilityGridRow};
+use urbis_service::rows::{AssetRow, ResponsibilityGridRow};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
