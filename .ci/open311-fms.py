@@ -289,7 +289,8 @@ def free_port() -> int:
 
 def find_binary(given: str | None) -> str:
     if given:
-        return given
+        # Popen runs the demo in its own working directory: a relative path must not depend on it.
+        return os.path.abspath(given)
     target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
     subprocess.run(["cargo", "build", "--quiet", "-p", "urbis-cli"], cwd=ROOT, check=True)
     return str(target / "debug" / "urbis")
