@@ -78,13 +78,10 @@ pub async fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
     let services = Services::start(db, config)
         .await
         .map_err(|e| anyhow::format_err!("{e}"))?;
-    {
-        let mut conn = services.db().writer().acquire().await?;
-        urbis_storage::reference::insert_area(
-            &mut conn, "000000", "城市", "city", None, None, None,
-        )
-        .await?;
-    }
+    services
+        .ensure_city_root("000000", "城市", None)
+        .await
+        .map_err(|e| anyhow::format_err!("{e}"))?;
     let password = "bench-password-1";
     services
         .insert_user(&NewUser {
@@ -176,8 +173,8 @@ pub async fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
     let (mut latencies, failures) = run(n, 0).await;
     let elapsed = started.elapsed();
     latencies.sort();
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM appeals")
-        .fetch_one(services.db().reader())
+    let stored: i64 = urbis_storage::sql::query("SELECT COUNT(*) FROM appeals")
+        .scalar(&mut services.db().read().await?)
         .await?;
     server.abort();
     services.db().close().await;

@@ -397,18 +397,11 @@ struct City {
 
 async fn seed_city(services: &Services) -> anyhow::Result<City> {
     let e = |err: urbis_service::ServiceError| anyhow::format_err!("{err}");
-    let mut conn = services.db().writer().acquire().await?;
-    let root = urbis_storage::reference::insert_area(
-        &mut conn,
-        "990100",
-        "示范市",
-        "city",
-        None,
-        Some(map::CENTRE),
-        None,
-    )
-    .await?;
-    drop(conn);
+    let root = services
+        .ensure_city_root("990100", "示范市", Some(map::CENTRE))
+        .await
+        .map_err(e)?
+        .ok_or_else(|| anyhow::format_err!("the demo needs an empty store"))?;
     services
         .insert_user(&NewUser {
             username: "admin".into(),

@@ -105,21 +105,8 @@ async fn bootstrap(
     services: &Services,
     admin_password: Option<String>,
 ) -> anyhow::Result<Option<String>> {
-    let mut conn = services.db().writer().acquire().await?;
-    let n_users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(&mut *conn)
-        .await?;
-    let n_areas: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM areas")
-        .fetch_one(&mut *conn)
-        .await?;
-    if n_areas == 0 {
-        urbis_storage::reference::insert_area(
-            &mut conn, "000000", "城市", "city", None, None, None,
-        )
-        .await?;
-    }
-    drop(conn);
-    if n_users > 0 {
+    services.ensure_city_root("000000", "城市", None).await?;
+    if services.user_count().await? > 0 {
         return Ok(None);
     }
     let password = admin_password.unwrap_or_else(|| {

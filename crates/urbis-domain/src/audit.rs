@@ -2,6 +2,7 @@
 //! record before it, so altering any stored record breaks every link from it onwards; a verifier
 //! names the first record whose stored hash no longer matches.
 
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 /// The hash that the first record of the chain links to.
@@ -11,8 +12,8 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditContent<'a> {
     pub seq: i64,
-    /// RFC 3339 UTC time with fixed precision, as stored.
-    pub at: &'a str,
+    /// When it happened; hashed as RFC 3339 UTC text with six decimals ("2026-11-23T10:00:00.000000Z").
+    pub at: DateTime<Utc>,
     pub actor_id: Option<i64>,
     pub actor_role: &'a str,
     pub action: &'a str,
@@ -28,10 +29,11 @@ pub struct AuditContent<'a> {
 pub fn chain_hash(prev_hash: &str, content: &AuditContent<'_>) -> String {
     let mut hasher = Sha256::new();
     hasher.update(prev_hash.as_bytes());
+    let at = content.at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
     // A unit separator keeps field boundaries unambiguous.
     for part in [
         content.seq.to_string().as_str(),
-        content.at,
+        at.as_str(),
         content
             .actor_id
             .map(|id| id.to_string())

@@ -203,19 +203,19 @@ impl CaseResponse {
             pending: row.pending_kind,
             clock: row.clock,
             limit_amount: row.limit_amount,
-            due_at: row.due_at,
-            response_due_at: row.response_due_at,
+            due_at: row.due_at.map(urbis_service::time::to_db),
+            response_due_at: row.response_due_at.map(urbis_service::time::to_db),
             overdue: row.overdue,
             handled_on_time: row.handled_on_time,
             supervise_count: row.supervise_count,
             rework_count: row.rework_count,
             return_count: row.return_count,
             closure_type: row.closure_type,
-            closed_at: row.closed_at,
+            closed_at: row.closed_at.map(urbis_service::time::to_db),
             satisfaction: row.satisfaction,
             resolved: row.resolved,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
+            created_at: urbis_service::time::to_db(row.created_at),
+            updated_at: urbis_service::time::to_db(row.updated_at),
             asset: None,
             grid_supervisor: None,
         }
@@ -243,7 +243,7 @@ impl From<AuditRow> for AuditResponse {
         AuditResponse {
             detail: serde_json::from_str(&row.detail).unwrap_or(serde_json::Value::Null),
             seq: row.seq,
-            at: row.at,
+            at: urbis_service::time::to_db(row.at),
             actor_id: row.actor_id,
             actor_role: row.actor_role,
             action: row.action,
@@ -277,7 +277,7 @@ impl AppealResponse {
             text: visible(contact, row.text, urbis_text::pii::mask),
             reporter_name: visible(contact, row.reporter_name, mask_name),
             reporter_phone: visible(contact, row.reporter_phone, mask_phone),
-            created_at: row.created_at,
+            created_at: urbis_service::time::to_db(row.created_at),
         }
     }
 }

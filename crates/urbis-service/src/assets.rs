@@ -18,7 +18,6 @@ use urbis_domain::role::{Actor, Role};
 use urbis_geo::asset::{Asset, AssetClass, AssetId, AssetIndex, AssetState};
 use urbis_storage::cases::CaseRow;
 use urbis_storage::geo::{self as geo_repo, AssetRow, NewAssetRow};
-use urbis_storage::time::to_db;
 use urbis_storage::{Conn, reference};
 
 use crate::auth::require_role;
@@ -188,7 +187,7 @@ impl Services {
             .into_iter()
             .map(|d| (d.code, d.id))
             .collect();
-        let at = to_db(self.now());
+        let at = self.now();
         let mut seen: HashMap<AssetId, usize> = HashMap::new();
         for input in rows {
             let checked = (|| -> std::result::Result<_, String> {
@@ -244,7 +243,7 @@ impl Services {
                     maintainer_dept_id: maintainer,
                     state: state.as_str(),
                     area_id: locator.locate(lon, lat),
-                    updated_at: &at,
+                    updated_at: at,
                 },
             )
             .await?;
@@ -274,7 +273,7 @@ impl Services {
         {
             return Ok(index);
         }
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let points = geo_repo::asset_points(&mut conn).await?;
         drop(conn);
         let built = tokio::task::spawn_blocking(move || {
@@ -318,7 +317,7 @@ impl Services {
         if let Some(class) = class {
             parse_class(class)?;
         }
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let mut rows =
             geo_repo::assets_in_bbox(&mut conn, bbox, class, BBOX_MAX_ASSETS as i64 + 1).await?;
         let truncated = rows.len() > BBOX_MAX_ASSETS;
@@ -369,7 +368,7 @@ impl Services {
         let Some((id, distance_m)) = best else {
             return Ok(None);
         };
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let asset = geo_repo::get_asset(&mut conn, &id).await?;
         Ok(Some(NearbyAsset { asset, distance_m }))
     }
@@ -397,7 +396,7 @@ impl Services {
             ));
         }
         if asset.state != state.as_str() {
-            geo_repo::set_asset_state(&mut tx, &asset.id, state.as_str(), &to_db(self.now()))
+            geo_repo::set_asset_state(&mut tx, &asset.id, state.as_str(), self.now())
                 .await?;
             crate::audit::record(
                 &mut tx,
@@ -437,10 +436,9 @@ impl Services {
             codes.push(class.trim().to_owned());
         }
         let mut tx = self.db().begin_write().await?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM categories WHERE id = ?")
-            .bind(category_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let exists: Option<i64> = urbis_storage::lookups::category_exists(&mut tx, category_id)
+            .await?
+            .then_some(category_id);
         if exists.is_none() {
             return Err(ServiceError::not_found("category"));
         }
@@ -476,7 +474,7 @@ impl Services {
         {
             return Ok(map);
         }
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let parents: HashMap<i64, Option<i64>> = geo_repo::category_parents(&mut conn)
             .await?
             .into_iter()
@@ -546,7 +544,7 @@ impl Services {
         if case_ids.is_empty() {
             return Ok(out);
         }
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let rows = geo_repo::case_geo(&mut conn, case_ids).await?;
         let supervisors = crate::grids::unit_supervisors(&mut conn).await?;
         let mut assets: HashMap<String, AssetRow> = HashMap::new();
@@ -586,11 +584,7 @@ pub(crate) async fn prefer_asset_maintainer(
     case: &CaseRow,
     route: Option<RouteSuggestion>,
 ) -> Result<Option<RouteSuggestion>> {
-    let asset_id: Option<String> = sqlx::query_scalar("SELECT asset_id FROM cases WHERE id = ?")
-        .bind(case.id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .flatten();
+    let asset_id = urbis_storage::lookups::case_asset(&mut *conn, case.id).await?;
     match asset_id {
         Some(asset_id) => maintainer_route(conn, &asset_id, &case.area_path, route).await,
         None => Ok(route),
@@ -606,11 +600,7 @@ pub(crate) async fn maintainer_route(
     route: Option<RouteSuggestion>,
 ) -> Result<Option<RouteSuggestion>> {
     if let Some(route) = &route {
-        let rule_area: Option<i64> =
-            sqlx::query_scalar("SELECT area_id FROM responsibility_rules WHERE id = ?")
-                .bind(route.rule_id)
-                .fetch_optional(&mut *conn)
-                .await?;
+        let rule_area = urbis_storage::lookups::rule_area(&mut *conn, route.rule_id).await?;
         let root = crate::cases::parse_path(area_path).first().copied();
         if rule_area.is_some() && rule_area != root {
             return Ok(Some(route.clone()));

@@ -95,7 +95,7 @@ pub(crate) async fn place_facts(
     category_id: Option<i64>,
     area_id: Option<i64>,
     asset_id: Option<&str>,
-    since: &str,
+    since: chrono::DateTime<chrono::Utc>,
 ) -> Result<PlaceFacts> {
     let mut facts = PlaceFacts {
         severity: 0.5,
@@ -104,31 +104,17 @@ pub(crate) async fn place_facts(
     let Some(category_id) = category_id else {
         return Ok(facts);
     };
-    let severity: Option<f64> = sqlx::query_scalar("SELECT severity FROM categories WHERE id = ?")
-        .bind(category_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let severity = urbis_storage::lookups::category_severity(&mut *conn, category_id).await?;
     facts.severity = severity.map(|s| s as f32).unwrap_or(0.5);
     let Some(area_id) = area_id else {
         return Ok(facts);
     };
-    let area: Option<(String, String)> =
-        sqlx::query_as("SELECT path, level FROM areas WHERE id = ?")
-            .bind(area_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let area = urbis_storage::lookups::area_path_level(&mut *conn, area_id).await?;
     let Some((path, level)) = area else {
         return Ok(facts);
     };
     if matches!(level.as_str(), "community" | "grid") {
-        let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM cases WHERE area_id = ? AND category_id = ? AND created_at >= ?",
-        )
-        .bind(area_id)
-        .bind(category_id)
-        .bind(since)
-        .fetch_one(&mut *conn)
-        .await?;
+        let count = urbis_storage::lookups::cases_at_place_since(&mut *conn, area_id, category_id, since).await?;
         facts.repeat_place_count = u32::try_from(count).unwrap_or(u32::MAX);
     }
     facts.route = route_for(conn, Some(category_id), &path).await?;
@@ -141,8 +127,8 @@ pub(crate) async fn place_facts(
 
 impl Services {
     /// Returns the start of the repeat-place window.
-    pub(crate) fn repeat_place_since(&self) -> String {
-        urbis_storage::time::to_db(self.now() - chrono::Duration::days(REPEAT_PLACE_WINDOW_DAYS))
+    pub(crate) fn repeat_place_since(&self) -> chrono::DateTime<chrono::Utc> {
+        self.now() - chrono::Duration::days(REPEAT_PLACE_WINDOW_DAYS)
     }
 
     /// Reads place facts on a reader connection.
@@ -152,13 +138,13 @@ impl Services {
         area_id: Option<i64>,
         asset_id: Option<&str>,
     ) -> Result<PlaceFacts> {
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         place_facts(
             &mut conn,
             category_id,
             area_id,
             asset_id,
-            &self.repeat_place_since(),
+            self.repeat_place_since(),
         )
         .await
     }
@@ -188,7 +174,7 @@ impl Services {
                 ),
             ));
         }
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let area = match (&input.area_code, input.lat.zip(input.lon)) {
             (Some(code), _) => Some(
                 reference::find_area_by_code(&mut conn, code)
@@ -236,7 +222,7 @@ impl Services {
             category_id,
             area.as_ref().map(|a| a.id),
             None,
-            &self.repeat_place_since(),
+            self.repeat_place_since(),
         )
         .await?;
         let mut duplicates = Vec::new();

@@ -12,7 +12,6 @@ use urbis_domain::workflow::{self, CaseState};
 use urbis_storage::attachments::{self as repo, AttachmentRow, NewAttachment};
 use urbis_storage::cases;
 use urbis_storage::public as public_repo;
-use urbis_storage::time::{from_db, to_db};
 
 use crate::cases::facts_of;
 use crate::{ErrorKind, Result, ServiceError, Services};
@@ -125,7 +124,7 @@ impl Services {
                 .and_hms_opt(0, 0, 0)
                 .unwrap_or_default(),
         );
-        let used = repo::bytes_uploaded_since(&mut tx, actor.user_id.0, &to_db(day_start)).await?;
+        let used = repo::bytes_uploaded_since(&mut tx, actor.user_id.0, day_start).await?;
         if used + i64::try_from(bytes.len()).unwrap_or(i64::MAX) > quota {
             return Err(ServiceError::new(
                 ErrorKind::TooManyRequests {
@@ -146,7 +145,7 @@ impl Services {
                 format!("a case may have at most {MAX_PER_CASE} attachments"),
             ));
         }
-        let created_at = to_db(now);
+        let created_at = now;
         let row = repo::insert(
             &mut tx,
             &NewAttachment {
@@ -155,7 +154,7 @@ impl Services {
                 mime: &declared,
                 sha256: &sha256,
                 uploaded_by: Some(actor.user_id.0),
-                created_at: &created_at,
+                created_at: created_at,
                 bytes,
             },
         )
@@ -191,7 +190,7 @@ impl Services {
         case_id: i64,
     ) -> Result<Vec<AttachmentRow>> {
         self.get_case(actor, case_id).await?;
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         Ok(repo::list_for_case(&mut conn, case_id).await?)
     }
 
@@ -201,7 +200,7 @@ impl Services {
         actor: &Actor,
         attachment_id: i64,
     ) -> Result<(AttachmentRow, Vec<u8>)> {
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let row = repo::get(&mut conn, attachment_id).await?;
         let case = cases::get_case(&mut conn, row.case_id).await?;
         if !workflow::can_view(actor, &facts_of(&case)) {
@@ -227,7 +226,7 @@ impl Services {
                 "no case has this number",
             ));
         }
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let row = match public_repo::get_by_number(&mut conn, number).await {
             Ok(row) => row,
             Err(urbis_storage::StorageError::NotFound(_)) => {
@@ -264,8 +263,8 @@ impl Services {
             number: row.number,
             category_name: row.category_name,
             state: row.state,
-            created_at: from_db(&row.created_at)?,
-            updated_at: from_db(&row.updated_at)?,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
             reply,
             rating: row.satisfaction,
         })

@@ -3,7 +3,6 @@
 use urbis_domain::audit::{ChainBreak, ChainVerifier};
 use urbis_domain::role::Actor;
 use urbis_storage::audit::{self, AuditRow, ChainHead, NewAudit};
-use urbis_storage::time::to_db;
 use urbis_storage::{Conn, Db};
 
 use crate::Result;
@@ -22,13 +21,13 @@ pub async fn record(
     detail: &serde_json::Value,
 ) -> Result<i64> {
     let mut head = ChainHead::load(conn).await?;
-    let at = to_db(at);
+    let at = at;
     let detail = detail.to_string();
     let seq = head
         .append(
             conn,
             &NewAudit {
-                at: &at,
+                at: at,
                 actor_id: actor.map(|a| a.user_id.0),
                 actor_role: actor.map(|a| a.role.as_str()).unwrap_or("system"),
                 action,
@@ -52,7 +51,7 @@ pub struct VerifyReport {
 
 /// Re-walks the whole audit chain from the first record and stops at the first inconsistency.
 pub async fn verify_chain(db: &Db) -> Result<VerifyReport> {
-    let mut conn = db.reader().acquire().await?;
+    let mut conn = db.read().await?;
     let mut verifier = ChainVerifier::new();
     let mut after = 0;
     loop {
@@ -79,24 +78,15 @@ pub async fn verify_chain(db: &Db) -> Result<VerifyReport> {
 /// Checks every case's stored state against the last state its audit trail records; returns the
 /// first case that disagrees as (case id, stored state, audited state).
 pub async fn verify_case_states(db: &Db) -> Result<Option<(i64, String, String)>> {
-    let mut conn = db.reader().acquire().await?;
-    let row: Option<(i64, String, String)> = sqlx::query_as(
-        "SELECT c.id, c.state, a.to_state FROM cases c
-         JOIN audit_log a ON a.seq = (SELECT MAX(seq) FROM audit_log WHERE entity = 'case' AND entity_id = c.id)
-         WHERE c.state <> a.to_state ORDER BY c.id LIMIT 1",
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row)
+    let mut conn = db.read().await?;
+    Ok(urbis_storage::lookups::first_state_mismatch(&mut conn).await?)
 }
 
 /// Recounts the kept counters (state counts, cases reported per day, area and category) from the
 /// cases on one read snapshot; returns the differences found (empty when they agree).
 pub async fn verify_counters(db: &Db) -> Result<Vec<String>> {
-    use sqlx::Connection;
-    let mut conn = db.reader().acquire().await?;
-    let mut snapshot = conn.begin().await?;
+    let mut snapshot = db.read_snapshot().await?;
     let found = urbis_storage::stats::recount_differences(&mut snapshot).await?;
-    snapshot.rollback().await?;
+    snapshot.end().await?;
     Ok(found)
 }

@@ -11,7 +11,6 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use urbis_domain::ids::{AreaId, DeptId, UserId};
 use urbis_domain::role::{Actor, AreaScope, Role};
-use urbis_storage::time::{from_db, to_db};
 use urbis_storage::users::{self, NewUserRow, UserRow};
 use urbis_storage::{Conn, reference};
 
@@ -286,7 +285,7 @@ impl Services {
         guards.check(Bucket::Login, client)?;
         let account = username.to_ascii_lowercase();
         guards.account_ready(&account)?;
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let user = users::find_user_by_name(&mut conn, username).await?;
         drop(conn);
         let stored = match &user {
@@ -309,18 +308,19 @@ impl Services {
         let expires_at = now
             + chrono::Duration::from_std(self.config().session_ttl)
                 .unwrap_or(chrono::Duration::hours(12));
-        let mut conn = self.db().writer().acquire().await?;
+        let mut conn = self.db().begin_write().await?;
         // Expired sessions go as new ones come.
-        users::purge_expired_sessions(&mut conn, &to_db(now)).await?;
+        users::purge_expired_sessions(&mut conn, now).await?;
         users::insert_session(
             &mut conn,
             &token_hash(&token),
             user.id,
-            &to_db(now),
-            &to_db(expires_at),
+            now,
+            expires_at,
         )
         .await?;
         let actor = actor_for(&mut conn, &user).await?;
+        conn.commit().await?;
         self.inner
             .sessions
             .put(token_hash(&token), actor.clone(), expires_at);
@@ -341,11 +341,10 @@ impl Services {
         if let Some(actor) = self.inner.sessions.get(&hash, now) {
             return Ok(actor);
         }
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let (user_id, expires) = users::find_session(&mut conn, &hash)
             .await?
             .ok_or_else(ServiceError::unauthenticated)?;
-        let expires = from_db(&expires)?;
         if expires <= now {
             return Err(ServiceError::unauthenticated());
         }
@@ -362,8 +361,9 @@ impl Services {
     pub async fn logout(&self, token: &str) -> Result<()> {
         let hash = token_hash(token);
         self.inner.sessions.remove(&hash);
-        let mut conn = self.db().writer().acquire().await?;
-        users::delete_session(&mut conn, &hash).await?;
+        let mut tx = self.db().begin_write().await?;
+        users::delete_session(&mut tx, &hash).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -426,7 +426,7 @@ impl Services {
                 role: user.role.as_str(),
                 area_id: user.area_id,
                 dept_id: user.dept_id,
-                created_at: &to_db(self.now()),
+                created_at: self.now(),
             },
         )
         .await
@@ -457,7 +457,7 @@ impl Services {
     /// Lists users (admin only).
     pub async fn list_users(&self, actor: &Actor) -> Result<Vec<UserRow>> {
         require_role(actor, &[Role::Admin])?;
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         Ok(users::list_users(&mut conn).await?)
     }
 
@@ -529,7 +529,7 @@ impl Services {
     /// Returns the actor for a username without a password (CLI tools acting on the operator's
     /// own machine, e.g. seeding and imports).
     pub async fn actor_by_username(&self, username: &str) -> Result<Actor> {
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let user = users::find_user_by_name(&mut conn, username)
             .await?
             .ok_or_else(|| ServiceError::not_found("user"))?;

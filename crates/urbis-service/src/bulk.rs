@@ -12,7 +12,6 @@ use urbis_storage::audit::{ChainHead, NewAudit};
 use urbis_storage::cases::{self, CaseRow};
 use urbis_storage::reference;
 use urbis_storage::stats::{CounterBatch, Dim, StateKey};
-use urbis_storage::time::to_db;
 
 use crate::auth::require_role;
 use crate::{Result, ServiceError, Services};
@@ -104,8 +103,8 @@ impl Services {
             next_id += 1;
             let local = case.received_at.with_timezone(&offset);
             let day = local.format("%Y-%m-%d").to_string();
-            let at = to_db(case.received_at);
-            let mut row = new_row(next_id, case, &paths[&case.area_id], &day, &at);
+            let at = case.received_at;
+            let mut row = new_row(next_id, case, &paths[&case.area_id], &day, at);
             row.number = format!("{}{next_id:07}", local.format("%Y%m%d"));
             let category = case.category_id.unwrap_or(0);
             let mut count = |metric: &str, dept: Option<i64>| {
@@ -124,15 +123,11 @@ impl Services {
                 last = *at;
                 apply(&mut row, *at, step, &mut count)
                     .map_err(|message| bad(format!("case {next_id}: {message}")))?;
-                trail.push(serde_json::json!([step.name(), to_db(*at)]));
+                trail.push(serde_json::json!([step.name(), crate::time::to_db(*at)]));
             }
             row.overdue = matches!(row.state.as_str(), "dispatched" | "handling")
-                && row
-                    .due_at
-                    .as_deref()
-                    .and_then(|d| urbis_storage::time::from_db(d).ok())
-                    .is_some_and(|due| due < now);
-            row.updated_at = to_db(last);
+                && row.due_at.is_some_and(|due| due < now);
+            row.updated_at = last;
             counters.state(
                 &StateKey {
                     area_id: row.area_id,
@@ -147,7 +142,7 @@ impl Services {
             head.append(
                 &mut tx,
                 &NewAudit {
-                    at: &row.updated_at,
+                    at: row.updated_at,
                     actor_id: Some(actor.user_id.0),
                     actor_role: actor.role.as_str(),
                     action: "bulk_load",
@@ -168,7 +163,7 @@ impl Services {
     }
 }
 
-fn new_row(id: i64, case: &BulkCase, area_path: &str, day: &str, at: &str) -> CaseRow {
+fn new_row(id: i64, case: &BulkCase, area_path: &str, day: &str, at: DateTime<Utc>) -> CaseRow {
     CaseRow {
         id,
         number: String::new(),
@@ -223,8 +218,8 @@ fn new_row(id: i64, case: &BulkCase, area_path: &str, day: &str, at: &str) -> Ca
         needs_review: case.category_id.is_none(),
         proposed_route: None,
         co_reporters: String::new(),
-        created_at: at.to_owned(),
-        updated_at: at.to_owned(),
+        created_at: at,
+        updated_at: at,
         version: 1,
     }
 }
@@ -237,11 +232,8 @@ fn apply(
     count: &mut impl FnMut(&str, Option<i64>),
 ) -> std::result::Result<(), String> {
     let lead = row.lead_dept_id;
-    let stamp = to_db(at);
-    let due = |text: &Option<String>| {
-        text.as_deref()
-            .and_then(|d| urbis_storage::time::from_db(d).ok())
-    };
+    let stamp = at;
+    let due = |at: &Option<DateTime<Utc>>| *at;
     let to = match (row.state.as_str(), step) {
         ("received", BulkStep::Register) => {
             count("registered", None);
@@ -255,15 +247,15 @@ fn apply(
             row.lead_dept_id = Some(*lead);
             row.clock = Some("natural_day".into());
             row.limit_amount = Some((*due_at - at).num_days().max(1));
-            row.clock_started_at = Some(stamp.clone());
-            row.due_at = Some(to_db(*due_at));
-            row.response_due_at = Some(to_db(at + chrono::Duration::hours(RESPONSE_HOURS)));
+            row.clock_started_at = Some(stamp);
+            row.due_at = Some(*due_at);
+            row.response_due_at = Some(at + chrono::Duration::hours(RESPONSE_HOURS));
             row.needs_review = false;
             count("dispatched", Some(*lead));
             "dispatched"
         }
         ("dispatched", BulkStep::Accept) => {
-            row.accepted_at = Some(stamp.clone());
+            row.accepted_at = Some(stamp);
             count("responded", lead);
             if due(&row.response_due_at).is_none_or(|d| at <= d) {
                 count("responded_on_time", lead);
@@ -271,7 +263,7 @@ fn apply(
             "handling"
         }
         ("handling", BulkStep::Feedback) => {
-            row.feedback_at = Some(stamp.clone());
+            row.feedback_at = Some(stamp);
             let on_time = due(&row.due_at).is_none_or(|d| at <= d);
             row.handled_on_time = Some(on_time);
             count("handled", lead);
@@ -291,7 +283,7 @@ fn apply(
             }
             let normal = row.handled_on_time != Some(false);
             row.closure_type = Some(if normal { "normal" } else { "overdue" }.into());
-            row.closed_at = Some(stamp.clone());
+            row.closed_at = Some(stamp);
             count("closed", lead);
             if normal {
                 count("closed_on_time", lead);
@@ -314,7 +306,7 @@ fn apply(
                 .into(),
             );
             row.resolved = Some(*resolved);
-            row.rated_at = Some(stamp.clone());
+            row.rated_at = Some(stamp);
             count("evaluated", lead);
             if *satisfied {
                 count("satisfied", lead);

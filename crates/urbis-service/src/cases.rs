@@ -1,6 +1,7 @@
 //! Reading cases within the actor's scope and moving them through the workflow. Each action runs
 //! in one write transaction: load, plan (domain), apply clock and counters, update, audit, commit.
 
+use chrono::{DateTime, Utc};
 use urbis_domain::ids::{DeptId, UserId};
 use urbis_domain::role::{Actor, Role};
 use urbis_domain::workflow::{
@@ -9,7 +10,6 @@ use urbis_domain::workflow::{
 use urbis_storage::audit::{self as audit_repo, AuditRow};
 use urbis_storage::cases::{self, AppealRow, CaseFilter, CaseRow, NotificationRow};
 use urbis_storage::stats::{self, CounterBatch, Dim, StateKey};
-use urbis_storage::time::{from_db, opt_from_db, to_db};
 use urbis_storage::{Conn, reference};
 
 use crate::{CaseEvent, ErrorKind, Result, ServiceError, Services};
@@ -149,7 +149,7 @@ pub(crate) async fn save_case(conn: &mut Conn, before: &CaseRow, after: &CaseRow
 impl Services {
     /// Returns a case the actor may see; a case outside the scope is reported as not found.
     pub async fn get_case(&self, actor: &Actor, case_id: i64) -> Result<CaseRow> {
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let row = cases::get_case(&mut conn, case_id).await?;
         if !workflow::can_view(actor, &facts_of(&row)) {
             return Err(ServiceError::not_found("case"));
@@ -160,14 +160,14 @@ impl Services {
     /// Returns the appeals behind a case the actor may see.
     pub async fn case_appeals(&self, actor: &Actor, case_id: i64) -> Result<Vec<AppealRow>> {
         self.get_case(actor, case_id).await?;
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         Ok(cases::list_appeals(&mut conn, case_id).await?)
     }
 
     /// Returns the audit trail of a case the actor may see.
     pub async fn case_trail(&self, actor: &Actor, case_id: i64) -> Result<Vec<AuditRow>> {
         self.get_case(actor, case_id).await?;
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let mut rows = audit_repo::list_for_entity(&mut conn, "case", case_id).await?;
         // A resident sees the steps, not who among the staff made them nor their internal notes;
         // only the official reply (the handling feedback, public anyway) keeps its text, masked.
@@ -208,7 +208,7 @@ impl Services {
                 ));
             }
         }
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let mut filter = CaseFilter {
             states: query.states.clone(),
             category_id: query.category_id,
@@ -254,7 +254,7 @@ impl Services {
         case_id: i64,
     ) -> Result<Option<RouteSuggestion>> {
         let case = self.get_case(actor, case_id).await?;
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let route = route_for(&mut conn, case.category_id, &case.area_path).await?;
         // An asset named by intake brings its maintainer when no district-level rule is more specific.
         crate::assets::prefer_asset_maintainer(&mut conn, &case, route).await
@@ -290,11 +290,11 @@ impl Services {
             Some(PendingRequest::Extension { amount }) => Some(i64::from(*amount)),
             _ => None,
         };
-        after.updated_at = to_db(now);
+        after.updated_at = now;
         let mut counters = Counters::new(&before);
         let mut detail = serde_json::json!({ "text": action.text() });
         let lead = before.lead_dept_id;
-        let at = to_db(now);
+        let at = now;
 
         match (&action, &plan.effect) {
             (Action::Register, _) => counters.add("registered", None),
@@ -328,11 +328,11 @@ impl Services {
                 after.clock = Some(clock.as_str().to_owned());
                 after.limit_amount = Some(i64::from(amount));
                 after.clock_started_at = Some(at.clone());
-                after.due_at = self.due(&calendar, clock, amount, now, &[])?.map(to_db);
+                after.due_at = self.due(&calendar, clock, amount, now, &[])?;
                 let (response_clock, response_amount) = self.config().response_limit;
                 after.response_due_at = self
                     .due(&calendar, response_clock, response_amount, now, &[])?
-                    .map(to_db);
+                    ;
                 after.accepted_at = None;
                 after.feedback_at = None;
                 after.handled_on_time = None;
@@ -341,14 +341,14 @@ impl Services {
                 counters.add("dispatched", Some(lead.0));
                 detail["lead_dept_id"] = lead.0.into();
                 detail["supporting"] = after.supporting_depts.clone().into();
-                detail["due_at"] = after.due_at.clone().into();
+                detail["due_at"] = after.due_at.map(crate::time::to_db).into();
                 notify(
                     &mut tx,
                     case_id,
                     Some(lead.0),
                     "dispatched",
                     &format!("新派遣案件 {}", before.number),
-                    &at,
+                    at,
                 )
                 .await?;
             }
@@ -356,7 +356,7 @@ impl Services {
                 after.accepted_at = Some(at.clone());
                 counters.add("responded", lead);
                 let on_time =
-                    opt_from_db(before.response_due_at.as_deref())?.is_none_or(|due| now <= due);
+                    before.response_due_at.is_none_or(|due| now <= due);
                 if on_time {
                     counters.add("responded_on_time", lead);
                 }
@@ -364,27 +364,27 @@ impl Services {
             (Action::Return { reason }, Effect::Returned) => {
                 counters.add("returned", lead);
                 // A wrong dispatch teaches the router: keep it for the next training run.
-                keep_return_example(&mut tx, &before, actor, reason, &at).await?;
+                keep_return_example(&mut tx, &before, actor, reason, at).await?;
                 after.return_count += 1;
                 Self::reset_clock(&mut after);
                 cases::clear_pauses(&mut tx, case_id).await?;
             }
             (Action::Feedback { .. }, Effect::StopClock) => {
                 after.feedback_at = Some(at.clone());
-                let on_time = opt_from_db(before.due_at.as_deref())?.is_none_or(|due| now <= due);
+                let on_time = before.due_at.is_none_or(|due| now <= due);
                 after.handled_on_time = Some(on_time);
                 counters.add("handled", lead);
                 if on_time {
                     counters.add("handled_on_time", lead);
                 }
                 // Waiting for the check is not the department's time.
-                cases::open_pause(&mut tx, case_id, "awaiting_check", &at).await?;
+                cases::open_pause(&mut tx, case_id, "awaiting_check", at).await?;
             }
             (Action::CheckFail { .. }, Effect::Rework) => {
                 after.rework_count += 1;
                 after.handled_on_time = None;
                 counters.add("reworked", lead);
-                cases::close_pauses(&mut tx, case_id, &at).await?;
+                cases::close_pauses(&mut tx, case_id, at).await?;
                 after.due_at = self.recompute_due(&mut tx, &after).await?;
                 notify(
                     &mut tx,
@@ -392,12 +392,12 @@ impl Services {
                     lead,
                     "rework",
                     &format!("案件 {} 核查不通过，需返工", before.number),
-                    &at,
+                    at,
                 )
                 .await?;
             }
             (Action::CheckPass { .. }, _) => {
-                cases::close_pauses(&mut tx, case_id, &at).await?;
+                cases::close_pauses(&mut tx, case_id, at).await?;
                 counters.add("checked", lead);
             }
             (Action::Close { .. } | Action::SelfResolve { .. }, Effect::Close { forced }) => {
@@ -409,7 +409,7 @@ impl Services {
                     });
                 after.closure_type = Some(closure.as_str().to_owned());
                 after.closed_at = Some(at.clone());
-                cases::close_pauses(&mut tx, case_id, &at).await?;
+                cases::close_pauses(&mut tx, case_id, at).await?;
                 if matches!(action, Action::SelfResolve { .. }) {
                     counters.add("registered", None);
                     counters.add("self_resolved", None);
@@ -449,12 +449,12 @@ impl Services {
                 cases::clear_pauses(&mut tx, case_id).await?;
             }
             (Action::RequestExtension { amount, .. }, _) => {
-                cases::open_pause(&mut tx, case_id, "extension_request", &at).await?;
+                cases::open_pause(&mut tx, case_id, "extension_request", at).await?;
                 after.due_at = None;
                 detail["amount"] = (*amount).into();
             }
             (Action::RequestPark { .. }, _) => {
-                cases::open_pause(&mut tx, case_id, "park_request", &at).await?;
+                cases::open_pause(&mut tx, case_id, "park_request", at).await?;
                 after.due_at = None;
             }
             (Action::Decide { approve, .. }, effect) => {
@@ -466,7 +466,7 @@ impl Services {
                         after.due_at = None;
                     }
                     Effect::Extend { amount } => {
-                        cases::close_pauses(&mut tx, case_id, &at).await?;
+                        cases::close_pauses(&mut tx, case_id, at).await?;
                         after.limit_amount =
                             Some(after.limit_amount.unwrap_or(0) + i64::from(*amount));
                         after.due_at = self.recompute_due(&mut tx, &after).await?;
@@ -474,19 +474,14 @@ impl Services {
                         counters.add("extended", lead);
                     }
                     _ => {
-                        cases::close_pauses(&mut tx, case_id, &at).await?;
+                        cases::close_pauses(&mut tx, case_id, at).await?;
                         after.due_at = self.recompute_due(&mut tx, &after).await?;
                     }
                 }
-                after.overdue = after
-                    .due_at
-                    .as_deref()
-                    .map(from_db)
-                    .transpose()?
-                    .is_some_and(|due| due < now);
+                after.overdue = after.due_at.is_some_and(|due| due < now);
             }
             (Action::Unpark { .. }, _) => {
-                cases::close_pauses(&mut tx, case_id, &at).await?;
+                cases::close_pauses(&mut tx, case_id, at).await?;
                 after.due_at = self.recompute_due(&mut tx, &after).await?;
             }
             (Action::Supervise { .. }, _) => {
@@ -498,14 +493,14 @@ impl Services {
                     lead,
                     "supervise",
                     &format!("案件 {} 被督办", before.number),
-                    &at,
+                    at,
                 )
                 .await?;
             }
             _ => {}
         }
         if let Some((kind, message)) = reporter_message(&action, &after) {
-            notify_reporters(&mut tx, &after, kind, &message, &at).await?;
+            notify_reporters(&mut tx, &after, kind, &message, at,).await?;
         }
         save_case(&mut tx, &before, &after).await?;
         counters.write(&mut tx).await?;
@@ -567,10 +562,9 @@ impl Services {
         }
         let mut after = before.clone();
         if let Some(category_id) = category_id {
-            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM categories WHERE id = ?")
-                .bind(category_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let exists: Option<i64> = urbis_storage::lookups::category_exists(&mut tx, category_id)
+            .await?
+            .then_some(category_id);
             exists.ok_or_else(|| ServiceError::invalid("unknown_category", "no such category"))?;
             after.category_id = Some(category_id);
             after.needs_review = false;
@@ -585,17 +579,18 @@ impl Services {
             after.area_id = area.id;
             after.area_path = area.path;
         }
-        after.updated_at = to_db(self.now());
+        after.updated_at = self.now();
         if after.category_id != before.category_id || after.area_id != before.area_id {
             after.proposed_route = route_for(&mut tx, after.category_id, &after.area_path)
                 .await?
                 .map(|route| crate::assist::ProposedRoute::new(&route, false))
-                .and_then(|route| serde_json::to_string(&route).ok());
+                .and_then(|route| serde_json::to_string(&route).ok())
+                .map(Into::into);
         }
         if after.category_id != before.category_id
             && let Some(category_id) = after.category_id
         {
-            keep_correction_example(&mut tx, &before, category_id, actor, &after.updated_at)
+            keep_correction_example(&mut tx, &before, category_id, actor, after.updated_at)
                 .await?;
         }
         // Move the counters the case has contributed so far to its new key.
@@ -646,13 +641,13 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         Ok(cases::get_case(&mut conn, case_id).await?)
     }
 
     /// Returns the newest notifications for the actor (their department's, and their own).
     pub async fn notifications(&self, actor: &Actor, limit: i64) -> Result<Vec<NotificationRow>> {
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         Ok(cases::list_notifications(
             &mut conn,
             actor.dept_id.map(|d| d.0),
@@ -667,11 +662,11 @@ impl Services {
         &self,
         conn: &mut Conn,
         case: &CaseRow,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<DateTime<Utc>>> {
         let (Some(clock), Some(amount), Some(started)) = (
             case.clock.as_deref(),
             case.limit_amount,
-            case.clock_started_at.as_deref(),
+            case.clock_started_at,
         ) else {
             return Ok(None);
         };
@@ -681,8 +676,8 @@ impl Services {
         let mut spans = Vec::with_capacity(pauses.len());
         for pause in &pauses {
             spans.push((
-                from_db(&pause.start_at)?,
-                opt_from_db(pause.end_at.as_deref())?,
+                pause.start_at,
+                pause.end_at,
             ));
         }
         let calendar = self.calendar();
@@ -691,10 +686,10 @@ impl Services {
                 &calendar,
                 clock,
                 u32::try_from(amount).unwrap_or(u32::MAX),
-                from_db(started)?,
+                started,
                 &spans,
             )?
-            .map(to_db))
+            )
     }
 }
 
@@ -725,7 +720,7 @@ async fn notify(
     dept_id: Option<i64>,
     kind: &str,
     message: &str,
-    at: &str,
+    at: DateTime<Utc>,
 ) -> Result<()> {
     if dept_id.is_none() {
         return Ok(());
@@ -739,7 +734,7 @@ async fn notify(
             user_id: None,
             kind: kind.to_owned(),
             message: message.to_owned(),
-            created_at: at.to_owned(),
+            created_at: at,
         },
     )
     .await?;
@@ -773,7 +768,7 @@ async fn notify_reporters(
     case: &CaseRow,
     kind: &str,
     message: &str,
-    at: &str,
+    at: DateTime<Utc>,
 ) -> Result<()> {
     let mut users: Vec<i64> = case.reporter_user_id.into_iter().collect();
     users.extend(parse_ids(&case.co_reporters));
@@ -788,7 +783,7 @@ async fn notify_reporters(
                 user_id: Some(user),
                 kind: kind.to_owned(),
                 message: message.to_owned(),
-                created_at: at.to_owned(),
+                created_at: at,
             },
         )
         .await?;
@@ -800,13 +795,9 @@ async fn category_code(conn: &mut Conn, id: Option<i64>) -> Result<String> {
     let Some(id) = id else {
         return Ok(String::new());
     };
-    Ok(
-        sqlx::query_scalar::<_, String>("SELECT code FROM categories WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .unwrap_or_default(),
-    )
+    Ok(urbis_storage::lookups::category_code(&mut *conn, id)
+        .await?
+        .unwrap_or_default())
 }
 
 /// Keeps a person's category correction as a training example; the previous label is what the
@@ -816,7 +807,7 @@ async fn keep_correction_example(
     before: &CaseRow,
     category_id: i64,
     actor: &Actor,
-    at: &str,
+    at: DateTime<Utc>,
 ) -> Result<()> {
     let label = category_code(conn, Some(category_id)).await?;
     let previous = category_code(conn, before.category_id.or(before.suggested_category_id)).await?;
@@ -831,7 +822,7 @@ async fn keep_correction_example(
             previous,
             note: String::new(),
             actor_id: Some(actor.user_id.0),
-            created_at: at.to_owned(),
+            created_at: at,
         },
     )
     .await?;
@@ -845,7 +836,7 @@ async fn keep_return_example(
     before: &CaseRow,
     actor: &Actor,
     reason: &str,
-    at: &str,
+    at: DateTime<Utc>,
 ) -> Result<()> {
     let label = category_code(conn, before.category_id).await?;
     let previous = match before.lead_dept_id {
@@ -863,7 +854,7 @@ async fn keep_return_example(
             previous,
             note: reason.to_owned(),
             actor_id: Some(actor.user_id.0),
-            created_at: at.to_owned(),
+            created_at: at,
         },
     )
     .await?;
@@ -887,12 +878,7 @@ pub(crate) async fn route_for(
             break;
         }
         category_chain.push(id);
-        next =
-            sqlx::query_scalar::<_, Option<i64>>("SELECT parent_id FROM categories WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?
-                .flatten();
+        next = urbis_storage::lookups::category_parent(&mut *conn, id).await?;
     }
     let area_chain: Vec<i64> = parse_path(area_path);
     let rules = reference::matching_rules(conn, &category_chain, &area_chain).await?;

@@ -37,25 +37,20 @@ impl Services {
         {
             return Ok(());
         }
-        let since =
-            urbis_storage::time::to_db(self.now() - chrono::Duration::seconds(WINDOW_SECONDS));
-        let rows: Vec<(i64, String, String, Option<i64>, i64, String)> = sqlx::query_as(
-            "SELECT id, title, text, category_id, area_id, created_at FROM cases
-             WHERE created_at >= ? AND state NOT IN ('closed', 'evaluated', 'voided') ORDER BY id",
-        )
-        .bind(since)
-        .fetch_all(self.db().reader())
-        .await?;
+        let since = self.now() - chrono::Duration::seconds(WINDOW_SECONDS);
+        let rows = {
+            let mut conn = self.db().read().await?;
+            urbis_storage::lookups::open_cases_since(&mut conn, since).await?
+        };
         let mut index = DedupIndex::new(CAPACITY, MIN_SIMILARITY);
-        for (id, title, text, category, area, created_at) in rows {
-            let Some(category) = category else { continue };
-            let at = urbis_storage::time::from_db(&created_at)?.timestamp();
+        for case in rows {
+            let Some(category) = case.category_id else { continue };
             index.insert(
-                id,
-                &format!("{title} {text}"),
+                case.id,
+                &format!("{} {}", case.title, case.text),
                 &category.to_string(),
-                &area.to_string(),
-                at,
+                &case.area_id.to_string(),
+                case.created_at.timestamp(),
             );
         }
         if let Ok(mut guard) = self.inner.dedup.index.lock()
@@ -107,14 +102,10 @@ impl Services {
     /// and, for a unit grid, the other grids of its community (a few hundred metres at most).
     async fn nearby_places(&self, area_id: i64) -> Result<Vec<String>> {
         let mut places = vec![area_id.to_string()];
-        let siblings: Vec<i64> = sqlx::query_scalar(
-            "SELECT s.id FROM areas a JOIN areas s ON s.parent_id = a.parent_id AND s.level = 'grid'
-             WHERE a.id = ? AND a.level = 'grid' AND s.id <> a.id LIMIT ?",
-        )
-        .bind(area_id)
-        .bind(NEIGHBOURS_MAX)
-        .fetch_all(self.db().reader())
-        .await?;
+        let siblings = {
+            let mut conn = self.db().read().await?;
+            urbis_storage::lookups::sibling_grids(&mut conn, area_id, NEIGHBOURS_MAX).await?
+        };
         places.extend(siblings.into_iter().map(|id| id.to_string()));
         Ok(places)
     }

@@ -122,8 +122,3 @@ impl From<InvalidField> for ServiceError {
     }
 }
 
-impl From<sqlx::Error> for ServiceError {
-    fn from(err: sqlx::Error) -> Self {
-        StorageError::from(err).into()
-    }
-}

@@ -225,7 +225,7 @@ impl Services {
         {
             return Ok(index);
         }
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let rows = geo_repo::list_gazetteer(&mut conn).await?;
         drop(conn);
         let built = tokio::task::spawn_blocking(move || {
@@ -306,7 +306,7 @@ impl Services {
                 break;
             }
         }
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         for hit in &mut hits {
             if let Some(area_id) = self.locate_area_id(hit.lat, hit.lon).await? {
                 hit.area = Some(reference::get_area(&mut conn, area_id).await?);

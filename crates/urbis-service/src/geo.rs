@@ -148,11 +148,8 @@ impl Services {
         {
             return Ok(locator);
         }
-        let mut conn = self.db().reader().acquire().await?;
-        let rows: Vec<(i64, String, String)> =
-            sqlx::query_as("SELECT id, level, geometry FROM areas WHERE geometry IS NOT NULL")
-                .fetch_all(&mut *conn)
-                .await?;
+        let mut conn = self.db().read().await?;
+        let rows = urbis_storage::lookups::area_boundaries(&mut conn).await?;
         drop(conn);
         let mut by_level: HashMap<String, Vec<(u64, geo::MultiPolygon<f64>)>> = HashMap::new();
         for (id, level, text) in rows {
@@ -203,7 +200,7 @@ impl Services {
         let Some(area_id) = self.area_locator().await?.locate(lon, lat) else {
             return Ok(Vec::new());
         };
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let area = reference::get_area(&mut conn, area_id).await?;
         let mut chain = Vec::new();
         for id in crate::cases::parse_path(&area.path) {
@@ -231,35 +228,13 @@ impl Services {
         }
         let prefix = match parent_id {
             Some(id) => {
-                let mut conn = self.db().reader().acquire().await?;
+                let mut conn = self.db().read().await?;
                 reference::get_area(&mut conn, id).await?.path
             }
             None => "/".to_owned(),
         };
-        let mut tx = self.db().reader().begin().await?;
-        let areas: Vec<AreaRow> = sqlx::query_as(
-            "SELECT id, code, name, level, parent_id, path, center_lat, center_lon FROM areas
-             WHERE level = ? AND path LIKE ? || '%' ORDER BY id LIMIT 20000",
-        )
-        .bind(level)
-        .bind(&prefix)
-        .fetch_all(&mut *tx)
-        .await?;
-        let geometries: Vec<(i64, Option<String>)> = sqlx::query_as(
-            "SELECT id, geometry FROM areas WHERE level = ? AND path LIKE ? || '%' ORDER BY id LIMIT 20000",
-        )
-        .bind(level)
-        .bind(&prefix)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut by_id: HashMap<i64, Option<String>> = geometries.into_iter().collect();
-        let out = areas
-            .into_iter()
-            .map(|area| {
-                let geometry = by_id.remove(&area.id).flatten();
-                (area, geometry)
-            })
-            .collect();
+        let mut conn = self.db().read().await?;
+        let out = urbis_storage::lookups::areas_at_level(&mut conn, level, &prefix, 20_000).await?;
         Ok(out)
     }
 }

@@ -16,7 +16,6 @@ use std::str::FromStr;
 use urbis_domain::role::{Actor, Role};
 use urbis_storage::geo::{self as geo_repo, ResponsibilityGridRow};
 use urbis_storage::reference::{self, AreaRow};
-use urbis_storage::time::to_db;
 use urbis_storage::{Conn, users};
 
 use crate::auth::require_role;
@@ -89,24 +88,11 @@ pub(crate) fn parse_multipolygon(text: &str) -> Option<geo::MultiPolygon<f64>> {
 }
 
 async fn area_geometry(conn: &mut Conn, id: i64) -> Result<Option<String>> {
-    Ok(
-        sqlx::query_scalar::<_, Option<String>>("SELECT geometry FROM areas WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .flatten(),
-    )
+    Ok(urbis_storage::lookups::area_geometry(conn, id).await?)
 }
 
 async fn children(conn: &mut Conn, parent_id: i64, level: &str) -> Result<Vec<AreaRow>> {
-    Ok(sqlx::query_as(
-        "SELECT id, code, name, level, parent_id, path, center_lat, center_lon FROM areas
-         WHERE parent_id = ? AND level = ? ORDER BY code",
-    )
-    .bind(parent_id)
-    .bind(level)
-    .fetch_all(&mut *conn)
-    .await?)
+    Ok(urbis_storage::lookups::area_children(conn, parent_id, level).await?)
 }
 
 async fn has_geometry(conn: &mut Conn, id: i64) -> Result<bool> {
@@ -138,7 +124,7 @@ impl Services {
         }
         // Read and cut outside the write transaction: cutting a district takes a while and the
         // single writer must stay free for intake meanwhile.
-        let mut tx = self.db().reader().begin().await?;
+        let mut tx = self.db().read_snapshot().await?;
         let area = reference::find_area_by_code(&mut tx, area_code.trim())
             .await?
             .ok_or_else(|| {
@@ -399,13 +385,13 @@ impl Services {
                 return Err(ServiceError::invalid("units_not_adjacent", err.to_string()));
             }
         }
-        let at = to_db(self.now());
+        let at = self.now();
         let id = geo_repo::insert_responsibility_grid(
             &mut tx,
             code,
             name,
             supervisor.as_ref().map(|u| u.id),
-            &at,
+            at,
         )
         .await
         .map_err(|err| match err {
@@ -463,7 +449,7 @@ impl Services {
             ));
         }
         let user = supervisor_user(&mut tx, username).await?;
-        geo_repo::set_grid_supervisor(&mut tx, grid_id, Some(user.id), &to_db(self.now())).await?;
+        geo_repo::set_grid_supervisor(&mut tx, grid_id, Some(user.id), self.now()).await?;
         crate::audit::record(
             &mut tx,
             self.now(),
@@ -490,7 +476,7 @@ impl Services {
         require_role(actor, &[Role::Admin])?;
         let mut tx = self.db().begin_write().await?;
         let grid = geo_repo::get_responsibility_grid(&mut tx, grid_id).await?;
-        geo_repo::set_grid_supervisor(&mut tx, grid_id, None, &to_db(self.now())).await?;
+        geo_repo::set_grid_supervisor(&mut tx, grid_id, None, self.now()).await?;
         crate::audit::record(
             &mut tx,
             self.now(),
@@ -511,7 +497,7 @@ impl Services {
     /// Returns every responsibility grid with its unit-grid codes.
     pub async fn responsibility_grids(&self, actor: &Actor) -> Result<Vec<ResponsibilityGridView>> {
         require_staff(actor)?;
-        let mut tx = self.db().reader().begin().await?;
+        let mut tx = self.db().read_snapshot().await?;
         let grids = geo_repo::list_responsibility_grids(&mut tx).await?;
         let mut units: HashMap<i64, Vec<String>> = HashMap::new();
         for (grid_id, _, code) in geo_repo::list_grid_units(&mut tx).await? {
@@ -537,7 +523,7 @@ impl Services {
         require_staff(actor)?;
         let (min_lon, min_lat, max_lon, max_lat) = validate_bbox(bbox)?;
         let pad = 0.002;
-        let mut tx = self.db().reader().begin().await?;
+        let mut tx = self.db().read_snapshot().await?;
         let rows = geo_repo::grids_in_box(
             &mut tx,
             (min_lon - pad, min_lat - pad, max_lon + pad, max_lat + pad),
@@ -603,19 +589,18 @@ impl Services {
                 format!("unknown level {max_level:?}"),
             ));
         };
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let top = match parent_id {
             Some(id) => reference::get_area(&mut conn, id).await?,
             None => reference::root_area(&mut conn).await?,
         };
         // Unit grids are most of the rows; leave them out in SQL unless asked for.
-        let rows: Vec<AreaRow> = sqlx::query_as(
-            "SELECT id, code, name, level, parent_id, path, center_lat, center_lon FROM areas
-             WHERE path LIKE ? || '%' AND (? OR level <> 'grid') ORDER BY path LIMIT 50001",
+        let rows = urbis_storage::lookups::area_tree(
+            &mut conn,
+            &top.path,
+            max_level == urbis_domain::area::AreaLevel::Grid,
+            50_001,
         )
-        .bind(&top.path)
-        .bind(max_level == urbis_domain::area::AreaLevel::Grid)
-        .fetch_all(&mut *conn)
         .await?;
         if rows.len() > 50_000 {
             return Err(ServiceError::invalid(
@@ -665,12 +650,7 @@ async fn supervisor_user(conn: &mut Conn, username: &str) -> Result<users::UserR
 pub(crate) async fn unit_supervisors(
     conn: &mut Conn,
 ) -> Result<HashMap<i64, (Option<String>, Option<String>)>> {
-    let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
-        "SELECT r.unit_area_id, g.code, u.display_name FROM responsibility_grid_units r
-         JOIN responsibility_grids g ON g.id = r.grid_id LEFT JOIN users u ON u.id = g.supervisor_user_id",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = urbis_storage::lookups::unit_supervisors(conn).await?;
     Ok(rows
         .into_iter()
         .map(|(unit, code, name)| (unit, (Some(code), name)))

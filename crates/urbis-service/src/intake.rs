@@ -13,7 +13,6 @@ use urbis_domain::workflow::CaseState;
 use urbis_storage::audit::{ChainHead, NewAudit};
 use urbis_storage::cases::{self, NewAppealRow};
 use urbis_storage::stats::{self, Dim, StateKey};
-use urbis_storage::time::to_db;
 use urbis_storage::{Conn, Db, reference};
 
 use crate::{ErrorKind, Result, ServiceConfig, ServiceError, Services};
@@ -349,9 +348,6 @@ async fn store_batch(
     let root = reference::root_area(conn).await?;
     let mut areas: HashMap<i64, String> = HashMap::new();
     let mut head = ChainHead::load(conn).await?;
-    let mut next_id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM cases")
-        .fetch_one(&mut *conn)
-        .await?;
     let mut seen_keys: HashMap<String, (IntakeOutcome, String)> = HashMap::new();
     let mut counters: HashMap<(String, i64, i64), i64> = HashMap::new();
     let mut states: HashMap<(i64, i64), i64> = HashMap::new();
@@ -420,10 +416,9 @@ async fn store_batch(
             },
         };
         if let Some(category) = appeal.category_id {
-            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM categories WHERE id = ?")
-                .bind(category.0)
-                .fetch_optional(&mut *conn)
-                .await?;
+            let exists: Option<i64> = urbis_storage::lookups::category_exists(&mut *conn, category.0)
+            .await?
+            .then_some(category.0);
             if exists.is_none() {
                 outcomes.push(Err(ServiceError::invalid(
                     "unknown_category",
@@ -432,11 +427,11 @@ async fn store_batch(
                 continue;
             }
         }
-        next_id += 1;
+        let next_id = urbis_storage::intake::next_case_id(conn).await?;
         let local = job.received_at.with_timezone(&offset);
         let day = local.format("%Y-%m-%d").to_string();
         let number = format!("{}{next_id:07}", local.format("%Y%m%d"));
-        let at = to_db(job.received_at);
+        let at = job.received_at;
         let reporter_user_id = reporter_user(job);
         let category_id = appeal.category_id.map(|c| c.0);
         let proposed_route = job
@@ -444,48 +439,49 @@ async fn store_batch(
             .route
             .as_ref()
             .map(|r| crate::assist::ProposedRoute::new(r, job.needs_review));
-        sqlx::query(
-            "INSERT INTO cases (id, number, state, channel, title, text, address, lat, lon, category_id, area_id,
-                area_path, reporter_user_id, reporter_name, reporter_phone, urgent, stats_day, created_at, updated_at,
-                priority_score, priority_level, priority_factors, suggested_category_id, suggested_confidence,
-                suggestions, needs_review, proposed_route)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        urbis_storage::intake::insert_case(
+            conn,
+            &urbis_storage::intake::NewCase {
+                id: next_id,
+                number: &number,
+                state: received,
+                channel: appeal.channel.as_str(),
+                title: &appeal.title,
+                text: &appeal.text,
+                address: &appeal.address,
+                lat: appeal.location.map(|l| l.0),
+                lon: appeal.location.map(|l| l.1),
+                category_id,
+                area_id,
+                area_path: &area_path,
+                reporter_user_id,
+                reporter_name: &appeal.reporter_name,
+                reporter_phone: &appeal.reporter_phone,
+                urgent: appeal.urgent || job.priority.level == urbis_text::priority::Level::Urgent,
+                stats_day: &day,
+                at,
+                priority_score: i64::from(job.priority.score),
+                priority_level: job.priority.level.as_str(),
+                priority_factors: serde_json::to_string(&job.priority.factors)
+                    .unwrap_or_else(|_| "[]".into())
+                    .into(),
+                suggested_category_id: job.suggestion.as_ref().and_then(|s| s.category_id),
+                suggested_confidence: job.suggestion.as_ref().map(|s| f64::from(s.confidence)),
+                suggestions: job
+                    .suggestion
+                    .as_ref()
+                    .and_then(|s| serde_json::to_string(&s.top).ok())
+                    .unwrap_or_else(|| "[]".into())
+                    .into(),
+                needs_review: job.needs_review,
+                proposed_route: proposed_route
+                    .as_ref()
+                    .and_then(|r| serde_json::to_string(r).ok())
+                    .map(Into::into),
+            },
         )
-        .bind(next_id)
-        .bind(&number)
-        .bind(received)
-        .bind(appeal.channel.as_str())
-        .bind(&appeal.title)
-        .bind(&appeal.text)
-        .bind(&appeal.address)
-        .bind(appeal.location.map(|l| l.0))
-        .bind(appeal.location.map(|l| l.1))
-        .bind(category_id)
-        .bind(area_id)
-        .bind(&area_path)
-        .bind(reporter_user_id)
-        .bind(&appeal.reporter_name)
-        .bind(&appeal.reporter_phone)
-        .bind(appeal.urgent || job.priority.level == urbis_text::priority::Level::Urgent)
-        .bind(&day)
-        .bind(&at)
-        .bind(&at)
-        .bind(i64::from(job.priority.score))
-        .bind(job.priority.level.as_str())
-        .bind(serde_json::to_string(&job.priority.factors).unwrap_or_else(|_| "[]".into()))
-        .bind(job.suggestion.as_ref().and_then(|s| s.category_id))
-        .bind(job.suggestion.as_ref().map(|s| f64::from(s.confidence)))
-        .bind(
-            job.suggestion
-                .as_ref()
-                .and_then(|s| serde_json::to_string(&s.top).ok())
-                .unwrap_or_else(|| "[]".into()),
-        )
-        .bind(job.needs_review)
-        .bind(proposed_route.as_ref().and_then(|r| serde_json::to_string(r).ok()))
-        .execute(&mut *conn)
         .await?;
-        insert_job_appeal(conn, job, next_id, &at).await?;
+        insert_job_appeal(conn, job, next_id, at).await?;
         job.geo.store(conn, next_id).await?;
         let mut detail = serde_json::json!({
             "channel": appeal.channel.as_str(),
@@ -516,7 +512,7 @@ async fn store_batch(
         head.append(
             conn,
             &NewAudit {
-                at: &at,
+                at: at,
                 actor_id: job.reporter.as_ref().map(|a| a.user_id.0),
                 actor_role: job
                     .reporter
@@ -578,35 +574,29 @@ async fn attach_repeat(
     case_id: i64,
     similarity: f32,
 ) -> Result<Option<IntakeOutcome>> {
-    let row: Option<(String, String, String, i64, Option<i64>, String)> = sqlx::query_as(
-        "SELECT state, number, stats_day, area_id, category_id, area_path FROM cases WHERE id = ?",
-    )
-    .bind(case_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some((state, number, stats_day, area_id, category_id, area_path)) = row else {
+    let Some(target) = urbis_storage::intake::repeat_target(conn, case_id).await? else {
         return Ok(None);
     };
-    if CaseState::parse(&state).is_none_or(|s| !s.is_open()) {
+    if CaseState::parse(&target.state).is_none_or(|s| !s.is_open()) {
         return Ok(None);
     }
+    let urbis_storage::intake::RepeatTarget {
+        state,
+        number,
+        stats_day,
+        area_id,
+        category_id,
+        area_path,
+        title,
+        text,
+        reporter_count,
+        reporter_user_id: owner,
+        co_reporters,
+        anonymous_repeats: anonymous,
+    } = target;
     let appeal = &job.appeal;
-    let at = to_db(job.received_at);
-    let appeal_id = insert_job_appeal(conn, job, case_id, &at).await?;
-    let (title, text, reporter_count, owner, co_reporters, anonymous): (
-        String,
-        String,
-        i64,
-        Option<i64>,
-        String,
-        i64,
-    ) = sqlx::query_as(
-        "SELECT title, text, reporter_count, reporter_user_id, co_reporters, anonymous_repeats
-         FROM cases WHERE id = ?",
-    )
-    .bind(case_id)
-    .fetch_one(&mut *conn)
-    .await?;
+    let at = job.received_at;
+    let appeal_id = insert_job_appeal(conn, job, case_id, at).await?;
     // More reporters make the problem more pressing: the score counts the duplicates, but only
     // the first few anonymous ones, so that anonymous re-posts cannot push a case up without bound.
     let is_anonymous = job.reporter.is_none();
@@ -644,23 +634,20 @@ async fn attach_repeat(
     }
     let co_reporters = crate::cases::format_ids(&co);
     let score = i64::from(priority.score);
-    sqlx::query(
-        "UPDATE cases SET reporter_count = reporter_count + 1, co_reporters = ?, anonymous_repeats = ?,
-            priority_factors = CASE WHEN ? > priority_score THEN ? ELSE priority_factors END,
-            priority_level = CASE WHEN ? > priority_score THEN ? ELSE priority_level END,
-            priority_score = MAX(priority_score, ?),
-            updated_at = ?, version = version + 1 WHERE id = ?",
+    urbis_storage::intake::record_repeat(
+        conn,
+        &urbis_storage::intake::RepeatUpdate {
+            case_id,
+            co_reporters: &co_reporters,
+            anonymous_repeats: anonymous,
+            score,
+            level: priority.level.as_str(),
+            factors: serde_json::to_string(&priority.factors)
+                .unwrap_or_else(|_| "[]".into())
+                .into(),
+            at,
+        },
     )
-    .bind(&co_reporters)
-    .bind(anonymous)
-    .bind(score)
-    .bind(serde_json::to_string(&priority.factors).unwrap_or_else(|_| "[]".into()))
-    .bind(score)
-    .bind(priority.level.as_str())
-    .bind(score)
-    .bind(&at)
-    .bind(case_id)
-    .execute(&mut *conn)
     .await?;
     let detail = serde_json::json!({
         "appeal_id": appeal_id,
@@ -671,7 +658,7 @@ async fn attach_repeat(
     head.append(
         conn,
         &NewAudit {
-            at: &at,
+            at: at,
             actor_id: job.reporter.as_ref().map(|a| a.user_id.0),
             actor_role: job
                 .reporter
@@ -720,7 +707,7 @@ async fn insert_job_appeal(
     conn: &mut Conn,
     job: &IntakeJob,
     case_id: i64,
-    at: &str,
+    at: chrono::DateTime<chrono::Utc>,
 ) -> Result<i64> {
     let appeal = &job.appeal;
     Ok(cases::insert_appeal(

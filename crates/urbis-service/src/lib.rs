@@ -243,10 +243,10 @@ impl Services {
 impl Services {
     /// Returns whether the store answers a trivial query.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1")
-            .execute(self.db().reader())
-            .await
-            .is_ok()
+        match self.db().read().await {
+            Ok(mut conn) => urbis_storage::lookups::ping(&mut conn).await.is_ok(),
+            Err(_) => false,
+        }
     }
 
     /// Whether the store takes a durable write now (a one-row write probe): what `/readyz`

@@ -10,7 +10,6 @@ use urbis_storage::Db;
 use urbis_storage::reference::{
     self, AreaRow, CalendarDayRow, CategoryRow, DeptRow, RuleRow, TimeLimitRow, VersionRow,
 };
-use urbis_storage::time::to_db;
 
 use crate::auth::require_role;
 use crate::{Result, ServiceError, Services};
@@ -22,7 +21,7 @@ pub const IMPORT_MAX_ROWS: usize = 100_000;
 
 /// Loads the working calendar from the store.
 pub(crate) async fn load_calendar(db: &Db) -> Result<WorkingCalendar> {
-    let mut conn = db.reader().acquire().await?;
+    let mut conn = db.read().await?;
     crate::sla::load(&mut conn).await
 }
 
@@ -69,8 +68,45 @@ pub struct TaxonomyPath {
 impl Services {
     /// Returns the whole area tree (everyone logged in may read it).
     pub async fn list_areas(&self) -> Result<Vec<AreaRow>> {
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         Ok(reference::list_areas(&mut conn).await?)
+    }
+
+    /// Creates the city root on a store that has no areas yet (the start-up bootstrap of `serve`
+    /// and `demo`, before any account exists): audited as the system. Returns the new root, or
+    /// `None` when the store already has areas.
+    pub async fn ensure_city_root(
+        &self,
+        code: &str,
+        name: &str,
+        center: Option<(f64, f64)>,
+    ) -> Result<Option<AreaRow>> {
+        let mut tx = self.db().begin_write().await?;
+        if urbis_storage::lookups::count_areas(&mut tx).await? > 0 {
+            tx.commit().await?;
+            return Ok(None);
+        }
+        let row = reference::insert_area(&mut tx, code, name, "city", None, center, None).await?;
+        crate::audit::record(
+            &mut tx,
+            self.now(),
+            None,
+            "area_created",
+            "area",
+            row.id,
+            "",
+            "",
+            &serde_json::json!({ "code": code, "name": name, "bootstrap": true }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(row))
+    }
+
+    /// How many user accounts exist (the bootstrap makes the first admin when there are none).
+    pub async fn user_count(&self) -> Result<i64> {
+        let mut conn = self.db().read().await?;
+        Ok(urbis_storage::lookups::count_users(&mut conn).await?)
     }
 
     /// Creates an area under a parent (admin only; seeding calls it with an admin actor).
@@ -139,7 +175,7 @@ impl Services {
 
     /// Returns every department.
     pub async fn list_depts(&self) -> Result<Vec<DeptRow>> {
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         Ok(reference::list_depts(&mut conn).await?)
     }
 
@@ -177,7 +213,7 @@ impl Services {
 
     /// Returns the taxonomy.
     pub async fn list_categories(&self) -> Result<Vec<CategoryRow>> {
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         Ok(reference::list_categories(&mut conn).await?)
     }
 
@@ -266,7 +302,7 @@ impl Services {
 
     /// Returns every time limit.
     pub async fn list_time_limits(&self) -> Result<Vec<TimeLimitRow>> {
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         Ok(reference::list_time_limits(&mut conn).await?)
     }
 
@@ -289,10 +325,9 @@ impl Services {
             ));
         }
         let mut tx = self.db().begin_write().await?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM categories WHERE id = ?")
-            .bind(category_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let exists: Option<i64> = urbis_storage::lookups::category_exists(&mut tx, category_id)
+            .await?
+            .then_some(category_id);
         exists.ok_or_else(|| ServiceError::not_found("category"))?;
         reference::upsert_time_limit(
             &mut tx,
@@ -322,7 +357,7 @@ impl Services {
 
     /// Returns the calendar exceptions and office hours.
     pub async fn calendar_days(&self) -> Result<(String, Vec<CalendarDayRow>)> {
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let hours = reference::get_setting(&mut conn, "office_hours")
             .await?
             .unwrap_or_else(|| "09:00-12:00,13:30-18:00".into());
@@ -378,13 +413,13 @@ impl Services {
 
     /// Returns the responsibility list versions.
     pub async fn list_versions(&self) -> Result<Vec<VersionRow>> {
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         Ok(reference::list_versions(&mut conn).await?)
     }
 
     /// Returns the rules of a version.
     pub async fn list_rules(&self, version_id: Option<i64>) -> Result<Vec<RuleRow>> {
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         Ok(reference::list_rules(&mut conn, version_id).await?)
     }
 
@@ -406,7 +441,7 @@ impl Services {
         let note = urbis_domain::appeal::bounded_text("note", Some(note), NAME_MAX_CHARS * 2)?;
         let mut tx = self.db().begin_write().await?;
         let version =
-            reference::insert_version(&mut tx, &note, &to_db(self.now()), Some(actor.user_id.0))
+            reference::insert_version(&mut tx, &note, self.now(), Some(actor.user_id.0))
                 .await?;
         for (idx, rule) in rules.iter().enumerate() {
             let fail = |what: &str| {
@@ -417,11 +452,9 @@ impl Services {
                 Some(&rule.legal_basis),
                 LEGAL_BASIS_MAX_CHARS,
             )?;
-            let category: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM categories WHERE id = ?")
-                    .bind(rule.category_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let category: Option<i64> = urbis_storage::lookups::category_exists(&mut tx, rule.category_id)
+            .await?
+            .then_some(rule.category_id);
             category.ok_or_else(|| fail("unknown category"))?;
             reference::get_area(&mut tx, rule.area_id)
                 .await
@@ -458,7 +491,7 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         reference::list_versions(&mut conn)
             .await?
             .into_iter()

@@ -6,14 +6,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use urbis_domain::calendar::{self, ClockType, Pause, WorkingCalendar};
 use urbis_storage::cases::{self, NotificationRow};
-use urbis_storage::time::{from_db, to_db};
 use urbis_storage::{Conn, reference};
 
 use crate::cases::{Counters, save_case};
 use crate::{Result, ServiceConfig, ServiceError, Services};
 
 /// A category's own limit columns (all null without a row) and its parent.
-type LimitRow = (Option<String>, Option<i64>, Option<i64>, Option<i64>);
 
 /// Returns the clock, amount and reminder lead time for a category: its own limit, else the
 /// nearest ancestor's, else the configured default.
@@ -25,13 +23,7 @@ pub(crate) async fn limit_for(
     let mut next = category_id;
     let mut depth = 0;
     while let Some(id) = next {
-        let row: Option<LimitRow> = sqlx::query_as(
-            "SELECT t.clock, t.amount, t.remind_before_minutes, c.parent_id
-             FROM categories c LEFT JOIN time_limits t ON t.category_id = c.id WHERE c.id = ?",
-        )
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+        let row = urbis_storage::lookups::category_limit(&mut *conn, id).await?;
         let row = row.map(|(clock, amount, remind, parent)| {
             (
                 clock.unwrap_or_default(),
@@ -89,8 +81,8 @@ impl Services {
         let horizon = now + chrono::Duration::days(2);
         let mut tx = self.db().begin_write().await?;
         let mut reminded = 0;
-        for before in cases::cases_needing_reminder(&mut tx, &to_db(horizon), 500).await? {
-            let Some(due) = before.due_at.as_deref().map(from_db).transpose()? else {
+        for before in cases::cases_needing_reminder(&mut tx, horizon, 500).await? {
+            let Some(due) = before.due_at else {
                 continue;
             };
             let (_, _, remind_before) =
@@ -100,7 +92,7 @@ impl Services {
             }
             let mut after = before.clone();
             after.reminded = true;
-            after.updated_at = to_db(now);
+            after.updated_at = now;
             save_case(&mut tx, &before, &after).await?;
             cases::insert_notification(
                 &mut tx,
@@ -115,7 +107,7 @@ impl Services {
                         before.number,
                         self.to_local(due).format("%m-%d %H:%M")
                     ),
-                    created_at: to_db(now),
+                    created_at: now,
                 },
             )
             .await?;
@@ -136,12 +128,12 @@ impl Services {
         let mut escalated = 0;
         // Events go out only after the commit: a listener never hears of a change that was rolled back.
         let mut events = Vec::new();
-        for before in cases::cases_newly_overdue(&mut tx, &to_db(now), 500).await? {
+        for before in cases::cases_newly_overdue(&mut tx, now, 500).await? {
             let mut after = before.clone();
             after.overdue = true;
             after.reminded = true;
             after.supervise_count += 1;
-            after.updated_at = to_db(now);
+            after.updated_at = now;
             save_case(&mut tx, &before, &after).await?;
             let mut counters = Counters::new(&before);
             counters.add("overdue", before.lead_dept_id);
@@ -156,7 +148,7 @@ impl Services {
                     user_id: None,
                     kind: "escalation".into(),
                     message: format!("案件 {} 已超期，系统督办", before.number),
-                    created_at: to_db(now),
+                    created_at: now,
                 },
             )
             .await?;

@@ -117,7 +117,7 @@ const STATS_ROLES: &[Role] = &[
 impl Services {
     async fn scope_path(&self, actor: &Actor, area_id: Option<i64>) -> Result<String> {
         require_role(actor, STATS_ROLES)?;
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let path = match area_id {
             Some(id) => reference::get_area(&mut conn, id).await?.path,
             None => match &actor.area_scope {
@@ -139,7 +139,7 @@ impl Services {
         period: &Period,
     ) -> Result<Indicators> {
         let path = self.scope_path(actor, area_id).await?;
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let rows = stats::area_totals(&mut conn, &path, &period.from, &period.to).await?;
         Ok(Indicators {
             counts: rows.into_iter().collect(),
@@ -161,7 +161,7 @@ impl Services {
             ));
         }
         let path = self.scope_path(actor, area_id).await?;
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let rows =
             stats::totals_by_area_level(&mut conn, level, &path, &period.from, &period.to).await?;
         Ok(group(rows))
@@ -174,7 +174,7 @@ impl Services {
         period: &Period,
     ) -> Result<Vec<(i64, Indicators)>> {
         require_role(actor, STATS_ROLES)?;
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let rows = stats::totals_by_dept(&mut conn, &period.from, &period.to).await?;
         let mut grouped = group(rows);
         if actor.role == Role::DeptHandler {
@@ -205,7 +205,7 @@ impl Services {
         period: &Period,
     ) -> Result<Vec<(String, Indicators)>> {
         let path = self.scope_path(actor, area_id).await?;
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let mut days: Vec<(String, Indicators)> = Vec::new();
         for (day, metric, n) in
             stats::totals_by_day(&mut conn, &path, &period.from, &period.to).await?
@@ -229,7 +229,7 @@ impl Services {
         period: &Period,
     ) -> Result<Vec<(String, String, i64)>> {
         let path = self.scope_path(actor, area_id).await?;
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         Ok(stats::metric_by_day_and_top_category(
             &mut conn,
             &path,
@@ -247,7 +247,7 @@ impl Services {
         area_id: Option<i64>,
     ) -> Result<Vec<(String, bool, i64)>> {
         let path = self.scope_path(actor, area_id).await?;
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         Ok(stats::state_counts(&mut conn, &path).await?)
     }
 
@@ -265,7 +265,7 @@ impl Services {
             ));
         }
         let path = self.scope_path(actor, area_id).await?;
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         Ok(stats::open_by_area_level(&mut conn, level, &path).await?)
     }
 }

@@ -221,14 +221,16 @@ impl Services {
             *last = Some(Instant::now());
         }
         metrics::gauge!("urbis_live_feed_subscribers").set(self.inner.events.subscribers() as f64);
-        let path = self.db().path().to_owned();
-        let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0) as f64;
-        metrics::gauge!("urbis_store_size_bytes").set(size(&path));
-        let mut wal = path.into_os_string();
-        wal.push("-wal");
-        metrics::gauge!("urbis_store_wal_size_bytes").set(size(std::path::Path::new(&wal)));
+        if let Some(path) = self.db().location().file() {
+            let size =
+                |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0) as f64;
+            metrics::gauge!("urbis_store_size_bytes").set(size(path));
+            let mut wal = path.as_os_str().to_owned();
+            wal.push("-wal");
+            metrics::gauge!("urbis_store_wal_size_bytes").set(size(std::path::Path::new(&wal)));
+        }
 
-        let counts = match self.db().reader().acquire().await {
+        let counts = match self.db().read().await {
             Ok(mut conn) => urbis_storage::stats::ops_counts(&mut conn).await,
             Err(err) => Err(err.into()),
         };

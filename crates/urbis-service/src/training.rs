@@ -32,7 +32,7 @@ impl Services {
         limit: i64,
     ) -> Result<Vec<TrainingExample>> {
         check_page(actor, limit)?;
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         Ok(cases::list_training_examples(&mut conn, after_id, limit).await?)
     }
 
@@ -52,17 +52,9 @@ impl Services {
             ));
         }
         let mut tx = self.db().begin_write().await?;
-        let before: Option<f64> =
-            sqlx::query_scalar("SELECT severity FROM categories WHERE id = ?")
-                .bind(category_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let before = urbis_storage::lookups::category_severity(&mut tx, category_id).await?;
         let before = before.ok_or_else(|| ServiceError::not_found("category"))?;
-        sqlx::query("UPDATE categories SET severity = ? WHERE id = ?")
-            .bind(severity)
-            .bind(category_id)
-            .execute(&mut *tx)
-            .await?;
+        urbis_storage::lookups::set_category_severity(&mut tx, category_id, severity).await?;
         crate::audit::record(
             &mut tx,
             self.now(),
@@ -80,13 +72,7 @@ impl Services {
     }
 }
 
-/// A finished case as a training example: its text and the category it was handled under.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct HistoryExample {
-    pub case_id: i64,
-    pub text: String,
-    pub label: String,
-}
+pub use urbis_storage::lookups::HistoryExample;
 
 impl Services {
     /// Returns closed and rated cases with a category after `after_id`, oldest first: the
@@ -98,15 +84,7 @@ impl Services {
         limit: i64,
     ) -> Result<Vec<HistoryExample>> {
         check_page(actor, limit)?;
-        let mut conn = self.db().reader().acquire().await?;
-        Ok(sqlx::query_as(
-            "SELECT c.id AS case_id, c.title || ' ' || c.text AS text, k.code AS label
-             FROM cases c JOIN categories k ON k.id = c.category_id
-             WHERE c.id > ? AND c.state IN ('closed', 'evaluated') ORDER BY c.id LIMIT ?",
-        )
-        .bind(after_id)
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?)
+        let mut conn = self.db().read().await?;
+        Ok(urbis_storage::lookups::history_examples(&mut conn, after_id, limit).await?)
     }
 }

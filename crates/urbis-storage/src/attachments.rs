@@ -1,8 +1,10 @@
 //! Photos attached to cases. Listing reads only the metadata; the bytes are read one
 //! attachment at a time.
 
+use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
+use crate::sql;
 use crate::{Conn, Result, StorageError};
 
 /// An attachment's metadata.
@@ -15,7 +17,7 @@ pub struct AttachmentRow {
     pub size: i64,
     pub sha256: String,
     pub uploaded_by: Option<i64>,
-    pub created_at: String,
+    pub created_at: DateTime<Utc>,
 }
 
 const COLUMNS: &str = "id, case_id, kind, mime, size, sha256, uploaded_by, created_at";
@@ -28,7 +30,7 @@ pub struct NewAttachment<'a> {
     pub mime: &'a str,
     pub sha256: &'a str,
     pub uploaded_by: Option<i64>,
-    pub created_at: &'a str,
+    pub created_at: DateTime<Utc>,
     pub bytes: &'a [u8],
 }
 
@@ -36,7 +38,7 @@ pub struct NewAttachment<'a> {
 pub async fn insert(conn: &mut Conn, new: &NewAttachment<'_>) -> Result<AttachmentRow> {
     let size = i64::try_from(new.bytes.len())
         .map_err(|_| StorageError::Conflict("attachment too large".into()))?;
-    Ok(sqlx::query_as(&format!(
+    Ok(sql::query(format!(
         "INSERT INTO attachments (case_id, kind, mime, size, sha256, uploaded_by, created_at, bytes)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
     ))
@@ -54,7 +56,7 @@ pub async fn insert(conn: &mut Conn, new: &NewAttachment<'_>) -> Result<Attachme
 
 /// Returns how many attachments a case has.
 pub async fn count_for_case(conn: &mut Conn, case_id: i64) -> Result<i64> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM attachments WHERE case_id = ?")
+    let (n,): (i64,) = sql::query("SELECT COUNT(*) FROM attachments WHERE case_id = ?")
         .bind(case_id)
         .fetch_one(conn)
         .await?;
@@ -63,7 +65,7 @@ pub async fn count_for_case(conn: &mut Conn, case_id: i64) -> Result<i64> {
 
 /// Returns the metadata of a case's attachments, oldest first.
 pub async fn list_for_case(conn: &mut Conn, case_id: i64) -> Result<Vec<AttachmentRow>> {
-    Ok(sqlx::query_as(&format!(
+    Ok(sql::query(format!(
         "SELECT {COLUMNS} FROM attachments WHERE case_id = ? ORDER BY id"
     ))
     .bind(case_id)
@@ -73,7 +75,7 @@ pub async fn list_for_case(conn: &mut Conn, case_id: i64) -> Result<Vec<Attachme
 
 /// Returns one attachment's metadata.
 pub async fn get(conn: &mut Conn, id: i64) -> Result<AttachmentRow> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM attachments WHERE id = ?"))
+    sql::query(format!("SELECT {COLUMNS} FROM attachments WHERE id = ?"))
         .bind(id)
         .fetch_optional(conn)
         .await?
@@ -82,7 +84,7 @@ pub async fn get(conn: &mut Conn, id: i64) -> Result<AttachmentRow> {
 
 /// Returns one attachment's bytes.
 pub async fn bytes(conn: &mut Conn, id: i64) -> Result<Vec<u8>> {
-    let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT bytes FROM attachments WHERE id = ?")
+    let row: Option<(Vec<u8>,)> = sql::query("SELECT bytes FROM attachments WHERE id = ?")
         .bind(id)
         .fetch_optional(conn)
         .await?;
@@ -91,12 +93,12 @@ pub async fn bytes(conn: &mut Conn, id: i64) -> Result<Vec<u8>> {
 }
 
 /// Bytes of attachments a user uploaded since `since`.
-pub async fn bytes_uploaded_since(conn: &mut Conn, user_id: i64, since: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT COALESCE(SUM(size), 0) FROM attachments WHERE uploaded_by = ? AND created_at >= ?",
+pub async fn bytes_uploaded_since(conn: &mut Conn, user_id: i64, since: DateTime<Utc>) -> Result<i64> {
+    Ok(sql::query(
+        "SELECT COALESCE(CAST(SUM(size) AS BIGINT), 0) FROM attachments WHERE uploaded_by = ? AND created_at >= ?",
     )
     .bind(user_id)
     .bind(since)
-    .fetch_one(conn)
+    .scalar(conn)
     .await?)
 }

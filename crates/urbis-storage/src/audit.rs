@@ -1,16 +1,18 @@
 //! The audit log table. Appending computes the chain hash from the current head, so appends must
 //! run on the single writer connection inside the transaction of the change they record.
 
+use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 use urbis_domain::audit::{AuditContent, GENESIS_HASH, chain_hash};
 
+use crate::sql;
 use crate::{Conn, Result};
 
 /// A stored audit record.
 #[derive(Debug, Clone, FromRow)]
 pub struct AuditRow {
     pub seq: i64,
-    pub at: String,
+    pub at: DateTime<Utc>,
     pub actor_id: Option<i64>,
     pub actor_role: String,
     pub action: String,
@@ -28,7 +30,7 @@ impl AuditRow {
     pub fn content(&self) -> AuditContent<'_> {
         AuditContent {
             seq: self.seq,
-            at: &self.at,
+            at: self.at,
             actor_id: self.actor_id,
             actor_role: &self.actor_role,
             action: &self.action,
@@ -46,7 +48,7 @@ const AUDIT_COLUMNS: &str = "seq, at, actor_id, actor_role, action, entity, enti
 /// An audit record to append.
 #[derive(Debug, Clone)]
 pub struct NewAudit<'a> {
-    pub at: &'a str,
+    pub at: DateTime<Utc>,
     pub actor_id: Option<i64>,
     pub actor_role: &'a str,
     pub action: &'a str,
@@ -60,7 +62,7 @@ pub struct NewAudit<'a> {
 /// Returns the sequence number and hash of the last record (the genesis hash when empty).
 pub async fn head(conn: &mut Conn) -> Result<(i64, String)> {
     let row: Option<(i64, String)> =
-        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        sql::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
             .fetch_optional(conn)
             .await?;
     Ok(row.unwrap_or_else(|| (0, GENESIS_HASH.to_owned())))
@@ -96,7 +98,7 @@ impl ChainHead {
             detail: record.detail,
         };
         let hash = chain_hash(&self.hash, &content);
-        sqlx::query(
+        sql::query(
             "INSERT INTO audit_log (seq, at, actor_id, actor_role, action, entity, entity_id, from_state, to_state, detail, prev_hash, hash)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
@@ -126,7 +128,7 @@ pub async fn list_for_entity(
     entity: &str,
     entity_id: i64,
 ) -> Result<Vec<AuditRow>> {
-    Ok(sqlx::query_as(&format!(
+    Ok(sql::query(format!(
         "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE entity = ? AND entity_id = ? ORDER BY seq"
     ))
     .bind(entity)
@@ -137,7 +139,7 @@ pub async fn list_for_entity(
 
 /// Returns up to `limit` records with `seq > after`, in order (for walking the whole chain).
 pub async fn page(conn: &mut Conn, after: i64, limit: i64) -> Result<Vec<AuditRow>> {
-    Ok(sqlx::query_as(&format!(
+    Ok(sql::query(format!(
         "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?"
     ))
     .bind(after)
@@ -148,11 +150,11 @@ pub async fn page(conn: &mut Conn, after: i64, limit: i64) -> Result<Vec<AuditRo
 
 /// Whether the audit trail shows the case dispatched to `dept_id` as lead at some point.
 pub async fn was_dispatched_to(conn: &mut Conn, case_id: i64, dept_id: i64) -> Result<bool> {
-    let details: Vec<String> = sqlx::query_scalar(
+    let details: Vec<String> = sql::query(
         "SELECT detail FROM audit_log WHERE entity = 'case' AND entity_id = ? AND action = 'dispatch'",
     )
     .bind(case_id)
-    .fetch_all(conn)
+    .scalars(conn)
     .await?;
     Ok(details.iter().any(|detail| {
         serde_json::from_str::<serde_json::Value>(detail)

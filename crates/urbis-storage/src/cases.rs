@@ -1,6 +1,9 @@
 //! Cases, the appeals behind them, clock pauses and notifications.
 
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use chrono::{DateTime, Utc};
+use sqlx::FromRow;
+
+use crate::sql::{self, Builder, JsonText};
 
 use crate::{Conn, Result, StorageError};
 
@@ -30,11 +33,11 @@ pub struct CaseRow {
     pub pending_amount: Option<i64>,
     pub clock: Option<String>,
     pub limit_amount: Option<i64>,
-    pub clock_started_at: Option<String>,
-    pub due_at: Option<String>,
-    pub response_due_at: Option<String>,
-    pub accepted_at: Option<String>,
-    pub feedback_at: Option<String>,
+    pub clock_started_at: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub response_due_at: Option<DateTime<Utc>>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub feedback_at: Option<DateTime<Utc>>,
     pub handled_on_time: Option<bool>,
     pub overdue: bool,
     pub reminded: bool,
@@ -42,26 +45,26 @@ pub struct CaseRow {
     pub rework_count: i64,
     pub return_count: i64,
     pub closure_type: Option<String>,
-    pub closed_at: Option<String>,
+    pub closed_at: Option<DateTime<Utc>>,
     pub satisfaction: Option<String>,
     pub resolved: Option<bool>,
-    pub rated_at: Option<String>,
+    pub rated_at: Option<DateTime<Utc>>,
     pub stats_day: String,
     pub priority_score: i64,
     pub priority_level: String,
-    pub priority_factors: String,
+    pub priority_factors: JsonText,
     pub suggested_category_id: Option<i64>,
     pub suggested_confidence: Option<f64>,
     /// The classifier's top suggestions as JSON, best first.
-    pub suggestions: String,
+    pub suggestions: JsonText,
     /// Whether the category waits for a person (none, or the classifier was unsure).
     pub needs_review: bool,
     /// The responsibility list's proposal at intake as JSON, if any.
-    pub proposed_route: Option<String>,
+    pub proposed_route: Option<JsonText>,
     /// Residents whose repeat reports were attached, comma-separated ids.
     pub co_reporters: String,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
     pub version: i64,
 }
 
@@ -75,7 +78,7 @@ const CASE_COLUMNS: &str = "id, number, state, channel, title, text, address, la
 
 /// Returns one case.
 pub async fn get_case(conn: &mut Conn, id: i64) -> Result<CaseRow> {
-    sqlx::query_as(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ?"))
+    sql::query(format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ?"))
         .bind(id)
         .fetch_optional(conn)
         .await?
@@ -84,7 +87,7 @@ pub async fn get_case(conn: &mut Conn, id: i64) -> Result<CaseRow> {
 
 /// Writes every mutable field of a case if its version is still `case.version`, then bumps it.
 pub async fn update_case(conn: &mut Conn, case: &CaseRow) -> Result<()> {
-    let res = sqlx::query(
+    let res = sql::query(
         "UPDATE cases SET state = ?, title = ?, category_id = ?, area_id = ?, area_path = ?, lead_dept_id = ?,
             supporting_depts = ?, reporter_count = ?, urgent = ?, pending_kind = ?, pending_amount = ?, clock = ?,
             limit_amount = ?, clock_started_at = ?, due_at = ?, response_due_at = ?, accepted_at = ?, feedback_at = ?,
@@ -130,7 +133,7 @@ pub async fn update_case(conn: &mut Conn, case: &CaseRow) -> Result<()> {
     .bind(case.version)
     .execute(conn)
     .await?;
-    if res.rows_affected() == 0 {
+    if res == 0 {
         return Err(StorageError::Conflict(
             "the case was changed by someone else".into(),
         ));
@@ -144,8 +147,8 @@ const CASES_PER_STATEMENT: usize = 100;
 /// Inserts complete case rows as given (ids included): the bulk load of case histories.
 pub async fn insert_case_rows(conn: &mut Conn, rows: &[CaseRow]) -> Result<()> {
     for chunk in rows.chunks(CASES_PER_STATEMENT) {
-        let mut query: QueryBuilder<'_, Sqlite> =
-            QueryBuilder::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
+        let mut query: Builder =
+            Builder::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
         query.push_values(chunk, |mut b, c| {
             b.push_bind(c.id)
                 .push_bind(c.number.clone())
@@ -207,8 +210,8 @@ pub async fn insert_case_rows(conn: &mut Conn, rows: &[CaseRow]) -> Result<()> {
 
 /// The highest case id in use (0 when there is none).
 pub async fn max_case_id(conn: &mut Conn) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM cases")
-        .fetch_one(conn)
+    Ok(sql::query("SELECT COALESCE(MAX(id), 0) FROM cases")
+        .scalar(conn)
         .await?)
 }
 
@@ -224,8 +227,8 @@ pub struct CaseFilter {
     pub overdue: Option<bool>,
     /// Only cases whose category waits for a person.
     pub needs_review: Option<bool>,
-    pub created_from: Option<String>,
-    pub created_to: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
     /// Highest priority first instead of newest first.
     pub by_priority: bool,
     /// Return only cases with an id below this (keyset pagination, newest first).
@@ -235,8 +238,8 @@ pub struct CaseFilter {
 
 /// Returns cases matching the filter, newest first.
 pub async fn list_cases(conn: &mut Conn, filter: &CaseFilter) -> Result<Vec<CaseRow>> {
-    let mut query: QueryBuilder<'_, Sqlite> =
-        QueryBuilder::new(format!("SELECT {CASE_COLUMNS} FROM cases WHERE 1 = 1"));
+    let mut query: Builder =
+        Builder::new(format!("SELECT {CASE_COLUMNS} FROM cases WHERE 1 = 1"));
     if let Some(prefix) = &filter.area_path_prefix {
         // Paths are digits and slashes only; the range scan keeps the index usable.
         query.push(" AND area_path >= ").push_bind(prefix.clone());
@@ -289,18 +292,18 @@ pub async fn list_cases(conn: &mut Conn, filter: &CaseFilter) -> Result<Vec<Case
         " ORDER BY id DESC LIMIT "
     });
     query.push_bind(filter.limit);
-    Ok(query.build_query_as().fetch_all(conn).await?)
+    Ok(query.build().fetch_all(conn).await?)
 }
 
 /// Returns running cases whose deadline is before `until` and that were not reminded yet.
 pub async fn cases_needing_reminder(
     conn: &mut Conn,
-    until: &str,
+    until: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<CaseRow>> {
-    Ok(sqlx::query_as(&format!(
+    Ok(sql::query(format!(
         "SELECT {CASE_COLUMNS} FROM cases
-         WHERE state IN ('dispatched', 'handling') AND due_at IS NOT NULL AND due_at < ? AND reminded = 0
+         WHERE state IN ('dispatched', 'handling') AND due_at IS NOT NULL AND due_at < ? AND reminded = FALSE
          ORDER BY due_at LIMIT ?"
     ))
     .bind(until)
@@ -310,10 +313,14 @@ pub async fn cases_needing_reminder(
 }
 
 /// Returns running cases past their deadline that are not marked overdue yet.
-pub async fn cases_newly_overdue(conn: &mut Conn, now: &str, limit: i64) -> Result<Vec<CaseRow>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn cases_newly_overdue(
+    conn: &mut Conn,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<CaseRow>> {
+    Ok(sql::query(format!(
         "SELECT {CASE_COLUMNS} FROM cases
-         WHERE state IN ('dispatched', 'handling') AND due_at IS NOT NULL AND due_at < ? AND overdue = 0
+         WHERE state IN ('dispatched', 'handling') AND due_at IS NOT NULL AND due_at < ? AND overdue = FALSE
          ORDER BY due_at LIMIT ?"
     ))
     .bind(now)
@@ -335,12 +342,12 @@ pub struct NewAppealRow<'a> {
     pub idempotency_key: Option<&'a str>,
     /// SHA-256 (hex) of the appeal's content, kept with its idempotency key.
     pub idempotency_hash: Option<&'a str>,
-    pub created_at: &'a str,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Inserts an appeal and returns its id.
 pub async fn insert_appeal(conn: &mut Conn, appeal: &NewAppealRow<'_>) -> Result<i64> {
-    Ok(sqlx::query_scalar(
+    Ok(sql::query(
         "INSERT INTO appeals (case_id, channel, title, text, reporter_user_id, reporter_name, reporter_phone,
             idempotency_key, idempotency_hash, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -355,7 +362,7 @@ pub async fn insert_appeal(conn: &mut Conn, appeal: &NewAppealRow<'_>) -> Result
     .bind(appeal.idempotency_key)
     .bind(appeal.idempotency_hash)
     .bind(appeal.created_at)
-    .fetch_one(conn)
+    .scalar(conn)
     .await?)
 }
 
@@ -366,7 +373,7 @@ pub async fn find_by_idempotency_key(
     key: &str,
 ) -> Result<Option<(i64, Option<String>)>> {
     Ok(
-        sqlx::query_as("SELECT case_id, idempotency_hash FROM appeals WHERE idempotency_key = ?")
+        sql::query("SELECT case_id, idempotency_hash FROM appeals WHERE idempotency_key = ?")
             .bind(key)
             .fetch_optional(conn)
             .await?,
@@ -384,12 +391,12 @@ pub struct AppealRow {
     pub reporter_user_id: Option<i64>,
     pub reporter_name: String,
     pub reporter_phone: String,
-    pub created_at: String,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Returns the appeals behind a case.
 pub async fn list_appeals(conn: &mut Conn, case_id: i64) -> Result<Vec<AppealRow>> {
-    Ok(sqlx::query_as(
+    Ok(sql::query(
         "SELECT id, case_id, channel, title, text, reporter_user_id, reporter_name, reporter_phone, created_at
          FROM appeals WHERE case_id = ? ORDER BY id",
     )
@@ -404,13 +411,13 @@ pub struct PauseRow {
     pub id: i64,
     pub case_id: i64,
     pub reason: String,
-    pub start_at: String,
-    pub end_at: Option<String>,
+    pub start_at: DateTime<Utc>,
+    pub end_at: Option<DateTime<Utc>>,
 }
 
 /// Opens a pause of the case's clock.
-pub async fn open_pause(conn: &mut Conn, case_id: i64, reason: &str, start_at: &str) -> Result<()> {
-    sqlx::query("INSERT INTO case_pauses (case_id, reason, start_at) VALUES (?, ?, ?)")
+pub async fn open_pause(conn: &mut Conn, case_id: i64, reason: &str, start_at: DateTime<Utc>) -> Result<()> {
+    sql::query("INSERT INTO case_pauses (case_id, reason, start_at) VALUES (?, ?, ?)")
         .bind(case_id)
         .bind(reason)
         .bind(start_at)
@@ -420,8 +427,8 @@ pub async fn open_pause(conn: &mut Conn, case_id: i64, reason: &str, start_at: &
 }
 
 /// Closes every open pause of the case.
-pub async fn close_pauses(conn: &mut Conn, case_id: i64, end_at: &str) -> Result<()> {
-    sqlx::query("UPDATE case_pauses SET end_at = ? WHERE case_id = ? AND end_at IS NULL")
+pub async fn close_pauses(conn: &mut Conn, case_id: i64, end_at: DateTime<Utc>) -> Result<()> {
+    sql::query("UPDATE case_pauses SET end_at = ? WHERE case_id = ? AND end_at IS NULL")
         .bind(end_at)
         .bind(case_id)
         .execute(conn)
@@ -431,7 +438,7 @@ pub async fn close_pauses(conn: &mut Conn, case_id: i64, end_at: &str) -> Result
 
 /// Returns the pauses of a case.
 pub async fn list_pauses(conn: &mut Conn, case_id: i64) -> Result<Vec<PauseRow>> {
-    Ok(sqlx::query_as(
+    Ok(sql::query(
         "SELECT id, case_id, reason, start_at, end_at FROM case_pauses WHERE case_id = ? ORDER BY id",
     )
     .bind(case_id)
@@ -441,7 +448,7 @@ pub async fn list_pauses(conn: &mut Conn, case_id: i64) -> Result<Vec<PauseRow>>
 
 /// Deletes the pauses of a case (its clock restarts on a new dispatch).
 pub async fn clear_pauses(conn: &mut Conn, case_id: i64) -> Result<()> {
-    sqlx::query("DELETE FROM case_pauses WHERE case_id = ?")
+    sql::query("DELETE FROM case_pauses WHERE case_id = ?")
         .bind(case_id)
         .execute(conn)
         .await?;
@@ -457,12 +464,12 @@ pub struct NotificationRow {
     pub user_id: Option<i64>,
     pub kind: String,
     pub message: String,
-    pub created_at: String,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Inserts a notification for a department or a user.
 pub async fn insert_notification(conn: &mut Conn, row: &NotificationRow) -> Result<()> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO notifications (case_id, dept_id, user_id, kind, message, created_at) VALUES (?, ?, ?, ?, ?, ?)",
     )
     .bind(row.case_id)
@@ -485,7 +492,7 @@ pub async fn list_notifications(
     limit: i64,
 ) -> Result<Vec<NotificationRow>> {
     // An area-scoped reader sees only notifications about cases inside the area.
-    Ok(sqlx::query_as(
+    Ok(sql::query(
         "SELECT id, case_id, dept_id, user_id, kind, message, created_at FROM notifications
          WHERE ((dept_id IS NOT NULL AND dept_id = ?) OR (user_id IS NOT NULL AND user_id = ?))
            AND (? IS NULL OR case_id IN (SELECT id FROM cases WHERE area_path LIKE ?))
@@ -511,12 +518,12 @@ pub struct TrainingExample {
     pub previous: String,
     pub note: String,
     pub actor_id: Option<i64>,
-    pub created_at: String,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Stores a training example (its id is assigned).
 pub async fn insert_training_example(conn: &mut Conn, row: &TrainingExample) -> Result<()> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO training_examples (case_id, source, text, label, previous, note, actor_id, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
@@ -539,7 +546,7 @@ pub async fn list_training_examples(
     after_id: i64,
     limit: i64,
 ) -> Result<Vec<TrainingExample>> {
-    Ok(sqlx::query_as(
+    Ok(sql::query(
         "SELECT id, case_id, source, text, label, previous, note, actor_id, created_at
          FROM training_examples WHERE id > ? ORDER BY id LIMIT ?",
     )

@@ -17,29 +17,199 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool};
+use sqlx::{ConnectOptions, PgPool, Postgres, Sqlite, SqlitePool};
 
 use crate::error::Unavailable;
 use crate::{Result, StorageError};
 
-/// The connection type repositories take.
-pub type Conn = sqlx::SqliteConnection;
+/// A connection repositories run statements on: a reader, or the inside of a [`WriteTx`] or
+/// [`ReadTx`]. Which backend it talks to is this enum's business only.
+#[derive(Debug)]
+pub enum Conn {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+impl Conn {
+    /// Which backend this connection talks to.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Runs a statement of the backend's own (transaction control).
+    fn raw<'c>(&'c mut self, sql: &'c str) -> crate::sql::Fut<'c, ()> {
+        Box::pin(async move {
+            match self {
+                Conn::Sqlite(c) => sqlx::query(sql).execute(&mut **c).await.map(|_| ())?,
+                Conn::Postgres(c) => sqlx::query(sql).execute(&mut **c).await.map(|_| ())?,
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs a script of several statements (tools and tests).
+    pub async fn execute_script(&mut self, script: &str) -> Result<()> {
+        match self {
+            Conn::Sqlite(c) => sqlx::raw_sql(script).execute(&mut **c).await.map(|_| ())?,
+            Conn::Postgres(c) => sqlx::raw_sql(script).execute(&mut **c).await.map(|_| ())?,
+        }
+        Ok(())
+    }
+
+    fn close_on_drop(&mut self) {
+        match self {
+            Conn::Sqlite(c) => c.close_on_drop(),
+            Conn::Postgres(c) => c.close_on_drop(),
+        }
+    }
+}
+
+/// The two stores Urbis runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Where a store lives: a SQLite file (a path or a `sqlite:` URL) or a PostgreSQL database
+/// (a `postgres://` or `postgresql://` URL).
+#[derive(Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    /// Reads `--db`: `postgres://…` and `postgresql://…` are PostgreSQL; `sqlite:PATH`,
+    /// `sqlite://PATH` and anything else is a SQLite file path.
+    pub fn parse(text: &str) -> Location {
+        let text = text.trim();
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Location::Postgres(text.to_owned());
+        }
+        let path = text
+            .strip_prefix("sqlite://")
+            .or_else(|| text.strip_prefix("sqlite:"))
+            .unwrap_or(text);
+        Location::Sqlite(PathBuf::from(path))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Location::Sqlite(_) => Backend::Sqlite,
+            Location::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The SQLite file, when the store is one.
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            Location::Sqlite(path) => Some(path),
+            Location::Postgres(_) => None,
+        }
+    }
+}
+
+/// Shown without a password, so it can go into logs.
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(path) => write!(f, "{}", path.display()),
+            Location::Postgres(url) => match (url.find("://"), url.rfind('@')) {
+                (Some(scheme), Some(at)) if at > scheme => {
+                    let creds = &url[scheme + 3..at];
+                    match creds.split_once(':') {
+                        Some((user, _)) => {
+                            write!(f, "{}{user}:***{}", &url[..scheme + 3], &url[at..])
+                        }
+                        None => f.write_str(url),
+                    }
+                }
+                _ => f.write_str(url),
+            },
+        }
+    }
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Location({self})")
+    }
+}
+
+impl FromStr for Location {
+    type Err = std::convert::Infallible;
+    fn from_str(text: &str) -> std::result::Result<Location, Self::Err> {
+        Ok(Location::parse(text))
+    }
+}
+
+impl From<&str> for Location {
+    fn from(text: &str) -> Location {
+        Location::parse(text)
+    }
+}
+
+impl From<String> for Location {
+    fn from(text: String) -> Location {
+        Location::parse(&text)
+    }
+}
+
+impl From<PathBuf> for Location {
+    fn from(path: PathBuf) -> Location {
+        Location::Sqlite(path)
+    }
+}
+
+impl From<&Path> for Location {
+    fn from(path: &Path) -> Location {
+        Location::Sqlite(path.to_owned())
+    }
+}
+
+impl From<&PathBuf> for Location {
+    fn from(path: &PathBuf) -> Location {
+        Location::Sqlite(path.clone())
+    }
+}
+
+impl From<&Location> for Location {
+    fn from(location: &Location) -> Location {
+        location.clone()
+    }
+}
 
 /// How hard a commit waits for the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
-    /// `synchronous=FULL`: a committed transaction survives a power cut (the default).
+    /// A committed transaction survives a power cut (the default): SQLite `synchronous=FULL`,
+    /// PostgreSQL `synchronous_commit=on`.
     Full,
-    /// `synchronous=NORMAL`: survives a process crash; the last commits may be lost on a power cut.
+    /// Survives a process crash; the last commits may be lost on a power cut: SQLite
+    /// `synchronous=NORMAL`, PostgreSQL `synchronous_commit=off`.
     Relaxed,
 }
 
 /// How a process uses the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// The one process that writes: takes the lock file, checks the file, migrates, and proves
-    /// with a write that the store takes writes.
+    /// A process that writes: migrates, and proves with a write that the store takes writes
+    /// (on SQLite it also takes the lock file and checks the file).
     Writer,
     /// A reader beside a running writer (`audit verify`, `backup`): no lock, no migration, no write.
     ReadOnly,
@@ -48,23 +218,24 @@ pub enum Access {
 /// Options for [`Db::open`].
 #[derive(Debug, Clone)]
 pub struct DbOptions {
-    pub path: PathBuf,
+    pub location: Location,
     pub durability: Durability,
     pub read_connections: u32,
     pub access: Access,
-    /// A writer that serves (`serve`, `demo`) holds the lock file, so a second one is refused;
-    /// one-shot tools (imports) write beside it, serialised by SQLite's write lock.
+    /// A SQLite writer that serves (`serve`, `demo`) holds the lock file, so a second one is
+    /// refused; one-shot tools (imports) write beside it, serialised by SQLite's write lock.
+    /// PostgreSQL serialises writers itself (see [`Db::begin_write`]) and takes no lock file.
     pub lock: bool,
-    /// Run `PRAGMA quick_check` at open and refuse a damaged file. It reads the whole file:
-    /// about 3 minutes for a 4.3 GB store of a million cases on the development machine.
+    /// Run `PRAGMA quick_check` at open and refuse a damaged SQLite file. It reads the whole
+    /// file: about 3 minutes for a 4.3 GB store of a million cases on the development machine.
     pub check: bool,
 }
 
 impl DbOptions {
     /// The options of the writing process: full durability, eight readers.
-    pub fn writer(path: impl Into<PathBuf>) -> DbOptions {
+    pub fn writer(location: impl Into<Location>) -> DbOptions {
         DbOptions {
-            path: path.into(),
+            location: location.into(),
             durability: Durability::Full,
             read_connections: 8,
             access: Access::Writer,
@@ -74,109 +245,85 @@ impl DbOptions {
     }
 }
 
-/// The embedded store: one writer connection and a pool of readers on one SQLite file.
+/// The store: SQLite (one writer connection and a pool of readers on one file) or PostgreSQL
+/// (one pool).
 #[derive(Debug, Clone)]
 pub struct Db {
-    write: SqlitePool,
-    read: SqlitePool,
-    path: PathBuf,
-    /// The lock file held while this process is the store's writer; released by [`Db::close`].
-    lock: Arc<Mutex<Option<File>>>,
+    inner: Arc<Inner>,
 }
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+#[derive(Debug)]
+enum Inner {
+    Sqlite {
+        write: SqlitePool,
+        read: SqlitePool,
+        location: Location,
+        /// The lock file held while this process is the store's writer; released by [`Db::close`].
+        lock: Mutex<Option<File>>,
+    },
+    Postgres {
+        pool: PgPool,
+        location: Location,
+    },
+}
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// How long a write waits for a lock held by another connection or process.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The PostgreSQL advisory lock every write transaction takes first (its key is the bytes of
+/// "urbis-w").
+const POSTGRES_LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(33058339276664183)";
+
 impl Db {
-    /// Opens (creating if needed) the database file. A writer takes the lock file (a second
-    /// writer on the same file is refused), refuses a damaged file (`PRAGMA quick_check`), runs
-    /// pending migrations and refuses a store that cannot take a write (read-only file or
-    /// directory, full disk).
+    /// Opens the store. SQLite: creates the file if needed; a writer takes the lock file (a
+    /// second writer on the same file is refused), refuses a damaged file (`PRAGMA
+    /// quick_check`), runs pending migrations and refuses a store that cannot take a write
+    /// (read-only file or directory, full disk). PostgreSQL: connects, and a writer runs
+    /// pending migrations and proves it can write.
     pub async fn open(options: &DbOptions) -> Result<Db> {
-        let lock = match options.access {
-            Access::Writer if options.lock => Some(take_lock(&options.path)?),
-            Access::Writer => None,
-            Access::ReadOnly => {
-                if !options.path.exists() {
-                    return Err(StorageError::Refused(format!(
-                        "no database at {}",
-                        options.path.display()
-                    )));
-                }
-                None
-            }
-        };
-        if options.access == Access::Writer {
-            create_private(&options.path);
+        match &options.location {
+            Location::Sqlite(path) => open_sqlite(options, path).await,
+            Location::Postgres(url) => open_postgres(options, url).await,
         }
-        let mut base = SqliteConnectOptions::from_str("sqlite://")?
-            .filename(&options.path)
-            .create_if_missing(options.access == Access::Writer);
-        // Only the writer chooses the journal (switching it is a write); a reader takes the
-        // file as it is — a live store in WAL mode, or a backup copy in rollback mode.
-        if options.access == Access::Writer {
-            base = base.journal_mode(SqliteJournalMode::Wal);
-        }
-        let base = base
-            .synchronous(match options.durability {
-                Durability::Full => SqliteSynchronous::Full,
-                Durability::Relaxed => SqliteSynchronous::Normal,
-            })
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT)
-            .pragma("temp_store", "memory")
-            .pragma("cache_size", "-32000");
-        let write_options = match options.access {
-            Access::Writer => base.clone(),
-            Access::ReadOnly => base.clone().read_only(true),
-        };
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(write_options)
-            .await
-            .map_err(|err| refuse_open(&options.path, err.into()))?;
-        restrict_permissions(&options.path);
-        if options.check {
-            quick_check(&write)
-                .await
-                .map_err(|err| refuse_open(&options.path, err))?;
-        }
-        if options.access == Access::Writer {
-            MIGRATOR
-                .run(&write)
-                .await
-                .map_err(|err| refuse_open(&options.path, err.into()))?;
-        }
-        let read = SqlitePoolOptions::new()
-            .max_connections(options.read_connections.max(1))
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(base.read_only(true))
-            .await?;
-        let db = Db {
-            write,
-            read,
-            path: options.path.clone(),
-            lock: Arc::new(Mutex::new(lock)),
-        };
-        if options.access == Access::Writer {
-            db.probe_write()
-                .await
-                .map_err(|err| refuse_open(&options.path, err))?;
-        }
-        Ok(db)
     }
 
-    /// Starts a write transaction that holds the write lock from its start (`BEGIN IMMEDIATE`),
-    /// so another writer makes it wait up to the busy timeout instead of failing halfway.
+    /// Which backend this store is.
+    pub fn backend(&self) -> Backend {
+        match &*self.inner {
+            Inner::Sqlite { .. } => Backend::Sqlite,
+            Inner::Postgres { .. } => Backend::Postgres,
+        }
+    }
+
+    /// Where the store lives.
+    pub fn location(&self) -> &Location {
+        match &*self.inner {
+            Inner::Sqlite { location, .. } | Inner::Postgres { location, .. } => location,
+        }
+    }
+
+    /// Starts a write transaction. Every write transaction of a store is serialised, because
+    /// each one appends to the one audit chain: on SQLite it holds the write lock from its start
+    /// (`BEGIN IMMEDIATE`, waiting up to the busy timeout for another process); on PostgreSQL
+    /// it takes a transaction-scoped advisory lock first, so writers on several nodes queue in
+    /// one order and can never fork the chain or deadlock on each other's rows.
     pub async fn begin_write(&self) -> Result<WriteTx> {
-        let mut conn = self.write.acquire().await?;
-        if let Err(err) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
+        let (mut conn, begin) = match &*self.inner {
+            Inner::Sqlite { write, .. } => (Conn::Sqlite(write.acquire().await?), "BEGIN IMMEDIATE"),
+            Inner::Postgres { pool, .. } => (Conn::Postgres(pool.acquire().await?), "BEGIN"),
+        };
+        if let Err(err) = conn.raw(begin).await {
             conn.close_on_drop();
-            return Err(err.into());
+            return Err(err);
+        }
+        if conn.backend() == Backend::Postgres
+            && let Err(err) = conn.raw(POSTGRES_LOCK_SQL).await
+        {
+            conn.close_on_drop();
+            return Err(err);
         }
         Ok(WriteTx {
             conn: Some(conn),
@@ -184,80 +331,229 @@ impl Db {
         })
     }
 
+    /// A connection for reads; each statement sees the latest committed state.
+    pub async fn read(&self) -> Result<Conn> {
+        Ok(match &*self.inner {
+            Inner::Sqlite { read, .. } => Conn::Sqlite(read.acquire().await?),
+            Inner::Postgres { pool, .. } => Conn::Postgres(pool.acquire().await?),
+        })
+    }
+
+    /// A connection whose statements commit one by one, outside any write transaction: for
+    /// tools and tests that inspect or deliberately damage a store. The service never uses it.
+    pub async fn write_conn(&self) -> Result<Conn> {
+        Ok(match &*self.inner {
+            Inner::Sqlite { write, .. } => Conn::Sqlite(write.acquire().await?),
+            Inner::Postgres { pool, .. } => Conn::Postgres(pool.acquire().await?),
+        })
+    }
+
+    /// A read transaction: every statement in it sees one consistent snapshot.
+    pub async fn read_snapshot(&self) -> Result<ReadTx> {
+        let mut conn = self.read().await?;
+        let begin = match conn.backend() {
+            Backend::Sqlite => "BEGIN",
+            Backend::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        };
+        if let Err(err) = conn.raw(begin).await {
+            conn.close_on_drop();
+            return Err(err);
+        }
+        Ok(ReadTx { conn: Some(conn) })
+    }
+
     /// Proves that the store takes a durable write now (used at start and by `/readyz`).
     pub async fn probe_write(&self) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO store_probe (id, at) VALUES (1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-             ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+        crate::sql::query(
+            "INSERT INTO store_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at",
         )
-        .execute(&mut *tx)
+        .bind(chrono::Utc::now())
+        .execute(&mut tx)
         .await?;
         tx.commit().await
     }
 
-    /// Writes a consistent copy of the whole store to `to` (`VACUUM INTO`, taken on a read
-    /// snapshot while writers go on). `to` must not exist.
+    /// Writes a consistent copy of a SQLite store to the file `to` (`VACUUM INTO`, taken on a
+    /// read snapshot while writers go on). `to` must not exist. A PostgreSQL store is backed up
+    /// with `store::copy_store` into a SQLite file instead.
     pub async fn backup_into(&self, to: &Path) -> Result<()> {
+        let Inner::Sqlite { read, .. } = &*self.inner else {
+            return Err(StorageError::Refused(
+                "VACUUM INTO backs up a SQLite store only".into(),
+            ));
+        };
         let target = to.to_str().ok_or_else(|| {
             StorageError::Refused(format!("backup path {} is not UTF-8", to.display()))
         })?;
-        sqlx::query("VACUUM INTO ?")
-            .bind(target)
-            .execute(&self.read)
-            .await?;
+        sqlx::query("VACUUM INTO ?").bind(target).execute(read).await?;
         Ok(())
     }
 
-    /// Returns the pool whose single connection performs every write.
-    pub fn writer(&self) -> &SqlitePool {
-        &self.write
+    /// Runs `PRAGMA quick_check` on a SQLite store (PostgreSQL checks its own pages).
+    pub async fn quick_check(&self) -> Result<()> {
+        match &*self.inner {
+            Inner::Sqlite { read, .. } => quick_check(read).await,
+            Inner::Postgres { .. } => Ok(()),
+        }
     }
 
-    /// Returns the pool for reads.
-    pub fn reader(&self) -> &SqlitePool {
-        &self.read
-    }
-
-    /// Returns the database file path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Closes both pools, waiting for connections to finish, and releases the lock file.
+    /// Closes the pools, waiting for connections to finish, and releases the lock file.
     pub async fn close(&self) {
-        self.read.close().await;
-        self.write.close().await;
-        let mut lock = match self.lock.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        lock.take();
+        match &*self.inner {
+            Inner::Sqlite { write, read, lock, .. } => {
+                read.close().await;
+                write.close().await;
+                let mut lock = match lock.lock() {
+                    Ok(guard) => guard,
+                    Err(poisoned) => poisoned.into_inner(),
+                };
+                lock.take();
+            }
+            Inner::Postgres { pool, .. } => pool.close().await,
+        }
     }
 }
 
-/// A write transaction on the writer connection. Commit with [`WriteTx::commit`]; dropping it
-/// without a commit rolls back by retiring the connection (closing a SQLite connection rolls
-/// back whatever it had open), so no failure can leave the writer inside a transaction.
+async fn open_sqlite(options: &DbOptions, path: &Path) -> Result<Db> {
+    let lock = match options.access {
+        Access::Writer if options.lock => Some(take_lock(path)?),
+        Access::Writer => None,
+        Access::ReadOnly => {
+            if !path.exists() {
+                return Err(StorageError::Refused(format!(
+                    "no database at {}",
+                    path.display()
+                )));
+            }
+            None
+        }
+    };
+    if options.access == Access::Writer {
+        create_private(path);
+    }
+    let mut base = SqliteConnectOptions::from_str("sqlite://")?
+        .filename(path)
+        .create_if_missing(options.access == Access::Writer);
+    // Only the writer chooses the journal (switching it is a write); a reader takes the
+    // file as it is — a live store in WAL mode, or a backup copy in rollback mode.
+    if options.access == Access::Writer {
+        base = base.journal_mode(SqliteJournalMode::Wal);
+    }
+    let base = base
+        .synchronous(match options.durability {
+            Durability::Full => SqliteSynchronous::Full,
+            Durability::Relaxed => SqliteSynchronous::Normal,
+        })
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT)
+        .pragma("temp_store", "memory")
+        .pragma("cache_size", "-32000");
+    let write_options = match options.access {
+        Access::Writer => base.clone(),
+        Access::ReadOnly => base.clone().read_only(true),
+    };
+    let write = SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(write_options)
+        .await
+        .map_err(|err| refuse_open(path, err.into()))?;
+    restrict_permissions(path);
+    if options.check {
+        quick_check(&write)
+            .await
+            .map_err(|err| refuse_open(path, err))?;
+    }
+    if options.access == Access::Writer {
+        SQLITE_MIGRATOR
+            .run(&write)
+            .await
+            .map_err(|err| refuse_open(path, err.into()))?;
+    }
+    let read = SqlitePoolOptions::new()
+        .max_connections(options.read_connections.max(1))
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(base.read_only(true))
+        .await?;
+    let db = Db {
+        inner: Arc::new(Inner::Sqlite {
+            write,
+            read,
+            location: options.location.clone(),
+            lock: Mutex::new(lock),
+        }),
+    };
+    if options.access == Access::Writer {
+        db.probe_write()
+            .await
+            .map_err(|err| refuse_open(path, err))?;
+    }
+    Ok(db)
+}
+
+async fn open_postgres(options: &DbOptions, url: &str) -> Result<Db> {
+    let shown = options.location.to_string();
+    let mut connect = PgConnectOptions::from_str(url)
+        .map_err(|err| StorageError::Refused(format!("bad PostgreSQL URL {shown}: {err}")))?
+        .log_statements(tracing::log::LevelFilter::Trace)
+        .options([("timezone", "UTC")]);
+    if options.durability == Durability::Relaxed {
+        connect = connect.options([("synchronous_commit", "off")]);
+    }
+    if options.access == Access::ReadOnly {
+        connect = connect.options([("default_transaction_read_only", "on")]);
+    }
+    let pool = PgPoolOptions::new()
+        .max_connections(options.read_connections.max(1) + 4)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(connect)
+        .await
+        .map_err(|err| {
+            StorageError::Refused(format!("cannot connect to PostgreSQL at {shown}: {err}"))
+        })?;
+    if options.access == Access::Writer {
+        POSTGRES_MIGRATOR.run(&pool).await.map_err(|err| {
+            StorageError::Refused(format!("cannot migrate PostgreSQL at {shown}: {err}"))
+        })?;
+    }
+    let db = Db {
+        inner: Arc::new(Inner::Postgres {
+            pool,
+            location: options.location.clone(),
+        }),
+    };
+    if options.access == Access::Writer {
+        db.probe_write().await.map_err(|err| {
+            StorageError::Refused(format!("PostgreSQL at {shown} does not take writes: {err}"))
+        })?;
+    }
+    Ok(db)
+}
+
+/// A write transaction. Commit with [`WriteTx::commit`]; dropping it without a commit rolls
+/// back by retiring the connection (closing a connection rolls back whatever it had open), so
+/// no failure can leave a writer inside a transaction.
 pub struct WriteTx {
-    conn: Option<PoolConnection<Sqlite>>,
+    conn: Option<Conn>,
     committed: bool,
 }
 
 impl WriteTx {
-    /// Commits. `Ok` means SQLite's `COMMIT` returned success with the store's durability; on
-    /// any error the transaction is rolled back and the connection replaced.
+    /// Commits. `Ok` means the backend's `COMMIT` returned success with the store's
+    /// durability; on any error the transaction is rolled back and the connection replaced.
     pub async fn commit(mut self) -> Result<()> {
         let conn = self.conn.as_mut().expect("connection present until drop");
-        match sqlx::query("COMMIT").execute(&mut **conn).await {
-            Ok(_) => {
+        match conn.raw("COMMIT").await {
+            Ok(()) => {
                 self.committed = true;
                 Ok(())
             }
             Err(err) => {
                 // SQLite may keep the transaction open after a failed COMMIT: end it for real.
-                let _ = sqlx::query("ROLLBACK").execute(&mut **conn).await;
-                Err(err.into())
+                let _ = conn.raw("ROLLBACK").await;
+                Err(err)
             }
         }
     }
@@ -281,6 +577,45 @@ impl Drop for WriteTx {
         if let Some(mut conn) = self.conn.take()
             && !self.committed
         {
+            conn.close_on_drop();
+        }
+    }
+}
+
+/// A read transaction on one snapshot. End it with [`ReadTx::end`]; dropped without, its
+/// connection is retired.
+pub struct ReadTx {
+    conn: Option<Conn>,
+}
+
+impl ReadTx {
+    /// Ends the snapshot and returns the connection to the pool.
+    pub async fn end(mut self) -> Result<()> {
+        let mut conn = self.conn.take().expect("connection present until end");
+        if let Err(err) = conn.raw("ROLLBACK").await {
+            conn.close_on_drop();
+            return Err(err);
+        }
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for ReadTx {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        self.conn.as_ref().expect("connection present until end")
+    }
+}
+
+impl std::ops::DerefMut for ReadTx {
+    fn deref_mut(&mut self) -> &mut Conn {
+        self.conn.as_mut().expect("connection present until end")
+    }
+}
+
+impl Drop for ReadTx {
+    fn drop(&mut self) {
+        if let Some(mut conn) = self.conn.take() {
             conn.close_on_drop();
         }
     }
@@ -394,8 +729,8 @@ mod tests {
     }
 
     async fn count(db: &Db) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM filler")
-            .fetch_one(db.reader())
+        crate::sql::query("SELECT COUNT(*) FROM filler")
+            .scalar(&mut db.read().await.expect("reader"))
             .await
             .expect("count")
     }
@@ -408,24 +743,24 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let db = open(dir.path()).await;
         let mut tx = db.begin_write().await.expect("begin");
-        sqlx::query("CREATE TABLE filler (v BLOB NOT NULL)")
-            .execute(&mut *tx)
+        crate::sql::query("CREATE TABLE filler (v BLOB NOT NULL)")
+            .execute(&mut tx)
             .await
             .expect("create");
         tx.commit().await.expect("commit");
         let mut tx = db.begin_write().await.expect("begin");
-        let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
-            .fetch_one(&mut *tx)
+        let pages: i64 = crate::sql::query("PRAGMA page_count")
+            .scalar(&mut tx)
             .await
             .expect("page count");
-        sqlx::query(&format!("PRAGMA max_page_count = {}", pages + 4))
-            .execute(&mut *tx)
+        crate::sql::query(format!("PRAGMA max_page_count = {}", pages + 4))
+            .execute(&mut tx)
             .await
             .expect("limit");
         let mut failure = None;
         for _ in 0..100 {
-            if let Err(err) = sqlx::query("INSERT INTO filler (v) VALUES (zeroblob(3000))")
-                .execute(&mut *tx)
+            if let Err(err) = crate::sql::query("INSERT INTO filler (v) VALUES (zeroblob(3000))")
+                .execute(&mut tx)
                 .await
             {
                 failure = Some(StorageError::from(err));
@@ -443,8 +778,8 @@ mod tests {
         // The writer is usable again, without the limit, and a commit is a real commit.
         let mut tx = db.begin_write().await.expect("begin after the failure");
         for _ in 0..20 {
-            sqlx::query("INSERT INTO filler (v) VALUES (zeroblob(3000))")
-                .execute(&mut *tx)
+            crate::sql::query("INSERT INTO filler (v) VALUES (zeroblob(3000))")
+                .execute(&mut tx)
                 .await
                 .expect("insert after the failure");
         }

@@ -59,6 +59,20 @@ impl Unavailable {
         }
     }
 
+    /// Classifies a PostgreSQL SQLSTATE.
+    pub fn from_postgres_code(code: &str) -> Option<Unavailable> {
+        match code {
+            "53100" => Some(Unavailable::Full),
+            "25006" => Some(Unavailable::ReadOnly),
+            "40001" | "40P01" | "55P03" | "53300" | "57014" => Some(Unavailable::Busy),
+            "58030" | "57P01" | "57P02" | "57P03" | "08000" | "08003" | "08006" => {
+                Some(Unavailable::Io)
+            }
+            "XX001" | "XX002" => Some(Unavailable::Damaged),
+            _ => None,
+        }
+    }
+
     /// Classifies an SQLite (extended) result code.
     pub fn from_sqlite_code(code: i64) -> Option<Unavailable> {
         match code & 0xff {
@@ -96,16 +110,23 @@ impl From<sqlx::Error> for StorageError {
                 StorageError::Conflict(db.message().to_owned())
             }
             sqlx::Error::Database(db) => {
-                match db
-                    .code()
-                    .and_then(|c| c.parse::<i64>().ok())
-                    .and_then(Unavailable::from_sqlite_code)
-                {
+                let postgres = db
+                    .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                    .is_some();
+                let kind = match db.code() {
+                    Some(code) if postgres => Unavailable::from_postgres_code(&code),
+                    Some(code) => code.parse::<i64>().ok().and_then(Unavailable::from_sqlite_code),
+                    None => None,
+                };
+                match kind {
                     Some(kind) => StorageError::Unavailable(kind, db.message().to_owned()),
                     None => StorageError::Database(err),
                 }
             }
             sqlx::Error::Io(io) => StorageError::Unavailable(Unavailable::Io, io.to_string()),
+            sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
+                StorageError::Unavailable(Unavailable::Io, err.to_string())
+            }
             sqlx::Error::PoolTimedOut => StorageError::Unavailable(
                 Unavailable::Busy,
                 "timed out waiting for a database connection".into(),

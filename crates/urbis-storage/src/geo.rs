@@ -1,8 +1,10 @@
 //! Grids and maps: responsibility grids (责任网格) and their unit grids, the address gazetteer, city
 //! assets (部件), the asset classes of categories, and the asset a case names.
 
+use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
+use crate::sql;
 use crate::{Conn, Result, StorageError};
 
 /// A responsibility grid with its supervisor, if bound.
@@ -14,8 +16,8 @@ pub struct ResponsibilityGridRow {
     pub supervisor_user_id: Option<i64>,
     pub supervisor_username: Option<String>,
     pub supervisor_name: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 const RGRID_SELECT: &str =
@@ -29,9 +31,9 @@ pub async fn insert_responsibility_grid(
     code: &str,
     name: &str,
     supervisor_user_id: Option<i64>,
-    at: &str,
+    at: DateTime<Utc>,
 ) -> Result<i64> {
-    Ok(sqlx::query_scalar(
+    Ok(sql::query(
         "INSERT INTO responsibility_grids (code, name, supervisor_user_id, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?) RETURNING id",
     )
@@ -40,13 +42,13 @@ pub async fn insert_responsibility_grid(
     .bind(supervisor_user_id)
     .bind(at)
     .bind(at)
-    .fetch_one(&mut *conn)
+    .scalar(&mut *conn)
     .await?)
 }
 
 /// Returns one responsibility grid.
 pub async fn get_responsibility_grid(conn: &mut Conn, id: i64) -> Result<ResponsibilityGridRow> {
-    sqlx::query_as(&format!("{RGRID_SELECT} WHERE g.id = ?"))
+    sql::query(format!("{RGRID_SELECT} WHERE g.id = ?"))
         .bind(id)
         .fetch_optional(conn)
         .await?
@@ -56,7 +58,7 @@ pub async fn get_responsibility_grid(conn: &mut Conn, id: i64) -> Result<Respons
 /// Returns every responsibility grid, by code.
 pub async fn list_responsibility_grids(conn: &mut Conn) -> Result<Vec<ResponsibilityGridRow>> {
     Ok(
-        sqlx::query_as(&format!("{RGRID_SELECT} ORDER BY g.code LIMIT 100000"))
+        sql::query(format!("{RGRID_SELECT} ORDER BY g.code LIMIT 100000"))
             .fetch_all(conn)
             .await?,
     )
@@ -67,9 +69,9 @@ pub async fn set_grid_supervisor(
     conn: &mut Conn,
     id: i64,
     supervisor_user_id: Option<i64>,
-    at: &str,
+    at: DateTime<Utc>,
 ) -> Result<()> {
-    sqlx::query(
+    sql::query(
         "UPDATE responsibility_grids SET supervisor_user_id = ?, updated_at = ? WHERE id = ?",
     )
     .bind(supervisor_user_id)
@@ -82,7 +84,7 @@ pub async fn set_grid_supervisor(
 
 /// Adds a unit grid to a responsibility grid; a unit already in one is a Conflict.
 pub async fn insert_grid_unit(conn: &mut Conn, grid_id: i64, unit_area_id: i64) -> Result<()> {
-    sqlx::query("INSERT INTO responsibility_grid_units (unit_area_id, grid_id) VALUES (?, ?)")
+    sql::query("INSERT INTO responsibility_grid_units (unit_area_id, grid_id) VALUES (?, ?)")
         .bind(unit_area_id)
         .bind(grid_id)
         .execute(conn)
@@ -93,16 +95,16 @@ pub async fn insert_grid_unit(conn: &mut Conn, grid_id: i64, unit_area_id: i64) 
 /// Returns the responsibility grid holding a unit grid, if any.
 pub async fn grid_of_unit(conn: &mut Conn, unit_area_id: i64) -> Result<Option<i64>> {
     Ok(
-        sqlx::query_scalar("SELECT grid_id FROM responsibility_grid_units WHERE unit_area_id = ?")
+        sql::query("SELECT grid_id FROM responsibility_grid_units WHERE unit_area_id = ?")
             .bind(unit_area_id)
-            .fetch_optional(conn)
+            .scalar_optional(conn)
             .await?,
     )
 }
 
 /// Returns (responsibility grid id, unit area id, unit code) for every unit of every grid.
 pub async fn list_grid_units(conn: &mut Conn) -> Result<Vec<(i64, i64, String)>> {
-    Ok(sqlx::query_as(
+    Ok(sql::query(
         "SELECT r.grid_id, r.unit_area_id, a.code FROM responsibility_grid_units r
          JOIN areas a ON a.id = r.unit_area_id ORDER BY r.grid_id, a.code",
     )
@@ -131,7 +133,7 @@ pub async fn grids_in_box(
     limit: i64,
 ) -> Result<Vec<GridMapRow>> {
     let (min_lon, min_lat, max_lon, max_lat) = bbox;
-    Ok(sqlx::query_as(
+    Ok(sql::query(
         "SELECT a.id, a.code, a.name, a.parent_id, a.path, a.center_lat, a.center_lon, a.geometry,
             p.code AS parent_code
          FROM areas a LEFT JOIN areas p ON p.id = a.parent_id
@@ -149,7 +151,7 @@ pub async fn grids_in_box(
 
 /// Returns (unit grid id, state, overdue, number of cases) from the rolled-up state counts.
 pub async fn grid_state_counts(conn: &mut Conn) -> Result<Vec<(i64, String, bool, i64)>> {
-    Ok(sqlx::query_as(
+    Ok(sql::query(
         "SELECT c.area_id, c.state, c.overdue, c.n FROM state_rollup c
          JOIN areas a ON a.id = c.area_id AND a.level = 'grid'",
     )
@@ -178,14 +180,14 @@ pub async fn upsert_gazetteer_entry(
     aliases: &str,
 ) -> Result<bool> {
     let existing: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM gazetteer_entries WHERE name = ? AND kind = ?")
+        sql::query("SELECT id FROM gazetteer_entries WHERE name = ? AND kind = ?")
             .bind(name)
             .bind(kind)
-            .fetch_optional(&mut *conn)
+            .scalar_optional(&mut *conn)
             .await?;
     match existing {
         Some(id) => {
-            sqlx::query("UPDATE gazetteer_entries SET lat = ?, lon = ?, aliases = ? WHERE id = ?")
+            sql::query("UPDATE gazetteer_entries SET lat = ?, lon = ?, aliases = ? WHERE id = ?")
                 .bind(lat)
                 .bind(lon)
                 .bind(aliases)
@@ -195,7 +197,7 @@ pub async fn upsert_gazetteer_entry(
             Ok(false)
         }
         None => {
-            sqlx::query(
+            sql::query(
                 "INSERT INTO gazetteer_entries (name, kind, lat, lon, aliases) VALUES (?, ?, ?, ?, ?)",
             )
             .bind(name)
@@ -212,7 +214,7 @@ pub async fn upsert_gazetteer_entry(
 
 /// Returns every gazetteer entry, by id.
 pub async fn list_gazetteer(conn: &mut Conn) -> Result<Vec<GazetteerRow>> {
-    Ok(sqlx::query_as(
+    Ok(sql::query(
         "SELECT id, name, kind, lat, lon, aliases FROM gazetteer_entries ORDER BY id",
     )
     .fetch_all(conn)
@@ -237,7 +239,7 @@ pub struct AssetRow {
     pub state: String,
     pub area_id: Option<i64>,
     pub area_code: Option<String>,
-    pub updated_at: String,
+    pub updated_at: DateTime<Utc>,
 }
 
 const ASSET_SELECT: &str = "SELECT s.id, s.class_code, s.subclass_code, s.name, s.lat, s.lon,
@@ -260,16 +262,16 @@ pub struct NewAssetRow<'a> {
     pub maintainer_dept_id: Option<i64>,
     pub state: &'a str,
     pub area_id: Option<i64>,
-    pub updated_at: &'a str,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// Inserts the asset, or updates the row with the same id; returns true when it was new.
 pub async fn upsert_asset(conn: &mut Conn, asset: &NewAssetRow<'_>) -> Result<bool> {
-    let existed: Option<String> = sqlx::query_scalar("SELECT id FROM assets WHERE id = ?")
+    let existed: Option<String> = sql::query("SELECT id FROM assets WHERE id = ?")
         .bind(asset.id)
-        .fetch_optional(&mut *conn)
+        .scalar_optional(&mut *conn)
         .await?;
-    sqlx::query(
+    sql::query(
         "INSERT INTO assets (id, class_code, subclass_code, name, lat, lon, owner_dept_id, maintainer_dept_id,
             state, area_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, lat = excluded.lat, lon = excluded.lon,
@@ -294,7 +296,7 @@ pub async fn upsert_asset(conn: &mut Conn, asset: &NewAssetRow<'_>) -> Result<bo
 
 /// Returns one asset.
 pub async fn get_asset(conn: &mut Conn, id: &str) -> Result<AssetRow> {
-    sqlx::query_as(&format!("{ASSET_SELECT} WHERE s.id = ?"))
+    sql::query(format!("{ASSET_SELECT} WHERE s.id = ?"))
         .bind(id)
         .fetch_optional(conn)
         .await?
@@ -310,7 +312,7 @@ pub async fn assets_in_bbox(
     limit: i64,
 ) -> Result<Vec<AssetRow>> {
     let (min_lon, min_lat, max_lon, max_lat) = bbox;
-    Ok(sqlx::query_as(&format!(
+    Ok(sql::query(format!(
         "{ASSET_SELECT} WHERE s.lat BETWEEN ? AND ? AND s.lon BETWEEN ? AND ?
            AND (? IS NULL OR s.class_code = ? OR s.subclass_code = ?)
          ORDER BY s.id LIMIT ?"
@@ -330,15 +332,15 @@ pub async fn assets_in_bbox(
 /// Returns (id, lat, lon) of every asset, for the nearest-asset index.
 pub async fn asset_points(conn: &mut Conn) -> Result<Vec<(String, f64, f64)>> {
     Ok(
-        sqlx::query_as("SELECT id, lat, lon FROM assets ORDER BY id")
+        sql::query("SELECT id, lat, lon FROM assets ORDER BY id")
             .fetch_all(conn)
             .await?,
     )
 }
 
 /// Sets an asset's state.
-pub async fn set_asset_state(conn: &mut Conn, id: &str, state: &str, at: &str) -> Result<()> {
-    sqlx::query("UPDATE assets SET state = ?, updated_at = ? WHERE id = ?")
+pub async fn set_asset_state(conn: &mut Conn, id: &str, state: &str, at: DateTime<Utc>) -> Result<()> {
+    sql::query("UPDATE assets SET state = ?, updated_at = ? WHERE id = ?")
         .bind(state)
         .bind(at)
         .bind(id)
@@ -350,7 +352,7 @@ pub async fn set_asset_state(conn: &mut Conn, id: &str, state: &str, at: &str) -
 /// Returns every category mapped to asset classes, as (category id, "0101,0102").
 pub async fn all_category_asset_classes(conn: &mut Conn) -> Result<Vec<(i64, String)>> {
     Ok(
-        sqlx::query_as("SELECT category_id, classes FROM category_asset_classes")
+        sql::query("SELECT category_id, classes FROM category_asset_classes")
             .fetch_all(conn)
             .await?,
     )
@@ -358,7 +360,7 @@ pub async fn all_category_asset_classes(conn: &mut Conn) -> Result<Vec<(i64, Str
 
 /// Returns (id, parent id) of every category.
 pub async fn category_parents(conn: &mut Conn) -> Result<Vec<(i64, Option<i64>)>> {
-    Ok(sqlx::query_as("SELECT id, parent_id FROM categories")
+    Ok(sql::query("SELECT id, parent_id FROM categories")
         .fetch_all(conn)
         .await?)
 }
@@ -370,12 +372,12 @@ pub async fn set_category_asset_classes(
     classes: &str,
 ) -> Result<()> {
     if classes.is_empty() {
-        sqlx::query("DELETE FROM category_asset_classes WHERE category_id = ?")
+        sql::query("DELETE FROM category_asset_classes WHERE category_id = ?")
             .bind(category_id)
             .execute(conn)
             .await?;
     } else {
-        sqlx::query(
+        sql::query(
             "INSERT INTO category_asset_classes (category_id, classes) VALUES (?, ?)
              ON CONFLICT (category_id) DO UPDATE SET classes = excluded.classes",
         )
@@ -394,7 +396,7 @@ pub async fn set_case_asset(
     asset_id: &str,
     distance_m: f64,
 ) -> Result<()> {
-    sqlx::query("UPDATE cases SET asset_id = ?, asset_distance_m = ? WHERE id = ?")
+    sql::query("UPDATE cases SET asset_id = ?, asset_distance_m = ? WHERE id = ?")
         .bind(asset_id)
         .bind(distance_m)
         .bind(case_id)
@@ -417,7 +419,7 @@ pub async fn case_geo(
         .map(|id| id.to_string())
         .collect::<Vec<_>>()
         .join(",");
-    Ok(sqlx::query_as(&format!(
+    Ok(sql::query(format!(
         "SELECT id, area_id, asset_id, asset_distance_m FROM cases WHERE id IN ({list})"
     ))
     .fetch_all(conn)

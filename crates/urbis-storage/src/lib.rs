@@ -7,21 +7,26 @@
 //! connections that read WAL snapshots concurrently. Repositories contain no business rules and
 //! never check permissions.
 
+pub mod admin;
 pub mod attachments;
 pub mod audit;
 pub mod cases;
 pub mod db;
 pub mod error;
 pub mod geo;
+pub mod intake;
+pub mod lookups;
 pub mod open311;
 pub mod public;
 pub mod reference;
 mod rollup;
+pub mod sql;
 pub mod stats;
 pub mod time;
 pub mod users;
 
-pub use db::{Access, Conn, Db, DbOptions, Durability, WriteTx};
+pub use db::{Access, Backend, Conn, Db, DbOptions, Durability, Location, ReadTx, WriteTx};
+pub use sql::JsonText;
 pub use error::{StorageError, Unavailable};
 
 /// Result of a repository call.

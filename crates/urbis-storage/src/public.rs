@@ -1,8 +1,10 @@
 //! The public view of one case for `GET /api/v1/public/cases/{number}`: only columns a stranger
 //! may see are selected, so reporter data is never even read on this path.
 
+use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
+use crate::sql::{self, Builder};
 use crate::{Conn, Result, StorageError};
 
 /// The public columns of a case.
@@ -14,13 +16,13 @@ pub struct PublicLookupRow {
     pub state: String,
     pub category_name: Option<String>,
     pub satisfaction: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// Returns the public columns of the case with this number.
 pub async fn get_by_number(conn: &mut Conn, number: &str) -> Result<PublicLookupRow> {
-    sqlx::query_as(
+    sql::query(
         "SELECT c.id, c.number, c.title, c.state, cat.name AS category_name, c.satisfaction,
                 c.created_at, c.updated_at
          FROM cases c LEFT JOIN categories cat ON cat.id = c.category_id
@@ -40,7 +42,7 @@ pub async fn recent_action_details(
     actions: &[&str],
     limit: i64,
 ) -> Result<Vec<String>> {
-    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+    let mut query = Builder::new(
         "SELECT detail FROM audit_log WHERE entity = 'case' AND entity_id = ",
     );
     query.push_bind(case_id).push(" AND action IN (");
@@ -49,6 +51,6 @@ pub async fn recent_action_details(
         separated.push_bind(action.to_string());
     }
     query.push(") ORDER BY seq DESC LIMIT ").push_bind(limit);
-    let rows: Vec<(String,)> = query.build_query_as().fetch_all(conn).await?;
+    let rows: Vec<(String,)> = query.build().fetch_all(conn).await?;
     Ok(rows.into_iter().map(|(detail,)| detail).collect())
 }

@@ -1,8 +1,10 @@
 //! Reference data: areas, departments, the category taxonomy, time limits, the working calendar,
 //! settings and the versioned responsibility list.
 
+use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
+use crate::sql;
 use crate::{Conn, Result, StorageError};
 
 /// A stored area.
@@ -30,7 +32,7 @@ pub async fn insert_area(
     center: Option<(f64, f64)>,
     geometry: Option<&str>,
 ) -> Result<AreaRow> {
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = sql::query(
         "INSERT INTO areas (code, name, level, parent_id, path, center_lat, center_lon, geometry)
          VALUES (?, ?, ?, ?, '', ?, ?, ?) RETURNING id",
     )
@@ -41,10 +43,10 @@ pub async fn insert_area(
     .bind(center.map(|c| c.0))
     .bind(center.map(|c| c.1))
     .bind(geometry)
-    .fetch_one(&mut *conn)
+    .scalar(&mut *conn)
     .await?;
     let path = format!("{}{id}/", parent.map(|p| p.path.as_str()).unwrap_or("/"));
-    sqlx::query("UPDATE areas SET path = ? WHERE id = ?")
+    sql::query("UPDATE areas SET path = ? WHERE id = ?")
         .bind(&path)
         .bind(id)
         .execute(&mut *conn)
@@ -54,7 +56,7 @@ pub async fn insert_area(
 
 /// Returns one area.
 pub async fn get_area(conn: &mut Conn, id: i64) -> Result<AreaRow> {
-    sqlx::query_as(&format!("SELECT {AREA_COLUMNS} FROM areas WHERE id = ?"))
+    sql::query(format!("SELECT {AREA_COLUMNS} FROM areas WHERE id = ?"))
         .bind(id)
         .fetch_optional(conn)
         .await?
@@ -64,7 +66,7 @@ pub async fn get_area(conn: &mut Conn, id: i64) -> Result<AreaRow> {
 /// Returns the area with this code, if any.
 pub async fn find_area_by_code(conn: &mut Conn, code: &str) -> Result<Option<AreaRow>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {AREA_COLUMNS} FROM areas WHERE code = ?"))
+        sql::query(format!("SELECT {AREA_COLUMNS} FROM areas WHERE code = ?"))
             .bind(code)
             .fetch_optional(conn)
             .await?,
@@ -74,7 +76,7 @@ pub async fn find_area_by_code(conn: &mut Conn, code: &str) -> Result<Option<Are
 /// Returns every area, ordered by path.
 pub async fn list_areas(conn: &mut Conn) -> Result<Vec<AreaRow>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {AREA_COLUMNS} FROM areas ORDER BY path"))
+        sql::query(format!("SELECT {AREA_COLUMNS} FROM areas ORDER BY path"))
             .fetch_all(conn)
             .await?,
     )
@@ -82,7 +84,7 @@ pub async fn list_areas(conn: &mut Conn) -> Result<Vec<AreaRow>> {
 
 /// Returns the root area (the city), the one without a parent with the smallest id.
 pub async fn root_area(conn: &mut Conn) -> Result<AreaRow> {
-    sqlx::query_as(&format!(
+    sql::query(format!(
         "SELECT {AREA_COLUMNS} FROM areas WHERE parent_id IS NULL ORDER BY id LIMIT 1"
     ))
     .fetch_optional(conn)
@@ -106,7 +108,7 @@ pub async fn insert_dept(
     name: &str,
     area_id: Option<i64>,
 ) -> Result<DeptRow> {
-    Ok(sqlx::query_as(
+    Ok(sql::query(
         "INSERT INTO departments (code, name, area_id) VALUES (?, ?, ?)
          RETURNING id, code, name, area_id",
     )
@@ -120,7 +122,7 @@ pub async fn insert_dept(
 /// Returns every department.
 pub async fn list_depts(conn: &mut Conn) -> Result<Vec<DeptRow>> {
     Ok(
-        sqlx::query_as("SELECT id, code, name, area_id FROM departments ORDER BY id")
+        sql::query("SELECT id, code, name, area_id FROM departments ORDER BY id")
             .fetch_all(conn)
             .await?,
     )
@@ -128,7 +130,7 @@ pub async fn list_depts(conn: &mut Conn) -> Result<Vec<DeptRow>> {
 
 /// Returns one department.
 pub async fn get_dept(conn: &mut Conn, id: i64) -> Result<DeptRow> {
-    sqlx::query_as("SELECT id, code, name, area_id FROM departments WHERE id = ?")
+    sql::query("SELECT id, code, name, area_id FROM departments WHERE id = ?")
         .bind(id)
         .fetch_optional(conn)
         .await?
@@ -157,7 +159,7 @@ pub async fn insert_category(
     parent_id: Option<i64>,
     severity: f64,
 ) -> Result<CategoryRow> {
-    Ok(sqlx::query_as(&format!(
+    Ok(sql::query(format!(
         "INSERT INTO categories (code, name, level, parent_id, severity) VALUES (?, ?, ?, ?, ?)
          RETURNING {CATEGORY_COLUMNS}"
     ))
@@ -172,7 +174,7 @@ pub async fn insert_category(
 
 /// Returns the whole taxonomy ordered by code.
 pub async fn list_categories(conn: &mut Conn) -> Result<Vec<CategoryRow>> {
-    Ok(sqlx::query_as(&format!(
+    Ok(sql::query(format!(
         "SELECT {CATEGORY_COLUMNS} FROM categories ORDER BY code"
     ))
     .fetch_all(conn)
@@ -185,8 +187,8 @@ pub async fn find_category(
     parent_id: Option<i64>,
     name: &str,
 ) -> Result<Option<CategoryRow>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {CATEGORY_COLUMNS} FROM categories WHERE parent_id IS ? AND name = ?"
+    Ok(sql::query(format!(
+        "SELECT {CATEGORY_COLUMNS} FROM categories WHERE parent_id IS NOT DISTINCT FROM ? AND name = ?"
     ))
     .bind(parent_id)
     .bind(name)
@@ -197,9 +199,9 @@ pub async fn find_category(
 /// Returns the number of children a category has (for generating the next code).
 pub async fn count_children(conn: &mut Conn, parent_id: Option<i64>) -> Result<i64> {
     Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM categories WHERE parent_id IS ?")
+        sql::query("SELECT COUNT(*) FROM categories WHERE parent_id IS NOT DISTINCT FROM ?")
             .bind(parent_id)
-            .fetch_one(conn)
+            .scalar(conn)
             .await?,
     )
 }
@@ -215,7 +217,7 @@ pub struct TimeLimitRow {
 
 /// Sets the time limit of a category.
 pub async fn upsert_time_limit(conn: &mut Conn, row: &TimeLimitRow) -> Result<()> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO time_limits (category_id, clock, amount, remind_before_minutes) VALUES (?, ?, ?, ?)
          ON CONFLICT (category_id) DO UPDATE SET clock = excluded.clock, amount = excluded.amount,
          remind_before_minutes = excluded.remind_before_minutes",
@@ -231,7 +233,7 @@ pub async fn upsert_time_limit(conn: &mut Conn, row: &TimeLimitRow) -> Result<()
 
 /// Returns every time limit.
 pub async fn list_time_limits(conn: &mut Conn) -> Result<Vec<TimeLimitRow>> {
-    Ok(sqlx::query_as(
+    Ok(sql::query(
         "SELECT category_id, clock, amount, remind_before_minutes FROM time_limits ORDER BY category_id",
     )
     .fetch_all(conn)
@@ -248,7 +250,7 @@ pub struct CalendarDayRow {
 
 /// Sets a day as holiday or make-up workday.
 pub async fn upsert_calendar_day(conn: &mut Conn, row: &CalendarDayRow) -> Result<()> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO calendar_days (day, kind, note) VALUES (?, ?, ?)
          ON CONFLICT (day) DO UPDATE SET kind = excluded.kind, note = excluded.note",
     )
@@ -262,17 +264,17 @@ pub async fn upsert_calendar_day(conn: &mut Conn, row: &CalendarDayRow) -> Resul
 
 /// Removes a calendar exception.
 pub async fn delete_calendar_day(conn: &mut Conn, day: &str) -> Result<bool> {
-    let res = sqlx::query("DELETE FROM calendar_days WHERE day = ?")
+    let res = sql::query("DELETE FROM calendar_days WHERE day = ?")
         .bind(day)
         .execute(conn)
         .await?;
-    Ok(res.rows_affected() > 0)
+    Ok(res > 0)
 }
 
 /// Returns every calendar exception.
 pub async fn list_calendar_days(conn: &mut Conn) -> Result<Vec<CalendarDayRow>> {
     Ok(
-        sqlx::query_as("SELECT day, kind, note FROM calendar_days ORDER BY day")
+        sql::query("SELECT day, kind, note FROM calendar_days ORDER BY day")
             .fetch_all(conn)
             .await?,
     )
@@ -281,16 +283,16 @@ pub async fn list_calendar_days(conn: &mut Conn) -> Result<Vec<CalendarDayRow>> 
 /// Returns a setting's value.
 pub async fn get_setting(conn: &mut Conn, key: &str) -> Result<Option<String>> {
     Ok(
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+        sql::query("SELECT value FROM settings WHERE key = ?")
             .bind(key)
-            .fetch_optional(conn)
+            .scalar_optional(conn)
             .await?,
     )
 }
 
 /// Sets a setting's value.
 pub async fn set_setting(conn: &mut Conn, key: &str, value: &str) -> Result<()> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO settings (key, value) VALUES (?, ?)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )
@@ -319,7 +321,7 @@ pub struct RuleRow {
 pub struct VersionRow {
     pub id: i64,
     pub note: String,
-    pub created_at: String,
+    pub created_at: DateTime<Utc>,
     pub created_by: Option<i64>,
     pub active: bool,
 }
@@ -328,10 +330,10 @@ pub struct VersionRow {
 pub async fn insert_version(
     conn: &mut Conn,
     note: &str,
-    created_at: &str,
+    created_at: DateTime<Utc>,
     created_by: Option<i64>,
 ) -> Result<VersionRow> {
-    Ok(sqlx::query_as(
+    Ok(sql::query(
         "INSERT INTO responsibility_versions (note, created_at, created_by, active) VALUES (?, ?, ?, 0)
          RETURNING id, note, created_at, created_by, active",
     )
@@ -344,11 +346,11 @@ pub async fn insert_version(
 
 /// Makes one version the active one.
 pub async fn activate_version(conn: &mut Conn, version_id: i64) -> Result<()> {
-    let res = sqlx::query("UPDATE responsibility_versions SET active = (id = ?)")
+    let res = sql::query("UPDATE responsibility_versions SET active = (id = ?)")
         .bind(version_id)
         .execute(&mut *conn)
         .await?;
-    if res.rows_affected() == 0 {
+    if res == 0 {
         return Err(StorageError::NotFound("responsibility version"));
     }
     Ok(())
@@ -356,7 +358,7 @@ pub async fn activate_version(conn: &mut Conn, version_id: i64) -> Result<()> {
 
 /// Returns every version.
 pub async fn list_versions(conn: &mut Conn) -> Result<Vec<VersionRow>> {
-    Ok(sqlx::query_as(
+    Ok(sql::query(
         "SELECT id, note, created_at, created_by, active FROM responsibility_versions ORDER BY id",
     )
     .fetch_all(conn)
@@ -365,7 +367,7 @@ pub async fn list_versions(conn: &mut Conn) -> Result<Vec<VersionRow>> {
 
 /// Adds a rule to a version.
 pub async fn insert_rule(conn: &mut Conn, rule: &RuleRow) -> Result<RuleRow> {
-    Ok(sqlx::query_as(
+    Ok(sql::query(
         "INSERT INTO responsibility_rules (version_id, category_id, area_id, lead_dept_id, supporting, legal_basis)
          VALUES (?, ?, ?, ?, ?, ?)
          RETURNING id, version_id, category_id, area_id, lead_dept_id, supporting, legal_basis",
@@ -382,7 +384,7 @@ pub async fn insert_rule(conn: &mut Conn, rule: &RuleRow) -> Result<RuleRow> {
 
 /// Returns the rules of a version (all versions when `None`).
 pub async fn list_rules(conn: &mut Conn, version_id: Option<i64>) -> Result<Vec<RuleRow>> {
-    Ok(sqlx::query_as(
+    Ok(sql::query(
         "SELECT id, version_id, category_id, area_id, lead_dept_id, supporting, legal_basis
          FROM responsibility_rules WHERE ? IS NULL OR version_id = ? ORDER BY id",
     )
@@ -410,10 +412,10 @@ pub async fn matching_rules(
     // The id lists are integers formatted here, never user text.
     let sql = format!(
         "SELECT r.id, r.version_id, r.category_id, r.area_id, r.lead_dept_id, r.supporting, r.legal_basis
-         FROM responsibility_rules r JOIN responsibility_versions v ON v.id = r.version_id AND v.active = 1
+         FROM responsibility_rules r JOIN responsibility_versions v ON v.id = r.version_id AND v.active = TRUE
          WHERE r.category_id IN ({}) AND r.area_id IN ({})",
         list(category_ids),
         list(area_ids)
     );
-    Ok(sqlx::query_as(&sql).fetch_all(conn).await?)
+    Ok(sql::query(sql).fetch_all(conn).await?)
 }

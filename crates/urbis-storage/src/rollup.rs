@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-use sqlx::{QueryBuilder, Sqlite};
+use crate::sql::{self, Builder};
 
 use crate::stats::{Dim, StateKey};
 use crate::{Conn, Result};
@@ -18,9 +18,9 @@ const ROWS_PER_STATEMENT: usize = 500;
 
 /// The ids on an area's materialised path ("/1/4/17/" → 1, 4, 17): the area and its ancestors.
 pub(crate) async fn lineage(conn: &mut Conn, area_id: i64) -> Result<Vec<i64>> {
-    let path: Option<String> = sqlx::query_scalar("SELECT path FROM areas WHERE id = ?")
+    let path: Option<String> = sql::query("SELECT path FROM areas WHERE id = ?")
         .bind(area_id)
-        .fetch_optional(&mut *conn)
+        .scalar_optional(&mut *conn)
         .await?;
     let mut ids: Vec<i64> = path
         .as_deref()
@@ -37,9 +37,9 @@ pub(crate) async fn lineage(conn: &mut Conn, area_id: i64) -> Result<Vec<i64>> {
 
 /// The level-1 category code a category rolls up to ("" for none or an unknown id).
 pub(crate) async fn top_category(conn: &mut Conn, category_id: i64) -> Result<String> {
-    let code: Option<String> = sqlx::query_scalar("SELECT code FROM categories WHERE id = ?")
+    let code: Option<String> = sql::query("SELECT code FROM categories WHERE id = ?")
         .bind(category_id)
-        .fetch_optional(conn)
+        .scalar_optional(conn)
         .await?;
     Ok(code
         .map(|code| code.chars().take(2).collect())
@@ -126,7 +126,7 @@ impl CounterBatch {
             }
         }
         for chunk in events.chunks(ROWS_PER_STATEMENT) {
-            let mut query: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+            let mut query: Builder = Builder::new(
                 "INSERT INTO stats_daily (day, dim, dim_id, category_id, metric, n) ",
             );
             query.push_values(
@@ -149,7 +149,7 @@ impl CounterBatch {
             rolled.into_iter().filter(|(_, n)| *n != 0).collect();
         rolled.sort();
         for chunk in rolled.chunks(ROWS_PER_STATEMENT) {
-            let mut query: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+            let mut query: Builder = Builder::new(
                 "INSERT INTO stats_rollup (dim, dim_id, day, metric, category, n) ",
             );
             query.push_values(
@@ -208,7 +208,7 @@ async fn write_states(
         }
     }
     for chunk in states.chunks(ROWS_PER_STATEMENT) {
-        let mut query: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+        let mut query: Builder = Builder::new(
             "INSERT INTO case_state_counts (area_id, dept_id, category_id, state, overdue, n) ",
         );
         query.push_values(chunk, |mut row, (key, n)| {
@@ -225,7 +225,7 @@ async fn write_states(
         query.build().execute(&mut *conn).await?;
     }
     for (key, _) in states.iter().filter(|(_, n)| *n < 0) {
-        sqlx::query(
+        sql::query(
             "DELETE FROM case_state_counts WHERE area_id = ? AND dept_id = ? AND category_id = ?
                AND state = ? AND overdue = ? AND n = 0",
         )
@@ -241,8 +241,8 @@ async fn write_states(
         rolled.into_iter().filter(|(_, n)| *n != 0).collect();
     rolled.sort();
     for chunk in rolled.chunks(ROWS_PER_STATEMENT) {
-        let mut query: QueryBuilder<'_, Sqlite> =
-            QueryBuilder::new("INSERT INTO state_rollup (area_id, state, overdue, n) ");
+        let mut query: Builder =
+            Builder::new("INSERT INTO state_rollup (area_id, state, overdue, n) ");
         query.push_values(chunk, |mut row, ((area, state, overdue), n)| {
             row.push_bind(*area)
                 .push_bind(state.clone())
@@ -255,7 +255,7 @@ async fn write_states(
         query.build().execute(&mut *conn).await?;
     }
     for ((area, state, overdue), _) in rolled.iter().filter(|(_, n)| *n < 0) {
-        sqlx::query(
+        sql::query(
             "DELETE FROM state_rollup WHERE area_id = ? AND state = ? AND overdue = ? AND n = 0",
         )
         .bind(area)
@@ -270,13 +270,13 @@ async fn write_states(
 /// The areas a scope path stands for: the area with this path, or every root for "/".
 pub(crate) async fn scope_areas(conn: &mut Conn, area_path: &str) -> Result<Vec<i64>> {
     Ok(if area_path == "/" {
-        sqlx::query_scalar("SELECT id FROM areas WHERE parent_id IS NULL ORDER BY id")
-            .fetch_all(conn)
+        sql::query("SELECT id FROM areas WHERE parent_id IS NULL ORDER BY id")
+            .scalars(conn)
             .await?
     } else {
-        sqlx::query_scalar("SELECT id FROM areas WHERE path = ?")
+        sql::query("SELECT id FROM areas WHERE path = ?")
             .bind(area_path)
-            .fetch_all(conn)
+            .scalars(conn)
             .await?
     })
 }
@@ -287,8 +287,8 @@ pub(crate) async fn scope_areas(conn: &mut Conn, area_path: &str) -> Result<Vec<
 /// is the same as equalling the recount of every counter at or below the area, at the cost of one
 /// pass over each table instead of one per ancestor level.
 pub(crate) async fn recount_differences(conn: &mut Conn) -> Result<Vec<String>> {
-    let events: Vec<(String, i64, String, String, String, i64, i64)> = sqlx::query_as(
-        "SELECT dim, dim_id, day, metric, category, SUM(expected), SUM(kept) FROM (
+    let events: Vec<(String, i64, String, String, String, i64, i64)> = sql::query(
+        "SELECT dim, dim_id, day, metric, category, CAST(SUM(expected) AS BIGINT), CAST(SUM(kept) AS BIGINT) FROM (
              SELECT 'area' AS dim, dim_id, day, metric, '' AS category, n AS expected, 0 AS kept
              FROM stats_daily WHERE dim = 'area'
              UNION ALL
@@ -303,7 +303,7 @@ pub(crate) async fn recount_differences(conn: &mut Conn) -> Result<Vec<String>> 
              UNION ALL
              SELECT dim, dim_id, day, metric, category, 0, n FROM stats_rollup) AS t
          GROUP BY dim, dim_id, day, metric, category
-         HAVING SUM(expected) <> SUM(kept)
+         HAVING CAST(SUM(expected) AS BIGINT) <> CAST(SUM(kept) AS BIGINT)
          LIMIT 20",
     )
     .fetch_all(&mut *conn)
@@ -317,8 +317,8 @@ pub(crate) async fn recount_differences(conn: &mut Conn) -> Result<Vec<String>> 
             )
         })
         .collect();
-    let states: Vec<(i64, String, bool, i64, i64)> = sqlx::query_as(
-        "SELECT area_id, state, overdue, SUM(expected), SUM(kept) FROM (
+    let states: Vec<(i64, String, bool, i64, i64)> = sql::query(
+        "SELECT area_id, state, overdue, CAST(SUM(expected) AS BIGINT), CAST(SUM(kept) AS BIGINT) FROM (
              SELECT area_id, state, overdue, n AS expected, 0 AS kept FROM case_state_counts
              UNION ALL
              SELECT a.parent_id, r.state, r.overdue, r.n, 0
@@ -326,13 +326,13 @@ pub(crate) async fn recount_differences(conn: &mut Conn) -> Result<Vec<String>> 
              UNION ALL
              SELECT area_id, state, overdue, 0, n FROM state_rollup) AS t
          GROUP BY area_id, state, overdue
-         HAVING SUM(expected) <> SUM(kept)
+         HAVING CAST(SUM(expected) AS BIGINT) <> CAST(SUM(kept) AS BIGINT)
          LIMIT 20",
     )
     .fetch_all(&mut *conn)
     .await?;
     let zero: Vec<(i64, String, bool)> =
-        sqlx::query_as("SELECT area_id, state, overdue FROM state_rollup WHERE n = 0 LIMIT 20")
+        sql::query("SELECT area_id, state, overdue FROM state_rollup WHERE n = 0 LIMIT 20")
             .fetch_all(&mut *conn)
             .await?;
     found.extend(

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::sql;
 use crate::{Conn, Result, rollup};
 
 /// Which dimension a counter row belongs to.
@@ -68,8 +69,8 @@ pub async fn area_totals(
 ) -> Result<Vec<(String, i64)>> {
     let mut totals: BTreeMap<String, i64> = BTreeMap::new();
     for area in rollup::scope_areas(conn, area_path).await? {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT metric, SUM(n) FROM stats_rollup
+        let rows: Vec<(String, i64)> = sql::query(
+            "SELECT metric, CAST(SUM(n) AS BIGINT) FROM stats_rollup
              WHERE dim = 'area' AND dim_id = ? AND day >= ? AND day <= ? AND category = ''
              GROUP BY metric",
         )
@@ -96,8 +97,8 @@ pub async fn totals_by_area_level(
     from: &str,
     to: &str,
 ) -> Result<Vec<(i64, String, i64)>> {
-    Ok(sqlx::query_as(
-        "SELECT a.id, r.metric, SUM(r.n) FROM areas a CROSS JOIN stats_rollup r
+    Ok(sql::query(
+        "SELECT a.id, r.metric, CAST(SUM(r.n) AS BIGINT) FROM areas a CROSS JOIN stats_rollup r
          WHERE a.level = ? AND a.path >= ? AND a.path < ?
            AND r.dim = 'area' AND r.dim_id = a.id AND r.day >= ? AND r.day <= ? AND r.category = ''
          GROUP BY a.id, r.metric ORDER BY a.id, r.metric",
@@ -117,8 +118,8 @@ pub async fn totals_by_dept(
     from: &str,
     to: &str,
 ) -> Result<Vec<(i64, String, i64)>> {
-    Ok(sqlx::query_as(
-        "SELECT d.id, r.metric, SUM(r.n) FROM departments d CROSS JOIN stats_rollup r
+    Ok(sql::query(
+        "SELECT d.id, r.metric, CAST(SUM(r.n) AS BIGINT) FROM departments d CROSS JOIN stats_rollup r
          WHERE r.dim = 'dept' AND r.dim_id = d.id AND r.day >= ? AND r.day <= ? AND r.category = ''
          GROUP BY d.id, r.metric ORDER BY d.id, r.metric",
     )
@@ -137,7 +138,7 @@ pub async fn totals_by_day(
 ) -> Result<Vec<(String, String, i64)>> {
     let mut totals: BTreeMap<(String, String), i64> = BTreeMap::new();
     for area in rollup::scope_areas(conn, area_path).await? {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        let rows: Vec<(String, String, i64)> = sql::query(
             "SELECT day, metric, n FROM stats_rollup
              WHERE dim = 'area' AND dim_id = ? AND day >= ? AND day <= ? AND category = ''",
         )
@@ -167,7 +168,7 @@ pub async fn metric_by_day_and_top_category(
 ) -> Result<Vec<(String, String, i64)>> {
     let mut totals: BTreeMap<(String, String), i64> = BTreeMap::new();
     for area in rollup::scope_areas(conn, area_path).await? {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        let rows: Vec<(String, String, i64)> = sql::query(
             "SELECT day, category, n FROM stats_rollup
              WHERE dim = 'area_top' AND dim_id = ? AND day >= ? AND day <= ? AND metric = ?",
         )
@@ -192,7 +193,7 @@ pub async fn state_counts(conn: &mut Conn, area_path: &str) -> Result<Vec<(Strin
     let mut totals: BTreeMap<(String, bool), i64> = BTreeMap::new();
     for area in rollup::scope_areas(conn, area_path).await? {
         let rows: Vec<(String, bool, i64)> =
-            sqlx::query_as("SELECT state, overdue, n FROM state_rollup WHERE area_id = ?")
+            sql::query("SELECT state, overdue, n FROM state_rollup WHERE area_id = ?")
                 .bind(area)
                 .fetch_all(&mut *conn)
                 .await?;
@@ -212,10 +213,10 @@ pub async fn open_by_area_level(
     level: &str,
     area_path: &str,
 ) -> Result<Vec<(i64, i64, i64)>> {
-    Ok(sqlx::query_as(
+    Ok(sql::query(
         "SELECT g.id,
-                COALESCE(SUM(CASE WHEN c.state NOT IN ('closed', 'evaluated', 'voided') THEN c.n END), 0),
-                COALESCE(SUM(CASE WHEN c.state NOT IN ('closed', 'evaluated', 'voided') AND c.overdue = 1 THEN c.n END), 0)
+                COALESCE(CAST(SUM(CASE WHEN c.state NOT IN ('closed', 'evaluated', 'voided') THEN c.n END) AS BIGINT), 0),
+                COALESCE(CAST(SUM(CASE WHEN c.state NOT IN ('closed', 'evaluated', 'voided') AND c.overdue = TRUE THEN c.n END) AS BIGINT), 0)
          FROM areas g CROSS JOIN state_rollup c
          WHERE g.level = ? AND g.path >= ? AND g.path < ? AND c.area_id = g.id
          GROUP BY g.id",
@@ -240,14 +241,14 @@ pub struct OpsCounts {
 /// outside every district, or without a lead department, counts under the empty code.
 pub async fn ops_counts(conn: &mut Conn) -> Result<BTreeMap<(String, String), OpsCounts>> {
     let districts: Vec<(String, String)> =
-        sqlx::query_as("SELECT code, path FROM areas WHERE level = 'district'")
+        sql::query("SELECT code, path FROM areas WHERE level = 'district'")
             .fetch_all(&mut *conn)
             .await?;
-    let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
+    let rows: Vec<(String, String, i64, i64, i64)> = sql::query(
         "SELECT COALESCE(a.path, ''), COALESCE(d.code, ''),
-                SUM(CASE WHEN c.state NOT IN ('closed', 'evaluated', 'voided') THEN c.n ELSE 0 END),
-                SUM(CASE WHEN c.state NOT IN ('closed', 'evaluated', 'voided') AND c.overdue = 1 THEN c.n ELSE 0 END),
-                SUM(CASE WHEN c.state = 'parked' THEN c.n ELSE 0 END)
+                CAST(SUM(CASE WHEN c.state NOT IN ('closed', 'evaluated', 'voided') THEN c.n ELSE 0 END) AS BIGINT),
+                CAST(SUM(CASE WHEN c.state NOT IN ('closed', 'evaluated', 'voided') AND c.overdue = TRUE THEN c.n ELSE 0 END) AS BIGINT),
+                CAST(SUM(CASE WHEN c.state = 'parked' THEN c.n ELSE 0 END) AS BIGINT)
          FROM case_state_counts c
          LEFT JOIN areas a ON a.id = c.area_id
          LEFT JOIN departments d ON d.id = c.dept_id
@@ -274,7 +275,7 @@ pub async fn ops_counts(conn: &mut Conn) -> Result<BTreeMap<(String, String), Op
 /// difference (empty when they agree): the current state counts, and the `reported` counter of
 /// every (report day, area, category).
 pub async fn recount_differences(conn: &mut Conn) -> Result<Vec<String>> {
-    let states: Vec<(i64, i64, i64, String, bool, i64, i64)> = sqlx::query_as(
+    let states: Vec<(i64, i64, i64, String, bool, i64, i64)> = sql::query(
         "WITH actual AS (
              SELECT area_id, COALESCE(lead_dept_id, 0) AS dept_id, COALESCE(category_id, 0) AS category_id,
                     state, overdue, COUNT(*) AS n
@@ -303,7 +304,7 @@ pub async fn recount_differences(conn: &mut Conn) -> Result<Vec<String>> {
             )
         })
         .collect();
-    let reported: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+    let reported: Vec<(String, i64, i64, i64, i64)> = sql::query(
         "WITH actual AS (
              SELECT stats_day AS day, area_id, COALESCE(category_id, 0) AS category_id, COUNT(*) AS n
              FROM cases GROUP BY 1, 2, 3),
@@ -336,7 +337,7 @@ pub async fn recount_differences(conn: &mut Conn) -> Result<Vec<String>> {
 
 /// Every department with the path of its area (None for departments without one).
 pub async fn department_area_paths(conn: &mut Conn) -> Result<Vec<(i64, Option<String>)>> {
-    Ok(sqlx::query_as(
+    Ok(sql::query(
         "SELECT d.id, a.path FROM departments d LEFT JOIN areas a ON a.id = d.area_id",
     )
     .fetch_all(conn)

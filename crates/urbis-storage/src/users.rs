@@ -1,7 +1,9 @@
 //! Users and login sessions. Passwords arrive here already hashed; tokens only as their hash.
 
+use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
+use crate::sql;
 use crate::{Conn, Result, StorageError};
 
 /// A stored user.
@@ -15,7 +17,7 @@ pub struct UserRow {
     pub area_id: Option<i64>,
     pub dept_id: Option<i64>,
     pub active: bool,
-    pub created_at: String,
+    pub created_at: DateTime<Utc>,
 }
 
 const USER_COLUMNS: &str =
@@ -30,12 +32,12 @@ pub struct NewUserRow<'a> {
     pub role: &'a str,
     pub area_id: Option<i64>,
     pub dept_id: Option<i64>,
-    pub created_at: &'a str,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Inserts a user; a taken username is a conflict.
 pub async fn insert_user(conn: &mut Conn, user: &NewUserRow<'_>) -> Result<UserRow> {
-    Ok(sqlx::query_as(&format!(
+    Ok(sql::query(format!(
         "INSERT INTO users (username, display_name, password_hash, role, area_id, dept_id, active, created_at)
          VALUES (?, ?, ?, ?, ?, ?, 1, ?) RETURNING {USER_COLUMNS}"
     ))
@@ -53,7 +55,7 @@ pub async fn insert_user(conn: &mut Conn, user: &NewUserRow<'_>) -> Result<UserR
 /// Returns the user with this name, if any; names compare without ASCII case (they are unique
 /// that way, see migration 0009).
 pub async fn find_user_by_name(conn: &mut Conn, username: &str) -> Result<Option<UserRow>> {
-    Ok(sqlx::query_as(&format!(
+    Ok(sql::query(format!(
         "SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower(?)"
     ))
     .bind(username)
@@ -63,7 +65,7 @@ pub async fn find_user_by_name(conn: &mut Conn, username: &str) -> Result<Option
 
 /// Returns one user.
 pub async fn get_user(conn: &mut Conn, id: i64) -> Result<UserRow> {
-    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+    sql::query(format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
         .bind(id)
         .fetch_optional(conn)
         .await?
@@ -73,7 +75,7 @@ pub async fn get_user(conn: &mut Conn, id: i64) -> Result<UserRow> {
 /// Returns every user.
 pub async fn list_users(conn: &mut Conn) -> Result<Vec<UserRow>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))
+        sql::query(format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))
             .fetch_all(conn)
             .await?,
     )
@@ -81,12 +83,12 @@ pub async fn list_users(conn: &mut Conn) -> Result<Vec<UserRow>> {
 
 /// Enables or disables a user.
 pub async fn set_user_active(conn: &mut Conn, id: i64, active: bool) -> Result<()> {
-    let res = sqlx::query("UPDATE users SET active = ? WHERE id = ?")
+    let res = sql::query("UPDATE users SET active = ? WHERE id = ?")
         .bind(active)
         .bind(id)
         .execute(conn)
         .await?;
-    if res.rows_affected() == 0 {
+    if res == 0 {
         return Err(StorageError::NotFound("user"));
     }
     Ok(())
@@ -97,10 +99,10 @@ pub async fn insert_session(
     conn: &mut Conn,
     token_hash: &str,
     user_id: i64,
-    created_at: &str,
-    expires_at: &str,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
 ) -> Result<()> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
     )
     .bind(token_hash)
@@ -113,9 +115,12 @@ pub async fn insert_session(
 }
 
 /// Returns the user id and expiry of a session, if the token hash is known.
-pub async fn find_session(conn: &mut Conn, token_hash: &str) -> Result<Option<(i64, String)>> {
+pub async fn find_session(
+    conn: &mut Conn,
+    token_hash: &str,
+) -> Result<Option<(i64, DateTime<Utc>)>> {
     Ok(
-        sqlx::query_as("SELECT user_id, expires_at FROM sessions WHERE token_hash = ?")
+        sql::query("SELECT user_id, expires_at FROM sessions WHERE token_hash = ?")
             .bind(token_hash)
             .fetch_optional(conn)
             .await?,
@@ -124,7 +129,7 @@ pub async fn find_session(conn: &mut Conn, token_hash: &str) -> Result<Option<(i
 
 /// Deletes a session.
 pub async fn delete_session(conn: &mut Conn, token_hash: &str) -> Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+    sql::query("DELETE FROM sessions WHERE token_hash = ?")
         .bind(token_hash)
         .execute(conn)
         .await?;
@@ -132,10 +137,10 @@ pub async fn delete_session(conn: &mut Conn, token_hash: &str) -> Result<()> {
 }
 
 /// Deletes the sessions that expired before `now`.
-pub async fn purge_expired_sessions(conn: &mut Conn, now: &str) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at < ?")
+pub async fn purge_expired_sessions(conn: &mut Conn, now: DateTime<Utc>) -> Result<u64> {
+    Ok(sql::query("DELETE FROM sessions WHERE expires_at < ?")
         .bind(now)
         .execute(conn)
         .await?
-        .rows_affected())
+        )
 }

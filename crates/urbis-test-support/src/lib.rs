@@ -13,7 +13,32 @@ use urbis_service::auth::NewUser;
 use urbis_service::reference::TaxonomyPath;
 use urbis_service::{Clock, ServiceConfig, Services};
 use urbis_storage::reference::RuleRow;
-use urbis_storage::{Db, DbOptions};
+use urbis_storage::{Db, DbOptions, Location};
+
+mod store;
+pub use store::{
+    TestBackend, backend, fresh_postgres_database, on_postgres, postgres_available,
+    postgres_server, sqlite_only,
+};
+
+/// A new store for one test: a file in `dir` on the SQLite run, a new database on the
+/// PostgreSQL run. With no PostgreSQL server (and `URBIS_REQUIRE_POSTGRES` unset) the
+/// PostgreSQL run ends here, successfully, saying why.
+pub async fn test_store(dir: &std::path::Path) -> Location {
+    match backend() {
+        TestBackend::Sqlite => Location::Sqlite(dir.join("test.sqlite")),
+        TestBackend::Postgres => {
+            if !postgres_available().await {
+                eprintln!(
+                    "skipping the PostgreSQL run: no server answers at {} (set URBIS_TEST_POSTGRES)",
+                    postgres_server()
+                );
+                std::process::exit(0);
+            }
+            fresh_postgres_database().await
+        }
+    }
+}
 
 /// The password of every fixture user.
 pub const PASSWORD: &str = "test-password-1";
@@ -42,7 +67,9 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub services: Services,
     pub fixture: Fixture,
+    /// The store's `--db` argument: the SQLite file, or the PostgreSQL URL.
     pub db_path: std::path::PathBuf,
+    pub location: Location,
     tokens: tokio::sync::Mutex<HashMap<String, String>>,
     _server: tokio::task::JoinHandle<()>,
     _dir: TempDir,
@@ -78,10 +105,11 @@ impl TestApp {
     /// Starts a server with the fixture city, the given clock and an adjusted configuration.
     pub async fn start_with(clock: Clock, adjust: impl FnOnce(&mut ServiceConfig)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db_path = dir.path().join("test.sqlite");
+        let location = test_store(dir.path()).await;
+        let db_path = std::path::PathBuf::from(location.to_string());
         let db = Db::open(&DbOptions {
             read_connections: 4,
-            ..DbOptions::writer(db_path.clone())
+            ..DbOptions::writer(location.clone())
         })
         .await
         .expect("open db");
@@ -118,6 +146,7 @@ impl TestApp {
             services,
             fixture,
             db_path,
+            location,
             tokens: tokio::sync::Mutex::new(HashMap::new()),
             _server: server,
             _dir: dir,
@@ -201,19 +230,11 @@ impl TestApp {
 }
 
 async fn seed(services: &Services) -> Fixture {
-    let mut conn = services.db().writer().acquire().await.expect("conn");
-    let city = urbis_storage::reference::insert_area(
-        &mut conn,
-        "990100",
-        "测试市",
-        "city",
-        None,
-        None,
-        None,
-    )
-    .await
-    .expect("city");
-    drop(conn);
+    let city = services
+        .ensure_city_root("990100", "测试市", None)
+        .await
+        .expect("city")
+        .expect("a fresh store has no areas");
     services
         .insert_user(&NewUser {
             username: "admin".into(),

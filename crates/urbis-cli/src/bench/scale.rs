@@ -54,16 +54,15 @@ struct City {
 }
 
 async fn load_city(db: &urbis_storage::Db) -> anyhow::Result<City> {
-    let mut conn = db.reader().acquire().await?;
-    let grids = sqlx::query_as("SELECT id, center_lat, center_lon FROM areas WHERE level = 'grid'")
-        .fetch_all(&mut *conn)
+    use urbis_storage::sql::query;
+    let mut conn = db.read().await?;
+    let grids = query("SELECT id, center_lat, center_lon FROM areas WHERE level = 'grid'")
+        .fetch_all(&mut conn)
         .await?;
-    let categories = sqlx::query_scalar("SELECT id FROM categories WHERE level = 2")
-        .fetch_all(&mut *conn)
+    let categories = query("SELECT id FROM categories WHERE level = 2")
+        .scalars(&mut conn)
         .await?;
-    let depts = sqlx::query_scalar("SELECT id FROM departments")
-        .fetch_all(&mut *conn)
-        .await?;
+    let depts = query("SELECT id FROM departments").scalars(&mut conn).await?;
     let city = City {
         grids,
         categories,
@@ -509,12 +508,13 @@ pub async fn run(args: ScaleArgs) -> anyhow::Result<ExitCode> {
         }
         let peer = match &endpoint.peer {
             Some(sql) => {
-                let (pool, sql) = (db.reader().clone(), sql.clone());
+                let (db, sql) = (db.clone(), sql.clone());
                 Some(
                     measure(args.readers, args.peer_requests, move || {
-                        let (pool, sql) = (pool.clone(), sql.clone());
+                        let (db, sql) = (db.clone(), sql.clone());
                         async move {
-                            sqlx::query(&sql).fetch_all(&pool).await?;
+                            let mut conn = db.read().await?;
+                            urbis_storage::sql::query(sql).execute(&mut conn).await?;
                             Ok(())
                         }
                     })

@@ -165,10 +165,10 @@ async fn appeal_goes_round_the_whole_loop_and_the_trail_verifies() {
     let seq_of_feedback = trail.as_array().expect("trail")[4]["seq"]
         .as_i64()
         .expect("seq");
-    let mut conn = app.services.db().writer().acquire().await.expect("conn");
-    sqlx::query("UPDATE audit_log SET detail = '{\"text\":\"forged\"}' WHERE seq = ?")
+    let mut conn = app.services.db().write_conn().await.expect("conn");
+    urbis_storage::sql::query("UPDATE audit_log SET detail = '{\"text\":\"forged\"}' WHERE seq = ?")
         .bind(seq_of_feedback)
-        .execute(&mut *conn)
+        .execute(&mut conn)
         .await
         .expect("tamper");
     drop(conn);
@@ -198,10 +198,10 @@ async fn an_edited_case_row_is_caught_by_verify() {
         StatusCode::OK
     );
     assert_eq!(run_verify(&app.db_path).0, 0);
-    let mut conn = app.services.db().writer().acquire().await.expect("conn");
-    sqlx::query("UPDATE cases SET state = 'closed' WHERE id = ?")
+    let mut conn = app.services.db().write_conn().await.expect("conn");
+    urbis_storage::sql::query("UPDATE cases SET state = 'closed' WHERE id = ?")
         .bind(case_id)
-        .execute(&mut *conn)
+        .execute(&mut conn)
         .await
         .expect("tamper");
     drop(conn);

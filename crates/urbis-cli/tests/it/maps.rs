@@ -316,8 +316,8 @@ async fn unit_grids_lie_inside_their_community_and_locate_resolves_to_them() {
 
     // Every generation was audited.
     let n: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'grids_generated'")
-            .fetch_one(app.services.db().reader())
+        urbis_storage::sql::query("SELECT COUNT(*) FROM audit_log WHERE action = 'grids_generated'")
+            .scalar(&mut app.services.db().read().await.expect("read"))
             .await
             .expect("count");
     assert_eq!(n, 2);
@@ -570,10 +570,10 @@ async fn a_responsibility_grid_has_one_supervisor_and_a_unit_grid_one_responsibi
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 
-    let actions: Vec<String> = sqlx::query_scalar(
+    let actions: Vec<String> = urbis_storage::sql::query(
         "SELECT action FROM audit_log WHERE entity = 'responsibility_grid' ORDER BY seq",
     )
-    .fetch_all(app.services.db().reader())
+    .scalars(&mut app.services.db().read().await.expect("read"))
     .await
     .expect("audit");
     assert_eq!(
@@ -1000,8 +1000,8 @@ async fn assets_import_with_bad_rows_nearest_and_intake_names_asset_and_maintain
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let n: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'asset_state_changed'")
-            .fetch_one(app.services.db().reader())
+        urbis_storage::sql::query("SELECT COUNT(*) FROM audit_log WHERE action = 'asset_state_changed'")
+            .scalar(&mut app.services.db().read().await.expect("read"))
             .await
             .expect("count");
     assert_eq!(n, 1);

@@ -45,8 +45,8 @@ async fn differences(app: &TestApp) -> Vec<String> {
 }
 
 async fn execute(app: &TestApp, sql: &str) {
-    let mut conn = app.services.db().writer().acquire().await.expect("writer");
-    sqlx::raw_sql(sql).execute(&mut *conn).await.expect(sql);
+    let mut conn = app.services.db().write_conn().await.expect("writer");
+    conn.execute_script(sql).await.expect(sql);
 }
 
 /// Three appeals in district A and two in B, two of A's registered and one dispatched.

@@ -838,8 +838,8 @@ async fn expired_sessions_are_purged() {
     .await;
     let old = app.token("resident").await;
     let sessions = || async {
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sessions")
-            .fetch_one(app.services.db().reader())
+        urbis_storage::sql::query("SELECT COUNT(*) FROM sessions")
+            .scalar::<i64>(&mut app.services.db().read().await.expect("read"))
             .await
             .expect("count")
     };

@@ -240,7 +240,7 @@ async fn training_examples(
                 label: r.label,
                 previous: r.previous,
                 note: r.note,
-                created_at: r.created_at,
+                created_at: urbis_service::time::to_db(r.created_at),
             })
             .collect(),
     ))
@@ -449,7 +449,7 @@ async fn list_versions(
             .map(|v| VersionResponse {
                 id: v.id,
                 note: v.note,
-                created_at: v.created_at,
+                created_at: urbis_service::time::to_db(v.created_at),
                 active: v.active,
             })
             .collect(),
@@ -491,7 +491,7 @@ async fn publish_version(
         Json(VersionResponse {
             id: v.id,
             note: v.note,
-            created_at: v.created_at,
+            created_at: urbis_service::time::to_db(v.created_at),
             active: v.active,
         }),
     ))
@@ -653,7 +653,7 @@ async fn notifications(
                 case_id: n.case_id,
                 kind: n.kind,
                 message: n.message,
-                created_at: n.created_at,
+                created_at: urbis_service::time::to_db(n.created_at),
             })
             .collect(),
     ))

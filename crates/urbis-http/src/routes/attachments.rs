@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use urbis_service::ServiceError;
 use urbis_service::attachments::MAX_BYTES;
 use urbis_service::rows::AttachmentRow;
-use urbis_service::time::from_db;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -57,7 +56,7 @@ impl AttachmentResponse {
             kind: row.kind,
             mime: row.mime,
             size: row.size,
-            created_at: from_db(&row.created_at).map_err(ServiceError::from)?,
+            created_at: row.created_at,
         })
     }
 }

@@ -176,8 +176,8 @@ fn grid_body(grid: ResponsibilityGridRow, unit_codes: Vec<String>) -> Responsibi
         name: grid.name,
         supervisor,
         unit_codes,
-        created_at: grid.created_at,
-        updated_at: grid.updated_at,
+        created_at: urbis_service::time::to_db(grid.created_at),
+        updated_at: urbis_service::time::to_db(grid.updated_at),
     }
 }
 
@@ -449,7 +449,7 @@ pub(crate) fn asset_body(row: AssetRow, distance_m: Option<f64>) -> AssetBody {
         state: row.state,
         state_zh,
         area_code: row.area_code,
-        updated_at: row.updated_at,
+        updated_at: urbis_service::time::to_db(row.updated_at),
         distance_m: distance_m.map(|d| (d * 10.0).round() / 10.0),
     }
 }

@@ -9,7 +9,6 @@ use urbis_domain::role::Actor;
 use urbis_storage::Conn;
 use urbis_storage::attachments::{self as attachment_repo, NewAttachment};
 use urbis_storage::open311 as repo;
-use urbis_storage::time::to_db;
 
 use super::not_found;
 use crate::attachments::{MAX_BYTES, MAX_PER_CASE, sniff_image};
@@ -92,7 +91,7 @@ pub(crate) async fn store_photos(
     now: DateTime<Utc>,
 ) -> Result<usize> {
     let mut skipped = 0;
-    let created_at = to_db(now);
+    let created_at = now;
     for photo in photos {
         if attachment_repo::count_for_case(conn, case_id).await? >= MAX_PER_CASE {
             skipped += 1;
@@ -109,7 +108,7 @@ pub(crate) async fn store_photos(
                 mime,
                 sha256: &sha256,
                 uploaded_by: None,
-                created_at: &created_at,
+                created_at: created_at,
                 bytes: &photo.bytes,
             },
         )
@@ -140,7 +139,7 @@ pub(crate) async fn store_photos(
 impl Services {
     /// Returns a photo of a case that is not voided: (content type, bytes).
     pub async fn open311_media(&self, attachment_id: i64) -> Result<(String, Vec<u8>)> {
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let (_, mime) = repo::public_attachment(&mut conn, attachment_id)
             .await?
             .ok_or_else(|| not_found("unknown_media", "no such media"))?;

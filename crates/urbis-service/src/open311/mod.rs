@@ -29,7 +29,6 @@ use urbis_domain::ids::UserId;
 use urbis_domain::role::{Actor, Role};
 use urbis_storage::open311::{self as repo, ClientRow};
 use urbis_storage::reference;
-use urbis_storage::time::to_db;
 
 use crate::auth::require_role;
 use crate::{ErrorKind, Result, ServiceError, Services};
@@ -135,7 +134,7 @@ impl Services {
         let api_key = hex::encode(bytes);
         let now = self.now();
         let mut tx = self.db().begin_write().await?;
-        let client = repo::insert_client(&mut tx, &name, &hash_key(&api_key), &to_db(now)).await?;
+        let client = repo::insert_client(&mut tx, &name, &hash_key(&api_key), now).await?;
         crate::audit::record(
             &mut tx,
             now,
@@ -158,7 +157,7 @@ impl Services {
         let now = self.now();
         let mut tx = self.db().begin_write().await?;
         repo::get_client(&mut tx, client_id).await?;
-        if !repo::revoke_client(&mut tx, client_id, &to_db(now)).await? {
+        if !repo::revoke_client(&mut tx, client_id, now).await? {
             return Err(ServiceError::new(
                 ErrorKind::Conflict,
                 "already_revoked",
@@ -185,7 +184,7 @@ impl Services {
     /// Lists Open311 clients (admin only).
     pub async fn open311_list_clients(&self, actor: &Actor) -> Result<Vec<ClientRow>> {
         require_role(actor, &[Role::Admin])?;
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         Ok(repo::list_clients(&mut conn).await?)
     }
 
@@ -199,7 +198,7 @@ impl Services {
         if api_key.len() > 128 {
             return Err(forbidden("api_key is not valid"));
         }
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let client = repo::find_client_by_hash(&mut conn, &hash_key(api_key))
             .await?
             .ok_or_else(|| forbidden("api_key is not valid"))?;
@@ -218,7 +217,7 @@ impl Services {
     /// Checks `jurisdiction_id`: absent, empty or the city root's area code; anything else is
     /// an unknown jurisdiction. Returns the root's code.
     pub async fn open311_jurisdiction(&self, jurisdiction_id: Option<&str>) -> Result<String> {
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let root = reference::root_area(&mut conn).await?;
         match jurisdiction_id.map(str::trim).filter(|j| !j.is_empty()) {
             Some(asked) if asked != root.code => Err(not_found(

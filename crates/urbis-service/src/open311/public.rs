@@ -13,7 +13,6 @@
 use chrono::{DateTime, Utc};
 use urbis_domain::workflow::{CaseState, ClosureType};
 use urbis_storage::open311::{PublicRequestRow, TrailRow};
-use urbis_storage::time::from_db;
 
 use super::DESCRIPTION_MAX_CHARS;
 use crate::{Result, ServiceError};
@@ -188,7 +187,7 @@ pub(crate) fn note_of(row: &TrailRow) -> Result<Option<PublicNote>> {
         summary.push_str(&reply);
     }
     Ok(Some(PublicNote {
-        at: from_db(&row.at)?,
+        at: row.at,
         status,
         submitted: row.action == "receive",
         summary,
@@ -305,7 +304,7 @@ mod tests {
             merged: false,
             text: String::new(),
             address: String::new(),
-            requested_at: String::new(),
+            requested_at: chrono::DateTime::UNIX_EPOCH,
             media_urls: String::new(),
             state: "received".into(),
             closure_type: None,

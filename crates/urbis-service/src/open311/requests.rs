@@ -7,7 +7,6 @@ use rand::RngCore;
 use urbis_domain::appeal::{AppealInput, bounded_text, limits};
 use urbis_domain::workflow::{CaseState, ClosureType};
 use urbis_storage::open311::{self as repo, NewRequest, PublicRequestFilter, PublicRequestRow};
-use urbis_storage::time::{from_db, opt_from_db, to_db};
 use urbis_storage::{Conn, reference};
 
 use super::media::{Photo, check_media_urls, check_photos, store_photos};
@@ -116,7 +115,7 @@ impl Services {
         let mut address = present(&submission.address_string).map(str::to_owned);
         let mut area_id = None;
         if let Some(code) = present(&submission.address_id) {
-            let mut conn = self.db().reader().acquire().await?;
+            let mut conn = self.db().read().await?;
             let area = match code.len() <= 32 {
                 true => reference::find_area_by_code(&mut conn, code).await?,
                 false => None,
@@ -212,7 +211,7 @@ impl Services {
                 client_id: client_id(&actor),
                 merged: outcome.merged,
                 media_urls: &media_urls.join("\n"),
-                created_at: &to_db(now),
+                created_at: now,
             },
         )
         .await?;
@@ -314,10 +313,10 @@ impl Services {
                     .collect();
             }
             let (start, end) = self.open311_window(&query.start_date, &query.end_date, None)?;
-            filter.requested_from = Some(to_db(start));
-            filter.requested_to = end.map(to_db);
+            filter.requested_from = Some(start);
+            filter.requested_to = end;
         }
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let rows = repo::list_public_requests(&mut conn, &filter).await?;
         self.public_views(&mut conn, &map, rows).await
     }
@@ -374,7 +373,7 @@ impl Services {
             return Err(unknown());
         }
         let map = self.open311_service_map().await?;
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let filter = PublicRequestFilter {
             numbers: vec![number.to_owned()],
             limit: 1,
@@ -437,7 +436,7 @@ impl Services {
             let state = state_of(&row)?;
             let closure = row.closure_type.as_deref().and_then(ClosureType::parse);
             let status = status_of(state, closure, "");
-            let requested_at = from_db(&row.requested_at)?;
+            let requested_at = row.requested_at;
             let mut notes = trails.get(&row.case_id).cloned().unwrap_or_default();
             let mut service_notice = None;
             if row.merged {
@@ -493,7 +492,7 @@ impl Services {
                 requested_at,
                 updated_at,
                 expected_at: if state.is_open() {
-                    opt_from_db(row.due_at.as_deref())?
+                    row.due_at
                 } else {
                     None
                 },

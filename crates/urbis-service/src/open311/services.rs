@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use urbis_storage::open311 as repo;
 use urbis_storage::reference::CategoryRow;
-use urbis_storage::time::from_db;
 
 use super::not_found;
 use crate::{Result, Services};
@@ -158,11 +157,8 @@ impl Services {
     /// Returns when the service list last changed: the last taxonomy import, or `None` before
     /// any.
     pub async fn open311_changeset(&self) -> Result<Option<DateTime<Utc>>> {
-        let mut conn = self.db().reader().acquire().await?;
-        repo::taxonomy_changed_at(&mut conn)
-            .await?
-            .map(|at| from_db(&at).map_err(Into::into))
-            .transpose()
+        let mut conn = self.db().read().await?;
+        Ok(repo::taxonomy_changed_at(&mut conn).await?)
     }
 }
 

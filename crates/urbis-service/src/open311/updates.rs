@@ -10,7 +10,6 @@ use chrono::{DateTime, Duration, Utc};
 use urbis_domain::appeal::{bounded_text, limits};
 use urbis_domain::workflow::{CaseState, ClosureType};
 use urbis_storage::open311::{self as repo, NewUpdate, TrailItemRow, TrailRow};
-use urbis_storage::time::{from_db, to_db};
 
 use super::media::{Photo, check_media_urls, check_photos, store_photos};
 use super::public::{UpdateStatus, cut, note_of, public_description, status_of};
@@ -77,11 +76,11 @@ impl Services {
             Some(Duration::hours(DEFAULT_WINDOW_HOURS)),
         )?;
         let end = end.unwrap_or_else(|| self.now() + Duration::seconds(1));
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db().read().await?;
         let rows = repo::trail_between(
             &mut conn,
-            &to_db(start),
-            &to_db(end),
+            start,
+            end,
             page_size,
             (page - 1) * page_size,
         )
@@ -100,7 +99,7 @@ impl Services {
             attached
                 .entry(case_id)
                 .or_default()
-                .push((id, number, from_db(&created_at)?));
+                .push((id, number, created_at));
         }
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
@@ -115,7 +114,7 @@ impl Services {
         attached: &Attached,
         out: &mut Vec<PublicUpdate>,
     ) -> Result<()> {
-        let at = from_db(&row.at)?;
+        let at = row.at;
         match row.kind.as_str() {
             "state" => {
                 let trail = TrailRow {
@@ -276,7 +275,7 @@ impl Services {
                 public_status: public_status.as_str(),
                 description: &description,
                 media_urls: &media_urls.join("\n"),
-                created_at: &to_db(now),
+                created_at: now,
             },
         )
         .await?;

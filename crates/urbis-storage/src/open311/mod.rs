@@ -9,7 +9,10 @@ mod updates;
 pub use requests::*;
 pub use updates::*;
 
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use chrono::{DateTime, Utc};
+use sqlx::FromRow;
+
+use crate::sql::{self, Builder};
 
 use crate::{Conn, Result, StorageError};
 
@@ -19,8 +22,8 @@ pub struct ClientRow {
     pub id: i64,
     pub name: String,
     pub key_hash: String,
-    pub created_at: String,
-    pub revoked_at: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 const CLIENT_COLUMNS: &str = "id, name, key_hash, created_at, revoked_at";
@@ -30,9 +33,9 @@ pub async fn insert_client(
     conn: &mut Conn,
     name: &str,
     key_hash: &str,
-    created_at: &str,
+    created_at: DateTime<Utc>,
 ) -> Result<ClientRow> {
-    Ok(sqlx::query_as(&format!(
+    Ok(sql::query(format!(
         "INSERT INTO open311_clients (name, key_hash, created_at) VALUES (?, ?, ?)
          RETURNING {CLIENT_COLUMNS}"
     ))
@@ -45,7 +48,7 @@ pub async fn insert_client(
 
 /// Returns one client.
 pub async fn get_client(conn: &mut Conn, id: i64) -> Result<ClientRow> {
-    sqlx::query_as(&format!(
+    sql::query(format!(
         "SELECT {CLIENT_COLUMNS} FROM open311_clients WHERE id = ?"
     ))
     .bind(id)
@@ -56,7 +59,7 @@ pub async fn get_client(conn: &mut Conn, id: i64) -> Result<ClientRow> {
 
 /// Returns the client holding the key with this hash, revoked or not.
 pub async fn find_client_by_hash(conn: &mut Conn, key_hash: &str) -> Result<Option<ClientRow>> {
-    Ok(sqlx::query_as(&format!(
+    Ok(sql::query(format!(
         "SELECT {CLIENT_COLUMNS} FROM open311_clients WHERE key_hash = ?"
     ))
     .bind(key_hash)
@@ -66,7 +69,7 @@ pub async fn find_client_by_hash(conn: &mut Conn, key_hash: &str) -> Result<Opti
 
 /// Returns every client in creation order.
 pub async fn list_clients(conn: &mut Conn) -> Result<Vec<ClientRow>> {
-    Ok(sqlx::query_as(&format!(
+    Ok(sql::query(format!(
         "SELECT {CLIENT_COLUMNS} FROM open311_clients ORDER BY id"
     ))
     .fetch_all(conn)
@@ -74,26 +77,26 @@ pub async fn list_clients(conn: &mut Conn) -> Result<Vec<ClientRow>> {
 }
 
 /// Marks a client revoked at `at`; returns false when it was revoked already.
-pub async fn revoke_client(conn: &mut Conn, id: i64, at: &str) -> Result<bool> {
-    let res = sqlx::query(
+pub async fn revoke_client(conn: &mut Conn, id: i64, at: DateTime<Utc>) -> Result<bool> {
+    let res = sql::query(
         "UPDATE open311_clients SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
     )
     .bind(at)
     .bind(id)
     .execute(conn)
     .await?;
-    Ok(res.rows_affected() == 1)
+    Ok(res == 1)
 }
 
 /// Appends ` AND {column} IN (…)` for a non-empty list.
-pub(crate) fn push_in<T>(query: &mut QueryBuilder<'_, Sqlite>, column: &str, values: &[T])
+pub(crate) fn push_in<T>(query: &mut Builder, column: &str, values: &[T])
 where
-    T: Clone + Send + 'static + for<'q> sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite>,
+    T: Clone + crate::sql::Bind,
 {
     if values.is_empty() {
         return;
     }
-    query.push(format!(" AND {column} IN ("));
+    query.push(&format!(" AND {column} IN ("));
     let mut separated = query.separated(", ");
     for value in values {
         separated.push_bind(value.clone());

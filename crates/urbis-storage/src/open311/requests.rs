@@ -1,6 +1,9 @@
 //! Open311 requests: the row each POST leaves, and the public view of cases and requests.
 
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use chrono::{DateTime, Utc};
+use sqlx::FromRow;
+
+use crate::sql::{self, Builder};
 
 use super::push_in;
 use crate::{Conn, Result};
@@ -15,7 +18,7 @@ pub struct RequestRow {
     pub client_id: i64,
     pub merged: bool,
     pub media_urls: String,
-    pub created_at: String,
+    pub created_at: DateTime<Utc>,
 }
 
 /// A request to store.
@@ -27,12 +30,12 @@ pub struct NewRequest<'a> {
     pub client_id: i64,
     pub merged: bool,
     pub media_urls: &'a str,
-    pub created_at: &'a str,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Stores a request; its number must be new.
 pub async fn insert_request(conn: &mut Conn, new: &NewRequest<'_>) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = sql::query(
         "INSERT INTO open311_requests (number, case_id, appeal_id, client_id, merged, media_urls, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
@@ -50,7 +53,7 @@ pub async fn insert_request(conn: &mut Conn, new: &NewRequest<'_>) -> Result<i64
 
 /// Returns the request with this number, if a client filed it.
 pub async fn find_request(conn: &mut Conn, number: &str) -> Result<Option<RequestRow>> {
-    Ok(sqlx::query_as(
+    Ok(sql::query(
         "SELECT id, number, case_id, appeal_id, client_id, merged, media_urls, created_at
          FROM open311_requests WHERE number = ?",
     )
@@ -62,7 +65,7 @@ pub async fn find_request(conn: &mut Conn, number: &str) -> Result<Option<Reques
 /// Returns the appeal (id, case id) stored under this idempotency key.
 pub async fn find_appeal_by_key(conn: &mut Conn, key: &str) -> Result<Option<(i64, i64)>> {
     Ok(
-        sqlx::query_as("SELECT id, case_id FROM appeals WHERE idempotency_key = ?")
+        sql::query("SELECT id, case_id FROM appeals WHERE idempotency_key = ?")
             .bind(key)
             .fetch_optional(conn)
             .await?,
@@ -75,7 +78,7 @@ pub async fn find_case_by_number(
     number: &str,
 ) -> Result<Option<(i64, String, String)>> {
     Ok(
-        sqlx::query_as("SELECT id, state, number FROM cases WHERE number = ?")
+        sql::query("SELECT id, state, number FROM cases WHERE number = ?")
             .bind(number)
             .fetch_optional(conn)
             .await?,
@@ -93,11 +96,11 @@ pub struct PublicRequestRow {
     pub text: String,
     /// The case's address as reported: never shown, only taken out of the description.
     pub address: String,
-    pub requested_at: String,
+    pub requested_at: DateTime<Utc>,
     pub media_urls: String,
     pub state: String,
     pub closure_type: Option<String>,
-    pub due_at: Option<String>,
+    pub due_at: Option<DateTime<Utc>>,
     pub category_id: Option<i64>,
     pub lead_dept_name: Option<String>,
     pub area_id: i64,
@@ -126,7 +129,7 @@ const MERGED_BRANCH: &str = "SELECT r.number, c.id, c.number, 1, a.text, c.addre
     ar.center_lat, ar.center_lon, c.lat, c.lon, a.channel \
     FROM open311_requests r JOIN cases c ON c.id = r.case_id JOIN appeals a ON a.id = r.appeal_id \
     JOIN areas ar ON ar.id = c.area_id LEFT JOIN departments d ON d.id = c.lead_dept_id \
-    WHERE r.merged = 1 AND c.state != 'voided'";
+    WHERE r.merged = TRUE AND c.state != 'voided'";
 
 /// Which requests a query asks for. Empty lists do not filter.
 #[derive(Debug, Clone, Default)]
@@ -136,15 +139,15 @@ pub struct PublicRequestFilter {
     /// When set, only cases of these categories (and, with `uncategorized`, cases without one).
     pub categories: Option<(Vec<i64>, bool)>,
     pub states: Vec<String>,
-    pub requested_from: Option<String>,
+    pub requested_from: Option<DateTime<Utc>>,
     /// Exclusive.
-    pub requested_to: Option<String>,
+    pub requested_to: Option<DateTime<Utc>>,
     pub limit: i64,
     pub offset: i64,
 }
 
 fn push_filters(
-    query: &mut QueryBuilder<'_, Sqlite>,
+    query: &mut Builder,
     filter: &PublicRequestFilter,
     number: &str,
     requested: &str,
@@ -167,12 +170,12 @@ fn push_filters(
     push_in(query, "c.state", &filter.states);
     if let Some(from) = &filter.requested_from {
         query
-            .push(format!(" AND {requested} >= "))
+            .push(&format!(" AND {requested} >= "))
             .push_bind(from.clone());
     }
     if let Some(to) = &filter.requested_to {
         query
-            .push(format!(" AND {requested} < "))
+            .push(&format!(" AND {requested} < "))
             .push_bind(to.clone());
     }
 }
@@ -182,7 +185,7 @@ pub async fn list_public_requests(
     conn: &mut Conn,
     filter: &PublicRequestFilter,
 ) -> Result<Vec<PublicRequestRow>> {
-    let mut query: QueryBuilder<'_, Sqlite> = QueryBuilder::new("SELECT * FROM (");
+    let mut query: Builder = Builder::new("SELECT * FROM (");
     query.push(CASE_BRANCH);
     push_filters(&mut query, filter, "c.number", "c.created_at");
     query.push(" UNION ALL ");
@@ -193,7 +196,7 @@ pub async fn list_public_requests(
         .push_bind(filter.limit)
         .push(" OFFSET ")
         .push_bind(filter.offset);
-    Ok(query.build_query_as().fetch_all(conn).await?)
+    Ok(query.build().fetch_all(conn).await?)
 }
 
 /// One state change of a case from the audit trail.
@@ -201,7 +204,7 @@ pub async fn list_public_requests(
 pub struct TrailRow {
     pub seq: i64,
     pub case_id: i64,
-    pub at: String,
+    pub at: DateTime<Utc>,
     pub action: String,
     pub from_state: String,
     pub to_state: String,
@@ -215,7 +218,7 @@ const CHUNK: usize = 500;
 pub async fn state_changes(conn: &mut Conn, case_ids: &[i64]) -> Result<Vec<TrailRow>> {
     let mut rows = Vec::new();
     for chunk in case_ids.chunks(CHUNK) {
-        let mut query: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+        let mut query: Builder = Builder::new(
             "SELECT seq, entity_id AS case_id, at, action, from_state, to_state, detail FROM audit_log \
              WHERE entity = 'case' AND from_state != to_state AND action != 'rate'",
         );
@@ -223,12 +226,12 @@ pub async fn state_changes(conn: &mut Conn, case_ids: &[i64]) -> Result<Vec<Trai
         query.push(" ORDER BY seq");
         rows.extend(
             query
-                .build_query_as::<TrailRow>()
+                .build()
                 .fetch_all(&mut *conn)
                 .await?,
         );
     }
-    rows.sort_by_key(|r| r.seq);
+    rows.sort_by_key(|r: &TrailRow| r.seq);
     Ok(rows)
 }
 
@@ -236,14 +239,14 @@ pub async fn state_changes(conn: &mut Conn, case_ids: &[i64]) -> Result<Vec<Trai
 pub async fn attachments_of(conn: &mut Conn, case_ids: &[i64]) -> Result<Vec<(i64, i64)>> {
     let mut rows = Vec::new();
     for chunk in case_ids.chunks(CHUNK) {
-        let mut query: QueryBuilder<'_, Sqlite> =
-            QueryBuilder::new("SELECT case_id, id FROM attachments WHERE 1 = 1");
+        let mut query: Builder =
+            Builder::new("SELECT case_id, id FROM attachments WHERE 1 = 1");
         push_in(&mut query, "case_id", chunk);
         query.push(" ORDER BY id");
         rows.extend(
             query
-                .build_query_as::<(i64, i64)>()
-                .fetch_all(&mut *conn)
+                .build()
+                .fetch_all::<(i64, i64)>(&mut *conn)
                 .await?,
         );
     }
@@ -252,7 +255,7 @@ pub async fn attachments_of(conn: &mut Conn, case_ids: &[i64]) -> Result<Vec<(i6
 
 /// Returns (case id, mime) of the attachment when its case is not voided.
 pub async fn public_attachment(conn: &mut Conn, id: i64) -> Result<Option<(i64, String)>> {
-    Ok(sqlx::query_as(
+    Ok(sql::query(
         "SELECT a.case_id, a.mime FROM attachments a JOIN cases c ON c.id = a.case_id
          WHERE a.id = ? AND c.state != 'voided'",
     )
@@ -265,13 +268,13 @@ pub async fn public_attachment(conn: &mut Conn, id: i64) -> Result<Option<(i64, 
 pub async fn area_names(conn: &mut Conn, ids: &[i64]) -> Result<Vec<(i64, String, String)>> {
     let mut rows = Vec::new();
     for chunk in ids.chunks(CHUNK) {
-        let mut query: QueryBuilder<'_, Sqlite> =
-            QueryBuilder::new("SELECT id, name, level FROM areas WHERE 1 = 1");
+        let mut query: Builder =
+            Builder::new("SELECT id, name, level FROM areas WHERE 1 = 1");
         push_in(&mut query, "id", chunk);
         rows.extend(
             query
-                .build_query_as::<(i64, String, String)>()
-                .fetch_all(&mut *conn)
+                .build()
+                .fetch_all::<(i64, String, String)>(&mut *conn)
                 .await?,
         );
     }
@@ -279,11 +282,11 @@ pub async fn area_names(conn: &mut Conn, ids: &[i64]) -> Result<Vec<(i64, String
 }
 
 /// Returns when the taxonomy (and so the service list) last changed, from the audit trail.
-pub async fn taxonomy_changed_at(conn: &mut Conn) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar(
+pub async fn taxonomy_changed_at(conn: &mut Conn) -> Result<Option<DateTime<Utc>>> {
+    Ok(sql::query(
         "SELECT MAX(at) FROM audit_log WHERE entity IN ('taxonomy', 'category')
          AND action IN ('taxonomy_imported', 'category_created', 'category_updated', 'category_deleted')",
     )
-    .fetch_one(conn)
+    .scalar(conn)
     .await?)
 }

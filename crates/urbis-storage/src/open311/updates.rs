@@ -1,6 +1,9 @@
 //! mySociety's servicerequestupdates: the clients' comments, and the public trail by time.
 
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use chrono::{DateTime, Utc};
+use sqlx::FromRow;
+
+use crate::sql::{self, Builder};
 
 use crate::{Conn, Result};
 
@@ -15,12 +18,12 @@ pub struct NewUpdate<'a> {
     pub public_status: &'a str,
     pub description: &'a str,
     pub media_urls: &'a str,
-    pub created_at: &'a str,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Stores a client's update and returns its id.
 pub async fn insert_update(conn: &mut Conn, new: &NewUpdate<'_>) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = sql::query(
         "INSERT INTO open311_updates (case_id, request_number, client_id, external_id, client_status,
             public_status, description, media_urls, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -45,12 +48,12 @@ pub async fn find_update(
     client_id: i64,
     external_id: &str,
 ) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar(
+    Ok(sql::query(
         "SELECT id FROM open311_updates WHERE client_id = ? AND external_id = ? AND external_id != ''",
     )
     .bind(client_id)
     .bind(external_id)
-    .fetch_optional(conn)
+    .scalar_optional(conn)
     .await?)
 }
 
@@ -62,7 +65,7 @@ pub struct TrailItemRow {
     pub kind: String,
     pub key: i64,
     pub case_id: i64,
-    pub at: String,
+    pub at: DateTime<Utc>,
     pub action: String,
     pub to_state: String,
     pub detail: String,
@@ -77,12 +80,12 @@ pub struct TrailItemRow {
 /// Returns the public trail from `from` (inclusive) to `to` (exclusive), oldest first.
 pub async fn trail_between(
     conn: &mut Conn,
-    from: &str,
-    to: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<TrailItemRow>> {
-    let mut query: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+    let mut query: Builder = Builder::new(
         "SELECT * FROM (SELECT 'state' AS kind, a.seq AS key, a.entity_id AS case_id, a.at AS at, \
          a.action AS action, a.to_state AS to_state, a.detail AS detail, c.number AS number, \
          c.number AS case_number, '' AS public_status, '' AS description, '' AS media_urls \
@@ -90,50 +93,50 @@ pub async fn trail_between(
          WHERE a.entity = 'case' AND a.from_state != a.to_state AND a.action != 'rate' AND a.at >= ",
     );
     query
-        .push_bind(from.to_owned())
+        .push_bind(from)
         .push(" AND a.at < ")
-        .push_bind(to.to_owned());
+        .push_bind(to);
     query.push(
         " UNION ALL SELECT 'merge', r.id, r.case_id, r.created_at, '', '', '', r.number, c.number, \
          '', '', '' FROM open311_requests r JOIN cases c ON c.id = r.case_id \
-         WHERE r.merged = 1 AND r.created_at >= ",
+         WHERE r.merged = TRUE AND r.created_at >= ",
     );
     query
-        .push_bind(from.to_owned())
+        .push_bind(from)
         .push(" AND r.created_at < ")
-        .push_bind(to.to_owned());
+        .push_bind(to);
     query.push(
         " UNION ALL SELECT 'comment', u.id, u.case_id, u.created_at, '', '', '', u.request_number, \
          c.number, u.public_status, u.description, u.media_urls FROM open311_updates u \
          JOIN cases c ON c.id = u.case_id WHERE u.created_at >= ",
     );
     query
-        .push_bind(from.to_owned())
+        .push_bind(from)
         .push(" AND u.created_at < ")
-        .push_bind(to.to_owned());
+        .push_bind(to);
     query
         .push(") ORDER BY at, kind, key LIMIT ")
         .push_bind(limit)
         .push(" OFFSET ")
         .push_bind(offset);
-    Ok(query.build_query_as().fetch_all(conn).await?)
+    Ok(query.build().fetch_all(conn).await?)
 }
 
 /// Returns (request row id, case id, number, created_at) of requests attached to these cases.
 pub async fn merged_requests_of(
     conn: &mut Conn,
     case_ids: &[i64],
-) -> Result<Vec<(i64, i64, String, String)>> {
+) -> Result<Vec<(i64, i64, String, DateTime<Utc>)>> {
     let mut rows = Vec::new();
     for chunk in case_ids.chunks(500) {
-        let mut query: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
-            "SELECT id, case_id, number, created_at FROM open311_requests WHERE merged = 1",
+        let mut query: Builder = Builder::new(
+            "SELECT id, case_id, number, created_at FROM open311_requests WHERE merged = TRUE",
         );
         super::push_in(&mut query, "case_id", chunk);
         query.push(" ORDER BY id");
         rows.extend(
             query
-                .build_query_as::<(i64, i64, String, String)>()
+                .build()
                 .fetch_all(&mut *conn)
                 .await?,
         );
@@ -145,7 +148,7 @@ pub async fn merged_requests_of(
 pub async fn comments_of(conn: &mut Conn, numbers: &[String]) -> Result<Vec<TrailItemRow>> {
     let mut rows = Vec::new();
     for chunk in numbers.chunks(500) {
-        let mut query: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+        let mut query: Builder = Builder::new(
             "SELECT 'comment' AS kind, u.id AS key, u.case_id AS case_id, u.created_at AS at, '' AS action, \
              '' AS to_state, '' AS detail, u.request_number AS number, c.number AS case_number, \
              u.public_status AS public_status, u.description AS description, u.media_urls AS media_urls \
@@ -155,7 +158,7 @@ pub async fn comments_of(conn: &mut Conn, numbers: &[String]) -> Result<Vec<Trai
         query.push(" ORDER BY u.id");
         rows.extend(
             query
-                .build_query_as::<TrailItemRow>()
+                .build()
                 .fetch_all(&mut *conn)
                 .await?,
         );

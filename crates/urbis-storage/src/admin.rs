@@ -1,0 +1,69 @@
+//! Creating and dropping PostgreSQL databases on a server (tests, benchmarks, `store copy` into
+//! a new database). Names are checked: lower-case letters, digits and `_` only.
+
+use sqlx::{Connection, PgConnection};
+
+use crate::{Result, StorageError};
+
+fn check_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(StorageError::Refused(format!(
+            "database name {name:?}: use 1–63 lower-case letters, digits and _"
+        )))
+    }
+}
+
+async fn connect(maintenance_url: &str) -> Result<PgConnection> {
+    PgConnection::connect(maintenance_url).await.map_err(|err| {
+        StorageError::Refused(format!("cannot connect to PostgreSQL: {err}"))
+    })
+}
+
+/// Creates a database (the URL names the server and a database to connect to, e.g. `postgres`).
+pub async fn create_database(maintenance_url: &str, name: &str) -> Result<()> {
+    check_name(name)?;
+    let mut conn = connect(maintenance_url).await?;
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await?;
+    Ok(())
+}
+
+/// Drops a database if it exists.
+pub async fn drop_database(maintenance_url: &str, name: &str) -> Result<()> {
+    check_name(name)?;
+    let mut conn = connect(maintenance_url).await?;
+    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await?;
+    Ok(())
+}
+
+/// The databases whose names start with `prefix`.
+pub async fn list_databases(maintenance_url: &str, prefix: &str) -> Result<Vec<String>> {
+    let mut conn = connect(maintenance_url).await?;
+    Ok(
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE starts_with(datname, $1)")
+            .bind(prefix)
+            .fetch_all(&mut conn)
+            .await?,
+    )
+}
+
+/// Whether a server answers at the URL.
+pub async fn reachable(maintenance_url: &str) -> bool {
+    match connect(maintenance_url).await {
+        Ok(conn) => {
+            let _ = conn.close().await;
+            true
+        }
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,164 @@
+//! What intake writes: a new case from an appeal, and a repeat report joining an open case.
+
+use chrono::{DateTime, Utc};
+use sqlx::FromRow;
+
+use crate::db::Conn;
+use crate::sql::{self, JsonText};
+use crate::Result;
+
+/// The next case id. PostgreSQL takes it from the `cases` identity sequence; SQLite from the
+/// largest id inside the write transaction, whose lock no other writer can hold at the same time.
+/// The case number is made from it, so it is known before the row is written.
+pub async fn next_case_id(conn: &mut Conn) -> Result<i64> {
+    match conn.backend() {
+        crate::Backend::Postgres => {
+            sql::query("SELECT nextval(pg_get_serial_sequence('cases', 'id'))")
+                .scalar(conn)
+                .await
+        }
+        crate::Backend::Sqlite => {
+            sql::query("SELECT COALESCE(MAX(id), 0) + 1 FROM cases")
+                .scalar(conn)
+                .await
+        }
+    }
+}
+
+/// A case as intake opens it.
+#[derive(Debug, Clone)]
+pub struct NewCase<'a> {
+    pub id: i64,
+    pub number: &'a str,
+    pub state: &'a str,
+    pub channel: &'a str,
+    pub title: &'a str,
+    pub text: &'a str,
+    pub address: &'a str,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub category_id: Option<i64>,
+    pub area_id: i64,
+    pub area_path: &'a str,
+    pub reporter_user_id: Option<i64>,
+    pub reporter_name: &'a str,
+    pub reporter_phone: &'a str,
+    pub urgent: bool,
+    pub stats_day: &'a str,
+    pub at: DateTime<Utc>,
+    pub priority_score: i64,
+    pub priority_level: &'a str,
+    pub priority_factors: JsonText,
+    pub suggested_category_id: Option<i64>,
+    pub suggested_confidence: Option<f64>,
+    pub suggestions: JsonText,
+    pub needs_review: bool,
+    pub proposed_route: Option<JsonText>,
+}
+
+/// Writes a new case.
+pub async fn insert_case(conn: &mut Conn, case: &NewCase<'_>) -> Result<()> {
+    sql::query(
+        "INSERT INTO cases (id, number, state, channel, title, text, address, lat, lon, category_id, area_id,
+            area_path, reporter_user_id, reporter_name, reporter_phone, urgent, stats_day, created_at, updated_at,
+            priority_score, priority_level, priority_factors, suggested_category_id, suggested_confidence,
+            suggestions, needs_review, proposed_route)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(case.id)
+    .bind(case.number)
+    .bind(case.state)
+    .bind(case.channel)
+    .bind(case.title)
+    .bind(case.text)
+    .bind(case.address)
+    .bind(case.lat)
+    .bind(case.lon)
+    .bind(case.category_id)
+    .bind(case.area_id)
+    .bind(case.area_path)
+    .bind(case.reporter_user_id)
+    .bind(case.reporter_name)
+    .bind(case.reporter_phone)
+    .bind(case.urgent)
+    .bind(case.stats_day)
+    .bind(case.at)
+    .bind(case.at)
+    .bind(case.priority_score)
+    .bind(case.priority_level)
+    .bind(&case.priority_factors)
+    .bind(case.suggested_category_id)
+    .bind(case.suggested_confidence)
+    .bind(&case.suggestions)
+    .bind(case.needs_review)
+    .bind(&case.proposed_route)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// What a repeat report needs to know of the case it joins.
+#[derive(Debug, Clone, FromRow)]
+pub struct RepeatTarget {
+    pub state: String,
+    pub number: String,
+    pub stats_day: String,
+    pub area_id: i64,
+    pub category_id: Option<i64>,
+    pub area_path: String,
+    pub title: String,
+    pub text: String,
+    pub reporter_count: i64,
+    pub reporter_user_id: Option<i64>,
+    pub co_reporters: String,
+    pub anonymous_repeats: i64,
+}
+
+/// Reads [`RepeatTarget`].
+pub async fn repeat_target(conn: &mut Conn, case_id: i64) -> Result<Option<RepeatTarget>> {
+    sql::query(
+        "SELECT state, number, stats_day, area_id, category_id, area_path, title, text, reporter_count,
+            reporter_user_id, co_reporters, anonymous_repeats
+         FROM cases WHERE id = ?",
+    )
+    .bind(case_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// A repeat report joining a case: one more reporter, and the priority raised when the new
+/// score is higher.
+#[derive(Debug, Clone)]
+pub struct RepeatUpdate<'a> {
+    pub case_id: i64,
+    pub co_reporters: &'a str,
+    pub anonymous_repeats: i64,
+    pub score: i64,
+    pub level: &'a str,
+    pub factors: JsonText,
+    pub at: DateTime<Utc>,
+}
+
+/// Applies [`RepeatUpdate`].
+pub async fn record_repeat(conn: &mut Conn, update: &RepeatUpdate<'_>) -> Result<()> {
+    sql::query(
+        "UPDATE cases SET reporter_count = reporter_count + 1, co_reporters = ?, anonymous_repeats = ?,
+            priority_factors = CASE WHEN ? > priority_score THEN ? ELSE priority_factors END,
+            priority_level = CASE WHEN ? > priority_score THEN ? ELSE priority_level END,
+            priority_score = CASE WHEN ? > priority_score THEN ? ELSE priority_score END,
+            updated_at = ?, version = version + 1 WHERE id = ?",
+    )
+    .bind(update.co_reporters)
+    .bind(update.anonymous_repeats)
+    .bind(update.score)
+    .bind(&update.factors)
+    .bind(update.score)
+    .bind(update.level)
+    .bind(update.score)
+    .bind(update.score)
+    .bind(update.at)
+    .bind(update.case_id)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
