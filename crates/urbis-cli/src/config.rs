@@ -56,8 +56,13 @@ pub fn apply(args: &mut ServeArgs, matches: &ArgMatches) -> anyhow::Result<()> {
         )
     };
     if let (true, Some(db)) = (unset("db"), file.db) {
-        // A relative path in the file is relative to the file.
-        args.db.db = path.parent().map(|dir| dir.join(&db)).unwrap_or(db);
+        // A relative file path in the file is relative to the file; a URL is taken as it is.
+        args.db.db = match urbis_service::store::Location::parse(&db.to_string_lossy()) {
+            urbis_service::store::Location::Sqlite(file) => urbis_service::store::Location::Sqlite(
+                path.parent().map(|dir| dir.join(&file)).unwrap_or(file),
+            ),
+            url => url,
+        };
     }
     if let (true, Some(listen)) = (unset("listen"), file.listen) {
         args.listen = listen;

@@ -20,17 +20,18 @@ use urbis_domain::workflow::{Action, Satisfaction};
 use urbis_service::auth::NewUser;
 use urbis_service::reference::TaxonomyPath;
 use urbis_service::{Clock, ServiceConfig, Services};
-use urbis_storage::Durability;
-use urbis_storage::reference::{CalendarDayRow, RuleRow};
+use urbis_service::store::{Durability, Location};
+use urbis_service::rows::{CalendarDayRow, RuleRow};
 
 mod map;
 
 /// Options of `urbis demo`.
 #[derive(Args)]
 pub struct DemoArgs {
-    /// The demo database file; it is replaced if it exists.
+    /// The demo store, replaced if it exists: a SQLite file, or a PostgreSQL database URL
+    /// (`postgres://postgres@127.0.0.1/urbis_demo`; the database is dropped and made anew).
     #[arg(long, default_value = "urbis-demo.sqlite")]
-    pub db: PathBuf,
+    pub db: Location,
     /// Address to listen on.
     #[arg(long, env = "URBIS_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -302,12 +303,20 @@ const PLACES: [&str; 10] = [
 
 /// Runs the demo: seed, then serve.
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    for suffix in ["", "-wal", "-shm"] {
-        let path = PathBuf::from(format!("{}{suffix}", args.db.display()));
-        if path.exists() {
-            std::fs::remove_file(&path)
-                .with_context(|| format!("failed to remove {}", path.display()))?;
+    match &args.db {
+        Location::Sqlite(file) => {
+            for suffix in ["", "-wal", "-shm"] {
+                let path = PathBuf::from(format!("{}{suffix}", file.display()));
+                if path.exists() {
+                    std::fs::remove_file(&path)
+                        .with_context(|| format!("failed to remove {}", path.display()))?;
+                }
+            }
         }
+        // A fresh city on PostgreSQL: the named database is dropped and made anew.
+        Location::Postgres(url) => urbis_service::store::recreate_database(url)
+            .await
+            .map_err(|err| anyhow::format_err!("cannot prepare {}: {err}", args.db))?,
     }
     let started = std::time::Instant::now();
     // Seeding runs with relaxed commits: it is a bulk load that is simply redone on failure.

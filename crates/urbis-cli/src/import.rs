@@ -102,10 +102,12 @@ fn column(header: &[String], names: &[&str]) -> Option<usize> {
 }
 
 pub(crate) async fn open_services(db: &DbArgs) -> anyhow::Result<Services> {
-    if !db.db.exists() {
+    if let Some(file) = db.db.file()
+        && !file.exists()
+    {
         anyhow::bail!(
             "no database at {} (run `urbis serve` or `urbis demo` once to create it)",
-            db.db.display()
+            file.display()
         );
     }
     let db = crate::serve::open_db_for_tool(&db.db).await?;

@@ -8,8 +8,8 @@ mod export;
 mod import;
 mod mapdata;
 mod serve;
+mod store;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -74,6 +74,9 @@ enum Command {
     Audit(AuditCommand),
     /// Writes a consistent, verified copy of a running (or stopped) store.
     Backup(serve::BackupArgs),
+    /// Store tools: moving a city between SQLite and PostgreSQL.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
     /// Benchmarks (build with --release).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -155,9 +158,10 @@ enum BenchCommand {
 /// The database to work on.
 #[derive(Args, Clone)]
 pub struct DbArgs {
-    /// SQLite database file.
+    /// The store: a SQLite file (a path or `sqlite:PATH`) or a PostgreSQL database
+    /// (`postgres://user@host:5432/name`).
     #[arg(long, env = "URBIS_DB", default_value = "urbis.sqlite")]
-    pub db: PathBuf,
+    pub db: urbis_service::store::Location,
 }
 
 /// Runs synchronous tool code off the async workers.
@@ -202,6 +206,7 @@ fn main() -> ExitCode {
             Command::Geo(GeoCommand::Grids(args)) => mapdata::grids(args).await,
             Command::Audit(AuditCommand::Verify(args)) => serve::audit_verify(args).await,
             Command::Backup(args) => serve::backup(args).await,
+            Command::Store(command) => store::run(command).await,
             Command::Bench(BenchCommand::Intake(args)) => bench::intake(args).await,
             Command::Bench(BenchCommand::Dashboard(args)) => bench::dashboard::run(args).await,
             Command::Bench(BenchCommand::Scale(args)) => bench::scale::run(args).await,

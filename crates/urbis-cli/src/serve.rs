@@ -12,7 +12,7 @@ use urbis_domain::audit::ChainBreak;
 use urbis_domain::role::Role;
 use urbis_service::auth::NewUser;
 use urbis_service::{ServiceConfig, Services};
-use urbis_storage::{Access, Db, DbOptions, Durability};
+use urbis_service::store::{Access, Backend, Db, DbOptions, Durability, Location};
 
 use crate::DbArgs;
 
@@ -55,45 +55,45 @@ pub struct ServeArgs {
 
 /// Opens the store as its one writer with the chosen durability (a second writer, a damaged
 /// file and a store that cannot take a write are refused with a message saying why).
-pub async fn open_db(path: &Path, durability: Durability) -> anyhow::Result<Db> {
-    open_db_checked(path, durability, true).await
+pub async fn open_db(location: &Location, durability: Durability) -> anyhow::Result<Db> {
+    open_db_checked(location, durability, true).await
 }
 
 /// [`open_db`], with the integrity check at start on or off.
 pub async fn open_db_checked(
-    path: &Path,
+    location: &Location,
     durability: Durability,
     check: bool,
 ) -> anyhow::Result<Db> {
     Db::open(&DbOptions {
         durability,
         check,
-        ..DbOptions::writer(path)
+        ..DbOptions::writer(location)
     })
     .await
-    .map_err(|err| anyhow::format_err!("cannot open {}: {err}", path.display()))
+    .map_err(|err| anyhow::format_err!("cannot open {location}: {err}"))
 }
 
 /// Opens the store for a one-shot tool (imports): it writes beside a running server, each write
 /// waiting for SQLite's write lock, without taking the lock file.
-pub async fn open_db_for_tool(path: &Path) -> anyhow::Result<Db> {
+pub async fn open_db_for_tool(location: &Location) -> anyhow::Result<Db> {
     Db::open(&DbOptions {
         lock: false,
-        ..DbOptions::writer(path)
+        ..DbOptions::writer(location)
     })
     .await
-    .map_err(|err| anyhow::format_err!("cannot open {}: {err}", path.display()))
+    .map_err(|err| anyhow::format_err!("cannot open {location}: {err}"))
 }
 
 /// Opens the store to read beside a running writer (no lock, no migration, no write).
-pub async fn open_db_read_only(path: &Path) -> anyhow::Result<Db> {
+pub async fn open_db_read_only(location: &Location) -> anyhow::Result<Db> {
     Db::open(&DbOptions {
         access: Access::ReadOnly,
         read_connections: 2,
-        ..DbOptions::writer(path)
+        ..DbOptions::writer(location)
     })
     .await
-    .map_err(|err| anyhow::format_err!("cannot open {}: {err}", path.display()))
+    .map_err(|err| anyhow::format_err!("cannot open {location}: {err}"))
 }
 
 /// How long a stop may take: open live feeds end at once, requests in flight (and the appeals
@@ -185,7 +185,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let generated = args.admin_password.is_none();
     if let Some(password) = bootstrap(&services, args.admin_password).await? {
         if generated {
-            let path = write_admin_password(&args.db.db, &password)?;
+            // Beside a SQLite file; for a PostgreSQL store, in the working directory.
+            let beside = args
+                .db
+                .db
+                .file()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| std::path::PathBuf::from("urbis"));
+            let path = write_admin_password(&beside, &password)?;
             println!(
                 "created user admin; its generated password is in {} (readable by this user only)",
                 path.display()
@@ -355,14 +362,39 @@ pub async fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
         ..DbOptions::writer(&args.db.db)
     })
     .await
-    .map_err(|err| anyhow::format_err!("cannot open {}: {err}", args.db.db.display()))?;
+    .map_err(|err| anyhow::format_err!("cannot open {}: {err}", args.db.db))?;
     let partial = std::path::PathBuf::from(format!("{}.partial", args.to.display()));
     let _ = std::fs::remove_file(&partial);
-    db.backup_into(&partial)
-        .await
-        .map_err(|err| anyhow::format_err!("backup failed: {err}"))?;
+    match db.backend() {
+        // SQLite: VACUUM INTO on one read snapshot.
+        Backend::Sqlite => db
+            .backup_into(&partial)
+            .await
+            .map_err(|err| anyhow::format_err!("backup failed: {err}"))?,
+        // PostgreSQL: every table copied on one REPEATABLE READ snapshot into a SQLite file,
+        // which `urbis store copy` moves back into a PostgreSQL database to restore.
+        Backend::Postgres => {
+            let target = Db::open(&DbOptions {
+                lock: false,
+                check: false,
+                durability: Durability::Relaxed,
+                ..DbOptions::writer(partial.as_path())
+            })
+            .await
+            .map_err(|err| anyhow::format_err!("cannot create {}: {err}", partial.display()))?;
+            let copied = urbis_service::store::copy_store(&db, &target, |_, _| {}).await;
+            target.close().await;
+            if let Err(err) = copied {
+                let _ = std::fs::remove_file(&partial);
+                anyhow::bail!("backup failed: {err}");
+            }
+            for suffix in ["-wal", "-shm", ".lock"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", partial.display()));
+            }
+        }
+    }
     db.close().await;
-    let copy = open_db_read_only(&partial).await?;
+    let copy = open_db_read_only(&Location::Sqlite(partial.clone())).await?;
     let chain = urbis_service::audit::verify_chain(&copy)
         .await
         .map_err(|err| anyhow::format_err!("failed to read the copy's audit log: {err}"))?;

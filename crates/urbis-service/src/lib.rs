@@ -56,6 +56,15 @@ pub mod rows {
 pub mod time {
     pub use urbis_storage::time::{from_db, to_db};
 }
+/// Opening, copying and managing stores, for the entry points (`serve`, `demo`, tools): the
+/// storage layer's own types, so callers above the services never import it.
+pub mod store {
+    pub use urbis_storage::admin::{ensure_database, recreate_database};
+    pub use urbis_storage::copy::{TableDigest, copy_store, digest};
+    pub use urbis_storage::{
+        Access, Backend, Db, DbOptions, Durability, Location, StorageError,
+    };
+}
 pub use error::{ErrorKind, ServiceError};
 pub use events::{CaseEvent, Subscription};
 

@@ -67,3 +67,52 @@ pub async fn reachable(maintenance_url: &str) -> bool {
         Err(_) => false,
     }
 }
+
+/// The database a URL names, and a URL for the `postgres` maintenance database beside it.
+fn split(url: &str) -> Result<(String, sqlx::postgres::PgConnectOptions)> {
+    use std::str::FromStr;
+    let options = sqlx::postgres::PgConnectOptions::from_str(url)
+        .map_err(|err| StorageError::Refused(format!("bad PostgreSQL URL: {err}")))?;
+    let name = options
+        .get_database()
+        .ok_or_else(|| StorageError::Refused("the PostgreSQL URL names no database".into()))?
+        .to_owned();
+    check_name(&name)?;
+    Ok((name, options.database("postgres")))
+}
+
+async fn connect_with(options: &sqlx::postgres::PgConnectOptions) -> Result<PgConnection> {
+    PgConnection::connect_with(options).await.map_err(|err| {
+        StorageError::Refused(format!("cannot connect to PostgreSQL: {err}"))
+    })
+}
+
+/// Creates the database a URL names unless it exists; returns whether it was created.
+pub async fn ensure_database(url: &str) -> Result<bool> {
+    let (name, maintenance) = split(url)?;
+    let mut conn = connect_with(&maintenance).await?;
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_optional(&mut conn)
+        .await?;
+    if exists.is_some() {
+        return Ok(false);
+    }
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await?;
+    Ok(true)
+}
+
+/// Drops the database a URL names (ending its sessions) and creates it empty.
+pub async fn recreate_database(url: &str) -> Result<()> {
+    let (name, maintenance) = split(url)?;
+    let mut conn = connect_with(&maintenance).await?;
+    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await?;
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await?;
+    Ok(())
+}

@@ -334,7 +334,7 @@ pub async fn insert_version(
     created_by: Option<i64>,
 ) -> Result<VersionRow> {
     Ok(sql::query(
-        "INSERT INTO responsibility_versions (note, created_at, created_by, active) VALUES (?, ?, ?, 0)
+        "INSERT INTO responsibility_versions (note, created_at, created_by, active) VALUES (?, ?, ?, FALSE)
          RETURNING id, note, created_at, created_by, active",
     )
     .bind(note)

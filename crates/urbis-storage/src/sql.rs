@@ -302,12 +302,13 @@ impl Builder {
         self
     }
 
-    /// Appends `(?, ?, …)` for each item's values, separated by commas.
+    /// Appends `VALUES (?, ?, …), (…)`: one parenthesised row for each item.
     pub fn push_values<I, F>(&mut self, items: I, mut each: F) -> &mut Builder
     where
         I: IntoIterator,
         F: FnMut(Separated<'_>, I::Item),
     {
+        self.sql.push_str("VALUES ");
         for (i, item) in items.into_iter().enumerate() {
             if i > 0 {
                 self.sql.push_str(", ");

@@ -39,7 +39,7 @@ pub struct NewUserRow<'a> {
 pub async fn insert_user(conn: &mut Conn, user: &NewUserRow<'_>) -> Result<UserRow> {
     Ok(sql::query(format!(
         "INSERT INTO users (username, display_name, password_hash, role, area_id, dept_id, active, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, 1, ?) RETURNING {USER_COLUMNS}"
+         VALUES (?, ?, ?, ?, ?, ?, TRUE, ?) RETURNING {USER_COLUMNS}"
     ))
     .bind(user.username)
     .bind(user.display_name)

@@ -16,7 +16,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use tokio::io::AsyncBufReadExt;
 use urbis_service::{ServiceConfig, Services};
-use urbis_storage::Durability;
+use urbis_service::store::{Durability, Location};
 
 /// Options of `urbis bench dashboard`.
 #[derive(Args)]
@@ -107,7 +107,7 @@ async fn city_file(args: &DashboardArgs) -> anyhow::Result<PathBuf> {
         path.display()
     );
     crate::demo::run(crate::demo::DemoArgs {
-        db: partial.clone(),
+        db: Location::Sqlite(partial.clone()),
         listen: "127.0.0.1:0".parse().expect("literal address"),
         public_url: None,
         cases: args.cases,
@@ -268,7 +268,7 @@ pub async fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
     let path = city_file(&args).await?;
     let seed_secs = seeding.elapsed().as_secs_f64();
 
-    let db = crate::serve::open_db(&path, Durability::Full).await?;
+    let db = crate::serve::open_db(&Location::from(path.as_path()), Durability::Full).await?;
     let services = Services::start(db, ServiceConfig::default())
         .await
         .map_err(|err| anyhow::format_err!("{err}"))?;

@@ -15,7 +15,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use urbis_service::bulk::{BulkCase, BulkStep};
 use urbis_service::{ServiceConfig, Services};
-use urbis_storage::Durability;
+use urbis_service::store::{Durability, Location};
 
 /// Options of `urbis bench scale`.
 #[derive(Args)]
@@ -26,10 +26,11 @@ pub struct ScaleArgs {
     /// Days of history the cases spread over (ending now).
     #[arg(long, default_value_t = 365)]
     pub days: i64,
-    /// The city file (rebuilt unless --reuse and it exists).
+    /// The city: a SQLite file (default target/bench-scale/city-N-Dd.sqlite) or a PostgreSQL
+    /// database URL; rebuilt unless --reuse and it holds a city.
     #[arg(long)]
-    pub db: Option<PathBuf>,
-    /// Reuse the city file when it exists instead of rebuilding it.
+    pub db: Option<Location>,
+    /// Reuse the city when it exists instead of rebuilding it.
     #[arg(long)]
     pub reuse: bool,
     /// Concurrent readers per endpoint.
@@ -165,10 +166,15 @@ fn history(rng: &mut StdRng, city: &City, at: DateTime<Utc>, now: DateTime<Utc>)
 }
 
 /// Seeds the reference city, then loads N case histories through the bulk path.
-async fn build(args: &ScaleArgs, path: &PathBuf) -> anyhow::Result<()> {
-    let partial = PathBuf::from(format!("{}.partial", path.display()));
+async fn build(args: &ScaleArgs, location: &Location) -> anyhow::Result<()> {
+    // A SQLite city is built beside its file and moved into place when complete; a PostgreSQL
+    // city is built in its database (made anew).
+    let target = match location {
+        Location::Sqlite(path) => Location::Sqlite(PathBuf::from(format!("{}.partial", path.display()))),
+        Location::Postgres(_) => location.clone(),
+    };
     crate::demo::run(crate::demo::DemoArgs {
-        db: partial.clone(),
+        db: target.clone(),
         listen: "127.0.0.1:0".parse().expect("literal address"),
         public_url: None,
         cases: 0,
@@ -176,7 +182,7 @@ async fn build(args: &ScaleArgs, path: &PathBuf) -> anyhow::Result<()> {
         no_serve: true,
     })
     .await?;
-    let db = crate::serve::open_db(&partial, Durability::Relaxed).await?;
+    let db = crate::serve::open_db(&target, Durability::Relaxed).await?;
     let services = Services::start(db.clone(), ServiceConfig::default())
         .await
         .map_err(|err| anyhow::format_err!("{err}"))?;
@@ -214,16 +220,39 @@ async fn build(args: &ScaleArgs, path: &PathBuf) -> anyhow::Result<()> {
         }
     }
     services.db().close().await;
-    for suffix in ["-wal", "-shm"] {
-        let from = PathBuf::from(format!("{}{suffix}", partial.display()));
-        let to = PathBuf::from(format!("{}{suffix}", path.display()));
-        let _ = std::fs::remove_file(&to);
-        if from.exists() {
-            std::fs::rename(&from, &to)?;
+    if let (Location::Sqlite(partial), Location::Sqlite(path)) = (&target, location) {
+        for suffix in ["-wal", "-shm"] {
+            let from = PathBuf::from(format!("{}{suffix}", partial.display()));
+            let to = PathBuf::from(format!("{}{suffix}", path.display()));
+            let _ = std::fs::remove_file(&to);
+            if from.exists() {
+                std::fs::rename(&from, &to)?;
+            }
         }
+        std::fs::rename(partial, path)?;
     }
-    std::fs::rename(&partial, path)?;
     Ok(())
+}
+
+/// Whether a store already holds a city with cases (for --reuse).
+async fn holds_city(location: &Location) -> bool {
+    if let Location::Sqlite(path) = location
+        && !path.exists()
+    {
+        return false;
+    }
+    let Ok(db) = crate::serve::open_db_read_only(location).await else {
+        return false;
+    };
+    let mut cases = 0i64;
+    if let Ok(mut conn) = db.read().await {
+        cases = urbis_storage::sql::query("SELECT COUNT(*) FROM cases")
+            .scalar(&mut conn)
+            .await
+            .unwrap_or(0);
+    }
+    db.close().await;
+    cases > 0
 }
 
 /// `audit verify`'s checks: the chain, every case's state against its trail, the counters.
@@ -273,8 +302,8 @@ fn endpoints(services: &Services) -> Vec<Endpoint> {
     let from = services.local_day(now - chrono::Duration::days(29));
     let indicators = "COUNT(*), SUM(CASE WHEN state NOT IN ('received', 'voided') THEN 1 ELSE 0 END), \
         SUM(CASE WHEN closed_at IS NOT NULL THEN 1 ELSE 0 END), SUM(CASE WHEN closure_type = 'normal' THEN 1 ELSE 0 END), \
-        SUM(CASE WHEN feedback_at IS NOT NULL THEN 1 ELSE 0 END), SUM(CASE WHEN handled_on_time = 1 THEN 1 ELSE 0 END), \
-        SUM(CASE WHEN rated_at IS NOT NULL THEN 1 ELSE 0 END), SUM(CASE WHEN resolved = 1 THEN 1 ELSE 0 END)";
+        SUM(CASE WHEN feedback_at IS NOT NULL THEN 1 ELSE 0 END), SUM(CASE WHEN handled_on_time = TRUE THEN 1 ELSE 0 END), \
+        SUM(CASE WHEN rated_at IS NOT NULL THEN 1 ELSE 0 END), SUM(CASE WHEN resolved = TRUE THEN 1 ELSE 0 END)";
     let by_level = |level: &str, open: bool| {
         format!(
             "SELECT g.id, COUNT(*) FROM cases c JOIN areas g ON g.level = '{level}' AND c.area_path LIKE g.path || '%' \
@@ -424,34 +453,38 @@ pub async fn run(args: ScaleArgs) -> anyhow::Result<ExitCode> {
     {
         bail!("--readers must be 1..=64, --requests 1..=10000, --peer-requests 1..=1000");
     }
-    let path = args.db.clone().unwrap_or_else(|| {
-        PathBuf::from(format!(
+    let location = args.db.clone().unwrap_or_else(|| {
+        Location::Sqlite(PathBuf::from(format!(
             "target/bench-scale/city-{}-{}d.sqlite",
             args.cases, args.days
-        ))
+        )))
     });
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = location
+        .file()
+        .and_then(|path| path.parent())
+        .filter(|d| !d.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("failed to create {}", dir.display()))?;
     }
     let seeding = Instant::now();
-    if args.reuse && path.exists() {
-        eprintln!("reusing the city in {}", path.display());
+    if args.reuse && holds_city(&location).await {
+        eprintln!("reusing the city in {location}");
     } else {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        if let Some(path) = location.file() {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
         }
         eprintln!(
-            "loading {} case histories over {} days through the bulk path into {} …",
-            args.cases,
-            args.days,
-            path.display()
+            "loading {} case histories over {} days through the bulk path into {location} …",
+            args.cases, args.days,
         );
-        build(&args, &path).await?;
+        build(&args, &location).await?;
     }
     let seed_secs = seeding.elapsed().as_secs_f64();
 
-    let db = crate::serve::open_db(&path, Durability::Full).await?;
+    let db = crate::serve::open_db(&location, Durability::Full).await?;
     verify(&db).await?;
     let services = Services::start(db.clone(), ServiceConfig::default())
         .await
@@ -472,7 +505,7 @@ pub async fn run(args: ScaleArgs) -> anyhow::Result<ExitCode> {
          GROUP BY peers {} × {}",
         args.cases,
         args.days,
-        path.display(),
+        location,
         args.readers,
         args.requests,
         args.readers,

@@ -19,7 +19,7 @@ use urbis_service::Services;
 use urbis_service::assets::AssetInput;
 use urbis_service::gazetteer::GazetteerInput;
 use urbis_service::grids::NewResponsibilityGrid;
-use urbis_storage::reference::AreaRow;
+use urbis_service::rows::AreaRow;
 
 /// The made-up centre of 示范市 (lat, lon).
 pub(super) const CENTRE: (f64, f64) = (30.60, 114.30);

@@ -33,6 +33,9 @@ async fn post(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_appeals_survive_sigkill_exactly_once() {
+    if urbis_test_support::sqlite_only("acknowledged_appeals_survive_sigkill_exactly_once") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("dir");
     let db = dir.path().join("crash.sqlite");
     let mut server = Serve::on(&db, ADMIN_PASSWORD).start();

@@ -18,4 +18,5 @@ mod reliability;
 mod rollup;
 mod security;
 mod sla;
+mod store;
 mod ui_e2e;

@@ -139,6 +139,9 @@ fn fill_disk(dir: &Path) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_loses_no_acknowledged_write_and_service_resumes_when_space_returns() {
+    if urbis_test_support::sqlite_only("a_full_disk_loses_no_acknowledged_write_and_service_resumes_when_space_returns") {
+        return;
+    }
     let fs = match Tmpfs::mount(24) {
         Ok(fs) => fs,
         Err(why) => return skip_or_fail("the disk-full test", &why),
@@ -352,6 +355,9 @@ async fn a_full_disk_loses_no_acknowledged_write_and_service_resumes_when_space_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_instance_on_the_same_file_is_refused() {
+    if urbis_test_support::sqlite_only("a_second_instance_on_the_same_file_is_refused") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("dir");
     let db = dir.path().join("city.sqlite");
     let first = serve(&db).start();
@@ -375,6 +381,9 @@ async fn a_second_instance_on_the_same_file_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_store_is_refused_at_start_and_by_audit_verify() {
+    if urbis_test_support::sqlite_only("a_damaged_store_is_refused_at_start_and_by_audit_verify") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("dir");
     let db = dir.path().join("city.sqlite");
     let mut server = serve(&db).start();
@@ -429,6 +438,9 @@ async fn a_damaged_store_is_refused_at_start_and_by_audit_verify() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_only_store_is_refused_at_start() {
+    if urbis_test_support::sqlite_only("a_read_only_store_is_refused_at_start") {
+        return;
+    }
     let fs = match Tmpfs::mount(16) {
         Ok(fs) => fs,
         Err(why) => return skip_or_fail("the read-only store test", &why),
@@ -453,6 +465,9 @@ async fn a_read_only_store_is_refused_at_start() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_with_an_open_live_feed_exits_within_five_seconds() {
+    if urbis_test_support::sqlite_only("sigterm_with_an_open_live_feed_exits_within_five_seconds") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("dir");
     let db = dir.path().join("city.sqlite");
     let mut server = serve(&db).start();
@@ -628,6 +643,9 @@ async fn the_live_feed_shows_only_cases_in_scope_and_ends_at_logout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_appeal_waits_for_a_busy_store_instead_of_failing() {
+    if urbis_test_support::sqlite_only("an_appeal_waits_for_a_busy_store_instead_of_failing") {
+        return;
+    }
     use sqlx::Connection;
     let app = TestApp::start().await;
     let fx = app.fixture.clone();
@@ -730,6 +748,9 @@ async fn an_idempotency_key_reused_with_another_body_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_taken_under_load_verifies_and_restores() {
+    if urbis_test_support::sqlite_only("a_backup_taken_under_load_verifies_and_restores") {
+        return;
+    }
     let app = Arc::new(TestApp::start().await);
     let fx = app.fixture.clone();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -839,7 +860,6 @@ fn unique_text(worker: usize, n: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_loser_of_accept_against_return_is_told_the_case_moved() {
-    use sqlx::Connection;
     let app = TestApp::start().await;
     let fx = app.fixture.clone();
     let case = app
@@ -881,12 +901,10 @@ async fn the_loser_of_accept_against_return_is_told_the_case_moved() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // State counts hold only states cases are in: the moves left no zero rows behind.
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", app.db_path.display()))
-        .await
-        .expect("open");
-    let zero: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_state_counts WHERE n = 0")
-        .fetch_one(&mut conn)
-        .await
-        .expect("count");
+    let zero: i64 =
+        urbis_storage::sql::query("SELECT COUNT(*) FROM case_state_counts WHERE n = 0")
+            .scalar(&mut app.services.db().read().await.expect("read"))
+            .await
+            .expect("count");
     assert_eq!(zero, 0, "no zero rows in case_state_counts");
 }

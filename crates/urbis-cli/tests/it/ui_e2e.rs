@@ -162,6 +162,9 @@ fn free_port() -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ui_passes_its_end_to_end_script_in_headless_chromium() {
+    if urbis_test_support::sqlite_only("the_ui_passes_its_end_to_end_script_in_headless_chromium") {
+        return;
+    }
     let required = std::env::var("URBIS_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
     let chromium = std::env::var_os("CHROMIUM")
         .map(PathBuf::from)

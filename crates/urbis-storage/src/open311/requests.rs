@@ -115,7 +115,7 @@ pub struct PublicRequestRow {
 }
 
 const CASE_BRANCH: &str = "SELECT c.number AS number, c.id AS case_id, c.number AS case_number, \
-    0 AS merged, c.text AS text, c.address AS address, c.created_at AS requested_at, COALESCE(r.media_urls, '') AS media_urls, \
+    FALSE AS merged, c.text AS text, c.address AS address, c.created_at AS requested_at, COALESCE(r.media_urls, '') AS media_urls, \
     c.state AS state, c.closure_type AS closure_type, c.due_at AS due_at, c.category_id AS category_id, \
     d.name AS lead_dept_name, c.area_id AS area_id, ar.code AS area_code, ar.level AS area_level, \
     ar.path AS area_path, ar.center_lat AS center_lat, ar.center_lon AS center_lon, c.lat AS lat, \
@@ -124,7 +124,7 @@ const CASE_BRANCH: &str = "SELECT c.number AS number, c.id AS case_id, c.number 
     LEFT JOIN open311_requests r ON r.number = c.number \
     LEFT JOIN departments d ON d.id = c.lead_dept_id WHERE c.state != 'voided'";
 
-const MERGED_BRANCH: &str = "SELECT r.number, c.id, c.number, 1, a.text, c.address, r.created_at, r.media_urls, \
+const MERGED_BRANCH: &str = "SELECT r.number, c.id, c.number, TRUE, a.text, c.address, r.created_at, r.media_urls, \
     c.state, c.closure_type, c.due_at, c.category_id, d.name, c.area_id, ar.code, ar.level, ar.path, \
     ar.center_lat, ar.center_lon, c.lat, c.lon, a.channel \
     FROM open311_requests r JOIN cases c ON c.id = r.case_id JOIN appeals a ON a.id = r.appeal_id \

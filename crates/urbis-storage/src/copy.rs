@@ -1,0 +1,339 @@
+//! Moving a city between stores: every table copied row by row from a read snapshot of one store
+//! into another, empty one (SQLite → PostgreSQL, PostgreSQL → SQLite, or file to file), then each
+//! table counted and hashed on both sides. The same digests let a backup or a restore prove what
+//! it holds.
+//!
+//! Columns are read and written by kind (the PostgreSQL schema's types); a digest hashes each
+//! value in one canonical form — times as RFC 3339 text with six decimals, JSON documents parsed
+//! and re-serialised with sorted keys (PostgreSQL's `jsonb` keeps no key order), reals by their
+//! bits — so equal digests mean equal contents whichever backend holds them.
+
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::db::{Conn, Db};
+use crate::sql::{Builder, Value};
+use crate::{Backend, Result, StorageError};
+
+/// How a column is read and written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Int,
+    Real,
+    Text,
+    Bool,
+    Bytes,
+    Time,
+    Json,
+}
+
+/// One table: its name, the columns that order it, and its columns.
+struct Table {
+    name: &'static str,
+    order: &'static str,
+    /// The identity column whose sequence PostgreSQL must move past the copied rows.
+    identity: Option<&'static str>,
+    columns: &'static [(&'static str, Kind)],
+}
+
+use Kind::{Bool, Bytes, Int, Json, Real, Text, Time};
+
+/// Every table of a city, parents before children. `store_probe` (a scratch row) and the
+/// migration bookkeeping are not part of a city.
+const TABLES: &[Table] = &[
+    Table { name: "areas", order: "id", identity: Some("id"), columns: &[("id", Int), ("code", Text), ("name", Text), ("level", Text), ("parent_id", Int), ("path", Text), ("geometry", Text), ("center_lat", Real), ("center_lon", Real)] },
+    Table { name: "departments", order: "id", identity: Some("id"), columns: &[("id", Int), ("code", Text), ("name", Text), ("area_id", Int)] },
+    Table { name: "categories", order: "id", identity: Some("id"), columns: &[("id", Int), ("code", Text), ("name", Text), ("level", Int), ("parent_id", Int), ("severity", Real)] },
+    Table { name: "time_limits", order: "category_id", identity: None, columns: &[("category_id", Int), ("clock", Text), ("amount", Int), ("remind_before_minutes", Int)] },
+    Table { name: "calendar_days", order: "day", identity: None, columns: &[("day", Text), ("kind", Text), ("note", Text)] },
+    Table { name: "settings", order: "key", identity: None, columns: &[("key", Text), ("value", Text)] },
+    Table { name: "responsibility_versions", order: "id", identity: Some("id"), columns: &[("id", Int), ("note", Text), ("created_at", Time), ("created_by", Int), ("active", Bool)] },
+    Table { name: "responsibility_rules", order: "id", identity: Some("id"), columns: &[("id", Int), ("version_id", Int), ("category_id", Int), ("area_id", Int), ("lead_dept_id", Int), ("supporting", Text), ("legal_basis", Text)] },
+    Table { name: "users", order: "id", identity: Some("id"), columns: &[("id", Int), ("username", Text), ("display_name", Text), ("password_hash", Text), ("role", Text), ("area_id", Int), ("dept_id", Int), ("active", Bool), ("created_at", Time)] },
+    Table { name: "sessions", order: "token_hash", identity: None, columns: &[("token_hash", Text), ("user_id", Int), ("created_at", Time), ("expires_at", Time)] },
+    Table { name: "cases", order: "id", identity: Some("id"), columns: &[("id", Int), ("number", Text), ("state", Text), ("channel", Text), ("title", Text), ("text", Text), ("address", Text), ("lat", Real), ("lon", Real), ("category_id", Int), ("area_id", Int), ("area_path", Text), ("lead_dept_id", Int), ("supporting_depts", Text), ("reporter_user_id", Int), ("reporter_name", Text), ("reporter_phone", Text), ("reporter_count", Int), ("urgent", Bool), ("pending_kind", Text), ("pending_amount", Int), ("clock", Text), ("limit_amount", Int), ("clock_started_at", Time), ("due_at", Time), ("response_due_at", Time), ("accepted_at", Time), ("feedback_at", Time), ("handled_on_time", Bool), ("overdue", Bool), ("reminded", Bool), ("supervise_count", Int), ("rework_count", Int), ("return_count", Int), ("closure_type", Text), ("closed_at", Time), ("satisfaction", Text), ("resolved", Bool), ("rated_at", Time), ("stats_day", Text), ("created_at", Time), ("updated_at", Time), ("version", Int), ("priority_score", Int), ("priority_level", Text), ("priority_factors", Json), ("suggested_category_id", Int), ("suggested_confidence", Real), ("asset_id", Text), ("asset_distance_m", Real), ("suggestions", Json), ("needs_review", Bool), ("proposed_route", Json), ("co_reporters", Text), ("anonymous_repeats", Int)] },
+    Table { name: "case_pauses", order: "id", identity: Some("id"), columns: &[("id", Int), ("case_id", Int), ("reason", Text), ("start_at", Time), ("end_at", Time)] },
+    Table { name: "appeals", order: "id", identity: Some("id"), columns: &[("id", Int), ("case_id", Int), ("channel", Text), ("title", Text), ("text", Text), ("reporter_user_id", Int), ("reporter_name", Text), ("reporter_phone", Text), ("idempotency_key", Text), ("created_at", Time), ("idempotency_hash", Text)] },
+    Table { name: "notifications", order: "id", identity: Some("id"), columns: &[("id", Int), ("case_id", Int), ("dept_id", Int), ("user_id", Int), ("kind", Text), ("message", Text), ("created_at", Time)] },
+    Table { name: "audit_log", order: "seq", identity: None, columns: &[("seq", Int), ("at", Time), ("actor_id", Int), ("actor_role", Text), ("action", Text), ("entity", Text), ("entity_id", Int), ("from_state", Text), ("to_state", Text), ("detail", Text), ("prev_hash", Text), ("hash", Text)] },
+    Table { name: "stats_daily", order: "day, dim, dim_id, category_id, metric", identity: None, columns: &[("day", Text), ("dim", Text), ("dim_id", Int), ("category_id", Int), ("metric", Text), ("n", Int)] },
+    Table { name: "case_state_counts", order: "area_id, dept_id, category_id, state, overdue", identity: None, columns: &[("area_id", Int), ("dept_id", Int), ("category_id", Int), ("state", Text), ("overdue", Bool), ("n", Int)] },
+    Table { name: "open311_clients", order: "id", identity: Some("id"), columns: &[("id", Int), ("name", Text), ("key_hash", Text), ("created_at", Time), ("revoked_at", Time)] },
+    Table { name: "attachments", order: "id", identity: Some("id"), columns: &[("id", Int), ("case_id", Int), ("kind", Text), ("mime", Text), ("size", Int), ("sha256", Text), ("uploaded_by", Int), ("created_at", Time), ("bytes", Bytes)] },
+    Table { name: "responsibility_grids", order: "id", identity: Some("id"), columns: &[("id", Int), ("code", Text), ("name", Text), ("supervisor_user_id", Int), ("created_at", Time), ("updated_at", Time)] },
+    Table { name: "responsibility_grid_units", order: "unit_area_id", identity: None, columns: &[("unit_area_id", Int), ("grid_id", Int)] },
+    Table { name: "gazetteer_entries", order: "id", identity: Some("id"), columns: &[("id", Int), ("name", Text), ("kind", Text), ("lat", Real), ("lon", Real), ("aliases", Text)] },
+    Table { name: "assets", order: "id", identity: None, columns: &[("id", Text), ("class_code", Text), ("subclass_code", Text), ("name", Text), ("lat", Real), ("lon", Real), ("owner_dept_id", Int), ("maintainer_dept_id", Int), ("state", Text), ("area_id", Int), ("updated_at", Time)] },
+    Table { name: "category_asset_classes", order: "category_id", identity: None, columns: &[("category_id", Int), ("classes", Text)] },
+    Table { name: "training_examples", order: "id", identity: Some("id"), columns: &[("id", Int), ("case_id", Int), ("source", Text), ("text", Text), ("label", Text), ("previous", Text), ("note", Text), ("actor_id", Int), ("created_at", Time)] },
+    Table { name: "open311_requests", order: "id", identity: Some("id"), columns: &[("id", Int), ("number", Text), ("case_id", Int), ("appeal_id", Int), ("client_id", Int), ("merged", Bool), ("media_urls", Text), ("created_at", Time)] },
+    Table { name: "open311_updates", order: "id", identity: Some("id"), columns: &[("id", Int), ("case_id", Int), ("request_number", Text), ("client_id", Int), ("external_id", Text), ("client_status", Text), ("public_status", Text), ("description", Text), ("media_urls", Text), ("created_at", Time)] },
+    Table { name: "stats_rollup", order: "dim, dim_id, day, metric, category", identity: None, columns: &[("dim", Text), ("dim_id", Int), ("day", Text), ("metric", Text), ("category", Text), ("n", Int)] },
+    Table { name: "state_rollup", order: "area_id, state, overdue", identity: None, columns: &[("area_id", Int), ("state", Text), ("overdue", Bool), ("n", Int)] },
+];
+
+/// What one table holds: its rows and a SHA-256 over them in the canonical form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableDigest {
+    pub table: &'static str,
+    pub rows: u64,
+    pub sha256: String,
+}
+
+/// Counts and hashes every table of a store on one read snapshot.
+pub async fn digest(db: &Db) -> Result<Vec<TableDigest>> {
+    let mut snapshot = db.read_snapshot().await?;
+    let mut out = Vec::with_capacity(TABLES.len());
+    for table in TABLES {
+        let mut hasher = Sha256::new();
+        let mut rows = 0u64;
+        read_table(&mut snapshot, table, |row| {
+            rows += 1;
+            for value in row {
+                hash_value(&mut hasher, value)?;
+            }
+            hasher.update([0x1e]);
+            Ok(())
+        })
+        .await?;
+        out.push(TableDigest {
+            table: table.name,
+            rows,
+            sha256: hex::encode(hasher.finalize()),
+        });
+    }
+    snapshot.end().await?;
+    Ok(out)
+}
+
+/// Copies every table of `from` (read on one snapshot, while it may keep serving) into `to`,
+/// which must hold no city yet. `progress` hears each table as it is done, with its rows.
+pub async fn copy_store(
+    from: &Db,
+    to: &Db,
+    mut progress: impl FnMut(&str, u64),
+) -> Result<()> {
+    {
+        let mut conn = to.read().await?;
+        for table in ["areas", "users", "cases", "audit_log"] {
+            let n: i64 = crate::sql::query(format!("SELECT COUNT(*) FROM {table}"))
+                .scalar(&mut conn)
+                .await?;
+            if n > 0 {
+                return Err(StorageError::Refused(format!(
+                    "the target store is not empty ({table} has {n} rows); copy into a new one"
+                )));
+            }
+        }
+    }
+    // The source is read on one snapshot by a task of its own and handed over in batches, so a
+    // large table never sits in memory whole and reading overlaps writing.
+    let mut snapshot = from.read_snapshot().await?;
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Batch>(4);
+    let reader = tokio::spawn(async move {
+        for (index, table) in TABLES.iter().enumerate() {
+            let per_batch = (30_000 / table.columns.len()).clamp(1, 1_000);
+            if let Err(err) = send_table(&mut snapshot, index, table, per_batch, &sender).await {
+                let _ = sender.send(Batch::Failed(err)).await;
+                return;
+            }
+        }
+        let _ = snapshot.end().await;
+    });
+    let mut tx = to.begin_write().await?;
+    let mut rows = 0u64;
+    while let Some(batch) = receiver.recv().await {
+        match batch {
+            Batch::Rows(index, values) => {
+                rows += values.len() as u64;
+                insert_rows(&mut tx, &TABLES[index], &values).await?;
+            }
+            Batch::Done(index) => {
+                let table = &TABLES[index];
+                if tx.backend() == Backend::Postgres
+                    && let Some(column) = table.identity
+                {
+                    crate::sql::query(format!(
+                        "SELECT setval(pg_get_serial_sequence('{name}', '{column}'), \
+                         COALESCE((SELECT MAX({column}) FROM {name}), 0) + 1, false)",
+                        name = table.name
+                    ))
+                    .execute(&mut tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                progress(table.name, rows);
+                rows = 0;
+                tx = to.begin_write().await?;
+            }
+            Batch::Failed(err) => return Err(err),
+        }
+    }
+    tx.commit().await?;
+    reader
+        .await
+        .map_err(|err| StorageError::Refused(format!("the reading task failed: {err}")))?;
+    Ok(())
+}
+
+enum Batch {
+    Rows(usize, Vec<Vec<Value>>),
+    Done(usize),
+    Failed(StorageError),
+}
+
+async fn send_table(
+    conn: &mut Conn,
+    index: usize,
+    table: &Table,
+    per_batch: usize,
+    sender: &tokio::sync::mpsc::Sender<Batch>,
+) -> Result<()> {
+    let sql = select_sql(table);
+    let closed = || StorageError::Refused("the copy stopped".into());
+    let mut batch = Vec::with_capacity(per_batch);
+    match conn {
+        Conn::Sqlite(c) => {
+            let mut rows = sqlx::query(&sql).fetch(&mut **c);
+            while let Some(row) = rows.try_next().await? {
+                batch.push(sqlite_values(&row, table)?);
+                if batch.len() == per_batch {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(per_batch));
+                    sender.send(Batch::Rows(index, full)).await.map_err(|_| closed())?;
+                }
+            }
+        }
+        Conn::Postgres(c) => {
+            let mut rows = sqlx::query(&sql).fetch(&mut **c);
+            while let Some(row) = rows.try_next().await? {
+                batch.push(postgres_values(&row, table)?);
+                if batch.len() == per_batch {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(per_batch));
+                    sender.send(Batch::Rows(index, full)).await.map_err(|_| closed())?;
+                }
+            }
+        }
+    }
+    if !batch.is_empty() {
+        sender.send(Batch::Rows(index, batch)).await.map_err(|_| closed())?;
+    }
+    sender.send(Batch::Done(index)).await.map_err(|_| closed())
+}
+
+fn select_sql(table: &Table) -> String {
+    let names: Vec<&str> = table.columns.iter().map(|(name, _)| *name).collect();
+    format!(
+        "SELECT {} FROM {} ORDER BY {}",
+        names.join(", "),
+        table.name,
+        table.order
+    )
+}
+
+async fn insert_rows(conn: &mut Conn, table: &Table, rows: &[Vec<Value>]) -> Result<()> {
+    let names: Vec<&str> = table.columns.iter().map(|(name, _)| *name).collect();
+    let mut query = Builder::new(format!(
+        "INSERT INTO {} ({}) ",
+        table.name,
+        names.join(", ")
+    ));
+    query.push_values(rows, |mut row, values| {
+        for value in values {
+            row.push_bind(value.clone());
+        }
+    });
+    query.build().execute(conn).await.map(|_| ())
+}
+
+/// Reads a table in order, handing each row's values (in the table's column order) to `each`.
+async fn read_table(
+    conn: &mut Conn,
+    table: &Table,
+    mut each: impl FnMut(Vec<Value>) -> Result<()>,
+) -> Result<()> {
+    let sql = select_sql(table);
+    match conn {
+        Conn::Sqlite(c) => {
+            let mut rows = sqlx::query(&sql).fetch(&mut **c);
+            while let Some(row) = rows.try_next().await? {
+                each(sqlite_values(&row, table)?)?;
+            }
+        }
+        Conn::Postgres(c) => {
+            let mut rows = sqlx::query(&sql).fetch(&mut **c);
+            while let Some(row) = rows.try_next().await? {
+                each(postgres_values(&row, table)?)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn sqlite_values(row: &sqlx::sqlite::SqliteRow, table: &Table) -> Result<Vec<Value>> {
+    let mut out = Vec::with_capacity(table.columns.len());
+    for (i, (_, kind)) in table.columns.iter().enumerate() {
+        out.push(match kind {
+            Int => Value::Int(row.try_get(i)?),
+            Real => Value::Real(row.try_get(i)?),
+            Text => Value::Text(row.try_get(i)?),
+            Bool => Value::Bool(row.try_get(i)?),
+            Bytes => Value::Bytes(row.try_get(i)?),
+            Time => Value::Time(
+                row.try_get::<Option<String>, _>(i)?
+                    .as_deref()
+                    .map(crate::time::from_db)
+                    .transpose()?,
+            ),
+            Json => Value::Json(row.try_get(i)?),
+        });
+    }
+    Ok(out)
+}
+
+fn postgres_values(row: &sqlx::postgres::PgRow, table: &Table) -> Result<Vec<Value>> {
+    let mut out = Vec::with_capacity(table.columns.len());
+    for (i, (_, kind)) in table.columns.iter().enumerate() {
+        out.push(match kind {
+            Int => Value::Int(row.try_get(i)?),
+            Real => Value::Real(row.try_get(i)?),
+            Text => Value::Text(row.try_get(i)?),
+            Bool => Value::Bool(row.try_get(i)?),
+            Bytes => Value::Bytes(row.try_get(i)?),
+            Time => Value::Time(row.try_get::<Option<DateTime<Utc>>, _>(i)?),
+            Json => Value::Json(
+                row.try_get::<Option<crate::sql::JsonText>, _>(i)?
+                    .map(|j| j.0),
+            ),
+        });
+    }
+    Ok(out)
+}
+
+fn hash_value(hasher: &mut Sha256, value: Value) -> Result<()> {
+    let (tag, bytes): (u8, Vec<u8>) = match value {
+        Value::Int(None)
+        | Value::Real(None)
+        | Value::Text(None)
+        | Value::Bool(None)
+        | Value::Bytes(None)
+        | Value::Time(None)
+        | Value::Json(None) => (0, Vec::new()),
+        Value::Int(Some(v)) => (1, v.to_be_bytes().to_vec()),
+        Value::Real(Some(v)) => (2, v.to_bits().to_be_bytes().to_vec()),
+        Value::Text(Some(v)) => (3, v.into_bytes()),
+        Value::Bool(Some(v)) => (4, vec![u8::from(v)]),
+        Value::Bytes(Some(v)) => (5, v),
+        Value::Time(Some(v)) => (6, crate::time::to_db(v).into_bytes()),
+        Value::Json(Some(v)) => {
+            let parsed: serde_json::Value = serde_json::from_str(&v)
+                .map_err(|err| StorageError::Corrupt(format!("bad JSON {v:?}: {err}")))?;
+            (7, parsed.to_string().into_bytes())
+        }
+    };
+    hasher.update([0x1f, tag]);
+    hasher.update((bytes.len() as u64).to_be_bytes());
+    hasher.update(bytes);
+    Ok(())
+}
