@@ -192,7 +192,7 @@ pub async fn list_public_requests(
     query.push(MERGED_BRANCH);
     push_filters(&mut query, filter, "r.number", "r.created_at");
     query
-        .push(") ORDER BY requested_at DESC, number DESC LIMIT ")
+        .push(") AS requests ORDER BY requested_at DESC, number DESC LIMIT ")
         .push_bind(filter.limit)
         .push(" OFFSET ")
         .push_bind(filter.offset);

@@ -115,7 +115,7 @@ pub async fn trail_between(
         .push(" AND u.created_at < ")
         .push_bind(to);
     query
-        .push(") ORDER BY at, kind, key LIMIT ")
+        .push(") AS trail ORDER BY at, kind, key LIMIT ")
         .push_bind(limit)
         .push(" OFFSET ")
         .push_bind(offset);
