@@ -22,6 +22,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{ConnectOptions, PgPool, Postgres, Sqlite, SqlitePool};
 
 use crate::error::Unavailable;
+pub use crate::location::{Backend, Location};
 use crate::{Result, StorageError};
 
 /// A connection repositories run statements on: a reader, or the inside of a [`WriteTx`] or
@@ -66,131 +67,6 @@ impl Conn {
             Conn::Sqlite(c) => c.close_on_drop(),
             Conn::Postgres(c) => c.close_on_drop(),
         }
-    }
-}
-
-/// The two stores Urbis runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-        }
-    }
-}
-
-/// Where a store lives: a SQLite file (a path or a `sqlite:` URL) or a PostgreSQL database
-/// (a `postgres://` or `postgresql://` URL).
-#[derive(Clone, PartialEq, Eq)]
-pub enum Location {
-    Sqlite(PathBuf),
-    Postgres(String),
-}
-
-impl Location {
-    /// Reads `--db`: `postgres://…` and `postgresql://…` are PostgreSQL; `sqlite:PATH`,
-    /// `sqlite://PATH` and anything else is a SQLite file path.
-    pub fn parse(text: &str) -> Location {
-        let text = text.trim();
-        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-            return Location::Postgres(text.to_owned());
-        }
-        let path = text
-            .strip_prefix("sqlite://")
-            .or_else(|| text.strip_prefix("sqlite:"))
-            .unwrap_or(text);
-        Location::Sqlite(PathBuf::from(path))
-    }
-
-    pub fn backend(&self) -> Backend {
-        match self {
-            Location::Sqlite(_) => Backend::Sqlite,
-            Location::Postgres(_) => Backend::Postgres,
-        }
-    }
-
-    /// The SQLite file, when the store is one.
-    pub fn file(&self) -> Option<&Path> {
-        match self {
-            Location::Sqlite(path) => Some(path),
-            Location::Postgres(_) => None,
-        }
-    }
-}
-
-/// Shown without a password, so it can go into logs.
-impl std::fmt::Display for Location {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Location::Sqlite(path) => write!(f, "{}", path.display()),
-            Location::Postgres(url) => match (url.find("://"), url.rfind('@')) {
-                (Some(scheme), Some(at)) if at > scheme => {
-                    let creds = &url[scheme + 3..at];
-                    match creds.split_once(':') {
-                        Some((user, _)) => {
-                            write!(f, "{}{user}:***{}", &url[..scheme + 3], &url[at..])
-                        }
-                        None => f.write_str(url),
-                    }
-                }
-                _ => f.write_str(url),
-            },
-        }
-    }
-}
-
-impl std::fmt::Debug for Location {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Location({self})")
-    }
-}
-
-impl FromStr for Location {
-    type Err = std::convert::Infallible;
-    fn from_str(text: &str) -> std::result::Result<Location, Self::Err> {
-        Ok(Location::parse(text))
-    }
-}
-
-impl From<&str> for Location {
-    fn from(text: &str) -> Location {
-        Location::parse(text)
-    }
-}
-
-impl From<String> for Location {
-    fn from(text: String) -> Location {
-        Location::parse(&text)
-    }
-}
-
-impl From<PathBuf> for Location {
-    fn from(path: PathBuf) -> Location {
-        Location::Sqlite(path)
-    }
-}
-
-impl From<&Path> for Location {
-    fn from(path: &Path) -> Location {
-        Location::Sqlite(path.to_owned())
-    }
-}
-
-impl From<&PathBuf> for Location {
-    fn from(path: &PathBuf) -> Location {
-        Location::Sqlite(path.clone())
-    }
-}
-
-impl From<&Location> for Location {
-    fn from(location: &Location) -> Location {
-        location.clone()
     }
 }
 

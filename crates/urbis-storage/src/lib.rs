@@ -16,6 +16,7 @@ pub mod db;
 pub mod error;
 pub mod geo;
 pub mod intake;
+pub mod location;
 pub mod lookups;
 pub mod open311;
 pub mod public;
