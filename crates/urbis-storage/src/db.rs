@@ -23,6 +23,7 @@ use sqlx::{ConnectOptions, PgPool, Postgres, Sqlite, SqlitePool};
 
 use crate::error::Unavailable;
 pub use crate::location::{Backend, Location};
+pub use crate::tx::{ReadTx, WriteTx};
 use crate::{Result, StorageError};
 
 /// A connection repositories run statements on: a reader, or the inside of a [`WriteTx`] or
@@ -43,7 +44,7 @@ impl Conn {
     }
 
     /// Runs a statement of the backend's own (transaction control).
-    fn raw<'c>(&'c mut self, sql: &'c str) -> crate::sql::Fut<'c, ()> {
+    pub(crate) fn raw<'c>(&'c mut self, sql: &'c str) -> crate::sql::Fut<'c, ()> {
         Box::pin(async move {
             match self {
                 Conn::Sqlite(c) => sqlx::query(sql).execute(&mut **c).await.map(|_| ())?,
@@ -62,7 +63,7 @@ impl Conn {
         Ok(())
     }
 
-    fn close_on_drop(&mut self) {
+    pub(crate) fn close_on_drop(&mut self) {
         match self {
             Conn::Sqlite(c) => c.close_on_drop(),
             Conn::Postgres(c) => c.close_on_drop(),
@@ -406,95 +407,6 @@ async fn open_postgres(options: &DbOptions, url: &str) -> Result<Db> {
         })?;
     }
     Ok(db)
-}
-
-/// A write transaction. Commit with [`WriteTx::commit`]; dropping it without a commit rolls
-/// back by retiring the connection (closing a connection rolls back whatever it had open), so
-/// no failure can leave a writer inside a transaction.
-pub struct WriteTx {
-    conn: Option<Conn>,
-    committed: bool,
-}
-
-impl WriteTx {
-    /// Commits. `Ok` means the backend's `COMMIT` returned success with the store's
-    /// durability; on any error the transaction is rolled back and the connection replaced.
-    pub async fn commit(mut self) -> Result<()> {
-        let conn = self.conn.as_mut().expect("connection present until drop");
-        match conn.raw("COMMIT").await {
-            Ok(()) => {
-                self.committed = true;
-                Ok(())
-            }
-            Err(err) => {
-                // SQLite may keep the transaction open after a failed COMMIT: end it for real.
-                let _ = conn.raw("ROLLBACK").await;
-                Err(err)
-            }
-        }
-    }
-}
-
-impl std::ops::Deref for WriteTx {
-    type Target = Conn;
-    fn deref(&self) -> &Conn {
-        self.conn.as_ref().expect("connection present until drop")
-    }
-}
-
-impl std::ops::DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut Conn {
-        self.conn.as_mut().expect("connection present until drop")
-    }
-}
-
-impl Drop for WriteTx {
-    fn drop(&mut self) {
-        if let Some(mut conn) = self.conn.take()
-            && !self.committed
-        {
-            conn.close_on_drop();
-        }
-    }
-}
-
-/// A read transaction on one snapshot. End it with [`ReadTx::end`]; dropped without, its
-/// connection is retired.
-pub struct ReadTx {
-    conn: Option<Conn>,
-}
-
-impl ReadTx {
-    /// Ends the snapshot and returns the connection to the pool.
-    pub async fn end(mut self) -> Result<()> {
-        let mut conn = self.conn.take().expect("connection present until end");
-        if let Err(err) = conn.raw("ROLLBACK").await {
-            conn.close_on_drop();
-            return Err(err);
-        }
-        Ok(())
-    }
-}
-
-impl std::ops::Deref for ReadTx {
-    type Target = Conn;
-    fn deref(&self) -> &Conn {
-        self.conn.as_ref().expect("connection present until end")
-    }
-}
-
-impl std::ops::DerefMut for ReadTx {
-    fn deref_mut(&mut self) -> &mut Conn {
-        self.conn.as_mut().expect("connection present until end")
-    }
-}
-
-impl Drop for ReadTx {
-    fn drop(&mut self) {
-        if let Some(mut conn) = self.conn.take() {
-            conn.close_on_drop();
-        }
-    }
 }
 
 fn take_lock(path: &Path) -> Result<File> {

@@ -25,6 +25,7 @@ mod rollup;
 pub mod sql;
 pub mod stats;
 pub mod time;
+mod tx;
 pub mod users;
 
 pub use db::{Access, Backend, Conn, Db, DbOptions, Durability, Location, ReadTx, WriteTx};
