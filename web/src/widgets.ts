@@ -35,6 +35,8 @@ export function counted(control: HTMLInputElement | HTMLTextAreaElement, max: nu
   const update = () => (counter.textContent = `${[...control.value].length}/${max}`);
   control.addEventListener('input', update);
   update();
+  // A form reset empties the control without an input event: count again once it has.
+  queueMicrotask(() => control.form?.addEventListener('reset', () => window.setTimeout(update)));
   return counter;
 }
 
@@ -136,7 +138,7 @@ export function suggestPanel(opts: {
 }
 
 /** Address search through GET /api/v1/geocode; hides itself when the endpoint is absent. */
-export function addressSearch(onPick: (r: GeocodeResult) => void): { el: HTMLElement; input: HTMLInputElement } {
+export function addressSearch(onPick: (r: GeocodeResult) => void): { el: HTMLElement; input: HTMLInputElement; reset: () => void } {
   const input = h('input', { type: 'search', autocomplete: 'off', maxlength: String(LIMITS.address), 'aria-autocomplete': 'list' });
   const id = input.id || uid('addr');
   input.id = id;
@@ -213,7 +215,13 @@ export function addressSearch(onPick: (r: GeocodeResult) => void): { el: HTMLEle
       input.focus();
     }
   });
-  return { el, input };
+  const reset = () => {
+    seq++;
+    search.cancel();
+    input.value = '';
+    replace(list);
+  };
+  return { el, input, reset };
 }
 
 export interface LocateResponse {

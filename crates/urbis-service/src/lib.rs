@@ -30,6 +30,7 @@ pub mod reference;
 pub mod sla;
 pub mod stats;
 pub mod telemetry;
+pub mod trail;
 pub mod training;
 
 use std::sync::{Arc, RwLock};

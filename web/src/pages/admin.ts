@@ -1,7 +1,8 @@
 // Administration: taxonomy (list and CSV/XLSX import), the responsibility list (versions, rules,
 // publish), time limits, the working calendar, users and roles, and Open311 client keys.
 
-import { ApiError, call, get, post, type Area, type Category, type Dept } from '../api';
+import { errorText } from '../errors';
+import { call, get, post, type Area, type Category, type Dept } from '../api';
 import { field, fmtTime, h, option, replace, showError, showOk, statusBox } from '../dom';
 import { ALL_ROLES, L, clockName, lang, roleName } from '../i18n';
 import type { Ctx } from '../page';
@@ -60,7 +61,7 @@ const TABS = [
   { id: 'open311', zh: 'Open311 接入', en: 'Open311 clients' },
 ];
 
-const errText = (e: unknown) => (e instanceof ApiError ? e.message : String(e));
+const errText = errorText;
 
 export async function adminPage(ctx: Ctx): Promise<void> {
   let tab = ctx.params.get('tab') ?? 'taxonomy';

@@ -3,6 +3,7 @@
 // appeals by level-1 category, department and street rankings, and a live feed over server-sent events. Every request of the
 // first view goes out at once and reads only aggregates.
 
+import { errorText } from '../errors';
 import type { Category, Indicators, Keyed } from '../api';
 import { h, pct, replace } from '../dom';
 import { escapeHtml } from '../escape';
@@ -313,7 +314,7 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
     } catch (e) {
       if ((e as Error).name === 'AbortError') return;
       errorBox.hidden = false;
-      errorBox.textContent = `${L('数据加载失败：', 'Loading failed: ')}${(e as Error).message}`;
+      errorBox.textContent = `${L('数据加载失败：', 'Loading failed: ')}${errorText(e)}`;
     }
   };
 

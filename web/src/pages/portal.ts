@@ -1,6 +1,7 @@
 // Citizen portal (mobile-first): report a problem, follow a case by its number without logging
 // in, read the official reply and rate it.
 
+import { errorText } from '../errors';
 import { ApiError, LIMITS, act, attachmentUrl, get, me, optional, post, qs, uploadPhotos, type Attachment, type Case } from '../api';
 import { field, fmtTime, h, replace, showError, showInfo, showOk, statusBox } from '../dom';
 import { L, lang, satisfactionName, stateName } from '../i18n';
@@ -130,7 +131,7 @@ export async function portalPage(ctx: Ctx): Promise<void> {
       const files = photos.files();
       let photoNote = '';
       if (files.length) {
-        const up = await uploadPhotos(res.case_id, 'appeal', files).catch((e: Error) => ({ uploaded: 0, missing: false, errors: [e.message] }));
+        const up = await uploadPhotos(res.case_id, 'appeal', files).catch((e: Error) => ({ uploaded: 0, missing: false, errors: [errorText(e)] }));
         if (up.missing) photoNote = L('（照片上传暂不可用）', ' (photo upload is not available yet)');
         else if (up.errors.length) photoNote = L(`（${up.errors.length} 张照片未上传：${up.errors.join('；')}）`, ` (${up.errors.length} photo(s) not uploaded: ${up.errors.join('; ')})`);
         else photoNote = L(`（已上传 ${up.uploaded} 张照片）`, ` (${up.uploaded} photo(s) uploaded)`);
@@ -154,7 +155,7 @@ export async function portalPage(ctx: Ctx): Promise<void> {
       replace(located);
       if (resident) void loadMine();
     } catch (e) {
-      showError(status, e instanceof ApiError ? e.message : String(e));
+      showError(status, e);
     } finally {
       submit.disabled = false;
     }
@@ -199,7 +200,7 @@ export async function portalPage(ctx: Ctx): Promise<void> {
       }
       replace(followOut, h('p', { class: 'status error', role: 'alert' }, L('未找到该编号的诉求。登录后可在“我的诉求”中查看。', 'No case with that number was found. Log in to see your cases under “My cases”.')));
     } catch (e) {
-      replace(followOut, h('p', { class: 'status error', role: 'alert' }, e instanceof ApiError && e.code === 'case_not_found' ? L('未找到该编号的诉求。', 'No case with that number.') : (e as Error).message));
+      replace(followOut, h('p', { class: 'status error', role: 'alert' }, e instanceof ApiError && e.code === 'case_not_found' ? L('未找到该编号的诉求。', 'No case with that number.') : errorText(e)));
     }
   });
   const focusResult = () => {
@@ -253,7 +254,7 @@ export async function portalPage(ctx: Ctx): Promise<void> {
       const cards = await Promise.all(rows.map((c, i) => caseCard(c, i === 0)));
       replace(mineList, h('p', { class: 'muted' }, L('最近 20 件，点开查看进度、答复和评价。', 'Your 20 most recent cases; open one to see progress, reply and rating.')), h('ul', { class: 'plain' }, cards.map((c) => h('li', null, c))));
     } catch (e) {
-      if ((e as Error).name !== 'AbortError') replace(mineList, h('p', { class: 'status error', role: 'alert' }, (e as Error).message));
+      if ((e as Error).name !== 'AbortError') replace(mineList, h('p', { class: 'status error', role: 'alert' }, errorText(e)));
     }
   };
   const caseCard = async (c: Case, open: boolean): Promise<HTMLElement> => {
@@ -320,7 +321,7 @@ export async function portalPage(ctx: Ctx): Promise<void> {
         const updated = await act(c.id, { action: 'rate', satisfaction: sat, resolved: resolved.checked, comment: comment.value.trim() });
         replace(f, h('p', { class: 'status ok', role: 'status' }, L('感谢您的评价！', 'Thank you for your rating!'), ' ', stateName(updated.state)));
       } catch (e) {
-        showError(st, (e as Error).message);
+        showError(st, e);
         btn.disabled = false;
       }
     });

@@ -2,7 +2,8 @@
 // feedback with note and photos, return a wrong dispatch (回退), ask for an extension (延期) or
 // parking (挂账); and the grid supervisor's checks (核查通过 / 核查不通过).
 
-import { ApiError, LIMITS, act, attachmentUrl, get, me, optional, qs, uploadPhotos, type Attachment, type Case } from '../api';
+import { errorText } from '../errors';
+import { LIMITS, act, attachmentUrl, get, me, optional, qs, uploadPhotos, type Attachment, type Case } from '../api';
 import { field, fmtTime, h, replace, showError, showOk, statusBox } from '../dom';
 import { L, clockName, lang } from '../i18n';
 import type { Ctx } from '../page';
@@ -49,7 +50,7 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
         const box = ctx.main.querySelector<HTMLElement>('#wb-status');
         if (box) showOk(box, `${c.number}: ${msg}`);
       } catch (e) {
-        showError(st, e instanceof ApiError ? e.message : String(e));
+        showError(st, e);
       }
     };
     const actions = h('div', { class: 'action-area' });
@@ -193,7 +194,7 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
       replace(list, rows.length ? rows.map((c) => taskCard(c)) : h('p', { class: 'muted' }, L('暂无任务。', 'Nothing to do.')));
     };
     loaders.push(load);
-    refresh.addEventListener('click', () => void load().catch((e) => replace(list, h('p', { class: 'status error', role: 'alert' }, (e as Error).message))));
+    refresh.addEventListener('click', () => void load().catch((e) => replace(list, h('p', { class: 'status error', role: 'alert' }, errorText(e)))));
     await load();
   };
 
