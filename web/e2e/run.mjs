@@ -10,6 +10,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { consoleChecks } from './consoles.mjs';
 
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -382,12 +383,13 @@ async function main() {
       await p.waitForSelector(card);
       const countdown = await p.textContent(`${card} .countdown`);
       await p.click(`${card} button:has-text("签收")`);
-      await p.waitForSelector(`${card} textarea[id^=fb-note]`);
+      await p.waitForSelector(`${card} details.feedback-details`);
       return `deadline shown as "${countdown.trim()}"`;
     });
     await step('handler-feeds-back', handler.page, async () => {
       const p = handler.page;
       const card = `article[data-number="${story.residentNumber}"]`;
+      await p.click(`${card} details.feedback-details summary`);
       await p.fill(`${card} textarea[id^=fb-note]`, '已联系摊主劝离，现场已清理，人行道恢复通行。');
       await p.setInputFiles(`${card} form.feedback-form input[type=file]`, { name: 'after.png', mimeType: 'image/png', buffer: PNG });
       await p.click(`${card} form.feedback-form button[type=submit]`);
@@ -542,6 +544,12 @@ async function main() {
       }
       need(order.join(',') === 'caller_name,text,title,category,area', `tab order ${order.join(',')}`);
       return order.join(' → ');
+    });
+
+    // The consoles as people work them (issue 15): web/e2e/consoles.mjs.
+    await consoleChecks({
+      browser, BASE, PASSWORD, step, need, actor, api, goto, waitReady, shot, SHOTS, TIMEOUT, stamp, story,
+      pages: { operator, lead, dispatcher, handler, supervisor, admin, dash },
     });
 
     // Accessibility audits of every page, in both languages for the portal.

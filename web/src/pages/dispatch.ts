@@ -55,6 +55,8 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
   const areaMap = byId(areas);
   const catByCode = new Map(cats.map((c) => [c.code, c]));
 
+  const areaParam = Number(ctx.params.get('area'));
+  const areaFilter = Number.isInteger(areaParam) && areaParam > 0 ? areaParam : null;
   let view = ctx.params.get('view') ?? defaultView(role);
   if (!VIEWS.some((v) => v.id === view)) view = defaultView(role);
   const viewSel = h('select', { id: 'dq-view' }, VIEWS.map((v) => option(v.id, L(v.zh, v.en), v.id === view)));
@@ -83,8 +85,10 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
 
   const loadQueue = async () => {
     const v = VIEWS.find((x) => x.id === view)!;
-    viewHint.textContent = L(v.hintZh, v.hintEn);
+    viewHint.textContent = L(v.hintZh, v.hintEn) + (areaFilter !== null ? L(`（仅 ${areaPath(areaFilter, areaMap)}）`, ` (only ${areaPath(areaFilter, areaMap)})`) : '');
     const params: Record<string, string | number | boolean> = { order: 'priority', limit: 200, ...v.query };
+    // From a figure of the dashboard: the cases of one area.
+    if (areaFilter !== null) params.area_id = areaFilter;
     let list: Case[] | null;
     try {
       list = await optional<Case[]>('GET', `/api/v1/cases${qs(params)}`, { signal: ctx.signal });

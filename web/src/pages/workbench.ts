@@ -3,12 +3,13 @@
 // parking (挂账); and the grid supervisor's checks (核查通过 / 核查不通过).
 
 import { errorText } from '../errors';
-import { LIMITS, act, attachmentUrl, get, me, optional, qs, uploadPhotos, type Attachment, type Case } from '../api';
+import { LIMITS, act, attachmentUrl, get, me, optional, qs, uploadPhotos, type Attachment, type AuditEntry, type Case } from '../api';
 import { field, fmtTime, h, replace, showError, showOk, statusBox } from '../dom';
 import { L, clockName, lang } from '../i18n';
 import type { Ctx } from '../page';
 import { areaPath, byId, categoryPath, loadAreas, loadCategories, loadDepts } from '../ref';
 import { countdown, officialReply, photoPicker, priorityBadge, stateBadge } from '../widgets';
+import { requestBox } from './case-parts';
 
 export async function workbenchPage(ctx: Ctx): Promise<void> {
   const user = me()!;
@@ -48,7 +49,15 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
         showOk(st, msg);
         await reloadAll();
         const box = ctx.main.querySelector<HTMLElement>('#wb-status');
-        if (box) showOk(box, `${c.number}: ${msg}`);
+        if (box) {
+          showOk(box, `${c.number}: ${msg}`);
+          window.setTimeout(() => {
+            if (box.textContent === `${c.number}: ${msg}`) {
+              box.className = 'status';
+              replace(box);
+            }
+          }, 10000);
+        }
       } catch (e) {
         showError(st, e);
       }
@@ -63,7 +72,11 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
         const note = h('textarea', { rows: '3', maxlength: String(LIMITS.note), id: `fb-note-${c.id}` });
         const photos = photoPicker(L('处置照片（可选）', 'Photos of the fix (optional)'));
         const btn = h('button', { type: 'submit', class: 'primary' }, L('提交反馈', 'Send feedback'));
-        const f = h('form', { class: 'feedback-form', 'aria-label': `${L('反馈', 'Feedback')} ${c.number}` }, field(L('处置情况（必填）', 'What was done (required)'), note), photos.el, btn);
+        // While an extension or parking request waits, feedback would end the handling under the
+        // shift lead's feet: the server refuses it (request_pending), and the form says so first.
+        const waitNote = c.pending ? h('p', { class: 'status warn', 'data-testid': 'feedback-blocked' }, L('延期/挂账申请待值班长审批，审批后才能提交反馈。', 'A request waits for the shift lead; feedback is possible after the decision.')) : null;
+        btn.disabled = Boolean(c.pending);
+        const f = h('form', { class: 'feedback-form', 'aria-label': `${L('反馈', 'Feedback')} ${c.number}` }, waitNote, field(L('处置情况（必填）', 'What was done (required)'), note), photos.el, btn);
         f.addEventListener('submit', (ev) => {
           ev.preventDefault();
           if (!note.value.trim()) return showError(st, L('请填写处置情况。', 'Describe what was done.'));
@@ -81,9 +94,9 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
               await act(c.id, { action: 'feedback', note: note.value.trim() });
             })(),
             L('已反馈，等待核查', 'Fed back; waiting for the check'),
-          ).finally(() => (btn.disabled = false));
+          ).finally(() => (btn.disabled = Boolean(c.pending)));
         });
-        actions.append(h('details', { open: true }, h('summary', null, L('反馈处置结果', 'Report the fix')), f));
+        actions.append(h('details', { class: 'feedback-details' }, h('summary', null, L('反馈处置结果…', 'Report the fix…')), f));
         if (!c.pending) {
           const amount = h('input', { type: 'number', min: '1', max: '1000', value: '1', id: `ext-amt-${c.id}` });
           const reason = h('textarea', { rows: '2', maxlength: String(LIMITS.note), id: `ext-reason-${c.id}` });
@@ -153,6 +166,17 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
 
     const due = c.state === 'dispatched' && c.response_due_at ? c.response_due_at : c.due_at;
     const cd = countdown(due);
+    // A waiting request pauses the clock: say so, and how much was asked, instead of "no deadline".
+    const asked = h('span', { class: 'asked' });
+    if (c.pending) {
+      cd.text = c.pending === 'extension' ? L('计时暂停（延期申请审批中）', 'paused (extension request waiting)') : L('计时暂停（挂账申请审批中）', 'paused (parking request waiting)');
+      void get<AuditEntry[]>(`/api/v1/cases/${c.id}/trail`)
+        .then((trail) => {
+          const box = requestBox(c, trail);
+          if (box) asked.replaceWith(box);
+        })
+        .catch(() => undefined);
+    }
     return h(
       'article',
       { class: `task card ${c.overdue ? 'is-overdue' : ''}`, 'data-number': c.number, 'aria-labelledby': `task-h-${c.id}` },
@@ -163,18 +187,23 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
         'dl',
         { class: 'facts' },
         h('dt', null, c.state === 'dispatched' ? L('签收时限', 'Accept by') : L('处置时限', 'Due')),
-        h('dd', null, h('span', { class: `countdown ${cd.overdue ? 'overdue' : cd.soon ? 'soon' : ''}`, 'data-due': due ?? '', role: 'timer', 'aria-live': 'off' }, cd.text), due ? ` (${fmtTime(due, lang())})` : ''),
+        h('dd', null, h('span', { class: `countdown ${cd.overdue ? 'overdue' : cd.soon ? 'soon' : ''}`, 'data-due': c.pending ? undefined : due ?? '', role: 'timer', 'aria-live': 'off' }, cd.text), due ? ` (${fmtTime(due, lang())})` : ''),
+        h('dt', null, L('受理时间', 'Received')),
+        h('dd', null, fmtTime(c.created_at, lang())),
+        h('dt', null, L('报告人', 'Reporter')),
+        h('dd', null, c.reporter_name || c.reporter_phone ? `${c.reporter_name} ${c.reporter_phone}`.trim() : '—'),
         h('dt', null, L('分类', 'Category')),
         h('dd', null, categoryPath(c.category_id, catMap)),
         h('dt', null, L('区域', 'Area')),
         h('dd', null, areaPath(c.area_id, areaMap)),
         h('dt', null, L('地址', 'Address')),
-        h('dd', null, c.address || '—'),
+        h('dd', null, c.address || '—', c.lat !== null && c.lon !== null ? h('span', { class: 'muted' }, ` (${c.lat.toFixed(5)}, ${c.lon.toFixed(5)})`) : null),
         h('dt', null, L('报告人数', 'Reporters')),
         h('dd', null, String(c.reporter_count)),
         c.supervise_count ? h('dt', null, L('督办', 'Supervised')) : null,
         c.supervise_count ? h('dd', { class: 'overdue' }, String(c.supervise_count)) : null,
       ),
+      asked,
       extra,
       actions,
       st,
@@ -200,6 +229,7 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
 
   const pageStatus = statusBox();
   pageStatus.id = 'wb-status';
+  // Shown where the user is, however far down the list they work (fixed at the bottom: styles.css).
   ctx.main.append(pageStatus);
   if (isHandler) await section('wb-tasks', '我的任务', 'My tasks', { state: 'dispatched,handling' });
   if (isSupervisor) await section('wb-check', '待核查', 'To check', { state: 'feedback' });

@@ -1,0 +1,554 @@
+// The consoles as people work them (issue 15), driven through the UI after the closed-loop story
+// of run.mjs: errors in the user's language, focus rings, the hotline's keyboard and address
+// safety, call-backs, the dispatch console's live panel and approvals, the workbench's requests,
+// the wall-screen dashboard and its click-throughs, the admin's limits, keys and office hours.
+// Finally screenshots of each console at 1366×768 and 1920×1080 and the portal at 390×844.
+//
+// Called by run.mjs with its helpers; each check is one step with one line of output.
+
+import path from 'node:path';
+import fs from 'node:fs';
+
+const CJK = /[\u3400-\u9fff]/;
+
+/** WCAG contrast of two CSS colours as the browser computes them ("rgb(…)" / "rgba(…)"). */
+export function contrast(a, b) {
+  const lum = (c) => {
+    const [r, g, bl] = c.match(/[\d.]+/g).slice(0, 3).map((x) => {
+      const v = Number(x) / 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+  return (x + 0.05) / (y + 0.05);
+}
+
+/** The focused element's outline colour and the opaque background behind it. */
+async function focusColours(page) {
+  return page.evaluate(() => {
+    const el = document.activeElement;
+    const style = getComputedStyle(el);
+    let bg = 'rgb(255, 255, 255)';
+    for (let n = el.parentElement; n; n = n.parentElement) {
+      const c = getComputedStyle(n).backgroundColor;
+      if (c && !/rgba\(.*, 0\)$/.test(c) && c !== 'transparent') {
+        bg = c;
+        break;
+      }
+    }
+    return { outline: style.outlineColor, style: style.outlineStyle, width: parseFloat(style.outlineWidth), bg, tag: el.tagName };
+  });
+}
+
+export async function consoleChecks(t) {
+  const { browser, BASE, PASSWORD, step, need, actor, api, goto, waitReady, shot, SHOTS, TIMEOUT, stamp, pages } = t;
+  const { operator, lead, dispatcher, handler, supervisor, admin, dash } = pages;
+  const token = async (u) => (await api('POST', '/api/v1/auth/login', { body: { username: u, password: PASSWORD } })).token;
+  const tok = {};
+  for (const u of ['admin', 'operator', 'shiftlead', 'dispatcher', 'handler', 'leader']) tok[u] = await token(u);
+  const [cats, areas, users] = await Promise.all([
+    api('GET', '/api/v1/categories', { token: tok.admin }),
+    api('GET', '/api/v1/areas', { token: tok.admin }),
+    api('GET', '/api/v1/users', { token: tok.admin }),
+  ]);
+  const handlerUser = users.find((u) => u.username === 'handler');
+  const category = cats.find((c) => c.name === '占道经营');
+  const community = areas.find((a) => a.name === '阳光社区');
+  const caseById = (id) => api('GET', `/api/v1/cases/${id}`, { token: tok.admin });
+  const act = (who, id, body) => api('POST', `/api/v1/cases/${id}/actions`, { token: tok[who], body });
+  let seq = 0;
+  /** A new case in 阳光社区 moved through the workflow by the API up to `until`. */
+  const newCase = async (until) => {
+    seq += 1;
+    const res = await api('POST', '/api/v1/appeals', {
+      token: tok.operator,
+      body: { channel: 'hotline', text: `控制台检查第${seq}件：第${seq * 7 + 3}号楼门前夜间施工噪音扰民，编号${stamp}-${seq}，请核实处理。`, title: `检查${seq} ${stamp}`, category_id: category.id, area_id: community.id },
+    });
+    need(!res.merged, `appeal ${seq} was merged into ${res.number}`);
+    const id = res.case_id;
+    if (until === 'received') return { id, number: res.number };
+    await act('shiftlead', id, { action: 'register' });
+    if (until === 'registered') return { id, number: res.number };
+    await act('dispatcher', id, { action: 'dispatch', lead_dept_id: handlerUser.dept_id });
+    if (until === 'dispatched') return { id, number: res.number };
+    await act('handler', id, { action: 'accept' });
+    return { id, number: res.number };
+  };
+  const zhErrors = async (page, where) => {
+    const texts = await page.$$eval('.status.error', (els) => els.filter((e) => e.offsetParent !== null).map((e) => e.textContent.trim()));
+    for (const x of texts) need(CJK.test(x) && !/not allowed in state|wrong username/.test(x), `${where}: error not in Chinese: ${x}`);
+    return texts;
+  };
+
+  // ---- Everywhere ----
+  await step('errors-in-the-users-language', null, async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
+    try {
+      const p = await ctx.newPage();
+      await p.goto(`${BASE}/#/login`);
+      await waitReady(p);
+      await p.fill('input[name=username]', 'operator');
+      await p.fill('input[name=password]', 'not-the-password');
+      await p.click('form button[type=submit]');
+      await p.waitForSelector('.status.error');
+      const zh = (await p.textContent('.status.error')).trim();
+      need(zh === '用户名或密码错误。', `zh-CN login error: ${zh}`);
+      await p.evaluate(() => localStorage.setItem('urbis.lang', 'en'));
+      await p.reload();
+      await waitReady(p);
+      await p.fill('input[name=username]', 'operator');
+      await p.fill('input[name=password]', 'not-the-password');
+      await p.click('form button[type=submit]');
+      await p.waitForSelector('.status.error');
+      const en = (await p.textContent('.status.error')).trim();
+      await p.evaluate(() => localStorage.setItem('urbis.lang', 'zh-CN'));
+      need(en === 'Wrong username or password.', `English login error: ${en}`);
+      return `zh-CN "${zh}", en "${en}"`;
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  await step('focus-ring-contrast', null, async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
+    try {
+      const p = await ctx.newPage();
+      await p.goto(`${BASE}/#/login`);
+      await waitReady(p);
+      const seen = [];
+      // Keyboard focus through the login page: skip link, top bar buttons, fields, submit.
+      for (let i = 0; i < 8; i++) {
+        await p.keyboard.press('Tab');
+        const f = await focusColours(p);
+        if (f.style === 'none' || f.width === 0) continue;
+        const ratio = contrast(f.outline, f.bg);
+        seen.push(`${f.tag} ${ratio.toFixed(2)}`);
+        need(ratio >= 3, `focus ring of ${f.tag} is ${ratio.toFixed(2)}:1 (${f.outline} on ${f.bg})`);
+      }
+      need(seen.length >= 3, `only ${seen.length} focus rings seen`);
+      // The dark dashboard has its own ring colour.
+      const d = dash.page;
+      await d.focus('[data-testid=wall-mode]');
+      await d.keyboard.press('Shift+Tab');
+      await d.keyboard.press('Tab');
+      const f = await focusColours(d);
+      need(f.style !== 'none' && f.width >= 2, `no focus ring on the dashboard (${f.style} ${f.width}px)`);
+      const ratio = contrast(f.outline, f.bg);
+      need(ratio >= 3, `dashboard focus ring ${ratio.toFixed(2)}:1 (${f.outline} on ${f.bg})`);
+      return `${seen.join(', ')}; dashboard ${ratio.toFixed(2)}`;
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  // ---- Hotline ----
+  await step('hotline-enter-never-files', operator.page, async () => {
+    const p = operator.page;
+    await p.setViewportSize({ width: 1366, height: 768 });
+    await goto(p, 'hotline');
+    let posted = 0;
+    const count = (req) => {
+      if (req.method() === 'POST' && req.url().endsWith('/api/v1/appeals')) posted += 1;
+    };
+    p.on('request', count);
+    try {
+      await p.fill('textarea[name=text]', `来电反映青山区阳光社区北门井盖松动，车辆经过响声很大。(${stamp}-enter)`);
+      for (const name of ['caller_phone', 'caller_name', 'title', 'address']) {
+        await p.fill(`input[name=${name}]`, name === 'caller_phone' ? '13900001111' : name === 'address' ? '阳光社区北门' : '测试');
+        await p.press(`input[name=${name}]`, 'Enter');
+      }
+      await p.waitForTimeout(600);
+      need(posted === 0, `Enter in a one-line field filed ${posted} appeal(s)`);
+      need(!(await p.$('.hotline-form .status.ok .case-number')), 'a case number appeared');
+      return 'Enter in phone, name, title and address: nothing filed';
+    } finally {
+      p.off('request', count);
+    }
+  });
+
+  await step('hotline-unmatched-address-warns', operator.page, async () => {
+    const p = operator.page;
+    let posted = 0;
+    const count = (req) => {
+      if (req.method() === 'POST' && req.url().endsWith('/api/v1/appeals')) posted += 1;
+    };
+    p.on('request', count);
+    try {
+      await p.fill('input[name=address]', `幸福大道不存在路${stamp}号`);
+      await p.focus('textarea[name=text]');
+      await p.keyboard.press('Control+Enter');
+      await p.waitForSelector('[data-testid=address-unmatched]:not([hidden])');
+      const warning = (await p.textContent('[data-testid=address-unmatched]')).trim();
+      need(CJK.test(warning) && warning.includes('未匹配'), `warning: ${warning}`);
+      need(posted === 0, 'filed despite the unmatched address');
+      // Confirmed by a second submit: filed at the chosen level, and the confirmation is on screen.
+      await p.keyboard.press('Control+Enter');
+      await p.waitForSelector('.hotline-form .status.ok .case-number');
+      const box = await p.$eval('.hotline-form .status.ok', (el) => {
+        const r = el.getBoundingClientRect();
+        return { top: r.top, bottom: r.bottom, vh: window.innerHeight, vw: window.innerWidth };
+      });
+      need(box.top >= 0 && box.bottom <= box.vh, `confirmation off-screen at ${box.vw}×${box.vh}: ${box.top}–${box.bottom}`);
+      t.story.unmatchedNumber = (await p.textContent('.hotline-form .case-number')).trim();
+      // The form is clean: counter, address, results, warning.
+      const state = await p.evaluate(() => ({
+        counter: document.querySelector('.hotline-form .counter')?.textContent,
+        address: document.querySelector('input[name=address]').value,
+        results: document.querySelectorAll('.address-search .results li').length,
+        warning: document.querySelector('[data-testid=address-unmatched]').hidden,
+      }));
+      need(state.counter === '0/5000' && state.address === '' && state.results === 0 && state.warning, `form not reset: ${JSON.stringify(state)}`);
+      return `warned "${warning.slice(0, 30)}…"; confirmed → ${t.story.unmatchedNumber}, confirmation at y ${Math.round(box.top)}–${Math.round(box.bottom)} of ${box.vh}; form reset`;
+    } finally {
+      p.off('request', count);
+    }
+  });
+
+  await step('hotline-area-list-without-unit-grids', operator.page, async () => {
+    const p = operator.page;
+    const values = await p.$$eval('select[name=area] option', (os) => os.map((o) => o.value).filter(Boolean));
+    const grids = new Set(areas.filter((a) => a.level === 'grid').map((a) => String(a.id)));
+    const wanted = areas.filter((a) => ['district', 'street', 'community'].includes(a.level)).length;
+    need(!values.some((v) => grids.has(v)), 'a unit grid is offered');
+    need(values.length === wanted, `${values.length} options, expected ${wanted}`);
+    return `${values.length} areas offered (${grids.size} grids left to the address search)`;
+  });
+
+  await step('hotline-shift-list-survives-reload', operator.page, async () => {
+    const p = operator.page;
+    await goto(p, 'hotline');
+    await p.waitForSelector(`.recent li[data-number="${t.story.unmatchedNumber}"]`);
+    return `${await p.$$eval('.recent li', (l) => l.length)} call(s) listed after reload`;
+  });
+
+  await step('hotline-callback-outcomes', operator.page, async () => {
+    const p = operator.page;
+    const item = await p.$('.callback');
+    if (!item) {
+      const closed = await api('GET', '/api/v1/cases?state=closed&limit=1', { token: tok.operator });
+      need(closed.length === 0, 'closed cases exist but no call-back is listed');
+      return 'no closed case waits for a call-back';
+    }
+    const number = await item.getAttribute('data-number');
+    const li = `.callback[data-number="${number}"]`;
+    const options = await p.$$eval(`${li} select[id^=cb-out] option`, (os) => os.map((o) => o.value));
+    need(options[0] === '' && options.includes('not_reached'), `outcomes ${options.join(',')}`);
+    need((await p.$eval(`${li} select[id^=cb-out]`, (s) => s.value)) === '', 'an outcome is preset');
+    await p.waitForFunction((sel) => !/加载中/.test(document.querySelector(`${sel} .reply`)?.textContent ?? '加载中'), li);
+    const reply = (await p.textContent(`${li} .reply`)).trim();
+    need(reply.startsWith('请向来电人读出答复'), `reply: ${reply}`);
+    await p.click(`${li} button:has-text("记录回访")`);
+    await p.waitForSelector(`${li} .status.error`);
+    await zhErrors(p, 'call-back');
+    await p.selectOption(`${li} select[id^=cb-out]`, 'not_reached');
+    await p.click(`${li} button:has-text("记录回访")`);
+    await p.waitForSelector(`${li} .status.ok`);
+    const attempts = (await p.textContent(`${li} .cb-attempts`)).trim();
+    need(/未接通 1 次/.test(attempts), `attempts: ${attempts}`);
+    const c = (await api('GET', '/api/v1/cases?state=closed&limit=100', { token: tok.operator })).find((x) => x.number === number);
+    need(c && c.state === 'closed', 'not reached changed the case');
+    return `${number}: reply "${reply.slice(0, 24)}…"; ${attempts}; still closed`;
+  });
+
+  // ---- Dispatch ----
+  await step('dispatch-overdue-view-counts-open-cases', lead.page, async () => {
+    const p = lead.page;
+    await goto(p, 'dispatch?view=overdue');
+    const shown = Number(((await p.textContent('.queue [role=status]')) ?? '').match(/\d+/)?.[0]);
+    const states = await api('GET', '/api/v1/stats/states', { token: tok.shiftlead });
+    const open = states.filter((s) => s.overdue && !['closed', 'evaluated', 'voided'].includes(s.state)).reduce((n, s) => n + s.count, 0);
+    const all = (await api('GET', '/api/v1/cases?overdue=true&limit=200', { token: tok.shiftlead })).length;
+    need(shown === open, `the 超期 view shows ${shown}, the dashboard counts ${open}`);
+    const hint = (await p.textContent('[data-testid=view-hint]')).trim();
+    return `${shown} overdue open (dashboard ${open}; ${all - open} closed cases that ran late left out); "${hint}"`;
+  });
+
+  await step('dispatch-default-view-explained', dispatcher.page, async () => {
+    const p = dispatcher.page;
+    await goto(p, 'dispatch');
+    const view = await p.$eval('#dq-view', (s) => s.value);
+    const hint = (await p.textContent('[data-testid=view-hint]')).trim();
+    need(view === 'registered' && CJK.test(hint), `dispatcher starts on ${view}: ${hint}`);
+    return `dispatcher starts on 待派遣: "${hint}"`;
+  });
+
+  await step('dispatch-stale-panel-refreshes-live', lead.page, async () => {
+    const p = lead.page;
+    const c = await newCase('registered');
+    await goto(p, `dispatch?view=registered&case=${c.number}`);
+    await p.waitForSelector(`#dd-h .num:text-is("${c.number}")`);
+    need(await p.$('.detail button:has-text("确认派遣")'), 'no dispatch action on a registered case');
+    await act('dispatcher', c.id, { action: 'dispatch', lead_dept_id: handlerUser.dept_id });
+    await p.waitForSelector('#dd-h[data-state=dispatched]', { timeout: TIMEOUT });
+    const note = (await p.textContent('[data-testid=stale-note]')).trim();
+    need(!(await p.$('.detail button:has-text("确认派遣")')), 'the panel still offers 确认派遣');
+    return `${c.number}: panel → dispatched by itself; "${note}"`;
+  });
+
+  await step('dispatch-stale-action-explained-in-chinese', null, async () => {
+    // Without the live feed (blocked here) the panel is stale when clicked: the server refuses,
+    // the panel redraws and says why in Chinese.
+    const me = await actor(browser, 'shiftlead', 'dispatch');
+    try {
+      const p = me.page;
+      await p.route('**/api/v1/events', (r) => r.abort());
+      const c = await newCase('registered');
+      await p.evaluate(() => (document.documentElement.dataset.ready = '0'));
+      await p.goto(`${BASE}/#/dispatch?view=registered&case=${c.number}`);
+      await p.reload();
+      await waitReady(p);
+      await p.waitForSelector(`#dd-h .num:text-is("${c.number}")`);
+      await act('dispatcher', c.id, { action: 'dispatch', lead_dept_id: handlerUser.dept_id });
+      await p.click('.detail button:has-text("确认派遣")');
+      await p.waitForSelector('.detail .status.error');
+      const [msg] = await zhErrors(p, 'stale dispatch');
+      await p.waitForSelector('#dd-h[data-state=dispatched]');
+      need(!(await p.$('.detail button:has-text("确认派遣")')), 'still offered after the refusal');
+      await shot(p, 'dispatch-stale-action');
+      return `"${msg}"`;
+    } finally {
+      await me.context.close();
+    }
+  });
+
+  await step('feedback-refused-while-extension-pending', handler.page, async () => {
+    const p = handler.page;
+    const c = await newCase('handling');
+    t.story.extensionCase = c;
+    await goto(p, 'workbench');
+    const card = `article[data-number="${c.number}"]`;
+    await p.waitForSelector(card);
+    need((await p.$eval(`${card} details.feedback-details`, (d) => d.open)) === false, 'the feedback form is open by default');
+    // The card is now stale: the extension was asked for elsewhere.
+    await act('handler', c.id, { action: 'request_extension', amount: 3, reason: `等待配件到货 ${stamp}` });
+    await p.click(`${card} details.feedback-details summary`);
+    await p.fill(`${card} textarea[id^=fb-note]`, '已处理完毕。');
+    await p.click(`${card} form.feedback-form button[type=submit]`);
+    await p.waitForSelector(`${card} .status.error`);
+    const [msg] = await zhErrors(p, 'feedback');
+    const after = await caseById(c.id);
+    need(after.state === 'handling' && after.pending === 'extension', `state ${after.state}, pending ${after.pending}`);
+    // Drawn again: the request shows with its amount; feedback waits for the decision.
+    await goto(p, 'workbench');
+    await p.waitForSelector(`${card} [data-testid=request-amount]`);
+    const amount = (await p.textContent(`${card} [data-testid=request-amount]`)).trim();
+    const countdown = (await p.textContent(`${card} .countdown`)).trim();
+    const disabled = await p.$eval(`${card} form.feedback-form button[type=submit]`, (b) => b.disabled);
+    need(/3/.test(amount) && /暂停/.test(countdown) && disabled, `amount "${amount}", countdown "${countdown}", submit disabled ${disabled}`);
+    return `refused: "${msg}"; pending kept; card shows "${amount}", "${countdown}"`;
+  });
+
+  await step('approval-shows-reason-amount-and-names', lead.page, async () => {
+    const p = lead.page;
+    const c = t.story.extensionCase;
+    await goto(p, `dispatch?view=pending&case=${c.number}`);
+    await p.waitForSelector(`#dd-h .num:text-is("${c.number}")`);
+    const amount = (await p.textContent('.detail [data-testid=request-amount]')).trim();
+    const reason = (await p.textContent('.detail [data-testid=request-reason]')).trim();
+    need(/3/.test(amount) && reason.includes(`等待配件到货 ${stamp}`), `amount "${amount}", reason "${reason}"`);
+    await p.click('.detail summary:has-text("办理记录")');
+    const step = await p.textContent('.detail .trail li[data-action=request_extension]');
+    need(step.includes(handlerUser.display_name) && step.includes(`等待配件到货 ${stamp}`), `trail: ${step}`);
+    await p.click('.detail button:has-text("批准")');
+    await p.waitForSelector('.detail .status.ok');
+    const after = await caseById(c.id);
+    need(after.pending === null && after.limit_amount > 0, `after approval: pending ${after.pending}`);
+    return `"${amount}" · "${reason}" · trail "${step.replace(/\s+/g, ' ').slice(0, 60)}…"; approved`;
+  });
+
+  await step('consoles-use-the-width-of-1920', lead.page, async () => {
+    const out = [];
+    for (const [who, route] of [[lead, 'dispatch?view=open'], [handler, 'workbench']]) {
+      const p = who.page;
+      await p.setViewportSize({ width: 1920, height: 1080 });
+      await goto(p, route);
+      const w = await p.$eval('main', (m) => m.getBoundingClientRect().width);
+      need(w >= 1800, `${route}: main is ${w}px wide at 1920`);
+      out.push(`${route.split('?')[0]} ${Math.round(w)}px`);
+      await p.setViewportSize({ width: 1366, height: 900 });
+    }
+    return out.join(', ');
+  });
+
+  // ---- Dashboard ----
+  await step('dashboard-wall-screen-fits-1920x1080', null, async () => {
+    const me = await actor(browser, 'leader', 'dashboard');
+    try {
+      const p = me.page;
+      await p.setViewportSize({ width: 1920, height: 1080 });
+      await goto(p, 'dashboard?wall=1');
+      await p.waitForTimeout(300);
+      const m = await p.evaluate(() => ({ h: document.documentElement.scrollHeight, vh: window.innerHeight, bar: getComputedStyle(document.querySelector('.topbar')).display, panels: document.querySelectorAll('.dash-grid .panel:not([hidden])').length }));
+      await shot(p, 'dashboard-wall-1920x1080');
+      need(m.h <= m.vh && m.bar === 'none', `page ${m.h}px for a ${m.vh}px screen, app bar ${m.bar}`);
+      return `${m.panels} panels in ${m.h}px of ${m.vh}px, no app bar`;
+    } finally {
+      await me.context.close();
+    }
+  });
+
+  await step('dashboard-change-and-alerts', dash.page, async () => {
+    const p = dash.page;
+    await goto(p, 'dashboard');
+    const day = (off) => new Date(Date.now() + 8 * 3600_000 + off * 86400_000).toISOString().slice(0, 10);
+    const prev = await api('GET', `/api/v1/stats/summary?from=${day(-59)}&to=${day(-30)}`, { token: tok.leader });
+    const cur = await api('GET', `/api/v1/stats/summary?from=${day(-29)}&to=${day(0)}`, { token: tok.leader });
+    const deltas = await p.$$eval('[data-delta=reported]', (els) => els.map((e) => e.textContent.trim()));
+    const mom = deltas.find((d) => d.startsWith('环比'));
+    const a = cur.counts.reported ?? 0;
+    const b = prev.counts.reported ?? 0;
+    if (b > 0) {
+      const want = `环比 ${a >= b ? '+' : ''}${(((a - b) / b) * 100).toFixed(1)}%`;
+      need(mom === want, `环比 shown "${mom}", expected "${want}"`);
+    } else need(mom === undefined || (a === 0 && mom === '环比 0%'), `环比 "${mom}" with no earlier appeals`);
+    const loads = await api('GET', '/api/v1/stats/map?level=district', { token: tok.leader });
+    const withOverdue = loads.filter((l) => l.overdue > 0).length;
+    const alerts = await p.$$eval('[data-testid=alerts] li[data-alert=overdue]', (l) => l.length);
+    need(alerts === Math.min(5, withOverdue), `${alerts} overdue alerts for ${withOverdue} districts with overdue cases`);
+    return `30-day appeals ${a} (earlier 30 days ${b}): ${mom ?? 'no 环比 (nothing to compare)'}; ${alerts} overdue alert(s)`;
+  });
+
+  await step('dashboard-figure-opens-its-cases', dash.page, async () => {
+    const p = dash.page;
+    const figure = Number(await p.textContent('.kpi-value[data-kpi=overdue]'));
+    await p.click('.kpi-value[data-kpi=overdue] a');
+    await p.waitForFunction(() => location.hash.startsWith('#/dispatch') && document.documentElement.dataset.ready === '1', null, { timeout: TIMEOUT });
+    const shown = Number(((await p.textContent('.queue [role=status]')) ?? '').match(/\d+/)?.[0]);
+    need(shown === figure, `the dashboard says ${figure} overdue, the list shows ${shown}`);
+    await goto(p, 'dashboard');
+    return `超期 ${figure} → dispatch list of ${shown}`;
+  });
+
+  await step('dashboard-grid-level-lists-its-cases', dash.page, async () => {
+    const p = dash.page;
+    const grids = await api('GET', '/api/v1/stats/map?level=grid', { token: tok.leader });
+    const busy = grids.filter((g) => g.open > 0).sort((x, y) => y.open - x.open)[0];
+    if (!busy) return 'no grid has open cases';
+    const byId = new Map(areas.map((a) => [a.id, a]));
+    const chain = [];
+    for (let a = byId.get(busy.area_id); a && a.level !== 'city'; a = byId.get(a.parent_id)) chain.unshift(a);
+    for (const a of chain.slice(0, -1)) {
+      await p.click(`.drill-buttons button[data-area="${a.id}"]`);
+      await p.waitForSelector(`.crumbs [aria-current=location]:text-is("${a.name}")`);
+    }
+    await p.click(`.drill-buttons button[data-cases="${busy.area_id}"]`);
+    await p.waitForSelector(`[data-testid=area-cases] ul[data-area="${busy.area_id}"]`);
+    const n = await p.$$eval('[data-testid=area-cases] li', (l) => l.length);
+    need(n === Math.min(50, busy.open), `${n} cases listed, the map counts ${busy.open}`);
+    await goto(p, 'dashboard');
+    return `${chain.map((a) => a.name).join(' › ')}: ${n} open case(s) listed`;
+  });
+
+  await step('dashboard-ranking-ties-in-order', dash.page, async () => {
+    const p = dash.page;
+    const rows = await p.$$eval('.p-dept table tbody tr', (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent.trim())));
+    for (let i = 1; i < rows.length; i++) {
+      const [a, b] = [rows[i - 1], rows[i]];
+      const ra = parseFloat(a[1]);
+      const rb = parseFloat(b[1]);
+      const ok = ra > rb || (ra === rb && (Number(a[2]) > Number(b[2]) || (Number(a[2]) === Number(b[2]) && a[0].localeCompare(b[0], 'zh') <= 0)));
+      need(ok, `rank ${i}: ${a.join('/')} before ${b.join('/')}`);
+    }
+    const ties = rows.filter((r, i) => i > 0 && r[1] === rows[i - 1][1]).length;
+    return `${rows.length} departments, ${ties} tie(s) ordered by closed cases then name`;
+  });
+
+  // ---- Admin ----
+  await step('admin-level1-time-limit-editable', admin.page, async () => {
+    const p = admin.page;
+    await goto(p, 'admin?tab=limits');
+    const l1 = cats.filter((c) => c.level === 1).sort((a, b) => a.code.localeCompare(b.code))[0];
+    await p.selectOption('[data-testid=limit-category]', String(l1.id));
+    await p.fill('form.card input[type=number] >> nth=0', '7');
+    await p.click('form.card button[type=submit]');
+    await p.waitForSelector('form.card .status.ok');
+    const limits = await api('GET', '/api/v1/time-limits', { token: tok.admin });
+    const row = limits.find((x) => x.category_id === l1.id);
+    need(row && row.amount === 7, `level-1 limit not stored: ${JSON.stringify(row)}`);
+    need(await p.$(`tr[data-category="${l1.id}"] button`), 'no edit button in the table');
+    return `${l1.name}: 7 ${row.clock}`;
+  });
+
+  await step('admin-office-hours-message', admin.page, async () => {
+    const p = admin.page;
+    await goto(p, 'admin?tab=calendar');
+    let put = 0;
+    const count = (req) => {
+      if (req.method() === 'PUT' && req.url().endsWith('/api/v1/calendar')) put += 1;
+    };
+    p.on('request', count);
+    try {
+      const input = 'form.card input:not([type]) >> nth=0';
+      const before = await p.inputValue(input);
+      await p.fill(input, '9点到下午6点');
+      await p.click('form.card button[type=submit]');
+      await p.waitForSelector('form.card .status.error');
+      const [msg] = await zhErrors(p, 'office hours');
+      need(put === 0 && msg.includes('办公时间'), `message "${msg}", ${put} PUT(s)`);
+      await p.fill(input, before);
+      return `"${msg}"`;
+    } finally {
+      p.off('request', count);
+    }
+  });
+
+  await step('admin-key-copy-and-revoke-confirmation', admin.page, async () => {
+    const p = admin.page;
+    await goto(p, 'admin?tab=open311');
+    const name = `e2e-confirm-${stamp}`;
+    await p.fill('form.card input', name);
+    await p.click('form.card button[type=submit]');
+    await p.waitForSelector('[data-testid=api-key]');
+    await p.click('[data-testid=copy-key]');
+    await p.waitForFunction(() => /已复制|已选中/.test(document.querySelector('[data-testid=copy-key]')?.nextElementSibling?.textContent ?? ''));
+    await p.click(`button[aria-label="吊销 ${name}"]`);
+    await p.waitForSelector('[data-testid=revoke-confirm]');
+    let client = (await api('GET', '/api/v1/open311/clients', { token: tok.admin })).find((c) => c.name === name);
+    need(client && !client.revoked_at, 'revoked without confirmation');
+    await p.click('[data-testid=revoke-confirm]');
+    await p.waitForSelector('.status.ok:has-text("已吊销")');
+    client = (await api('GET', '/api/v1/open311/clients', { token: tok.admin })).find((c) => c.name === name);
+    need(client.revoked_at, 'not revoked after confirming');
+    return `${name}: key copied, revoke asked first, then revoked`;
+  });
+
+  // ---- Screenshots at the screen sizes people use ----
+  await step('screenshots-at-screen-sizes', null, async () => {
+    const dir = path.join(SHOTS, 'viewports');
+    fs.mkdirSync(dir, { recursive: true });
+    const list = [
+      ['hotline', operator, 'hotline'],
+      ['dispatch', lead, `dispatch?view=open&case=${t.story.residentNumber}`],
+      ['workbench-handler', handler, 'workbench'],
+      ['workbench-supervisor', supervisor, 'workbench'],
+      ['dashboard', dash, 'dashboard'],
+      ['dashboard-wall', dash, 'dashboard?wall=1'],
+      ['admin', admin, 'admin?tab=limits'],
+    ];
+    let n = 0;
+    for (const [name, who, route] of list) {
+      for (const [w, hgt] of [[1366, 768], [1920, 1080]]) {
+        await who.page.setViewportSize({ width: w, height: hgt });
+        await goto(who.page, route);
+        await who.page.screenshot({ path: path.join(dir, `${name}-${w}x${hgt}.png`) });
+        n += 1;
+      }
+      await who.page.setViewportSize({ width: 1366, height: 900 });
+    }
+    await goto(dash.page, 'dashboard');
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN', isMobile: true, hasTouch: true });
+    try {
+      const p = await ctx.newPage();
+      await p.goto(`${BASE}/#/portal`);
+      await waitReady(p);
+      await p.screenshot({ path: path.join(dir, 'portal-390x844.png') });
+      await p.screenshot({ path: path.join(dir, 'portal-390x844-full.png'), fullPage: true });
+      n += 2;
+    } finally {
+      await ctx.close();
+    }
+    console.log(`  screenshots at screen sizes: ${dir}`);
+    return `${n} screenshots in ${dir}`;
+  });
+}
