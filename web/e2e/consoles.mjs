@@ -371,6 +371,42 @@ export async function consoleChecks(t) {
     return out.join(', ');
   });
 
+  // ---- Supervisor: 采集上报 from the phone, with its position ----
+  await step('supervisor-patrol-report-from-phone', supervisor.page, async () => {
+    const p = supervisor.page;
+    const sup = users.find((u) => u.username === 'supervisor');
+    const home = areas.find((a) => a.id === sup.area_id);
+    const spot = [community, home].find((a) => a && a.center_lat !== null && a.center_lon !== null);
+    await p.setViewportSize({ width: 390, height: 844 });
+    if (spot) {
+      await supervisor.context.grantPermissions(['geolocation'], { origin: BASE });
+      await supervisor.context.setGeolocation({ latitude: spot.center_lat, longitude: spot.center_lon });
+    }
+    await goto(p, 'workbench');
+    await p.fill('textarea[name=patrol_text]', `巡查发现阳光社区东侧绿化带内堆放建筑垃圾约两方，未覆盖。(${stamp})`);
+    if (spot) {
+      await p.click('.patrol-form button:has-text("使用当前位置")');
+      await p.waitForFunction(() => (document.querySelector('[data-testid=patrol-located]')?.textContent ?? '').length > 0);
+    } else {
+      await p.selectOption('select[name=patrol_area]', { index: 1 });
+    }
+    await p.setInputFiles('.patrol-form input[type=file]', { name: 'spot.png', mimeType: 'image/png', buffer: t.PNG });
+    await p.click('.patrol-form button[type=submit]');
+    await p.waitForSelector('.patrol-form .status.ok .case-number');
+    const number = (await p.textContent('.patrol-form .case-number')).trim();
+    const box = await p.$eval('.patrol-form .status.ok', (el) => { const r = el.getBoundingClientRect(); return [r.top, r.bottom, window.innerHeight]; });
+    need(box[0] >= 0 && box[1] <= box[2], `confirmation off-screen on the phone: ${box.join(',')}`);
+    const c = (await api('GET', '/api/v1/cases?limit=20', { token: tok.admin })).find((x) => x.number === number);
+    need(c && c.channel === 'grid', `case ${number}: ${c ? c.channel : 'not found'}`);
+    if (spot) need(Math.abs(c.lat - spot.center_lat) < 1e-4 && Math.abs(c.lon - spot.center_lon) < 1e-4, `stored at ${c.lat},${c.lon}`);
+    const photos = await api('GET', `/api/v1/cases/${c.id}/attachments`, { token: tok.admin }).catch(() => ({ items: [] }));
+    need(photos.items.length === 1, `${photos.items.length} photo(s) stored`);
+    const counter = await p.textContent('.patrol-form .counter');
+    need(counter === '0/5000', `counter after submit: ${counter}`);
+    await p.setViewportSize({ width: 1366, height: 900 });
+    return `${number} on the grid channel${spot ? ` at ${c.lat.toFixed(4)},${c.lon.toFixed(4)} (phone position)` : ' (area chosen)'}, 1 photo; form reset`;
+  });
+
   // ---- Dashboard ----
   await step('dashboard-wall-screen-fits-1920x1080', null, async () => {
     const me = await actor(browser, 'leader', 'dashboard');
@@ -537,6 +573,11 @@ export async function consoleChecks(t) {
       await who.page.setViewportSize({ width: 1366, height: 900 });
     }
     await goto(dash.page, 'dashboard');
+    await supervisor.page.setViewportSize({ width: 390, height: 844 });
+    await goto(supervisor.page, 'workbench');
+    await supervisor.page.screenshot({ path: path.join(dir, 'workbench-supervisor-390x844.png') });
+    await supervisor.page.setViewportSize({ width: 1366, height: 900 });
+    n += 1;
     const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN', isMobile: true, hasTouch: true });
     try {
       const p = await ctx.newPage();

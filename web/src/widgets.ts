@@ -234,7 +234,7 @@ export async function mapPicker(
   container: HTMLElement,
   onPick: (lat: number, lon: number, located: LocateResponse | null) => void,
   signal: AbortSignal,
-): Promise<{ setPoint: (lat: number, lon: number) => void; dispose: () => void } | null> {
+): Promise<{ setPoint: (lat: number, lon: number) => void; clear: () => void; dispose: () => void } | null> {
   let geo: GeoJsonCollection | null = null;
   for (const level of ['street', 'district']) {
     try {
@@ -300,6 +300,10 @@ export async function mapPicker(
   return {
     setPoint(lat: number, lon: number) {
       point = [lon, lat];
+      chart.setOption(option(), { notMerge: false });
+    },
+    clear() {
+      point = null;
       chart.setOption(option(), { notMerge: false });
     },
     dispose() {

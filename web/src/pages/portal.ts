@@ -151,6 +151,8 @@ export async function portalPage(ctx: Ctx): Promise<void> {
       form.reset();
       photos.reset();
       suggest.reset();
+      addr.reset();
+      mapApi?.clear();
       lat = lon = null;
       replace(located);
       if (resident) void loadMine();

@@ -10,6 +10,7 @@ import type { Ctx } from '../page';
 import { areaPath, byId, categoryPath, loadAreas, loadCategories, loadDepts } from '../ref';
 import { countdown, officialReply, photoPicker, priorityBadge, stateBadge } from '../widgets';
 import { requestBox } from './case-parts';
+import { patrolForm } from './patrol';
 
 export async function workbenchPage(ctx: Ctx): Promise<void> {
   const user = me()!;
@@ -234,6 +235,9 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
   if (isHandler) await section('wb-tasks', '我的任务', 'My tasks', { state: 'dispatched,handling' });
   if (isSupervisor) await section('wb-check', '待核查', 'To check', { state: 'feedback' });
   if (user.role === 'dept_handler') await section('wb-waiting', '已反馈待核查', 'Fed back, waiting for the check', { state: 'feedback' });
-  if (user.role === 'grid_supervisor') await section('wb-grid', '网格内新诉求', 'New reports in my grid', { state: 'received', limit: 30 });
+  if (user.role === 'grid_supervisor') {
+    ctx.main.append(patrolForm(cats, areas));
+    await section('wb-grid', '网格内新诉求', 'New reports in my grid', { state: 'received', limit: 30 });
+  }
   tick();
 }
