@@ -100,3 +100,13 @@ export async function prefillFeed(feed: HTMLElement, signal: AbortSignal): Promi
     );
   }
 }
+
+/** 红黑榜: the three best and three worst departments by on-time closure (with six or more ranked). */
+export function redBlack(ranked: { name: string; rate: number; closed: number }[]): HTMLElement[] {
+  if (ranked.length < 6) return [];
+  const fmt = (r: { name: string; rate: number; closed: number }) => `${r.name} ${(r.rate * 100).toFixed(0)}%`;
+  return [
+    h('li', { 'data-alert': 'red' }, h('strong', null, L('红榜 ', 'Best ')), ranked.slice(0, 3).map(fmt).join(L('、', ', '))),
+    h('li', { 'data-alert': 'black' }, h('span', { class: 'sev' }, L('黑榜 ', 'Worst ')), ranked.slice(-3).reverse().map(fmt).join(L('、', ', '))),
+  ];
+}

@@ -13,7 +13,7 @@ import { byId } from '../ref';
 import { LEVELS, fetchDashboard, localDay, type AreaLoad, type CategoryDay, type DashboardData, type Level } from './dashboard-data';
 import { openSse } from '../sse';
 import { disposeChart, draw, makeChart, registerGeo, type ECharts, type GeoJsonCollection } from '../charts';
-import { areaCases, caseListLink, change, fetchComparisons, prefillFeed, renderAlerts } from './dashboard-extra';
+import { areaCases, caseListLink, change, fetchComparisons, prefillFeed, redBlack, renderAlerts } from './dashboard-extra';
 
 interface Scope {
   id: number | null;
@@ -452,9 +452,10 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
         .filter((r) => (r.indicators.counts.closed ?? 0) >= 3 && r.indicators.on_time_closure_rate !== null)
         .map((r) => ({ name: name(r.key), rate: r.indicators.on_time_closure_rate ?? 0, closed: r.indicators.counts.closed ?? 0, sat: r.indicators.satisfaction_rate }))
         // Ties (several units at 100%) by volume, then by name: a stable, explainable order.
-        .sort((a, b) => b.rate - a.rate || b.closed - a.closed || a.name.localeCompare(b.name, 'zh'))
-        .slice(0, 10);
-    const deptRank = rank(byDept, (k) => deptMap.get(Number(k))?.name ?? `#${k}`);
+        .sort((a, b) => b.rate - a.rate || b.closed - a.closed || a.name.localeCompare(b.name, 'zh'));
+    const deptAll = rank(byDept, (k) => deptMap.get(Number(k))?.name ?? `#${k}`);
+    const deptRank = deptAll.slice(0, 10);
+    alertList.append(...redBlack(deptAll));
     const areaById = byId(areas);
     const streetName = (k: string) => {
       const a = areaById.get(Number(k));
@@ -462,7 +463,7 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
       const parent = a.parent_id !== null ? areaById.get(a.parent_id) : undefined;
       return parent && parent.level !== 'city' && scope.id === null ? `${parent.name}·${a.name}` : a.name;
     };
-    const streetRank = rank(byStreet, streetName);
+    const streetRank = rank(byStreet, streetName).slice(0, 10);
     const rankTable = (cap: string, rows: typeof deptRank) =>
       tableOf(cap, [L('名称', 'Name'), L('按期结案率', 'On-time closure'), L('结案数', 'Closed'), L('满意率', 'Satisfaction')], rows.map((r) => [r.name, pct(r.rate), r.closed, pct(r.sat)]));
     const few = () => h('p', { class: 'muted' }, L('结案数不足 3 件的单位不参与排名。', 'Units with fewer than 3 closed cases are not ranked.'));
