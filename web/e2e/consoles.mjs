@@ -325,12 +325,11 @@ export async function consoleChecks(t) {
     await p.click(`${card} details.feedback-details summary`);
     await p.fill(`${card} textarea[id^=fb-note]`, '已处理完毕。');
     await p.click(`${card} form.feedback-form button[type=submit]`);
-    await p.waitForSelector(`${card} .status.error`);
+    await p.waitForSelector(`${card} > .status.error`);
     const [msg] = await zhErrors(p, 'feedback');
     const after = await caseById(c.id);
     need(after.state === 'handling' && after.pending === 'extension', `state ${after.state}, pending ${after.pending}`);
-    // Drawn again: the request shows with its amount; feedback waits for the decision.
-    await goto(p, 'workbench');
+    // Drawn again at once: the request shows with its amount; feedback waits for the decision.
     await p.waitForSelector(`${card} [data-testid=request-amount]`);
     const amount = (await p.textContent(`${card} [data-testid=request-amount]`)).trim();
     const countdown = (await p.textContent(`${card} .countdown`)).trim();

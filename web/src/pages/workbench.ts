@@ -3,7 +3,7 @@
 // parking (挂账); and the grid supervisor's checks (核查通过 / 核查不通过).
 
 import { errorText } from '../errors';
-import { LIMITS, act, attachmentUrl, get, me, optional, qs, uploadPhotos, type Attachment, type AuditEntry, type Case } from '../api';
+import { ApiError, LIMITS, act, attachmentUrl, get, me, optional, qs, uploadPhotos, type Attachment, type AuditEntry, type Case } from '../api';
 import { field, fmtTime, h, replace, showError, showOk, statusBox } from '../dom';
 import { L, clockName, lang } from '../i18n';
 import type { Ctx } from '../page';
@@ -60,6 +60,14 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
           }, 10000);
         }
       } catch (e) {
+        // The case changed elsewhere: draw the tasks again and say why on the fresh card (or,
+        // when the case left this list, at the bottom of the screen).
+        if (e instanceof ApiError && ['illegal_transition', 'no_pending_request', 'request_pending', 'conflict'].includes(e.code)) {
+          await reloadAll().catch(() => undefined);
+          const box = ctx.main.querySelector<HTMLElement>(`article[data-number="${c.number}"] > .status`) ?? ctx.main.querySelector<HTMLElement>('#wb-status');
+          if (box) showError(box, e);
+          return;
+        }
         showError(st, e);
       }
     };
