@@ -11,6 +11,14 @@ import fs from 'node:fs';
 
 const CJK = /[\u3400-\u9fff]/;
 
+/** Unrelated problems, so that intake never merges one check's case into another's. */
+const PROBLEMS = [
+  '凌晨两点还有渣土车在小区门口卸货，轰鸣声吵得整栋楼睡不着觉',
+  '菜市场西侧消防通道被三轮车和货箱堵死，救护车上周差点进不来',
+  '人行道上的盲道被一排共享单车完全压住，视障居民只能绕行',
+  '广场舞音箱每晚开到十点以后，音量大到关窗也听得清楚',
+];
+
 /** WCAG contrast of two CSS colours as the browser computes them ("rgb(…)" / "rgba(…)"). */
 export function contrast(a, b) {
   const lum = (c) => {
@@ -63,7 +71,7 @@ export async function consoleChecks(t) {
     seq += 1;
     const res = await api('POST', '/api/v1/appeals', {
       token: tok.operator,
-      body: { channel: 'hotline', text: `控制台检查第${seq}件：第${seq * 7 + 3}号楼门前夜间施工噪音扰民，编号${stamp}-${seq}，请核实处理。`, title: `检查${seq} ${stamp}`, category_id: category.id, area_id: community.id },
+      body: { channel: 'hotline', text: `${PROBLEMS[(seq - 1) % PROBLEMS.length]}（${stamp}-${seq}）`, title: `检查${seq} ${stamp}`, category_id: category.id, area_id: community.id },
     });
     need(!res.merged, `appeal ${seq} was merged into ${res.number}`);
     const id = res.case_id;
@@ -554,7 +562,7 @@ export async function consoleChecks(t) {
     fs.mkdirSync(dir, { recursive: true });
     const list = [
       ['hotline', operator, 'hotline'],
-      ['dispatch', lead, `dispatch?view=open&case=${t.story.residentNumber}`],
+      ['dispatch', lead, `dispatch?view=open&case=${t.story.extensionCase?.number ?? ''}`],
       ['workbench-handler', handler, 'workbench'],
       ['workbench-supervisor', supervisor, 'workbench'],
       ['dashboard', dash, 'dashboard'],

@@ -39,8 +39,13 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
     addrWarn.hidden = true;
     unmatchedConfirmed = false;
     replace(located, L('已定位：', 'Located: '), `${r.name} · ${r.area_name}`);
-    const match = areas.find((a) => a.code === r.area_code);
-    if (match) areaSel.value = String(match.id);
+    // The address may lie in a unit grid, which the list does not offer: take its community.
+    for (let a = areas.find((x) => x.code === r.area_code); a; a = a.parent_id !== null ? areaMap.get(a.parent_id) : undefined) {
+      if ([...areaSel.options].some((o) => o.value === String(a!.id))) {
+        areaSel.value = String(a.id);
+        break;
+      }
+    }
     suggest.trigger();
   });
   addr.input.name = 'address';
