@@ -294,6 +294,8 @@ async function main() {
 
     await step('dashboard-shows-new-case-live', dash?.page, async () => {
       await dash.page.waitForSelector(`.feed li[data-number="${story.residentNumber}"]`, { timeout: TIMEOUT });
+      // The line says what the case is about (its title), not only its number.
+      await dash.page.waitForSelector(`.feed li[data-number="${story.residentNumber}"] .feed-title:has-text("阳光社区南门占道经营")`, { timeout: TIMEOUT });
       const today = Number(await dash.page.textContent('.kpi-value[data-kpi=today]'));
       need(today > story.todayBefore, `today's intake did not grow (${story.todayBefore} → ${today})`);
       return `feed shows ${story.residentNumber}; today's intake ${story.todayBefore} → ${today}`;
@@ -419,6 +421,9 @@ async function main() {
     // 7. The shift lead closes (结案).
     await step('shiftlead-closes', lead.page, async () => {
       await openCase(lead.page, 'checked', story.residentNumber);
+      // The lead closes on what was done and what the check found.
+      const basis = await lead.page.textContent('.detail [data-testid=closing-basis]');
+      need(basis.includes('人行道恢复通行') && basis.includes('已整改到位'), `closing basis: ${basis}`);
       await lead.page.click('.detail button:has-text("结案")');
       await lead.page.waitForSelector('.detail .status.ok');
       const after = await caseState(story.residentNumber);

@@ -267,7 +267,7 @@ export async function mapPicker(
       map: name,
       roam: true,
       selectedMode: false,
-      label: { show: true, fontSize: 10, color: '#333' },
+      label: { show: true, fontSize: document.documentElement.classList.contains('large-text') ? 14 : 10, color: '#333' },
       itemStyle: { areaColor: '#e8f0f7', borderColor: '#5a7fa6' },
       emphasis: { itemStyle: { areaColor: '#cfe0f2' }, label: { color: '#000' } },
     },

@@ -110,3 +110,9 @@ export function redBlack(ranked: { name: string; rate: number; closed: number }[
     h('li', { 'data-alert': 'black' }, h('span', { class: 'sev' }, L('黑榜 ', 'Worst ')), ranked.slice(-3).reverse().map(fmt).join(L('、', ', '))),
   ];
 }
+
+/** Adds the title of a new case to its line of the live feed. */
+export async function describeInFeed(item: HTMLElement, caseId: number, signal: AbortSignal): Promise<void> {
+  const c = await get<Case>(`/api/v1/cases/${caseId}`, { signal }).catch(() => null);
+  if (c) item.append(h('span', { class: 'feed-title' }, ` · ${c.title || c.text.slice(0, 30)}`));
+}

@@ -13,7 +13,7 @@ import { byId } from '../ref';
 import { LEVELS, fetchDashboard, localDay, type AreaLoad, type CategoryDay, type DashboardData, type Level } from './dashboard-data';
 import { openSse } from '../sse';
 import { disposeChart, draw, makeChart, registerGeo, type ECharts, type GeoJsonCollection } from '../charts';
-import { areaCases, caseListLink, change, fetchComparisons, prefillFeed, redBlack, renderAlerts } from './dashboard-extra';
+import { areaCases, caseListLink, change, describeInFeed, fetchComparisons, prefillFeed, redBlack, renderAlerts } from './dashboard-extra';
 
 interface Scope {
   id: number | null;
@@ -574,24 +574,25 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
       const escalated = ev.action === 'escalate' || ev.action === 'supervise';
       feed.querySelector('.placeholder')?.remove();
       const time = new Date(ev.at || Date.now()).toLocaleTimeString(lang(), { hour12: false });
-      feed.prepend(
-        h(
-          'li',
-          { class: isNew ? 'new' : escalated ? 'escalated' : undefined, 'data-number': ev.number },
-          h('span', { class: 'feed-time' }, time),
-          ' ',
-          h('span', { class: 'feed-tag' }, isNew ? L('新诉求', 'New') : escalated ? L('督办', 'Escalated') : actionName(ev.action)),
-          ' ',
-          h('span', { class: 'num' }, ev.number),
-          ' ',
-          stateName(ev.state),
-        ),
+      const item = h(
+        'li',
+        { class: isNew ? 'new' : escalated ? 'escalated' : undefined, 'data-number': ev.number },
+        h('span', { class: 'feed-time' }, time),
+        ' ',
+        h('span', { class: 'feed-tag' }, isNew ? L('新诉求', 'New') : escalated ? L('督办', 'Escalated') : actionName(ev.action)),
+        ' ',
+        h('span', { class: 'num' }, ev.number),
+        ' ',
+        stateName(ev.state),
       );
+      feed.prepend(item);
+      // A new case says what it is about, not only its number.
+      if (isNew) void describeInFeed(item, ev.case_id, ctx.signal);
       while (feed.children.length > 50) feed.lastElementChild?.remove();
       if (isNew) {
         todayCount += 1;
         const v = kpiValues.get('today');
-        if (v) v.textContent = String(todayCount);
+        if (v) (v.querySelector('a') ?? v).textContent = String(todayCount);
       }
       quietRefresh();
     },
