@@ -556,6 +556,23 @@ export async function consoleChecks(t) {
     return `${name}: key copied, revoke asked first, then revoked`;
   });
 
+  await step('admin-import-updates-the-count', admin.page, async () => {
+    const p = admin.page;
+    await goto(p, 'admin?tab=taxonomy');
+    const count = async () => Number((await p.textContent('#tx-h')).match(/\d+/)?.[0]);
+    const before = await count();
+    const csv = `一级,二级,三级\n检查大类${stamp},检查小类${stamp},\n`;
+    await p.setInputFiles('form.card input[type=file]', { name: 'taxonomy.csv', mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') });
+    await p.waitForSelector('form.card p:has-text("读取到 1 行")');
+    await p.click('form.card button[type=submit]');
+    await p.waitForSelector('form.card .status.ok');
+    await p.waitForFunction((n) => Number(document.querySelector('#tx-h')?.textContent.match(/\d+/)?.[0]) !== n, before);
+    const after = await count();
+    const stored = (await api('GET', '/api/v1/categories', { token: tok.admin })).length;
+    need(after === stored && after === before + 2, `heading ${before} → ${after}, stored ${stored}`);
+    return `heading ${before} → ${after} (stored ${stored})`;
+  });
+
   // ---- Screenshots at the screen sizes people use ----
   await step('screenshots-at-screen-sizes', null, async () => {
     const dir = path.join(SHOTS, 'viewports');

@@ -124,11 +124,17 @@ interface RefData {
 
 async function taxonomy(body: HTMLElement, r: RefData): Promise<void> {
   const children = new Map<number | null, Category[]>();
-  for (const c of r.cats) {
-    const l = children.get(c.parent_id) ?? [];
-    l.push(c);
-    children.set(c.parent_id, l);
-  }
+  const index = (cats: Category[]) => {
+    children.clear();
+    for (const c of cats) {
+      const l = children.get(c.parent_id) ?? [];
+      l.push(c);
+      children.set(c.parent_id, l);
+    }
+  };
+  index(r.cats);
+  const heading = h('h2', { id: 'tx-h' }, L(`分类体系（${r.cats.length}）`, `Taxonomy (${r.cats.length})`));
+  const treeBox = h('div', { class: 'card' });
   const tree = (parent: number | null): HTMLElement | null => {
     const kids = children.get(parent);
     if (!kids?.length) return null;
@@ -168,14 +174,20 @@ async function taxonomy(body: HTMLElement, r: RefData): Promise<void> {
     try {
       const rep = await post<{ created: number; problems: string[] }>('/api/v1/categories/import', { rows });
       showOk(st, L(`新建 ${rep.created} 个分类。`, `${rep.created} categories created.`), rep.problems.length ? h('ul', null, rep.problems.slice(0, 20).map((p) => h('li', null, p))) : '');
+      // The heading's count and the tree follow the import at once.
       resetRefs();
+      const cats = await loadCategories();
+      index(cats);
+      heading.textContent = L(`分类体系（${cats.length}）`, `Taxonomy (${cats.length})`);
+      replace(treeBox, tree(null) ?? h('p', null, L('暂无分类', 'No categories')));
     } catch (e) {
       showError(st, errText(e));
     } finally {
       btn.disabled = false;
     }
   });
-  replace(body, h('section', { 'aria-labelledby': 'tx-h' }, h('h2', { id: 'tx-h' }, L(`分类体系（${r.cats.length}）`, `Taxonomy (${r.cats.length})`)), form, h('div', { class: 'card' }, tree(null) ?? h('p', null, L('暂无分类', 'No categories')))));
+  replace(treeBox, tree(null) ?? h('p', null, L('暂无分类', 'No categories')));
+  replace(body, h('section', { 'aria-labelledby': 'tx-h' }, heading, form, treeBox));
 }
 
 async function responsibility(body: HTMLElement, r: RefData): Promise<void> {
