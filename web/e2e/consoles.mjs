@@ -197,7 +197,7 @@ export async function consoleChecks(t) {
         const r = el.getBoundingClientRect();
         return { top: r.top, bottom: r.bottom, vh: window.innerHeight, vw: window.innerWidth };
       });
-      need(box.top >= 0 && box.bottom <= box.vh, `confirmation off-screen at ${box.vw}×${box.vh}: ${box.top}–${box.bottom}`);
+      need(box.top >= -1 && box.bottom <= box.vh + 1, `confirmation off-screen at ${box.vw}×${box.vh}: ${box.top}–${box.bottom}`);
       t.story.unmatchedNumber = (await p.textContent('.hotline-form .case-number')).trim();
       // The form is clean: counter, address, results, warning.
       const state = await p.evaluate(() => ({
@@ -402,7 +402,7 @@ export async function consoleChecks(t) {
     await p.waitForSelector('.patrol-form .status.ok .case-number');
     const number = (await p.textContent('.patrol-form .case-number')).trim();
     const box = await p.$eval('.patrol-form .status.ok', (el) => { const r = el.getBoundingClientRect(); return [r.top, r.bottom, window.innerHeight]; });
-    need(box[0] >= 0 && box[1] <= box[2], `confirmation off-screen on the phone: ${box.join(',')}`);
+    need(box[0] >= -1 && box[1] <= box[2] + 1, `confirmation off-screen on the phone: ${box.join(',')}`);
     const c = (await api('GET', '/api/v1/cases?limit=20', { token: tok.admin })).find((x) => x.number === number);
     need(c && c.channel === 'grid', `case ${number}: ${c ? c.channel : 'not found'}`);
     if (spot) need(Math.abs(c.lat - spot.center_lat) < 1e-4 && Math.abs(c.lon - spot.center_lon) < 1e-4, `stored at ${c.lat},${c.lon}`);
