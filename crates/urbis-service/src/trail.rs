@@ -42,7 +42,9 @@ impl Services {
         Ok(rows
             .into_iter()
             .map(|row| {
-                let actor_name = row.actor_id.and_then(|id| names.get(&id).cloned().flatten());
+                let actor_name = row
+                    .actor_id
+                    .and_then(|id| names.get(&id).cloned().flatten());
                 NamedStep { row, actor_name }
             })
             .collect())

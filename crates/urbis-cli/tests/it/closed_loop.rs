@@ -299,7 +299,12 @@ async fn return_extension_parking_supervision_void_and_reopen() {
         .await;
     let asked = trail
         .as_array()
-        .and_then(|steps| steps.iter().rev().find(|t| t["action"] == "request_extension"))
+        .and_then(|steps| {
+            steps
+                .iter()
+                .rev()
+                .find(|t| t["action"] == "request_extension")
+        })
         .expect("request in the trail");
     assert_eq!(
         (

@@ -226,7 +226,10 @@ fn extension_and_parking_need_a_decision() {
         pending: None,
         ..case.clone()
     };
-    assert_eq!(plan(&handler, &decided, &feedback).unwrap().to, CaseState::Feedback);
+    assert_eq!(
+        plan(&handler, &decided, &feedback).unwrap().to,
+        CaseState::Feedback
+    );
 
     case.pending = Some(PendingRequest::Park);
     let parked = plan(
