@@ -213,6 +213,24 @@ export async function consoleChecks(t) {
     }
   });
 
+  await step('hotline-repeat-call-shows-possible-duplicate', operator.page, async () => {
+    // The same problem called in again, area chosen by hand (no address picked): the earlier
+    // case is offered as a possible duplicate.
+    const p = operator.page;
+    await goto(p, 'hotline');
+    await p.fill('textarea[name=text]', `来电反映清河区新华街道幸福社区路灯不亮已经三天，晚上出行不安全，请尽快修复。(${stamp})`);
+    await p.selectOption('select[name=category]', { label: '路灯故障' }).catch(async () => {
+      const v = await p.$eval('select[name=category]', (sel) => [...sel.options].find((o) => o.textContent.trim() === '路灯故障')?.value);
+      await p.selectOption('select[name=category]', v);
+    });
+    const district = await p.$eval('select[name=area]', (sel) => [...sel.options].find((o) => o.textContent.trim() === '清河区')?.value);
+    await p.selectOption('select[name=area]', district);
+    await p.waitForSelector(`.suggest:not([hidden]) .dups li:has-text("${t.story.hotlineNumber}")`, { timeout: 8000 });
+    const line = (await p.textContent(`.suggest .dups li:has-text("${t.story.hotlineNumber}")`)).trim();
+    await p.keyboard.press('Alt+N');
+    return `possible duplicate: ${line}`;
+  });
+
   await step('hotline-area-list-without-unit-grids', operator.page, async () => {
     const p = operator.page;
     const values = await p.$$eval('select[name=area] option', (os) => os.map((o) => o.value).filter(Boolean));
@@ -287,6 +305,10 @@ export async function consoleChecks(t) {
     await goto(p, `dispatch?view=registered&case=${c.number}`);
     await p.waitForSelector(`#dd-h .num:text-is("${c.number}")`);
     need(await p.$('.detail button:has-text("确认派遣")'), 'no dispatch action on a registered case');
+    // Supporting departments are a filterable checkbox list, not a Ctrl-click multi-select.
+    const boxes = await p.$$eval('.detail fieldset.support input[type=checkbox]', (l) => l.length);
+    const depts = (await api('GET', '/api/v1/departments', { token: tok.shiftlead })).length;
+    need(boxes === depts, `${boxes} supporting checkboxes for ${depts} departments`);
     await act('dispatcher', c.id, { action: 'dispatch', lead_dept_id: handlerUser.dept_id });
     await p.waitForSelector('#dd-h[data-state=dispatched]', { timeout: TIMEOUT });
     const note = (await p.textContent('[data-testid=stale-note]')).trim();
@@ -376,6 +398,27 @@ export async function consoleChecks(t) {
       await p.setViewportSize({ width: 1366, height: 900 });
     }
     return out.join(', ');
+  });
+
+  // ---- Supervisor: the confirmation shows where they are, however far down they work ----
+  await step('supervisor-confirmation-where-they-are', supervisor.page, async () => {
+    const p = supervisor.page;
+    const c = await newCase('handling');
+    await act('handler', c.id, { action: 'feedback', note: '已规劝相关人员，恢复正常。' });
+    await p.setViewportSize({ width: 1366, height: 768 });
+    await goto(p, 'workbench');
+    const card = `article[data-number="${c.number}"]`;
+    await p.waitForSelector(card);
+    await p.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+    await p.locator(`${card} button:has-text("核查通过")`).scrollIntoViewIfNeeded();
+    const y = await p.evaluate(() => window.scrollY);
+    await p.click(`${card} button:has-text("核查通过")`);
+    await p.waitForSelector('#wb-status.ok');
+    const box = await p.$eval('#wb-status', (el) => { const r = el.getBoundingClientRect(); return [r.top, r.bottom, window.innerHeight]; });
+    need(box[0] >= 0 && box[1] <= box[2], `confirmation at ${box[0]}–${box[1]} of ${box[2]}`);
+    need((await caseById(c.id)).state === 'checked', 'not checked');
+    await p.setViewportSize({ width: 1366, height: 900 });
+    return `scrolled to ${Math.round(y)}px; "${(await p.textContent('#wb-status')).trim()}" shown at y ${Math.round(box[0])}–${Math.round(box[1])}`;
   });
 
   // ---- Supervisor: 采集上报 from the phone, with its position ----

@@ -42,7 +42,7 @@ export function counted(control: HTMLInputElement | HTMLTextAreaElement, max: nu
 
 /** Live suggestions from POST /api/v1/intake/suggest; hides itself when the endpoint is absent. */
 export function suggestPanel(opts: {
-  getInput: () => { text: string; title?: string; lat?: number | null; lon?: number | null };
+  getInput: () => { text: string; title?: string; lat?: number | null; lon?: number | null; area_code?: string; category_code?: string };
   onPickCategory: (code: string) => void;
   showDuplicates: boolean;
 }): { el: HTMLElement; trigger: () => void; reset: () => void } {
@@ -63,7 +63,11 @@ export function suggestPanel(opts: {
       if (input.lat != null && input.lon != null) {
         body.lat = input.lat;
         body.lon = input.lon;
+      } else if (input.area_code) {
+        // Without a point, the area chosen by hand: duplicates are looked for there.
+        body.area_code = input.area_code;
       }
+      if (input.category_code) body.category_code = input.category_code;
       const res = await optional<SuggestResult>('POST', '/api/v1/intake/suggest', { body });
       if (mine !== seq) return;
       if (res === null) {

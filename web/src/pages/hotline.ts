@@ -59,11 +59,20 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
     unmatchedConfirmed = false;
   });
   const suggest = suggestPanel({
-    getInput: () => ({ text: text.value, title: title.value, lat, lon }),
+    getInput: () => ({
+      text: text.value,
+      title: title.value,
+      lat,
+      lon,
+      area_code: areaSel.value ? areaMap.get(Number(areaSel.value))?.code : undefined,
+      category_code: category.selectedOptions[0]?.dataset.code,
+    }),
     onPickCategory: (code) => selectByCode(category, code),
     showDuplicates: true,
   });
   text.addEventListener('input', () => suggest.trigger());
+  areaSel.addEventListener('change', () => suggest.trigger());
+  category.addEventListener('change', () => suggest.trigger());
   const status = statusBox();
   status.classList.add('big-status');
   const submit = h('button', { type: 'submit', class: 'primary', 'aria-keyshortcuts': 'Control+Enter' }, L('提交 (Ctrl+Enter)', 'Submit (Ctrl+Enter)'));
