@@ -412,13 +412,24 @@ export async function consoleChecks(t) {
     await p.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
     await p.locator(`${card} button:has-text("核查通过")`).scrollIntoViewIfNeeded();
     const y = await p.evaluate(() => window.scrollY);
+    // The check records where it was made (the phone's position) in its note.
+    const spot = [community].find((a) => a && a.center_lat !== null && a.center_lon !== null);
+    if (spot) {
+      await supervisor.context.grantPermissions(['geolocation'], { origin: BASE });
+      await supervisor.context.setGeolocation({ latitude: spot.center_lat, longitude: spot.center_lon });
+      await p.click(`${card} button:has-text("记录当前位置")`);
+      await p.waitForFunction((sel) => (document.querySelector(`${sel} [data-testid=check-position]`)?.textContent ?? '').length > 0, card);
+    }
     await p.click(`${card} button:has-text("核查通过")`);
     await p.waitForSelector('#wb-status.ok');
     const box = await p.$eval('#wb-status', (el) => { const r = el.getBoundingClientRect(); return [r.top, r.bottom, window.innerHeight]; });
     need(box[0] >= 0 && box[1] <= box[2], `confirmation at ${box[0]}–${box[1]} of ${box[2]}`);
     need((await caseById(c.id)).state === 'checked', 'not checked');
+    const trail = await api('GET', `/api/v1/cases/${c.id}/trail`, { token: tok.shiftlead });
+    const checkNote = trail.filter((x) => x.action === 'check_pass').pop()?.detail?.text ?? '';
+    if (spot) need(checkNote.includes(`核查位置 ${spot.center_lat.toFixed(5)}`), `check note: ${checkNote}`);
     await p.setViewportSize({ width: 1366, height: 900 });
-    return `scrolled to ${Math.round(y)}px; "${(await p.textContent('#wb-status')).trim()}" shown at y ${Math.round(box[0])}–${Math.round(box[1])}`;
+    return `scrolled to ${Math.round(y)}px; "${(await p.textContent('#wb-status')).trim()}" shown at y ${Math.round(box[0])}–${Math.round(box[1])}; check note "${checkNote}"`;
   });
 
   // ---- Supervisor: 采集上报 from the phone, with its position ----

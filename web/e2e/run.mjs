@@ -442,6 +442,7 @@ async function main() {
       await p.check(`${card} input[value=satisfied]`);
       await p.click(`${card} form.rate button[type=submit]`);
       await p.waitForSelector(`${card} .status.ok`);
+      need(!(await p.$(`${card} [data-testid=to-rate]`)), 'the card still says 待评价 after rating');
       const after = await caseState(story.residentNumber);
       need(after.state === 'evaluated' && after.satisfaction === 'satisfied', `state ${after.state}, rating ${after.satisfaction}`);
       return 'closed → evaluated (satisfied)';

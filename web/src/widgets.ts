@@ -111,7 +111,7 @@ export function suggestPanel(opts: {
             'ul',
             null,
             res.duplicates.map((d) =>
-              h('li', null, `${d.number} · ${d.title} · ${stateName(d.state)} · ${L('相似度', 'similarity')} ${(d.similarity * 100).toFixed(0)}%`),
+              h('li', null, [d.number, d.title, stateName(d.state), `${L('相似度', 'similarity')} ${(d.similarity * 100).toFixed(0)}%`].filter(Boolean).join(' · ')),
             ),
           ),
         ),

@@ -262,14 +262,23 @@ export async function portalPage(ctx: Ctx): Promise<void> {
   const caseCard = async (c: Case, open: boolean): Promise<HTMLElement> => {
     const details = h('div', { class: 'details' });
     const toRate = c.state === 'closed' && resident;
+    const badge = stateBadge(c.state);
+    const rateBadge = toRate ? h('span', { class: 'badge prio-high', 'data-testid': 'to-rate' }, L('待评价', 'please rate')) : null;
+    const steps = progress(c.state);
     const disclosure = h(
       'details',
       { open },
-      h('summary', null, h('span', { class: 'num' }, c.number), ' ', stateBadge(c.state), toRate ? h('span', { class: 'badge prio-high' }, L('待评价', 'please rate')) : null, ' ', c.title || c.text.slice(0, 60)),
+      h('summary', null, h('span', { class: 'num' }, c.number), ' ', badge, rateBadge, ' ', c.title || c.text.slice(0, 60)),
       h('p', { class: 'muted' }, `${categoryPath(c.category_id, catMap)} · ${areaMap.size ? areaPath(c.area_id, areaMap) : ''} · ${fmtTime(c.created_at, lang())}`),
-      progress(c.state),
+      steps,
       details,
     );
+    // Once rated, the card shows the new state at once (no stale 待评价).
+    const rated = (u: Case) => {
+      badge.replaceWith(stateBadge(u.state));
+      rateBadge?.remove();
+      steps.replaceWith(progress(u.state));
+    };
     const card = h('article', { class: 'case-card', 'data-number': c.number, 'aria-label': `${L('诉求', 'Case')} ${c.number}` }, disclosure);
     let filled = false;
     const fill = async () => {
@@ -287,7 +296,7 @@ export async function portalPage(ctx: Ctx): Promise<void> {
             .catch(() => undefined);
         }
       }
-      if (toRate) details.append(rateForm(c));
+      if (toRate) details.append(rateForm(c, rated));
       if (c.satisfaction) details.append(h('p', null, L('您的评价：', 'Your rating: '), satisfactionName(c.satisfaction)));
     };
     disclosure.addEventListener('toggle', () => {
@@ -296,7 +305,7 @@ export async function portalPage(ctx: Ctx): Promise<void> {
     if (open) await fill();
     return card;
   };
-  const rateForm = (c: Case): HTMLElement => {
+  const rateForm = (c: Case, onRated: (u: Case) => void): HTMLElement => {
     const group = `rate-${c.id}`;
     const opts = ['satisfied', 'basically_satisfied', 'dissatisfied'].map((s, i) => {
       const input = h('input', { type: 'radio', name: group, value: s, id: `${group}-${s}`, checked: i === 0 });
@@ -322,6 +331,7 @@ export async function portalPage(ctx: Ctx): Promise<void> {
       try {
         const updated = await act(c.id, { action: 'rate', satisfaction: sat, resolved: resolved.checked, comment: comment.value.trim() });
         replace(f, h('p', { class: 'status ok', role: 'status' }, L('感谢您的评价！', 'Thank you for your rating!'), ' ', stateName(updated.state)));
+        onRated(updated);
       } catch (e) {
         showError(st, e);
         btn.disabled = false;

@@ -140,14 +140,30 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
     }
     if (user.role === 'grid_supervisor' && c.state === 'feedback') {
       const note = h('textarea', { rows: '2', maxlength: String(LIMITS.note), id: `chk-note-${c.id}` });
+      // Where the check was made, from the phone: it goes into the trail with the note.
+      let where = '';
+      const placeOut = h('span', { class: 'muted', 'aria-live': 'polite', 'data-testid': 'check-position' });
+      const placeBtn = h('button', { type: 'button' }, L('记录当前位置', 'Record my position'));
+      placeBtn.addEventListener('click', () => {
+        if (!navigator.geolocation) return showError(st, L('此设备不能定位。', 'This device cannot give its position.'));
+        navigator.geolocation.getCurrentPosition(
+          (pos) => {
+            where = L(`（核查位置 ${pos.coords.latitude.toFixed(5)}, ${pos.coords.longitude.toFixed(5)}）`, ` (checked at ${pos.coords.latitude.toFixed(5)}, ${pos.coords.longitude.toFixed(5)})`);
+            placeOut.textContent = where;
+          },
+          () => showError(st, L('未能取得位置（未授权或无信号）。', 'No position (not allowed or no signal).')),
+          { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 },
+        );
+      });
+      const noted = () => `${note.value.trim()}${where}`.trim();
       const pass = h('button', { type: 'button', class: 'primary' }, L('核查通过', 'Check passed'));
-      pass.addEventListener('click', () => void run(act(c.id, { action: 'check_pass', note: note.value.trim() }), L('核查通过', 'Check passed')));
+      pass.addEventListener('click', () => void run(act(c.id, { action: 'check_pass', note: noted() }), L('核查通过', 'Check passed')));
       const fail = h('button', { type: 'button', class: 'danger' }, L('核查不通过（返工）', 'Check failed (rework)'));
       fail.addEventListener('click', () => {
         if (!note.value.trim()) return showError(st, L('请填写不通过的原因。', 'Say why the check failed.'));
-        void run(act(c.id, { action: 'check_fail', reason: note.value.trim() }), L('已退回返工', 'Sent back for rework'));
+        void run(act(c.id, { action: 'check_fail', reason: noted() }), L('已退回返工', 'Sent back for rework'));
       });
-      actions.append(h('fieldset', null, h('legend', null, L('现场核查', 'On-site check')), field(L('核查意见（不通过时必填）', 'Check note (required when failing)'), note), pass, ' ', fail));
+      actions.append(h('fieldset', null, h('legend', null, L('现场核查', 'On-site check')), field(L('核查意见（不通过时必填）', 'Check note (required when failing)'), note), h('p', null, placeBtn, ' ', placeOut), pass, ' ', fail));
     }
     if (user.role === 'grid_supervisor' && c.state === 'received') {
       const note = h('textarea', { rows: '2', maxlength: String(LIMITS.note), id: `self-note-${c.id}` });
