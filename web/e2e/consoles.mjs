@@ -50,7 +50,7 @@ async function focusColours(page) {
 }
 
 export async function consoleChecks(t) {
-  const { browser, BASE, PASSWORD, step, need, actor, api, goto, waitReady, shot, SHOTS, TIMEOUT, stamp, pages } = t;
+  const { browser, BASE, PASSWORD, step, need, actor, api, goto, waitReady, shot, SHOTS, TIMEOUT, stamp, pages, requireEndpoint } = t;
   const { operator, lead, dispatcher, handler, supervisor, admin, dash } = pages;
   const token = async (u) => (await api('POST', '/api/v1/auth/login', { body: { username: u, password: PASSWORD } })).token;
   const tok = {};
@@ -504,6 +504,19 @@ export async function consoleChecks(t) {
     const alerts = await p.$$eval('[data-testid=alerts] li[data-alert=overdue]', (l) => l.length);
     need(alerts === Math.min(5, withOverdue), `${alerts} overdue alerts for ${withOverdue} districts with overdue cases`);
     return `30-day appeals ${a} (earlier 30 days ${b}): ${mom ?? 'no 环比 (nothing to compare)'}; ${alerts} overdue alert(s)`;
+  });
+
+  await step('dashboard-channel-mix', dash.page, async () => {
+    const p = dash.page;
+    const day = (off) => new Date(Date.now() + 8 * 3600_000 + off * 86400_000).toISOString().slice(0, 10);
+    await requireEndpoint('GET', `/api/v1/stats/channels?from=${day(-29)}&to=${day(0)}`, tok.leader);
+    const rows = await api('GET', `/api/v1/stats/channels?from=${day(-29)}&to=${day(0)}`, { token: tok.leader });
+    await p.waitForSelector('[data-testid=channel-mix]');
+    const shown = await p.$$eval('[data-testid=channel-mix] .mix-legend li', (l) => l.map((x) => [x.dataset.channel, Number(x.dataset.appeals)]));
+    const want = rows.map((r) => [r.channel, r.appeals]).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    need(JSON.stringify(shown) === JSON.stringify(want), `shown ${JSON.stringify(shown)}, API ${JSON.stringify(want)}`);
+    const legend = (await p.textContent('[data-testid=channel-mix] .mix-legend')).trim();
+    return legend;
   });
 
   await step('dashboard-figure-opens-its-cases', dash.page, async () => {

@@ -554,7 +554,7 @@ async function main() {
 
     // The consoles as people work them (issue 15): web/e2e/consoles.mjs.
     await consoleChecks({
-      browser, BASE, PASSWORD, step, need, actor, api, goto, waitReady, shot, SHOTS, TIMEOUT, stamp, story, PNG,
+      browser, BASE, PASSWORD, step, need, actor, api, goto, waitReady, shot, SHOTS, TIMEOUT, stamp, story, PNG, requireEndpoint,
       pages: { operator, lead, dispatcher, handler, supervisor, admin, dash },
     });
 

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod auth;
 pub mod bulk;
 pub mod cases;
+pub mod channels;
 pub mod classify;
 pub mod config;
 pub mod dedup;

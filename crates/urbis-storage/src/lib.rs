@@ -10,6 +10,7 @@
 pub mod attachments;
 pub mod audit;
 pub mod cases;
+pub mod channels;
 pub mod db;
 pub mod error;
 pub mod geo;

@@ -3,23 +3,57 @@
 // end of the drill-down), a live feed that starts with the latest cases, and the links from
 // figures to the case lists of the dispatch console.
 
-import { get, me, qs, type Case, type Indicators } from '../api';
+import { get, me, optional, qs, type Case, type Indicators } from '../api';
 import { h, replace } from '../dom';
-import { L, stateName } from '../i18n';
+import { L, channelName, stateName } from '../i18n';
 import { mayOpen } from '../page';
 import { localDay, type AreaLoad } from './dashboard-data';
 
 export const OPEN_STATES = 'received,registered,dispatched,handling,feedback,checked,parked';
 
-/** The same 30 days a month earlier and a year earlier, for 环比 and 同比. */
-export async function fetchComparisons(areaId: number | null, signal: AbortSignal): Promise<{ prev: Indicators | null; lastYear: Indicators | null }> {
+export interface ChannelCount {
+  channel: string;
+  appeals: number;
+}
+
+/** The same 30 days a month earlier and a year earlier (环比, 同比), and the channel mix of the 30 days. */
+export async function fetchComparisons(
+  areaId: number | null,
+  signal: AbortSignal,
+): Promise<{ prev: Indicators | null; lastYear: Indicators | null; channels: ChannelCount[] | null }> {
   const area = areaId ?? undefined;
   const yearAgo = (d: string) => `${Number(d.slice(0, 4)) - 1}${d.slice(4)}`.replace(/-02-29$/, '-02-28');
-  const [prev, lastYear] = await Promise.all([
+  const [prev, lastYear, channels] = await Promise.all([
     get<Indicators>(`/api/v1/stats/summary${qs({ area_id: area, from: localDay(-59), to: localDay(-30) })}`, { signal }).catch(() => null),
     get<Indicators>(`/api/v1/stats/summary${qs({ area_id: area, from: yearAgo(localDay(-29)), to: yearAgo(localDay()) })}`, { signal }).catch(() => null),
+    optional<ChannelCount[]>('GET', `/api/v1/stats/channels${qs({ area_id: area, from: localDay(-29), to: localDay() })}`, { signal }).catch(() => null),
   ]);
-  return { prev, lastYear };
+  return { prev, lastYear, channels };
+}
+
+const CHANNEL_COLORS: Record<string, string> = { hotline: '#5fb3f9', web: '#7bd389', grid: '#f2c14e', api: '#c39bd3', sensor: '#4fd1c5' };
+
+/** 渠道构成: the share of each intake channel over the 30 days, as one segmented bar and its legend. */
+export function channelMix(rows: ChannelCount[]): HTMLElement {
+  const total = rows.reduce((n, r) => n + r.appeals, 0);
+  const sorted = [...rows].sort((a, b) => b.appeals - a.appeals || a.channel.localeCompare(b.channel));
+  const share = (r: ChannelCount) => (total ? (r.appeals / total) * 100 : 0);
+  const label = sorted.map((r) => `${channelName(r.channel)} ${r.appeals}（${share(r).toFixed(0)}%）`).join(L('，', ', '));
+  return h(
+    'div',
+    { class: 'kpi kpi-channels', role: 'listitem', 'data-testid': 'channel-mix', 'data-total': String(total) },
+    h('div', { class: 'kpi-label' }, L('30天渠道构成', 'Channels (30 d)')),
+    h(
+      'div',
+      { class: 'mix-bar', role: 'img', 'aria-label': `${L('渠道构成：', 'Channel mix: ')}${label || '—'}` },
+      sorted.map((r) => h('span', { style: { width: `${share(r)}%`, background: CHANNEL_COLORS[r.channel] ?? '#8a9bb0' } })),
+    ),
+    h(
+      'ul',
+      { class: 'mix-legend' },
+      sorted.map((r) => h('li', { 'data-channel': r.channel, 'data-appeals': String(r.appeals) }, h('span', { class: 'dot', style: { background: CHANNEL_COLORS[r.channel] ?? '#8a9bb0' } }), `${channelName(r.channel)} ${share(r).toFixed(0)}%`)),
+    ),
+  );
 }
 
 /** "环比 +12.5%" (counts: relative change; rates: points). Null when there is nothing to compare. */

@@ -13,7 +13,7 @@ import { byId } from '../ref';
 import { LEVELS, fetchDashboard, localDay, type AreaLoad, type CategoryDay, type DashboardData, type Level } from './dashboard-data';
 import { openSse } from '../sse';
 import { disposeChart, draw, makeChart, registerGeo, type ECharts, type GeoJsonCollection } from '../charts';
-import { areaCases, caseListLink, change, describeInFeed, fetchComparisons, prefillFeed, redBlack, renderAlerts } from './dashboard-extra';
+import { areaCases, caseListLink, change, channelMix, describeInFeed, fetchComparisons, prefillFeed, redBlack, renderAlerts } from './dashboard-extra';
 
 interface Scope {
   id: number | null;
@@ -400,6 +400,7 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
       kpi('satisfaction', L('满意率', 'Satisfaction rate'), pct(summary.satisfaction_rate), L('三率', 'three rates'), both((i) => i.satisfaction_rate, true)),
       kpi('ontime', L('按期结案率', 'On-time closure'), pct(summary.on_time_closure_rate), undefined, both((i) => i.on_time_closure_rate, true)),
       kpi('closure', L('结案率', 'Closure rate'), pct(summary.closure_rate)),
+      cmp.channels ? channelMix(cmp.channels) : null,
     );
     kpiValues.get('overdue')?.classList.toggle('alarm', overdue > 0);
 
