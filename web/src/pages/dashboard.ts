@@ -383,9 +383,11 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
     // 环比: the 30 days before; 同比: the same 30 days a year ago.
     const mom = L('环比', 'MoM');
     const yoy = L('同比', 'YoY');
+    // A rate going up is good news (green), down bad (red); a count's change is shown plainly.
+    const tone = (d: ReturnType<typeof change>, rate: boolean) => (d ? { text: d.text, dir: rate && d.dir !== 'flat' ? (d.dir === 'up' ? 'good' : 'bad') : 'flat' } : null);
     const both = (cur: (i: Indicators) => number | null | undefined, rate: boolean) => [
-      cmp.prev ? change(mom, cur(summary), cur(cmp.prev), rate) : null,
-      cmp.lastYear ? change(yoy, cur(summary), cur(cmp.lastYear), rate) : null,
+      cmp.prev ? tone(change(mom, cur(summary), cur(cmp.prev), rate), rate) : null,
+      cmp.lastYear ? tone(change(yoy, cur(summary), cur(cmp.lastYear), rate), rate) : null,
     ];
     const areaParam: Record<string, number> = scope.id !== null ? { area: scope.id } : {};
     replace(
