@@ -179,7 +179,10 @@ export async function laterChecks(t, shared) {
     const after = await count();
     const stored = (await api('GET', '/api/v1/categories', { token: tok.admin })).length;
     need(after === stored && after === before + 2, `heading ${before} → ${after}, stored ${stored}`);
-    return `heading ${before} → ${after} (stored ${stored})`;
+    // Neither new category has a time limit to use: the import says so.
+    const warn = (await p.textContent('[data-testid=no-limit]')).trim();
+    need(warn.startsWith('2 个新分类没有处置时限') && warn.includes(`检查大类${stamp}`) && warn.includes(`检查小类${stamp}`), `warning: ${warn}`);
+    return `heading ${before} → ${after} (stored ${stored}); "${warn.slice(0, 40)}…"`;
   });
 
   // ---- Screenshots at the screen sizes people use ----

@@ -70,7 +70,14 @@ export async function consoleChecks(t) {
     seq += 1;
     const res = await api('POST', '/api/v1/appeals', {
       token: tok.operator,
-      body: { channel: 'hotline', text: `${PROBLEMS[(seq - 1) % PROBLEMS.length]}（${stamp}-${seq}）`, title: `检查${seq} ${stamp}`, category_id: category.id, area_id: community.id },
+      body: {
+        channel: 'hotline',
+        text: `${PROBLEMS[(seq - 1) % PROBLEMS.length]}（${stamp}-${seq}）`,
+        title: `检查${seq} ${stamp}`,
+        category_id: category.id,
+        area_id: community.id,
+        ...(community.center_lat !== null ? { lat: community.center_lat, lon: community.center_lon } : {}),
+      },
     });
     need(!res.merged, `appeal ${seq} was merged into ${res.number}`);
     const id = res.case_id;
@@ -311,6 +318,11 @@ export async function consoleChecks(t) {
     await act('dispatcher', c.id, { action: 'dispatch', lead_dept_id: handlerUser.dept_id });
     await p.waitForSelector('#dd-h[data-state=dispatched]', { timeout: TIMEOUT });
     const note = (await p.textContent('[data-testid=stale-note]')).trim();
+    // The case has a point (阳光社区's centre): the panel shows it on a small map.
+    if (community.center_lat !== null) {
+      need((await caseById(c.id)).lat !== null, 'the case has no point');
+      await p.waitForSelector('[data-testid=mini-map] canvas');
+    }
     need(!(await p.$('.detail button:has-text("确认派遣")')), 'the panel still offers 确认派遣');
     return `${c.number}: panel → dispatched by itself; "${note}"`;
   });

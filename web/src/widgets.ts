@@ -238,6 +238,7 @@ export async function mapPicker(
   container: HTMLElement,
   onPick: (lat: number, lon: number, located: LocateResponse | null) => void,
   signal: AbortSignal,
+  opts: { readOnly?: boolean; label?: string } = {},
 ): Promise<{ setPoint: (lat: number, lon: number) => void; clear: () => void; dispose: () => void } | null> {
   let geo: GeoJsonCollection | null = null;
   for (const level of ['street', 'district']) {
@@ -257,12 +258,14 @@ export async function mapPicker(
   const name = 'urbis-portal-map';
   if (registerGeo(name, geo) === 0) return null;
   const chartEl = h('div', { class: 'map-picker' });
-  container.append(
-    h('p', { class: 'hint', id: 'map-hint' }, L('在地图上点击问题所在位置；也可以用上面的地址搜索或区域列表。', 'Click the map where the problem is, or use the address search or area list above.')),
-    chartEl,
-  );
-  const chart = makeChart(chartEl, L('城市地图：点击选择位置', 'City map: click to choose the location'));
-  chartEl.setAttribute('aria-describedby', 'map-hint');
+  if (opts.readOnly) container.append(chartEl);
+  else
+    container.append(
+      h('p', { class: 'hint', id: 'map-hint' }, L('在地图上点击问题所在位置；也可以用上面的地址搜索或区域列表。', 'Click the map where the problem is, or use the address search or area list above.')),
+      chartEl,
+    );
+  const chart = makeChart(chartEl, opts.label ?? L('城市地图：点击选择位置', 'City map: click to choose the location'));
+  if (!opts.readOnly) chartEl.setAttribute('aria-describedby', 'map-hint');
   let point: [number, number] | null = null;
   const option = () => ({
     animation: false,
@@ -287,7 +290,7 @@ export async function mapPicker(
   });
   await draw(chart, option());
   const zr = chart.getZr();
-  zr.on('click', (ev: { offsetX: number; offsetY: number }) => void (async () => {
+  if (!opts.readOnly) zr.on('click', (ev: { offsetX: number; offsetY: number }) => void (async () => {
     const p = chart.convertFromPixel({ geoIndex: 0 }, [ev.offsetX, ev.offsetY]) as number[] | undefined;
     if (!p || !Number.isFinite(p[0])) return;
     const [lon, lat] = p;

@@ -180,6 +180,27 @@ async function taxonomy(body: HTMLElement, r: RefData): Promise<void> {
       index(cats);
       heading.textContent = L(`分类体系（${cats.length}）`, `Taxonomy (${cats.length})`);
       replace(treeBox, tree(null) ?? h('p', null, L('暂无分类', 'No categories')));
+      // New categories with no time limit of their own nor from an ancestor get no deadline:
+      // say which, and where to set one.
+      const before = new Set(r.cats.map((c) => c.id));
+      const limited = new Set((await get<TimeLimit[]>('/api/v1/time-limits')).map((x) => x.category_id));
+      const catById = new Map(cats.map((c) => [c.id, c]));
+      const covered = (c: Category | undefined): boolean => !!c && (limited.has(c.id) || covered(c.parent_id !== null ? catById.get(c.parent_id) : undefined));
+      const bare = cats.filter((c) => !before.has(c.id) && !covered(c));
+      if (bare.length) {
+        st.append(
+          h(
+            'p',
+            { class: 'status warn', 'data-testid': 'no-limit' },
+            L(`${bare.length} 个新分类没有处置时限（也无上级时限可沿用）：`, `${bare.length} new categor${bare.length === 1 ? 'y has' : 'ies have'} no time limit (none to inherit either): `),
+            bare.slice(0, 10).map((c) => c.name).join(L('、', ', ')),
+            bare.length > 10 ? L(' 等', ' …') : '',
+            ' ',
+            h('a', { href: '#/admin?tab=limits' }, L('去设置时限', 'Set time limits')),
+            L('；也请在权责清单中为它们添加规则。', '; add responsibility rules for them too.'),
+          ),
+        );
+      }
     } catch (e) {
       showError(st, errText(e));
     } finally {

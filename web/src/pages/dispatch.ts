@@ -7,7 +7,7 @@ import { L, actionName, channelName, clockName, lang, satisfactionName } from '.
 import type { Ctx } from '../page';
 import { areaPath, byId, categoryPath, loadAreas, loadCategories, loadDepts } from '../ref';
 import { openSse } from '../sse';
-import { categorySelect, countdown, factorList, gallery, priorityBadge, stateBadge } from '../widgets';
+import { categorySelect, countdown, factorList, gallery, mapPicker, priorityBadge, stateBadge } from '../widgets';
 import { closingBox, requestBox, trailList } from './case-parts';
 
 interface Route {
@@ -81,6 +81,9 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
   let selected: number | null = null;
   /** The case this panel is acting on (its own change is not news from someone else). */
   let acting: number | null = null;
+  let miniMap: { dispose: () => void } | null = null;
+  let mapSeq = 0;
+  ctx.dispose(() => miniMap?.dispose());
   let rows: Case[] = [];
 
   const loadQueue = async () => {
@@ -319,6 +322,22 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
     }
 
     const due = countdown(c.due_at);
+    // Where the case is: a small map with its point (only when it has one and boundaries exist).
+    const mapBox = h('div', { class: 'mini-map-box', 'data-testid': 'mini-map' });
+    miniMap?.dispose();
+    miniMap = null;
+    const drawn = ++mapSeq;
+    if (c.lat !== null && c.lon !== null) {
+      const [lat, lon] = [c.lat, c.lon];
+      void mapPicker(mapBox, () => undefined, ctx.signal, { readOnly: true, label: L(`案件位置：${c.address || areaPath(c.area_id, areaMap)}`, `Where the case is: ${c.address || areaPath(c.area_id, areaMap)}`) })
+        .then((m) => {
+          if (!m) return mapBox.remove();
+          if (drawn !== mapSeq) return m.dispose();
+          miniMap = m;
+          m.setPoint(lat, lon);
+        })
+        .catch(() => mapBox.remove());
+    }
     replace(
       detail,
       h('h2', { id: 'dd-h', 'data-state': c.state, 'data-updated': c.updated_at }, h('span', { class: 'num' }, c.number), ' ', stateBadge(c.state), ' ', priorityBadge(c.priority_score, c.priority_level)),
@@ -326,6 +345,7 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
       h('p', { class: 'case-title' }, c.title),
       h('p', { class: 'case-text' }, c.text),
       gallery(c.id),
+      mapBox,
       h(
         'dl',
         { class: 'facts' },
