@@ -54,8 +54,8 @@ export async function laterChecks(t, shared) {
     await requireEndpoint('GET', `/api/v1/stats/channels?from=${day(-29)}&to=${day(0)}`, tok.leader);
     const rows = await api('GET', `/api/v1/stats/channels?from=${day(-29)}&to=${day(0)}`, { token: tok.leader });
     await p.waitForSelector('[data-testid=channel-mix]');
-    const shown = await p.$$eval('[data-testid=channel-mix] .mix-legend li', (l) => l.map((x) => [x.dataset.channel, Number(x.dataset.appeals)]));
-    const want = rows.map((r) => [r.channel, r.appeals]).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    const shown = await p.$$eval('[data-testid=channel-mix] .mix-legend li', (l) => l.map((x) => [x.dataset.channel, Number(x.dataset.cases)]));
+    const want = rows.map((r) => [r.channel, r.cases]).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
     need(JSON.stringify(shown) === JSON.stringify(want), `shown ${JSON.stringify(shown)}, API ${JSON.stringify(want)}`);
     const legend = (await p.textContent('[data-testid=channel-mix] .mix-legend')).trim();
     return legend;

@@ -1,4 +1,4 @@
-//! The channel mix of the dashboard: how many appeals came in by each channel (网站, 热线, 网格,
+//! The channel mix of the dashboard: how many cases came in by each channel (网站, 热线, 网格,
 //! 接口, 感知) in the caller's scope or an area of it, over a period of city-local days.
 
 use chrono::{Days, NaiveDate};
@@ -10,8 +10,8 @@ use crate::stats::Period;
 use crate::{Result, ServiceError, Services};
 
 impl Services {
-    /// Returns `(channel, appeals)` for the period, every channel that had one, by name.
-    pub async fn appeals_by_channel(
+    /// Returns `(channel, cases)` for the period, every channel that had one, by name.
+    pub async fn cases_by_channel(
         &self,
         actor: &Actor,
         area_id: Option<i64>,
@@ -29,6 +29,6 @@ impl Services {
             .ok_or_else(|| ServiceError::invalid("invalid_period", "the period ends too late"))?;
         let end = self.from_local(end_day.and_time(chrono::NaiveTime::MIN));
         let mut conn = self.db().reader().acquire().await?;
-        Ok(channels::appeals_by_channel(&mut conn, &path, &to_db(start), &to_db(end)).await?)
+        Ok(channels::cases_by_channel(&mut conn, &path, &to_db(start), &to_db(end)).await?)
     }
 }

@@ -1,21 +1,22 @@
-//! Appeals per intake channel (web, hotline, grid, api, sensor) under an area in a time range:
-//! the dashboard's channel mix. One read-only query; every report counts, a repeat report merged
-//! into an open case included, under the area of the case it joined.
+//! Cases per intake channel (web, hotline, grid, api, sensor) under an area in a time range: the
+//! dashboard's channel mix. One read-only query over the range of `cases_created`, so its cost
+//! follows the cases of the period, not the whole table; a case counts under the channel of the
+//! report that opened it (repeat reports merged into it are not counted again).
 
 use crate::{Conn, Result};
 
-/// Returns `(channel, appeals)` for appeals filed at `from <= created_at < to` (stored instants)
-/// on cases whose area path starts with `area_path`, by channel name.
-pub async fn appeals_by_channel(
+/// Returns `(channel, cases)` for cases opened at `from <= created_at < to` (stored instants)
+/// whose area path starts with `area_path`, by channel name.
+pub async fn cases_by_channel(
     conn: &mut Conn,
     area_path: &str,
     from: &str,
     to: &str,
 ) -> Result<Vec<(String, i64)>> {
     Ok(sqlx::query_as(
-        "SELECT a.channel, COUNT(*) FROM appeals a JOIN cases c ON c.id = a.case_id
-         WHERE a.created_at >= ? AND a.created_at < ? AND c.area_path >= ? AND c.area_path < ?
-         GROUP BY a.channel ORDER BY a.channel",
+        "SELECT channel, COUNT(*) FROM cases
+         WHERE created_at >= ? AND created_at < ? AND area_path >= ? AND area_path < ?
+         GROUP BY channel ORDER BY channel",
     )
     .bind(from)
     .bind(to)

@@ -13,32 +13,39 @@ export const OPEN_STATES = 'received,registered,dispatched,handling,feedback,che
 
 export interface ChannelCount {
   channel: string;
-  appeals: number;
+  cases: number;
 }
 
-/** The same 30 days a month earlier and a year earlier (环比, 同比), and the channel mix of the 30 days. */
-export async function fetchComparisons(
-  areaId: number | null,
-  signal: AbortSignal,
-): Promise<{ prev: Indicators | null; lastYear: Indicators | null; channels: ChannelCount[] | null }> {
+/** The same 30 days a month earlier and a year earlier, for 环比 and 同比. */
+export async function fetchComparisons(areaId: number | null, signal: AbortSignal): Promise<{ prev: Indicators | null; lastYear: Indicators | null }> {
   const area = areaId ?? undefined;
   const yearAgo = (d: string) => `${Number(d.slice(0, 4)) - 1}${d.slice(4)}`.replace(/-02-29$/, '-02-28');
-  const [prev, lastYear, channels] = await Promise.all([
+  const [prev, lastYear] = await Promise.all([
     get<Indicators>(`/api/v1/stats/summary${qs({ area_id: area, from: localDay(-59), to: localDay(-30) })}`, { signal }).catch(() => null),
     get<Indicators>(`/api/v1/stats/summary${qs({ area_id: area, from: yearAgo(localDay(-29)), to: yearAgo(localDay()) })}`, { signal }).catch(() => null),
-    optional<ChannelCount[]>('GET', `/api/v1/stats/channels${qs({ area_id: area, from: localDay(-29), to: localDay() })}`, { signal }).catch(() => null),
   ]);
-  return { prev, lastYear, channels };
+  return { prev, lastYear };
+}
+
+/**
+ * Fills `slot` with the channel mix of the 30 days once it arrives. It is counted from the cases of
+ * the period (not from rolled-up counters), so it never holds up the first view; where the
+ * endpoint is missing the slot stays hidden.
+ */
+export async function fillChannelMix(slot: HTMLElement, areaId: number | null, signal: AbortSignal): Promise<void> {
+  const rows = await optional<ChannelCount[]>('GET', `/api/v1/stats/channels${qs({ area_id: areaId ?? undefined, from: localDay(-29), to: localDay() })}`, { signal }).catch(() => null);
+  if (rows === null || !slot.isConnected) return;
+  slot.replaceWith(channelMix(rows));
 }
 
 const CHANNEL_COLORS: Record<string, string> = { hotline: '#5fb3f9', web: '#7bd389', grid: '#f2c14e', api: '#c39bd3', sensor: '#4fd1c5' };
 
 /** 渠道构成: the share of each intake channel over the 30 days, as one segmented bar and its legend. */
 export function channelMix(rows: ChannelCount[]): HTMLElement {
-  const total = rows.reduce((n, r) => n + r.appeals, 0);
-  const sorted = [...rows].sort((a, b) => b.appeals - a.appeals || a.channel.localeCompare(b.channel));
-  const share = (r: ChannelCount) => (total ? (r.appeals / total) * 100 : 0);
-  const label = sorted.map((r) => `${channelName(r.channel)} ${r.appeals}（${share(r).toFixed(0)}%）`).join(L('，', ', '));
+  const total = rows.reduce((n, r) => n + r.cases, 0);
+  const sorted = [...rows].sort((a, b) => b.cases - a.cases || a.channel.localeCompare(b.channel));
+  const share = (r: ChannelCount) => (total ? (r.cases / total) * 100 : 0);
+  const label = sorted.map((r) => `${channelName(r.channel)} ${r.cases}（${share(r).toFixed(0)}%）`).join(L('，', ', '));
   return h(
     'div',
     { class: 'kpi kpi-channels', role: 'listitem', 'data-testid': 'channel-mix', 'data-total': String(total) },
@@ -51,7 +58,7 @@ export function channelMix(rows: ChannelCount[]): HTMLElement {
     h(
       'ul',
       { class: 'mix-legend' },
-      sorted.map((r) => h('li', { 'data-channel': r.channel, 'data-appeals': String(r.appeals) }, h('span', { class: 'dot', style: { background: CHANNEL_COLORS[r.channel] ?? '#8a9bb0' } }), `${channelName(r.channel)} ${share(r).toFixed(0)}%`)),
+      sorted.map((r) => h('li', { 'data-channel': r.channel, 'data-cases': String(r.cases) }, h('span', { class: 'dot', style: { background: CHANNEL_COLORS[r.channel] ?? '#8a9bb0' } }), `${channelName(r.channel)} ${share(r).toFixed(0)}%`)),
     ),
   );
 }

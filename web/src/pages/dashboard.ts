@@ -13,7 +13,7 @@ import { byId } from '../ref';
 import { LEVELS, fetchDashboard, localDay, type AreaLoad, type CategoryDay, type DashboardData, type Level } from './dashboard-data';
 import { openSse } from '../sse';
 import { disposeChart, draw, makeChart, registerGeo, type ECharts, type GeoJsonCollection } from '../charts';
-import { areaCases, caseListLink, change, channelMix, describeInFeed, fetchComparisons, prefillFeed, redBlack, renderAlerts } from './dashboard-extra';
+import { areaCases, caseListLink, change, describeInFeed, fetchComparisons, fillChannelMix, prefillFeed, redBlack, renderAlerts } from './dashboard-extra';
 
 interface Scope {
   id: number | null;
@@ -380,6 +380,7 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
     const open = states.filter((s) => !['closed', 'evaluated', 'voided'].includes(s.state)).reduce((n, s) => n + s.count, 0);
     const overdue = states.filter((s) => s.overdue && !['closed', 'evaluated', 'voided'].includes(s.state)).reduce((n, s) => n + s.count, 0);
     todayCount = todaySummary.counts.reported ?? 0;
+    const channelSlot = h('div', { class: 'kpi kpi-channels', role: 'listitem', hidden: true });
     // 环比: the 30 days before; 同比: the same 30 days a year ago.
     const mom = L('环比', 'MoM');
     const yoy = L('同比', 'YoY');
@@ -402,8 +403,9 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
       kpi('satisfaction', L('满意率', 'Satisfaction rate'), pct(summary.satisfaction_rate), L('三率', 'three rates'), both((i) => i.satisfaction_rate, true)),
       kpi('ontime', L('按期结案率', 'On-time closure'), pct(summary.on_time_closure_rate), undefined, both((i) => i.on_time_closure_rate, true)),
       kpi('closure', L('结案率', 'Closure rate'), pct(summary.closure_rate)),
-      cmp.channels ? channelMix(cmp.channels) : null,
+      channelSlot,
     );
+    void fillChannelMix(channelSlot, scope.id, ctx.signal);
     kpiValues.get('overdue')?.classList.toggle('alarm', overdue > 0);
 
     // Trend: every day of the period, zero where nothing happened.

@@ -1,4 +1,4 @@
-//! The dashboard's channel mix (`GET /api/v1/stats/channels`): appeals per intake channel, in the
+//! The dashboard's channel mix (`GET /api/v1/stats/channels`): cases per intake channel, in the
 //! caller's scope or one area of it, over a period of local days.
 
 use reqwest::StatusCode;
@@ -12,14 +12,14 @@ fn mix(body: &Value) -> Vec<(String, i64)> {
         .map(|row| {
             (
                 row["channel"].as_str().expect("channel").to_owned(),
-                row["appeals"].as_i64().expect("appeals"),
+                row["cases"].as_i64().expect("cases"),
             )
         })
         .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn appeals_are_counted_by_channel_in_scope_and_period() {
+async fn cases_are_counted_by_channel_in_scope_and_period() {
     let app = TestApp::start().await;
     let f = &app.fixture;
     // The hotline and a supervisor's patrol in district A, a resident's web report in district B.

@@ -220,15 +220,16 @@ async fn category_trend(
     ))
 }
 
-/// Appeals filed by one intake channel.
+/// Cases opened through one intake channel.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChannelCount {
     /// web, hotline, grid, api or sensor.
     pub channel: String,
-    pub appeals: i64,
+    /// Cases whose first report came by this channel (merged repeat reports are not counted).
+    pub cases: i64,
 }
 
-/// Returns appeals per intake channel in the period (the channel mix).
+/// Returns cases per intake channel opened in the period (the channel mix).
 #[utoipa::path(get, path = "/api/v1/stats/channels", tag = "stats", params(StatsQuery),
     responses((status = 200, body = Vec<ChannelCount>)), security(("bearer" = [])))]
 async fn channels(
@@ -239,11 +240,11 @@ async fn channels(
     let period = period(&state, &query)?;
     let rows = state
         .services
-        .appeals_by_channel(&actor, query.area_id, &period)
+        .cases_by_channel(&actor, query.area_id, &period)
         .await?;
     Ok(Json(
         rows.into_iter()
-            .map(|(channel, appeals)| ChannelCount { channel, appeals })
+            .map(|(channel, cases)| ChannelCount { channel, cases })
             .collect(),
     ))
 }
