@@ -18,10 +18,21 @@ export async function laterChecks(t, shared) {
       await p.setViewportSize({ width: 1920, height: 1080 });
       await goto(p, 'dashboard?wall=1');
       await p.waitForTimeout(300);
-      const m = await p.evaluate(() => ({ h: document.documentElement.scrollHeight, vh: window.innerHeight, bar: getComputedStyle(document.querySelector('.topbar')).display, panels: document.querySelectorAll('.dash-grid .panel:not([hidden])').length }));
+      // The feed starts with the latest cases rather than empty.
+      await p.waitForSelector('.feed li[data-earlier]');
+      const m = await p.evaluate(() => ({
+        h: document.documentElement.scrollHeight,
+        vh: window.innerHeight,
+        bar: getComputedStyle(document.querySelector('.topbar')).display,
+        panels: document.querySelectorAll('.dash-grid .panel:not([hidden])').length,
+        label: parseFloat(getComputedStyle(document.querySelector('.kpi-label')).fontSize),
+        heading: parseFloat(getComputedStyle(document.querySelector('.panel h2')).fontSize),
+        feed: document.querySelectorAll('.feed li[data-earlier]').length,
+      }));
       await shot(p, 'dashboard-wall-1920x1080');
       need(m.h <= m.vh && m.bar === 'none', `page ${m.h}px for a ${m.vh}px screen, app bar ${m.bar}`);
-      return `${m.panels} panels in ${m.h}px of ${m.vh}px, no app bar`;
+      need(m.label >= 16 && m.heading >= 17, `wall text too small: labels ${m.label}px, headings ${m.heading}px`);
+      return `${m.panels} panels in ${m.h}px of ${m.vh}px, no app bar; labels ${m.label}px, headings ${m.heading}px; feed starts with ${m.feed} recent cases`;
     } finally {
       await me.context.close();
     }
