@@ -10,6 +10,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { consoleChecks } from './consoles.mjs';
 
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -293,6 +294,8 @@ async function main() {
 
     await step('dashboard-shows-new-case-live', dash?.page, async () => {
       await dash.page.waitForSelector(`.feed li[data-number="${story.residentNumber}"]`, { timeout: TIMEOUT });
+      // The line says what the case is about (its title), not only its number.
+      await dash.page.waitForSelector(`.feed li[data-number="${story.residentNumber}"] .feed-title:has-text("阳光社区南门占道经营")`, { timeout: TIMEOUT });
       const today = Number(await dash.page.textContent('.kpi-value[data-kpi=today]'));
       need(today > story.todayBefore, `today's intake did not grow (${story.todayBefore} → ${today})`);
       return `feed shows ${story.residentNumber}; today's intake ${story.todayBefore} → ${today}`;
@@ -382,12 +385,13 @@ async function main() {
       await p.waitForSelector(card);
       const countdown = await p.textContent(`${card} .countdown`);
       await p.click(`${card} button:has-text("签收")`);
-      await p.waitForSelector(`${card} textarea[id^=fb-note]`);
+      await p.waitForSelector(`${card} details.feedback-details`);
       return `deadline shown as "${countdown.trim()}"`;
     });
     await step('handler-feeds-back', handler.page, async () => {
       const p = handler.page;
       const card = `article[data-number="${story.residentNumber}"]`;
+      await p.click(`${card} details.feedback-details summary`);
       await p.fill(`${card} textarea[id^=fb-note]`, '已联系摊主劝离，现场已清理，人行道恢复通行。');
       await p.setInputFiles(`${card} form.feedback-form input[type=file]`, { name: 'after.png', mimeType: 'image/png', buffer: PNG });
       await p.click(`${card} form.feedback-form button[type=submit]`);
@@ -417,6 +421,9 @@ async function main() {
     // 7. The shift lead closes (结案).
     await step('shiftlead-closes', lead.page, async () => {
       await openCase(lead.page, 'checked', story.residentNumber);
+      // The lead closes on what was done and what the check found.
+      const basis = await lead.page.textContent('.detail [data-testid=closing-basis]');
+      need(basis.includes('人行道恢复通行') && basis.includes('已整改到位'), `closing basis: ${basis}`);
       await lead.page.click('.detail button:has-text("结案")');
       await lead.page.waitForSelector('.detail .status.ok');
       const after = await caseState(story.residentNumber);
@@ -435,6 +442,7 @@ async function main() {
       await p.check(`${card} input[value=satisfied]`);
       await p.click(`${card} form.rate button[type=submit]`);
       await p.waitForSelector(`${card} .status.ok`);
+      need(!(await p.$(`${card} [data-testid=to-rate]`)), 'the card still says 待评价 after rating');
       const after = await caseState(story.residentNumber);
       need(after.state === 'evaluated' && after.satisfaction === 'satisfied', `state ${after.state}, rating ${after.satisfaction}`);
       return 'closed → evaluated (satisfied)';
@@ -542,6 +550,12 @@ async function main() {
       }
       need(order.join(',') === 'caller_name,text,title,category,area', `tab order ${order.join(',')}`);
       return order.join(' → ');
+    });
+
+    // The consoles as people work them (issue 15): web/e2e/consoles.mjs.
+    await consoleChecks({
+      browser, BASE, PASSWORD, step, need, actor, api, goto, waitReady, shot, SHOTS, TIMEOUT, stamp, story, PNG, requireEndpoint,
+      pages: { operator, lead, dispatcher, handler, supervisor, admin, dash },
     });
 
     // Accessibility audits of every page, in both languages for the portal.

@@ -1,6 +1,8 @@
 // The HTTP client: same-origin JSON calls with the bearer token from sessionStorage, errors
 // carrying the API's stable code and message, and detection of endpoints not deployed yet.
 
+import { errorText } from './errors';
+
 export interface Me {
   user_id: number;
   username: string;
@@ -127,6 +129,8 @@ export interface AuditEntry {
   at: string;
   actor_id: number | null;
   actor_role: string;
+  /** Display name of who made the step (staff views only). */
+  actor_name?: string;
   action: string;
   from_state: string;
   to_state: string;
@@ -287,7 +291,7 @@ export async function uploadPhotos(caseId: number, kind: 'appeal' | 'feedback', 
       if (res === null) return { uploaded, missing: true, errors };
       uploaded += 1;
     } catch (e) {
-      errors.push(`${file.name}: ${(e as Error).message}`);
+      errors.push(`${file.name}: ${errorText(e)}`);
     }
   }
   return { uploaded, missing: false, errors };

@@ -1,5 +1,7 @@
 // Small DOM helpers: h() builds elements, clear() empties a node.
 
+import { errorText } from './errors';
+
 type Child = Node | string | number | null | undefined | false | Child[];
 type Attrs = Record<string, unknown>;
 
@@ -88,16 +90,28 @@ export function statusBox(): HTMLDivElement {
   return h('div', { class: 'status', role: 'status', 'aria-live': 'polite' });
 }
 
-export function showError(box: HTMLElement, message: string): void {
+/** Scrolls a message into view when it is off-screen, so it shows where the user is. */
+export function reveal(box: HTMLElement): void {
+  requestAnimationFrame(() => {
+    if (!box.isConnected) return;
+    const r = box.getBoundingClientRect();
+    if (r.top < 0 || r.bottom > window.innerHeight) box.scrollIntoView({ block: 'nearest' });
+  });
+}
+
+/** Shows an error: a string as it is, an API error by its code's text (see errors.ts). */
+export function showError(box: HTMLElement, error: unknown): void {
   box.className = 'status error';
   box.setAttribute('role', 'alert');
-  replace(box, message);
+  replace(box, typeof error === 'string' ? error : errorText(error));
+  reveal(box);
 }
 
 export function showOk(box: HTMLElement, ...content: Child[]): void {
   box.className = 'status ok';
   box.setAttribute('role', 'status');
   replace(box, ...content);
+  reveal(box);
 }
 
 export function showInfo(box: HTMLElement, ...content: Child[]): void {

@@ -70,6 +70,9 @@ export function levelName(level: string): string {
 }
 
 const ACTIONS: Record<string, [string, string]> = {
+  receive: ['受理', 'Received'],
+  attach: ['上传照片', 'Photo added'],
+  bulk_load: ['批量导入', 'Bulk import'],
   submit: ['新诉求', 'New appeal'],
   create: ['新诉求', 'New appeal'],
   intake: ['新诉求', 'New appeal'],

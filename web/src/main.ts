@@ -1,6 +1,7 @@
 // Entry: the shell (skip link, top bar with role-aware navigation, language and large-text
 // switches), the hash router and the readiness marker.
 
+import { errorText } from './errors';
 import './styles.css';
 import { clearSession, me, onUnauthorized, post, token } from './api';
 import { h, replace } from './dom';
@@ -207,7 +208,7 @@ async function route(): Promise<void> {
     await r.page(ctx);
   } catch (e) {
     if (controller.signal.aborted || (e as Error).name === 'AbortError') return;
-    main.appendChild(h('p', { class: 'status error', role: 'alert' }, `${L('页面加载失败：', 'The page failed to load: ')}${(e as Error).message}`));
+    main.appendChild(h('p', { class: 'status error', role: 'alert' }, `${L('页面加载失败：', 'The page failed to load: ')}${errorText(e)}`));
   }
   if (gen === generation && !controller.signal.aborted) ready(true);
 }

@@ -35,12 +35,14 @@ export function counted(control: HTMLInputElement | HTMLTextAreaElement, max: nu
   const update = () => (counter.textContent = `${[...control.value].length}/${max}`);
   control.addEventListener('input', update);
   update();
+  // A form reset empties the control without an input event: count again once it has.
+  queueMicrotask(() => control.form?.addEventListener('reset', () => window.setTimeout(update)));
   return counter;
 }
 
 /** Live suggestions from POST /api/v1/intake/suggest; hides itself when the endpoint is absent. */
 export function suggestPanel(opts: {
-  getInput: () => { text: string; title?: string; lat?: number | null; lon?: number | null };
+  getInput: () => { text: string; title?: string; lat?: number | null; lon?: number | null; area_code?: string; category_code?: string };
   onPickCategory: (code: string) => void;
   showDuplicates: boolean;
 }): { el: HTMLElement; trigger: () => void; reset: () => void } {
@@ -61,7 +63,11 @@ export function suggestPanel(opts: {
       if (input.lat != null && input.lon != null) {
         body.lat = input.lat;
         body.lon = input.lon;
+      } else if (input.area_code) {
+        // Without a point, the area chosen by hand: duplicates are looked for there.
+        body.area_code = input.area_code;
       }
+      if (input.category_code) body.category_code = input.category_code;
       const res = await optional<SuggestResult>('POST', '/api/v1/intake/suggest', { body });
       if (mine !== seq) return;
       if (res === null) {
@@ -105,7 +111,7 @@ export function suggestPanel(opts: {
             'ul',
             null,
             res.duplicates.map((d) =>
-              h('li', null, `${d.number} · ${d.title} · ${stateName(d.state)} · ${L('相似度', 'similarity')} ${(d.similarity * 100).toFixed(0)}%`),
+              h('li', null, [d.number, d.title, stateName(d.state), `${L('相似度', 'similarity')} ${(d.similarity * 100).toFixed(0)}%`].filter(Boolean).join(' · ')),
             ),
           ),
         ),
@@ -136,7 +142,7 @@ export function suggestPanel(opts: {
 }
 
 /** Address search through GET /api/v1/geocode; hides itself when the endpoint is absent. */
-export function addressSearch(onPick: (r: GeocodeResult) => void): { el: HTMLElement; input: HTMLInputElement } {
+export function addressSearch(onPick: (r: GeocodeResult) => void): { el: HTMLElement; input: HTMLInputElement; reset: () => void } {
   const input = h('input', { type: 'search', autocomplete: 'off', maxlength: String(LIMITS.address), 'aria-autocomplete': 'list' });
   const id = input.id || uid('addr');
   input.id = id;
@@ -213,7 +219,13 @@ export function addressSearch(onPick: (r: GeocodeResult) => void): { el: HTMLEle
       input.focus();
     }
   });
-  return { el, input };
+  const reset = () => {
+    seq++;
+    search.cancel();
+    input.value = '';
+    replace(list);
+  };
+  return { el, input, reset };
 }
 
 export interface LocateResponse {
@@ -226,7 +238,8 @@ export async function mapPicker(
   container: HTMLElement,
   onPick: (lat: number, lon: number, located: LocateResponse | null) => void,
   signal: AbortSignal,
-): Promise<{ setPoint: (lat: number, lon: number) => void; dispose: () => void } | null> {
+  opts: { readOnly?: boolean; label?: string } = {},
+): Promise<{ setPoint: (lat: number, lon: number) => void; clear: () => void; dispose: () => void } | null> {
   let geo: GeoJsonCollection | null = null;
   for (const level of ['street', 'district']) {
     try {
@@ -245,12 +258,14 @@ export async function mapPicker(
   const name = 'urbis-portal-map';
   if (registerGeo(name, geo) === 0) return null;
   const chartEl = h('div', { class: 'map-picker' });
-  container.append(
-    h('p', { class: 'hint', id: 'map-hint' }, L('在地图上点击问题所在位置；也可以用上面的地址搜索或区域列表。', 'Click the map where the problem is, or use the address search or area list above.')),
-    chartEl,
-  );
-  const chart = makeChart(chartEl, L('城市地图：点击选择位置', 'City map: click to choose the location'));
-  chartEl.setAttribute('aria-describedby', 'map-hint');
+  if (opts.readOnly) container.append(chartEl);
+  else
+    container.append(
+      h('p', { class: 'hint', id: 'map-hint' }, L('在地图上点击问题所在位置；也可以用上面的地址搜索或区域列表。', 'Click the map where the problem is, or use the address search or area list above.')),
+      chartEl,
+    );
+  const chart = makeChart(chartEl, opts.label ?? L('城市地图：点击选择位置', 'City map: click to choose the location'));
+  if (!opts.readOnly) chartEl.setAttribute('aria-describedby', 'map-hint');
   let point: [number, number] | null = null;
   const option = () => ({
     animation: false,
@@ -259,7 +274,7 @@ export async function mapPicker(
       map: name,
       roam: true,
       selectedMode: false,
-      label: { show: true, fontSize: 10, color: '#333' },
+      label: { show: true, fontSize: document.documentElement.classList.contains('large-text') ? 14 : 10, color: '#333' },
       itemStyle: { areaColor: '#e8f0f7', borderColor: '#5a7fa6' },
       emphasis: { itemStyle: { areaColor: '#cfe0f2' }, label: { color: '#000' } },
     },
@@ -275,7 +290,7 @@ export async function mapPicker(
   });
   await draw(chart, option());
   const zr = chart.getZr();
-  zr.on('click', (ev: { offsetX: number; offsetY: number }) => void (async () => {
+  if (!opts.readOnly) zr.on('click', (ev: { offsetX: number; offsetY: number }) => void (async () => {
     const p = chart.convertFromPixel({ geoIndex: 0 }, [ev.offsetX, ev.offsetY]) as number[] | undefined;
     if (!p || !Number.isFinite(p[0])) return;
     const [lon, lat] = p;
@@ -292,6 +307,10 @@ export async function mapPicker(
   return {
     setPoint(lat: number, lon: number) {
       point = [lon, lat];
+      chart.setOption(option(), { notMerge: false });
+    },
+    clear() {
+      point = null;
       chart.setOption(option(), { notMerge: false });
     },
     dispose() {

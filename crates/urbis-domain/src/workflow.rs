@@ -474,7 +474,14 @@ pub fn plan(actor: &Actor, facts: &CaseFacts, action: &Action) -> Result<Plan, W
         (Action::Return { .. }, S::Dispatched | S::Handling) => {
             (S::Registered, None, Effect::Returned)
         }
-        (Action::Feedback { .. }, S::Handling) => (S::Feedback, None, Effect::StopClock),
+        // Feedback would end the handling with an extension or parking request still open,
+        // dropping it unseen: the shift lead decides first.
+        (Action::Feedback { .. }, S::Handling) => {
+            if let Some(pending) = &facts.pending {
+                return Err(WorkflowError::RequestPending(pending.kind()));
+            }
+            (S::Feedback, None, Effect::StopClock)
+        }
         (Action::CheckPass { .. }, S::Feedback) => (S::Checked, None, Effect::None),
         (Action::CheckFail { .. }, S::Feedback) => (S::Handling, None, Effect::Rework),
         (Action::Close { closure }, S::Checked) => (

@@ -229,6 +229,9 @@ pub struct AuditResponse {
     pub at: String,
     pub actor_id: Option<i64>,
     pub actor_role: String,
+    /// Display name of the actor (absent for the system and in a resident's view).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_name: Option<String>,
     pub action: String,
     pub from_state: String,
     pub to_state: String,
@@ -246,11 +249,20 @@ impl From<AuditRow> for AuditResponse {
             at: urbis_service::time::to_db(row.at),
             actor_id: row.actor_id,
             actor_role: row.actor_role,
+            actor_name: None,
             action: row.action,
             from_state: row.from_state,
             to_state: row.to_state,
             hash: row.hash,
         }
+    }
+}
+
+impl AuditResponse {
+    /// Adds the actor's display name.
+    pub fn with_actor_name(mut self, name: Option<String>) -> Self {
+        self.actor_name = name;
+        self
     }
 }
 

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod auth;
 pub mod bulk;
 pub mod cases;
+pub mod channels;
 pub mod classify;
 pub mod config;
 pub mod dedup;
@@ -30,6 +31,7 @@ pub mod reference;
 pub mod sla;
 pub mod stats;
 pub mod telemetry;
+pub mod trail;
 pub mod training;
 
 use std::sync::{Arc, RwLock};

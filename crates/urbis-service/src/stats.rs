@@ -115,7 +115,7 @@ const STATS_ROLES: &[Role] = &[
 ];
 
 impl Services {
-    async fn scope_path(&self, actor: &Actor, area_id: Option<i64>) -> Result<String> {
+    pub(crate) async fn scope_path(&self, actor: &Actor, area_id: Option<i64>) -> Result<String> {
         require_role(actor, STATS_ROLES)?;
         let mut conn = self.db().read().await?;
         let path = match area_id {

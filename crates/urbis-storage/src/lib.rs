@@ -11,6 +11,7 @@ pub mod admin;
 pub mod attachments;
 pub mod audit;
 pub mod cases;
+pub mod channels;
 pub mod copy;
 pub mod db;
 pub mod error;

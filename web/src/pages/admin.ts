@@ -1,7 +1,8 @@
 // Administration: taxonomy (list and CSV/XLSX import), the responsibility list (versions, rules,
 // publish), time limits, the working calendar, users and roles, and Open311 client keys.
 
-import { ApiError, call, get, post, type Area, type Category, type Dept } from '../api';
+import { errorText } from '../errors';
+import { call, get, post, type Area, type Category, type Dept } from '../api';
 import { field, fmtTime, h, option, replace, showError, showOk, statusBox } from '../dom';
 import { ALL_ROLES, L, clockName, lang, roleName } from '../i18n';
 import type { Ctx } from '../page';
@@ -60,7 +61,7 @@ const TABS = [
   { id: 'open311', zh: 'Open311 接入', en: 'Open311 clients' },
 ];
 
-const errText = (e: unknown) => (e instanceof ApiError ? e.message : String(e));
+const errText = errorText;
 
 export async function adminPage(ctx: Ctx): Promise<void> {
   let tab = ctx.params.get('tab') ?? 'taxonomy';
@@ -123,11 +124,17 @@ interface RefData {
 
 async function taxonomy(body: HTMLElement, r: RefData): Promise<void> {
   const children = new Map<number | null, Category[]>();
-  for (const c of r.cats) {
-    const l = children.get(c.parent_id) ?? [];
-    l.push(c);
-    children.set(c.parent_id, l);
-  }
+  const index = (cats: Category[]) => {
+    children.clear();
+    for (const c of cats) {
+      const l = children.get(c.parent_id) ?? [];
+      l.push(c);
+      children.set(c.parent_id, l);
+    }
+  };
+  index(r.cats);
+  const heading = h('h2', { id: 'tx-h' }, L(`分类体系（${r.cats.length}）`, `Taxonomy (${r.cats.length})`));
+  const treeBox = h('div', { class: 'card' });
   const tree = (parent: number | null): HTMLElement | null => {
     const kids = children.get(parent);
     if (!kids?.length) return null;
@@ -167,14 +174,41 @@ async function taxonomy(body: HTMLElement, r: RefData): Promise<void> {
     try {
       const rep = await post<{ created: number; problems: string[] }>('/api/v1/categories/import', { rows });
       showOk(st, L(`新建 ${rep.created} 个分类。`, `${rep.created} categories created.`), rep.problems.length ? h('ul', null, rep.problems.slice(0, 20).map((p) => h('li', null, p))) : '');
+      // The heading's count and the tree follow the import at once.
       resetRefs();
+      const cats = await loadCategories();
+      index(cats);
+      heading.textContent = L(`分类体系（${cats.length}）`, `Taxonomy (${cats.length})`);
+      replace(treeBox, tree(null) ?? h('p', null, L('暂无分类', 'No categories')));
+      // New categories with no time limit of their own nor from an ancestor get no deadline:
+      // say which, and where to set one.
+      const before = new Set(r.cats.map((c) => c.id));
+      const limited = new Set((await get<TimeLimit[]>('/api/v1/time-limits')).map((x) => x.category_id));
+      const catById = new Map(cats.map((c) => [c.id, c]));
+      const covered = (c: Category | undefined): boolean => !!c && (limited.has(c.id) || covered(c.parent_id !== null ? catById.get(c.parent_id) : undefined));
+      const bare = cats.filter((c) => !before.has(c.id) && !covered(c));
+      if (bare.length) {
+        st.append(
+          h(
+            'p',
+            { class: 'status warn', 'data-testid': 'no-limit' },
+            L(`${bare.length} 个新分类没有处置时限（也无上级时限可沿用）：`, `${bare.length} new categor${bare.length === 1 ? 'y has' : 'ies have'} no time limit (none to inherit either): `),
+            bare.slice(0, 10).map((c) => c.name).join(L('、', ', ')),
+            bare.length > 10 ? L(' 等', ' …') : '',
+            ' ',
+            h('a', { href: '#/admin?tab=limits' }, L('去设置时限', 'Set time limits')),
+            L('；也请在权责清单中为它们添加规则。', '; add responsibility rules for them too.'),
+          ),
+        );
+      }
     } catch (e) {
       showError(st, errText(e));
     } finally {
       btn.disabled = false;
     }
   });
-  replace(body, h('section', { 'aria-labelledby': 'tx-h' }, h('h2', { id: 'tx-h' }, L(`分类体系（${r.cats.length}）`, `Taxonomy (${r.cats.length})`)), form, h('div', { class: 'card' }, tree(null) ?? h('p', null, L('暂无分类', 'No categories')))));
+  replace(treeBox, tree(null) ?? h('p', null, L('暂无分类', 'No categories')));
+  replace(body, h('section', { 'aria-labelledby': 'tx-h' }, heading, form, treeBox));
 }
 
 async function responsibility(body: HTMLElement, r: RefData): Promise<void> {
@@ -259,7 +293,11 @@ async function responsibility(body: HTMLElement, r: RefData): Promise<void> {
 async function limits(body: HTMLElement, r: RefData): Promise<void> {
   const rows = await get<TimeLimit[]>('/api/v1/time-limits');
   const clocks = ['urgent_hour', 'working_hour', 'working_day', 'natural_day'];
-  const cat = categorySelect(r.cats, L('选择分类', 'Choose a category'));
+  // Every category, level 1 included (a level-1 limit is the default of its whole branch).
+  const cat = h('select', { 'data-testid': 'limit-category' }, option('', L('选择分类', 'Choose a category')), r.cats
+    .slice()
+    .sort((a, b) => a.code.localeCompare(b.code))
+    .map((c) => h('option', { value: String(c.id), dataset: { code: c.code } }, `${'\u3000'.repeat(Math.max(c.level - 1, 0))}${c.name}`)));
   const clock = h('select', null, clocks.map((c) => option(c, clockName(c))));
   const amount = h('input', { type: 'number', min: '1', max: '1000', value: '2' });
   const remind = h('input', { type: 'number', min: '0', max: '100000', value: '120' });
@@ -273,12 +311,38 @@ async function limits(body: HTMLElement, r: RefData): Promise<void> {
     }
   });
   const btn = h('button', { type: 'submit', class: 'primary' }, L('保存', 'Save'));
-  const form = h('form', { class: 'card' }, h('h3', null, L('设置时限', 'Set a time limit')), h('div', { class: 'row2' }, field(L('分类', 'Category'), cat), field(L('计时方式', 'Clock'), clock)), h('div', { class: 'row2' }, field(L('时限', 'Amount'), amount), field(L('提前提醒（分钟）', 'Remind before (minutes)'), remind)), btn, st);
+  const form = h('form', { class: 'card', novalidate: true }, h('h3', null, L('设置时限', 'Set a time limit')), h('div', { class: 'row2' }, field(L('分类', 'Category'), cat), field(L('计时方式', 'Clock'), clock)), h('div', { class: 'row2' }, field(L('时限', 'Amount'), amount), field(L('提前提醒（分钟）', 'Remind before (minutes)'), remind)), btn, st);
   const table = h('tbody');
   const render = () =>
     replace(
       table,
-      rows.map((x) => h('tr', null, h('td', null, categoryPath(x.category_id, r.catMap)), h('td', null, `${x.amount} ${clockName(x.clock)}`), h('td', null, String(x.remind_before_minutes)))),
+      rows.map((x) =>
+        h(
+          'tr',
+          { 'data-category': String(x.category_id) },
+          h('td', null, categoryPath(x.category_id, r.catMap)),
+          h('td', null, `${x.amount} ${clockName(x.clock)}`),
+          h('td', null, String(x.remind_before_minutes)),
+          h(
+            'td',
+            null,
+            h(
+              'button',
+              {
+                type: 'button',
+                'aria-label': `${L('修改', 'Edit')} ${categoryPath(x.category_id, r.catMap)}`,
+                onclick: () => {
+                  cat.value = String(x.category_id);
+                  cat.dispatchEvent(new Event('change'));
+                  amount.focus();
+                  amount.select();
+                },
+              },
+              L('修改', 'Edit'),
+            ),
+          ),
+        ),
+      ),
     );
   render();
   form.addEventListener('submit', async (ev) => {
@@ -286,7 +350,7 @@ async function limits(body: HTMLElement, r: RefData): Promise<void> {
     if (!cat.value) return showError(st, L('请选择分类。', 'Choose a category.'));
     const a = Number(amount.value);
     const rm = Number(remind.value);
-    if (!Number.isInteger(a) || a < 1) return showError(st, L('时限必须是正整数。', 'The amount must be a positive whole number.'));
+    if (!Number.isInteger(a) || a < 1 || a > 1000) return showError(st, L('时限应为 1–1000 的整数。', 'The amount is a whole number from 1 to 1000.'));
     try {
       await call('PUT', `/api/v1/time-limits/${Number(cat.value)}`, { body: { clock: clock.value, amount: a, remind_before_minutes: Number.isFinite(rm) ? rm : 120 } });
       const i = rows.findIndex((x) => x.category_id === Number(cat.value));
@@ -306,9 +370,27 @@ async function limits(body: HTMLElement, r: RefData): Promise<void> {
       { 'aria-labelledby': 'tl-h' },
       h('h2', { id: 'tl-h' }, L('处置时限', 'Time limits')),
       form,
-      h('div', { class: 'card table-wrap' }, h('table', { class: 'data' }, h('caption', null, L('各分类时限（未设置的沿用上级分类）', 'Limits per category (others inherit from their parent)')), h('thead', null, h('tr', null, [L('分类', 'Category'), L('时限', 'Limit'), L('提前提醒（分钟）', 'Remind before (min)')].map((t) => h('th', { scope: 'col' }, t)))), table)),
+      h('div', { class: 'card table-wrap' }, h('table', { class: 'data' }, h('caption', null, L('各分类时限（未设置的沿用上级分类）', 'Limits per category (others inherit from their parent)')), h('thead', null, h('tr', null, [L('分类', 'Category'), L('时限', 'Limit'), L('提前提醒（分钟）', 'Remind before (min)'), L('操作', 'Action')].map((t) => h('th', { scope: 'col' }, t)))), table)),
     ),
   );
+}
+
+/** Office hours as the server takes them: "HH:MM-HH:MM" ranges, comma-separated, in order. */
+export function officeHoursOk(v: string): boolean {
+  const ranges = v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  if (ranges.length > 6) return false;
+  let last = -1;
+  for (const r of ranges) {
+    const m = /^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$/.exec(r);
+    if (!m) return false;
+    const [a, b, c, d] = m.slice(1).map(Number);
+    if (a > 23 || c > 23 || b > 59 || d > 59) return false;
+    const from = a * 60 + b;
+    const to = c * 60 + d;
+    if (from >= to || from < last) return false;
+    last = to;
+  }
+  return ranges.length > 0;
 }
 
 async function calendar(body: HTMLElement): Promise<void> {
@@ -346,7 +428,7 @@ async function calendar(body: HTMLElement): Promise<void> {
   const save = h('button', { type: 'submit', class: 'primary' }, L('保存日历', 'Save calendar'));
   const form = h(
     'form',
-    { class: 'card' },
+    { class: 'card', novalidate: true },
     field(L('办公时间', 'Office hours'), hours, L('例如 09:00-12:00,13:30-18:00', 'e.g. 09:00-12:00,13:30-18:00')),
     h('div', { class: 'table-wrap' }, h('table', { class: 'data' }, h('caption', null, L('节假日与调休', 'Holidays and make-up working days')), h('thead', null, h('tr', null, [L('日期', 'Day'), L('类型', 'Kind'), L('说明', 'Note'), L('删除', 'Remove')].map((t) => h('th', { scope: 'col' }, t)))), list)),
     h('fieldset', null, h('legend', null, L('新增例外日', 'Add an exception day')), h('div', { class: 'row3' }, field(L('日期', 'Day'), day), field(L('类型', 'Kind'), kind), field(L('说明', 'Note'), note)), addBtn),
@@ -355,6 +437,12 @@ async function calendar(body: HTMLElement): Promise<void> {
   );
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    if (!officeHoursOk(hours.value.trim())) {
+      hours.setAttribute('aria-invalid', 'true');
+      hours.focus();
+      return showError(st, L('办公时间格式不正确：请写成 09:00-12:00,13:30-18:00 这样的时段，开始早于结束，用逗号分隔。', 'Office hours must be ranges like 09:00-12:00,13:30-18:00, each start before its end, separated by commas.'));
+    }
+    hours.removeAttribute('aria-invalid');
     try {
       await call('PUT', '/api/v1/calendar', { body: { office_hours: hours.value.trim(), days: adds, remove: [...remove] } });
       cal.days = cal.days.filter((d) => !remove.has(d.day));
@@ -462,16 +550,31 @@ async function open311(body: HTMLElement): Promise<void> {
       tbody,
       clients.map((c) => {
         const btn = c.revoked_at ? null : h('button', { type: 'button', class: 'danger', 'aria-label': `${L('吊销', 'Revoke')} ${c.name}` }, L('吊销', 'Revoke'));
-        btn?.addEventListener('click', async () => {
-          try {
-            const upd = await call<Client>('DELETE', `/api/v1/open311/clients/${c.id}`);
-            c.revoked_at = upd.revoked_at ?? new Date().toISOString();
-            render();
-          } catch (e) {
-            showError(st, errText(e));
-          }
+        const cell = h('td', null, btn);
+        // Revoking cuts the system off at once: ask first, in place.
+        btn?.addEventListener('click', () => {
+          const yes = h('button', { type: 'button', class: 'danger', 'data-testid': 'revoke-confirm' }, L('确认吊销', 'Yes, revoke'));
+          const no = h('button', { type: 'button' }, L('取消', 'Cancel'));
+          no.addEventListener('click', () => {
+            replace(cell, btn);
+            btn.focus();
+          });
+          yes.addEventListener('click', async () => {
+            yes.disabled = true;
+            try {
+              const upd = await call<Client>('DELETE', `/api/v1/open311/clients/${c.id}`);
+              c.revoked_at = upd.revoked_at ?? new Date().toISOString();
+              render();
+              showOk(st, L(`已吊销 ${c.name} 的密钥。`, `The key of ${c.name} is revoked.`));
+            } catch (e) {
+              showError(st, errText(e));
+              yes.disabled = false;
+            }
+          });
+          replace(cell, h('span', { class: 'confirm-row', role: 'group', 'aria-label': L(`确认吊销 ${c.name}？`, `Revoke ${c.name}?`) }, L(`吊销后 ${c.name} 将无法再提交，确认？`, `${c.name} will no longer be able to file. Sure?`), yes, no));
+          no.focus();
         });
-        return h('tr', null, h('td', null, String(c.id)), h('td', null, c.name), h('td', null, fmtTime(c.created_at, lang())), h('td', null, c.revoked_at ? `${L('已吊销', 'revoked')} ${fmtTime(c.revoked_at, lang())}` : L('有效', 'active')), h('td', null, btn));
+        return h('tr', null, h('td', null, String(c.id)), h('td', null, c.name), h('td', null, fmtTime(c.created_at, lang())), h('td', null, c.revoked_at ? `${L('已吊销', 'revoked')} ${fmtTime(c.revoked_at, lang())}` : L('有效', 'active')), cell);
       }),
     );
   render();
@@ -485,7 +588,23 @@ async function open311(body: HTMLElement): Promise<void> {
       const c = await post<Client>('/api/v1/open311/clients', { name: name.value.trim() });
       clients.push(c);
       render();
-      replace(keyOut, h('p', { class: 'status ok' }, L('API 密钥（只显示这一次）：', 'API key (shown only this once): '), h('code', { 'data-testid': 'api-key' }, c.api_key ?? '')));
+      const code = h('code', { 'data-testid': 'api-key' }, c.api_key ?? '');
+      const copied = h('span', { role: 'status' });
+      const copy = h('button', { type: 'button', 'data-testid': 'copy-key' }, L('复制密钥', 'Copy key'));
+      copy.addEventListener('click', async () => {
+        try {
+          await navigator.clipboard.writeText(c.api_key ?? '');
+          copied.textContent = L('已复制', 'Copied');
+        } catch {
+          // No clipboard permission: select the key so Ctrl+C copies it.
+          const range = document.createRange();
+          range.selectNodeContents(code);
+          getSelection()?.removeAllRanges();
+          getSelection()?.addRange(range);
+          copied.textContent = L('已选中，请按 Ctrl+C 复制', 'Selected; press Ctrl+C to copy');
+        }
+      });
+      replace(keyOut, h('p', { class: 'status ok' }, L('API 密钥（只显示这一次）：', 'API key (shown only this once): '), code, ' ', copy, ' ', copied));
       form.reset();
     } catch (e) {
       showError(st, errText(e));

@@ -3,6 +3,7 @@
 // appeals by level-1 category, department and street rankings, and a live feed over server-sent events. Every request of the
 // first view goes out at once and reads only aggregates.
 
+import { errorText } from '../errors';
 import type { Category, Indicators, Keyed } from '../api';
 import { h, pct, replace } from '../dom';
 import { escapeHtml } from '../escape';
@@ -12,6 +13,7 @@ import { byId } from '../ref';
 import { LEVELS, fetchDashboard, localDay, type AreaLoad, type CategoryDay, type DashboardData, type Level } from './dashboard-data';
 import { openSse } from '../sse';
 import { disposeChart, draw, makeChart, registerGeo, type ECharts, type GeoJsonCollection } from '../charts';
+import { areaCases, caseListLink, change, describeInFeed, fetchComparisons, fillChannelMix, prefillFeed, redBlack, renderAlerts } from './dashboard-extra';
 
 interface Scope {
   id: number | null;
@@ -81,6 +83,21 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
     else void document.documentElement.requestFullscreen?.().catch(() => undefined);
   });
   const liveState = h('span', { class: 'live-state', role: 'status' }, L('实时连接中…', 'Connecting…'));
+  // Wall-screen mode: no app bar, every panel in one 1920×1080 view, larger chart text.
+  const wallBtn = h('button', { type: 'button', class: 'ghost-dark', 'aria-pressed': 'false', 'data-testid': 'wall-mode' }, L('大屏模式', 'Wall screen'));
+  const setWall = (on: boolean) => {
+    document.body.classList.toggle('wall', on);
+    wallBtn.setAttribute('aria-pressed', on ? 'true' : 'false');
+  };
+  setWall(ctx.params.get('wall') === '1');
+  ctx.dispose(() => document.body.classList.remove('wall'));
+  wallBtn.addEventListener('click', () => {
+    setWall(!document.body.classList.contains('wall'));
+    history.replaceState(null, '', document.body.classList.contains('wall') ? '#/dashboard?wall=1' : '#/dashboard');
+    void safeLoad(true);
+  });
+  /** Chart text size: larger on the wall screen and in large-text mode. */
+  const fs = () => (document.body.classList.contains('wall') ? 15 : document.documentElement.classList.contains('large-text') ? 15 : 12);
   const kpis = h('div', { class: 'kpis', role: 'list', 'aria-label': L('关键指标', 'Key figures') });
   const mapEl = h('div', { class: 'chart map-chart' });
   const mapTable = h('div', { class: 'chart-table' });
@@ -98,6 +115,8 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
   const catEl = h('div', { class: 'chart tall', 'data-testid': 'category-trend' });
   const catTable = h('div', { class: 'chart-table' });
   const catNote = h('p', { class: 'muted', hidden: true }, L('近30天没有诉求。', 'No appeals in the last 30 days.'));
+  const alertList = h('ul', { class: 'alerts', 'data-testid': 'alerts' });
+  const areaCaseBox = h('div', { class: 'area-case-box', 'aria-live': 'polite', 'data-testid': 'area-cases' });
 
   const panel = (id: string, title: string | HTMLElement, ...body: (HTMLElement | null)[]) =>
     h('section', { class: `panel p-${id.replace('-h', '')}`, 'aria-labelledby': id }, typeof title === 'string' ? h('h2', { id }, title) : title, ...body);
@@ -106,8 +125,9 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
   const grid = h(
     'div',
     { class: 'dash-grid' },
-    panel('map-h', mapTitle, mapEl, mapTable),
+    panel('map-h', mapTitle, mapEl, areaCaseBox, mapTable),
     panel('feed-h', L('实时动态', 'Live feed'), feed),
+    panel('alert-h', L('预警（超期 / 激增）', 'Alerts (overdue / surge)'), alertList),
     panel('trend-h', L('近30天趋势', 'Last 30 days'), trendEl, trendTable),
     panel('state-h', L('在办案件状态', 'Open cases by state'), stateEl, stateTable),
     catPanel,
@@ -115,7 +135,7 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
     panel('street-h', streetTitle, streetEl, streetTable),
   );
   ctx.main.append(
-    h('div', { class: 'dash-head' }, h('h1', null, L('城市运行驾驶舱', 'City dashboard')), crumbs, h('div', { class: 'dash-meta' }, clock, liveState, fullBtn)),
+    h('div', { class: 'dash-head' }, h('h1', null, L('城市运行驾驶舱', 'City dashboard')), crumbs, h('div', { class: 'dash-meta' }, clock, liveState, wallBtn, fullBtn)),
     errorBox,
     kpis,
     grid,
@@ -136,10 +156,17 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
 
   let todayCount = 0;
   const kpiValues = new Map<string, HTMLElement>();
-  const kpi = (key: string, label: string, value: string, sub?: string) => {
+  const kpi = (key: string, label: string, value: string | HTMLElement, sub?: string, deltas: ({ text: string; dir: string } | null)[] = []) => {
     const v = h('div', { class: 'kpi-value', 'data-kpi': key }, value);
     kpiValues.set(key, v);
-    return h('div', { class: 'kpi', role: 'listitem' }, h('div', { class: 'kpi-label' }, label), v, sub ? h('div', { class: 'kpi-sub' }, sub) : null);
+    return h(
+      'div',
+      { class: 'kpi', role: 'listitem' },
+      h('div', { class: 'kpi-label' }, label),
+      v,
+      sub ? h('div', { class: 'kpi-sub' }, sub) : null,
+      deltas.filter((d) => d !== null).map((d) => h('div', { class: `kpi-delta ${d!.dir}`, 'data-delta': key }, d!.text)),
+    );
   };
 
   const tableOf = (caption: string, head: string[], rows: (string | number)[][]) =>
@@ -156,11 +183,11 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
       ),
     );
 
-  const axisStyle = {
+  const axisStyle = () => ({
     axisLine: { lineStyle: { color: AXIS } },
-    axisLabel: { color: MUTED },
+    axisLabel: { color: MUTED, fontSize: fs() },
     splitLine: { lineStyle: { color: '#1f3144' } },
-  };
+  });
 
   const drawMap = async (scope: Scope, loads: AreaLoad[], geo: GeoJsonCollection | null, names: Map<number, string>) => {
     const byArea = new Map(loads.map((l) => [l.area_id, l]));
@@ -198,7 +225,7 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
           left: 8,
           bottom: 8,
           text: [L('多', 'more'), L('少', 'fewer')],
-          textStyle: { color: TEXT },
+          textStyle: { color: TEXT, fontSize: fs() },
           inRange: { color: ['#16324f', '#2f6e9e', '#f2c14e', '#e4572e'] },
           calculable: false,
         },
@@ -213,7 +240,7 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
               color: '#fff',
               textBorderColor: '#0b1622',
               textBorderWidth: 3,
-              fontSize: 12,
+              fontSize: fs(),
               formatter: (p: { name: string }) => {
                 const l = byArea.get(Number(p.name));
                 // Many small areas (grids): only the busy ones get a label, the table has them all.
@@ -234,10 +261,10 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
         animation: false,
         backgroundColor: 'transparent',
         tooltip: { trigger: 'axis' },
-        legend: { top: 0, textStyle: { color: TEXT }, data: [L('在办', 'Open'), L('超期', 'Overdue')] },
+        legend: { top: 0, textStyle: { color: TEXT, fontSize: fs() }, data: [L('在办', 'Open'), L('超期', 'Overdue')] },
         grid: { left: 110, right: 20, top: 30, bottom: 20 },
-        xAxis: { type: 'value', ...axisStyle },
-        yAxis: { type: 'category', data: sorted.map((r) => r[0]), ...axisStyle },
+        xAxis: { type: 'value', ...axisStyle() },
+        yAxis: { type: 'category', data: sorted.map((r) => r[0]), ...axisStyle() },
         series: [
           { name: L('在办', 'Open'), type: 'bar', data: sorted.map((r) => r[1]), itemStyle: { color: '#2f6e9e' } },
           { name: L('超期', 'Overdue'), type: 'bar', data: sorted.map((r) => r[2]), itemStyle: { color: '#e4572e' } },
@@ -257,6 +284,24 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
         if (id === null || !Number.isFinite(id)) return;
         void drill({ id, name: nameOf(id), child: LEVELS[LEVELS.indexOf(scope.child) + 1] });
       });
+    }
+    // The last level (grids) lists the cases of the area clicked: the drill-down ends in cases.
+    const showCases = (id: number) => void areaCases(areaCaseBox, id, nameOf(id), ctx.signal).catch((e) => replace(areaCaseBox, h('p', { class: 'status error', role: 'alert' }, errorText(e))));
+    replace(areaCaseBox);
+    if (!canDrill) {
+      mapChart.on('click', (p: { name?: string }) => {
+        const id = features.length ? Number(p.name) : [...ids].find((x) => nameOf(x) === p.name);
+        if (id !== undefined && Number.isFinite(id)) showCases(id);
+      });
+      mapTable.prepend(
+        h(
+          'div',
+          { class: 'drill-buttons', role: 'group', 'aria-label': L('查看区域案件', 'Show the cases of an area') },
+          [...ids]
+            .sort((a, b) => nameOf(a).localeCompare(nameOf(b), 'zh'))
+            .map((id) => h('button', { type: 'button', class: 'chip', 'data-cases': String(id), onclick: () => showCases(id) }, nameOf(id))),
+        ),
+      );
     }
     // Keyboard path to the same drill-down: one button per area.
     if (canDrill) {
@@ -313,7 +358,7 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
     } catch (e) {
       if ((e as Error).name === 'AbortError') return;
       errorBox.hidden = false;
-      errorBox.textContent = `${L('数据加载失败：', 'Loading failed: ')}${(e as Error).message}`;
+      errorBox.textContent = `${L('数据加载失败：', 'Loading failed: ')}${errorText(e)}`;
     }
   };
 
@@ -324,7 +369,7 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
     renderCrumbs();
     const pre = prefetched && scope.id === null ? prefetched : null;
     prefetched = undefined;
-    const data = await (pre ?? fetchDashboard(scope.id, scope.child, ctx.signal));
+    const [data, cmp] = await Promise.all([pre ?? fetchDashboard(scope.id, scope.child, ctx.signal), fetchComparisons(scope.id, ctx.signal)]);
     const { summary, todaySummary, states, loads, geo, trend: trendRaw, byDept, byArea: byStreet, areas, depts, categoryTrend, categories } = data;
     if (mine !== loading) return;
     let trend = trendRaw;
@@ -335,18 +380,32 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
     const open = states.filter((s) => !['closed', 'evaluated', 'voided'].includes(s.state)).reduce((n, s) => n + s.count, 0);
     const overdue = states.filter((s) => s.overdue && !['closed', 'evaluated', 'voided'].includes(s.state)).reduce((n, s) => n + s.count, 0);
     todayCount = todaySummary.counts.reported ?? 0;
+    const channelSlot = h('div', { class: 'kpi kpi-channels', role: 'listitem', hidden: true });
+    // 环比: the 30 days before; 同比: the same 30 days a year ago.
+    const mom = L('环比', 'MoM');
+    const yoy = L('同比', 'YoY');
+    // A rate going up is good news (green), down bad (red); a count's change is shown plainly.
+    const tone = (d: ReturnType<typeof change>, rate: boolean) => (d ? { text: d.text, dir: rate && d.dir !== 'flat' ? (d.dir === 'up' ? 'good' : 'bad') : 'flat' } : null);
+    const both = (cur: (i: Indicators) => number | null | undefined, rate: boolean) => [
+      cmp.prev ? tone(change(mom, cur(summary), cur(cmp.prev), rate), rate) : null,
+      cmp.lastYear ? tone(change(yoy, cur(summary), cur(cmp.lastYear), rate), rate) : null,
+    ];
+    const areaParam: Record<string, number> = scope.id !== null ? { area: scope.id } : {};
     replace(
       kpis,
-      kpi('today', L('今日受理', 'Appeals today'), String(todayCount)),
-      kpi('open', L('在办案件', 'Open cases'), String(open)),
-      kpi('overdue', L('超期案件', 'Overdue'), String(overdue)),
-      kpi('registered', L('30天立案', 'Registered (30 d)'), String(summary.registered)),
-      kpi('response', L('响应率', 'Response rate'), pct(summary.response_rate), L('三率', 'three rates')),
-      kpi('resolution', L('解决率', 'Resolution rate'), pct(summary.resolution_rate), L('三率', 'three rates')),
-      kpi('satisfaction', L('满意率', 'Satisfaction rate'), pct(summary.satisfaction_rate), L('三率', 'three rates')),
-      kpi('ontime', L('按期结案率', 'On-time closure'), pct(summary.on_time_closure_rate)),
+      kpi('today', L('今日受理', 'Appeals today'), caseListLink('intake', String(todayCount), areaParam)),
+      kpi('open', L('在办案件', 'Open cases'), caseListLink('open', String(open), areaParam)),
+      kpi('overdue', L('超期案件', 'Overdue'), caseListLink('overdue', String(overdue), areaParam)),
+      kpi('reported', L('30天受理', 'Appeals (30 d)'), String(summary.counts.reported ?? 0), undefined, both((i) => i.counts.reported ?? 0, false)),
+      kpi('registered', L('30天立案', 'Registered (30 d)'), String(summary.registered), undefined, both((i) => i.registered, false)),
+      kpi('response', L('响应率', 'Response rate'), pct(summary.response_rate), L('三率', 'three rates'), both((i) => i.response_rate, true)),
+      kpi('resolution', L('解决率', 'Resolution rate'), pct(summary.resolution_rate), L('三率', 'three rates'), both((i) => i.resolution_rate, true)),
+      kpi('satisfaction', L('满意率', 'Satisfaction rate'), pct(summary.satisfaction_rate), L('三率', 'three rates'), both((i) => i.satisfaction_rate, true)),
+      kpi('ontime', L('按期结案率', 'On-time closure'), pct(summary.on_time_closure_rate), undefined, both((i) => i.on_time_closure_rate, true)),
       kpi('closure', L('结案率', 'Closure rate'), pct(summary.closure_rate)),
+      channelSlot,
     );
+    void fillChannelMix(channelSlot, scope.id, ctx.signal);
     kpiValues.get('overdue')?.classList.toggle('alarm', overdue > 0);
 
     // Trend: every day of the period, zero where nothing happened.
@@ -362,6 +421,14 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
     const trendRows = trend.map((t) => [t.key, ...series.map((s) => t.indicators.counts[s.key] ?? 0)]);
     replace(trendTable, tableOf(L('近30天趋势', 'Last 30 days'), [L('日期', 'Day'), ...series.map((s) => s.name)], trendRows));
     const total = (k: string) => trend.reduce((n, t) => n + (t.indicators.counts[k] ?? 0), 0);
+    renderAlerts(alertList, {
+      loads,
+      nameOf: (id) => areaNames.get(id) ?? `#${id}`,
+      overdue,
+      today: todayCount,
+      dailyAverage: (total('reported') - todayCount) / 29,
+      childLevel: scope.child,
+    });
     trendEl.setAttribute('aria-label', `${L('近30天：', 'Last 30 days: ')}${series.map((s) => `${s.name} ${total(s.key)}`).join('，')}`);
 
     // Appeals by level-1 category, stacked per day; hidden quietly where the endpoint is missing.
@@ -389,9 +456,11 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
       rows
         .filter((r) => (r.indicators.counts.closed ?? 0) >= 3 && r.indicators.on_time_closure_rate !== null)
         .map((r) => ({ name: name(r.key), rate: r.indicators.on_time_closure_rate ?? 0, closed: r.indicators.counts.closed ?? 0, sat: r.indicators.satisfaction_rate }))
-        .sort((a, b) => b.rate - a.rate || b.closed - a.closed)
-        .slice(0, 10);
-    const deptRank = rank(byDept, (k) => deptMap.get(Number(k))?.name ?? `#${k}`);
+        // Ties (several units at 100%) by volume, then by name: a stable, explainable order.
+        .sort((a, b) => b.rate - a.rate || b.closed - a.closed || a.name.localeCompare(b.name, 'zh'));
+    const deptAll = rank(byDept, (k) => deptMap.get(Number(k))?.name ?? `#${k}`);
+    const deptRank = deptAll.slice(0, 10);
+    alertList.append(...redBlack(deptAll));
     const areaById = byId(areas);
     const streetName = (k: string) => {
       const a = areaById.get(Number(k));
@@ -399,7 +468,7 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
       const parent = a.parent_id !== null ? areaById.get(a.parent_id) : undefined;
       return parent && parent.level !== 'city' && scope.id === null ? `${parent.name}·${a.name}` : a.name;
     };
-    const streetRank = rank(byStreet, streetName);
+    const streetRank = rank(byStreet, streetName).slice(0, 10);
     const rankTable = (cap: string, rows: typeof deptRank) =>
       tableOf(cap, [L('名称', 'Name'), L('按期结案率', 'On-time closure'), L('结案数', 'Closed'), L('满意率', 'Satisfaction')], rows.map((r) => [r.name, pct(r.rate), r.closed, pct(r.sat)]));
     const few = () => h('p', { class: 'muted' }, L('结案数不足 3 件的单位不参与排名。', 'Units with fewer than 3 closed cases are not ranked.'));
@@ -420,10 +489,10 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
       animation: false,
       backgroundColor: 'transparent',
       tooltip: { trigger: 'axis', valueFormatter: (v: number) => `${(v * 100).toFixed(1)}%` },
-      grid: { left: 150, right: 48, top: 10, bottom: 24 },
-      xAxis: { type: 'value', max: 1, ...axisStyle, axisLabel: { color: MUTED, formatter: (v: number) => `${Math.round(v * 100)}%` } },
-      yAxis: { type: 'category', inverse: true, data: rows.map((r) => r.name), ...axisStyle },
-      series: [{ type: 'bar', data: rows.map((r) => r.rate), itemStyle: { color: '#5fb3f9' }, label: { show: true, position: 'right', color: TEXT, formatter: (p: { value: number }) => `${(p.value * 100).toFixed(0)}%` } }],
+      grid: { left: 150, right: 84, top: 10, bottom: 24 },
+      xAxis: { type: 'value', max: 1, ...axisStyle(), axisLabel: { color: MUTED, fontSize: fs(), formatter: (v: number) => `${Math.round(v * 100)}%` } },
+      yAxis: { type: 'category', inverse: true, data: rows.map((r) => r.name), ...axisStyle() },
+      series: [{ type: 'bar', data: rows.map((r) => r.rate), itemStyle: { color: '#5fb3f9' }, label: { show: true, position: 'right', color: TEXT, fontSize: fs(), formatter: (p: { value: number; dataIndex: number }) => `${(p.value * 100).toFixed(0)}% · ${rows[p.dataIndex]?.closed ?? ''}${L('件', '')}` } }],
     });
 
     await Promise.all([
@@ -432,10 +501,10 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
         animation: false,
         backgroundColor: 'transparent',
         tooltip: { trigger: 'axis' },
-        legend: { top: 0, textStyle: { color: TEXT }, data: series.map((s) => s.name) },
+        legend: { top: 0, textStyle: { color: TEXT, fontSize: fs() }, data: series.map((s) => s.name) },
         grid: { left: 40, right: 16, top: 30, bottom: 24 },
-        xAxis: { type: 'category', data: days.map((d) => d.slice(5)), ...axisStyle },
-        yAxis: { type: 'value', minInterval: 1, ...axisStyle },
+        xAxis: { type: 'category', data: days.map((d) => d.slice(5)), ...axisStyle() },
+        yAxis: { type: 'value', minInterval: 1, ...axisStyle() },
         series: series.map((s) => ({ name: s.name, type: 'line', smooth: false, showSymbol: false, data: trend.map((t) => t.indicators.counts[s.key] ?? 0), lineStyle: { color: s.color, width: 2 }, itemStyle: { color: s.color } })),
       }),
       categoryTrend === null
@@ -444,10 +513,10 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
             animation: false,
             backgroundColor: 'transparent',
             tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
-            legend: { top: 0, textStyle: { color: TEXT }, data: cat.names },
+            legend: { top: 0, textStyle: { color: TEXT, fontSize: fs() }, data: cat.names },
             grid: { left: 40, right: 16, top: 56, bottom: 24 },
-            xAxis: { type: 'category', data: days.map((d) => d.slice(5)), ...axisStyle },
-            yAxis: { type: 'value', minInterval: 1, ...axisStyle },
+            xAxis: { type: 'category', data: days.map((d) => d.slice(5)), ...axisStyle() },
+            yAxis: { type: 'value', minInterval: 1, ...axisStyle() },
             series: cat.names.map((name, i) => ({
               name,
               type: 'bar',
@@ -463,10 +532,10 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
         animation: false,
         backgroundColor: 'transparent',
         tooltip: { trigger: 'axis' },
-        legend: { top: 0, textStyle: { color: TEXT }, data: [L('案件数', 'Cases'), L('其中超期', 'Overdue')] },
+        legend: { top: 0, textStyle: { color: TEXT, fontSize: fs() }, data: [L('案件数', 'Cases'), L('其中超期', 'Overdue')] },
         grid: { left: 40, right: 16, top: 30, bottom: 24 },
-        xAxis: { type: 'category', data: stateRows.map((r) => r[0]), ...axisStyle },
-        yAxis: { type: 'value', minInterval: 1, ...axisStyle },
+        xAxis: { type: 'category', data: stateRows.map((r) => r[0]), ...axisStyle() },
+        yAxis: { type: 'value', minInterval: 1, ...axisStyle() },
         series: [
           { name: L('案件数', 'Cases'), type: 'bar', data: stateRows.map((r) => r[1]), itemStyle: { color: '#2f6e9e' } },
           { name: L('其中超期', 'Overdue'), type: 'bar', data: stateRows.map((r) => r[2]), itemStyle: { color: '#e4572e' } },
@@ -510,24 +579,25 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
       const escalated = ev.action === 'escalate' || ev.action === 'supervise';
       feed.querySelector('.placeholder')?.remove();
       const time = new Date(ev.at || Date.now()).toLocaleTimeString(lang(), { hour12: false });
-      feed.prepend(
-        h(
-          'li',
-          { class: isNew ? 'new' : escalated ? 'escalated' : undefined, 'data-number': ev.number },
-          h('span', { class: 'feed-time' }, time),
-          ' ',
-          h('span', { class: 'feed-tag' }, isNew ? L('新诉求', 'New') : escalated ? L('督办', 'Escalated') : actionName(ev.action)),
-          ' ',
-          h('span', { class: 'num' }, ev.number),
-          ' ',
-          stateName(ev.state),
-        ),
+      const item = h(
+        'li',
+        { class: isNew ? 'new' : escalated ? 'escalated' : undefined, 'data-number': ev.number },
+        h('span', { class: 'feed-time' }, time),
+        ' ',
+        h('span', { class: 'feed-tag' }, isNew ? L('新诉求', 'New') : escalated ? L('督办', 'Escalated') : actionName(ev.action)),
+        ' ',
+        h('span', { class: 'num' }, ev.number),
+        ' ',
+        stateName(ev.state),
       );
+      feed.prepend(item);
+      // A new case says what it is about, not only its number.
+      if (isNew) void describeInFeed(item, ev.case_id, ctx.signal);
       while (feed.children.length > 50) feed.lastElementChild?.remove();
       if (isNew) {
         todayCount += 1;
         const v = kpiValues.get('today');
-        if (v) v.textContent = String(todayCount);
+        if (v) (v.querySelector('a') ?? v).textContent = String(todayCount);
       }
       quietRefresh();
     },
@@ -541,4 +611,5 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
     quietRefresh.cancel();
   });
   if (!feed.children.length) feed.append(h('li', { class: 'muted placeholder' }, L('等待新的案件动态…', 'Waiting for case events…')));
+  void prefillFeed(feed, ctx.signal).catch(() => undefined);
 }

@@ -3,11 +3,12 @@
 
 import { ApiError, LIMITS, act, call, get, me, optional, qs, type AuditEntry, type Case } from '../api';
 import { debounce, field, fmtTime, h, option, replace, showError, showOk, statusBox } from '../dom';
-import { L, actionName, channelName, clockName, lang, roleName, satisfactionName } from '../i18n';
+import { L, actionName, channelName, clockName, lang, satisfactionName } from '../i18n';
 import type { Ctx } from '../page';
 import { areaPath, byId, categoryPath, loadAreas, loadCategories, loadDepts } from '../ref';
 import { openSse } from '../sse';
-import { categorySelect, countdown, factorList, gallery, priorityBadge, stateBadge } from '../widgets';
+import { categorySelect, countdown, factorList, gallery, mapPicker, priorityBadge, stateBadge } from '../widgets';
+import { closingBox, requestBox, trailList } from './case-parts';
 
 interface Route {
   lead_dept_id: number;
@@ -16,16 +17,34 @@ interface Route {
   rule_id: number;
 }
 
-const VIEWS: { id: string; zh: string; en: string; query: Record<string, string | boolean> }[] = [
-  { id: 'intake', zh: '待立案/待派遣', en: 'To register / dispatch', query: { state: 'received,registered' } },
-  { id: 'received', zh: '待立案', en: 'To register', query: { state: 'received' } },
-  { id: 'registered', zh: '待派遣', en: 'To dispatch', query: { state: 'registered' } },
-  { id: 'checked', zh: '待结案', en: 'To close', query: { state: 'checked' } },
-  { id: 'pending', zh: '待审批（延期/挂账）', en: 'Requests to decide', query: { state: 'handling' } },
-  { id: 'overdue', zh: '超期', en: 'Overdue', query: { overdue: true } },
-  { id: 'open', zh: '全部在办', en: 'All open', query: { state: 'received,registered,dispatched,handling,feedback,checked,parked' } },
-  { id: 'review', zh: '分类待复核', en: 'Low-confidence category', query: { review: true } },
+/** Errors meaning the case changed since the panel was drawn. */
+const STALE_CODES = ['illegal_transition', 'no_pending_request', 'request_pending', 'conflict', 'case_moved'];
+
+const OPEN_STATES = 'received,registered,dispatched,handling,feedback,checked,parked';
+
+const VIEWS: { id: string; zh: string; en: string; query: Record<string, string | boolean>; hintZh: string; hintEn: string }[] = [
+  { id: 'intake', zh: '待立案/待派遣', en: 'To register / dispatch', query: { state: 'received,registered' }, hintZh: '受理的案件由值班长立案，立案后由派遣员派遣。', hintEn: 'Received cases are registered by the shift lead, then dispatched by a dispatcher.' },
+  { id: 'received', zh: '待立案', en: 'To register', query: { state: 'received' }, hintZh: '这些案件等值班长立案（或作废）；派遣员在立案后才能派遣。', hintEn: 'These wait for the shift lead to register (or void) them; dispatchers act once they are registered.' },
+  { id: 'registered', zh: '待派遣', en: 'To dispatch', query: { state: 'registered' }, hintZh: '已立案，等待派遣到主办部门。', hintEn: 'Registered, waiting to be dispatched to a lead department.' },
+  { id: 'checked', zh: '待结案', en: 'To close', query: { state: 'checked' }, hintZh: '监督员核查通过，等值班长结案。', hintEn: 'Checked on site, waiting for the shift lead to close.' },
+  { id: 'pending', zh: '待审批（延期/挂账）', en: 'Requests to decide', query: { state: 'handling' }, hintZh: '部门提出的延期、挂账申请，由值班长审批。', hintEn: 'Extension and parking requests from departments, for the shift lead to decide.' },
+  // Open cases only, as the dashboard counts them: a closed case that ran late is not 超期 any more.
+  { id: 'overdue', zh: '超期', en: 'Overdue', query: { overdue: true, state: OPEN_STATES }, hintZh: '在办且已超过处置时限的案件（与驾驶舱的超期数一致）。', hintEn: 'Open cases past their deadline (the same count as the dashboard).' },
+  { id: 'open', zh: '全部在办', en: 'All open', query: { state: OPEN_STATES }, hintZh: '所有未结案的案件。', hintEn: 'Every case not closed yet.' },
+  { id: 'review', zh: '分类待复核', en: 'Low-confidence category', query: { review: true }, hintZh: '自动分类把握不大的案件，请核对分类。', hintEn: 'Cases whose automatic category is uncertain; check the category.' },
 ];
+
+/** Where each role starts: the queue it can act on. */
+function defaultView(role: string): string {
+  switch (role) {
+    case 'dispatcher':
+      return 'registered';
+    case 'leader':
+      return 'overdue';
+    default:
+      return 'intake';
+  }
+}
 
 export async function dispatchPage(ctx: Ctx): Promise<void> {
   const user = me()!;
@@ -36,8 +55,10 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
   const areaMap = byId(areas);
   const catByCode = new Map(cats.map((c) => [c.code, c]));
 
-  let view = ctx.params.get('view') ?? 'intake';
-  if (!VIEWS.some((v) => v.id === view)) view = 'intake';
+  const areaParam = Number(ctx.params.get('area'));
+  const areaFilter = Number.isInteger(areaParam) && areaParam > 0 ? areaParam : null;
+  let view = ctx.params.get('view') ?? defaultView(role);
+  if (!VIEWS.some((v) => v.id === view)) view = defaultView(role);
   const viewSel = h('select', { id: 'dq-view' }, VIEWS.map((v) => option(v.id, L(v.zh, v.en), v.id === view)));
   const refreshBtn = h('button', { type: 'button' }, L('刷新', 'Refresh'));
   const filter = h('input', { type: 'search', id: 'dq-filter', maxlength: '60', autocomplete: 'off' });
@@ -55,13 +76,22 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
   const liveNote = h('span', { class: 'muted live-note', 'aria-live': 'polite' });
   const queueBody = h('tbody');
   const queueStatus = h('p', { class: 'muted', role: 'status' });
+  const viewHint = h('p', { class: 'hint', 'data-testid': 'view-hint' });
   const detail = h('section', { class: 'card detail', 'aria-labelledby': 'dd-h', tabindex: '-1' }, h('h2', { id: 'dd-h' }, L('案件详情', 'Case')), h('p', { class: 'muted' }, L('从左侧队列中选择一个案件。', 'Choose a case from the queue.')));
   let selected: number | null = null;
+  /** The case this panel is acting on (its own change is not news from someone else). */
+  let acting: number | null = null;
+  let miniMap: { dispose: () => void } | null = null;
+  let mapSeq = 0;
+  ctx.dispose(() => miniMap?.dispose());
   let rows: Case[] = [];
 
   const loadQueue = async () => {
     const v = VIEWS.find((x) => x.id === view)!;
+    viewHint.textContent = L(v.hintZh, v.hintEn) + (areaFilter !== null ? L(`（仅 ${areaPath(areaFilter, areaMap)}）`, ` (only ${areaPath(areaFilter, areaMap)})`) : '');
     const params: Record<string, string | number | boolean> = { order: 'priority', limit: 200, ...v.query };
+    // From a figure of the dashboard: the cases of one area.
+    if (areaFilter !== null) params.area_id = areaFilter;
     let list: Case[] | null;
     try {
       list = await optional<Case[]>('GET', `/api/v1/cases${qs(params)}`, { signal: ctx.signal });
@@ -106,7 +136,7 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
     detail.focus();
   };
 
-  const renderDetail = async (id: number) => {
+  const renderDetail = async (id: number, refreshedBy = '') => {
     const [c, route, appeals, trail] = await Promise.all([
       get<Case>(`/api/v1/cases/${id}`),
       get<Route | null>(`/api/v1/cases/${id}/route`).catch(() => null),
@@ -114,7 +144,10 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
       get<AuditEntry[]>(`/api/v1/cases/${id}/trail`).catch(() => [] as AuditEntry[]),
     ]);
     const st = statusBox();
+    const staleNote = h('p', { class: 'stale-note', role: 'status', 'data-testid': 'stale-note', hidden: !refreshedBy });
+    if (refreshedBy) staleNote.textContent = refreshedBy;
     const after = async (p: Promise<Case>, msg: string) => {
+      acting = c.id;
       try {
         const updated = await p;
         await loadQueue();
@@ -122,7 +155,17 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
         const box = detail.querySelector('.status') as HTMLElement | null;
         if (box) showOk(box, `${msg} ${updated.number} → ${updated.state_zh && lang() === 'zh-CN' ? updated.state_zh : updated.state}`);
       } catch (e) {
-        showError(st, e instanceof ApiError ? e.message : String(e));
+        // The case moved on under us: show it as it is now, with the reason in words.
+        if (e instanceof ApiError && STALE_CODES.includes(e.code)) {
+          await loadQueue().catch(() => undefined);
+          await renderDetail(c.id).catch(() => undefined);
+          const box = detail.querySelector('.status') as HTMLElement | null;
+          if (box) showError(box, e);
+          return;
+        }
+        showError(st, e);
+      } finally {
+        acting = null;
       }
     };
 
@@ -158,8 +201,18 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
     const proposedSupport = (pr?.supporting ?? []).map((s) => (typeof s === 'number' ? s : depts.find((d) => d.code === s.code)?.id)).filter((x): x is number => x !== undefined);
     const suggestedLead = route?.lead_dept_id ?? proposedLead;
     if (suggestedLead) deptSel.value = String(suggestedLead);
-    const supportSel = h('select', { id: `dd-sup-${c.id}`, multiple: true, size: '4' });
-    for (const d of sortedDepts) supportSel.append(option(d.id, d.name, (route?.supporting_dept_ids ?? proposedSupport).includes(d.id)));
+    const supportWanted = route?.supporting_dept_ids ?? proposedSupport;
+    const supportFilter = h('input', { type: 'search', id: `dd-sup-q-${c.id}`, autocomplete: 'off', maxlength: '40' });
+    const supportBoxes = sortedDepts.map((d) => h('input', { type: 'checkbox', id: `dd-sup-${c.id}-${d.id}`, value: String(d.id), checked: supportWanted.includes(d.id) }));
+    const supportList = h(
+      'ul',
+      { class: 'plain check-list', 'aria-label': L('协办部门', 'Supporting departments') },
+      sortedDepts.map((d, i) => h('li', { 'data-name': d.name }, supportBoxes[i], ' ', h('label', { for: supportBoxes[i].id }, d.name))),
+    );
+    supportFilter.addEventListener('input', () => {
+      const q = supportFilter.value.trim();
+      for (const li of supportList.querySelectorAll<HTMLElement>('li')) li.hidden = q !== '' && !(li.dataset.name ?? '').includes(q) && !(li.querySelector('input') as HTMLInputElement).checked;
+    });
 
     const routeInfo = route
       ? h(
@@ -195,7 +248,7 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
       dispatchBtn.addEventListener('click', () => {
         const body: Record<string, unknown> = { action: 'dispatch' };
         if (deptSel.value) body.lead_dept_id = Number(deptSel.value);
-        const sup = [...supportSel.selectedOptions].map((o) => Number(o.value)).filter((d) => d !== Number(deptSel.value));
+        const sup = supportBoxes.filter((b) => b.checked).map((b) => Number(b.value)).filter((d) => d !== Number(deptSel.value));
         if (sup.length) body.supporting_dept_ids = sup;
         void after(act(c.id, body), L('已派遣', 'Dispatched'));
       });
@@ -206,7 +259,7 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
           h('legend', null, L('派遣（确认或更正部门）', 'Dispatch (confirm or correct the department)')),
           routeInfo,
           field(L('主办部门', 'Lead department'), deptSel),
-          field(L('协办部门（可多选）', 'Supporting departments (several allowed)'), supportSel),
+          h('fieldset', { class: 'support' }, h('legend', null, L('协办部门（可多选）', 'Supporting departments (several allowed)')), field(L('按名称筛选', 'Filter by name'), supportFilter), supportList),
           dispatchBtn,
         ),
       );
@@ -241,13 +294,13 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
         if (closure.value) body.closure_type = closure.value;
         void after(act(c.id, body), L('已结案', 'Closed'));
       });
-      actions.append(h('div', { class: 'inline' }, field(L('结案类型', 'Closure type'), closure), btn));
+      actions.append(closingBox(trail) ?? '', h('div', { class: 'inline' }, field(L('结案类型', 'Closure type'), closure), btn));
     }
     if (c.pending && c.state === 'handling' && can(['shift_lead'])) {
       const note = reasonBox('审批意见', 'Note', false);
       const approve = h('button', { type: 'button', class: 'primary', onclick: () => void after(act(c.id, { action: 'decide', approve: true, note: note.ta.value.trim() }), L('已批准', 'Approved')) }, L('批准', 'Approve'));
       const reject = h('button', { type: 'button', onclick: () => void after(act(c.id, { action: 'decide', approve: false, note: note.ta.value.trim() }), L('已驳回', 'Rejected')) }, L('驳回', 'Reject'));
-      actions.append(h('fieldset', null, h('legend', null, c.pending === 'extension' ? L('延期申请', 'Extension request') : L('挂账申请', 'Parking request')), note.el, approve, ' ', reject));
+      actions.append(h('fieldset', null, h('legend', null, c.pending === 'extension' ? L('审批延期申请', 'Decide the extension request') : L('审批挂账申请', 'Decide the parking request')), requestBox(c, trail), note.el, approve, ' ', reject));
     }
     if (c.state === 'parked' && can(['shift_lead'])) {
       actions.append(h('button', { type: 'button', onclick: () => void after(act(c.id, { action: 'unpark', note: '' }), L('已解除挂账', 'Unparked')) }, L('解除挂账', 'Unpark')));
@@ -269,17 +322,37 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
     }
 
     const due = countdown(c.due_at);
+    // Where the case is: a small map with its point (only when it has one and boundaries exist).
+    const mapBox = h('div', { class: 'mini-map-box', 'data-testid': 'mini-map' });
+    miniMap?.dispose();
+    miniMap = null;
+    const drawn = ++mapSeq;
+    if (c.lat !== null && c.lon !== null) {
+      const [lat, lon] = [c.lat, c.lon];
+      void mapPicker(mapBox, () => undefined, ctx.signal, { readOnly: true, label: L(`案件位置：${c.address || areaPath(c.area_id, areaMap)}`, `Where the case is: ${c.address || areaPath(c.area_id, areaMap)}`) })
+        .then((m) => {
+          if (!m) return mapBox.remove();
+          if (drawn !== mapSeq) return m.dispose();
+          miniMap = m;
+          m.setPoint(lat, lon);
+        })
+        .catch(() => mapBox.remove());
+    }
     replace(
       detail,
-      h('h2', { id: 'dd-h' }, h('span', { class: 'num' }, c.number), ' ', stateBadge(c.state), ' ', priorityBadge(c.priority_score, c.priority_level)),
+      h('h2', { id: 'dd-h', 'data-state': c.state, 'data-updated': c.updated_at }, h('span', { class: 'num' }, c.number), ' ', stateBadge(c.state), ' ', priorityBadge(c.priority_score, c.priority_level)),
+      staleNote,
       h('p', { class: 'case-title' }, c.title),
       h('p', { class: 'case-text' }, c.text),
       gallery(c.id),
+      mapBox,
       h(
         'dl',
         { class: 'facts' },
         h('dt', null, L('合并报告人数', 'Reporters (merged)')),
         h('dd', { 'data-testid': 'reporter-count' }, String(c.reporter_count)),
+        h('dt', null, L('受理时间', 'Received')),
+        h('dd', null, fmtTime(c.created_at, lang())),
         h('dt', null, L('渠道', 'Channel')),
         h('dd', null, channelName(c.channel)),
         h('dt', null, L('分类', 'Category')),
@@ -287,13 +360,13 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
         h('dt', null, L('区域', 'Area')),
         h('dd', null, areaPath(c.area_id, areaMap)),
         h('dt', null, L('地址', 'Address')),
-        h('dd', null, c.address || '—'),
+        h('dd', null, c.address || '—', c.lat !== null && c.lon !== null ? h('span', { class: 'muted' }, ` (${c.lat.toFixed(5)}, ${c.lon.toFixed(5)})`) : null),
         h('dt', null, L('报告人', 'Reporter')),
         h('dd', null, `${c.reporter_name || '—'} ${c.reporter_phone || ''}`),
         h('dt', null, L('主办部门', 'Lead department')),
         h('dd', null, c.lead_dept_id ? deptMap.get(c.lead_dept_id)?.name ?? `#${c.lead_dept_id}` : '—'),
         h('dt', null, L('时限', 'Time limit')),
-        h('dd', { class: due.overdue ? 'overdue' : undefined }, c.due_at ? `${c.limit_amount ?? ''} ${clockName(c.clock)} · ${fmtTime(c.due_at, lang())} · ${due.text}` : '—'),
+        h('dd', { class: due.overdue ? 'overdue' : undefined }, c.due_at ? `${c.limit_amount ?? ''} ${clockName(c.clock)} · ${fmtTime(c.due_at, lang())} · ${due.text}` : c.pending ? L('计时暂停（申请待审批）', 'paused (request waiting for a decision)') : '—'),
         h('dt', null, L('督办/返工/回退', 'Supervised / reworked / returned')),
         h('dd', null, `${c.supervise_count} / ${c.rework_count} / ${c.return_count}`),
         c.asset ? h('dt', null, L('部件', 'Asset')) : null,
@@ -339,7 +412,7 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
         'details',
         null,
         h('summary', null, L('办理记录', 'Trail')),
-        h('ol', { class: 'trail' }, trail.map((t) => h('li', null, `${fmtTime(t.at, lang())} · ${roleName(t.actor_role)} · ${actionName(t.action)}`))),
+        trailList(trail),
       ),
     );
   };
@@ -361,6 +434,7 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
         { class: 'card queue', 'aria-labelledby': 'dq-h' },
         h('h2', { id: 'dq-h' }, L('案件队列（按优先级）', 'Queue (by priority)')),
         h('div', { class: 'inline' }, field(L('视图', 'View'), viewSel), field(L('按编号或内容筛选', 'Filter by number or text'), filter), refreshBtn, liveNote),
+        viewHint,
         queueStatus,
         h(
           'div',
@@ -392,6 +466,15 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
     if (found) await select(found.id);
   }
 
+  // Someone else changed the open case: draw it again as it is now (unless this panel did it,
+  // in which case it is drawn already), so it never offers an action the state no longer allows.
+  const refreshOpen = async (id: number, action: string) => {
+    const shown = detail.querySelector<HTMLElement>('#dd-h')?.dataset.updated;
+    const now = await get<Case>(`/api/v1/cases/${id}`).catch(() => null);
+    if (!now || selected !== id || acting === id || now.updated_at === shown) return;
+    await renderDetail(id, L(`此案件刚被更新（${actionName(action)}），已按最新状态刷新。`, `This case was just updated (${actionName(action)}); showing its current state.`)).catch(() => undefined);
+  };
+
   // New cases arrive live: refresh the queue when the stream says so.
   const refresh = debounce(() => void loadQueue().catch(() => undefined), 800);
   const sse = openSse(
@@ -402,8 +485,9 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
         return;
       }
       try {
-        const ev = JSON.parse(msg.data) as { number: string; action: string };
+        const ev = JSON.parse(msg.data) as { case_id: number; number: string; action: string; state: string };
         liveNote.textContent = `${L('最新：', 'Latest: ')}${ev.number} ${actionName(ev.action)}`;
+        if (ev.case_id === selected) void refreshOpen(ev.case_id, ev.action);
       } catch {
         // ignore malformed events
       }

@@ -1,12 +1,14 @@
 // Hotline console (12345 operator): keyboard-fast entry of a phone appeal with live category,
 // duplicate and address suggestions; after submit, the case number and a clean form.
 
-import { ApiError, LIMITS, act, get, post, qs, type Area, type Case } from '../api';
-import { field, fmtTime, h, replace, showError, showOk, statusBox } from '../dom';
-import { L, lang, satisfactionName } from '../i18n';
+import { errorText } from '../errors';
+import { LIMITS, me, post, type Area } from '../api';
+import { field, h, replace, showError, showOk, statusBox } from '../dom';
+import { callbackList } from './callbacks';
+import { L, lang } from '../i18n';
 import type { Ctx } from '../page';
-import { areaPath, byId, categoryPath, loadAreas, loadCategories } from '../ref';
-import { addressSearch, categorySelect, contentKeys, counted, selectByCode, stateBadge, suggestPanel } from '../widgets';
+import { byId, loadAreas, loadCategories } from '../ref';
+import { addressSearch, categorySelect, contentKeys, counted, selectByCode, suggestPanel } from '../widgets';
 
 export async function hotlinePage(ctx: Ctx): Promise<void> {
   const [cats, areas] = await Promise.all([loadCategories(), loadAreas().catch(() => [] as Area[])]);
@@ -20,7 +22,8 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
   const category = categorySelect(cats, L('（自动分类）', '(classify automatically)'));
   category.name = 'category';
   const areaSel = h('select', { name: 'area' }, h('option', { value: '' }, L('（按地址定位）', '(locate from the address)')));
-  for (const a of areas.filter((a) => a.level !== 'city')) {
+  // Districts, streets and communities: the 2,000-odd unit grids are found from the address.
+  for (const a of areas.filter((a) => a.level === 'district' || a.level === 'street' || a.level === 'community')) {
     const depth = ['district', 'street', 'community', 'grid'].indexOf(a.level);
     areaSel.append(h('option', { value: String(a.id) }, `${'\u3000'.repeat(Math.max(depth, 0))}${a.name}`));
   }
@@ -28,31 +31,71 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
   let lat: number | null = null;
   let lon: number | null = null;
   const located = h('p', { class: 'located', 'aria-live': 'polite' });
+  const addrWarn = h('p', { class: 'status warn', role: 'alert', hidden: true, 'data-testid': 'address-unmatched' });
+  let unmatchedConfirmed = false;
   const addr = addressSearch((r) => {
     lat = r.lat;
     lon = r.lon;
+    addrWarn.hidden = true;
+    unmatchedConfirmed = false;
     replace(located, L('已定位：', 'Located: '), `${r.name} · ${r.area_name}`);
-    const match = areas.find((a) => a.code === r.area_code);
-    if (match) areaSel.value = String(match.id);
+    // The address may lie in a unit grid, which the list does not offer: take its community.
+    for (let a = areas.find((x) => x.code === r.area_code); a; a = a.parent_id !== null ? areaMap.get(a.parent_id) : undefined) {
+      if ([...areaSel.options].some((o) => o.value === String(a!.id))) {
+        areaSel.value = String(a.id);
+        break;
+      }
+    }
     suggest.trigger();
   });
   addr.input.name = 'address';
+  // Typing again forgets an earlier match: the text no longer names the point.
+  addr.input.addEventListener('input', () => {
+    if (lat !== null) {
+      lat = lon = null;
+      replace(located);
+    }
+    addrWarn.hidden = true;
+    unmatchedConfirmed = false;
+  });
   const suggest = suggestPanel({
-    getInput: () => ({ text: text.value, title: title.value, lat, lon }),
+    getInput: () => ({
+      text: text.value,
+      title: title.value,
+      lat,
+      lon,
+      area_code: areaSel.value ? areaMap.get(Number(areaSel.value))?.code : undefined,
+      category_code: category.selectedOptions[0]?.dataset.code,
+    }),
     onPickCategory: (code) => selectByCode(category, code),
     showDuplicates: true,
   });
   text.addEventListener('input', () => suggest.trigger());
+  areaSel.addEventListener('change', () => suggest.trigger());
+  category.addEventListener('change', () => suggest.trigger());
   const status = statusBox();
   status.classList.add('big-status');
   const submit = h('button', { type: 'submit', class: 'primary', 'aria-keyshortcuts': 'Control+Enter' }, L('提交 (Ctrl+Enter)', 'Submit (Ctrl+Enter)'));
   const clearBtn = h('button', { type: 'button', 'aria-keyshortcuts': 'Alt+N' }, L('新来电 (Alt+N)', 'New call (Alt+N)'));
   const recent = h('ol', { class: 'recent', 'aria-live': 'polite' });
+  // This shift's calls survive a reload (per browser tab and user).
+  const recentKey = `urbis.recent.${me()?.username ?? ''}`;
+  const remember = (number: string, label: string, at: string) => recent.prepend(h('li', { 'data-number': number }, h('span', { class: 'num' }, number), ` · ${label} · ${new Date(at).toLocaleTimeString(lang())}`));
+  const stored = (): { number: string; label: string; at: string }[] => {
+    try {
+      const v = JSON.parse(sessionStorage.getItem(recentKey) ?? '[]') as unknown;
+      return Array.isArray(v) ? (v as { number: string; label: string; at: string }[]) : [];
+    } catch {
+      return [];
+    }
+  };
+  for (const r of stored().slice().reverse()) remember(r.number, r.label, r.at);
 
   const form = h(
     'form',
     { class: 'card hotline-form', 'aria-labelledby': 'hl-h', novalidate: true },
     h('h2', { id: 'hl-h' }, L('来电登记', 'Record a call')),
+    status,
     h('div', { class: 'row2' }, field(L('来电号码', 'Caller phone'), phone), field(L('来电人姓名', 'Caller name'), name)),
     field(L('诉求内容（必填）', 'What the caller says (required)'), text),
     counted(text, LIMITS.text),
@@ -60,10 +103,16 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
     h('div', { class: 'row2' }, field(L('分类 (Alt+C)', 'Category (Alt+C)'), category), field(L('区域', 'Area'), areaSel)),
     addr.el,
     located,
+    addrWarn,
     h('div', { class: 'field check' }, urgent, h('label', { for: urgent.id }, L('紧急', 'Urgent'))),
     h('div', { class: 'actions' }, submit, clearBtn),
-    status,
   );
+  // Enter in a one-line field never files the call (an address may not be picked yet): only
+  // Ctrl+Enter or the button does.
+  form.addEventListener('keydown', (ev) => {
+    const t = ev.target as HTMLElement;
+    if (ev.key === 'Enter' && !ev.ctrlKey && !ev.metaKey && t instanceof HTMLInputElement) ev.preventDefault();
+  });
   counted(title, LIMITS.title);
   phone.maxLength = LIMITS.phone;
   name.maxLength = LIMITS.name;
@@ -74,8 +123,11 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
   const clearForm = () => {
     form.reset();
     suggest.reset();
+    addr.reset();
     lat = lon = null;
     replace(located);
+    addrWarn.hidden = true;
+    unmatchedConfirmed = false;
     keys.renew();
     phone.focus();
   };
@@ -89,6 +141,18 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
     if (!text.value.trim()) {
       showError(status, L('请填写诉求内容。', 'Enter what the caller says.'));
       text.focus();
+      return;
+    }
+    if (addr.input.value.trim() && lat === null && !unmatchedConfirmed) {
+      unmatchedConfirmed = true;
+      addrWarn.hidden = false;
+      replace(
+        addrWarn,
+        areaSel.value
+          ? L(`地址“${addr.input.value.trim()}”未匹配到标准地址，案件将只定位到所选区域。请从候选中选择地址，或再次提交确认。`, `The address "${addr.input.value.trim()}" matched no known place; the case will be located only at the chosen area. Pick a match, or submit again to confirm.`)
+          : L(`地址“${addr.input.value.trim()}”未匹配到标准地址，也未选择区域，案件将只定位到全市。请从候选中选择地址或选择区域，或再次提交确认。`, `The address "${addr.input.value.trim()}" matched no known place and no area is chosen; the case will be located only at city level. Pick a match or an area, or submit again to confirm.`),
+      );
+      addr.input.focus();
       return;
     }
     const body: Record<string, unknown> = { channel: 'hotline', text: text.value.trim() };
@@ -113,11 +177,13 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
         res.merged ? L('（并入已有案件，报告人数增加）', ' (joined to an open case; reporter count grew)') : '',
         L('。请告知来电人。', '. Tell the caller.'),
       );
-      recent.prepend(h('li', null, h('span', { class: 'num' }, res.number), ` · ${(body.title as string) ?? text.value.trim().slice(0, 30)} · ${new Date().toLocaleTimeString(lang())}`));
+      const entry = { number: res.number, label: (body.title as string) ?? text.value.trim().slice(0, 30), at: new Date().toISOString() };
+      remember(entry.number, entry.label, entry.at);
       while (recent.children.length > 10) recent.lastElementChild?.remove();
+      sessionStorage.setItem(recentKey, JSON.stringify([entry, ...stored().filter((r) => r.number !== entry.number)].slice(0, 10)));
       clearForm();
     } catch (e) {
-      showError(status, e instanceof ApiError ? e.message : String(e));
+      showError(status, e);
     } finally {
       submit.disabled = false;
     }
@@ -161,52 +227,7 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
   );
 
   // Call-backs (回访): closed cases waiting for the resident's verdict, recorded by the operator.
-  const callbacks = h('div');
-  const loadCallbacks = async () => {
-    const rows = await get<Case[]>(`/api/v1/cases${qs({ state: 'closed', limit: 20 })}`, { signal: ctx.signal });
-    if (!rows.length) {
-      replace(callbacks, h('p', { class: 'muted' }, L('暂无待回访案件。', 'No cases wait for a call-back.')));
-      return;
-    }
-    replace(
-      callbacks,
-      h(
-        'ul',
-        { class: 'plain' },
-        rows.map((c) => {
-          const sel = h('select', { 'aria-label': `${L('回访结果', 'Call-back verdict')} ${c.number}` }, ['satisfied', 'basically_satisfied', 'dissatisfied'].map((s) => h('option', { value: s }, satisfactionName(s))));
-          const resolved = h('input', { type: 'checkbox', checked: true, id: `cb-res-${c.id}` });
-          const st = statusBox();
-          const btn = h('button', { type: 'button' }, L('记录回访', 'Record'));
-          btn.addEventListener('click', async () => {
-            btn.disabled = true;
-            try {
-              await act(c.id, { action: 'rate', satisfaction: sel.value, resolved: resolved.checked, comment: '' });
-              showOk(st, L('已记录', 'Recorded'));
-            } catch (e) {
-              showError(st, (e as Error).message);
-              btn.disabled = false;
-            }
-          });
-          return h(
-            'li',
-            { class: 'callback' },
-            h('span', { class: 'num' }, c.number),
-            ' ',
-            stateBadge(c.state),
-            ` ${c.title} · ${categoryPath(c.category_id, catMap)} · ${areaPath(c.area_id, areaMap)} · ${c.reporter_phone || '—'} · ${fmtTime(c.closed_at, lang())} `,
-            sel,
-            ' ',
-            resolved,
-            h('label', { for: resolved.id }, L('已解决', 'solved')),
-            ' ',
-            btn,
-            st,
-          );
-        }),
-      ),
-    );
-  };
+  const callbacks = callbackList(catMap, areaMap, ctx.signal);
 
   ctx.main.append(
     h('h1', null, L('12345 热线受理台', '12345 hotline console')),
@@ -222,8 +243,8 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
         shortcuts,
       ),
     ),
-    h('section', { class: 'card', 'aria-labelledby': 'cb-h' }, h('h2', { id: 'cb-h' }, L('待回访', 'Call-backs due')), callbacks),
+    h('section', { class: 'card', 'aria-labelledby': 'cb-h' }, h('h2', { id: 'cb-h' }, L('待回访', 'Call-backs due')), callbacks.el),
   );
-  await loadCallbacks().catch((e) => replace(callbacks, h('p', { class: 'status error', role: 'alert' }, (e as Error).message)));
+  await callbacks.load().catch((e) => replace(callbacks.el, h('p', { class: 'status error', role: 'alert' }, errorText(e))));
   phone.focus();
 }

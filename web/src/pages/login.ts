@@ -1,6 +1,6 @@
 // Log in with a username and password; the token goes to sessionStorage.
 
-import { ApiError, post, setSession, type Me } from '../api';
+import { post, setSession, type Me } from '../api';
 import { field, h, showError, statusBox } from '../dom';
 import { L } from '../i18n';
 import { homeOf, mayOpen, type Ctx } from '../page';
@@ -36,7 +36,7 @@ export async function loginPage(ctx: Ctx): Promise<void> {
       const next = ctx.params.get('next');
       location.hash = `#/${next && next !== 'login' && mayOpen(next, res.user.role) ? next : homeOf(res.user.role)}`;
     } catch (e) {
-      showError(status, e instanceof ApiError ? e.message : String(e));
+      showError(status, e);
       submit.disabled = false;
       password.select();
     }

@@ -1,6 +1,7 @@
 // Citizen portal (mobile-first): report a problem, follow a case by its number without logging
 // in, read the official reply and rate it.
 
+import { errorText } from '../errors';
 import { ApiError, LIMITS, act, attachmentUrl, get, me, optional, post, qs, uploadPhotos, type Attachment, type Case } from '../api';
 import { field, fmtTime, h, replace, showError, showInfo, showOk, statusBox } from '../dom';
 import { L, lang, satisfactionName, stateName } from '../i18n';
@@ -130,7 +131,7 @@ export async function portalPage(ctx: Ctx): Promise<void> {
       const files = photos.files();
       let photoNote = '';
       if (files.length) {
-        const up = await uploadPhotos(res.case_id, 'appeal', files).catch((e: Error) => ({ uploaded: 0, missing: false, errors: [e.message] }));
+        const up = await uploadPhotos(res.case_id, 'appeal', files).catch((e: Error) => ({ uploaded: 0, missing: false, errors: [errorText(e)] }));
         if (up.missing) photoNote = L('（照片上传暂不可用）', ' (photo upload is not available yet)');
         else if (up.errors.length) photoNote = L(`（${up.errors.length} 张照片未上传：${up.errors.join('；')}）`, ` (${up.errors.length} photo(s) not uploaded: ${up.errors.join('; ')})`);
         else photoNote = L(`（已上传 ${up.uploaded} 张照片）`, ` (${up.uploaded} photo(s) uploaded)`);
@@ -150,11 +151,13 @@ export async function portalPage(ctx: Ctx): Promise<void> {
       form.reset();
       photos.reset();
       suggest.reset();
+      addr.reset();
+      mapApi?.clear();
       lat = lon = null;
       replace(located);
       if (resident) void loadMine();
     } catch (e) {
-      showError(status, e instanceof ApiError ? e.message : String(e));
+      showError(status, e);
     } finally {
       submit.disabled = false;
     }
@@ -199,7 +202,7 @@ export async function portalPage(ctx: Ctx): Promise<void> {
       }
       replace(followOut, h('p', { class: 'status error', role: 'alert' }, L('未找到该编号的诉求。登录后可在“我的诉求”中查看。', 'No case with that number was found. Log in to see your cases under “My cases”.')));
     } catch (e) {
-      replace(followOut, h('p', { class: 'status error', role: 'alert' }, e instanceof ApiError && e.code === 'case_not_found' ? L('未找到该编号的诉求。', 'No case with that number.') : (e as Error).message));
+      replace(followOut, h('p', { class: 'status error', role: 'alert' }, e instanceof ApiError && e.code === 'case_not_found' ? L('未找到该编号的诉求。', 'No case with that number.') : errorText(e)));
     }
   });
   const focusResult = () => {
@@ -253,20 +256,29 @@ export async function portalPage(ctx: Ctx): Promise<void> {
       const cards = await Promise.all(rows.map((c, i) => caseCard(c, i === 0)));
       replace(mineList, h('p', { class: 'muted' }, L('最近 20 件，点开查看进度、答复和评价。', 'Your 20 most recent cases; open one to see progress, reply and rating.')), h('ul', { class: 'plain' }, cards.map((c) => h('li', null, c))));
     } catch (e) {
-      if ((e as Error).name !== 'AbortError') replace(mineList, h('p', { class: 'status error', role: 'alert' }, (e as Error).message));
+      if ((e as Error).name !== 'AbortError') replace(mineList, h('p', { class: 'status error', role: 'alert' }, errorText(e)));
     }
   };
   const caseCard = async (c: Case, open: boolean): Promise<HTMLElement> => {
     const details = h('div', { class: 'details' });
     const toRate = c.state === 'closed' && resident;
+    const badge = stateBadge(c.state);
+    const rateBadge = toRate ? h('span', { class: 'badge prio-high', 'data-testid': 'to-rate' }, L('待评价', 'please rate')) : null;
+    const steps = progress(c.state);
     const disclosure = h(
       'details',
       { open },
-      h('summary', null, h('span', { class: 'num' }, c.number), ' ', stateBadge(c.state), toRate ? h('span', { class: 'badge prio-high' }, L('待评价', 'please rate')) : null, ' ', c.title || c.text.slice(0, 60)),
+      h('summary', null, h('span', { class: 'num' }, c.number), ' ', badge, rateBadge, ' ', c.title || c.text.slice(0, 60)),
       h('p', { class: 'muted' }, `${categoryPath(c.category_id, catMap)} · ${areaMap.size ? areaPath(c.area_id, areaMap) : ''} · ${fmtTime(c.created_at, lang())}`),
-      progress(c.state),
+      steps,
       details,
     );
+    // Once rated, the card shows the new state at once (no stale 待评价).
+    const rated = (u: Case) => {
+      badge.replaceWith(stateBadge(u.state));
+      rateBadge?.remove();
+      steps.replaceWith(progress(u.state));
+    };
     const card = h('article', { class: 'case-card', 'data-number': c.number, 'aria-label': `${L('诉求', 'Case')} ${c.number}` }, disclosure);
     let filled = false;
     const fill = async () => {
@@ -284,7 +296,7 @@ export async function portalPage(ctx: Ctx): Promise<void> {
             .catch(() => undefined);
         }
       }
-      if (toRate) details.append(rateForm(c));
+      if (toRate) details.append(rateForm(c, rated));
       if (c.satisfaction) details.append(h('p', null, L('您的评价：', 'Your rating: '), satisfactionName(c.satisfaction)));
     };
     disclosure.addEventListener('toggle', () => {
@@ -293,7 +305,7 @@ export async function portalPage(ctx: Ctx): Promise<void> {
     if (open) await fill();
     return card;
   };
-  const rateForm = (c: Case): HTMLElement => {
+  const rateForm = (c: Case, onRated: (u: Case) => void): HTMLElement => {
     const group = `rate-${c.id}`;
     const opts = ['satisfied', 'basically_satisfied', 'dissatisfied'].map((s, i) => {
       const input = h('input', { type: 'radio', name: group, value: s, id: `${group}-${s}`, checked: i === 0 });
@@ -319,8 +331,9 @@ export async function portalPage(ctx: Ctx): Promise<void> {
       try {
         const updated = await act(c.id, { action: 'rate', satisfaction: sat, resolved: resolved.checked, comment: comment.value.trim() });
         replace(f, h('p', { class: 'status ok', role: 'status' }, L('感谢您的评价！', 'Thank you for your rating!'), ' ', stateName(updated.state)));
+        onRated(updated);
       } catch (e) {
-        showError(st, (e as Error).message);
+        showError(st, e);
         btn.disabled = false;
       }
     });

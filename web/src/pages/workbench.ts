@@ -2,12 +2,15 @@
 // feedback with note and photos, return a wrong dispatch (回退), ask for an extension (延期) or
 // parking (挂账); and the grid supervisor's checks (核查通过 / 核查不通过).
 
-import { ApiError, LIMITS, act, attachmentUrl, get, me, optional, qs, uploadPhotos, type Attachment, type Case } from '../api';
+import { errorText } from '../errors';
+import { ApiError, LIMITS, act, attachmentUrl, get, me, optional, qs, uploadPhotos, type Attachment, type AuditEntry, type Case } from '../api';
 import { field, fmtTime, h, replace, showError, showOk, statusBox } from '../dom';
 import { L, clockName, lang } from '../i18n';
 import type { Ctx } from '../page';
 import { areaPath, byId, categoryPath, loadAreas, loadCategories, loadDepts } from '../ref';
 import { countdown, officialReply, photoPicker, priorityBadge, stateBadge } from '../widgets';
+import { requestBox } from './case-parts';
+import { patrolForm } from './patrol';
 
 export async function workbenchPage(ctx: Ctx): Promise<void> {
   const user = me()!;
@@ -47,9 +50,25 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
         showOk(st, msg);
         await reloadAll();
         const box = ctx.main.querySelector<HTMLElement>('#wb-status');
-        if (box) showOk(box, `${c.number}: ${msg}`);
+        if (box) {
+          showOk(box, `${c.number}: ${msg}`);
+          window.setTimeout(() => {
+            if (box.textContent === `${c.number}: ${msg}`) {
+              box.className = 'status';
+              replace(box);
+            }
+          }, 10000);
+        }
       } catch (e) {
-        showError(st, e instanceof ApiError ? e.message : String(e));
+        // The case changed elsewhere: draw the tasks again and say why on the fresh card (or,
+        // when the case left this list, at the bottom of the screen).
+        if (e instanceof ApiError && ['illegal_transition', 'no_pending_request', 'request_pending', 'conflict'].includes(e.code)) {
+          await reloadAll().catch(() => undefined);
+          const box = ctx.main.querySelector<HTMLElement>(`article[data-number="${c.number}"] > .status`) ?? ctx.main.querySelector<HTMLElement>('#wb-status');
+          if (box) showError(box, e);
+          return;
+        }
+        showError(st, e);
       }
     };
     const actions = h('div', { class: 'action-area' });
@@ -62,7 +81,11 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
         const note = h('textarea', { rows: '3', maxlength: String(LIMITS.note), id: `fb-note-${c.id}` });
         const photos = photoPicker(L('处置照片（可选）', 'Photos of the fix (optional)'));
         const btn = h('button', { type: 'submit', class: 'primary' }, L('提交反馈', 'Send feedback'));
-        const f = h('form', { class: 'feedback-form', 'aria-label': `${L('反馈', 'Feedback')} ${c.number}` }, field(L('处置情况（必填）', 'What was done (required)'), note), photos.el, btn);
+        // While an extension or parking request waits, feedback would end the handling under the
+        // shift lead's feet: the server refuses it (request_pending), and the form says so first.
+        const waitNote = c.pending ? h('p', { class: 'status warn', 'data-testid': 'feedback-blocked' }, L('延期/挂账申请待值班长审批，审批后才能提交反馈。', 'A request waits for the shift lead; feedback is possible after the decision.')) : null;
+        btn.disabled = Boolean(c.pending);
+        const f = h('form', { class: 'feedback-form', 'aria-label': `${L('反馈', 'Feedback')} ${c.number}` }, waitNote, field(L('处置情况（必填）', 'What was done (required)'), note), photos.el, btn);
         f.addEventListener('submit', (ev) => {
           ev.preventDefault();
           if (!note.value.trim()) return showError(st, L('请填写处置情况。', 'Describe what was done.'));
@@ -80,9 +103,9 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
               await act(c.id, { action: 'feedback', note: note.value.trim() });
             })(),
             L('已反馈，等待核查', 'Fed back; waiting for the check'),
-          ).finally(() => (btn.disabled = false));
+          ).finally(() => (btn.disabled = Boolean(c.pending)));
         });
-        actions.append(h('details', { open: true }, h('summary', null, L('反馈处置结果', 'Report the fix')), f));
+        actions.append(h('details', { class: 'feedback-details' }, h('summary', null, L('反馈处置结果…', 'Report the fix…')), f));
         if (!c.pending) {
           const amount = h('input', { type: 'number', min: '1', max: '1000', value: '1', id: `ext-amt-${c.id}` });
           const reason = h('textarea', { rows: '2', maxlength: String(LIMITS.note), id: `ext-reason-${c.id}` });
@@ -117,14 +140,30 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
     }
     if (user.role === 'grid_supervisor' && c.state === 'feedback') {
       const note = h('textarea', { rows: '2', maxlength: String(LIMITS.note), id: `chk-note-${c.id}` });
+      // Where the check was made, from the phone: it goes into the trail with the note.
+      let where = '';
+      const placeOut = h('span', { class: 'muted', 'aria-live': 'polite', 'data-testid': 'check-position' });
+      const placeBtn = h('button', { type: 'button' }, L('记录当前位置', 'Record my position'));
+      placeBtn.addEventListener('click', () => {
+        if (!navigator.geolocation) return showError(st, L('此设备不能定位。', 'This device cannot give its position.'));
+        navigator.geolocation.getCurrentPosition(
+          (pos) => {
+            where = L(`（核查位置 ${pos.coords.latitude.toFixed(5)}, ${pos.coords.longitude.toFixed(5)}）`, ` (checked at ${pos.coords.latitude.toFixed(5)}, ${pos.coords.longitude.toFixed(5)})`);
+            placeOut.textContent = where;
+          },
+          () => showError(st, L('未能取得位置（未授权或无信号）。', 'No position (not allowed or no signal).')),
+          { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 },
+        );
+      });
+      const noted = () => `${note.value.trim()}${where}`.trim();
       const pass = h('button', { type: 'button', class: 'primary' }, L('核查通过', 'Check passed'));
-      pass.addEventListener('click', () => void run(act(c.id, { action: 'check_pass', note: note.value.trim() }), L('核查通过', 'Check passed')));
+      pass.addEventListener('click', () => void run(act(c.id, { action: 'check_pass', note: noted() }), L('核查通过', 'Check passed')));
       const fail = h('button', { type: 'button', class: 'danger' }, L('核查不通过（返工）', 'Check failed (rework)'));
       fail.addEventListener('click', () => {
         if (!note.value.trim()) return showError(st, L('请填写不通过的原因。', 'Say why the check failed.'));
-        void run(act(c.id, { action: 'check_fail', reason: note.value.trim() }), L('已退回返工', 'Sent back for rework'));
+        void run(act(c.id, { action: 'check_fail', reason: noted() }), L('已退回返工', 'Sent back for rework'));
       });
-      actions.append(h('fieldset', null, h('legend', null, L('现场核查', 'On-site check')), field(L('核查意见（不通过时必填）', 'Check note (required when failing)'), note), pass, ' ', fail));
+      actions.append(h('fieldset', null, h('legend', null, L('现场核查', 'On-site check')), field(L('核查意见（不通过时必填）', 'Check note (required when failing)'), note), h('p', null, placeBtn, ' ', placeOut), pass, ' ', fail));
     }
     if (user.role === 'grid_supervisor' && c.state === 'received') {
       const note = h('textarea', { rows: '2', maxlength: String(LIMITS.note), id: `self-note-${c.id}` });
@@ -152,6 +191,17 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
 
     const due = c.state === 'dispatched' && c.response_due_at ? c.response_due_at : c.due_at;
     const cd = countdown(due);
+    // A waiting request pauses the clock: say so, and how much was asked, instead of "no deadline".
+    const asked = h('span', { class: 'asked' });
+    if (c.pending) {
+      cd.text = c.pending === 'extension' ? L('计时暂停（延期申请审批中）', 'paused (extension request waiting)') : L('计时暂停（挂账申请审批中）', 'paused (parking request waiting)');
+      void get<AuditEntry[]>(`/api/v1/cases/${c.id}/trail`)
+        .then((trail) => {
+          const box = requestBox(c, trail);
+          if (box) asked.replaceWith(box);
+        })
+        .catch(() => undefined);
+    }
     return h(
       'article',
       { class: `task card ${c.overdue ? 'is-overdue' : ''}`, 'data-number': c.number, 'aria-labelledby': `task-h-${c.id}` },
@@ -162,18 +212,23 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
         'dl',
         { class: 'facts' },
         h('dt', null, c.state === 'dispatched' ? L('签收时限', 'Accept by') : L('处置时限', 'Due')),
-        h('dd', null, h('span', { class: `countdown ${cd.overdue ? 'overdue' : cd.soon ? 'soon' : ''}`, 'data-due': due ?? '', role: 'timer', 'aria-live': 'off' }, cd.text), due ? ` (${fmtTime(due, lang())})` : ''),
+        h('dd', null, h('span', { class: `countdown ${cd.overdue ? 'overdue' : cd.soon ? 'soon' : ''}`, 'data-due': c.pending ? undefined : due ?? '', role: 'timer', 'aria-live': 'off' }, cd.text), due ? ` (${fmtTime(due, lang())})` : ''),
+        h('dt', null, L('受理时间', 'Received')),
+        h('dd', null, fmtTime(c.created_at, lang())),
+        h('dt', null, L('报告人', 'Reporter')),
+        h('dd', null, c.reporter_name || c.reporter_phone ? `${c.reporter_name} ${c.reporter_phone}`.trim() : '—'),
         h('dt', null, L('分类', 'Category')),
         h('dd', null, categoryPath(c.category_id, catMap)),
         h('dt', null, L('区域', 'Area')),
         h('dd', null, areaPath(c.area_id, areaMap)),
         h('dt', null, L('地址', 'Address')),
-        h('dd', null, c.address || '—'),
+        h('dd', null, c.address || '—', c.lat !== null && c.lon !== null ? h('span', { class: 'muted' }, ` (${c.lat.toFixed(5)}, ${c.lon.toFixed(5)})`) : null),
         h('dt', null, L('报告人数', 'Reporters')),
         h('dd', null, String(c.reporter_count)),
         c.supervise_count ? h('dt', null, L('督办', 'Supervised')) : null,
         c.supervise_count ? h('dd', { class: 'overdue' }, String(c.supervise_count)) : null,
       ),
+      asked,
       extra,
       actions,
       st,
@@ -193,16 +248,20 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
       replace(list, rows.length ? rows.map((c) => taskCard(c)) : h('p', { class: 'muted' }, L('暂无任务。', 'Nothing to do.')));
     };
     loaders.push(load);
-    refresh.addEventListener('click', () => void load().catch((e) => replace(list, h('p', { class: 'status error', role: 'alert' }, (e as Error).message))));
+    refresh.addEventListener('click', () => void load().catch((e) => replace(list, h('p', { class: 'status error', role: 'alert' }, errorText(e)))));
     await load();
   };
 
   const pageStatus = statusBox();
   pageStatus.id = 'wb-status';
+  // Shown where the user is, however far down the list they work (fixed at the bottom: styles.css).
   ctx.main.append(pageStatus);
   if (isHandler) await section('wb-tasks', '我的任务', 'My tasks', { state: 'dispatched,handling' });
   if (isSupervisor) await section('wb-check', '待核查', 'To check', { state: 'feedback' });
   if (user.role === 'dept_handler') await section('wb-waiting', '已反馈待核查', 'Fed back, waiting for the check', { state: 'feedback' });
-  if (user.role === 'grid_supervisor') await section('wb-grid', '网格内新诉求', 'New reports in my grid', { state: 'received', limit: 30 });
+  if (user.role === 'grid_supervisor') {
+    ctx.main.append(patrolForm(cats, areas));
+    await section('wb-grid', '网格内新诉求', 'New reports in my grid', { state: 'received', limit: 30 });
+  }
   tick();
 }

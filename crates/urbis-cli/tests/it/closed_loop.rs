@@ -274,6 +274,46 @@ async fn return_extension_parking_supervision_void_and_reopen() {
         (s, body["code"].as_str()),
         (StatusCode::CONFLICT, Some("request_pending"))
     );
+    // Feedback neither drops the open request nor ends the handling before the decision.
+    let (s, body) = app
+        .act(
+            "handler_a",
+            case_id,
+            json!({"action": "feedback", "note": "已处理"}),
+        )
+        .await;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("request_pending"))
+    );
+    let (_, still) = app
+        .get("shiftlead", &format!("/api/v1/cases/{case_id}"))
+        .await;
+    assert_eq!(
+        (still["state"].as_str(), still["pending"].as_str()),
+        (Some("handling"), Some("extension"))
+    );
+    // The trail names who asked, how much and why (what the shift lead decides on).
+    let (_, trail) = app
+        .get("shiftlead", &format!("/api/v1/cases/{case_id}/trail"))
+        .await;
+    let asked = trail
+        .as_array()
+        .and_then(|steps| {
+            steps
+                .iter()
+                .rev()
+                .find(|t| t["action"] == "request_extension")
+        })
+        .expect("request in the trail");
+    assert_eq!(
+        (
+            asked["actor_name"].as_str(),
+            asked["detail"]["amount"].as_i64(),
+            asked["detail"]["text"].as_str()
+        ),
+        (Some("handler_a"), Some(2), Some("等待材料"))
+    );
     let (s, after) = app
         .act(
             "shiftlead",

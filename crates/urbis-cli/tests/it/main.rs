@@ -4,6 +4,7 @@
 mod assist;
 mod attachments;
 mod bad_input;
+mod channels;
 mod child;
 mod closed_loop;
 mod config;

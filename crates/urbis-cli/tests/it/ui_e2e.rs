@@ -180,7 +180,7 @@ async fn the_ui_passes_its_end_to_end_script_in_headless_chromium() {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let server = Command::new(env!("CARGO_BIN_EXE_urbis"))
-        .args(["demo", "--cases", "120", "--days", "21", "--db"])
+        .args(["demo", "--cases", "120", "--days", "45", "--db"])
         .arg(dir.path().join("demo.sqlite"))
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())

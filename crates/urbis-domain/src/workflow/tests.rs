@@ -205,6 +205,12 @@ fn extension_and_parking_need_a_decision() {
     case.pending = request.pending;
     let again = plan(&handler, &case, &Action::RequestPark { reason: "x".into() }).unwrap_err();
     assert_eq!(again.code(), "request_pending");
+    // Feedback does not drop the open request unseen: it waits for the decision.
+    let feedback = Action::Feedback {
+        note: "fixed".into(),
+    };
+    let early = plan(&handler, &case, &feedback).unwrap_err();
+    assert_eq!(early, WorkflowError::RequestPending("extension"));
     let approved = plan(
         &lead,
         &case,
@@ -216,6 +222,14 @@ fn extension_and_parking_need_a_decision() {
     .unwrap();
     assert_eq!(approved.effect, Effect::Extend { amount: 2 });
     assert_eq!(approved.pending, None);
+    let decided = CaseFacts {
+        pending: None,
+        ..case.clone()
+    };
+    assert_eq!(
+        plan(&handler, &decided, &feedback).unwrap().to,
+        CaseState::Feedback
+    );
 
     case.pending = Some(PendingRequest::Park);
     let parked = plan(

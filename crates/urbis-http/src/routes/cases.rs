@@ -248,8 +248,13 @@ async fn case_trail(
     Auth(actor): Auth,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Vec<AuditResponse>>> {
-    let rows = state.services.case_trail(&actor, id).await?;
-    Ok(Json(rows.into_iter().map(AuditResponse::from).collect()))
+    let steps = state.services.case_trail_named(&actor, id).await?;
+    Ok(Json(
+        steps
+            .into_iter()
+            .map(|step| AuditResponse::from(step.row).with_actor_name(step.actor_name))
+            .collect(),
+    ))
 }
 
 /// Returns the appeals behind a case.

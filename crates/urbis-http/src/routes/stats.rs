@@ -21,6 +21,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(by_dept))
         .routes(routes!(trend))
         .routes(routes!(category_trend))
+        .routes(routes!(channels))
         .routes(routes!(states))
         .routes(routes!(map))
 }
@@ -215,6 +216,35 @@ async fn category_trend(
                 category_code,
                 reported,
             })
+            .collect(),
+    ))
+}
+
+/// Cases opened through one intake channel.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChannelCount {
+    /// web, hotline, grid, api or sensor.
+    pub channel: String,
+    /// Cases whose first report came by this channel (merged repeat reports are not counted).
+    pub cases: i64,
+}
+
+/// Returns cases per intake channel opened in the period (the channel mix).
+#[utoipa::path(get, path = "/api/v1/stats/channels", tag = "stats", params(StatsQuery),
+    responses((status = 200, body = Vec<ChannelCount>)), security(("bearer" = [])))]
+async fn channels(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiQuery(query): ApiQuery<StatsQuery>,
+) -> ApiResult<Json<Vec<ChannelCount>>> {
+    let period = period(&state, &query)?;
+    let rows = state
+        .services
+        .cases_by_channel(&actor, query.area_id, &period)
+        .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(channel, cases)| ChannelCount { channel, cases })
             .collect(),
     ))
 }

@@ -1,0 +1,69 @@
+// Parts of a case shown on the dispatch console and the workbench, built from its trail: the
+// trail itself with names and notes, the open extension/parking request (who asked, how much,
+// why) and the text a shift lead closes on (the feedback and the check note).
+
+import type { AuditEntry, Case } from '../api';
+import { fmtTime, h } from '../dom';
+import { L, actionName, clockName, lang, roleName } from '../i18n';
+
+/** What a step says in words: its note or reason, and an extension's amount. */
+export function stepNote(t: AuditEntry): string {
+  const d = t.detail ?? {};
+  const text = typeof d.text === 'string' ? d.text : typeof d.note === 'string' ? d.note : typeof d.reason === 'string' ? d.reason : '';
+  return text.trim();
+}
+
+/** The trail, oldest first: time · name (role) · action, and the note below. */
+export function trailList(trail: AuditEntry[]): HTMLElement {
+  return h(
+    'ol',
+    { class: 'trail' },
+    trail.map((t) => {
+      const note = stepNote(t);
+      const amount = t.action === 'request_extension' && typeof t.detail?.amount === 'number' ? L(`（申请延长 ${t.detail.amount}）`, ` (asks for ${t.detail.amount} more)`) : '';
+      const decided = t.action === 'decide' && typeof t.detail?.approve === 'boolean' ? (t.detail.approve ? L('：批准', ': approved') : L('：驳回', ': rejected')) : '';
+      return h(
+        'li',
+        { 'data-action': t.action },
+        `${fmtTime(t.at, lang())} · `,
+        h('span', { class: 'who' }, t.actor_name ? `${t.actor_name}（${roleName(t.actor_role)}）` : roleName(t.actor_role)),
+        ` · ${actionName(t.action)}${decided}${amount}`,
+        note ? h('span', { class: 'note' }, note) : null,
+      );
+    }),
+  );
+}
+
+/** The latest step of one of `actions`, if any. */
+export function lastStep(trail: AuditEntry[], ...actions: string[]): AuditEntry | undefined {
+  for (let i = trail.length - 1; i >= 0; i--) if (actions.includes(trail[i].action)) return trail[i];
+  return undefined;
+}
+
+/** The open request as the shift lead decides it: kind, amount asked, reason, who and when. */
+export function requestBox(c: Case, trail: AuditEntry[]): HTMLElement | null {
+  if (!c.pending) return null;
+  const ext = c.pending === 'extension';
+  const step = lastStep(trail, ext ? 'request_extension' : 'request_park');
+  const amount = step && typeof step.detail?.amount === 'number' ? step.detail.amount : null;
+  return h(
+    'div',
+    { class: 'request-box', 'data-testid': 'pending-request' },
+    h('p', null, h('strong', null, ext ? L('延期申请', 'Extension request') : L('挂账申请', 'Parking request')), step ? ` · ${step.actor_name ?? roleName(step.actor_role)} · ${fmtTime(step.at, lang())}` : ''),
+    ext ? h('p', { 'data-testid': 'request-amount' }, L('申请延长：', 'Asks for: '), amount !== null ? `${amount} ${clockName(c.clock)}` : '—', c.limit_amount ? L(`（原时限 ${c.limit_amount} ${clockName(c.clock)}）`, ` (limit now ${c.limit_amount} ${clockName(c.clock)})`) : '') : null,
+    h('p', { 'data-testid': 'request-reason' }, L('理由：', 'Reason: '), step ? stepNote(step) || '—' : '—'),
+  );
+}
+
+/** What the shift lead closes on: the handler's feedback and the supervisor's check note. */
+export function closingBox(trail: AuditEntry[]): HTMLElement | null {
+  const fb = lastStep(trail, 'feedback', 'self_resolve');
+  const check = lastStep(trail, 'check_pass');
+  if (!fb && !check) return null;
+  return h(
+    'div',
+    { class: 'request-box', 'data-testid': 'closing-basis' },
+    fb ? h('p', null, h('strong', null, L('处置反馈：', 'Feedback: ')), stepNote(fb) || '—', ` (${fb.actor_name ?? roleName(fb.actor_role)})`) : null,
+    check ? h('p', null, h('strong', null, L('核查意见：', 'Check note: ')), stepNote(check) || L('（无）', '(none)'), ` (${check.actor_name ?? roleName(check.actor_role)})`) : null,
+  );
+}
