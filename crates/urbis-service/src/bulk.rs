@@ -91,7 +91,7 @@ impl Services {
         let now = self.now();
         let offset = self.config().time_zone;
         let mut tx = self.db().begin_write().await?;
-        let mut next_id = cases::max_case_id(&mut tx).await?;
+        let mut ids = urbis_storage::intake::CaseIds::default();
         let mut paths: HashMap<i64, String> = HashMap::new();
         let mut rows = Vec::with_capacity(batch.len());
         let mut counters = CounterBatch::default();
@@ -100,7 +100,7 @@ impl Services {
             if let Entry::Vacant(entry) = paths.entry(case.area_id) {
                 entry.insert(reference::get_area(&mut tx, case.area_id).await?.path);
             }
-            next_id += 1;
+            let next_id = ids.next(&mut tx, batch.len()).await?;
             let local = case.received_at.with_timezone(&offset);
             let day = local.format("%Y-%m-%d").to_string();
             let at = case.received_at;

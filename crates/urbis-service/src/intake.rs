@@ -347,6 +347,10 @@ async fn store_batch(
 ) -> Result<Outcomes> {
     let root = reference::root_area(conn).await?;
     let mut areas: HashMap<i64, String> = HashMap::new();
+    // Categories known to exist, and case ids taken for this batch, so that a batch makes one
+    // round trip per look-up instead of one per appeal (it matters on a networked store).
+    let mut categories: HashMap<i64, bool> = HashMap::new();
+    let mut ids = urbis_storage::intake::CaseIds::default();
     let mut head = ChainHead::load(conn).await?;
     let mut seen_keys: HashMap<String, (IntakeOutcome, String)> = HashMap::new();
     let mut counters: HashMap<(String, i64, i64), i64> = HashMap::new();
@@ -416,10 +420,16 @@ async fn store_batch(
             },
         };
         if let Some(category) = appeal.category_id {
-            let exists: Option<i64> = urbis_storage::lookups::category_exists(&mut *conn, category.0)
-            .await?
-            .then_some(category.0);
-            if exists.is_none() {
+            let exists = match categories.get(&category.0) {
+                Some(known) => *known,
+                None => {
+                    let known =
+                        urbis_storage::lookups::category_exists(&mut *conn, category.0).await?;
+                    categories.insert(category.0, known);
+                    known
+                }
+            };
+            if !exists {
                 outcomes.push(Err(ServiceError::invalid(
                     "unknown_category",
                     format!("category {} does not exist", category.0),
@@ -427,7 +437,7 @@ async fn store_batch(
                 continue;
             }
         }
-        let next_id = urbis_storage::intake::next_case_id(conn).await?;
+        let next_id = ids.next(conn, batch.len()).await?;
         let local = job.received_at.with_timezone(&offset);
         let day = local.format("%Y-%m-%d").to_string();
         let number = format!("{}{next_id:07}", local.format("%Y%m%d"));

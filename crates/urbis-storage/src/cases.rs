@@ -208,13 +208,6 @@ pub async fn insert_case_rows(conn: &mut Conn, rows: &[CaseRow]) -> Result<()> {
     Ok(())
 }
 
-/// The highest case id in use (0 when there is none).
-pub async fn max_case_id(conn: &mut Conn) -> Result<i64> {
-    Ok(sql::query("SELECT COALESCE(MAX(id), 0) FROM cases")
-        .scalar(conn)
-        .await?)
-}
-
 /// Which cases to list. Every filter is optional; scope filters come from the service.
 #[derive(Debug, Clone, Default)]
 pub struct CaseFilter {

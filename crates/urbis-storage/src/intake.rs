@@ -7,20 +7,48 @@ use crate::db::Conn;
 use crate::sql::{self, JsonText};
 use crate::Result;
 
-/// The next case id. PostgreSQL takes it from the `cases` identity sequence; SQLite from the
-/// largest id inside the write transaction, whose lock no other writer can hold at the same time.
-/// The case number is made from it, so it is known before the row is written.
-pub async fn next_case_id(conn: &mut Conn) -> Result<i64> {
-    match conn.backend() {
-        crate::Backend::Postgres => {
-            sql::query("SELECT nextval(pg_get_serial_sequence('cases', 'id'))")
-                .scalar(conn)
-                .await
-        }
-        crate::Backend::Sqlite => {
-            sql::query("SELECT COALESCE(MAX(id), 0) + 1 FROM cases")
-                .scalar(conn)
-                .await
+/// Case ids for one write transaction, taken from the database a block at a time. PostgreSQL
+/// takes them from the `cases` identity sequence (a block of `nextval`s; ids a rolled-back batch
+/// took are skipped, as with any sequence); SQLite from the largest id inside the write
+/// transaction, whose lock no other writer holds at the same time. The case number is made from
+/// the id, so it is known before the row is written.
+#[derive(Debug, Default)]
+pub struct CaseIds {
+    taken: std::collections::VecDeque<i64>,
+    next_local: Option<i64>,
+}
+
+impl CaseIds {
+    /// The next id; `expected` is how many this transaction may still need (a hint for the block).
+    pub async fn next(&mut self, conn: &mut Conn, expected: usize) -> Result<i64> {
+        match conn.backend() {
+            crate::Backend::Postgres => {
+                if self.taken.is_empty() {
+                    let block = i64::try_from(expected.clamp(1, 1_000)).unwrap_or(1);
+                    let ids: Vec<i64> = sql::query(
+                        "SELECT nextval(pg_get_serial_sequence('cases', 'id')) FROM generate_series(1, ?)",
+                    )
+                    .bind(block)
+                    .scalars(conn)
+                    .await?;
+                    self.taken.extend(ids);
+                }
+                self.taken
+                    .pop_front()
+                    .ok_or_else(|| crate::StorageError::Corrupt("no case id from the sequence".into()))
+            }
+            crate::Backend::Sqlite => {
+                let id = match self.next_local {
+                    Some(id) => id,
+                    None => {
+                        sql::query("SELECT COALESCE(MAX(id), 0) + 1 FROM cases")
+                            .scalar(conn)
+                            .await?
+                    }
+                };
+                self.next_local = Some(id + 1);
+                Ok(id)
+            }
         }
     }
 }
