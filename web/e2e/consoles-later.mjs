@@ -184,6 +184,8 @@ export async function laterChecks(t, shared) {
     const csv = `一级,二级,三级\n检查大类${stamp},检查小类${stamp},\n`;
     await p.setInputFiles('form.card input[type=file]', { name: 'taxonomy.csv', mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') });
     await p.waitForSelector('form.card p:has-text("读取到 1 行")');
+    const dry = (await p.textContent('[data-testid=import-dry-run]')).trim();
+    need(dry.startsWith('预演：将新建 2 个分类（一级 1、二级 1、三级 0）'), `dry run: ${dry}`);
     await p.click('form.card button[type=submit]');
     await p.waitForSelector('form.card .status.ok');
     await p.waitForFunction((n) => Number(document.querySelector('#tx-h')?.textContent.match(/\d+/)?.[0]) !== n, before);
@@ -193,7 +195,7 @@ export async function laterChecks(t, shared) {
     // Neither new category has a time limit to use: the import says so.
     const warn = (await p.textContent('[data-testid=no-limit]')).trim();
     need(warn.startsWith('2 个新分类没有处置时限') && warn.includes(`检查大类${stamp}`) && warn.includes(`检查小类${stamp}`), `warning: ${warn}`);
-    return `heading ${before} → ${after} (stored ${stored}); "${warn.slice(0, 40)}…"`;
+    return `dry run "${dry.slice(0, 30)}…"; heading ${before} → ${after} (stored ${stored}); "${warn.slice(0, 40)}…"`;
   });
 
   // ---- Screenshots at the screen sizes people use ----

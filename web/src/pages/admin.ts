@@ -6,8 +6,8 @@ import { call, get, post, type Area, type Category, type Dept } from '../api';
 import { field, fmtTime, h, option, replace, showError, showOk, statusBox } from '../dom';
 import { ALL_ROLES, L, clockName, lang, roleName } from '../i18n';
 import type { Ctx } from '../page';
-import { areaPath, byId, categoryPath, loadAreas, loadCategories, loadDepts, resetRefs } from '../ref';
-import { readTableFile } from '../tables';
+import { areaPath, byId, categoryPath, loadAreas, loadCategories, loadDepts } from '../ref';
+import { taxonomy } from './admin-taxonomy';
 import { categorySelect } from '../widgets';
 
 interface Version {
@@ -25,7 +25,7 @@ interface Rule {
   supporting_dept_ids: number[];
   legal_basis: string;
 }
-interface TimeLimit {
+export interface TimeLimit {
   category_id: number;
   clock: string;
   amount: number;
@@ -113,102 +113,13 @@ export async function adminPage(ctx: Ctx): Promise<void> {
   await show();
 }
 
-interface RefData {
+export interface RefData {
   cats: Category[];
   depts: Dept[];
   areas: Area[];
   catMap: Map<number, Category>;
   deptMap: Map<number, Dept>;
   areaMap: Map<number, Area>;
-}
-
-async function taxonomy(body: HTMLElement, r: RefData): Promise<void> {
-  const children = new Map<number | null, Category[]>();
-  const index = (cats: Category[]) => {
-    children.clear();
-    for (const c of cats) {
-      const l = children.get(c.parent_id) ?? [];
-      l.push(c);
-      children.set(c.parent_id, l);
-    }
-  };
-  index(r.cats);
-  const heading = h('h2', { id: 'tx-h' }, L(`分类体系（${r.cats.length}）`, `Taxonomy (${r.cats.length})`));
-  const treeBox = h('div', { class: 'card' });
-  const tree = (parent: number | null): HTMLElement | null => {
-    const kids = children.get(parent);
-    if (!kids?.length) return null;
-    return h('ul', { class: parent === null ? 'tree' : undefined }, kids.map((c) => h('li', null, h('span', { class: 'code' }, c.code), ' ', c.name, tree(c.id))));
-  };
-  const file = h('input', { type: 'file', accept: '.csv,.xlsx,.txt,text/csv' });
-  const preview = h('div');
-  const st = statusBox();
-  const btn = h('button', { type: 'submit', class: 'primary' }, L('导入', 'Import'));
-  let rows: string[][] = [];
-  file.addEventListener('change', async () => {
-    const f = file.files?.[0];
-    if (!f) return;
-    if (f.size > 10 * 1024 * 1024) return showError(st, L('文件不能超过 10 MB。', 'The file must be at most 10 MB.'));
-    try {
-      rows = (await readTableFile(f)).map((row) => row.slice(0, 3).map((c) => c.trim().slice(0, 100)));
-      if (rows.length && /一级|level|分类/i.test(rows[0].join(''))) rows = rows.slice(1);
-      rows = rows.slice(0, 5000);
-      replace(preview, h('p', null, L(`读取到 ${rows.length} 行，前 5 行：`, `${rows.length} rows read; the first 5:`)), h('ul', null, rows.slice(0, 5).map((x) => h('li', null, x.filter(Boolean).join(' / ')))));
-    } catch (e) {
-      showError(st, `${L('无法读取文件：', 'Cannot read the file: ')}${errText(e)}`);
-    }
-  });
-  const form = h(
-    'form',
-    { class: 'card' },
-    h('h3', null, L('导入分类（CSV 或 XLSX：一级、二级、三级）', 'Import categories (CSV or XLSX: level 1, level 2, level 3)')),
-    field(L('文件', 'File'), file, L('每行一条分类路径，已有的分类不会重复创建。', 'One category path per row; existing categories are kept.')),
-    preview,
-    btn,
-    st,
-  );
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    if (!rows.length) return showError(st, L('请先选择文件。', 'Choose a file first.'));
-    btn.disabled = true;
-    try {
-      const rep = await post<{ created: number; problems: string[] }>('/api/v1/categories/import', { rows });
-      showOk(st, L(`新建 ${rep.created} 个分类。`, `${rep.created} categories created.`), rep.problems.length ? h('ul', null, rep.problems.slice(0, 20).map((p) => h('li', null, p))) : '');
-      // The heading's count and the tree follow the import at once.
-      resetRefs();
-      const cats = await loadCategories();
-      index(cats);
-      heading.textContent = L(`分类体系（${cats.length}）`, `Taxonomy (${cats.length})`);
-      replace(treeBox, tree(null) ?? h('p', null, L('暂无分类', 'No categories')));
-      // New categories with no time limit of their own nor from an ancestor get no deadline:
-      // say which, and where to set one.
-      const before = new Set(r.cats.map((c) => c.id));
-      const limited = new Set((await get<TimeLimit[]>('/api/v1/time-limits')).map((x) => x.category_id));
-      const catById = new Map(cats.map((c) => [c.id, c]));
-      const covered = (c: Category | undefined): boolean => !!c && (limited.has(c.id) || covered(c.parent_id !== null ? catById.get(c.parent_id) : undefined));
-      const bare = cats.filter((c) => !before.has(c.id) && !covered(c));
-      if (bare.length) {
-        st.append(
-          h(
-            'p',
-            { class: 'status warn', 'data-testid': 'no-limit' },
-            L(`${bare.length} 个新分类没有处置时限（也无上级时限可沿用）：`, `${bare.length} new categor${bare.length === 1 ? 'y has' : 'ies have'} no time limit (none to inherit either): `),
-            bare.slice(0, 10).map((c) => c.name).join(L('、', ', ')),
-            bare.length > 10 ? L(' 等', ' …') : '',
-            ' ',
-            h('a', { href: '#/admin?tab=limits' }, L('去设置时限', 'Set time limits')),
-            L('；也请在权责清单中为它们添加规则。', '; add responsibility rules for them too.'),
-          ),
-        );
-      }
-    } catch (e) {
-      showError(st, errText(e));
-    } finally {
-      btn.disabled = false;
-    }
-  });
-  replace(treeBox, tree(null) ?? h('p', null, L('暂无分类', 'No categories')));
-  replace(body, h('section', { 'aria-labelledby': 'tx-h' }, heading, form, treeBox));
 }
 
 async function responsibility(body: HTMLElement, r: RefData): Promise<void> {
