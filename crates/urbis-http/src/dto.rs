@@ -452,7 +452,10 @@ pub struct DuplicateSuggestion {
     pub title: String,
     pub state: String,
     pub reporter_count: i64,
+    /// The repeat model's calibrated score (0–1).
     pub similarity: f32,
+    /// Why the case may be the same problem, signal by signal, in Chinese (masked of personal data).
+    pub reason: String,
 }
 
 /// A department named by code and name.

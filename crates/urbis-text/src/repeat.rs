@@ -40,6 +40,9 @@ pub const SIGNALS: [Signal; 8] = [
 const KEY_TERMS: usize = 8;
 /// Least share of the problem's words (text or title, place names excluded) two appeals must share to link.
 pub const MIN_TOPIC_OVERLAP: f32 = 0.25;
+/// Character 3-gram similarity (MinHash estimate) from which an appeal is a light edit of the other and links
+/// whatever the score, as with the MinHash-only rule this model replaces — unless the places conflict.
+pub const NEAR_COPY: f32 = 0.9;
 /// Days over which time proximity halves.
 const TIME_HALF_LIFE_DAYS: f64 = 14.0;
 
@@ -114,8 +117,8 @@ pub struct RepeatExplanation {
     pub score: f32,
     /// The threshold the score was held against.
     pub threshold: f32,
-    /// True when the score reaches the threshold, the places do not conflict and at least
-    /// [`MIN_TOPIC_OVERLAP`] of the problem's words are shared.
+    /// True when the score reaches the threshold (or the texts are near copies, [`NEAR_COPY`]), the places do
+    /// not conflict and at least [`MIN_TOPIC_OVERLAP`] of the problem's words are shared.
     pub linked: bool,
     pub place: PlaceCheck,
     /// The intercept of the logit.
@@ -131,7 +134,12 @@ impl RepeatExplanation {
             "判定为同一问题"
         } else if matches!(self.place, PlaceCheck::Conflicts(..)) {
             "不合并：地点不同"
-        } else if self.score >= self.threshold {
+        } else if self.score >= self.threshold
+            || self
+                .contributions
+                .first()
+                .is_some_and(|c| c.value >= NEAR_COPY)
+        {
             "不合并：问题用词重合太少"
         } else {
             "不合并"
@@ -239,10 +247,12 @@ impl RepeatModel {
         let score = 1.0 / (1.0 + (-logit).exp());
         // Place and time alone never make a repeat: some words about the problem itself must be shared.
         let topical = values[1].max(values[2]) >= MIN_TOPIC_OVERLAP;
+        // A re-post with light edits links as it always did, unless the places conflict.
+        let near_copy = values[0] >= NEAR_COPY;
         RepeatExplanation {
             score,
             threshold: self.threshold,
-            linked: score >= self.threshold
+            linked: (score >= self.threshold || near_copy)
                 && topical
                 && !matches!(place, PlaceCheck::Conflicts(..)),
             place,

@@ -8,6 +8,7 @@ mod bench;
 mod data;
 mod dup;
 mod dup_eval;
+mod dup_model;
 mod eval;
 mod train;
 

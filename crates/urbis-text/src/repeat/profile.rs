@@ -216,7 +216,7 @@ const NOT_A_NAME: &[&str] = &[
 ];
 /// Part-of-speech tags of tokens that can be part of a name (nouns, place and organisation names, unknown words,
 /// Latin and numerals); verbs, adverbs, prepositions, pronouns and the like end a name.
-const NAME_TAGS: &[&str] = &["n", "x", "eng", "m", "j", "l", "i", "s", "b", "a"];
+const NAME_TAGS: &[&str] = &["n", "x", "eng", "m", "j", "l", "i", "b", "a", "t"];
 /// Cores that name a kind of place, not a place.
 const GENERIC_CORES: &[&str] = &[
     "商业",

@@ -184,3 +184,14 @@ fn the_index_forgets_evicted_profiles() {
     assert_eq!(index.len(), 2);
     assert_eq!(index.idf().documents(), 5);
 }
+
+#[test]
+fn a_re_post_without_any_named_place_still_links() {
+    let model = RepeatModel::default();
+    let text = "晚上十点以后楼下广场舞音响声音太大，孩子没法睡觉，老人也休息不好，希望管一管。";
+    let first = profile("", text, None, 0);
+    let again = profile("", &format!("{text}谢谢！"), None, DAY);
+    let explanation = model.compare(&again, &first, &IdfTable::new());
+    assert_eq!(explanation.place, PlaceCheck::Unnamed);
+    assert!(explanation.linked, "{}", explanation.render_zh());
+}
