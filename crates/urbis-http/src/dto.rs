@@ -311,7 +311,7 @@ pub struct AppealAccepted {
     pub state: String,
     /// False when this was a retry of an earlier appeal with the same idempotency key.
     pub created: bool,
-    /// True when the appeal repeats an open case (same category and area, similar text) and was
+    /// True when the appeal repeats an open case (same category and area, the same problem) and was
     /// attached to it: `case_id` is that case, whose reporter count grew.
     pub merged: bool,
 }
