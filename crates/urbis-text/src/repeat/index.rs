@@ -11,6 +11,9 @@ use std::hash::Hash;
 use crate::dedup::DedupIndex;
 use crate::repeat::{IdfTable, RepeatExplanation, RepeatModel, RepeatProfile};
 
+/// Most candidates scored per query (the most similar by MinHash first), bounding the work in a busy partition.
+pub const MAX_SCORED: usize = 2_000;
+
 /// A recent appeal judged against a new one.
 #[derive(Clone, Debug)]
 pub struct RepeatMatch<Id> {
@@ -103,6 +106,7 @@ impl<Id: Clone + Eq + Hash> RepeatIndex<Id> {
                 window_seconds,
             )
             .into_iter()
+            .take(MAX_SCORED)
             .filter_map(|(id, _)| {
                 let other = self.profiles.get(&id)?;
                 Some(RepeatMatch {
