@@ -98,6 +98,8 @@ enum Command {
 enum TextCommand {
     /// Counts exact and near-exact re-posts in a message file.
     DupReport(urbis_text::tools::DupReportArgs),
+    /// Scores the repeat model on labelled pairs (id_a,id_b,label) beside MinHash >= 0.5.
+    DupEval(urbis_text::tools::DupEvalArgs),
 }
 
 #[derive(Subcommand)]
@@ -217,6 +219,9 @@ fn main() -> ExitCode {
             Command::Eval(args) => blocking(move || urbis_text::tools::run_eval(&args)).await,
             Command::Text(TextCommand::DupReport(args)) => {
                 blocking(move || urbis_text::tools::run_dup_report(&args)).await
+            }
+            Command::Text(TextCommand::DupEval(args)) => {
+                blocking(move || urbis_text::tools::run_dup_eval(&args)).await
             }
             Command::Bench(BenchCommand::Classify(args)) => {
                 blocking(move || urbis_text::tools::run_bench_classify(&args)).await

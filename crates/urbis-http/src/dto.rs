@@ -323,7 +323,7 @@ pub struct AppealAccepted {
     pub state: String,
     /// False when this was a retry of an earlier appeal with the same idempotency key.
     pub created: bool,
-    /// True when the appeal repeats an open case (same category and area, similar text) and was
+    /// True when the appeal repeats an open case (same category and area, the same problem) and was
     /// attached to it: `case_id` is that case, whose reporter count grew.
     pub merged: bool,
 }
@@ -464,7 +464,10 @@ pub struct DuplicateSuggestion {
     pub title: String,
     pub state: String,
     pub reporter_count: i64,
+    /// The repeat model's calibrated score (0–1).
     pub similarity: f32,
+    /// Why the case may be the same problem, signal by signal, in Chinese (masked of personal data).
+    pub reason: String,
 }
 
 /// A department named by code and name.

@@ -74,7 +74,10 @@ pub struct SuggestInput {
 #[derive(Debug, Clone)]
 pub struct DuplicateCandidate {
     pub case: CaseRow,
+    /// The repeat model's calibrated score (0–1).
     pub similarity: f32,
+    /// Why, in Chinese, signal by signal.
+    pub reason: String,
 }
 
 /// The intake assistant's answer.
@@ -229,10 +232,20 @@ impl Services {
         if actor.role != Role::Resident
             && let (Some(category_id), Some(area)) = (category_id, area.as_ref())
         {
-            for (case_id, similarity) in self.find_similar(text, category_id, area.id).await? {
-                let case = urbis_storage::cases::get_case(&mut conn, case_id).await?;
+            let profile = crate::dedup::repeat_profile(
+                &input.title,
+                &input.text,
+                None,
+                self.now().timestamp(),
+            );
+            for link in self.find_similar(&profile, category_id, area.id).await? {
+                let case = urbis_storage::cases::get_case(&mut conn, link.case_id).await?;
                 if urbis_domain::workflow::can_view(actor, &crate::cases::facts_of(&case)) {
-                    duplicates.push(DuplicateCandidate { case, similarity });
+                    duplicates.push(DuplicateCandidate {
+                        case,
+                        similarity: link.score(),
+                        reason: link.explanation.render_zh(),
+                    });
                 }
                 if duplicates.len() >= DUPLICATES_MAX {
                     break;

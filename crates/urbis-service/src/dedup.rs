@@ -1,28 +1,75 @@
-//! Repeat reports at intake: an appeal about the same problem as an open case — similar text
-//! (MinHash over character shingles), same category, same area (or, for a unit grid, another grid
-//! of the same community), within the window — is attached to that case instead of opening a new
-//! one. The reporter count grows and every appeal (with its reporter) is kept; nothing is merged
-//! across categories or beyond the community.
+//! Repeat reports at intake: an appeal about the same problem as an open case — same category, same
+//! area (or, for a unit grid, another grid of the same community), within the window, and judged the
+//! same problem by `urbis_text::repeat` (word overlap that survives rewording, the named places must
+//! agree, reporter and time) — is attached to that case instead of opening a new one. The reporter
+//! count grows and every appeal (with its reporter) is kept; nothing is merged across categories or
+//! beyond the community. The model's explanation goes into the `merge_repeat` audit record.
 
 use std::sync::Mutex;
 
-use urbis_text::dedup::DedupIndex;
+use urbis_text::repeat::{RepeatExplanation, RepeatIndex, RepeatModel, RepeatProfile};
+use urbis_text::segment::Segmenter;
 
 use crate::{Result, Services};
 
 /// How far back an open case can absorb repeat reports.
 pub const WINDOW_SECONDS: i64 = 7 * 86_400;
-/// Similarity at or above which two appeals are the same problem (see bench/classify/README.md).
-pub const MIN_SIMILARITY: f32 = 0.5;
 /// Most neighbouring grids searched for repeats.
 pub const NEIGHBOURS_MAX: i64 = 64;
 /// Most recent cases kept in the index.
 pub const CAPACITY: usize = 200_000;
+/// Least repeat score for an operator's "possible duplicate" suggestion (a merge needs the model's threshold).
+pub const SUGGEST_MIN_SCORE: f32 = 0.5;
+
+/// An open case an appeal repeats, and why.
+#[derive(Debug, Clone)]
+pub struct RepeatLink {
+    pub case_id: i64,
+    pub explanation: RepeatExplanation,
+}
+
+impl RepeatLink {
+    /// The calibrated score (0–1).
+    pub fn score(&self) -> f32 {
+        self.explanation.score
+    }
+
+    /// The audit detail fields: score, the Chinese explanation and each signal's contribution.
+    pub fn audit_fields(&self) -> serde_json::Value {
+        let signals: Vec<serde_json::Value> = self
+            .explanation
+            .contributions
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "signal": c.signal.key(),
+                    "value": c.value,
+                    "contribution": c.contribution,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "similarity": self.explanation.score,
+            "explanation": self.explanation.render_zh(),
+            "signals": signals,
+        })
+    }
+}
 
 /// The in-memory index of recent open cases, loaded from the store on first use.
 #[derive(Default)]
 pub(crate) struct DedupState {
-    index: Mutex<Option<DedupIndex<i64>>>,
+    index: Mutex<Option<RepeatIndex<i64>>>,
+}
+
+/// Returns the repeat profile of an appeal. `reporter` is a stable identity (phone or account), if any.
+pub(crate) fn repeat_profile(
+    title: &str,
+    text: &str,
+    reporter: Option<&str>,
+    at: i64,
+) -> RepeatProfile {
+    RepeatProfile::build(Segmenter::shared_default(), title, text, reporter, Some(at))
 }
 
 impl Services {
@@ -42,16 +89,12 @@ impl Services {
             let mut conn = self.db().read().await?;
             urbis_storage::lookups::open_cases_since(&mut conn, since).await?
         };
-        let mut index = DedupIndex::new(CAPACITY, MIN_SIMILARITY);
+        let mut index = RepeatIndex::new(CAPACITY, RepeatModel::default());
         for case in rows {
             let Some(category) = case.category_id else { continue };
-            index.insert(
-                case.id,
-                &format!("{} {}", case.title, case.text),
-                &category.to_string(),
-                &case.area_id.to_string(),
-                case.created_at.timestamp(),
-            );
+            let at = case.created_at.timestamp();
+            let profile = repeat_profile(&case.title, &case.text, None, at);
+            index.insert(case.id, profile, &category.to_string(), &case.area_id.to_string(), at);
         }
         if let Ok(mut guard) = self.inner.dedup.index.lock()
             && guard.is_none()
@@ -61,27 +104,29 @@ impl Services {
         Ok(())
     }
 
-    /// Returns the open case this appeal repeats, with the similarity, if any.
+    /// Returns the open case this appeal repeats, with the model's explanation, if any.
     pub(crate) async fn find_repeat(
         &self,
-        text: &str,
+        profile: &RepeatProfile,
         category_id: i64,
         area_id: i64,
-    ) -> Result<Option<(i64, f32)>> {
+    ) -> Result<Option<RepeatLink>> {
         Ok(self
-            .find_similar(text, category_id, area_id)
+            .find_similar(profile, category_id, area_id)
             .await?
             .into_iter()
-            .next())
+            .next()
+            .filter(|link| link.explanation.linked))
     }
 
-    /// Returns the open cases similar to a text in the same category and area, most similar first.
+    /// Returns the open cases of the same category and area that may be the same problem (score at
+    /// least [`SUGGEST_MIN_SCORE`], places not in conflict), linked ones first, then by score.
     pub(crate) async fn find_similar(
         &self,
-        text: &str,
+        profile: &RepeatProfile,
         category_id: i64,
         area_id: i64,
-    ) -> Result<Vec<(i64, f32)>> {
+    ) -> Result<Vec<RepeatLink>> {
         self.ensure_dedup_loaded().await?;
         let places = self.nearby_places(area_id).await?;
         let places: Vec<&str> = places.iter().map(String::as_str).collect();
@@ -93,7 +138,27 @@ impl Services {
         Ok(guard
             .as_ref()
             .map(|index| {
-                index.candidates(text, &category_id.to_string(), &places, now, WINDOW_SECONDS)
+                index
+                    .matches(
+                        profile,
+                        &category_id.to_string(),
+                        &places,
+                        now,
+                        WINDOW_SECONDS,
+                    )
+                    .into_iter()
+                    .filter(|m| {
+                        m.explanation.score >= SUGGEST_MIN_SCORE
+                            && !matches!(
+                                m.explanation.place,
+                                urbis_text::repeat::PlaceCheck::Conflicts(..)
+                            )
+                    })
+                    .map(|m| RepeatLink {
+                        case_id: m.id,
+                        explanation: m.explanation,
+                    })
+                    .collect()
             })
             .unwrap_or_default())
     }
@@ -111,13 +176,19 @@ impl Services {
     }
 
     /// Remembers a new case for later repeats.
-    pub(crate) fn remember_case(&self, case_id: i64, text: &str, category_id: i64, area_id: i64) {
+    pub(crate) fn remember_case(
+        &self,
+        case_id: i64,
+        profile: RepeatProfile,
+        category_id: i64,
+        area_id: i64,
+    ) {
         if let Ok(mut guard) = self.inner.dedup.index.lock()
             && let Some(index) = guard.as_mut()
         {
             index.insert(
                 case_id,
-                text,
+                profile,
                 &category_id.to_string(),
                 &area_id.to_string(),
                 self.now().timestamp(),

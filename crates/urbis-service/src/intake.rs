@@ -35,7 +35,7 @@ struct IntakeJob {
     appeal: NewAppeal,
     suggestion: Option<crate::classify::Suggestion>,
     geo: crate::assets::IntakeGeo,
-    repeat_of: Option<(i64, f32)>,
+    repeat_of: Option<crate::dedup::RepeatLink>,
     priority: urbis_text::priority::Priority,
     place: crate::assist::PlaceFacts,
     /// The category waits for a person: none was given and the classifier was not confident.
@@ -149,9 +149,22 @@ impl Services {
             .asset_for_appeal(appeal.category_id.map(|c| c.0), appeal.location)
             .await?;
         let dedup_text = format!("{} {}", appeal.title, appeal.text);
+        // The reporter, for the repeat model: the phone given, else the resident's account.
+        let reporter_key = match (appeal.reporter_phone.trim(), actor) {
+            ("", Some(a)) if a.role == Role::Resident => Some(format!("user:{}", a.user_id.0)),
+            ("", _) => None,
+            (phone, _) => Some(phone.chars().filter(char::is_ascii_digit).collect()),
+        };
+        let repeat_profile = crate::dedup::repeat_profile(
+            &appeal.title,
+            &appeal.text,
+            reporter_key.as_deref(),
+            self.now().timestamp(),
+        );
         let repeat_of = match (appeal.category_id, appeal.area_id) {
             (Some(category), Some(area)) => {
-                self.find_repeat(&dedup_text, category.0, area.0).await?
+                self.find_repeat(&repeat_profile, category.0, area.0)
+                    .await?
             }
             _ => None,
         };
@@ -255,7 +268,7 @@ impl Services {
         })??;
         if let (true, false, Some((category, area))) = (outcome.created, outcome.merged, dedup_key)
         {
-            self.remember_case(outcome.case_id, &dedup_text, category, area);
+            self.remember_case(outcome.case_id, repeat_profile, category, area);
         }
         if outcome.created {
             let state = CaseState::parse(&outcome.state).unwrap_or(CaseState::Received);
@@ -391,8 +404,8 @@ async fn store_batch(
                 continue;
             }
         }
-        if let Some((case_id, similarity)) = job.repeat_of
-            && let Some(outcome) = attach_repeat(conn, &mut head, job, case_id, similarity).await?
+        if let Some(link) = &job.repeat_of
+            && let Some(outcome) = attach_repeat(conn, &mut head, job, link).await?
         {
             if let Some(key) = &job.idempotency_key {
                 seen_keys.insert(key.clone(), (outcome.clone(), job.content_hash.clone()));
@@ -581,9 +594,9 @@ async fn attach_repeat(
     conn: &mut Conn,
     head: &mut ChainHead,
     job: &IntakeJob,
-    case_id: i64,
-    similarity: f32,
+    link: &crate::dedup::RepeatLink,
 ) -> Result<Option<IntakeOutcome>> {
+    let case_id = link.case_id;
     let Some(target) = urbis_storage::intake::repeat_target(conn, case_id).await? else {
         return Ok(None);
     };
@@ -659,12 +672,11 @@ async fn attach_repeat(
         },
     )
     .await?;
-    let detail = serde_json::json!({
-        "appeal_id": appeal_id,
-        "channel": appeal.channel.as_str(),
-        "similarity": similarity,
-    })
-    .to_string();
+    // The dispatcher sees why the appeal was merged: the score, each signal and the Chinese summary.
+    let mut detail = link.audit_fields();
+    detail["appeal_id"] = serde_json::json!(appeal_id);
+    detail["channel"] = serde_json::json!(appeal.channel.as_str());
+    let detail = detail.to_string();
     head.append(
         conn,
         &NewAudit {

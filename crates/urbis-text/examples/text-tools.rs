@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use urbis_text::tools;
 
 #[derive(Parser)]
-#[command(about = "urbis-text tools: train, eval, bench-classify, dup-report")]
+#[command(about = "urbis-text tools: train, eval, bench-classify, dup-report, dup-eval")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -25,6 +25,8 @@ enum Command {
     BenchClassify(tools::BenchClassifyArgs),
     /// Count exact and near re-posts in a message dump.
     DupReport(tools::DupReportArgs),
+    /// Score the repeat model on labelled pairs.
+    DupEval(tools::DupEvalArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -33,5 +35,6 @@ fn main() -> anyhow::Result<()> {
         Command::Eval(args) => tools::run_eval(&args),
         Command::BenchClassify(args) => tools::run_bench_classify(&args),
         Command::DupReport(args) => tools::run_dup_report(&args),
+        Command::DupEval(args) => tools::run_dup_eval(&args),
     }
 }

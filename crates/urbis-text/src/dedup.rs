@@ -204,9 +204,23 @@ impl<Id: Clone> DedupIndex<Id> {
         place: &str,
         timestamp: i64,
     ) {
-        if self.order.len() >= self.capacity {
-            self.evict_oldest();
-        }
+        self.insert_evicting(id, signature, category, place, timestamp);
+    }
+
+    /// Like [`DedupIndex::insert_signature`]; returns the id of the entry evicted to make room, if any.
+    pub fn insert_evicting(
+        &mut self,
+        id: Id,
+        signature: Signature,
+        category: &str,
+        place: &str,
+        timestamp: i64,
+    ) -> Option<Id> {
+        let evicted = if self.order.len() >= self.capacity {
+            self.evict_oldest()
+        } else {
+            None
+        };
         let sequence = self.next_sequence;
         self.next_sequence += 1;
         self.partitions
@@ -222,19 +236,17 @@ impl<Id: Clone> DedupIndex<Id> {
             });
         self.order
             .push_back((category.to_owned(), place.to_owned(), sequence));
+        evicted
     }
 
-    fn evict_oldest(&mut self) {
-        let Some((category, place, sequence)) = self.order.pop_front() else {
-            return;
-        };
-        let Some(places) = self.partitions.get_mut(&category) else {
-            return;
-        };
+    fn evict_oldest(&mut self) -> Option<Id> {
+        let (category, place, sequence) = self.order.pop_front()?;
+        let places = self.partitions.get_mut(&category)?;
+        let mut evicted = None;
         if let Some(entries) = places.get_mut(&place) {
             // Both queues are in insertion order, so the oldest overall is the oldest of its partition.
             if entries.front().is_some_and(|e| e.sequence == sequence) {
-                entries.pop_front();
+                evicted = entries.pop_front().map(|e| e.id);
             }
             if entries.is_empty() {
                 places.remove(&place);
@@ -243,6 +255,7 @@ impl<Id: Clone> DedupIndex<Id> {
         if places.is_empty() {
             self.partitions.remove(&category);
         }
+        evicted
     }
 
     /// Returns the entries of `category` at one of `place_keys` with `timestamp >= now - window_seconds`

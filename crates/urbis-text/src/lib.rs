@@ -7,7 +7,8 @@
 //!    names and household address parts (`pii::mask_address` masks an address field to its coarse part);
 //! 2. [`classifier`] turns the text into a category label with a calibrated confidence
 //!    (built from [`segment`] and [`features`], measured with [`eval`]);
-//! 3. [`dedup`] finds near-duplicate recent appeals of the same category at the same or adjacent places;
+//! 3. [`dedup`] finds near-duplicate recent appeals of the same category at the same or adjacent places, and
+//!    [`repeat`] judges each candidate with word overlap, the place check, reporter and time (reworded repeats);
 //! 4. [`priority`] scores urgency from 0 to 100 with the reasons spelled out.
 //!
 //! [`demo`] ships the demo city's own training text and a model trained from it.
@@ -21,6 +22,7 @@ pub mod eval;
 pub mod features;
 pub mod pii;
 pub mod priority;
+pub mod repeat;
 mod rng;
 pub mod segment;
 #[cfg(feature = "tools")]

@@ -56,6 +56,16 @@ impl Segmenter {
         self.jieba.cut(text, true)
     }
 
+    /// Cuts `text` like [`Segmenter::cut`] and returns each token with its part-of-speech tag from the
+    /// dictionary ("n", "ns", "v", …; "x" for words the dictionary does not know).
+    pub fn tag<'a>(&'a self, text: &'a str) -> Vec<(&'a str, &'a str)> {
+        self.jieba
+            .tag(text, true)
+            .into_iter()
+            .map(|t| (t.word, t.tag))
+            .collect()
+    }
+
     /// Returns the word tokens of `text`: like [`Segmenter::cut`] without whitespace- and punctuation-only tokens.
     pub fn words<'a>(&self, text: &'a str) -> Vec<&'a str> {
         let mut words = self.cut(text);

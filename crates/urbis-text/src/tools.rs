@@ -7,6 +7,8 @@
 mod bench;
 mod data;
 mod dup;
+mod dup_eval;
+mod dup_model;
 mod eval;
 mod train;
 
@@ -23,6 +25,7 @@ pub use crate::tools::data::{
     load_examples, read_table,
 };
 pub use crate::tools::dup::{DupReportArgs, run_dup_report};
+pub use crate::tools::dup_eval::{DupEvalArgs, run_dup_eval};
 pub use crate::tools::eval::{EvalArgs, run_eval};
 pub use crate::tools::train::{TrainArgs, run_train};
 

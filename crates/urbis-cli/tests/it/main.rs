@@ -16,6 +16,7 @@ mod open311;
 mod ops;
 mod permissions;
 mod reliability;
+mod repeats;
 mod rollup;
 mod security;
 mod sla;

@@ -86,6 +86,7 @@ async fn suggest(
                 state: d.case.state,
                 reporter_count: d.case.reporter_count,
                 similarity: d.similarity,
+                reason: urbis_text::pii::mask(&d.reason),
             })
             .collect(),
         pii: outcome.pii.into_iter().map(str::to_owned).collect(),

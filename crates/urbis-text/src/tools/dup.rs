@@ -2,7 +2,8 @@
 //!
 //! Every message is compared with every earlier one through [`DedupIndex`] (one category, one place, unbounded
 //! window: the question is about the whole dump), MinHash candidates are checked with the exact Jaccard
-//! similarity of character 3-grams, and links are grouped with union-find.
+//! similarity of character 3-grams, and links are grouped with union-find. The same messages are then judged by the
+//! repeat model ([`crate::repeat`]), which also finds reworded repeats (see `tools/dup_model.rs`).
 
 use std::path::PathBuf;
 
@@ -40,10 +41,14 @@ pub const DEFAULT_THRESHOLD: f32 = 0.5;
 /// smallest threshold anyone is likely to use).
 const CANDIDATE_FLOOR: f32 = 0.25;
 
-struct Message {
-    text: String,
-    user: String,
-    time: Option<i64>,
+pub(crate) struct Message {
+    pub(crate) text: String,
+    /// The first text column when there are several (the title), else empty.
+    pub(crate) title: String,
+    /// The other text columns.
+    pub(crate) body: String,
+    pub(crate) user: String,
+    pub(crate) time: Option<i64>,
 }
 
 /// Runs the duplicate report and prints counts and masked examples.
@@ -82,20 +87,25 @@ pub fn run_dup_report(args: &DupReportArgs) -> anyhow::Result<()> {
     let time_column = table.column("留言时间");
     let mut messages: Vec<Message> = Vec::new();
     for row in 0..table.rows.len() {
-        let text = groups
-            .iter()
-            .map(|group| {
-                group
-                    .iter()
-                    .map(|&c| table.cell(row, c).trim())
-                    .filter(|t| !t.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .find(|t| !t.is_empty());
-        let Some(text) = text else { continue };
+        let cells = |columns: &[usize]| {
+            columns
+                .iter()
+                .map(|&c| table.cell(row, c).trim())
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let Some(group) = groups.iter().find(|group| !cells(group).is_empty()) else {
+            continue;
+        };
+        let (title, body) = match group.split_first() {
+            Some((first, rest)) if !rest.is_empty() => (cells(&[*first]), cells(rest)),
+            _ => (String::new(), cells(group)),
+        };
         messages.push(Message {
-            text,
+            text: cells(group),
+            title,
+            body,
             user: user_column
                 .map(|c| table.cell(row, c).trim().to_owned())
                 .unwrap_or_default(),
@@ -201,6 +211,7 @@ pub fn run_dup_report(args: &DupReportArgs) -> anyhow::Result<()> {
             percent(*same, *count)
         );
     }
+    crate::tools::dup_model::report(&messages, args.examples);
     // Examples closest to the threshold first: they show where the line is drawn.
     near_pairs.sort_by(|a, b| a.2.total_cmp(&b.2));
     let step = (near_pairs.len() / args.examples.max(1)).max(1);
@@ -220,7 +231,7 @@ pub fn run_dup_report(args: &DupReportArgs) -> anyhow::Result<()> {
 }
 
 /// Returns the first 90 characters of the masked text.
-fn excerpt(text: &str) -> String {
+pub(crate) fn excerpt(text: &str) -> String {
     let masked = pii::mask(text);
     let mut out: String = masked.chars().take(90).collect();
     if masked.chars().count() > 90 {
@@ -262,7 +273,7 @@ pub(crate) fn parse_time(text: &str) -> Option<i64> {
     Some(days_from_civil(year, month as u32, day as u32) * 86_400 + seconds)
 }
 
-fn find(parent: &mut [usize], mut i: usize) -> usize {
+pub(crate) fn find(parent: &mut [usize], mut i: usize) -> usize {
     while parent[i] != i {
         parent[i] = parent[parent[i]];
         i = parent[i];
@@ -270,7 +281,7 @@ fn find(parent: &mut [usize], mut i: usize) -> usize {
     i
 }
 
-fn union(parent: &mut [usize], a: usize, b: usize) {
+pub(crate) fn union(parent: &mut [usize], a: usize, b: usize) {
     let (ra, rb) = (find(parent, a), find(parent, b));
     if ra != rb {
         parent[ra.max(rb)] = ra.min(rb);

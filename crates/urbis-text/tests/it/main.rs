@@ -4,6 +4,7 @@
 //! folder is absent, so `cargo test` passes on a fresh clone; CI has the folder and runs them.
 
 mod pii;
+mod repeats;
 mod tipdm;
 
 use std::path::PathBuf;

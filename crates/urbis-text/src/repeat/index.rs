@@ -1,0 +1,141 @@
+//! Recent appeals by category and place with their repeat profiles.
+//!
+//! Candidates come from the existing MinHash index ([`DedupIndex`]) with no similarity floor — every entry of the
+//! same category at the searched places inside the window — because reworded repeats sit far below any useful
+//! 3-gram threshold; each candidate is then scored by [`RepeatModel::compare`]. The index also counts document
+//! frequencies of the words it sees, so IDF weights come from the city's own appeals.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use crate::dedup::DedupIndex;
+use crate::repeat::{IdfTable, RepeatExplanation, RepeatModel, RepeatProfile};
+
+/// Most candidates scored per query (the most similar by MinHash first), bounding the work in a busy partition.
+pub const MAX_SCORED: usize = 2_000;
+
+/// A recent appeal judged against a new one.
+#[derive(Clone, Debug)]
+pub struct RepeatMatch<Id> {
+    pub id: Id,
+    pub explanation: RepeatExplanation,
+}
+
+/// Recent appeals with their profiles, partitioned by category and place.
+pub struct RepeatIndex<Id> {
+    candidates: DedupIndex<Id>,
+    profiles: HashMap<Id, RepeatProfile>,
+    idf: IdfTable,
+    model: RepeatModel,
+}
+
+impl<Id: Clone + Eq + Hash> RepeatIndex<Id> {
+    /// Returns an empty index holding at most `capacity` appeals, scoring with `model`.
+    pub fn new(capacity: usize, model: RepeatModel) -> RepeatIndex<Id> {
+        RepeatIndex {
+            candidates: DedupIndex::new(capacity, 0.0),
+            profiles: HashMap::new(),
+            idf: IdfTable::new(),
+            model,
+        }
+    }
+
+    /// Returns the number of appeals held.
+    pub fn len(&self) -> usize {
+        self.profiles.len()
+    }
+
+    /// Returns true when the index holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.profiles.is_empty()
+    }
+
+    /// Returns the model the index scores with.
+    pub fn model(&self) -> &RepeatModel {
+        &self.model
+    }
+
+    /// Returns the word statistics gathered so far.
+    pub fn idf(&self) -> &IdfTable {
+        &self.idf
+    }
+
+    /// Counts a text's words for IDF without indexing it (a corpus of older appeals).
+    pub fn observe(&mut self, profile: &RepeatProfile) {
+        self.idf.add_document(&profile.words);
+    }
+
+    /// Adds an appeal (and counts its words); evicts the oldest when full. `timestamp` is in seconds.
+    pub fn insert(
+        &mut self,
+        id: Id,
+        profile: RepeatProfile,
+        category: &str,
+        place: &str,
+        timestamp: i64,
+    ) {
+        self.idf.add_document(&profile.words);
+        let signature = profile.signature.clone();
+        if let Some(evicted) =
+            self.candidates
+                .insert_evicting(id.clone(), signature, category, place, timestamp)
+            && evicted != id
+        {
+            self.profiles.remove(&evicted);
+        }
+        self.profiles.insert(id, profile);
+    }
+
+    /// Scores every appeal of `category` at `place_keys` inside the window against `profile`;
+    /// returns them best first (linked ones before the rest, then by score).
+    pub fn matches(
+        &self,
+        profile: &RepeatProfile,
+        category: &str,
+        place_keys: &[&str],
+        now: i64,
+        window_seconds: i64,
+    ) -> Vec<RepeatMatch<Id>> {
+        let mut found: Vec<RepeatMatch<Id>> = self
+            .candidates
+            .candidates_for(
+                &profile.signature,
+                category,
+                place_keys,
+                now,
+                window_seconds,
+            )
+            .into_iter()
+            .take(MAX_SCORED)
+            .filter_map(|(id, _)| {
+                let other = self.profiles.get(&id)?;
+                Some(RepeatMatch {
+                    explanation: self.model.compare(profile, other, &self.idf),
+                    id,
+                })
+            })
+            .collect();
+        found.sort_by(|a, b| {
+            b.explanation
+                .linked
+                .cmp(&a.explanation.linked)
+                .then(b.explanation.score.total_cmp(&a.explanation.score))
+        });
+        found
+    }
+
+    /// Returns the best linked appeal, if any.
+    pub fn best_repeat(
+        &self,
+        profile: &RepeatProfile,
+        category: &str,
+        place_keys: &[&str],
+        now: i64,
+        window_seconds: i64,
+    ) -> Option<RepeatMatch<Id>> {
+        self.matches(profile, category, place_keys, now, window_seconds)
+            .into_iter()
+            .next()
+            .filter(|m| m.explanation.linked)
+    }
+}

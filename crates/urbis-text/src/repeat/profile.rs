@@ -1,0 +1,498 @@
+//! What the repeat model keeps per appeal: hashed content words of the title and the whole text, the named
+//! places, the MinHash signature, the reporter (hashed) and the time. No text is retained except the short
+//! place names, which the dispatcher's explanation quotes.
+
+use std::collections::HashMap;
+
+use crate::dedup::{Signature, normalize};
+use crate::segment::Segmenter;
+
+/// Most place names kept per appeal.
+const MAX_PLACES: usize = 8;
+/// Most content words kept per appeal (the rest of a very long text adds little).
+const MAX_WORDS: usize = 400;
+/// Longest place name core kept, in characters.
+const MAX_CORE_CHARS: usize = 10;
+
+/// Boilerplate of complaint letters: words that say nothing about which problem it is.
+const STOP_WORDS: &[&str] = &[
+    "您好",
+    "你好",
+    "尊敬",
+    "领导",
+    "书记",
+    "市长",
+    "县长",
+    "局长",
+    "各位",
+    "政府",
+    "相关",
+    "部门",
+    "有关",
+    "请求",
+    "恳请",
+    "希望",
+    "要求",
+    "反映",
+    "反应",
+    "投诉",
+    "举报",
+    "咨询",
+    "建议",
+    "请问",
+    "问题",
+    "情况",
+    "处理",
+    "解决",
+    "尽快",
+    "严重",
+    "影响",
+    "我们",
+    "我家",
+    "本人",
+    "他们",
+    "这个",
+    "那个",
+    "什么",
+    "怎么",
+    "为什么",
+    "为何",
+    "是否",
+    "可以",
+    "没有",
+    "已经",
+    "一直",
+    "现在",
+    "目前",
+    "今年",
+    "去年",
+    "多次",
+    "谢谢",
+    "感谢",
+    "业主",
+    "居民",
+    "市民",
+    "老百姓",
+    "百姓",
+    "群众",
+    "小区",
+    "社区",
+    "附近",
+    "周边",
+    "这里",
+    "一个",
+    "进行",
+    "如何",
+    "还是",
+    "但是",
+    "而且",
+    "因为",
+    "所以",
+    "如果",
+    "不能",
+    "不是",
+    "就是",
+    "以及",
+    "关于",
+    "作为",
+    "由于",
+    "但是",
+    "非常",
+    "特别",
+    "这样",
+    "这些",
+    "那些",
+    "以上",
+    "以下",
+    "其中",
+    "之前",
+    "以后",
+    "时候",
+    "回复",
+    "关注",
+    "重视",
+    "谢谢您",
+    "百忙之中",
+    "生活",
+    "正常",
+    "工作",
+    "西地省",
+    "a市",
+];
+
+/// Words that end a named place; the words before them name it. `Site` places (an estate, a school, a unit)
+/// decide the place check; `Road` places decide it only when neither text names a site.
+const SITE_SUFFIXES: &[&str] = &[
+    "小区",
+    "花园",
+    "家园",
+    "公寓",
+    "苑",
+    "园",
+    "府",
+    "城",
+    "广场",
+    "大厦",
+    "中心",
+    "学校",
+    "中学",
+    "小学",
+    "幼儿园",
+    "学院",
+    "大学",
+    "医院",
+    "卫生院",
+    "公园",
+    "市场",
+    "驾校",
+    "公司",
+    "有限公司",
+    "有限责任公司",
+    "银行",
+    "酒店",
+    "超市",
+    "村",
+    "新村",
+    "山庄",
+    "商城",
+    "楼盘",
+];
+const ROAD_SUFFIXES: &[&str] = &["路", "街", "大道", "巷", "高速", "桥"];
+/// Words that can precede a suffix without naming anything.
+const NOT_A_NAME: &[&str] = &[
+    "该",
+    "本",
+    "此",
+    "这",
+    "那",
+    "我",
+    "我们",
+    "你们",
+    "他们",
+    "的",
+    "在",
+    "是",
+    "个",
+    "一个",
+    "这个",
+    "所在",
+    "附近",
+    "周边",
+    "旁边",
+    "整个",
+    "全",
+    "新",
+    "老",
+    "各",
+    "多个",
+    "其他",
+    "其它",
+    "同一",
+    "某",
+    "对",
+    "到",
+    "与",
+    "和",
+    "及",
+    "从",
+    "向",
+    "给",
+    "把",
+    "被",
+    "为",
+    "于",
+    "由",
+    "将",
+    "居民",
+    "业主",
+    "一所",
+    "一家",
+    "这所",
+    "那所",
+    "一条",
+    "这条",
+    "政府",
+    "人民政府",
+];
+/// Part-of-speech tags of tokens that can be part of a name (nouns, place and organisation names, unknown words,
+/// Latin and numerals); verbs, adverbs, prepositions, pronouns and the like end a name.
+const NAME_TAGS: &[&str] = &["n", "x", "eng", "m", "j", "l", "i", "b", "a", "t"];
+/// Cores that name a kind of place, not a place.
+const GENERIC_CORES: &[&str] = &[
+    "商业",
+    "集团",
+    "电梯",
+    "物业",
+    "开发",
+    "建设",
+    "房地产",
+    "置业",
+    "投资",
+    "新城市",
+    "大片",
+    "普惠性",
+    "普惠",
+    "民办",
+    "公办",
+    "私立",
+    "配套",
+    "周边小区",
+    "居民",
+    "城市",
+    "工业",
+    "科技",
+    "网络",
+    "科技有限",
+];
+/// Tokens that end like a place but are not one.
+const NOT_A_PLACE: &[&str] = &[
+    "政府",
+    "人民政府",
+    "区政府",
+    "市政府",
+    "县政府",
+    "镇政府",
+    "之路",
+    "道路",
+    "马路",
+    "公路",
+];
+
+/// Whether a named place is a site (estate, school, unit) or a road.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PlaceKind {
+    Site,
+    Road,
+}
+
+/// A named place in an appeal: the name as written (suffix included) and its core (the name before the suffix,
+/// normalised), which is what two appeals are compared on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Place {
+    pub kind: PlaceKind,
+    pub name: String,
+    pub core: String,
+}
+
+/// Document frequencies of content words over a corpus (the city's own appeals), for IDF weights.
+/// Words are kept as 64-bit hashes.
+#[derive(Clone, Debug, Default)]
+pub struct IdfTable {
+    documents: u32,
+    frequency: HashMap<u64, u32>,
+}
+
+impl IdfTable {
+    /// Returns an empty table: every word weighs the same until documents are added.
+    pub fn new() -> IdfTable {
+        IdfTable::default()
+    }
+
+    /// Counts one document's distinct words.
+    pub fn add_document(&mut self, words: &[u64]) {
+        self.documents = self.documents.saturating_add(1);
+        for word in words {
+            let count = self.frequency.entry(*word).or_insert(0);
+            *count = count.saturating_add(1);
+        }
+    }
+
+    /// Returns the number of documents counted.
+    pub fn documents(&self) -> u32 {
+        self.documents
+    }
+
+    /// Returns the IDF weight of a word: `ln((N + 1) / (df + 1)) + 1`, so an unseen word weighs most
+    /// and a word in every document weighs 1.
+    pub fn weight(&self, word: u64) -> f32 {
+        let df = self.frequency.get(&word).copied().unwrap_or(0);
+        ((f64::from(self.documents) + 1.0) / (f64::from(df) + 1.0)).ln() as f32 + 1.0
+    }
+}
+
+/// The compact description of one appeal that the repeat model compares.
+#[derive(Clone, Debug)]
+pub struct RepeatProfile {
+    /// MinHash of the character 3-grams of title and text.
+    pub signature: Signature,
+    /// Sorted, distinct hashes of the content words of title and text.
+    pub words: Vec<u64>,
+    /// Sorted, distinct hashes of the content words of the title alone (empty without a title).
+    pub title_words: Vec<u64>,
+    /// Named places, in order of first mention.
+    pub places: Vec<Place>,
+    /// A hash of the reporter's identity (account or phone), when known.
+    pub reporter: Option<u64>,
+    /// When the appeal came in, in seconds (any epoch, the same for all profiles compared).
+    pub timestamp: Option<i64>,
+}
+
+impl RepeatProfile {
+    /// Builds the profile of an appeal. `reporter` is any stable identity of the reporter (account id, phone);
+    /// blank means unknown.
+    pub fn build(
+        segmenter: &Segmenter,
+        title: &str,
+        text: &str,
+        reporter: Option<&str>,
+        timestamp: Option<i64>,
+    ) -> RepeatProfile {
+        let full = format!("{title}。{text}");
+        let tagged = segmenter.tag(&full);
+        let places = places(&tagged);
+        // Words of place names are left to the place check: two problems at one estate share them.
+        let topical = |token: &&str| {
+            let token = normalize(token);
+            token.chars().count() < 2 || !places.iter().any(|p| p.name.contains(token.as_str()))
+        };
+        let tokens: Vec<&str> = tagged
+            .iter()
+            .map(|(word, _)| *word)
+            .filter(topical)
+            .collect();
+        let words = content_words(&tokens);
+        let title_words = if title.trim().is_empty() {
+            Vec::new()
+        } else {
+            let title_tokens: Vec<&str> =
+                segmenter.cut(title).into_iter().filter(topical).collect();
+            content_words(&title_tokens)
+        };
+        RepeatProfile {
+            signature: Signature::of(&full),
+            words,
+            title_words,
+            places,
+            reporter: reporter
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(|r| hash_str(&normalize(r))),
+            timestamp,
+        }
+    }
+}
+
+/// Returns the sorted, distinct hashes of the content words among `tokens`: at least two characters,
+/// not boilerplate, Latin lowercased.
+pub fn content_words(tokens: &[&str]) -> Vec<u64> {
+    let mut words: Vec<u64> = tokens
+        .iter()
+        .filter(|t| t.chars().any(char::is_alphanumeric))
+        .map(|t| normalize(t))
+        .filter(|t| t.chars().count() >= 2 && !STOP_WORDS.contains(&t.as_str()))
+        .filter(|t| !t.chars().all(|c| c.is_ascii_digit()))
+        .take(MAX_WORDS)
+        .map(|t| hash_str(&t))
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
+/// Finds named places in a token stream (punctuation tokens included, they end a name): a token that is or
+/// ends with a place suffix, with the one or two tokens before it when the token alone is too short to name
+/// anything.
+pub fn places(tagged: &[(&str, &str)]) -> Vec<Place> {
+    let mut found: Vec<Place> = Vec::new();
+    let tokens: Vec<&str> = tagged.iter().map(|(word, _)| *word).collect();
+    for (i, token) in tokens.iter().enumerate() {
+        if NOT_A_PLACE.contains(token) {
+            continue;
+        }
+        let Some((kind, suffix)) = place_suffix(token) else {
+            continue;
+        };
+        let mut core: String = token[..token.len() - suffix.len()].to_owned();
+        // Prepend earlier tokens while the core is shorter than three characters.
+        let mut j = i;
+        while core.chars().count() < 3 && j > 0 && i - j < 2 {
+            j -= 1;
+            let (previous, tag) = tagged[j];
+            if NOT_A_NAME.contains(&previous)
+                || !NAME_TAGS.iter().any(|t| tag.starts_with(t))
+                || STOP_WORDS.contains(&previous)
+                || !previous.chars().all(char::is_alphanumeric)
+                || previous.chars().count() > 6
+                || is_admin_area(previous)
+                || place_suffix(previous).is_some_and(|(_, s)| s.len() == previous.len())
+            {
+                break;
+            }
+            core.insert_str(0, previous);
+        }
+        let mut core = normalize(&core);
+        // "A2区丽发新城" may come cut as "a2" "区丽发" "新城": drop a leading administrative character.
+        if core.chars().count() > 3 && core.starts_with(['区', '市', '县', '省', '镇']) {
+            core = core.chars().skip(1).collect();
+        }
+        let chars = core.chars().count();
+        if chars < 2
+            || NOT_A_NAME.contains(&core.as_str())
+            || core.starts_with([
+                '一', '两', '几', '十', '多', '这', '那', '该', '本', '每', '各', '某', '此', '其',
+            ])
+            || (kind == PlaceKind::Road && core.ends_with('之'))
+            || GENERIC_CORES.contains(&core.as_str())
+            || core.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            continue;
+        }
+        let core: String = core
+            .chars()
+            .rev()
+            .take(MAX_CORE_CHARS)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        if found.iter().any(|p| p.core == core) {
+            continue;
+        }
+        let name = format!("{core}{suffix}");
+        found.push(Place { kind, name, core });
+        if found.len() >= MAX_PLACES {
+            break;
+        }
+    }
+    found
+}
+
+fn place_suffix(token: &str) -> Option<(PlaceKind, &'static str)> {
+    // Longest suffix first, so "新村" wins over "村".
+    let mut best: Option<(PlaceKind, &'static str)> = None;
+    for (kind, list) in [
+        (PlaceKind::Site, SITE_SUFFIXES),
+        (PlaceKind::Road, ROAD_SUFFIXES),
+    ] {
+        for suffix in list {
+            if token.ends_with(suffix) && best.is_none_or(|(_, s)| suffix.len() > s.len()) {
+                best = Some((kind, suffix));
+            }
+        }
+    }
+    best
+}
+
+/// True for the anonymised administrative names of the data ("A市", "A3区", "K4县") and plain 省/市/区/县 words.
+fn is_admin_area(token: &str) -> bool {
+    let chars: Vec<char> = token.chars().collect();
+    match chars.last() {
+        Some('省' | '市' | '区' | '县' | '镇' | '乡') => chars.len() <= 4,
+        _ => chars.iter().all(|c| c.is_ascii_alphanumeric()),
+    }
+}
+
+/// True when two place cores name the same place: one contains the other (at least two characters).
+pub fn cores_agree(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    short.chars().count() >= 2 && long.contains(short)
+}
+
+/// FNV-1a over the bytes of `s`.
+pub fn hash_str(s: &str) -> u64 {
+    let mut hash = 0xCBF2_9CE4_8422_2325u64;
+    for byte in s.bytes() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01B3);
+    }
+    hash
+}

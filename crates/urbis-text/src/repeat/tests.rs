@@ -1,0 +1,197 @@
+use super::*;
+use crate::segment::Segmenter;
+
+const DAY: i64 = 86_400;
+
+fn profile(title: &str, text: &str, reporter: Option<&str>, at: i64) -> RepeatProfile {
+    RepeatProfile::build(Segmenter::shared_default(), title, text, reporter, Some(at))
+}
+
+fn street_light(reporter: Option<&str>, at: i64) -> RepeatProfile {
+    profile(
+        "丽景花园3栋门口路灯坏了",
+        "丽景花园3栋门口的路灯已经坏了一个多星期，晚上一片漆黑，老人出门很不安全，请尽快修理。",
+        reporter,
+        at,
+    )
+}
+
+fn street_light_reworded(reporter: Option<&str>, at: i64) -> RepeatProfile {
+    profile(
+        "丽景花园路灯一直没人修",
+        "上周反映过的事情还是没有解决：丽景花园3栋那边的路灯到现在还不亮，天黑以后走路根本看不见，希望赶紧派人来修路灯。",
+        reporter,
+        at,
+    )
+}
+
+fn fumes(estate: &str) -> RepeatProfile {
+    profile(
+        &format!("{estate}楼下餐馆油烟扰民"),
+        &format!(
+            "{estate}5栋楼下有几家餐馆，油烟严重影响居民生活，衣服晾在外面全是油烟味，晚上营业到凌晨，请相关部门处理。"
+        ),
+        None,
+        1_000,
+    )
+}
+
+#[test]
+fn a_reworded_repeat_from_the_same_reporter_links() {
+    let model = RepeatModel::default();
+    let idf = IdfTable::new();
+    let first = street_light(Some("13800000001"), 0);
+    let again = street_light_reworded(Some("13800000001"), 5 * DAY);
+    // Reworded: the character 3-gram similarity is far below the MinHash threshold of 0.5.
+    assert!(first.signature.estimate(&again.signature) < 0.5);
+    let explanation = model.compare(&again, &first, &idf);
+    assert!(explanation.linked, "{}", explanation.render_zh());
+    assert!(matches!(explanation.place, PlaceCheck::Agrees(ref name) if name.contains("丽景")));
+    let same_reporter = explanation
+        .contributions
+        .iter()
+        .find(|c| c.signal == Signal::SameReporter)
+        .expect("listed");
+    assert_eq!(same_reporter.value, 1.0);
+    // Another reporter with the same words still links, with a lower score.
+    let neighbour = model.compare(
+        &street_light_reworded(Some("13900000002"), 5 * DAY),
+        &first,
+        &idf,
+    );
+    assert!(neighbour.score < explanation.score);
+}
+
+#[test]
+fn a_template_complaint_about_another_estate_does_not_link() {
+    let model = RepeatModel::default();
+    let idf = IdfTable::new();
+    let (here, there) = (fumes("丽景花园"), fumes("翠湖小区"));
+    // Nearly the same text, posted the same second.
+    assert!(here.signature.estimate(&there.signature) > 0.5);
+    let explanation = model.compare(&here, &there, &idf);
+    assert!(!explanation.linked, "{}", explanation.render_zh());
+    assert!(matches!(explanation.place, PlaceCheck::Conflicts(..)));
+    assert!(explanation.render_zh().starts_with("不合并：地点不同"));
+    // The same template about the same estate is a repeat.
+    assert!(model.compare(&here, &fumes("丽景花园"), &idf).linked);
+}
+
+#[test]
+fn a_different_problem_at_the_same_place_does_not_link() {
+    let model = RepeatModel::default();
+    let idf = IdfTable::new();
+    let light = street_light(None, 0);
+    let parking = profile(
+        "丽景花园地下车库收费太高",
+        "丽景花园的物业把地下车库月租从200元涨到450元，没有公示也没有业主大会表决，请物价部门核查。",
+        None,
+        2 * DAY,
+    );
+    let explanation = model.compare(&parking, &light, &idf);
+    assert!(!explanation.linked, "{}", explanation.render_zh());
+}
+
+#[test]
+fn places_are_named_estates_schools_and_roads() {
+    let segmenter = Segmenter::shared_default();
+    let text = "我是A市暮云街道丽发新城小区的一名业主，小区旁边在建搅拌站，离枫林小学不到三百米，渣土车走万家丽南路。";
+    let found = places(&segmenter.tag(text));
+    let cores: Vec<&str> = found.iter().map(|p| p.core.as_str()).collect();
+    assert!(cores.iter().any(|c| c.contains("丽发新城")), "{cores:?}");
+    assert!(cores.iter().any(|c| c.contains("枫林")), "{cores:?}");
+    assert!(
+        found
+            .iter()
+            .any(|p| p.kind == PlaceKind::Road && p.core.contains("万家丽")),
+        "{found:?}"
+    );
+    // Words that only look like places are not places.
+    let none = places(&segmenter.tag("请政府相关部门尽快处理，该小区的问题由来已久。"));
+    assert!(none.is_empty(), "{none:?}");
+}
+
+#[test]
+fn the_explanation_lists_every_signal_and_renders_in_chinese() {
+    let model = RepeatModel::default();
+    let first = street_light(Some("a"), 0);
+    let again = street_light_reworded(Some("a"), DAY);
+    let explanation = model.compare(&again, &first, &IdfTable::new());
+    assert_eq!(explanation.contributions.len(), SIGNALS.len());
+    let logit = explanation.base
+        + explanation
+            .contributions
+            .iter()
+            .map(|c| c.contribution)
+            .sum::<f32>();
+    assert!((1.0 / (1.0 + (-logit).exp()) - explanation.score).abs() < 1e-5);
+    let text = explanation.render_zh();
+    assert!(text.starts_with("判定为同一问题"), "{text}");
+    assert!(
+        text.contains("地点一致「") && text.contains("同一反映人"),
+        "{text}"
+    );
+}
+
+#[test]
+fn idf_weighs_rare_words_more() {
+    let mut idf = IdfTable::new();
+    let (common, rare) = (hash_str("路灯"), hash_str("搅拌站"));
+    for _ in 0..9 {
+        idf.add_document(&[common]);
+    }
+    idf.add_document(&[common, rare]);
+    assert!(idf.weight(rare) > idf.weight(common));
+    assert!(idf.weight(hash_str("没见过")) > idf.weight(rare));
+    assert_eq!(idf.documents(), 10);
+}
+
+#[test]
+fn the_index_finds_the_reworded_repeat_in_its_partition_only() {
+    let mut index: RepeatIndex<i64> = RepeatIndex::new(100, RepeatModel::default());
+    index.insert(1, street_light(Some("r"), 0), "路灯", "g1", 0);
+    index.insert(2, fumes("丽景花园"), "油烟", "g1", 0);
+    index.insert(3, street_light(Some("r"), 0), "路灯", "g9", 0);
+    let again = street_light_reworded(Some("r"), 3 * DAY);
+    let found = index
+        .best_repeat(&again, "路灯", &["g1", "g2"], 3 * DAY, 7 * DAY)
+        .expect("linked");
+    assert_eq!(found.id, 1);
+    // Outside the window, in another category or at another place: nothing.
+    assert!(
+        index
+            .best_repeat(&again, "路灯", &["g1"], 30 * DAY, 7 * DAY)
+            .is_none()
+    );
+    assert!(
+        index
+            .best_repeat(&again, "油烟", &["g1"], 3 * DAY, 7 * DAY)
+            .is_none()
+    );
+    assert!(
+        index
+            .best_repeat(&again, "路灯", &["g2"], 3 * DAY, 7 * DAY)
+            .is_none()
+    );
+}
+
+#[test]
+fn the_index_forgets_evicted_profiles() {
+    let mut index: RepeatIndex<i64> = RepeatIndex::new(2, RepeatModel::default());
+    for id in 0..5 {
+        index.insert(id, street_light(None, id), "路灯", "g", id);
+    }
+    assert_eq!(index.len(), 2);
+    assert_eq!(index.idf().documents(), 5);
+}
+
+#[test]
+fn a_re_post_without_any_named_place_still_links() {
+    let model = RepeatModel::default();
+    let text = "晚上十点以后楼下广场舞音响声音太大，孩子没法睡觉，老人也休息不好，希望管一管。";
+    let first = profile("", text, None, 0);
+    let again = profile("", &format!("{text}谢谢！"), None, DAY);
+    let explanation = model.compare(&again, &first, &IdfTable::new());
+    assert_eq!(explanation.place, PlaceCheck::Unnamed);
+    assert!(explanation.linked, "{}", explanation.render_zh());
+}
