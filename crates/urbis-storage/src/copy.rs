@@ -175,7 +175,7 @@ pub async fn copy_store(
     reader
         .await
         .map_err(|err| StorageError::Refused(format!("the reading task failed: {err}")))?;
-    Ok(())
+    to.analyze().await
 }
 
 enum Batch {

@@ -219,6 +219,11 @@ async fn build(args: &ScaleArgs, location: &Location) -> anyhow::Result<()> {
             );
         }
     }
+    services
+        .db()
+        .analyze()
+        .await
+        .map_err(|err| anyhow::format_err!("{err}"))?;
     services.db().close().await;
     if let (Location::Sqlite(partial), Location::Sqlite(path)) = (&target, location) {
         for suffix in ["-wal", "-shm"] {
