@@ -1,0 +1,52 @@
+//! What the responsibility list says for a category at a place.
+
+use super::*;
+
+
+/// Finds the most specific active rule for a category and an area path: the deepest area first,
+/// then the deepest category.
+pub(crate) async fn route_for(
+    conn: &mut Conn,
+    category_id: Option<i64>,
+    area_path: &str,
+) -> Result<Option<RouteSuggestion>> {
+    let Some(category_id) = category_id else {
+        return Ok(None);
+    };
+    let mut category_chain = Vec::new();
+    let mut next = Some(category_id);
+    while let Some(id) = next {
+        if category_chain.len() > 8 {
+            break;
+        }
+        category_chain.push(id);
+        next = urbis_storage::lookups::category_parent(&mut *conn, id).await?;
+    }
+    let area_chain: Vec<i64> = parse_path(area_path);
+    let rules = reference::matching_rules(conn, &category_chain, &area_chain).await?;
+    let best = rules.into_iter().min_by_key(|rule| {
+        let area_rank = area_chain.len()
+            - area_chain
+                .iter()
+                .position(|a| *a == rule.area_id)
+                .unwrap_or(0);
+        let category_rank = category_chain
+            .iter()
+            .position(|c| *c == rule.category_id)
+            .unwrap_or(usize::MAX);
+        (area_rank, category_rank)
+    });
+    Ok(best.map(|rule| RouteSuggestion {
+        lead_dept_id: rule.lead_dept_id,
+        supporting: parse_ids(&rule.supporting),
+        legal_basis: rule.legal_basis,
+        rule_id: rule.id,
+    }))
+}
+
+/// Returns the area ids of a materialised path, root first.
+pub fn parse_path(path: &str) -> Vec<i64> {
+    path.split('/')
+        .filter_map(|part| part.parse().ok())
+        .collect()
+}
