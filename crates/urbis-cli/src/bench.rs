@@ -14,8 +14,8 @@ use clap::Args;
 use sqlx::Connection;
 use urbis_domain::role::Role;
 use urbis_service::auth::NewUser;
-use urbis_service::{ServiceConfig, Services};
 use urbis_service::store::{Durability, Location};
+use urbis_service::{ServiceConfig, Services};
 
 /// Options of `urbis bench intake`.
 #[derive(Args)]

@@ -19,9 +19,9 @@ use urbis_domain::role::{Actor, Role};
 use urbis_domain::workflow::{Action, Satisfaction};
 use urbis_service::auth::NewUser;
 use urbis_service::reference::TaxonomyPath;
-use urbis_service::{Clock, ServiceConfig, Services};
-use urbis_service::store::{Durability, Location};
 use urbis_service::rows::{CalendarDayRow, RuleRow};
+use urbis_service::store::{Durability, Location};
+use urbis_service::{Clock, ServiceConfig, Services};
 
 mod map;
 

@@ -11,8 +11,8 @@ use clap::Args;
 use urbis_domain::audit::ChainBreak;
 use urbis_domain::role::Role;
 use urbis_service::auth::NewUser;
-use urbis_service::{ServiceConfig, Services};
 use urbis_service::store::{Access, Backend, Db, DbOptions, Durability, Location};
+use urbis_service::{ServiceConfig, Services};
 
 use crate::DbArgs;
 

@@ -74,7 +74,10 @@ async fn copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
         .map_err(|err| anyhow::format_err!("cannot hash {}: {err}", args.to))?;
     from.close().await;
     let mut differ = 0;
-    println!("{:<26} {:>10} {:>10}  sha256 (first 16)", "table", "from", "to");
+    println!(
+        "{:<26} {:>10} {:>10}  sha256 (first 16)",
+        "table", "from", "to"
+    );
     for (a, b) in source.iter().zip(&copied) {
         let same = a == b;
         differ += usize::from(!same);
@@ -97,7 +100,11 @@ async fn copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
     if differ > 0 || chain.first_break.is_some() || !counters.is_empty() {
         println!(
             "the copy does NOT match: {differ} tables differ, audit chain {}, {} counter differences",
-            if chain.first_break.is_some() { "broken" } else { "ok" },
+            if chain.first_break.is_some() {
+                "broken"
+            } else {
+                "ok"
+            },
             counters.len()
         );
         return Ok(ExitCode::from(1));

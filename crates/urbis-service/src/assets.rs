@@ -396,8 +396,7 @@ impl Services {
             ));
         }
         if asset.state != state.as_str() {
-            geo_repo::set_asset_state(&mut tx, &asset.id, state.as_str(), self.now())
-                .await?;
+            geo_repo::set_asset_state(&mut tx, &asset.id, state.as_str(), self.now()).await?;
             crate::audit::record(
                 &mut tx,
                 self.now(),

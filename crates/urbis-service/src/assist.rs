@@ -117,7 +117,9 @@ pub(crate) async fn place_facts(
         return Ok(facts);
     };
     if matches!(level.as_str(), "community" | "grid") {
-        let count = urbis_storage::lookups::cases_at_place_since(&mut *conn, area_id, category_id, since).await?;
+        let count =
+            urbis_storage::lookups::cases_at_place_since(&mut *conn, area_id, category_id, since)
+                .await?;
         facts.repeat_place_count = u32::try_from(count).unwrap_or(u32::MAX);
     }
     facts.route = route_for(conn, Some(category_id), &path).await?;

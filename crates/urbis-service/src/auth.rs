@@ -311,14 +311,7 @@ impl Services {
         let mut conn = self.db().begin_write().await?;
         // Expired sessions go as new ones come.
         users::purge_expired_sessions(&mut conn, now).await?;
-        users::insert_session(
-            &mut conn,
-            &token_hash(&token),
-            user.id,
-            now,
-            expires_at,
-        )
-        .await?;
+        users::insert_session(&mut conn, &token_hash(&token), user.id, now, expires_at).await?;
         let actor = actor_for(&mut conn, &user).await?;
         conn.commit().await?;
         self.inner

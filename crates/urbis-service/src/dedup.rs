@@ -91,10 +91,18 @@ impl Services {
         };
         let mut index = RepeatIndex::new(CAPACITY, RepeatModel::default());
         for case in rows {
-            let Some(category) = case.category_id else { continue };
+            let Some(category) = case.category_id else {
+                continue;
+            };
             let at = case.created_at.timestamp();
             let profile = repeat_profile(&case.title, &case.text, None, at);
-            index.insert(case.id, profile, &category.to_string(), &case.area_id.to_string(), at);
+            index.insert(
+                case.id,
+                profile,
+                &category.to_string(),
+                &case.area_id.to_string(),
+                at,
+            );
         }
         if let Ok(mut guard) = self.inner.dedup.index.lock()
             && guard.is_none()

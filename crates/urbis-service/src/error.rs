@@ -121,4 +121,3 @@ impl From<InvalidField> for ServiceError {
         ServiceError::invalid("invalid_field", err.to_string())
     }
 }
-

@@ -63,9 +63,7 @@ pub mod time {
 pub mod store {
     pub use urbis_storage::admin::{ensure_database, recreate_database};
     pub use urbis_storage::copy::{TableDigest, copy_store, digest};
-    pub use urbis_storage::{
-        Access, Backend, Db, DbOptions, Durability, Location, StorageError,
-    };
+    pub use urbis_storage::{Access, Backend, Db, DbOptions, Durability, Location, StorageError};
 }
 pub use error::{ErrorKind, ServiceError};
 pub use events::{CaseEvent, Subscription};

@@ -441,8 +441,7 @@ impl Services {
         let note = urbis_domain::appeal::bounded_text("note", Some(note), NAME_MAX_CHARS * 2)?;
         let mut tx = self.db().begin_write().await?;
         let version =
-            reference::insert_version(&mut tx, &note, self.now(), Some(actor.user_id.0))
-                .await?;
+            reference::insert_version(&mut tx, &note, self.now(), Some(actor.user_id.0)).await?;
         for (idx, rule) in rules.iter().enumerate() {
             let fail = |what: &str| {
                 ServiceError::invalid("invalid_rules", format!("rule {}: {what}", idx + 1))
@@ -452,9 +451,10 @@ impl Services {
                 Some(&rule.legal_basis),
                 LEGAL_BASIS_MAX_CHARS,
             )?;
-            let category: Option<i64> = urbis_storage::lookups::category_exists(&mut tx, rule.category_id)
-            .await?
-            .then_some(rule.category_id);
+            let category: Option<i64> =
+                urbis_storage::lookups::category_exists(&mut tx, rule.category_id)
+                    .await?
+                    .then_some(rule.category_id);
             category.ok_or_else(|| fail("unknown category"))?;
             reference::get_area(&mut tx, rule.area_id)
                 .await

@@ -21,9 +21,9 @@ fn check_name(name: &str) -> Result<()> {
 }
 
 async fn connect(maintenance_url: &str) -> Result<PgConnection> {
-    PgConnection::connect(maintenance_url).await.map_err(|err| {
-        StorageError::Refused(format!("cannot connect to PostgreSQL: {err}"))
-    })
+    PgConnection::connect(maintenance_url)
+        .await
+        .map_err(|err| StorageError::Refused(format!("cannot connect to PostgreSQL: {err}")))
 }
 
 /// Creates a database (the URL names the server and a database to connect to, e.g. `postgres`).
@@ -82,9 +82,9 @@ fn split(url: &str) -> Result<(String, sqlx::postgres::PgConnectOptions)> {
 }
 
 async fn connect_with(options: &sqlx::postgres::PgConnectOptions) -> Result<PgConnection> {
-    PgConnection::connect_with(options).await.map_err(|err| {
-        StorageError::Refused(format!("cannot connect to PostgreSQL: {err}"))
-    })
+    PgConnection::connect_with(options)
+        .await
+        .map_err(|err| StorageError::Refused(format!("cannot connect to PostgreSQL: {err}")))
 }
 
 /// Creates the database a URL names unless it exists; returns whether it was created.

@@ -93,7 +93,11 @@ pub async fn bytes(conn: &mut Conn, id: i64) -> Result<Vec<u8>> {
 }
 
 /// Bytes of attachments a user uploaded since `since`.
-pub async fn bytes_uploaded_since(conn: &mut Conn, user_id: i64, since: DateTime<Utc>) -> Result<i64> {
+pub async fn bytes_uploaded_since(
+    conn: &mut Conn,
+    user_id: i64,
+    since: DateTime<Utc>,
+) -> Result<i64> {
     Ok(sql::query(
         "SELECT COALESCE(CAST(SUM(size) AS BIGINT), 0) FROM attachments WHERE uploaded_by = ? AND created_at >= ?",
     )

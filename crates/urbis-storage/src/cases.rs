@@ -147,8 +147,7 @@ const CASES_PER_STATEMENT: usize = 100;
 /// Inserts complete case rows as given (ids included): the bulk load of case histories.
 pub async fn insert_case_rows(conn: &mut Conn, rows: &[CaseRow]) -> Result<()> {
     for chunk in rows.chunks(CASES_PER_STATEMENT) {
-        let mut query: Builder =
-            Builder::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
+        let mut query: Builder = Builder::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
         query.push_values(chunk, |mut b, c| {
             b.push_bind(c.id)
                 .push_bind(c.number.clone())
@@ -231,8 +230,7 @@ pub struct CaseFilter {
 
 /// Returns cases matching the filter, newest first.
 pub async fn list_cases(conn: &mut Conn, filter: &CaseFilter) -> Result<Vec<CaseRow>> {
-    let mut query: Builder =
-        Builder::new(format!("SELECT {CASE_COLUMNS} FROM cases WHERE 1 = 1"));
+    let mut query: Builder = Builder::new(format!("SELECT {CASE_COLUMNS} FROM cases WHERE 1 = 1"));
     if let Some(prefix) = &filter.area_path_prefix {
         // Paths are digits and slashes only; the range scan keeps the index usable.
         query.push(" AND area_path >= ").push_bind(prefix.clone());
@@ -409,7 +407,12 @@ pub struct PauseRow {
 }
 
 /// Opens a pause of the case's clock.
-pub async fn open_pause(conn: &mut Conn, case_id: i64, reason: &str, start_at: DateTime<Utc>) -> Result<()> {
+pub async fn open_pause(
+    conn: &mut Conn,
+    case_id: i64,
+    reason: &str,
+    start_at: DateTime<Utc>,
+) -> Result<()> {
     sql::query("INSERT INTO case_pauses (case_id, reason, start_at) VALUES (?, ?, ?)")
         .bind(case_id)
         .bind(reason)

@@ -43,35 +43,429 @@ use Kind::{Bool, Bytes, Int, Json, Real, Text, Time};
 /// Every table of a city, parents before children. `store_probe` (a scratch row) and the
 /// migration bookkeeping are not part of a city.
 const TABLES: &[Table] = &[
-    Table { name: "areas", order: "id", identity: Some("id"), columns: &[("id", Int), ("code", Text), ("name", Text), ("level", Text), ("parent_id", Int), ("path", Text), ("geometry", Text), ("center_lat", Real), ("center_lon", Real)] },
-    Table { name: "departments", order: "id", identity: Some("id"), columns: &[("id", Int), ("code", Text), ("name", Text), ("area_id", Int)] },
-    Table { name: "categories", order: "id", identity: Some("id"), columns: &[("id", Int), ("code", Text), ("name", Text), ("level", Int), ("parent_id", Int), ("severity", Real)] },
-    Table { name: "time_limits", order: "category_id", identity: None, columns: &[("category_id", Int), ("clock", Text), ("amount", Int), ("remind_before_minutes", Int)] },
-    Table { name: "calendar_days", order: "day", identity: None, columns: &[("day", Text), ("kind", Text), ("note", Text)] },
-    Table { name: "settings", order: "key", identity: None, columns: &[("key", Text), ("value", Text)] },
-    Table { name: "responsibility_versions", order: "id", identity: Some("id"), columns: &[("id", Int), ("note", Text), ("created_at", Time), ("created_by", Int), ("active", Bool)] },
-    Table { name: "responsibility_rules", order: "id", identity: Some("id"), columns: &[("id", Int), ("version_id", Int), ("category_id", Int), ("area_id", Int), ("lead_dept_id", Int), ("supporting", Text), ("legal_basis", Text)] },
-    Table { name: "users", order: "id", identity: Some("id"), columns: &[("id", Int), ("username", Text), ("display_name", Text), ("password_hash", Text), ("role", Text), ("area_id", Int), ("dept_id", Int), ("active", Bool), ("created_at", Time)] },
-    Table { name: "sessions", order: "token_hash", identity: None, columns: &[("token_hash", Text), ("user_id", Int), ("created_at", Time), ("expires_at", Time)] },
-    Table { name: "cases", order: "id", identity: Some("id"), columns: &[("id", Int), ("number", Text), ("state", Text), ("channel", Text), ("title", Text), ("text", Text), ("address", Text), ("lat", Real), ("lon", Real), ("category_id", Int), ("area_id", Int), ("area_path", Text), ("lead_dept_id", Int), ("supporting_depts", Text), ("reporter_user_id", Int), ("reporter_name", Text), ("reporter_phone", Text), ("reporter_count", Int), ("urgent", Bool), ("pending_kind", Text), ("pending_amount", Int), ("clock", Text), ("limit_amount", Int), ("clock_started_at", Time), ("due_at", Time), ("response_due_at", Time), ("accepted_at", Time), ("feedback_at", Time), ("handled_on_time", Bool), ("overdue", Bool), ("reminded", Bool), ("supervise_count", Int), ("rework_count", Int), ("return_count", Int), ("closure_type", Text), ("closed_at", Time), ("satisfaction", Text), ("resolved", Bool), ("rated_at", Time), ("stats_day", Text), ("created_at", Time), ("updated_at", Time), ("version", Int), ("priority_score", Int), ("priority_level", Text), ("priority_factors", Json), ("suggested_category_id", Int), ("suggested_confidence", Real), ("asset_id", Text), ("asset_distance_m", Real), ("suggestions", Json), ("needs_review", Bool), ("proposed_route", Json), ("co_reporters", Text), ("anonymous_repeats", Int)] },
-    Table { name: "case_pauses", order: "id", identity: Some("id"), columns: &[("id", Int), ("case_id", Int), ("reason", Text), ("start_at", Time), ("end_at", Time)] },
-    Table { name: "appeals", order: "id", identity: Some("id"), columns: &[("id", Int), ("case_id", Int), ("channel", Text), ("title", Text), ("text", Text), ("reporter_user_id", Int), ("reporter_name", Text), ("reporter_phone", Text), ("idempotency_key", Text), ("created_at", Time), ("idempotency_hash", Text)] },
-    Table { name: "notifications", order: "id", identity: Some("id"), columns: &[("id", Int), ("case_id", Int), ("dept_id", Int), ("user_id", Int), ("kind", Text), ("message", Text), ("created_at", Time)] },
-    Table { name: "audit_log", order: "seq", identity: None, columns: &[("seq", Int), ("at", Time), ("actor_id", Int), ("actor_role", Text), ("action", Text), ("entity", Text), ("entity_id", Int), ("from_state", Text), ("to_state", Text), ("detail", Text), ("prev_hash", Text), ("hash", Text)] },
-    Table { name: "stats_daily", order: "day, dim, dim_id, category_id, metric", identity: None, columns: &[("day", Text), ("dim", Text), ("dim_id", Int), ("category_id", Int), ("metric", Text), ("n", Int)] },
-    Table { name: "case_state_counts", order: "area_id, dept_id, category_id, state, overdue", identity: None, columns: &[("area_id", Int), ("dept_id", Int), ("category_id", Int), ("state", Text), ("overdue", Bool), ("n", Int)] },
-    Table { name: "open311_clients", order: "id", identity: Some("id"), columns: &[("id", Int), ("name", Text), ("key_hash", Text), ("created_at", Time), ("revoked_at", Time)] },
-    Table { name: "attachments", order: "id", identity: Some("id"), columns: &[("id", Int), ("case_id", Int), ("kind", Text), ("mime", Text), ("size", Int), ("sha256", Text), ("uploaded_by", Int), ("created_at", Time), ("bytes", Bytes)] },
-    Table { name: "responsibility_grids", order: "id", identity: Some("id"), columns: &[("id", Int), ("code", Text), ("name", Text), ("supervisor_user_id", Int), ("created_at", Time), ("updated_at", Time)] },
-    Table { name: "responsibility_grid_units", order: "unit_area_id", identity: None, columns: &[("unit_area_id", Int), ("grid_id", Int)] },
-    Table { name: "gazetteer_entries", order: "id", identity: Some("id"), columns: &[("id", Int), ("name", Text), ("kind", Text), ("lat", Real), ("lon", Real), ("aliases", Text)] },
-    Table { name: "assets", order: "id", identity: None, columns: &[("id", Text), ("class_code", Text), ("subclass_code", Text), ("name", Text), ("lat", Real), ("lon", Real), ("owner_dept_id", Int), ("maintainer_dept_id", Int), ("state", Text), ("area_id", Int), ("updated_at", Time)] },
-    Table { name: "category_asset_classes", order: "category_id", identity: None, columns: &[("category_id", Int), ("classes", Text)] },
-    Table { name: "training_examples", order: "id", identity: Some("id"), columns: &[("id", Int), ("case_id", Int), ("source", Text), ("text", Text), ("label", Text), ("previous", Text), ("note", Text), ("actor_id", Int), ("created_at", Time)] },
-    Table { name: "open311_requests", order: "id", identity: Some("id"), columns: &[("id", Int), ("number", Text), ("case_id", Int), ("appeal_id", Int), ("client_id", Int), ("merged", Bool), ("media_urls", Text), ("created_at", Time)] },
-    Table { name: "open311_updates", order: "id", identity: Some("id"), columns: &[("id", Int), ("case_id", Int), ("request_number", Text), ("client_id", Int), ("external_id", Text), ("client_status", Text), ("public_status", Text), ("description", Text), ("media_urls", Text), ("created_at", Time)] },
-    Table { name: "stats_rollup", order: "dim, dim_id, day, metric, category", identity: None, columns: &[("dim", Text), ("dim_id", Int), ("day", Text), ("metric", Text), ("category", Text), ("n", Int)] },
-    Table { name: "state_rollup", order: "area_id, state, overdue", identity: None, columns: &[("area_id", Int), ("state", Text), ("overdue", Bool), ("n", Int)] },
+    Table {
+        name: "areas",
+        order: "id",
+        identity: Some("id"),
+        columns: &[
+            ("id", Int),
+            ("code", Text),
+            ("name", Text),
+            ("level", Text),
+            ("parent_id", Int),
+            ("path", Text),
+            ("geometry", Text),
+            ("center_lat", Real),
+            ("center_lon", Real),
+        ],
+    },
+    Table {
+        name: "departments",
+        order: "id",
+        identity: Some("id"),
+        columns: &[
+            ("id", Int),
+            ("code", Text),
+            ("name", Text),
+            ("area_id", Int),
+        ],
+    },
+    Table {
+        name: "categories",
+        order: "id",
+        identity: Some("id"),
+        columns: &[
+            ("id", Int),
+            ("code", Text),
+            ("name", Text),
+            ("level", Int),
+            ("parent_id", Int),
+            ("severity", Real),
+        ],
+    },
+    Table {
+        name: "time_limits",
+        order: "category_id",
+        identity: None,
+        columns: &[
+            ("category_id", Int),
+            ("clock", Text),
+            ("amount", Int),
+            ("remind_before_minutes", Int),
+        ],
+    },
+    Table {
+        name: "calendar_days",
+        order: "day",
+        identity: None,
+        columns: &[("day", Text), ("kind", Text), ("note", Text)],
+    },
+    Table {
+        name: "settings",
+        order: "key",
+        identity: None,
+        columns: &[("key", Text), ("value", Text)],
+    },
+    Table {
+        name: "responsibility_versions",
+        order: "id",
+        identity: Some("id"),
+        columns: &[
+            ("id", Int),
+            ("note", Text),
+            ("created_at", Time),
+            ("created_by", Int),
+            ("active", Bool),
+        ],
+    },
+    Table {
+        name: "responsibility_rules",
+        order: "id",
+        identity: Some("id"),
+        columns: &[
+            ("id", Int),
+            ("version_id", Int),
+            ("category_id", Int),
+            ("area_id", Int),
+            ("lead_dept_id", Int),
+            ("supporting", Text),
+            ("legal_basis", Text),
+        ],
+    },
+    Table {
+        name: "users",
+        order: "id",
+        identity: Some("id"),
+        columns: &[
+            ("id", Int),
+            ("username", Text),
+            ("display_name", Text),
+            ("password_hash", Text),
+            ("role", Text),
+            ("area_id", Int),
+            ("dept_id", Int),
+            ("active", Bool),
+            ("created_at", Time),
+        ],
+    },
+    Table {
+        name: "sessions",
+        order: "token_hash",
+        identity: None,
+        columns: &[
+            ("token_hash", Text),
+            ("user_id", Int),
+            ("created_at", Time),
+            ("expires_at", Time),
+        ],
+    },
+    Table {
+        name: "cases",
+        order: "id",
+        identity: Some("id"),
+        columns: &[
+            ("id", Int),
+            ("number", Text),
+            ("state", Text),
+            ("channel", Text),
+            ("title", Text),
+            ("text", Text),
+            ("address", Text),
+            ("lat", Real),
+            ("lon", Real),
+            ("category_id", Int),
+            ("area_id", Int),
+            ("area_path", Text),
+            ("lead_dept_id", Int),
+            ("supporting_depts", Text),
+            ("reporter_user_id", Int),
+            ("reporter_name", Text),
+            ("reporter_phone", Text),
+            ("reporter_count", Int),
+            ("urgent", Bool),
+            ("pending_kind", Text),
+            ("pending_amount", Int),
+            ("clock", Text),
+            ("limit_amount", Int),
+            ("clock_started_at", Time),
+            ("due_at", Time),
+            ("response_due_at", Time),
+            ("accepted_at", Time),
+            ("feedback_at", Time),
+            ("handled_on_time", Bool),
+            ("overdue", Bool),
+            ("reminded", Bool),
+            ("supervise_count", Int),
+            ("rework_count", Int),
+            ("return_count", Int),
+            ("closure_type", Text),
+            ("closed_at", Time),
+            ("satisfaction", Text),
+            ("resolved", Bool),
+            ("rated_at", Time),
+            ("stats_day", Text),
+            ("created_at", Time),
+            ("updated_at", Time),
+            ("version", Int),
+            ("priority_score", Int),
+            ("priority_level", Text),
+            ("priority_factors", Json),
+            ("suggested_category_id", Int),
+            ("suggested_confidence", Real),
+            ("asset_id", Text),
+            ("asset_distance_m", Real),
+            ("suggestions", Json),
+            ("needs_review", Bool),
+            ("proposed_route", Json),
+            ("co_reporters", Text),
+            ("anonymous_repeats", Int),
+        ],
+    },
+    Table {
+        name: "case_pauses",
+        order: "id",
+        identity: Some("id"),
+        columns: &[
+            ("id", Int),
+            ("case_id", Int),
+            ("reason", Text),
+            ("start_at", Time),
+            ("end_at", Time),
+        ],
+    },
+    Table {
+        name: "appeals",
+        order: "id",
+        identity: Some("id"),
+        columns: &[
+            ("id", Int),
+            ("case_id", Int),
+            ("channel", Text),
+            ("title", Text),
+            ("text", Text),
+            ("reporter_user_id", Int),
+            ("reporter_name", Text),
+            ("reporter_phone", Text),
+            ("idempotency_key", Text),
+            ("created_at", Time),
+            ("idempotency_hash", Text),
+        ],
+    },
+    Table {
+        name: "notifications",
+        order: "id",
+        identity: Some("id"),
+        columns: &[
+            ("id", Int),
+            ("case_id", Int),
+            ("dept_id", Int),
+            ("user_id", Int),
+            ("kind", Text),
+            ("message", Text),
+            ("created_at", Time),
+        ],
+    },
+    Table {
+        name: "audit_log",
+        order: "seq",
+        identity: None,
+        columns: &[
+            ("seq", Int),
+            ("at", Time),
+            ("actor_id", Int),
+            ("actor_role", Text),
+            ("action", Text),
+            ("entity", Text),
+            ("entity_id", Int),
+            ("from_state", Text),
+            ("to_state", Text),
+            ("detail", Text),
+            ("prev_hash", Text),
+            ("hash", Text),
+        ],
+    },
+    Table {
+        name: "stats_daily",
+        order: "day, dim, dim_id, category_id, metric",
+        identity: None,
+        columns: &[
+            ("day", Text),
+            ("dim", Text),
+            ("dim_id", Int),
+            ("category_id", Int),
+            ("metric", Text),
+            ("n", Int),
+        ],
+    },
+    Table {
+        name: "case_state_counts",
+        order: "area_id, dept_id, category_id, state, overdue",
+        identity: None,
+        columns: &[
+            ("area_id", Int),
+            ("dept_id", Int),
+            ("category_id", Int),
+            ("state", Text),
+            ("overdue", Bool),
+            ("n", Int),
+        ],
+    },
+    Table {
+        name: "open311_clients",
+        order: "id",
+        identity: Some("id"),
+        columns: &[
+            ("id", Int),
+            ("name", Text),
+            ("key_hash", Text),
+            ("created_at", Time),
+            ("revoked_at", Time),
+        ],
+    },
+    Table {
+        name: "attachments",
+        order: "id",
+        identity: Some("id"),
+        columns: &[
+            ("id", Int),
+            ("case_id", Int),
+            ("kind", Text),
+            ("mime", Text),
+            ("size", Int),
+            ("sha256", Text),
+            ("uploaded_by", Int),
+            ("created_at", Time),
+            ("bytes", Bytes),
+        ],
+    },
+    Table {
+        name: "responsibility_grids",
+        order: "id",
+        identity: Some("id"),
+        columns: &[
+            ("id", Int),
+            ("code", Text),
+            ("name", Text),
+            ("supervisor_user_id", Int),
+            ("created_at", Time),
+            ("updated_at", Time),
+        ],
+    },
+    Table {
+        name: "responsibility_grid_units",
+        order: "unit_area_id",
+        identity: None,
+        columns: &[("unit_area_id", Int), ("grid_id", Int)],
+    },
+    Table {
+        name: "gazetteer_entries",
+        order: "id",
+        identity: Some("id"),
+        columns: &[
+            ("id", Int),
+            ("name", Text),
+            ("kind", Text),
+            ("lat", Real),
+            ("lon", Real),
+            ("aliases", Text),
+        ],
+    },
+    Table {
+        name: "assets",
+        order: "id",
+        identity: None,
+        columns: &[
+            ("id", Text),
+            ("class_code", Text),
+            ("subclass_code", Text),
+            ("name", Text),
+            ("lat", Real),
+            ("lon", Real),
+            ("owner_dept_id", Int),
+            ("maintainer_dept_id", Int),
+            ("state", Text),
+            ("area_id", Int),
+            ("updated_at", Time),
+        ],
+    },
+    Table {
+        name: "category_asset_classes",
+        order: "category_id",
+        identity: None,
+        columns: &[("category_id", Int), ("classes", Text)],
+    },
+    Table {
+        name: "training_examples",
+        order: "id",
+        identity: Some("id"),
+        columns: &[
+            ("id", Int),
+            ("case_id", Int),
+            ("source", Text),
+            ("text", Text),
+            ("label", Text),
+            ("previous", Text),
+            ("note", Text),
+            ("actor_id", Int),
+            ("created_at", Time),
+        ],
+    },
+    Table {
+        name: "open311_requests",
+        order: "id",
+        identity: Some("id"),
+        columns: &[
+            ("id", Int),
+            ("number", Text),
+            ("case_id", Int),
+            ("appeal_id", Int),
+            ("client_id", Int),
+            ("merged", Bool),
+            ("media_urls", Text),
+            ("created_at", Time),
+        ],
+    },
+    Table {
+        name: "open311_updates",
+        order: "id",
+        identity: Some("id"),
+        columns: &[
+            ("id", Int),
+            ("case_id", Int),
+            ("request_number", Text),
+            ("client_id", Int),
+            ("external_id", Text),
+            ("client_status", Text),
+            ("public_status", Text),
+            ("description", Text),
+            ("media_urls", Text),
+            ("created_at", Time),
+        ],
+    },
+    Table {
+        name: "stats_rollup",
+        order: "dim, dim_id, day, metric, category",
+        identity: None,
+        columns: &[
+            ("dim", Text),
+            ("dim_id", Int),
+            ("day", Text),
+            ("metric", Text),
+            ("category", Text),
+            ("n", Int),
+        ],
+    },
+    Table {
+        name: "state_rollup",
+        order: "area_id, state, overdue",
+        identity: None,
+        columns: &[
+            ("area_id", Int),
+            ("state", Text),
+            ("overdue", Bool),
+            ("n", Int),
+        ],
+    },
 ];
 
 /// What one table holds: its rows and a SHA-256 over them in the canonical form.
@@ -110,11 +504,7 @@ pub async fn digest(db: &Db) -> Result<Vec<TableDigest>> {
 
 /// Copies every table of `from` (read on one snapshot, while it may keep serving) into `to`,
 /// which must hold no city yet. `progress` hears each table as it is done, with its rows.
-pub async fn copy_store(
-    from: &Db,
-    to: &Db,
-    mut progress: impl FnMut(&str, u64),
-) -> Result<()> {
+pub async fn copy_store(from: &Db, to: &Db, mut progress: impl FnMut(&str, u64)) -> Result<()> {
     {
         let mut conn = to.read().await?;
         for table in ["areas", "users", "cases", "audit_log"] {
@@ -201,7 +591,10 @@ async fn send_table(
                 batch.push(sqlite_values(&row, table)?);
                 if batch.len() == per_batch {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(per_batch));
-                    sender.send(Batch::Rows(index, full)).await.map_err(|_| closed())?;
+                    sender
+                        .send(Batch::Rows(index, full))
+                        .await
+                        .map_err(|_| closed())?;
                 }
             }
         }
@@ -211,13 +604,19 @@ async fn send_table(
                 batch.push(postgres_values(&row, table)?);
                 if batch.len() == per_batch {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(per_batch));
-                    sender.send(Batch::Rows(index, full)).await.map_err(|_| closed())?;
+                    sender
+                        .send(Batch::Rows(index, full))
+                        .await
+                        .map_err(|_| closed())?;
                 }
             }
         }
     }
     if !batch.is_empty() {
-        sender.send(Batch::Rows(index, batch)).await.map_err(|_| closed())?;
+        sender
+            .send(Batch::Rows(index, batch))
+            .await
+            .map_err(|_| closed())?;
     }
     sender.send(Batch::Done(index)).await.map_err(|_| closed())
 }

@@ -189,7 +189,9 @@ impl Db {
     /// one order and can never fork the chain or deadlock on each other's rows.
     pub async fn begin_write(&self) -> Result<WriteTx> {
         let (mut conn, begin) = match &*self.inner {
-            Inner::Sqlite { write, .. } => (Conn::Sqlite(write.acquire().await?), "BEGIN IMMEDIATE"),
+            Inner::Sqlite { write, .. } => {
+                (Conn::Sqlite(write.acquire().await?), "BEGIN IMMEDIATE")
+            }
             Inner::Postgres { pool, .. } => (Conn::Postgres(pool.acquire().await?), "BEGIN"),
         };
         if let Err(err) = conn.raw(begin).await {
@@ -274,7 +276,10 @@ impl Db {
         let target = to.to_str().ok_or_else(|| {
             StorageError::Refused(format!("backup path {} is not UTF-8", to.display()))
         })?;
-        sqlx::query("VACUUM INTO ?").bind(target).execute(read).await?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(target)
+            .execute(read)
+            .await?;
         Ok(())
     }
 
@@ -289,7 +294,9 @@ impl Db {
     /// Closes the pools, waiting for connections to finish, and releases the lock file.
     pub async fn close(&self) {
         match &*self.inner {
-            Inner::Sqlite { write, read, lock, .. } => {
+            Inner::Sqlite {
+                write, read, lock, ..
+            } => {
                 read.close().await;
                 write.close().await;
                 let mut lock = match lock.lock() {

@@ -115,7 +115,10 @@ impl From<sqlx::Error> for StorageError {
                     .is_some();
                 let kind = match db.code() {
                     Some(code) if postgres => Unavailable::from_postgres_code(&code),
-                    Some(code) => code.parse::<i64>().ok().and_then(Unavailable::from_sqlite_code),
+                    Some(code) => code
+                        .parse::<i64>()
+                        .ok()
+                        .and_then(Unavailable::from_sqlite_code),
                     None => None,
                 };
                 match kind {

@@ -214,11 +214,11 @@ pub async fn upsert_gazetteer_entry(
 
 /// Returns every gazetteer entry, by id.
 pub async fn list_gazetteer(conn: &mut Conn) -> Result<Vec<GazetteerRow>> {
-    Ok(sql::query(
-        "SELECT id, name, kind, lat, lon, aliases FROM gazetteer_entries ORDER BY id",
+    Ok(
+        sql::query("SELECT id, name, kind, lat, lon, aliases FROM gazetteer_entries ORDER BY id")
+            .fetch_all(conn)
+            .await?,
     )
-    .fetch_all(conn)
-    .await?)
 }
 
 /// A city asset with its departments' codes and names.
@@ -331,15 +331,18 @@ pub async fn assets_in_bbox(
 
 /// Returns (id, lat, lon) of every asset, for the nearest-asset index.
 pub async fn asset_points(conn: &mut Conn) -> Result<Vec<(String, f64, f64)>> {
-    Ok(
-        sql::query("SELECT id, lat, lon FROM assets ORDER BY id")
-            .fetch_all(conn)
-            .await?,
-    )
+    Ok(sql::query("SELECT id, lat, lon FROM assets ORDER BY id")
+        .fetch_all(conn)
+        .await?)
 }
 
 /// Sets an asset's state.
-pub async fn set_asset_state(conn: &mut Conn, id: &str, state: &str, at: DateTime<Utc>) -> Result<()> {
+pub async fn set_asset_state(
+    conn: &mut Conn,
+    id: &str,
+    state: &str,
+    at: DateTime<Utc>,
+) -> Result<()> {
     sql::query("UPDATE assets SET state = ?, updated_at = ? WHERE id = ?")
         .bind(state)
         .bind(at)

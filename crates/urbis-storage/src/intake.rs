@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
+use crate::Result;
 use crate::db::Conn;
 use crate::sql::{self, JsonText};
-use crate::Result;
 
 /// Case ids for one write transaction, taken from the database a block at a time. PostgreSQL
 /// takes them from the `cases` identity sequence (a block of `nextval`s; ids a rolled-back batch
@@ -33,9 +33,9 @@ impl CaseIds {
                     .await?;
                     self.taken.extend(ids);
                 }
-                self.taken
-                    .pop_front()
-                    .ok_or_else(|| crate::StorageError::Corrupt("no case id from the sequence".into()))
+                self.taken.pop_front().ok_or_else(|| {
+                    crate::StorageError::Corrupt("no case id from the sequence".into())
+                })
             }
             crate::Backend::Sqlite => {
                 let id = match self.next_local {

@@ -30,8 +30,8 @@ mod tx;
 pub mod users;
 
 pub use db::{Access, Backend, Conn, Db, DbOptions, Durability, Location, ReadTx, WriteTx};
-pub use sql::JsonText;
 pub use error::{StorageError, Unavailable};
+pub use sql::JsonText;
 
 /// Result of a repository call.
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;

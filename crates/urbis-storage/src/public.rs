@@ -42,9 +42,8 @@ pub async fn recent_action_details(
     actions: &[&str],
     limit: i64,
 ) -> Result<Vec<String>> {
-    let mut query = Builder::new(
-        "SELECT detail FROM audit_log WHERE entity = 'case' AND entity_id = ",
-    );
+    let mut query =
+        Builder::new("SELECT detail FROM audit_log WHERE entity = 'case' AND entity_id = ");
     query.push_bind(case_id).push(" AND action IN (");
     let mut separated = query.separated(", ");
     for action in actions {

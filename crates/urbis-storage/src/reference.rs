@@ -282,12 +282,10 @@ pub async fn list_calendar_days(conn: &mut Conn) -> Result<Vec<CalendarDayRow>> 
 
 /// Returns a setting's value.
 pub async fn get_setting(conn: &mut Conn, key: &str) -> Result<Option<String>> {
-    Ok(
-        sql::query("SELECT value FROM settings WHERE key = ?")
-            .bind(key)
-            .scalar_optional(conn)
-            .await?,
-    )
+    Ok(sql::query("SELECT value FROM settings WHERE key = ?")
+        .bind(key)
+        .scalar_optional(conn)
+        .await?)
 }
 
 /// Sets a setting's value.

@@ -126,9 +126,8 @@ impl CounterBatch {
             }
         }
         for chunk in events.chunks(ROWS_PER_STATEMENT) {
-            let mut query: Builder = Builder::new(
-                "INSERT INTO stats_daily (day, dim, dim_id, category_id, metric, n) ",
-            );
+            let mut query: Builder =
+                Builder::new("INSERT INTO stats_daily (day, dim, dim_id, category_id, metric, n) ");
             query.push_values(
                 chunk,
                 |mut row, ((day, dim, dim_id, category_id, metric), n)| {
@@ -149,9 +148,8 @@ impl CounterBatch {
             rolled.into_iter().filter(|(_, n)| *n != 0).collect();
         rolled.sort();
         for chunk in rolled.chunks(ROWS_PER_STATEMENT) {
-            let mut query: Builder = Builder::new(
-                "INSERT INTO stats_rollup (dim, dim_id, day, metric, category, n) ",
-            );
+            let mut query: Builder =
+                Builder::new("INSERT INTO stats_rollup (dim, dim_id, day, metric, category, n) ");
             query.push_values(
                 chunk,
                 |mut row, ((dim, dim_id, day, metric, category), n)| {

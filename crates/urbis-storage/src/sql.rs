@@ -108,7 +108,8 @@ impl Bind for Value {
 
 /// A row type both backends can decode (a `#[derive(sqlx::FromRow)]` struct or a tuple).
 pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
-impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{}
 
 /// A single value both backends can decode.
 pub trait Scalar:
@@ -162,12 +163,10 @@ impl Query {
     pub fn execute<'c>(self, conn: &'c mut Conn) -> Fut<'c, u64> {
         Box::pin(async move {
             Ok(match conn {
-                Conn::Sqlite(c) => {
-                    sqlx::query_with(&self.sql, sqlite_args(self.args)?)
-                        .execute(&mut **c)
-                        .await?
-                        .rows_affected()
-                }
+                Conn::Sqlite(c) => sqlx::query_with(&self.sql, sqlite_args(self.args)?)
+                    .execute(&mut **c)
+                    .await?
+                    .rows_affected(),
                 Conn::Postgres(c) => {
                     let sql = numbered(&self.sql);
                     sqlx::query_with(&sql, pg_args(self.args)?)

@@ -337,9 +337,9 @@ pub async fn recount_differences(conn: &mut Conn) -> Result<Vec<String>> {
 
 /// Every department with the path of its area (None for departments without one).
 pub async fn department_area_paths(conn: &mut Conn) -> Result<Vec<(i64, Option<String>)>> {
-    Ok(sql::query(
-        "SELECT d.id, a.path FROM departments d LEFT JOIN areas a ON a.id = d.area_id",
+    Ok(
+        sql::query("SELECT d.id, a.path FROM departments d LEFT JOIN areas a ON a.id = d.area_id")
+            .fetch_all(conn)
+            .await?,
     )
-    .fetch_all(conn)
-    .await?)
 }

@@ -141,6 +141,5 @@ pub async fn purge_expired_sessions(conn: &mut Conn, now: DateTime<Utc>) -> Resu
     Ok(sql::query("DELETE FROM sessions WHERE expires_at < ?")
         .bind(now)
         .execute(conn)
-        .await?
-        )
+        .await?)
 }

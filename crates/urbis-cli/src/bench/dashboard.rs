@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Args;
 use tokio::io::AsyncBufReadExt;
-use urbis_service::{ServiceConfig, Services};
 use urbis_service::store::{Durability, Location};
+use urbis_service::{ServiceConfig, Services};
 
 /// Options of `urbis bench dashboard`.
 #[derive(Args)]

@@ -14,8 +14,8 @@ use clap::Args;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use urbis_service::bulk::{BulkCase, BulkStep};
-use urbis_service::{ServiceConfig, Services};
 use urbis_service::store::{Durability, Location};
+use urbis_service::{ServiceConfig, Services};
 
 /// Options of `urbis bench scale`.
 #[derive(Args)]
@@ -63,7 +63,9 @@ async fn load_city(db: &urbis_storage::Db) -> anyhow::Result<City> {
     let categories = query("SELECT id FROM categories WHERE level = 2")
         .scalars(&mut conn)
         .await?;
-    let depts = query("SELECT id FROM departments").scalars(&mut conn).await?;
+    let depts = query("SELECT id FROM departments")
+        .scalars(&mut conn)
+        .await?;
     let city = City {
         grids,
         categories,
@@ -170,7 +172,9 @@ async fn build(args: &ScaleArgs, location: &Location) -> anyhow::Result<()> {
     // A SQLite city is built beside its file and moved into place when complete; a PostgreSQL
     // city is built in its database (made anew).
     let target = match location {
-        Location::Sqlite(path) => Location::Sqlite(PathBuf::from(format!("{}.partial", path.display()))),
+        Location::Sqlite(path) => {
+            Location::Sqlite(PathBuf::from(format!("{}.partial", path.display())))
+        }
         Location::Postgres(_) => location.clone(),
     };
     crate::demo::run(crate::demo::DemoArgs {

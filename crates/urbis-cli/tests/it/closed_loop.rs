@@ -166,11 +166,13 @@ async fn appeal_goes_round_the_whole_loop_and_the_trail_verifies() {
         .as_i64()
         .expect("seq");
     let mut conn = app.services.db().write_conn().await.expect("conn");
-    urbis_storage::sql::query("UPDATE audit_log SET detail = '{\"text\":\"forged\"}' WHERE seq = ?")
-        .bind(seq_of_feedback)
-        .execute(&mut conn)
-        .await
-        .expect("tamper");
+    urbis_storage::sql::query(
+        "UPDATE audit_log SET detail = '{\"text\":\"forged\"}' WHERE seq = ?",
+    )
+    .bind(seq_of_feedback)
+    .execute(&mut conn)
+    .await
+    .expect("tamper");
     drop(conn);
     let (code, out) = run_verify(&app.db_path);
     assert_eq!(code, 1, "{out}");

@@ -35,7 +35,9 @@ async fn discovery_url(base: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_file_fills_what_flags_and_environment_leave_at_their_defaults() {
-    if urbis_test_support::sqlite_only("the_file_fills_what_flags_and_environment_leave_at_their_defaults") {
+    if urbis_test_support::sqlite_only(
+        "the_file_fills_what_flags_and_environment_leave_at_their_defaults",
+    ) {
         return;
     }
     let dir = tempfile::tempdir().expect("dir");

@@ -315,11 +315,12 @@ async fn unit_grids_lie_inside_their_community_and_locate_resolves_to_them() {
     );
 
     // Every generation was audited.
-    let n: i64 =
-        urbis_storage::sql::query("SELECT COUNT(*) FROM audit_log WHERE action = 'grids_generated'")
-            .scalar(&mut app.services.db().read().await.expect("read"))
-            .await
-            .expect("count");
+    let n: i64 = urbis_storage::sql::query(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'grids_generated'",
+    )
+    .scalar(&mut app.services.db().read().await.expect("read"))
+    .await
+    .expect("count");
     assert_eq!(n, 2);
 }
 
@@ -999,11 +1000,12 @@ async fn assets_import_with_bad_rows_nearest_and_intake_names_asset_and_maintain
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let n: i64 =
-        urbis_storage::sql::query("SELECT COUNT(*) FROM audit_log WHERE action = 'asset_state_changed'")
-            .scalar(&mut app.services.db().read().await.expect("read"))
-            .await
-            .expect("count");
+    let n: i64 = urbis_storage::sql::query(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'asset_state_changed'",
+    )
+    .scalar(&mut app.services.db().read().await.expect("read"))
+    .await
+    .expect("count");
     assert_eq!(n, 1);
 
     // 井盖缺损 is about manhole covers.

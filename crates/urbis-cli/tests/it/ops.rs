@@ -196,7 +196,8 @@ fn series_in(text: &str) -> BTreeSet<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_logs_and_monitoring_kit_hold_against_a_live_server() {
-    if urbis_test_support::sqlite_only("metrics_logs_and_monitoring_kit_hold_against_a_live_server") {
+    if urbis_test_support::sqlite_only("metrics_logs_and_monitoring_kit_hold_against_a_live_server")
+    {
         return;
     }
     let dir = tempfile::tempdir().expect("dir");

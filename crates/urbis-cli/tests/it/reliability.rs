@@ -139,7 +139,9 @@ fn fill_disk(dir: &Path) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_loses_no_acknowledged_write_and_service_resumes_when_space_returns() {
-    if urbis_test_support::sqlite_only("a_full_disk_loses_no_acknowledged_write_and_service_resumes_when_space_returns") {
+    if urbis_test_support::sqlite_only(
+        "a_full_disk_loses_no_acknowledged_write_and_service_resumes_when_space_returns",
+    ) {
         return;
     }
     let fs = match Tmpfs::mount(24) {
@@ -901,10 +903,9 @@ async fn the_loser_of_accept_against_return_is_told_the_case_moved() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // State counts hold only states cases are in: the moves left no zero rows behind.
-    let zero: i64 =
-        urbis_storage::sql::query("SELECT COUNT(*) FROM case_state_counts WHERE n = 0")
-            .scalar(&mut app.services.db().read().await.expect("read"))
-            .await
-            .expect("count");
+    let zero: i64 = urbis_storage::sql::query("SELECT COUNT(*) FROM case_state_counts WHERE n = 0")
+        .scalar(&mut app.services.db().read().await.expect("read"))
+        .await
+        .expect("count");
     assert_eq!(zero, 0, "no zero rows in case_state_counts");
 }

@@ -160,7 +160,9 @@ async fn rolled_up_statistics_answer_every_level_and_a_tampered_roll_up_is_found
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_migration_backfill_rebuilds_the_roll_up_from_the_counters() {
-    if urbis_test_support::sqlite_only("the_migration_backfill_rebuilds_the_roll_up_from_the_counters") {
+    if urbis_test_support::sqlite_only(
+        "the_migration_backfill_rebuilds_the_roll_up_from_the_counters",
+    ) {
         return;
     }
     let app = TestApp::start().await;

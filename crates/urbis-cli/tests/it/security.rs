@@ -38,7 +38,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_burst_keeps_memory_bounded_and_is_throttled() {
-    if urbis_test_support::sqlite_only("a_wrong_password_burst_keeps_memory_bounded_and_is_throttled") {
+    if urbis_test_support::sqlite_only(
+        "a_wrong_password_burst_keeps_memory_bounded_and_is_throttled",
+    ) {
         return;
     }
     let dir = tempfile::tempdir().expect("dir");
@@ -702,7 +704,9 @@ async fn a_client_trickling_its_headers_is_cut_off() {
 
 #[test]
 fn serve_writes_a_generated_admin_password_to_a_private_file_not_stdout() {
-    if urbis_test_support::sqlite_only("serve_writes_a_generated_admin_password_to_a_private_file_not_stdout") {
+    if urbis_test_support::sqlite_only(
+        "serve_writes_a_generated_admin_password_to_a_private_file_not_stdout",
+    ) {
         return;
     }
     use std::os::unix::fs::PermissionsExt;

@@ -36,14 +36,22 @@ async fn read_only(location: &Location) -> Db {
 async fn some_city(app: &TestApp) {
     let f = app.fixture.clone();
     let first = app
-        .file_appeal("operator", f.grid_a, f.category, "迁移测试：井盖缺失，夜间危险")
+        .file_appeal(
+            "operator",
+            f.grid_a,
+            f.category,
+            "迁移测试：井盖缺失，夜间危险",
+        )
         .await;
     let second = app
         .file_appeal("operator", f.grid_b, f.other_category, "迁移测试：路灯不亮")
         .await;
     for (user, action) in [
         ("shiftlead", json!({"action": "register"})),
-        ("dispatcher", json!({"action": "dispatch", "lead_dept_id": f.dept_a})),
+        (
+            "dispatcher",
+            json!({"action": "dispatch", "lead_dept_id": f.dept_a}),
+        ),
         ("handler_a", json!({"action": "accept"})),
     ] {
         let (status, body) = app.act(user, first, action).await;
@@ -77,7 +85,10 @@ async fn a_city_round_trips_through_postgresql_and_a_postgres_backup_restores() 
         return;
     }
     if !urbis_test_support::postgres_available().await {
-        eprintln!("skipped: no PostgreSQL server at {}", urbis_test_support::postgres_server());
+        eprintln!(
+            "skipped: no PostgreSQL server at {}",
+            urbis_test_support::postgres_server()
+        );
         return;
     }
     let app = TestApp::start().await;

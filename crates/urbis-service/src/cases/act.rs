@@ -74,9 +74,8 @@ impl Services {
                 after.clock_started_at = Some(at.clone());
                 after.due_at = self.due(&calendar, clock, amount, now, &[])?;
                 let (response_clock, response_amount) = self.config().response_limit;
-                after.response_due_at = self
-                    .due(&calendar, response_clock, response_amount, now, &[])?
-                    ;
+                after.response_due_at =
+                    self.due(&calendar, response_clock, response_amount, now, &[])?;
                 after.accepted_at = None;
                 after.feedback_at = None;
                 after.handled_on_time = None;
@@ -99,8 +98,7 @@ impl Services {
             (Action::Accept, _) => {
                 after.accepted_at = Some(at.clone());
                 counters.add("responded", lead);
-                let on_time =
-                    before.response_due_at.is_none_or(|due| now <= due);
+                let on_time = before.response_due_at.is_none_or(|due| now <= due);
                 if on_time {
                     counters.add("responded_on_time", lead);
                 }
@@ -244,7 +242,7 @@ impl Services {
             _ => {}
         }
         if let Some((kind, message)) = reporter_message(&action, &after) {
-            notify_reporters(&mut tx, &after, kind, &message, at,).await?;
+            notify_reporters(&mut tx, &after, kind, &message, at).await?;
         }
         save_case(&mut tx, &before, &after).await?;
         counters.write(&mut tx).await?;
@@ -307,8 +305,8 @@ impl Services {
         let mut after = before.clone();
         if let Some(category_id) = category_id {
             let exists: Option<i64> = urbis_storage::lookups::category_exists(&mut tx, category_id)
-            .await?
-            .then_some(category_id);
+                .await?
+                .then_some(category_id);
             exists.ok_or_else(|| ServiceError::invalid("unknown_category", "no such category"))?;
             after.category_id = Some(category_id);
             after.needs_review = false;
@@ -334,8 +332,7 @@ impl Services {
         if after.category_id != before.category_id
             && let Some(category_id) = after.category_id
         {
-            keep_correction_example(&mut tx, &before, category_id, actor, after.updated_at)
-                .await?;
+            keep_correction_example(&mut tx, &before, category_id, actor, after.updated_at).await?;
         }
         // Move the counters the case has contributed so far to its new key.
         let mut moved = vec!["reported"];
@@ -406,21 +403,16 @@ impl Services {
         let pauses = cases::list_pauses(conn, case.id).await?;
         let mut spans = Vec::with_capacity(pauses.len());
         for pause in &pauses {
-            spans.push((
-                pause.start_at,
-                pause.end_at,
-            ));
+            spans.push((pause.start_at, pause.end_at));
         }
         let calendar = self.calendar();
-        Ok(self
-            .due(
-                &calendar,
-                clock,
-                u32::try_from(amount).unwrap_or(u32::MAX),
-                started,
-                &spans,
-            )?
-            )
+        Ok(self.due(
+            &calendar,
+            clock,
+            u32::try_from(amount).unwrap_or(u32::MAX),
+            started,
+            &spans,
+        )?)
     }
 }
 
@@ -444,7 +436,6 @@ fn validate_action(action: &Action) -> Result<()> {
     }
     Ok(())
 }
-
 
 impl Services {
     /// Builds a dispatch action; without a lead department the active responsibility list

@@ -2,7 +2,6 @@
 
 use super::*;
 
-
 async fn category_code(conn: &mut Conn, id: Option<i64>) -> Result<String> {
     let Some(id) = id else {
         return Ok(String::new());

@@ -22,8 +22,8 @@ mod routing;
 
 use examples::{keep_correction_example, keep_return_example};
 use notify::{notify, notify_reporters, reporter_message};
-pub(crate) use routing::route_for;
 pub use routing::parse_path;
+pub(crate) use routing::route_for;
 
 /// Largest page of a case list.
 pub const LIST_MAX: i64 = 500;

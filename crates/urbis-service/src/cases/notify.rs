@@ -2,7 +2,6 @@
 
 use super::*;
 
-
 pub(super) async fn notify(
     conn: &mut Conn,
     case_id: i64,

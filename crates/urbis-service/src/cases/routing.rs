@@ -2,7 +2,6 @@
 
 use super::*;
 
-
 /// Finds the most specific active rule for a category and an area path: the deepest area first,
 /// then the deepest category.
 pub(crate) async fn route_for(

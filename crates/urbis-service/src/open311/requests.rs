@@ -491,11 +491,7 @@ impl Services {
                 service_notice,
                 requested_at,
                 updated_at,
-                expected_at: if state.is_open() {
-                    row.due_at
-                } else {
-                    None
-                },
+                expected_at: if state.is_open() { row.due_at } else { None },
                 address,
                 address_id: row.area_code.clone(),
                 lat: point.map(|p| p.0),

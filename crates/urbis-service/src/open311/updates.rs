@@ -77,14 +77,8 @@ impl Services {
         )?;
         let end = end.unwrap_or_else(|| self.now() + Duration::seconds(1));
         let mut conn = self.db().read().await?;
-        let rows = repo::trail_between(
-            &mut conn,
-            start,
-            end,
-            page_size,
-            (page - 1) * page_size,
-        )
-        .await?;
+        let rows =
+            repo::trail_between(&mut conn, start, end, page_size, (page - 1) * page_size).await?;
         let mut case_ids: Vec<i64> = rows
             .iter()
             .filter(|r| r.kind == "state")

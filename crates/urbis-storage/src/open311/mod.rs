@@ -78,13 +78,12 @@ pub async fn list_clients(conn: &mut Conn) -> Result<Vec<ClientRow>> {
 
 /// Marks a client revoked at `at`; returns false when it was revoked already.
 pub async fn revoke_client(conn: &mut Conn, id: i64, at: DateTime<Utc>) -> Result<bool> {
-    let res = sql::query(
-        "UPDATE open311_clients SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-    )
-    .bind(at)
-    .bind(id)
-    .execute(conn)
-    .await?;
+    let res =
+        sql::query("UPDATE open311_clients SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(at)
+            .bind(id)
+            .execute(conn)
+            .await?;
     Ok(res == 1)
 }
 

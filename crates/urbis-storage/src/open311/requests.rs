@@ -146,12 +146,7 @@ pub struct PublicRequestFilter {
     pub offset: i64,
 }
 
-fn push_filters(
-    query: &mut Builder,
-    filter: &PublicRequestFilter,
-    number: &str,
-    requested: &str,
-) {
+fn push_filters(query: &mut Builder, filter: &PublicRequestFilter, number: &str, requested: &str) {
     push_in(query, number, &filter.numbers);
     if let Some((ids, uncategorized)) = &filter.categories {
         query.push(" AND (c.category_id IN (");
@@ -224,12 +219,7 @@ pub async fn state_changes(conn: &mut Conn, case_ids: &[i64]) -> Result<Vec<Trai
         );
         push_in(&mut query, "entity_id", chunk);
         query.push(" ORDER BY seq");
-        rows.extend(
-            query
-                .build()
-                .fetch_all(&mut *conn)
-                .await?,
-        );
+        rows.extend(query.build().fetch_all(&mut *conn).await?);
     }
     rows.sort_by_key(|r: &TrailRow| r.seq);
     Ok(rows)
@@ -239,16 +229,10 @@ pub async fn state_changes(conn: &mut Conn, case_ids: &[i64]) -> Result<Vec<Trai
 pub async fn attachments_of(conn: &mut Conn, case_ids: &[i64]) -> Result<Vec<(i64, i64)>> {
     let mut rows = Vec::new();
     for chunk in case_ids.chunks(CHUNK) {
-        let mut query: Builder =
-            Builder::new("SELECT case_id, id FROM attachments WHERE 1 = 1");
+        let mut query: Builder = Builder::new("SELECT case_id, id FROM attachments WHERE 1 = 1");
         push_in(&mut query, "case_id", chunk);
         query.push(" ORDER BY id");
-        rows.extend(
-            query
-                .build()
-                .fetch_all::<(i64, i64)>(&mut *conn)
-                .await?,
-        );
+        rows.extend(query.build().fetch_all::<(i64, i64)>(&mut *conn).await?);
     }
     Ok(rows)
 }
@@ -268,8 +252,7 @@ pub async fn public_attachment(conn: &mut Conn, id: i64) -> Result<Option<(i64, 
 pub async fn area_names(conn: &mut Conn, ids: &[i64]) -> Result<Vec<(i64, String, String)>> {
     let mut rows = Vec::new();
     for chunk in ids.chunks(CHUNK) {
-        let mut query: Builder =
-            Builder::new("SELECT id, name, level FROM areas WHERE 1 = 1");
+        let mut query: Builder = Builder::new("SELECT id, name, level FROM areas WHERE 1 = 1");
         push_in(&mut query, "id", chunk);
         rows.extend(
             query

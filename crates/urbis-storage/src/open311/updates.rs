@@ -92,10 +92,7 @@ pub async fn trail_between(
          FROM audit_log a JOIN cases c ON c.id = a.entity_id \
          WHERE a.entity = 'case' AND a.from_state != a.to_state AND a.action != 'rate' AND a.at >= ",
     );
-    query
-        .push_bind(from)
-        .push(" AND a.at < ")
-        .push_bind(to);
+    query.push_bind(from).push(" AND a.at < ").push_bind(to);
     query.push(
         " UNION ALL SELECT 'merge', r.id, r.case_id, r.created_at, '', '', '', r.number, c.number, \
          '', '', '' FROM open311_requests r JOIN cases c ON c.id = r.case_id \
@@ -134,12 +131,7 @@ pub async fn merged_requests_of(
         );
         super::push_in(&mut query, "case_id", chunk);
         query.push(" ORDER BY id");
-        rows.extend(
-            query
-                .build()
-                .fetch_all(&mut *conn)
-                .await?,
-        );
+        rows.extend(query.build().fetch_all(&mut *conn).await?);
     }
     Ok(rows)
 }
@@ -156,12 +148,7 @@ pub async fn comments_of(conn: &mut Conn, numbers: &[String]) -> Result<Vec<Trai
         );
         super::push_in(&mut query, "u.request_number", chunk);
         query.push(" ORDER BY u.id");
-        rows.extend(
-            query
-                .build()
-                .fetch_all(&mut *conn)
-                .await?,
-        );
+        rows.extend(query.build().fetch_all(&mut *conn).await?);
     }
     Ok(rows)
 }
