@@ -435,10 +435,7 @@ impl Services {
             codes.push(class.trim().to_owned());
         }
         let mut tx = self.db().begin_write().await?;
-        let exists: Option<i64> = urbis_storage::lookups::category_exists(&mut tx, category_id)
-            .await?
-            .then_some(category_id);
-        if exists.is_none() {
+        if !urbis_storage::lookups::category_exists(&mut tx, category_id).await? {
             return Err(ServiceError::not_found("category"));
         }
         let joined = codes.join(",");

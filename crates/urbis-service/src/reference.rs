@@ -325,10 +325,9 @@ impl Services {
             ));
         }
         let mut tx = self.db().begin_write().await?;
-        let exists: Option<i64> = urbis_storage::lookups::category_exists(&mut tx, category_id)
-            .await?
-            .then_some(category_id);
-        exists.ok_or_else(|| ServiceError::not_found("category"))?;
+        if !urbis_storage::lookups::category_exists(&mut tx, category_id).await? {
+            return Err(ServiceError::not_found("category"));
+        }
         reference::upsert_time_limit(
             &mut tx,
             &TimeLimitRow {
@@ -451,11 +450,9 @@ impl Services {
                 Some(&rule.legal_basis),
                 LEGAL_BASIS_MAX_CHARS,
             )?;
-            let category: Option<i64> =
-                urbis_storage::lookups::category_exists(&mut tx, rule.category_id)
-                    .await?
-                    .then_some(rule.category_id);
-            category.ok_or_else(|| fail("unknown category"))?;
+            if !urbis_storage::lookups::category_exists(&mut tx, rule.category_id).await? {
+                return Err(fail("unknown category"));
+            }
             reference::get_area(&mut tx, rule.area_id)
                 .await
                 .map_err(|_| fail("unknown area"))?;

@@ -283,14 +283,6 @@ impl Db {
         Ok(())
     }
 
-    /// Runs `PRAGMA quick_check` on a SQLite store (PostgreSQL checks its own pages).
-    pub async fn quick_check(&self) -> Result<()> {
-        match &*self.inner {
-            Inner::Sqlite { read, .. } => quick_check(read).await,
-            Inner::Postgres { .. } => Ok(()),
-        }
-    }
-
     /// Closes the pools, waiting for connections to finish, and releases the lock file.
     pub async fn close(&self) {
         match &*self.inner {

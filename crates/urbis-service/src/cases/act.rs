@@ -304,10 +304,9 @@ impl Services {
         }
         let mut after = before.clone();
         if let Some(category_id) = category_id {
-            let exists: Option<i64> = urbis_storage::lookups::category_exists(&mut tx, category_id)
-                .await?
-                .then_some(category_id);
-            exists.ok_or_else(|| ServiceError::invalid("unknown_category", "no such category"))?;
+            if !urbis_storage::lookups::category_exists(&mut tx, category_id).await? {
+                return Err(ServiceError::invalid("unknown_category", "no such category"));
+            }
             after.category_id = Some(category_id);
             after.needs_review = false;
         }
