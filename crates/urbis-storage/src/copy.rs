@@ -584,32 +584,15 @@ async fn send_table(
     let sql = select_sql(table);
     let closed = || StorageError::Refused("the copy stopped".into());
     let mut batch = Vec::with_capacity(per_batch);
-    match conn {
-        Conn::Sqlite(c) => {
-            let mut rows = sqlx::query(&sql).fetch(&mut **c);
-            while let Some(row) = rows.try_next().await? {
-                batch.push(sqlite_values(&row, table)?);
-                if batch.len() == per_batch {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(per_batch));
-                    sender
-                        .send(Batch::Rows(index, full))
-                        .await
-                        .map_err(|_| closed())?;
-                }
-            }
-        }
-        Conn::Postgres(c) => {
-            let mut rows = sqlx::query(&sql).fetch(&mut **c);
-            while let Some(row) = rows.try_next().await? {
-                batch.push(postgres_values(&row, table)?);
-                if batch.len() == per_batch {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(per_batch));
-                    sender
-                        .send(Batch::Rows(index, full))
-                        .await
-                        .map_err(|_| closed())?;
-                }
-            }
+    let mut rows = value_rows(conn, &sql, table);
+    while let Some(values) = rows.try_next().await? {
+        batch.push(values);
+        if batch.len() == per_batch {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(per_batch));
+            sender
+                .send(Batch::Rows(index, full))
+                .await
+                .map_err(|_| closed())?;
         }
     }
     if !batch.is_empty() {
@@ -619,6 +602,25 @@ async fn send_table(
             .map_err(|_| closed())?;
     }
     sender.send(Batch::Done(index)).await.map_err(|_| closed())
+}
+
+/// A table's rows in order, each as its values in the table's column order.
+fn value_rows<'c>(
+    conn: &'c mut Conn,
+    sql: &'c str,
+    table: &'c Table,
+) -> futures::stream::BoxStream<'c, Result<Vec<Value>>> {
+    use futures::StreamExt;
+    match conn {
+        Conn::Sqlite(c) => sqlx::query(sql)
+            .fetch(&mut **c)
+            .map(move |row| sqlite_values(&row?, table))
+            .boxed(),
+        Conn::Postgres(c) => sqlx::query(sql)
+            .fetch(&mut **c)
+            .map(move |row| postgres_values(&row?, table))
+            .boxed(),
+    }
 }
 
 fn select_sql(table: &Table) -> String {
@@ -653,19 +655,9 @@ async fn read_table(
     mut each: impl FnMut(Vec<Value>) -> Result<()>,
 ) -> Result<()> {
     let sql = select_sql(table);
-    match conn {
-        Conn::Sqlite(c) => {
-            let mut rows = sqlx::query(&sql).fetch(&mut **c);
-            while let Some(row) = rows.try_next().await? {
-                each(sqlite_values(&row, table)?)?;
-            }
-        }
-        Conn::Postgres(c) => {
-            let mut rows = sqlx::query(&sql).fetch(&mut **c);
-            while let Some(row) = rows.try_next().await? {
-                each(postgres_values(&row, table)?)?;
-            }
-        }
+    let mut rows = value_rows(conn, &sql, table);
+    while let Some(values) = rows.try_next().await? {
+        each(values)?;
     }
     Ok(())
 }

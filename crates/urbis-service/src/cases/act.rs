@@ -305,7 +305,10 @@ impl Services {
         let mut after = before.clone();
         if let Some(category_id) = category_id {
             if !urbis_storage::lookups::category_exists(&mut tx, category_id).await? {
-                return Err(ServiceError::invalid("unknown_category", "no such category"));
+                return Err(ServiceError::invalid(
+                    "unknown_category",
+                    "no such category",
+                ));
             }
             after.category_id = Some(category_id);
             after.needs_review = false;
