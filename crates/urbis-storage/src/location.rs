@@ -49,6 +49,15 @@ impl Location {
         }
     }
 
+    /// The location as `--db` takes it, password included: for handing to a child process,
+    /// never for logs (`Display` hides the password).
+    pub fn to_arg(&self) -> String {
+        match self {
+            Location::Sqlite(path) => path.display().to_string(),
+            Location::Postgres(url) => url.clone(),
+        }
+    }
+
     /// The SQLite file, when the store is one.
     pub fn file(&self) -> Option<&Path> {
         match self {
@@ -141,6 +150,10 @@ mod tests {
         assert_eq!(
             Location::parse("postgres://u:secret@db:5432/city").to_string(),
             "postgres://u:***@db:5432/city"
+        );
+        assert_eq!(
+            Location::parse("postgres://u:secret@db:5432/city").to_arg(),
+            "postgres://u:secret@db:5432/city"
         );
         assert_eq!(
             Location::parse("postgresql://db/city").backend(),

@@ -106,7 +106,7 @@ impl TestApp {
     pub async fn start_with(clock: Clock, adjust: impl FnOnce(&mut ServiceConfig)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let location = test_store(dir.path()).await;
-        let db_path = std::path::PathBuf::from(location.to_string());
+        let db_path = std::path::PathBuf::from(location.to_arg());
         let db = Db::open(&DbOptions {
             read_connections: 4,
             ..DbOptions::writer(location.clone())

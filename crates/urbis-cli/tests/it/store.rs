@@ -103,9 +103,9 @@ async fn a_city_round_trips_through_postgresql_and_a_postgres_backup_restores() 
         "store",
         "copy",
         "--from",
-        &source.to_string(),
+        &source.to_arg(),
         "--to",
-        &postgres_url(&on_postgres),
+        &on_postgres.to_arg(),
     ]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("every table the same"), "{out}");
@@ -115,9 +115,9 @@ async fn a_city_round_trips_through_postgresql_and_a_postgres_backup_restores() 
         "store",
         "copy",
         "--from",
-        &postgres_url(&on_postgres),
+        &on_postgres.to_arg(),
         "--to",
-        &back.to_string(),
+        &back.to_arg(),
     ]);
     assert_eq!(code, 0, "{out}");
 
@@ -135,7 +135,7 @@ async fn a_city_round_trips_through_postgresql_and_a_postgres_backup_restores() 
     assert!(count("appeals") >= 2);
     assert_eq!(count("attachments"), 1);
     assert!(count("audit_log") > 10);
-    for location in [postgres_url(&on_postgres), back.to_string()] {
+    for location in [on_postgres.to_arg(), back.to_arg()] {
         let (code, out) = urbis(&["audit", "verify", "--db", &location]);
         assert_eq!(code, 0, "{location}: {out}");
     }
@@ -144,9 +144,9 @@ async fn a_city_round_trips_through_postgresql_and_a_postgres_backup_restores() 
         "store",
         "copy",
         "--from",
-        &back.to_string(),
+        &back.to_arg(),
         "--to",
-        &postgres_url(&on_postgres),
+        &on_postgres.to_arg(),
     ]);
     assert_ne!(code, 0, "{out}");
     assert!(out.contains("not empty"), "{out}");
@@ -156,7 +156,7 @@ async fn a_city_round_trips_through_postgresql_and_a_postgres_backup_restores() 
     let (code, out) = urbis(&[
         "backup",
         "--db",
-        &postgres_url(&on_postgres),
+        &on_postgres.to_arg(),
         "--to",
         backup.to_str().expect("utf-8"),
     ]);
@@ -168,16 +168,9 @@ async fn a_city_round_trips_through_postgresql_and_a_postgres_backup_restores() 
         "--from",
         backup.to_str().expect("utf-8"),
         "--to",
-        &postgres_url(&restored),
+        &restored.to_arg(),
     ]);
     assert_eq!(code, 0, "{out}");
     let restored_digest = digest(&read_only(&restored).await).await.expect("digest");
     assert_eq!(original, restored_digest, "the restored backup differs");
-}
-
-fn postgres_url(location: &Location) -> String {
-    match location {
-        Location::Postgres(url) => url.clone(),
-        Location::Sqlite(path) => path.display().to_string(),
-    }
 }
