@@ -97,14 +97,6 @@ impl IntakeGeo {
             })),
         }))
     }
-
-    /// Stores the named asset on the new case, in the intake transaction.
-    pub(crate) async fn store(&self, conn: &mut Conn, case_id: i64) -> Result<()> {
-        if let Some((asset_id, distance)) = &self.asset {
-            geo_repo::set_case_asset(conn, case_id, asset_id, *distance).await?;
-        }
-        Ok(())
-    }
 }
 
 /// The asset named on a case, for case responses.

@@ -96,6 +96,7 @@ impl Services {
         let mut rows = Vec::with_capacity(batch.len());
         let mut counters = CounterBatch::default();
         let mut head = ChainHead::load(&mut tx).await?;
+        let mut details = Vec::with_capacity(batch.len());
         for case in batch {
             if let Entry::Vacant(entry) = paths.entry(case.area_id) {
                 entry.insert(reference::get_area(&mut tx, case.area_id).await?.path);
@@ -138,24 +139,26 @@ impl Services {
                 },
                 1,
             );
-            let detail = serde_json::json!({ "number": row.number, "steps": trail }).to_string();
-            head.append(
-                &mut tx,
-                &NewAudit {
-                    at: row.updated_at,
-                    actor_id: Some(actor.user_id.0),
-                    actor_role: actor.role.as_str(),
-                    action: "bulk_load",
-                    entity: "case",
-                    entity_id: next_id,
-                    from_state: "",
-                    to_state: &row.state,
-                    detail: &detail,
-                },
-            )
-            .await?;
+            details.push(serde_json::json!({ "number": row.number, "steps": trail }).to_string());
             rows.push(row);
         }
+        // Each case's record in the audit chain, in load order, a few multi-row statements in all.
+        let records: Vec<NewAudit<'_>> = rows
+            .iter()
+            .zip(&details)
+            .map(|(row, detail)| NewAudit {
+                at: row.updated_at,
+                actor_id: Some(actor.user_id.0),
+                actor_role: actor.role.as_str(),
+                action: "bulk_load",
+                entity: "case",
+                entity_id: row.id,
+                from_state: "",
+                to_state: &row.state,
+                detail,
+            })
+            .collect();
+        head.append_all(&mut tx, &records).await?;
         cases::insert_case_rows(&mut tx, &rows).await?;
         counters.write(&mut tx).await?;
         tx.commit().await?;
