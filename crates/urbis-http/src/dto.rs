@@ -165,7 +165,7 @@ impl CaseResponse {
         CaseResponse {
             reporter_name: visible(contact, row.reporter_name.clone(), mask_name),
             reporter_phone: visible(contact, row.reporter_phone.clone(), mask_phone),
-            supporting_dept_ids: urbis_service::cases::parse_ids(&row.supporting_depts),
+            supporting_dept_ids: urbis_service::case_rows::parse_ids(&row.supporting_depts),
             id: row.id,
             number: row.number,
             state: row.state,

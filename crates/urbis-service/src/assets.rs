@@ -21,8 +21,8 @@ use urbis_storage::geo::{self as geo_repo, AssetRow, NewAssetRow};
 use urbis_storage::{Conn, reference};
 
 use crate::auth::require_role;
-use crate::cases::RouteSuggestion;
 use crate::gazetteer::{Geocoded, ImportReport, parse_point};
+use crate::routing::RouteSuggestion;
 use crate::{Result, ServiceError, Services};
 
 /// Most rows one import takes.
@@ -589,7 +589,7 @@ pub(crate) async fn maintainer_route(
 ) -> Result<Option<RouteSuggestion>> {
     if let Some(route) = &route {
         let rule_area = urbis_storage::lookups::rule_area(&mut *conn, route.rule_id).await?;
-        let root = crate::cases::parse_path(area_path).first().copied();
+        let root = crate::case_rows::parse_path(area_path).first().copied();
         if rule_area.is_some() && rule_area != root {
             return Ok(Some(route.clone()));
         }

@@ -13,7 +13,7 @@ use urbis_storage::attachments::{self as repo, AttachmentRow, NewAttachment};
 use urbis_storage::cases;
 use urbis_storage::public as public_repo;
 
-use crate::cases::facts_of;
+use crate::case_rows::facts_of;
 use crate::{ErrorKind, Result, ServiceError, Services};
 
 /// Largest attachment, in bytes (5 MiB).

@@ -38,7 +38,7 @@ impl CaseEvent {
             action: action.to_owned(),
             state: row.state.clone(),
             at,
-            facts: crate::cases::facts_of(row),
+            facts: crate::case_rows::facts_of(row),
         }
     }
 

@@ -58,7 +58,7 @@ pub(super) async fn attach_repeat(
     });
     // A resident whose report joined the case is counted and notified of its progress; reading
     // and rating stay with the first reporter (`workflow::can_view`).
-    let mut co = crate::cases::parse_ids(&co_reporters);
+    let mut co = crate::case_rows::parse_ids(&co_reporters);
     if let Some(user) = reporter_user(job)
         && owner != Some(user)
         && !co.contains(&user)
@@ -79,7 +79,7 @@ pub(super) async fn attach_repeat(
         )
         .await?;
     }
-    let co_reporters = crate::cases::format_ids(&co);
+    let co_reporters = crate::case_rows::format_ids(&co);
     let score = i64::from(priority.score);
     urbis_storage::intake::record_repeat(
         conn,
