@@ -168,8 +168,8 @@ impl Services {
             "attach",
             "case",
             case_id,
-            &case.state,
-            &case.state,
+            case.state.as_str(),
+            case.state.as_str(),
             &serde_json::json!({
                 "attachment_id": row.id,
                 "kind": kind,

@@ -8,6 +8,7 @@ use std::collections::hash_map::Entry;
 
 use chrono::{DateTime, Utc};
 use urbis_domain::role::{Actor, Role};
+use urbis_domain::workflow::CaseState;
 use urbis_storage::audit::{ChainHead, NewAudit};
 use urbis_storage::cases::{self, CaseRow};
 use urbis_storage::reference;
@@ -134,7 +135,7 @@ impl Services {
                     area_id: row.area_id,
                     dept_id: row.lead_dept_id.unwrap_or(0),
                     category_id: category,
-                    state: row.state.clone(),
+                    state: row.state.as_str().to_owned(),
                     overdue: row.overdue,
                 },
                 1,
@@ -154,7 +155,7 @@ impl Services {
                 entity: "case",
                 entity_id: row.id,
                 from_state: "",
-                to_state: &row.state,
+                to_state: row.state.as_str(),
                 detail,
             })
             .collect();
@@ -170,7 +171,7 @@ fn new_row(id: i64, case: &BulkCase, area_path: &str, day: &str, at: DateTime<Ut
     CaseRow {
         id,
         number: String::new(),
-        state: "received".into(),
+        state: CaseState::Received,
         channel: case.channel.clone(),
         title: case.title.clone(),
         text: case.text.clone(),
@@ -280,7 +281,7 @@ fn apply(
             "checked"
         }
         ("checked" | "received", BulkStep::Close) => {
-            if row.state == "received" {
+            if row.state == CaseState::Received {
                 count("registered", None);
                 count("self_resolved", None);
             }
@@ -321,6 +322,6 @@ fn apply(
         }
         (state, step) => return Err(format!("{} is not possible in {state}", step.name())),
     };
-    row.state = to.to_owned();
+    row.state = CaseState::parse(to).ok_or_else(|| format!("unknown state {to}"))?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! id lists and area paths stored as text, the counters a change moves and the versioned save.
 
 use urbis_domain::ids::{DeptId, UserId};
-use urbis_domain::workflow::{CaseFacts, CaseState, PendingRequest};
+use urbis_domain::workflow::{CaseFacts, PendingRequest};
 use urbis_storage::Conn;
 use urbis_storage::cases::{self, CaseRow};
 use urbis_storage::stats::{CounterBatch, Dim, StateKey};
@@ -11,7 +11,7 @@ use crate::Result;
 
 pub(crate) fn facts_of(row: &CaseRow) -> CaseFacts {
     CaseFacts {
-        state: CaseState::parse(&row.state).unwrap_or(CaseState::Voided),
+        state: row.state,
         area_path: row.area_path.clone(),
         lead_dept: row.lead_dept_id.map(DeptId),
         supporting_depts: parse_ids(&row.supporting_depts)
@@ -52,7 +52,7 @@ fn state_key(row: &CaseRow) -> StateKey {
         area_id: row.area_id,
         dept_id: row.lead_dept_id.unwrap_or(0),
         category_id: row.category_id.unwrap_or(0),
-        state: row.state.clone(),
+        state: row.state.as_str().to_owned(),
         overdue: row.overdue,
     }
 }

@@ -36,7 +36,7 @@ impl CaseEvent {
             case_id: row.id,
             number: row.number.clone(),
             action: action.to_owned(),
-            state: row.state.clone(),
+            state: row.state.as_str().to_owned(),
             at,
             facts: crate::case_rows::facts_of(row),
         }

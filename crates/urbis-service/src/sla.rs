@@ -118,8 +118,8 @@ impl Services {
                 "remind",
                 "case",
                 before.id,
-                &before.state,
-                &after.state,
+                before.state.as_str(),
+                after.state.as_str(),
                 &serde_json::json!({ "due_at": before.due_at }),
             )
             .await?;
@@ -159,8 +159,8 @@ impl Services {
                 "escalate",
                 "case",
                 before.id,
-                &before.state,
-                &after.state,
+                before.state.as_str(),
+                after.state.as_str(),
                 &serde_json::json!({ "due_at": before.due_at }),
             )
             .await?;

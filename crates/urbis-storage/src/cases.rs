@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
+use urbis_domain::workflow::CaseState;
 
 use crate::sql::{self, Builder, JsonText};
 
@@ -12,7 +13,8 @@ use crate::{Conn, Result, StorageError};
 pub struct CaseRow {
     pub id: i64,
     pub number: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: CaseState,
     pub channel: String,
     pub title: String,
     pub text: String,

@@ -223,7 +223,7 @@ async fn store_batch(
                 let outcome = IntakeOutcome {
                     case_id: *case_id,
                     number: case.number,
-                    state: case.state,
+                    state: case.state.as_str().to_owned(),
                     created: false,
                     merged: false,
                     area_path: case.area_path,
