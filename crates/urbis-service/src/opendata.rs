@@ -5,8 +5,10 @@
 //! De-identification, for every dataset: no personal field is ever read for it (reporter names
 //! and phone numbers are not selected), free text goes through `urbis_text::pii::mask` and loses
 //! the case's reported address, places are no finer than the unit grid (its centre, never the
-//! case's own point), and small groups are suppressed — a count cell below k, or a record whose
-//! (month, category, grid) group has fewer than k records, is left out and counted as suppressed.
+//! case's own point), and small groups are generalised, then suppressed: a record whose (month,
+//! category, grid) group has fewer than k records moves up to its community, street, district in
+//! turn, and one still below k at the district is left out and counted as suppressed (count
+//! cells start at the community and follow the same ladder).
 //! A dataset is published only while its catalogue resource is 无条件开放.
 
 use std::collections::{BTreeMap, HashMap};
@@ -46,13 +48,14 @@ pub const DATASETS: &[OpenDataset] = &[
     OpenDataset {
         name: "case-counts",
         title: "案件数量（按月、社区、类别）",
-        notes: "每月各社区（或更粗区域）各类别的受理数和结案数；受理数不足 k 的格子不发布。",
+        notes: "每月各社区各类别的受理数和结案数；不足 k 件的格子并入街道、再并入区，仍不足 k 的不发布。",
         resource: "case_counts",
         tags: &["城市管理", "诉求", "统计"],
         columns: &[
             ("month", "text", "受理月份"),
             ("area_code", "text", "区域编码"),
             ("area_name", "text", "区域名称"),
+            ("area_level", "text", "区域层级（社区、街道、区）"),
             ("category_code", "text", "类别编码"),
             ("category_name", "text", "类别名称"),
             ("reported", "int", "受理数"),
@@ -62,16 +65,17 @@ pub const DATASETS: &[OpenDataset] = &[
     OpenDataset {
         name: "case-records",
         title: "案件脱敏明细",
-        notes: "案件的月份、类别、所在单元网格及其中心点、状态和遮蔽个人信息后的诉求内容；同月同类同网格不足 k 件的记录不发布。",
+        notes: "案件的月份、类别、所在单元网格（同月同类不足 k 件时依次并入社区、街道、区）及其中心点、状态和遮蔽个人信息后的诉求内容；到区仍不足 k 件的记录不发布。",
         resource: "case_open_records",
         tags: &["城市管理", "诉求", "明细"],
         columns: &[
             ("month", "text", "受理月份"),
             ("category_code", "text", "类别编码"),
             ("category_name", "text", "类别名称"),
-            ("grid_code", "text", "网格编码"),
-            ("grid_lat", "numeric", "网格中心纬度"),
-            ("grid_lon", "numeric", "网格中心经度"),
+            ("area_code", "text", "所在区域编码（单元网格，或更粗一级）"),
+            ("area_level", "text", "区域层级（网格、社区、街道、区）"),
+            ("center_lat", "numeric", "区域中心纬度"),
+            ("center_lon", "numeric", "区域中心经度"),
             ("state", "text", "状态"),
             ("text", "text", "诉求内容（已遮蔽）"),
         ],
@@ -96,6 +100,53 @@ pub const DATASETS: &[OpenDataset] = &[
 pub fn dataset(name: &str) -> Option<&'static OpenDataset> {
     let name = name.strip_suffix("-data").unwrap_or(name);
     DATASETS.iter().find(|d| d.name == name)
+}
+
+/// One case as the open datasets see it: no reporter, no point, masked text.
+struct CaseItem {
+    month: String,
+    category_code: String,
+    category_name: String,
+    /// Area ids from the finest (the unit grid, or the case's own area) to the district.
+    chain: Vec<i64>,
+    closed: bool,
+    state: String,
+    text: String,
+}
+
+/// Places each item at the finest level of its place chain where its group (same key, same
+/// place) holds at least `k` items: groups below k at one level move up one level and are
+/// grouped again there; what is still below k at the top is suppressed. Returns the groups
+/// (key, place, members) and how many items were suppressed.
+fn generalize<K: Ord + Clone, T>(
+    items: Vec<(K, Vec<i64>, T)>,
+    k: usize,
+) -> (Vec<(K, i64, Vec<T>)>, usize) {
+    let mut out = Vec::new();
+    let mut pending: Vec<(K, Vec<i64>, T)> = items;
+    let depth = pending.iter().map(|i| i.1.len()).max().unwrap_or(0);
+    for level in 0..depth {
+        let mut groups: BTreeMap<(K, i64), Vec<(Vec<i64>, T)>> = BTreeMap::new();
+        for (key, chain, item) in pending.drain(..) {
+            let Some(place) = chain.get(level).or(chain.last()).copied() else {
+                continue;
+            };
+            groups.entry((key, place)).or_default().push((chain, item));
+        }
+        for ((key, place), members) in groups {
+            if members.len() >= k {
+                out.push((key, place, members.into_iter().map(|m| m.1).collect()));
+            } else {
+                pending.extend(
+                    members
+                        .into_iter()
+                        .map(|(chain, item)| (key.clone(), chain, item)),
+                );
+            }
+        }
+    }
+    let suppressed = pending.len();
+    (out, suppressed)
 }
 
 /// A published dataset: its definition and newest release.
@@ -218,10 +269,8 @@ impl Services {
             .into_iter()
             .map(|a| (a.id, a))
             .collect();
-        let mut counts: BTreeMap<(String, String, String, String, String), (i64, i64)> =
-            BTreeMap::new();
-        let mut groups: BTreeMap<(String, String, String), Vec<Vec<serde_json::Value>>> =
-            BTreeMap::new();
+        // Each case as (month, category) with its chain of places from the grid upwards.
+        let mut cases: Vec<CaseItem> = Vec::new();
         let mut after = 0;
         loop {
             let page = src::open_case_source(&mut conn, after, 5_000).await?;
@@ -231,67 +280,97 @@ impl Services {
                 let Some(area) = areas.get(&case.area_id) else {
                     continue;
                 };
-                let month = case.day.chars().take(7).collect::<String>();
-                let category_code = case.category_code.clone().unwrap_or_default();
-                let category_name = case.category_name.clone().unwrap_or_default();
-                let community = ancestor_at(&areas, area, "community");
-                let cell = counts
-                    .entry((
-                        month.clone(),
-                        community.code.clone(),
-                        community.name.clone(),
-                        category_code.clone(),
-                        category_name.clone(),
-                    ))
-                    .or_default();
-                cell.0 += 1;
-                cell.1 += i64::from(case.closed);
-                let grid = ancestor_at(&areas, area, "grid");
-                let record = vec![
-                    month.clone().into(),
-                    category_code.clone().into(),
-                    category_name.into(),
-                    grid.code.clone().into(),
-                    grid.center_lat.map(|v| round(v, 5)).into(),
-                    grid.center_lon.map(|v| round(v, 5)).into(),
-                    case.state.into(),
-                    public_text(&case.text, &case.address).into(),
-                ];
-                groups
-                    .entry((month, category_code, grid.code.clone()))
-                    .or_default()
-                    .push(record);
+                let chain: Vec<i64> = ["grid", "community", "street", "district"]
+                    .iter()
+                    .map(|level| ancestor_at(&areas, area, level))
+                    .filter(|a| a.level != "city")
+                    .map(|a| a.id)
+                    .collect();
+                cases.push(CaseItem {
+                    month: case.day.chars().take(7).collect(),
+                    category_code: case.category_code.unwrap_or_default(),
+                    category_name: case.category_name.unwrap_or_default(),
+                    chain,
+                    closed: case.closed,
+                    state: case.state,
+                    text: public_text(&case.text, &case.address),
+                });
             }
         }
+        let k_usize = usize::try_from(k).unwrap_or(5);
         let mut tables: Vec<(&'static str, Vec<Vec<serde_json::Value>>, i64)> = Vec::new();
-        let mut suppressed = 0;
+        // Counts per (month, category) start at the community (the grid is too fine for counts).
+        let count_items = cases
+            .iter()
+            .map(|c| {
+                let chain = c.chain.iter().skip(1).copied().collect::<Vec<_>>();
+                let chain = if chain.is_empty() {
+                    c.chain.clone()
+                } else {
+                    chain
+                };
+                (
+                    (
+                        c.month.clone(),
+                        c.category_code.clone(),
+                        c.category_name.clone(),
+                    ),
+                    chain,
+                    c,
+                )
+            })
+            .collect();
+        let (groups, suppressed) = generalize(count_items, k_usize);
+        let rows = groups
+            .into_iter()
+            .map(|((month, cat_code, cat_name), place, members)| {
+                let area = &areas[&place];
+                vec![
+                    month.into(),
+                    area.code.clone().into(),
+                    area.name.clone().into(),
+                    area.level.clone().into(),
+                    cat_code.into(),
+                    cat_name.into(),
+                    (members.len() as i64).into(),
+                    (members.iter().filter(|c| c.closed).count() as i64).into(),
+                ]
+            })
+            .collect();
+        tables.push(("case-counts", rows, suppressed as i64));
+        let record_items = cases
+            .iter()
+            .map(|c| {
+                (
+                    (
+                        c.month.clone(),
+                        c.category_code.clone(),
+                        c.category_name.clone(),
+                    ),
+                    c.chain.clone(),
+                    c,
+                )
+            })
+            .collect();
+        let (groups, suppressed) = generalize(record_items, k_usize);
         let mut rows = Vec::new();
-        for ((month, code, name, cat_code, cat_name), (reported, closed)) in counts {
-            if reported < k {
-                suppressed += 1;
-                continue;
-            }
-            rows.push(vec![
-                month.into(),
-                code.into(),
-                name.into(),
-                cat_code.into(),
-                cat_name.into(),
-                reported.into(),
-                closed.into(),
-            ]);
-        }
-        tables.push(("case-counts", rows, suppressed));
-        let mut suppressed = 0;
-        let mut rows = Vec::new();
-        for (_, members) in groups {
-            if (members.len() as i64) < k {
-                suppressed += members.len() as i64;
-            } else {
-                rows.extend(members);
+        for ((month, cat_code, cat_name), place, members) in groups {
+            let area = &areas[&place];
+            for case in members {
+                rows.push(vec![
+                    month.clone().into(),
+                    cat_code.clone().into(),
+                    cat_name.clone().into(),
+                    area.code.clone().into(),
+                    area.level.clone().into(),
+                    area.center_lat.map(|v| round(v, 5)).into(),
+                    area.center_lon.map(|v| round(v, 5)).into(),
+                    case.state.clone().into(),
+                    case.text.clone().into(),
+                ]);
             }
         }
-        tables.push(("case-records", rows, suppressed));
+        tables.push(("case-records", rows, suppressed as i64));
         let grid_rows = src::grids(&mut conn, None, 1_000_000, 0)
             .await?
             .into_iter()
