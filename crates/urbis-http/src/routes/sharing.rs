@@ -302,7 +302,8 @@ fn rows_response(page: DataPage) -> RowsResponse {
 /// period. Refusals: 401 `invalid_data_key`; 403 `key_expired`, `key_revoked`,
 /// `key_wrong_resource`, `field_not_granted`.
 #[utoipa::path(get, path = "/api/v1/data/resources/{code}/rows", tag = "data", params(("code" = String, Path), RowsParams),
-    responses((status = 200, body = RowsResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = RowsResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "served_by_owner: the resource is served by its owner's API")))]
 async fn read_rows(
     State(state): State<AppState>,
     headers: HeaderMap,
