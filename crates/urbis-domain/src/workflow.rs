@@ -97,6 +97,32 @@ impl CaseState {
     }
 }
 
+/// A stored state name that is not one of [`CaseState::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownState(pub String);
+
+impl std::fmt::Display for UnknownState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown case state {:?}", self.0)
+    }
+}
+
+impl std::error::Error for UnknownState {}
+
+impl TryFrom<String> for CaseState {
+    type Error = UnknownState;
+
+    fn try_from(name: String) -> Result<CaseState, UnknownState> {
+        CaseState::parse(&name).ok_or(UnknownState(name))
+    }
+}
+
+impl std::fmt::Display for CaseState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How a case was closed (结案类型).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ClosureType {

@@ -158,17 +158,14 @@ impl CaseResponse {
     /// Builds the response for an actor, masking contact data they have no need for.
     pub fn for_actor(actor: &Actor, row: CaseRow) -> Self {
         let contact = can_read_contact(actor, row.reporter_user_id);
-        let state_zh = urbis_domain::workflow::CaseState::parse(&row.state)
-            .map(|s| s.title_zh())
-            .unwrap_or("")
-            .to_owned();
+        let state_zh = row.state.title_zh().to_owned();
         CaseResponse {
             reporter_name: visible(contact, row.reporter_name.clone(), mask_name),
             reporter_phone: visible(contact, row.reporter_phone.clone(), mask_phone),
-            supporting_dept_ids: urbis_service::cases::parse_ids(&row.supporting_depts),
+            supporting_dept_ids: urbis_service::case_rows::parse_ids(&row.supporting_depts),
             id: row.id,
             number: row.number,
-            state: row.state,
+            state: row.state.as_str().to_owned(),
             state_zh,
             channel: row.channel,
             title: visible(contact, row.title, urbis_text::pii::mask),

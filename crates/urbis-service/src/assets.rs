@@ -21,8 +21,8 @@ use urbis_storage::geo::{self as geo_repo, AssetRow, NewAssetRow};
 use urbis_storage::{Conn, reference};
 
 use crate::auth::require_role;
-use crate::cases::RouteSuggestion;
 use crate::gazetteer::{Geocoded, ImportReport, parse_point};
+use crate::routing::RouteSuggestion;
 use crate::{Result, ServiceError, Services};
 
 /// Most rows one import takes.
@@ -96,14 +96,6 @@ impl IntakeGeo {
                 "id": id, "distance_m": (d * 10.0).round() / 10.0,
             })),
         }))
-    }
-
-    /// Stores the named asset on the new case, in the intake transaction.
-    pub(crate) async fn store(&self, conn: &mut Conn, case_id: i64) -> Result<()> {
-        if let Some((asset_id, distance)) = &self.asset {
-            geo_repo::set_case_asset(conn, case_id, asset_id, *distance).await?;
-        }
-        Ok(())
     }
 }
 
@@ -597,7 +589,7 @@ pub(crate) async fn maintainer_route(
 ) -> Result<Option<RouteSuggestion>> {
     if let Some(route) = &route {
         let rule_area = urbis_storage::lookups::rule_area(&mut *conn, route.rule_id).await?;
-        let root = crate::cases::parse_path(area_path).first().copied();
+        let root = crate::case_rows::parse_path(area_path).first().copied();
         if rule_area.is_some() && rule_area != root {
             return Ok(Some(route.clone()));
         }

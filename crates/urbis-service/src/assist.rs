@@ -9,8 +9,8 @@ use urbis_domain::role::{Actor, Role};
 use urbis_storage::cases::CaseRow;
 use urbis_storage::{Conn, reference};
 
-use crate::cases::{RouteSuggestion, route_for};
 use crate::classify::SuggestedCategory;
+use crate::routing::{RouteSuggestion, route_for};
 use crate::{Result, ServiceError, Services};
 
 /// How far back earlier cases of the same category at the same place raise the priority.
@@ -242,7 +242,7 @@ impl Services {
             );
             for link in self.find_similar(&profile, category_id, area.id).await? {
                 let case = urbis_storage::cases::get_case(&mut conn, link.case_id).await?;
-                if urbis_domain::workflow::can_view(actor, &crate::cases::facts_of(&case)) {
+                if urbis_domain::workflow::can_view(actor, &crate::case_rows::facts_of(&case)) {
                     duplicates.push(DuplicateCandidate {
                         case,
                         similarity: link.score(),

@@ -13,7 +13,7 @@ use urbis_storage::attachments::{self as repo, AttachmentRow, NewAttachment};
 use urbis_storage::cases;
 use urbis_storage::public as public_repo;
 
-use crate::cases::facts_of;
+use crate::case_rows::facts_of;
 use crate::{ErrorKind, Result, ServiceError, Services};
 
 /// Largest attachment, in bytes (5 MiB).
@@ -168,8 +168,8 @@ impl Services {
             "attach",
             "case",
             case_id,
-            &case.state,
-            &case.state,
+            case.state.as_str(),
+            case.state.as_str(),
             &serde_json::json!({
                 "attachment_id": row.id,
                 "kind": kind,

@@ -8,6 +8,7 @@ use std::collections::hash_map::Entry;
 
 use chrono::{DateTime, Utc};
 use urbis_domain::role::{Actor, Role};
+use urbis_domain::workflow::CaseState;
 use urbis_storage::audit::{ChainHead, NewAudit};
 use urbis_storage::cases::{self, CaseRow};
 use urbis_storage::reference;
@@ -96,6 +97,7 @@ impl Services {
         let mut rows = Vec::with_capacity(batch.len());
         let mut counters = CounterBatch::default();
         let mut head = ChainHead::load(&mut tx).await?;
+        let mut details = Vec::with_capacity(batch.len());
         for case in batch {
             if let Entry::Vacant(entry) = paths.entry(case.area_id) {
                 entry.insert(reference::get_area(&mut tx, case.area_id).await?.path);
@@ -133,29 +135,31 @@ impl Services {
                     area_id: row.area_id,
                     dept_id: row.lead_dept_id.unwrap_or(0),
                     category_id: category,
-                    state: row.state.clone(),
+                    state: row.state.as_str().to_owned(),
                     overdue: row.overdue,
                 },
                 1,
             );
-            let detail = serde_json::json!({ "number": row.number, "steps": trail }).to_string();
-            head.append(
-                &mut tx,
-                &NewAudit {
-                    at: row.updated_at,
-                    actor_id: Some(actor.user_id.0),
-                    actor_role: actor.role.as_str(),
-                    action: "bulk_load",
-                    entity: "case",
-                    entity_id: next_id,
-                    from_state: "",
-                    to_state: &row.state,
-                    detail: &detail,
-                },
-            )
-            .await?;
+            details.push(serde_json::json!({ "number": row.number, "steps": trail }).to_string());
             rows.push(row);
         }
+        // Each case's record in the audit chain, in load order, a few multi-row statements in all.
+        let records: Vec<NewAudit<'_>> = rows
+            .iter()
+            .zip(&details)
+            .map(|(row, detail)| NewAudit {
+                at: row.updated_at,
+                actor_id: Some(actor.user_id.0),
+                actor_role: actor.role.as_str(),
+                action: "bulk_load",
+                entity: "case",
+                entity_id: row.id,
+                from_state: "",
+                to_state: row.state.as_str(),
+                detail,
+            })
+            .collect();
+        head.append_all(&mut tx, &records).await?;
         cases::insert_case_rows(&mut tx, &rows).await?;
         counters.write(&mut tx).await?;
         tx.commit().await?;
@@ -167,7 +171,7 @@ fn new_row(id: i64, case: &BulkCase, area_path: &str, day: &str, at: DateTime<Ut
     CaseRow {
         id,
         number: String::new(),
-        state: "received".into(),
+        state: CaseState::Received,
         channel: case.channel.clone(),
         title: case.title.clone(),
         text: case.text.clone(),
@@ -277,7 +281,7 @@ fn apply(
             "checked"
         }
         ("checked" | "received", BulkStep::Close) => {
-            if row.state == "received" {
+            if row.state == CaseState::Received {
                 count("registered", None);
                 count("self_resolved", None);
             }
@@ -318,6 +322,6 @@ fn apply(
         }
         (state, step) => return Err(format!("{} is not possible in {state}", step.name())),
     };
-    row.state = to.to_owned();
+    row.state = CaseState::parse(to).ok_or_else(|| format!("unknown state {to}"))?;
     Ok(())
 }

@@ -36,9 +36,9 @@ impl CaseEvent {
             case_id: row.id,
             number: row.number.clone(),
             action: action.to_owned(),
-            state: row.state.clone(),
+            state: row.state.as_str().to_owned(),
             at,
-            facts: crate::cases::facts_of(row),
+            facts: crate::case_rows::facts_of(row),
         }
     }
 

@@ -203,7 +203,7 @@ impl Services {
         let mut conn = self.db().read().await?;
         let area = reference::get_area(&mut conn, area_id).await?;
         let mut chain = Vec::new();
-        for id in crate::cases::parse_path(&area.path) {
+        for id in crate::case_rows::parse_path(&area.path) {
             chain.push(reference::get_area(&mut conn, id).await?);
         }
         Ok(chain)

@@ -2,9 +2,8 @@
 //! limits, the working calendar and the versioned responsibility list. Changes are admin-only
 //! and audited.
 
-use chrono::NaiveTime;
 use urbis_domain::area::{AreaLevel, validate_code};
-use urbis_domain::calendar::{ClockType, OfficeWindow, WorkingCalendar};
+use urbis_domain::calendar::{ClockType, WorkingCalendar};
 use urbis_domain::role::{Actor, Role};
 use urbis_storage::Db;
 use urbis_storage::reference::{
@@ -23,29 +22,6 @@ pub const IMPORT_MAX_ROWS: usize = 100_000;
 pub(crate) async fn load_calendar(db: &Db) -> Result<WorkingCalendar> {
     let mut conn = db.read().await?;
     crate::sla::load(&mut conn).await
-}
-
-/// Parses office hours like `09:00-12:00,13:30-18:00`.
-pub fn parse_office_hours(text: &str) -> Result<Vec<OfficeWindow>> {
-    let bad = || {
-        ServiceError::invalid(
-            "invalid_office_hours",
-            "office hours look like 09:00-12:00,13:30-18:00",
-        )
-    };
-    let mut windows = Vec::new();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (start, end) = part.split_once('-').ok_or_else(bad)?;
-        let parse = |t: &str| NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| bad());
-        windows.push(OfficeWindow {
-            start: parse(start)?,
-            end: parse(end)?,
-        });
-    }
-    if windows.is_empty() || windows.len() > 6 {
-        return Err(bad());
-    }
-    Ok(windows)
 }
 
 fn check_name(field: &'static str, name: &str) -> Result<String> {
@@ -391,7 +367,7 @@ impl Services {
             }
         }
         if let Some(hours) = office_hours {
-            parse_office_hours(hours)?;
+            crate::sla::parse_office_hours(hours)?;
         }
         let mut tx = self.db().begin_write().await?;
         if let Some(hours) = office_hours {
@@ -456,7 +432,7 @@ impl Services {
             reference::get_area(&mut tx, rule.area_id)
                 .await
                 .map_err(|_| fail("unknown area"))?;
-            let supporting = crate::cases::parse_ids(&rule.supporting);
+            let supporting = crate::case_rows::parse_ids(&rule.supporting);
             for dept in std::iter::once(rule.lead_dept_id).chain(supporting.iter().copied()) {
                 reference::get_dept(&mut tx, dept)
                     .await

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use urbis_domain::calendar::{self, ClockType, Pause, WorkingCalendar};
+use chrono::{DateTime, NaiveTime, Utc};
+use urbis_domain::calendar::{self, ClockType, OfficeWindow, Pause, WorkingCalendar};
 use urbis_storage::cases::{self, NotificationRow};
 use urbis_storage::{Conn, reference};
 
-use crate::cases::{Counters, save_case};
+use crate::case_rows::{Counters, save_case};
 use crate::{Result, ServiceConfig, ServiceError, Services};
 
 /// A category's own limit columns (all null without a row) and its parent.
@@ -118,8 +118,8 @@ impl Services {
                 "remind",
                 "case",
                 before.id,
-                &before.state,
-                &after.state,
+                before.state.as_str(),
+                after.state.as_str(),
                 &serde_json::json!({ "due_at": before.due_at }),
             )
             .await?;
@@ -159,8 +159,8 @@ impl Services {
                 "escalate",
                 "case",
                 before.id,
-                &before.state,
-                &after.state,
+                before.state.as_str(),
+                after.state.as_str(),
                 &serde_json::json!({ "due_at": before.due_at }),
             )
             .await?;
@@ -210,7 +210,7 @@ pub(crate) async fn load(conn: &mut Conn) -> Result<WorkingCalendar> {
     let windows_text = reference::get_setting(conn, "office_hours")
         .await?
         .unwrap_or_else(|| "09:00-12:00,13:30-18:00".to_owned());
-    let windows = crate::reference::parse_office_hours(&windows_text)?;
+    let windows = parse_office_hours(&windows_text)?;
     let mut holidays = Vec::new();
     let mut workdays = Vec::new();
     for day in reference::list_calendar_days(conn).await? {
@@ -224,4 +224,27 @@ pub(crate) async fn load(conn: &mut Conn) -> Result<WorkingCalendar> {
     }
     WorkingCalendar::new(windows, holidays, workdays)
         .map_err(|err| ServiceError::invalid("invalid_calendar", err.to_string()))
+}
+
+/// Parses office hours like `09:00-12:00,13:30-18:00`.
+pub fn parse_office_hours(text: &str) -> Result<Vec<OfficeWindow>> {
+    let bad = || {
+        ServiceError::invalid(
+            "invalid_office_hours",
+            "office hours look like 09:00-12:00,13:30-18:00",
+        )
+    };
+    let mut windows = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (start, end) = part.split_once('-').ok_or_else(bad)?;
+        let parse = |t: &str| NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| bad());
+        windows.push(OfficeWindow {
+            start: parse(start)?,
+            end: parse(end)?,
+        });
+    }
+    if windows.is_empty() || windows.len() > 6 {
+        return Err(bad());
+    }
+    Ok(windows)
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 use urbis_domain::audit::{AuditContent, GENESIS_HASH, chain_hash};
 
-use crate::sql;
+use crate::sql::{self, Builder};
 use crate::{Conn, Result};
 
 /// A stored audit record.
@@ -59,6 +59,27 @@ pub struct NewAudit<'a> {
     pub detail: &'a str,
 }
 
+impl NewAudit<'_> {
+    /// What the chain hash covers, at sequence number `seq`.
+    fn content(&self, seq: i64) -> AuditContent<'_> {
+        AuditContent {
+            seq,
+            at: self.at,
+            actor_id: self.actor_id,
+            actor_role: self.actor_role,
+            action: self.action,
+            entity: self.entity,
+            entity_id: self.entity_id,
+            from_state: self.from_state,
+            to_state: self.to_state,
+            detail: self.detail,
+        }
+    }
+}
+
+/// Audit records per multi-row insert (12 bound values each).
+const AUDIT_PER_STATEMENT: usize = 400;
+
 /// Returns the sequence number and hash of the last record (the genesis hash when empty).
 pub async fn head(conn: &mut Conn) -> Result<(i64, String)> {
     let row: Option<(i64, String)> =
@@ -82,22 +103,50 @@ impl ChainHead {
         Ok(ChainHead { seq, hash })
     }
 
+    /// Appends records in order, each linked to the one before, in one multi-row statement per
+    /// block (a group commit's receive records in one round trip), and advances the head.
+    pub async fn append_all(&mut self, conn: &mut Conn, records: &[NewAudit<'_>]) -> Result<()> {
+        for chunk in records.chunks(AUDIT_PER_STATEMENT) {
+            let mut rows = Vec::with_capacity(chunk.len());
+            let (mut seq, mut prev) = (self.seq, self.hash.clone());
+            for record in chunk {
+                seq += 1;
+                let hash = chain_hash(&prev, &record.content(seq));
+                rows.push((
+                    seq,
+                    record,
+                    std::mem::replace(&mut prev, hash.clone()),
+                    hash,
+                ));
+            }
+            let mut query = Builder::new(
+                "INSERT INTO audit_log (seq, at, actor_id, actor_role, action, entity, entity_id, from_state, to_state, detail, prev_hash, hash) ",
+            );
+            query.push_values(&rows, |mut b, (seq, record, prev_hash, hash)| {
+                b.push_bind(*seq)
+                    .push_bind(record.at)
+                    .push_bind(record.actor_id)
+                    .push_bind(record.actor_role)
+                    .push_bind(record.action)
+                    .push_bind(record.entity)
+                    .push_bind(record.entity_id)
+                    .push_bind(record.from_state)
+                    .push_bind(record.to_state)
+                    .push_bind(record.detail)
+                    .push_bind(prev_hash.as_str())
+                    .push_bind(hash.as_str());
+            });
+            query.build().execute(conn).await?;
+            self.seq = seq;
+            self.hash = prev;
+        }
+        Ok(())
+    }
+
     /// Appends one record linked to the head and advances the head.
     pub async fn append(&mut self, conn: &mut Conn, record: &NewAudit<'_>) -> Result<i64> {
         let seq = self.seq + 1;
-        let content = AuditContent {
-            seq,
-            at: record.at,
-            actor_id: record.actor_id,
-            actor_role: record.actor_role,
-            action: record.action,
-            entity: record.entity,
-            entity_id: record.entity_id,
-            from_state: record.from_state,
-            to_state: record.to_state,
-            detail: record.detail,
-        };
-        let hash = chain_hash(&self.hash, &content);
+        let hash = chain_hash(&self.hash, &record.content(seq));
         sql::query(
             "INSERT INTO audit_log (seq, at, actor_id, actor_role, action, entity, entity_id, from_state, to_state, detail, prev_hash, hash)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
+use urbis_domain::workflow::CaseState;
 
 use crate::sql::{self, Builder, JsonText};
 
@@ -12,7 +13,8 @@ use crate::{Conn, Result, StorageError};
 pub struct CaseRow {
     pub id: i64,
     pub number: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: CaseState,
     pub channel: String,
     pub title: String,
     pub text: String,
@@ -357,18 +359,60 @@ pub async fn insert_appeal(conn: &mut Conn, appeal: &NewAppealRow<'_>) -> Result
     .await?)
 }
 
-/// Returns the case id of the appeal stored under this idempotency key, if any, with the hash
-/// of that appeal's content (none for appeals stored before hashes were kept).
-pub async fn find_by_idempotency_key(
-    conn: &mut Conn,
-    key: &str,
-) -> Result<Option<(i64, Option<String>)>> {
-    Ok(
-        sql::query("SELECT case_id, idempotency_hash FROM appeals WHERE idempotency_key = ?")
-            .bind(key)
-            .fetch_optional(conn)
-            .await?,
-    )
+/// Appeals per multi-row insert (10 bound values each).
+const APPEALS_PER_STATEMENT: usize = 500;
+
+/// Inserts appeals, a multi-row statement per block; their ids are not returned.
+pub async fn insert_appeals(conn: &mut Conn, appeals: &[NewAppealRow<'_>]) -> Result<()> {
+    for chunk in appeals.chunks(APPEALS_PER_STATEMENT) {
+        let mut query = Builder::new(
+            "INSERT INTO appeals (case_id, channel, title, text, reporter_user_id, reporter_name, reporter_phone,
+                idempotency_key, idempotency_hash, created_at) ",
+        );
+        query.push_values(chunk, |mut b, appeal| {
+            b.push_bind(appeal.case_id)
+                .push_bind(appeal.channel)
+                .push_bind(appeal.title)
+                .push_bind(appeal.text)
+                .push_bind(appeal.reporter_user_id)
+                .push_bind(appeal.reporter_name)
+                .push_bind(appeal.reporter_phone)
+                .push_bind(appeal.idempotency_key)
+                .push_bind(appeal.idempotency_hash)
+                .push_bind(appeal.created_at);
+        });
+        query.build().execute(conn).await?;
+    }
+    Ok(())
+}
+
+/// An appeal found by its idempotency key: the key, its case and the hash of its content (none
+/// for appeals stored before hashes were kept).
+#[derive(Debug, Clone, FromRow)]
+pub struct KeyedAppeal {
+    pub idempotency_key: String,
+    pub case_id: i64,
+    pub idempotency_hash: Option<String>,
+}
+
+/// Keys looked up per statement.
+const KEYS_PER_STATEMENT: usize = 500;
+
+/// Returns the stored appeals among these idempotency keys, in one statement per block of keys.
+pub async fn find_by_idempotency_keys(conn: &mut Conn, keys: &[&str]) -> Result<Vec<KeyedAppeal>> {
+    let mut found = Vec::new();
+    for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+        let mut query = Builder::new(
+            "SELECT idempotency_key, case_id, idempotency_hash FROM appeals WHERE idempotency_key IN (",
+        );
+        let mut list = query.separated(", ");
+        for key in chunk {
+            list.push_bind(*key);
+        }
+        query.push(")");
+        found.extend(query.build().fetch_all::<KeyedAppeal>(conn).await?);
+    }
+    Ok(found)
 }
 
 /// A stored appeal.

@@ -392,22 +392,6 @@ pub async fn set_category_asset_classes(
     Ok(())
 }
 
-/// Records the asset a case names.
-pub async fn set_case_asset(
-    conn: &mut Conn,
-    case_id: i64,
-    asset_id: &str,
-    distance_m: f64,
-) -> Result<()> {
-    sql::query("UPDATE cases SET asset_id = ?, asset_distance_m = ? WHERE id = ?")
-        .bind(asset_id)
-        .bind(distance_m)
-        .bind(case_id)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// Returns (case id, area id, asset id, asset distance) for the given cases.
 pub async fn case_geo(
     conn: &mut Conn,

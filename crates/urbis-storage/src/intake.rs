@@ -5,7 +5,7 @@ use sqlx::FromRow;
 
 use crate::Result;
 use crate::db::Conn;
-use crate::sql::{self, JsonText};
+use crate::sql::{self, Builder, JsonText};
 
 /// Case ids for one write transaction, taken from the database a block at a time. PostgreSQL
 /// takes them from the `cases` identity sequence (a block of `nextval`s; ids a rolled-back batch
@@ -82,47 +82,57 @@ pub struct NewCase<'a> {
     pub suggestions: JsonText,
     pub needs_review: bool,
     pub proposed_route: Option<JsonText>,
+    /// The city asset the appeal names (16-digit id) and its distance from the appeal's point.
+    pub asset_id: Option<&'a str>,
+    pub asset_distance_m: Option<f64>,
 }
 
-/// Writes a new case.
-pub async fn insert_case(conn: &mut Conn, case: &NewCase<'_>) -> Result<()> {
-    sql::query(
-        "INSERT INTO cases (id, number, state, channel, title, text, address, lat, lon, category_id, area_id,
-            area_path, reporter_user_id, reporter_name, reporter_phone, urgent, stats_day, created_at, updated_at,
-            priority_score, priority_level, priority_factors, suggested_category_id, suggested_confidence,
-            suggestions, needs_review, proposed_route)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(case.id)
-    .bind(case.number)
-    .bind(case.state)
-    .bind(case.channel)
-    .bind(case.title)
-    .bind(case.text)
-    .bind(case.address)
-    .bind(case.lat)
-    .bind(case.lon)
-    .bind(case.category_id)
-    .bind(case.area_id)
-    .bind(case.area_path)
-    .bind(case.reporter_user_id)
-    .bind(case.reporter_name)
-    .bind(case.reporter_phone)
-    .bind(case.urgent)
-    .bind(case.stats_day)
-    .bind(case.at)
-    .bind(case.at)
-    .bind(case.priority_score)
-    .bind(case.priority_level)
-    .bind(&case.priority_factors)
-    .bind(case.suggested_category_id)
-    .bind(case.suggested_confidence)
-    .bind(&case.suggestions)
-    .bind(case.needs_review)
-    .bind(&case.proposed_route)
-    .execute(conn)
-    .await
-    .map(|_| ())
+/// New cases per multi-row insert (29 bound values each).
+const NEW_CASES_PER_STATEMENT: usize = 200;
+
+/// Writes new cases, a multi-row statement per block (one round trip for a whole group commit).
+pub async fn insert_cases(conn: &mut Conn, cases: &[NewCase<'_>]) -> Result<()> {
+    for chunk in cases.chunks(NEW_CASES_PER_STATEMENT) {
+        let mut query = Builder::new(
+            "INSERT INTO cases (id, number, state, channel, title, text, address, lat, lon, category_id, area_id,
+                area_path, reporter_user_id, reporter_name, reporter_phone, urgent, stats_day, created_at, updated_at,
+                priority_score, priority_level, priority_factors, suggested_category_id, suggested_confidence,
+                suggestions, needs_review, proposed_route, asset_id, asset_distance_m) ",
+        );
+        query.push_values(chunk, |mut b, case| {
+            b.push_bind(case.id)
+                .push_bind(case.number)
+                .push_bind(case.state)
+                .push_bind(case.channel)
+                .push_bind(case.title)
+                .push_bind(case.text)
+                .push_bind(case.address)
+                .push_bind(case.lat)
+                .push_bind(case.lon)
+                .push_bind(case.category_id)
+                .push_bind(case.area_id)
+                .push_bind(case.area_path)
+                .push_bind(case.reporter_user_id)
+                .push_bind(case.reporter_name)
+                .push_bind(case.reporter_phone)
+                .push_bind(case.urgent)
+                .push_bind(case.stats_day)
+                .push_bind(case.at)
+                .push_bind(case.at)
+                .push_bind(case.priority_score)
+                .push_bind(case.priority_level)
+                .push_bind(&case.priority_factors)
+                .push_bind(case.suggested_category_id)
+                .push_bind(case.suggested_confidence)
+                .push_bind(&case.suggestions)
+                .push_bind(case.needs_review)
+                .push_bind(&case.proposed_route)
+                .push_bind(case.asset_id)
+                .push_bind(case.asset_distance_m);
+        });
+        query.build().execute(conn).await?;
+    }
+    Ok(())
 }
 
 /// What a repeat report needs to know of the case it joins.

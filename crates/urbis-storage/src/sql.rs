@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Arguments, FromRow, Postgres, Sqlite};
+use urbis_domain::workflow::CaseState;
 
 use crate::db::Conn;
 use crate::{Result, StorageError};
@@ -99,6 +100,7 @@ bind_via!(Text: String => |v| v, &str => |v| v.to_owned(), &String => |v| v.clon
 bind_via!(Bytes: Vec<u8> => |v| v, &[u8] => |v| v.to_vec(), &Vec<u8> => |v| v.clone());
 bind_via!(Time: DateTime<Utc> => |v| v, &DateTime<Utc> => |v| *v);
 bind_via!(Json: JsonText => |v| v.0, &JsonText => |v| v.0.clone());
+bind_via!(Text: CaseState => |v| v.as_str().to_owned(), &CaseState => |v| v.as_str().to_owned());
 
 impl Bind for Value {
     fn value(self) -> Value {

@@ -23,13 +23,13 @@ pub struct Serve<'a> {
 impl<'a> Serve<'a> {
     /// `urbis serve --listen 127.0.0.1:0 --db DB` with the admin's password set and quiet logs.
     pub fn on(db: &'a Path, admin_password: &'a str) -> Serve<'a> {
+        Serve::on_store(db.to_str().expect("utf-8 path"), admin_password)
+    }
+
+    /// [`Serve::on`] for a `--db` argument: a SQLite file or a PostgreSQL URL.
+    pub fn on_store(db: &'a str, admin_password: &'a str) -> Serve<'a> {
         Serve {
-            args: vec![
-                "--listen",
-                "127.0.0.1:0",
-                "--db",
-                db.to_str().expect("utf-8 path"),
-            ],
+            args: vec!["--listen", "127.0.0.1:0", "--db", db],
             env: vec![
                 ("URBIS_ADMIN_PASSWORD", admin_password),
                 ("URBIS_LOG", "error"),

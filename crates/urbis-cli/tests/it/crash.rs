@@ -1,12 +1,14 @@
 //! Crash test: a child `urbis serve` is killed with SIGKILL in the middle of a burst of appeals.
 //! After a restart every appeal that received a 2xx is there exactly once, and retrying every
-//! idempotency key creates no duplicates.
+//! idempotency key creates no duplicates. On both backends: the SQLite file, and PostgreSQL (the
+//! server survives; the killed node's uncommitted group commit must leave nothing behind).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use sqlx::Connection;
+use urbis_service::store::{Access, Db, DbOptions};
+use urbis_storage::sql;
 
 use crate::child::{Serve, login};
 
@@ -33,12 +35,10 @@ async fn post(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_appeals_survive_sigkill_exactly_once() {
-    if urbis_test_support::sqlite_only("acknowledged_appeals_survive_sigkill_exactly_once") {
-        return;
-    }
     let dir = tempfile::tempdir().expect("dir");
-    let db = dir.path().join("crash.sqlite");
-    let mut server = Serve::on(&db, ADMIN_PASSWORD).start();
+    let location = urbis_test_support::test_store(dir.path()).await;
+    let db = location.to_arg();
+    let mut server = Serve::on_store(&db, ADMIN_PASSWORD).start();
     let base = server.base.clone();
     let http = reqwest::Client::new();
     let token = login(&http, &base, "admin", ADMIN_PASSWORD).await;
@@ -91,8 +91,8 @@ async fn acknowledged_appeals_survive_sigkill_exactly_once() {
         acked.len()
     );
 
-    // Restart on the same file: every acknowledged appeal is there, exactly once.
-    let mut server = Serve::on(&db, ADMIN_PASSWORD).start();
+    // Restart on the same store: every acknowledged appeal is there, exactly once.
+    let mut server = Serve::on_store(&db, ADMIN_PASSWORD).start();
     let base = server.base.clone();
     let token = login(&http, &base, "admin", ADMIN_PASSWORD).await;
     for (key, case_id) in &acked {
@@ -110,30 +110,35 @@ async fn acknowledged_appeals_survive_sigkill_exactly_once() {
         assert!(status == 200 || status == 201, "{key}: {status}");
     }
     server.kill();
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
-        .await
-        .expect("open");
-    let duplicates: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT text FROM cases GROUP BY text HAVING COUNT(*) > 1)",
+    let store = Db::open(&DbOptions {
+        access: Access::ReadOnly,
+        read_connections: 1,
+        check: false,
+        ..DbOptions::writer(&location)
+    })
+    .await
+    .expect("open");
+    let mut conn = store.read().await.expect("read");
+    let duplicates: i64 = sql::query(
+        "SELECT COUNT(*) FROM (SELECT text FROM cases GROUP BY text HAVING COUNT(*) > 1) AS twice",
     )
-    .fetch_one(&mut conn)
+    .scalar(&mut conn)
     .await
     .expect("count");
     assert_eq!(duplicates, 0, "no appeal stored twice");
-    let n_cases: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases")
-        .fetch_one(&mut conn)
+    let n_cases: i64 = sql::query("SELECT COUNT(*) FROM cases")
+        .scalar(&mut conn)
         .await
         .expect("count");
     assert_eq!(n_cases as usize, sent, "every key sent is stored once");
     for (key, case_id) in &acked {
-        let stored: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM appeals WHERE idempotency_key LIKE ? AND case_id = ?",
-        )
-        .bind(format!("%:{key}"))
-        .bind(case_id)
-        .fetch_one(&mut conn)
-        .await
-        .expect("count");
+        let stored: i64 =
+            sql::query("SELECT COUNT(*) FROM appeals WHERE idempotency_key LIKE ? AND case_id = ?")
+                .bind(format!("%:{key}"))
+                .bind(*case_id)
+                .scalar(&mut conn)
+                .await
+                .expect("count");
         assert_eq!(stored, 1, "{key}");
     }
 }

@@ -162,9 +162,6 @@ fn free_port() -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ui_passes_its_end_to_end_script_in_headless_chromium() {
-    if urbis_test_support::sqlite_only("the_ui_passes_its_end_to_end_script_in_headless_chromium") {
-        return;
-    }
     let required = std::env::var("URBIS_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
     let chromium = std::env::var_os("CHROMIUM")
         .map(PathBuf::from)
@@ -177,11 +174,13 @@ async fn the_ui_passes_its_end_to_end_script_in_headless_chromium() {
     }
 
     let dir = tempfile::tempdir().expect("temp dir");
+    // The demo city on this run's backend: a SQLite file, or a fresh PostgreSQL database.
+    let location = urbis_test_support::test_store(dir.path()).await;
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let server = Command::new(env!("CARGO_BIN_EXE_urbis"))
         .args(["demo", "--cases", "120", "--days", "45", "--db"])
-        .arg(dir.path().join("demo.sqlite"))
+        .arg(location.to_arg())
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

@@ -519,7 +519,7 @@ async fn list_rules(
                 category_id: r.category_id,
                 area_id: r.area_id,
                 lead_dept_id: r.lead_dept_id,
-                supporting_dept_ids: urbis_service::cases::parse_ids(&r.supporting),
+                supporting_dept_ids: urbis_service::case_rows::parse_ids(&r.supporting),
                 legal_basis: r.legal_basis,
             })
             .collect(),

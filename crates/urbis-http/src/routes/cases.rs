@@ -83,7 +83,7 @@ async fn suggest(
                 id: d.case.id,
                 number: d.case.number,
                 title: urbis_text::pii::mask(&d.case.title),
-                state: d.case.state,
+                state: d.case.state.as_str().to_owned(),
                 reporter_count: d.case.reporter_count,
                 similarity: d.similarity,
                 reason: urbis_text::pii::mask(&d.reason),

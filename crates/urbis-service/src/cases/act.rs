@@ -28,7 +28,7 @@ impl Services {
         }
         let plan = workflow::plan(actor, &facts, &action)?;
         let mut after = before.clone();
-        after.state = plan.to.as_str().to_owned();
+        after.state = plan.to;
         after.pending_kind = plan.pending.as_ref().map(|p| p.kind().to_owned());
         after.pending_amount = match &plan.pending {
             Some(PendingRequest::Extension { amount }) => Some(i64::from(*amount)),
@@ -253,8 +253,8 @@ impl Services {
             action.name(),
             "case",
             case_id,
-            &before.state,
-            &after.state,
+            before.state.as_str(),
+            after.state.as_str(),
             &detail,
         )
         .await?;
@@ -338,7 +338,7 @@ impl Services {
         }
         // Move the counters the case has contributed so far to its new key.
         let mut moved = vec!["reported"];
-        if before.state == "registered" {
+        if before.state == CaseState::Registered {
             moved.push("registered");
         }
         for metric in moved {
@@ -375,8 +375,8 @@ impl Services {
             "reclassify",
             "case",
             case_id,
-            &before.state,
-            &after.state,
+            before.state.as_str(),
+            after.state.as_str(),
             &serde_json::json!({
                 "category_id": [before.category_id, after.category_id],
                 "area_id": [before.area_id, after.area_id],

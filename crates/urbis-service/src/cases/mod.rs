@@ -1,16 +1,14 @@
 //! Cases: reading them within the actor's scope (here), moving them through the workflow
 //! (`act`), the notifications a step leaves (`notify`), the training examples people's corrections
-//! leave (`examples`) and what the responsibility list proposes (`routing`).
+//! leave (`examples`).
 
 use chrono::{DateTime, Utc};
-use urbis_domain::ids::{DeptId, UserId};
+use urbis_domain::ids::DeptId;
 use urbis_domain::role::{Actor, Role};
-use urbis_domain::workflow::{
-    self, Action, CaseFacts, CaseState, ClosureType, Effect, PendingRequest,
-};
+use urbis_domain::workflow::{self, Action, CaseState, ClosureType, Effect, PendingRequest};
 use urbis_storage::audit::{self as audit_repo, AuditRow};
 use urbis_storage::cases::{self, AppealRow, CaseFilter, CaseRow, NotificationRow};
-use urbis_storage::stats::{self, CounterBatch, Dim, StateKey};
+use urbis_storage::stats::{self, Dim};
 use urbis_storage::{Conn, reference};
 
 use crate::{CaseEvent, ErrorKind, Result, ServiceError, Services};
@@ -18,12 +16,11 @@ use crate::{CaseEvent, ErrorKind, Result, ServiceError, Services};
 mod act;
 mod examples;
 mod notify;
-mod routing;
 
+use crate::case_rows::{Counters, facts_of, format_ids, parse_ids, save_case};
+use crate::routing::{RouteSuggestion, route_for};
 use examples::{keep_correction_example, keep_return_example};
 use notify::{notify, notify_reporters, reporter_message};
-pub use routing::parse_path;
-pub(crate) use routing::route_for;
 
 /// Largest page of a case list.
 pub const LIST_MAX: i64 = 500;
@@ -42,119 +39,6 @@ pub struct CaseQuery {
     pub by_priority: bool,
     pub before_id: Option<i64>,
     pub limit: Option<i64>,
-}
-
-/// The responsibility list's answer for a case.
-#[derive(Debug, Clone)]
-pub struct RouteSuggestion {
-    pub lead_dept_id: i64,
-    pub supporting: Vec<i64>,
-    pub legal_basis: String,
-    pub rule_id: i64,
-}
-
-pub(crate) fn facts_of(row: &CaseRow) -> CaseFacts {
-    CaseFacts {
-        state: CaseState::parse(&row.state).unwrap_or(CaseState::Voided),
-        area_path: row.area_path.clone(),
-        lead_dept: row.lead_dept_id.map(DeptId),
-        supporting_depts: parse_ids(&row.supporting_depts)
-            .into_iter()
-            .map(DeptId)
-            .collect(),
-        reporter_user: row.reporter_user_id.map(UserId),
-        co_reporters: parse_ids(&row.co_reporters)
-            .into_iter()
-            .map(UserId)
-            .collect(),
-        pending: match (row.pending_kind.as_deref(), row.pending_amount) {
-            (Some("extension"), Some(amount)) => Some(PendingRequest::Extension {
-                amount: u32::try_from(amount).unwrap_or(0),
-            }),
-            (Some("park"), _) => Some(PendingRequest::Park),
-            _ => None,
-        },
-    }
-}
-
-/// Parses a comma-separated id list as stored.
-pub fn parse_ids(text: &str) -> Vec<i64> {
-    text.split(',')
-        .filter_map(|part| part.trim().parse().ok())
-        .collect()
-}
-
-pub(crate) fn format_ids(ids: &[i64]) -> String {
-    ids.iter()
-        .map(|id| id.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn state_key(row: &CaseRow) -> StateKey {
-    StateKey {
-        area_id: row.area_id,
-        dept_id: row.lead_dept_id.unwrap_or(0),
-        category_id: row.category_id.unwrap_or(0),
-        state: row.state.clone(),
-        overdue: row.overdue,
-    }
-}
-
-/// Counter changes of one transition, written at the end of the transaction.
-pub(crate) struct Counters {
-    day: String,
-    area_id: i64,
-    category_id: i64,
-    bumps: Vec<(&'static str, Option<i64>)>,
-}
-
-impl Counters {
-    pub(crate) fn new(row: &CaseRow) -> Counters {
-        Counters {
-            day: row.stats_day.clone(),
-            area_id: row.area_id,
-            category_id: row.category_id.unwrap_or(0),
-            bumps: Vec::new(),
-        }
-    }
-
-    /// Counts an event for the area and, when given, for the department.
-    pub(crate) fn add(&mut self, metric: &'static str, dept: Option<i64>) {
-        self.bumps.push((metric, dept));
-    }
-
-    pub(crate) async fn write(self, conn: &mut Conn) -> Result<()> {
-        let mut batch = CounterBatch::default();
-        for (metric, dept) in self.bumps {
-            batch.event(
-                &self.day,
-                Dim::Area,
-                self.area_id,
-                self.category_id,
-                metric,
-                1,
-            );
-            if let Some(dept) = dept {
-                batch.event(&self.day, Dim::Dept, dept, self.category_id, metric, 1);
-            }
-        }
-        batch.write(conn).await?;
-        Ok(())
-    }
-}
-
-/// Moves the case's state counter from `before` to `after` and writes the case.
-pub(crate) async fn save_case(conn: &mut Conn, before: &CaseRow, after: &CaseRow) -> Result<()> {
-    let (old, new) = (state_key(before), state_key(after));
-    if old != new {
-        let mut batch = CounterBatch::default();
-        batch.state(&old, -1);
-        batch.state(&new, 1);
-        batch.write(conn).await?;
-    }
-    cases::update_case(conn, after).await?;
-    Ok(())
 }
 
 impl Services {

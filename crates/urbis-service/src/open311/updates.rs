@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use urbis_domain::appeal::{bounded_text, limits};
-use urbis_domain::workflow::{CaseState, ClosureType};
+use urbis_domain::workflow::ClosureType;
 use urbis_storage::open311::{self as repo, NewUpdate, TrailItemRow, TrailRow};
 
 use super::media::{Photo, check_media_urls, check_photos, store_photos};
@@ -255,7 +255,7 @@ impl Services {
             None => return Err(unknown()),
         };
         let case = urbis_storage::cases::get_case(&mut tx, case_id).await?;
-        let state = CaseState::parse(&case.state).ok_or_else(ServiceError::internal)?;
+        let state = case.state;
         let closure = case.closure_type.as_deref().and_then(ClosureType::parse);
         let public_status = status_of(state, closure, "");
         let id = repo::insert_update(
@@ -280,8 +280,8 @@ impl Services {
             "open311_update",
             "case",
             case_id,
-            &case.state,
-            &case.state,
+            case.state.as_str(),
+            case.state.as_str(),
             &serde_json::json!({
                 "update_id": id,
                 "service_request_id": number,
@@ -292,7 +292,15 @@ impl Services {
             }),
         )
         .await?;
-        store_photos(&mut tx, &actor, case_id, &case.state, &update.photos, now).await?;
+        store_photos(
+            &mut tx,
+            &actor,
+            case_id,
+            case.state.as_str(),
+            &update.photos,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(format!("c{id}"))
     }

@@ -1,6 +1,18 @@
 //! What the responsibility list says for a category at a place.
 
-use super::*;
+use urbis_storage::{Conn, reference};
+
+use crate::Result;
+use crate::case_rows::{parse_ids, parse_path};
+
+/// The responsibility list's answer for a case.
+#[derive(Debug, Clone)]
+pub struct RouteSuggestion {
+    pub lead_dept_id: i64,
+    pub supporting: Vec<i64>,
+    pub legal_basis: String,
+    pub rule_id: i64,
+}
 
 /// Finds the most specific active rule for a category and an area path: the deepest area first,
 /// then the deepest category.
@@ -41,11 +53,4 @@ pub(crate) async fn route_for(
         legal_basis: rule.legal_basis,
         rule_id: rule.id,
     }))
-}
-
-/// Returns the area ids of a materialised path, root first.
-pub fn parse_path(path: &str) -> Vec<i64> {
-    path.split('/')
-        .filter_map(|part| part.parse().ok())
-        .collect()
 }

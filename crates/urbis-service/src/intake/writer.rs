@@ -1,0 +1,410 @@
+//! The intake writer: one task takes the appeals that are waiting, stores them in one transaction
+//! (a group commit) and answers each sender after the commit. New cases, their appeals and their
+//! receive records are staged and written with multi-row statements, so a group of any size costs
+//! a handful of round trips — it matters on a networked store (PostgreSQL).
+
+use std::collections::HashMap;
+
+use tokio::sync::mpsc;
+use urbis_domain::workflow::CaseState;
+use urbis_storage::audit::{ChainHead, NewAudit};
+use urbis_storage::cases::{self, NewAppealRow};
+use urbis_storage::intake::{CaseIds, NewCase};
+use urbis_storage::sql::JsonText;
+use urbis_storage::stats::{self, Dim, StateKey};
+use urbis_storage::{Conn, Db, reference};
+
+use super::{IntakeJob, IntakeOutcome, key_reused, reporter_user};
+use crate::{ErrorKind, Result, ServiceConfig, ServiceError};
+
+pub(super) async fn writer_loop(
+    db: Db,
+    config: ServiceConfig,
+    mut receiver: mpsc::Receiver<IntakeJob>,
+) {
+    let offset = config.time_zone;
+    while let Some(first) = receiver.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < config.intake_batch_max {
+            match receiver.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let size = batch.len();
+        let started = std::time::Instant::now();
+        let outcomes = match commit_batch(&db, &batch, offset).await {
+            Ok(outcomes) => outcomes,
+            Err(err) if size > 1 && err.kind != ErrorKind::Unavailable => {
+                // One bad appeal must not sink its neighbours: retry each on its own.
+                tracing::warn!(error = %err, size, "intake batch failed, retrying one by one");
+                let mut outcomes = Vec::with_capacity(size);
+                for job in &batch {
+                    let single = commit_batch(&db, std::slice::from_ref(job), offset).await;
+                    outcomes.push(single.and_then(|mut v| {
+                        v.pop().unwrap_or_else(|| Err(ServiceError::internal()))
+                    }));
+                }
+                outcomes
+            }
+            Err(err) => (0..size).map(|_| Err(err.clone())).collect(),
+        };
+        crate::telemetry::intake_commit(started.elapsed(), receiver.len());
+        crate::metrics::intake_batch(size);
+        for (job, outcome) in batch.into_iter().zip(outcomes) {
+            // A sender that gave up is fine: its appeal is stored and a retry finds it by key.
+            let _ = job.reply.send(outcome);
+        }
+    }
+}
+
+type Outcomes = Vec<Result<IntakeOutcome>>;
+
+async fn commit_batch(db: &Db, batch: &[IntakeJob], offset: chrono_tz::Tz) -> Result<Outcomes> {
+    let mut tx = db.begin_write().await?;
+    let outcomes = store_batch(&mut tx, batch, offset).await?;
+    tx.commit().await?;
+    crate::metrics::storage_recovered();
+    Ok(outcomes)
+}
+
+/// A new case waiting in the group commit for the multi-row statements.
+struct Staged<'j> {
+    job: &'j IntakeJob,
+    id: i64,
+    number: String,
+    day: String,
+    area_id: i64,
+    area_path: String,
+    priority_factors: JsonText,
+    suggestions: JsonText,
+    proposed_route: Option<JsonText>,
+    /// The receive record's detail.
+    detail: String,
+}
+
+/// New cases of one group commit, written together: cases, then their appeals, then their
+/// receive records (in the order the appeals arrived, so the audit chain keeps that order).
+#[derive(Default)]
+struct Staging<'j> {
+    cases: Vec<Staged<'j>>,
+}
+
+impl Staging<'_> {
+    async fn flush(&mut self, conn: &mut Conn, head: &mut ChainHead) -> Result<()> {
+        if self.cases.is_empty() {
+            return Ok(());
+        }
+        let received = CaseState::Received.as_str();
+        let rows: Vec<NewCase<'_>> = self
+            .cases
+            .iter()
+            .map(|s| {
+                let (job, appeal) = (s.job, &s.job.appeal);
+                NewCase {
+                    id: s.id,
+                    number: &s.number,
+                    state: received,
+                    channel: appeal.channel.as_str(),
+                    title: &appeal.title,
+                    text: &appeal.text,
+                    address: &appeal.address,
+                    lat: appeal.location.map(|l| l.0),
+                    lon: appeal.location.map(|l| l.1),
+                    category_id: appeal.category_id.map(|c| c.0),
+                    area_id: s.area_id,
+                    area_path: &s.area_path,
+                    reporter_user_id: reporter_user(job),
+                    reporter_name: &appeal.reporter_name,
+                    reporter_phone: &appeal.reporter_phone,
+                    urgent: appeal.urgent
+                        || job.priority.level == urbis_text::priority::Level::Urgent,
+                    stats_day: &s.day,
+                    at: job.received_at,
+                    priority_score: i64::from(job.priority.score),
+                    priority_level: job.priority.level.as_str(),
+                    priority_factors: s.priority_factors.clone(),
+                    suggested_category_id: job.suggestion.as_ref().and_then(|g| g.category_id),
+                    suggested_confidence: job.suggestion.as_ref().map(|g| f64::from(g.confidence)),
+                    suggestions: s.suggestions.clone(),
+                    needs_review: job.needs_review,
+                    proposed_route: s.proposed_route.clone(),
+                    asset_id: job.geo.asset.as_ref().map(|(id, _)| id.as_str()),
+                    asset_distance_m: job.geo.asset.as_ref().map(|(_, d)| *d),
+                }
+            })
+            .collect();
+        urbis_storage::intake::insert_cases(conn, &rows).await?;
+        let appeals: Vec<NewAppealRow<'_>> =
+            self.cases.iter().map(|s| appeal_row(s.job, s.id)).collect();
+        cases::insert_appeals(conn, &appeals).await?;
+        let records: Vec<NewAudit<'_>> = self
+            .cases
+            .iter()
+            .map(|s| NewAudit {
+                at: s.job.received_at,
+                actor_id: s.job.reporter.as_ref().map(|a| a.user_id.0),
+                actor_role: actor_role(s.job),
+                action: "receive",
+                entity: "case",
+                entity_id: s.id,
+                from_state: "",
+                to_state: received,
+                detail: &s.detail,
+            })
+            .collect();
+        head.append_all(conn, &records).await?;
+        self.cases.clear();
+        Ok(())
+    }
+}
+
+/// The role an audit record names for the job's reporter.
+pub(super) fn actor_role(job: &IntakeJob) -> &'static str {
+    job.reporter
+        .as_ref()
+        .map(|a| a.role.as_str())
+        .unwrap_or("anonymous")
+}
+
+async fn store_batch(
+    conn: &mut Conn,
+    batch: &[IntakeJob],
+    offset: chrono_tz::Tz,
+) -> Result<Outcomes> {
+    let root = reference::root_area(conn).await?;
+    let mut areas: HashMap<i64, String> = HashMap::new();
+    // Categories known to exist, and case ids taken for this batch, so that a batch makes one
+    // round trip per look-up instead of one per appeal (it matters on a networked store).
+    let mut categories: HashMap<i64, bool> = HashMap::new();
+    let mut ids = CaseIds::default();
+    let mut head = ChainHead::load(conn).await?;
+    let mut staging = Staging::default();
+    // Idempotency keys already stored, looked up for the whole batch at once.
+    let keys: Vec<&str> = batch
+        .iter()
+        .filter_map(|job| job.idempotency_key.as_deref())
+        .collect();
+    let stored: HashMap<String, (i64, Option<String>)> = if keys.is_empty() {
+        HashMap::new()
+    } else {
+        cases::find_by_idempotency_keys(conn, &keys)
+            .await?
+            .into_iter()
+            .map(|a| (a.idempotency_key, (a.case_id, a.idempotency_hash)))
+            .collect()
+    };
+    let mut seen_keys: HashMap<String, (IntakeOutcome, String)> = HashMap::new();
+    let mut counters: HashMap<(String, i64, i64), i64> = HashMap::new();
+    let mut states: HashMap<(i64, i64), i64> = HashMap::new();
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let received = CaseState::Received.as_str();
+
+    for job in batch {
+        if let Some(key) = &job.idempotency_key {
+            if let Some((done, hash)) = seen_keys.get(key) {
+                outcomes.push(if *hash == job.content_hash {
+                    Ok(IntakeOutcome {
+                        created: false,
+                        ..done.clone()
+                    })
+                } else {
+                    Err(key_reused())
+                });
+                continue;
+            }
+            if let Some((case_id, hash)) = stored.get(key) {
+                // Appeals stored before hashes were kept have none: they answer as before.
+                if hash.as_ref().is_some_and(|h| *h != job.content_hash) {
+                    outcomes.push(Err(key_reused()));
+                    continue;
+                }
+                let case = cases::get_case(conn, *case_id).await?;
+                let outcome = IntakeOutcome {
+                    case_id: *case_id,
+                    number: case.number,
+                    state: case.state.as_str().to_owned(),
+                    created: false,
+                    merged: false,
+                    area_path: case.area_path,
+                };
+                seen_keys.insert(key.clone(), (outcome.clone(), job.content_hash.clone()));
+                outcomes.push(Ok(outcome));
+                continue;
+            }
+        }
+        if let Some(link) = &job.repeat_of {
+            // A repeat changes a stored case: what is staged goes first, in arrival order.
+            staging.flush(conn, &mut head).await?;
+            if let Some(outcome) = super::repeat::attach_repeat(conn, &mut head, job, link).await? {
+                if let Some(key) = &job.idempotency_key {
+                    seen_keys.insert(key.clone(), (outcome.clone(), job.content_hash.clone()));
+                }
+                outcomes.push(Ok(outcome));
+                continue;
+            }
+        }
+        let appeal = &job.appeal;
+        let area_id = appeal.area_id.map(|a| a.0).unwrap_or(root.id);
+        let area_path = match areas.get(&area_id) {
+            Some(path) => path.clone(),
+            None => match reference::get_area(conn, area_id).await {
+                Ok(area) => {
+                    areas.insert(area_id, area.path.clone());
+                    area.path
+                }
+                Err(urbis_storage::StorageError::NotFound(_)) => {
+                    outcomes.push(Err(ServiceError::invalid(
+                        "unknown_area",
+                        format!("area {area_id} does not exist"),
+                    )));
+                    continue;
+                }
+                Err(err) => return Err(err.into()),
+            },
+        };
+        if let Some(category) = appeal.category_id {
+            let exists = match categories.get(&category.0) {
+                Some(known) => *known,
+                None => {
+                    let known =
+                        urbis_storage::lookups::category_exists(&mut *conn, category.0).await?;
+                    categories.insert(category.0, known);
+                    known
+                }
+            };
+            if !exists {
+                outcomes.push(Err(ServiceError::invalid(
+                    "unknown_category",
+                    format!("category {} does not exist", category.0),
+                )));
+                continue;
+            }
+        }
+        let next_id = ids.next(conn, batch.len()).await?;
+        let local = job.received_at.with_timezone(&offset);
+        let day = local.format("%Y-%m-%d").to_string();
+        let number = format!("{}{next_id:07}", local.format("%Y%m%d"));
+        let category_id = appeal.category_id.map(|c| c.0);
+        let proposed_route = job
+            .place
+            .route
+            .as_ref()
+            .map(|r| crate::assist::ProposedRoute::new(r, job.needs_review));
+        let detail = receive_detail(job, &number, area_id, category_id, proposed_route.as_ref());
+        *counters
+            .entry((day.clone(), area_id, category_id.unwrap_or(0)))
+            .or_default() += 1;
+        *states
+            .entry((area_id, category_id.unwrap_or(0)))
+            .or_default() += 1;
+        let outcome = IntakeOutcome {
+            case_id: next_id,
+            number: number.clone(),
+            state: received.to_owned(),
+            created: true,
+            merged: false,
+            area_path: area_path.clone(),
+        };
+        staging.cases.push(Staged {
+            job,
+            id: next_id,
+            number,
+            day,
+            area_id,
+            area_path,
+            priority_factors: serde_json::to_string(&job.priority.factors)
+                .unwrap_or_else(|_| "[]".into())
+                .into(),
+            suggestions: job
+                .suggestion
+                .as_ref()
+                .and_then(|s| serde_json::to_string(&s.top).ok())
+                .unwrap_or_else(|| "[]".into())
+                .into(),
+            proposed_route: proposed_route
+                .as_ref()
+                .and_then(|r| serde_json::to_string(r).ok())
+                .map(Into::into),
+            detail,
+        });
+        if let Some(key) = &job.idempotency_key {
+            seen_keys.insert(key.clone(), (outcome.clone(), job.content_hash.clone()));
+        }
+        outcomes.push(Ok(outcome));
+    }
+    staging.flush(conn, &mut head).await?;
+    let mut batch = stats::CounterBatch::default();
+    for ((day, area_id, category_id), n) in counters {
+        batch.event(&day, Dim::Area, area_id, category_id, "reported", n);
+    }
+    for ((area_id, category_id), n) in states {
+        let key = StateKey {
+            area_id,
+            dept_id: 0,
+            category_id,
+            state: received.to_owned(),
+            overdue: false,
+        };
+        batch.state(&key, n);
+    }
+    batch.write(conn).await?;
+    Ok(outcomes)
+}
+
+/// What the receive record says: channel, number, area, category, the classifier's view, the
+/// priority, the proposed route and what the gazetteer and asset look-ups found.
+fn receive_detail(
+    job: &IntakeJob,
+    number: &str,
+    area_id: i64,
+    category_id: Option<i64>,
+    proposed_route: Option<&crate::assist::ProposedRoute>,
+) -> String {
+    let mut detail = serde_json::json!({
+        "channel": job.appeal.channel.as_str(),
+        "number": number,
+        "area_id": area_id,
+        "category_id": category_id,
+    });
+    if let Some(suggestion) = &job.suggestion {
+        detail["classifier"] = serde_json::json!({
+            "label": suggestion.label,
+            "confidence": suggestion.confidence,
+            "applied": suggestion.applied,
+            "top": suggestion.top,
+        });
+    }
+    detail["needs_review"] = job.needs_review.into();
+    detail["priority"] = serde_json::json!({
+        "score": job.priority.score,
+        "level": job.priority.level.as_str(),
+    });
+    if let Some(route) = proposed_route {
+        detail["proposed_route"] = serde_json::to_value(route).unwrap_or_default();
+    }
+    if let Some(geo) = job.geo.audit_detail() {
+        detail["geo"] = geo;
+    }
+    detail.to_string()
+}
+
+/// The appeal row of a job, under `case_id`.
+pub(super) fn appeal_row(job: &IntakeJob, case_id: i64) -> NewAppealRow<'_> {
+    let appeal = &job.appeal;
+    NewAppealRow {
+        case_id,
+        channel: appeal.channel.as_str(),
+        title: &appeal.title,
+        text: &appeal.text,
+        reporter_user_id: reporter_user(job),
+        reporter_name: &appeal.reporter_name,
+        reporter_phone: &appeal.reporter_phone,
+        idempotency_key: job.idempotency_key.as_deref(),
+        idempotency_hash: job
+            .idempotency_key
+            .as_ref()
+            .map(|_| job.content_hash.as_str()),
+        created_at: job.received_at,
+    }
+}
