@@ -466,6 +466,26 @@ pub async fn find_grant_by_hash(conn: &mut Conn, key_hash: &str) -> Result<Optio
         .await?)
 }
 
+/// Returns one grant.
+pub async fn get_grant(conn: &mut Conn, id: i64) -> Result<GrantRow> {
+    sql::query(format!("{GRANT_SELECT} WHERE g.id = ?"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(StorageError::NotFound("grant"))
+}
+
+/// Marks a grant revoked at `at`; false when it was revoked already.
+pub async fn revoke_grant(conn: &mut Conn, id: i64, at: DateTime<Utc>) -> Result<bool> {
+    let n =
+        sql::query("UPDATE sharing_grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(at)
+            .bind(id)
+            .execute(conn)
+            .await?;
+    Ok(n == 1)
+}
+
 /// Grants on one resource, newest first.
 pub async fn grants_of_resource(conn: &mut Conn, resource_id: i64) -> Result<Vec<GrantRow>> {
     Ok(sql::query(format!(

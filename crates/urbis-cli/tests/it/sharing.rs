@@ -505,6 +505,32 @@ async fn unconditional_resources_need_no_approval_and_mask_personal_fields() {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_field"))
     );
 
+    // The owner revokes the grant: the key stops at once; the consumer cannot revoke.
+    let (_, grants) = app
+        .get("admin", "/api/v1/data/resources/duty_roster/grants")
+        .await;
+    let grant_id = grants[0]["id"].as_i64().unwrap();
+    let revoke = format!("/api/v1/data/grants/{grant_id}/revoke");
+    let (status, _) = app
+        .post("dataofficer_a", &revoke, json!({"reason": "x"}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = app
+        .post("admin", &revoke, json!({"reason": "联合执法结束"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["revoked"], true);
+    let (status, body) = app.post("admin", &revoke, json!({})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("already_revoked"))
+    );
+    let (status, body) = read(&app, Some(&key), "/api/v1/data/resources/duty_roster/rows").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("key_revoked"))
+    );
+
     let report = urbis_service::audit::verify_chain(app.services.db())
         .await
         .expect("verify");

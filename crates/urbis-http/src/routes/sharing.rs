@@ -30,6 +30,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(grants))
         .routes(routes!(list_requests, create_request))
         .routes(routes!(decide))
+        .routes(routes!(revoke_grant))
 }
 
 /// One declared field.
@@ -597,4 +598,31 @@ async fn decide(
         request: request_body(request),
         key: key.map(key_body),
     }))
+}
+
+/// Why a grant is revoked.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeBody {
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Revokes a grant (the resource's owner or the admin): its key is refused at once with
+/// `key_revoked`; 409 `already_revoked` the second time.
+#[utoipa::path(post, path = "/api/v1/data/grants/{id}/revoke", tag = "data", params(("id" = i64, Path)),
+    request_body = RevokeBody,
+    responses((status = 200, body = GrantBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn revoke_grant(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<RevokeBody>,
+) -> ApiResult<Json<GrantBody>> {
+    let grant = state
+        .services
+        .revoke_grant(&actor, id, &body.reason)
+        .await?;
+    Ok(Json(grant_body(grant)))
 }

@@ -461,6 +461,47 @@ impl Services {
         Ok(repo::grants_of_resource(&mut conn, resource.row.id).await?)
     }
 
+    /// Revokes a grant (the resource's owner or the admin); its key stops working at once.
+    pub async fn revoke_grant(
+        &self,
+        actor: &Actor,
+        grant_id: i64,
+        reason: &str,
+    ) -> Result<GrantRow> {
+        let reason = bounded_text("reason", Some(reason), limits::TEXT_MAX)?;
+        let now = self.now();
+        let mut tx = self.db().begin_write().await?;
+        let grant = repo::get_grant(&mut tx, grant_id).await?;
+        let resource = Resource::from_row(repo::get_resource(&mut tx, grant.resource_id).await?)?;
+        if !resource.answered_by(actor) {
+            return Err(ServiceError::forbidden(
+                "only the resource's owner revokes its grants",
+            ));
+        }
+        if !repo::revoke_grant(&mut tx, grant_id, now).await? {
+            return Err(ServiceError::new(
+                ErrorKind::Conflict,
+                "already_revoked",
+                "the grant is revoked already",
+            ));
+        }
+        crate::audit::record(
+            &mut tx,
+            now,
+            Some(actor),
+            "sharing_revoke",
+            "sharing_grant",
+            grant_id,
+            "active",
+            "revoked",
+            &serde_json::json!({ "resource": resource.row.code, "reason": reason }),
+        )
+        .await?;
+        let grant = repo::get_grant(&mut tx, grant_id).await?;
+        tx.commit().await?;
+        Ok(grant)
+    }
+
     /// One round of the sharing clock at `now`: reminds owners of requests close to their
     /// deadline and escalates (督办) those past it, each with an audit record.
     pub async fn sharing_tick(&self, now: DateTime<Utc>) -> Result<SharingTick> {
