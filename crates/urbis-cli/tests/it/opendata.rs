@@ -266,3 +266,81 @@ async fn open_data_is_de_identified_and_served_as_ckan() {
         .expect("verify");
     assert!(report.first_break.is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_groups_move_up_the_ladder_before_they_are_suppressed() {
+    let app = TestApp::start().await;
+    let f = app.fixture.clone();
+    let (_, areas) = app.get("admin", "/api/v1/areas").await;
+    let community_a = areas
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["code"] == "990101001001")
+        .expect("community A")["id"]
+        .as_i64()
+        .unwrap();
+    // Five of one category in community A: three in its unit grid, two placed at the community
+    // itself — no grid group reaches k, the community does.
+    for (area, text) in [
+        (f.grid_a, "幸福路口垃圾桶满了没人清运"),
+        (f.grid_a, "建设大街人行道上有人乱倒建筑垃圾"),
+        (f.grid_a, "人民公园东门绿化带里堆满生活垃圾"),
+        (community_a, "滨江路边的垃圾箱被推倒了"),
+        (community_a, "光明菜市场门口垃圾散落一地"),
+    ] {
+        app.file_appeal("operator", area, f.category, text).await;
+    }
+    // Four of another in district B: below k even at the district.
+    for text in [
+        "北门路口的井盖缺了一角",
+        "学校东侧雨水井盖塌陷",
+        "小区南门污水井盖松动响声很大",
+        "公交站旁电力井盖不见了",
+    ] {
+        app.file_appeal("operator", f.grid_b, f.other_category, text)
+            .await;
+    }
+    let (status, generated) = app
+        .post("dataofficer", "/api/v1/open-data/publish", json!(null))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{generated}");
+    let by_name = |name: &str| {
+        generated
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["dataset"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        (
+            by_name("case-records")["rows"].as_i64(),
+            by_name("case-records")["suppressed"].as_i64()
+        ),
+        (Some(5), Some(4))
+    );
+    let (_, records) = ckan(
+        &app,
+        "datastore_search",
+        json!({"resource_id": "case-records-data", "limit": 100}),
+    )
+    .await;
+    let records = records["result"]["records"].as_array().unwrap().clone();
+    assert_eq!(records.len(), 5);
+    for record in &records {
+        assert_eq!(record["area_code"], "990101001001", "{record}");
+        assert_eq!(record["area_level"], "community", "{record}");
+    }
+    let (_, counts) = ckan(
+        &app,
+        "datastore_search",
+        json!({"resource_id": "case-counts-data", "limit": 100}),
+    )
+    .await;
+    let counts = counts["result"]["records"].as_array().unwrap().clone();
+    assert_eq!(counts.len(), 1, "{counts:?}");
+    assert_eq!(counts[0]["reported"], 5);
+    assert_eq!(counts[0]["area_code"], "990101001001");
+}
