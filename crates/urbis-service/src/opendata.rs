@@ -196,6 +196,31 @@ pub struct DatastorePage {
 
 type Record = serde_json::Map<String, serde_json::Value>;
 
+/// Parsed releases by content hash (equal hashes are equal contents, whichever store they came
+/// from), so searches do not parse the release's JSON again; the last few are kept.
+static RECORD_CACHE: std::sync::Mutex<Vec<(String, std::sync::Arc<Vec<Record>>)>> =
+    std::sync::Mutex::new(Vec::new());
+const RECORD_CACHE_ENTRIES: usize = 6;
+
+fn cached_records(content_hash: &str) -> Option<std::sync::Arc<Vec<Record>>> {
+    let cache = RECORD_CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    cache
+        .iter()
+        .find(|(hash, _)| hash == content_hash)
+        .map(|(_, records)| records.clone())
+}
+
+fn remember_records(content_hash: &str, records: Vec<Record>) -> std::sync::Arc<Vec<Record>> {
+    let records = std::sync::Arc::new(records);
+    let mut cache = RECORD_CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    cache.retain(|(hash, _)| hash != content_hash);
+    if cache.len() >= RECORD_CACHE_ENTRIES {
+        cache.remove(0);
+    }
+    cache.push((content_hash.to_owned(), records.clone()));
+    records
+}
+
 /// The rows of a release as objects keyed by column.
 pub(crate) fn release_records(release: &ReleaseRow) -> Vec<Record> {
     let columns: Vec<String> = serde_json::from_str::<Vec<serde_json::Value>>(&release.columns)
@@ -545,7 +570,17 @@ impl Services {
 
     /// CKAN's `datastore_search` over the newest release of a dataset (public).
     pub async fn datastore_search(&self, query: &DatastoreQuery) -> Result<DatastorePage> {
-        let (def, release) = self.open_release(&query.resource_id, None).await?;
+        let published = self.open_dataset(&query.resource_id).await?;
+        let def = published.dataset;
+        let all = match cached_records(&published.head.content_hash) {
+            Some(records) => records,
+            None => {
+                let (_, release) = self
+                    .open_release(def.name, Some(published.head.version))
+                    .await?;
+                remember_records(&release.content_hash, release_records(&release))
+            }
+        };
         let columns: Vec<&str> = def.columns.iter().map(|c| c.0).collect();
         for name in query.filters.keys().chain(query.fields.iter()) {
             if !columns.contains(&name.as_str()) {
@@ -563,14 +598,15 @@ impl Services {
             .map(str::trim)
             .filter(|q| !q.is_empty())
             .map(str::to_lowercase);
-        let mut matched: Vec<(usize, Record)> = release_records(&release)
-            .into_iter()
+        let null = serde_json::Value::Null;
+        let mut matched: Vec<(usize, &Record)> = all
+            .iter()
             .enumerate()
             .filter(|(_, record)| {
                 query.filters.iter().all(|(name, accepted)| {
-                    let value = record.get(name).cloned().unwrap_or_default();
+                    let value = record.get(name).unwrap_or(&null);
                     accepted.iter().any(|want| {
-                        want == &value
+                        want == value
                             || (want.is_string() && want.as_str() == Some(&value.to_string()))
                     })
                 })
