@@ -571,6 +571,26 @@ async function main() {
     ];
     for (const tab of ['taxonomy', 'responsibility', 'limits', 'calendar', 'users', 'open311']) audits.push([`admin-${tab}`, admin, `admin?tab=${tab}`]);
     audits.push(['portal-english', resident, 'portal', 'en']);
+    // The data-sharing console and the public open-data page.
+    const dataOfficer = await actor(browser, 'dataofficer', 'data');
+    await step('data-officer-approves-a-request', dataOfficer.page, async () => {
+      const p = dataOfficer.page;
+      await goto(p, 'data');
+      const row = p.locator('#in-h ~ div tr', { hasText: '核对青山区诉求' }).first();
+      need((await row.count()) === 1, 'the demo request is not listed');
+      await row.locator('input[type=checkbox][value=reporter_phone]').uncheck();
+      await row.locator('button', { hasText: '同意' }).click();
+      await p.waitForFunction(() => /udk_[0-9a-f]{64}/.test(document.querySelector('.status')?.textContent ?? ''), null, { timeout: TIMEOUT });
+      return 'approved without reporter_phone; key shown once';
+    });
+    await step('open-data-preview', dataOfficer.page, async () => {
+      const p = dataOfficer.page;
+      await goto(p, 'open-data');
+      const rows = await p.locator('#pv-h ~ .table-wrap tbody tr').count();
+      need(rows > 0, 'the preview shows no rows');
+      return `${rows} preview rows`;
+    });
+    audits.push(['data', dataOfficer, 'data'], ['open-data', null, 'open-data'], ['open-data-english', dataOfficer, 'open-data', 'en']);
     for (const [name, who, route, lang] of audits) {
       let page = who?.page;
       let tmp = null;

@@ -48,6 +48,7 @@ const ROLES: Record<string, [string, string]> = {
   grid_supervisor: ['监督员', 'Grid supervisor'],
   leader: ['领导', 'Leader'],
   admin: ['管理员', 'Administrator'],
+  data_officer: ['数据专员', 'Data officer'],
 };
 
 export function roleName(role: string): string {

@@ -29,6 +29,8 @@ const dashboardPage: Page = async (ctx) => {
   return page(ctx, data);
 };
 const adminPage = lazy(() => import('./pages/admin').then((m) => m.adminPage));
+const dataPage = lazy(() => import('./pages/data').then((m) => m.dataPage));
+const openDataPage = lazy(() => import('./pages/opendata').then((m) => m.openDataPage));
 
 interface Route {
   title: () => string;
@@ -54,9 +56,11 @@ const ROUTES: Record<string, Route> = {
     roles: PAGE_ROLES.dashboard, page: dashboardPage,
   },
   admin: { title: () => L('系统管理', 'Administration'), roles: PAGE_ROLES.admin, page: adminPage },
+  data: { title: () => L('数据共享', 'Data sharing'), roles: PAGE_ROLES.data, page: dataPage },
+  'open-data': { title: () => L('数据开放', 'Open data'), roles: null, page: openDataPage },
 };
 
-const NAV_ORDER = ['portal', 'hotline', 'dispatch', 'workbench', 'dashboard', 'admin'];
+const NAV_ORDER = ['portal', 'hotline', 'dispatch', 'workbench', 'dashboard', 'admin', 'data', 'open-data'];
 
 const LARGE_KEY = 'urbis.large';
 

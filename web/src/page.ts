@@ -28,6 +28,8 @@ export const PAGE_ROLES: Record<string, string[] | null> = {
   workbench: ['dept_handler', 'grid_supervisor', 'admin'],
   dashboard: ['leader', 'admin', 'shift_lead', 'dispatcher', 'operator', 'grid_supervisor'],
   admin: ['admin'],
+  data: ['data_officer', 'admin'],
+  'open-data': null,
 };
 
 /** The page a role starts on. */
@@ -45,6 +47,8 @@ export function homeOf(role: string | undefined): string {
       return 'dashboard';
     case 'admin':
       return 'admin';
+    case 'data_officer':
+      return 'data';
     default:
       return 'portal';
   }

@@ -24,6 +24,7 @@ use urbis_service::store::{Durability, Location};
 use urbis_service::{Clock, ServiceConfig, Services};
 
 mod map;
+mod sharing;
 
 /// Options of `urbis demo`.
 #[derive(Args)]
@@ -333,6 +334,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .sla_tick(now)
         .await
         .map_err(|err| anyhow::format_err!("{err}"))?;
+    let opened = sharing::seed(&services).await?;
+    eprintln!("open data: {opened}");
     services.db().close().await;
     eprintln!(
         "seeded {} cases ({} workflow steps) in {:.1}s",
@@ -378,6 +381,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         ("supervisor", "grid_supervisor 监督员", " (青山区)"),
         ("leader", "leader 领导", ""),
         ("resident", "resident 市民", ""),
+        (
+            "dataofficer",
+            "data_officer 数据专员",
+            " (城市运行管理平台)",
+        ),
+        (
+            "dataofficer-qs",
+            "data_officer 数据专员",
+            " (青山区城管执法局)",
+        ),
     ] {
         banner.push_str(&format!("  {username:<13} {role}{note}\n"));
     }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod calendar;
 pub mod ids;
 pub mod role;
+pub mod sharing;
 pub mod workflow;
 
 /// A stored name that is none of an enumeration's names (a state, a role, an area level).

@@ -22,11 +22,14 @@ pub enum Role {
     Leader,
     /// 系统管理员: configuration, users, reference data.
     Admin,
+    /// 数据专员: registers data resources, answers sharing requests, publishes open data — for
+    /// their department, or for the city platform when they have none.
+    DataOfficer,
 }
 
 impl Role {
     /// Every role, in a stable order.
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 9] = [
         Role::Resident,
         Role::Operator,
         Role::ShiftLead,
@@ -35,6 +38,7 @@ impl Role {
         Role::GridSupervisor,
         Role::Leader,
         Role::Admin,
+        Role::DataOfficer,
     ];
 
     /// Returns the stable wire and storage name of the role.
@@ -48,6 +52,7 @@ impl Role {
             Role::GridSupervisor => "grid_supervisor",
             Role::Leader => "leader",
             Role::Admin => "admin",
+            Role::DataOfficer => "data_officer",
         }
     }
 
@@ -67,6 +72,7 @@ impl Role {
             Role::GridSupervisor => "监督员",
             Role::Leader => "领导",
             Role::Admin => "管理员",
+            Role::DataOfficer => "数据专员",
         }
     }
 

@@ -449,6 +449,8 @@ pub fn can_view(actor: &Actor, facts: &CaseFacts) -> bool {
         | Role::GridSupervisor
         | Role::Leader
         | Role::Admin => actor.covers_area(&facts.area_path),
+        // Data officers read data through the sharing exchange, not cases.
+        Role::DataOfficer => false,
     }
 }
 

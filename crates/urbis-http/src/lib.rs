@@ -3,6 +3,7 @@
 //! in one place (`error`).
 
 mod apidoc;
+mod ckan;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -35,7 +36,7 @@ pub struct AppState {
 #[openapi(
     info(title = "Urbis API", description = "城治 — municipal appeals, cases, evaluation."),
     modifiers(&BearerAuth),
-    tags((name = "cases"), (name = "auth"), (name = "admin"), (name = "stats"), (name = "grids"))
+    tags((name = "cases"), (name = "auth"), (name = "admin"), (name = "stats"), (name = "grids"), (name = "data"))
 )]
 struct ApiDoc;
 
@@ -76,6 +77,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::geo::router())
         .merge(routes::attachments::router())
         .merge(routes::public::router())
+        .merge(routes::sharing::router())
 }
 
 /// Largest request body accepted anywhere.
@@ -98,6 +100,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(routes::system::readyz))
         .route("/metrics", get(routes::system::metrics))
         .merge(open311::router())
+        .merge(ckan::router())
         // The web UI: `/`, the bundle's files and every other non-API GET (see routes::ui).
         .fallback(routes::ui::fallback)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))

@@ -28,8 +28,10 @@ pub mod intake;
 pub mod jpeg;
 pub mod metrics;
 pub mod open311;
+pub mod opendata;
 pub mod reference;
 pub mod routing;
+pub mod sharing;
 pub mod sla;
 pub mod stats;
 pub mod telemetry;
@@ -52,7 +54,9 @@ pub mod rows {
     pub use urbis_storage::cases::{AppealRow, CaseRow};
     pub use urbis_storage::geo::{AssetRow, ResponsibilityGridRow};
     pub use urbis_storage::open311::ClientRow;
+    pub use urbis_storage::opendata::{ReleaseHead, ReleaseRow};
     pub use urbis_storage::reference::{AreaRow, CalendarDayRow, RuleRow};
+    pub use urbis_storage::sharing::{GrantRow, RequestRow as SharingRequestRow, ResourceRow};
     pub use urbis_storage::users::UserRow;
 }
 

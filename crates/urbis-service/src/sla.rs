@@ -195,6 +195,7 @@ impl Services {
                         tracing::error!(error = %err, "sla round failed");
                     }
                 }
+                services.sharing_worker_round().await;
                 tokio::select! {
                     _ = tokio::time::sleep(interval) => {}
                     _ = shutdown.changed() => break,

@@ -112,6 +112,7 @@ const STATS_ROLES: &[Role] = &[
     Role::Leader,
     Role::Admin,
     Role::DeptHandler,
+    Role::DataOfficer,
 ];
 
 impl Services {

@@ -443,6 +443,96 @@ const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "data_resources",
+        order: "id",
+        identity: Some("id"),
+        columns: &[
+            ("id", Int),
+            ("code", Text),
+            ("name", Text),
+            ("description", Text),
+            ("owner_dept_id", Int),
+            ("source", Text),
+            ("api_url", Text),
+            ("update_cycle", Text),
+            ("format", Text),
+            ("sharing_type", Text),
+            ("opening_type", Text),
+            ("grade", Text),
+            ("legal_basis", Text),
+            ("fields", Json),
+            ("created_at", Time),
+            ("updated_at", Time),
+        ],
+    },
+    Table {
+        name: "data_resource_rows",
+        order: "resource_id, seq",
+        identity: None,
+        columns: &[("resource_id", Int), ("seq", Int), ("data", Json)],
+    },
+    Table {
+        name: "sharing_requests",
+        order: "id",
+        identity: Some("id"),
+        columns: &[
+            ("id", Int),
+            ("resource_id", Int),
+            ("requester_dept_id", Int),
+            ("requester_user_id", Int),
+            ("purpose", Text),
+            ("fields", Json),
+            ("area_id", Int),
+            ("period_days", Int),
+            ("state", Text),
+            ("granted_fields", Json),
+            ("decision_note", Text),
+            ("decided_by", Int),
+            ("decided_at", Time),
+            ("due_at", Time),
+            ("remind_at", Time),
+            ("reminded_at", Time),
+            ("escalated_at", Time),
+            ("created_at", Time),
+        ],
+    },
+    Table {
+        name: "sharing_grants",
+        order: "id",
+        identity: Some("id"),
+        columns: &[
+            ("id", Int),
+            ("request_id", Int),
+            ("resource_id", Int),
+            ("consumer_dept_id", Int),
+            ("fields", Json),
+            ("clear_fields", Json),
+            ("area_id", Int),
+            ("purpose", Text),
+            ("key_hash", Text),
+            ("expires_at", Time),
+            ("created_at", Time),
+            ("revoked_at", Time),
+        ],
+    },
+    Table {
+        name: "open_releases",
+        order: "id",
+        identity: Some("id"),
+        columns: &[
+            ("id", Int),
+            ("dataset", Text),
+            ("version", Int),
+            ("row_count", Int),
+            ("suppressed", Int),
+            ("k", Int),
+            ("content_hash", Text),
+            ("columns", Json),
+            ("rows", Json),
+            ("created_at", Time),
+        ],
+    },
+    Table {
         name: "stats_rollup",
         order: "dim, dim_id, day, metric, category",
         identity: None,
@@ -517,6 +607,14 @@ pub async fn copy_store(from: &Db, to: &Db, mut progress: impl FnMut(&str, u64))
                 )));
             }
         }
+    }
+    // The catalogue's built-in resources come with the migrations; the source's rows replace them.
+    {
+        let mut tx = to.begin_write().await?;
+        crate::sql::query("DELETE FROM data_resources WHERE source LIKE 'builtin:%'")
+            .execute(&mut tx)
+            .await?;
+        tx.commit().await?;
     }
     // The source is read on one snapshot by a task of its own and handed over in batches, so a
     // large table never sits in memory whole and reading overlaps writing.

@@ -76,7 +76,7 @@ pub struct TestApp {
 }
 
 /// The fixture users: username → (role, scope, department).
-pub const USERS: [&str; 12] = [
+pub const USERS: [&str; 14] = [
     "admin",
     "operator",
     "shiftlead",
@@ -89,6 +89,8 @@ pub const USERS: [&str; 12] = [
     "leader",
     "resident",
     "resident2",
+    "dataofficer",
+    "dataofficer_a",
 ];
 
 impl TestApp {
@@ -363,7 +365,7 @@ async fn seed(services: &Services) -> Fixture {
         )
         .await
         .expect("rules");
-    let users: [(&str, Role, Option<i64>, Option<i64>); 11] = [
+    let users: [(&str, Role, Option<i64>, Option<i64>); 13] = [
         ("operator", Role::Operator, None, None),
         ("shiftlead", Role::ShiftLead, None, None),
         ("dispatcher", Role::Dispatcher, None, None),
@@ -395,6 +397,9 @@ async fn seed(services: &Services) -> Fixture {
         ("leader", Role::Leader, None, None),
         ("resident", Role::Resident, None, None),
         ("resident2", Role::Resident, None, None),
+        // The platform's data officer (no department) and district A's department's.
+        ("dataofficer", Role::DataOfficer, None, None),
+        ("dataofficer_a", Role::DataOfficer, None, Some(f.dept_a)),
     ];
     for (username, role, area_id, dept_id) in users {
         services

@@ -150,6 +150,57 @@ async fn every_endpoint_checks_every_role() {
             None,
             staff(),
         ),
+        // The data-sharing exchange (数据专员: `dataofficer` for the platform, `dataofficer_a`
+        // for 甲区城管).
+        (Method::GET, "/api/v1/data/resources".into(), None, staff()),
+        (
+            Method::GET,
+            "/api/v1/data/resources/case_records".into(),
+            None,
+            staff(),
+        ),
+        (
+            Method::POST,
+            "/api/v1/data/resources".into(),
+            Some(json!({
+                "code": "perm_table", "name": "权限测试表", "source": "upload", "update_cycle": "daily",
+                "format": "table", "sharing_type": "unconditional", "opening_type": "conditional",
+                "grade": "general", "fields": [{"name": "a", "type": "text", "grade": "general"}]
+            })),
+            vec!["admin", "dataofficer", "dataofficer_a"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/data/requests".into(),
+            Some(
+                json!({"resource": "grids", "purpose": "权限测试用途", "fields": ["code"], "period_days": 1}),
+            ),
+            vec!["dataofficer_a"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/data/requests".into(),
+            None,
+            vec!["admin", "dataofficer", "dataofficer_a"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/data/resources/case_records/access-log".into(),
+            None,
+            vec!["admin", "dataofficer"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/data/resources/case_records/grants".into(),
+            None,
+            vec!["admin", "dataofficer"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/open-data/publish".into(),
+            None,
+            vec!["admin", "dataofficer"],
+        ),
         (
             Method::POST,
             format!("/api/v1/cases/{case_id}/actions"),
