@@ -167,9 +167,8 @@ impl Scheme {
             }
         }
         let b = self.bands;
-        if !b.iter().all(|x| (0.0..=100.0).contains(x))
-            || !(b[0] >= b[1] && b[1] >= b[2] && b[2] >= b[3])
-        {
+        let in_range = b.iter().all(|x| (0.0..=100.0).contains(x));
+        if !(in_range && b[0] >= b[1] && b[1] >= b[2] && b[2] >= b[3]) {
             return Err(SchemeError::BadBands);
         }
         Ok(())

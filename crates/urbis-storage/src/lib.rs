@@ -8,6 +8,7 @@
 //! never check permissions.
 
 pub mod admin;
+pub mod assessment;
 pub mod attachments;
 pub mod audit;
 pub mod cases;

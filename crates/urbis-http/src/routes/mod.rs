@@ -1,6 +1,7 @@
 //! Route modules, one per area of the API; each exposes `router()`.
 
 pub(crate) mod admin;
+pub(crate) mod assessment;
 pub(crate) mod attachments;
 pub(crate) mod auth;
 pub(crate) mod cases;
