@@ -7,6 +7,7 @@
 //! pool. The SLA worker wakes periodically to send reminders and escalate overdue cases.
 
 pub mod assessment;
+pub mod assessment_report;
 pub mod assets;
 pub mod assist;
 pub mod attachments;

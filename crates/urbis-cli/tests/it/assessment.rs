@@ -332,6 +332,113 @@ async fn a_scheme_grades_freezes_and_an_appeal_recomputes_one_unit() {
         (status, body["code"].as_str()),
         (StatusCode::CONFLICT, Some("result_replaced"))
     );
+    // The leader's ranking after the appeal: A (80, B) is ranked, the ungraded units follow without a rank.
+    let ranking_query = format!("scheme_id={scheme_id}&period=2026-09&unit_kind=department");
+    let (status, ranking) = app
+        .get(
+            "leader",
+            &format!("/api/v1/assessment/ranking?{ranking_query}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ranking}");
+    assert_eq!(ranking["units"][0]["result"]["unit_id"], f.dept_a);
+    assert_eq!(ranking["units"][0]["rank"], 1);
+    assert!(ranking["units"][1]["rank"].is_null());
+    assert_eq!(ranking["distribution"], json!({"B": 1, "-": 2}));
+
+    // A strict scheme (A ≥ 95 … D ≥ 80, one case is enough) puts B on the red list and A on the black list;
+    // it sees the late September case too (5 cases: 4 closed, 3 of them on time, 2 of 3 rated satisfied):
+    // 100 × (0.5·4/5 + 0.3·3/4 + 0.2·2/3) = 75.83 → E. October (one case, all good) = 100 → A, 环比 +24.17.
+    let (_, strict) = app
+        .post(
+            "leader",
+            "/api/v1/assessment/schemes",
+            json!({
+                "code": "strict", "name": "严格考核",
+                "indicators": scheme["indicators"], "min_cases": 1, "bands": [95, 90, 85, 80]
+            }),
+        )
+        .await;
+    let strict_id = strict["id"].as_i64().expect("strict id");
+    for period in ["2026-09", "2026-10"] {
+        let (status, body) = app
+            .post(
+                "leader",
+                "/api/v1/assessment/periods",
+                json!({"scheme_id": strict_id, "period": period, "unit_kind": "department"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (_, sept_rank) = app
+        .get("leader", &format!("/api/v1/assessment/ranking?scheme_id={strict_id}&period=2026-09&unit_kind=department"))
+        .await;
+    assert_eq!(sept_rank["red"], json!([f.dept_b]));
+    assert_eq!(sept_rank["black"], json!([f.dept_a]));
+    assert_eq!(sept_rank["units"][1]["result"]["score"], 75.83);
+    let (_, oct_rank) = app
+        .get("leader", &format!("/api/v1/assessment/ranking?scheme_id={strict_id}&period=2026-10&unit_kind=department"))
+        .await;
+    let oct_a = oct_rank["units"]
+        .as_array()
+        .expect("units")
+        .iter()
+        .find(|u| u["result"]["unit_id"] == f.dept_a)
+        .expect("A in October");
+    assert_eq!(oct_a["result"]["grade"], "A");
+    assert_eq!(oct_a["previous_month"], 75.83);
+
+    // The XLSX export reopens: the ranking sheet lists the units in rank order with their scores and grades.
+    let response = app
+        .http
+        .get(format!(
+            "{}/api/v1/assessment/export?scheme_id={strict_id}&period=2026-09&unit_kind=department",
+            app.base
+        ))
+        .bearer_auth(app.token("leader").await)
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = response.bytes().await.expect("bytes").to_vec();
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).expect("xlsx");
+    use calamine::Reader;
+    assert_eq!(book.sheet_names(), vec!["考核结果", "红黑榜", "案件明细"]);
+    let sheet = book.worksheet_range("考核结果").expect("sheet");
+    let cell = |r: u32, c: u32| {
+        sheet
+            .get_value((r, c))
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    };
+    assert_eq!(cell(2, 1), "单位");
+    assert_eq!(cell(2, 6), "得分");
+    assert_eq!(
+        cell(3, 1),
+        sept_rank["units"][0]["result"]["unit_name"]
+            .as_str()
+            .unwrap()
+    );
+    assert_eq!(
+        (cell(3, 0), cell(3, 6), cell(3, 7)),
+        ("1".into(), "100".into(), "A".into())
+    );
+    assert_eq!((cell(4, 6), cell(4, 7)), ("75.83".into(), "E".into()));
+    let lists = book.worksheet_range("红黑榜").expect("lists");
+    assert_eq!(
+        lists.get_value((1, 2)).map(ToString::to_string),
+        oct_a["result"]["unit_name"].as_str().map(String::from)
+    );
+    let details = book.worksheet_range("案件明细").expect("details");
+    assert_eq!(details.height(), 1 + 5 + 2);
+    let (status, _) = app
+        .get(
+            "handler_a",
+            &format!("/api/v1/assessment/export?{ranking_query}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
     // Every write left its audit record, and the chain holds.
     let chain = urbis_service::audit::verify_chain(app.services.db())
         .await

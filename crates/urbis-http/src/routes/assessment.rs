@@ -2,7 +2,8 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use urbis_service::assessment::{SchemeSpec, WeightSpec, result_case_ids};
 use urbis_service::rows::{
@@ -14,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, Auth};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -25,6 +26,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(result))
         .routes(routes!(file_appeal))
         .routes(routes!(decide_appeal))
+        .routes(routes!(ranking))
+        .routes(routes!(export))
 }
 
 /// One weighted indicator: closure_rate, on_time_closure_rate, rework_rate, return_rate, supervised_rate,
@@ -337,4 +340,96 @@ async fn decide_appeal(
         .decide_assessment_appeal(&actor, id, body.accept, &body.note)
         .await?;
     Ok(Json(appeal_response(row, new)))
+}
+
+/// One unit of the ranking.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RankedUnitResponse {
+    /// 1 for the best graded unit; null without a grade.
+    pub rank: Option<usize>,
+    pub result: ResultResponse,
+    /// Score in the previous month (环比) and the same month a year before (同比), when frozen.
+    pub previous_month: Option<f64>,
+    pub previous_year: Option<f64>,
+}
+
+/// The leader's view of a frozen period.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RankingResponse {
+    pub scheme_name: String,
+    pub scheme_version: i64,
+    pub units: Vec<RankedUnitResponse>,
+    /// Units per grade (A–E, and "-" for ungraded).
+    pub distribution: std::collections::BTreeMap<String, usize>,
+    /// 红榜 (grade A) and 黑榜 (grade E) unit ids.
+    pub red: Vec<i64>,
+    pub black: Vec<i64>,
+}
+
+/// Which frozen period to rank or export.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RankingQuery {
+    pub scheme_id: i64,
+    pub period: String,
+    pub unit_kind: String,
+}
+
+/// Ranking, grade distribution, red and black lists, month-on-month and year-on-year change.
+#[utoipa::path(get, path = "/api/v1/assessment/ranking", tag = "assessment", params(RankingQuery),
+    responses((status = 200, body = RankingResponse), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn ranking(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiQuery(q): ApiQuery<RankingQuery>,
+) -> ApiResult<Json<RankingResponse>> {
+    let r = state
+        .services
+        .assessment_ranking(&actor, q.scheme_id, &q.period, &q.unit_kind)
+        .await?;
+    Ok(Json(RankingResponse {
+        scheme_name: r.scheme_name,
+        scheme_version: r.scheme_version,
+        units: r
+            .units
+            .into_iter()
+            .map(|u| RankedUnitResponse {
+                rank: u.rank,
+                result: result_response(u.result),
+                previous_month: u.previous_month,
+                previous_year: u.previous_year,
+            })
+            .collect(),
+        distribution: r.distribution,
+        red: r.red,
+        black: r.black,
+    }))
+}
+
+/// The period as an XLSX workbook (sheets 考核结果, 红黑榜, 案件明细).
+#[utoipa::path(get, path = "/api/v1/assessment/export", tag = "assessment", params(RankingQuery),
+    responses((status = 200, content(([u8] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+              (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn export(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiQuery(q): ApiQuery<RankingQuery>,
+) -> Result<Response, ApiError> {
+    let bytes = state
+        .services
+        .assessment_workbook(&actor, q.scheme_id, &q.period, &q.unit_kind)
+        .await?;
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"assessment.xlsx\""),
+    );
+    Ok(response)
 }
