@@ -73,6 +73,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::admin::router())
         .merge(routes::stats::router())
         .merge(routes::assessment::router())
+        .merge(routes::insight::router())
         .merge(routes::events::router())
         .merge(routes::geo::router())
         .merge(routes::attachments::router())

@@ -25,6 +25,7 @@ pub mod gazetteer;
 pub mod geo;
 pub mod grids;
 pub mod guard;
+pub mod insight;
 pub mod intake;
 pub mod jpeg;
 pub mod metrics;

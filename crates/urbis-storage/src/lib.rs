@@ -17,6 +17,7 @@ pub mod copy;
 pub mod db;
 pub mod error;
 pub mod geo;
+pub mod insight;
 pub mod intake;
 pub mod location;
 pub mod lookups;

@@ -11,6 +11,7 @@ mod closed_loop;
 mod config;
 mod crash;
 mod geo;
+mod insight;
 mod intelligence;
 mod maps;
 mod open311;

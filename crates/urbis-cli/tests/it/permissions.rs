@@ -156,6 +156,13 @@ async fn every_endpoint_checks_every_role() {
             Some(json!({"action": "supervise", "note": "x"})),
             vec!["shiftlead", "leader"],
         ),
+        (Method::GET, "/api/v1/insight/surges".into(), None, staff()),
+        (
+            Method::GET,
+            "/api/v1/insight/hotspots".into(),
+            None,
+            staff(),
+        ),
         (
             Method::GET,
             "/api/v1/assessment/schemes".into(),

@@ -7,6 +7,7 @@ pub(crate) mod auth;
 pub(crate) mod cases;
 pub(crate) mod events;
 pub(crate) mod geo;
+pub(crate) mod insight;
 pub(crate) mod public;
 pub(crate) mod stats;
 pub(crate) mod system;
