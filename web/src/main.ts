@@ -29,6 +29,7 @@ const dashboardPage: Page = async (ctx) => {
   return page(ctx, data);
 };
 const adminPage = lazy(() => import('./pages/admin').then((m) => m.adminPage));
+const insightPage = lazy(() => import('./pages/insight').then((m) => m.insightPage));
 
 interface Route {
   title: () => string;
@@ -53,10 +54,11 @@ const ROUTES: Record<string, Route> = {
     title: () => L('城市驾驶舱', 'City dashboard'),
     roles: PAGE_ROLES.dashboard, page: dashboardPage,
   },
+  insight: { title: () => L('民情与考核', 'Insight'), roles: PAGE_ROLES.insight, page: insightPage },
   admin: { title: () => L('系统管理', 'Administration'), roles: PAGE_ROLES.admin, page: adminPage },
 };
 
-const NAV_ORDER = ['portal', 'hotline', 'dispatch', 'workbench', 'dashboard', 'admin'];
+const NAV_ORDER = ['portal', 'hotline', 'dispatch', 'workbench', 'dashboard', 'insight', 'admin'];
 
 const LARGE_KEY = 'urbis.large';
 
