@@ -90,6 +90,9 @@ enum Command {
     /// Geography checks on real boundaries.
     #[command(subcommand)]
     Geo(GeoCommand),
+    /// 民情 insight on message files: hot spots and reply quality.
+    #[command(subcommand)]
+    Insight(InsightCommand),
     /// Prints the OpenAPI document.
     Openapi,
 }
@@ -100,6 +103,14 @@ enum TextCommand {
     DupReport(urbis_text::tools::DupReportArgs),
     /// Scores the repeat model on labelled pairs (id_a,id_b,label) beside MinHash >= 0.5.
     DupEval(urbis_text::tools::DupEvalArgs),
+}
+
+#[derive(Subcommand)]
+enum InsightCommand {
+    /// Clusters messages into topics by text, place and time and prints the hottest with their evidence.
+    Hotspots(urbis_text::tools::HotspotsArgs),
+    /// Scores government replies (relevance, completeness, timeliness, politeness) and prints the weakest.
+    Replies(urbis_text::tools::RepliesArgs),
 }
 
 #[derive(Subcommand)]
@@ -155,6 +166,9 @@ enum BenchCommand {
     /// A city of N cases loaded through the bulk path; every dashboard and queue call's p50/p99
     /// beside a plain GROUP BY over the cases table.
     Scale(bench::scale::ScaleArgs),
+    /// Surge detection (Poisson/EWMA with weekday and seasonal profile) beside a fixed threshold on a
+    /// synthetic year with injected surges.
+    Surge(urbis_text::tools::BenchSurgeArgs),
 }
 
 /// The database to work on.
@@ -222,6 +236,15 @@ fn main() -> ExitCode {
             }
             Command::Text(TextCommand::DupEval(args)) => {
                 blocking(move || urbis_text::tools::run_dup_eval(&args)).await
+            }
+            Command::Bench(BenchCommand::Surge(args)) => {
+                blocking(move || urbis_text::tools::run_bench_surge(&args).map(|_| ())).await
+            }
+            Command::Insight(InsightCommand::Hotspots(args)) => {
+                blocking(move || urbis_text::tools::run_hotspots(&args)).await
+            }
+            Command::Insight(InsightCommand::Replies(args)) => {
+                blocking(move || urbis_text::tools::run_replies(&args)).await
             }
             Command::Bench(BenchCommand::Classify(args)) => {
                 blocking(move || urbis_text::tools::run_bench_classify(&args)).await

@@ -3,6 +3,7 @@
 
 pub mod appeal;
 pub mod area;
+pub mod assessment;
 pub mod audit;
 pub mod calendar;
 pub mod ids;

@@ -36,7 +36,7 @@ pub struct AppState {
 #[openapi(
     info(title = "Urbis API", description = "城治 — municipal appeals, cases, evaluation."),
     modifiers(&BearerAuth),
-    tags((name = "cases"), (name = "auth"), (name = "admin"), (name = "stats"), (name = "grids"), (name = "data"))
+    tags((name = "cases"), (name = "auth"), (name = "admin"), (name = "stats"), (name = "grids"), (name = "data"), (name = "assessment"))
 )]
 struct ApiDoc;
 
@@ -73,6 +73,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::cases::router())
         .merge(routes::admin::router())
         .merge(routes::stats::router())
+        .merge(routes::assessment::router())
+        .merge(routes::insight::router())
         .merge(routes::events::router())
         .merge(routes::geo::router())
         .merge(routes::attachments::router())
