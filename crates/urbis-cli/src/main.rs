@@ -7,6 +7,7 @@ mod demo;
 mod export;
 mod import;
 mod mapdata;
+mod sensors;
 mod serve;
 mod store;
 
@@ -126,6 +127,8 @@ enum ImportCommand {
     Gazetteer(mapdata::ImportMapTableArgs),
     /// Imports city assets (id, name, lon, lat, crs, owner, maintainer, state) from CSV or XLSX.
     Assets(mapdata::ImportMapTableArgs),
+    /// Imports sensor devices (code, type, name, lon, lat, asset_id) from CSV or XLSX.
+    Devices(mapdata::ImportMapTableArgs),
 }
 
 #[derive(Subcommand)]
@@ -155,6 +158,9 @@ enum BenchCommand {
     /// A city of N cases loaded through the bulk path; every dashboard and queue call's p50/p99
     /// beside a plain GROUP BY over the cases table.
     Scale(bench::scale::ScaleArgs),
+    /// Readings/s published through Mosquitto and stored with the rules on, and the
+    /// publish-to-stored p99, beside Mosquitto's own pub/sub rate in the same run.
+    Sensors(bench::sensors::SensorsArgs),
 }
 
 /// The database to work on.
@@ -205,6 +211,7 @@ fn main() -> ExitCode {
             Command::Export(ExportCommand::Training(args)) => export::training(args).await,
             Command::Import(ImportCommand::Gazetteer(args)) => mapdata::gazetteer(args).await,
             Command::Import(ImportCommand::Assets(args)) => mapdata::assets(args).await,
+            Command::Import(ImportCommand::Devices(args)) => sensors::import_devices(args).await,
             Command::Geo(GeoCommand::Grids(args)) => mapdata::grids(args).await,
             Command::Audit(AuditCommand::Verify(args)) => serve::audit_verify(args).await,
             Command::Backup(args) => serve::backup(args).await,
@@ -212,6 +219,7 @@ fn main() -> ExitCode {
             Command::Bench(BenchCommand::Intake(args)) => bench::intake(args).await,
             Command::Bench(BenchCommand::Dashboard(args)) => bench::dashboard::run(args).await,
             Command::Bench(BenchCommand::Scale(args)) => bench::scale::run(args).await,
+            Command::Bench(BenchCommand::Sensors(args)) => bench::sensors::run(args).await,
             Command::Bench(BenchCommand::Locate(args)) => {
                 blocking(move || urbis_geo::tools::run_bench_locate(&args).map(|_| ())).await
             }

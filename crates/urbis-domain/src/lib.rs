@@ -7,4 +7,5 @@ pub mod audit;
 pub mod calendar;
 pub mod ids;
 pub mod role;
+pub mod sensor;
 pub mod workflow;

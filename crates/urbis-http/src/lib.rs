@@ -35,7 +35,7 @@ pub struct AppState {
 #[openapi(
     info(title = "Urbis API", description = "城治 — municipal appeals, cases, evaluation."),
     modifiers(&BearerAuth),
-    tags((name = "cases"), (name = "auth"), (name = "admin"), (name = "stats"), (name = "grids"))
+    tags((name = "cases"), (name = "auth"), (name = "admin"), (name = "stats"), (name = "grids"), (name = "sensors"))
 )]
 struct ApiDoc;
 
@@ -76,6 +76,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::geo::router())
         .merge(routes::attachments::router())
         .merge(routes::public::router())
+        .merge(routes::sensors::router())
 }
 
 /// Largest request body accepted anywhere.

@@ -28,6 +28,7 @@ pub mod jpeg;
 pub mod metrics;
 pub mod open311;
 pub mod reference;
+pub mod sensors;
 pub mod sla;
 pub mod stats;
 pub mod telemetry;
@@ -93,6 +94,7 @@ struct Inner {
     maps: assets::MapCaches,
     guards: Arc<guard::Guards>,
     dummy_hash: std::sync::OnceLock<String>,
+    sensors: sensors::SensorState,
 }
 
 /// Where the services take the current time from.
@@ -158,6 +160,7 @@ impl Services {
                 maps: assets::MapCaches::default(),
                 guards: Arc::new(guard::Guards::new(config.security.clone())),
                 dummy_hash: std::sync::OnceLock::new(),
+                sensors: sensors::SensorState::default(),
                 config,
             }),
         })

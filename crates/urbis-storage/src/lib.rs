@@ -23,6 +23,7 @@ pub mod open311;
 pub mod public;
 pub mod reference;
 mod rollup;
+pub mod sensors;
 pub mod sql;
 pub mod stats;
 pub mod time;

@@ -19,6 +19,7 @@ mod reliability;
 mod repeats;
 mod rollup;
 mod security;
+mod sensors;
 mod sla;
 mod store;
 mod ui_e2e;

@@ -7,6 +7,7 @@ pub(crate) mod cases;
 pub(crate) mod events;
 pub(crate) mod geo;
 pub(crate) mod public;
+pub(crate) mod sensors;
 pub(crate) mod stats;
 pub(crate) mod system;
 pub(crate) mod ui;
