@@ -244,6 +244,10 @@ pub async fn serve_with(
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = services.spawn_sla_worker(stopped);
+    // NGSI-LD subscriptions are notified of what the sensor subscriber stores.
+    let notifier = ingest
+        .is_some()
+        .then(|| urbis_http::spawn_ngsild_notifier(services.clone()));
     let state = urbis_http::AppState {
         services: services.clone(),
         metrics: urbis_http::metrics_handle(),
@@ -271,6 +275,9 @@ pub async fn serve_with(
         Ok(Err(err)) => tracing::error!(error = %err, "sla worker ended abnormally"),
         Err(_) => tracing::warn!("sla worker did not finish its round in time"),
         Ok(Ok(())) => {}
+    }
+    if let Some(notifier) = notifier {
+        notifier.abort();
     }
     if let Some(ingest) = ingest
         && tokio::time::timeout(SHUTDOWN_GRACE, ingest.stop())

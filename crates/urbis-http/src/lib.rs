@@ -6,12 +6,14 @@ mod apidoc;
 pub mod dto;
 pub mod error;
 pub mod extract;
+mod ngsild;
 mod open311;
 mod routes;
 mod security;
 pub mod server;
 mod telemetry;
 
+pub use ngsild::spawn_notifier as spawn_ngsild_notifier;
 pub use server::serve;
 
 use std::sync::{Arc, OnceLock};
@@ -99,6 +101,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(routes::system::readyz))
         .route("/metrics", get(routes::system::metrics))
         .merge(open311::router())
+        .merge(ngsild::router())
         // The web UI: `/`, the bundle's files and every other non-API GET (see routes::ui).
         .fallback(routes::ui::fallback)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))

@@ -20,6 +20,7 @@ mod repeats;
 mod rollup;
 mod security;
 mod sensors;
+mod sensors_ngsild;
 mod sla;
 mod store;
 mod ui_e2e;

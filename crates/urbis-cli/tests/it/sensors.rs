@@ -16,7 +16,7 @@ const BROKER: (&str, u16) = ("127.0.0.1", 1883);
 const ASSET: &str = "9901010101000001";
 
 /// A name unique to this run and test.
-fn unique(test: &str) -> String {
+pub(crate) fn unique(test: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
@@ -25,7 +25,7 @@ fn unique(test: &str) -> String {
 }
 
 /// Whether the broker answers; tests skip with a message when it does not.
-async fn broker_up() -> bool {
+pub(crate) async fn broker_up() -> bool {
     let up = tokio::net::TcpStream::connect(BROKER).await.is_ok();
     if !up {
         // CI starts Mosquitto and sets URBIS_REQUIRE_MQTT: there the tests must run.
@@ -41,7 +41,7 @@ async fn broker_up() -> bool {
 }
 
 /// Publishes each (device, payload) at QoS 1 and returns once the broker acknowledged them all.
-async fn publish(prefix: &str, messages: &[(&str, Vec<u8>)]) {
+pub(crate) async fn publish(prefix: &str, messages: &[(&str, Vec<u8>)]) {
     let mut options = MqttOptions::new(unique("pub"), BROKER.0, BROKER.1);
     options.set_max_packet_size(4 << 20, 4 << 20);
     let (client, mut eventloop) = AsyncClient::new(options, messages.len() + 10);
@@ -75,7 +75,7 @@ async fn publish(prefix: &str, messages: &[(&str, Vec<u8>)]) {
 }
 
 /// Drops the broker's persistent session of a client id.
-async fn forget_session(client_id: &str) {
+pub(crate) async fn forget_session(client_id: &str) {
     let mut options = MqttOptions::new(client_id, BROKER.0, BROKER.1);
     options.set_clean_session(true);
     let (client, mut eventloop) = AsyncClient::new(options, 10);
@@ -92,12 +92,12 @@ async fn forget_session(client_id: &str) {
     .await;
 }
 
-fn reading(value: f64, unit: &str) -> Vec<u8> {
+pub(crate) fn reading(value: f64, unit: &str) -> Vec<u8> {
     json!({ "v": value, "u": unit }).to_string().into_bytes()
 }
 
 /// Polls until `check` returns Some, for at most 20 s.
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub(crate) async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -116,7 +116,7 @@ where
 }
 
 /// A device type, an asset maintained by CG-A, and devices in grid A watching it.
-async fn registry(app: &TestApp, rules: Value, devices: &[&str]) {
+pub(crate) async fn registry(app: &TestApp, rules: Value, devices: &[&str]) {
     let admin = app
         .services
         .actor_by_username("admin")
@@ -171,7 +171,7 @@ async fn registry(app: &TestApp, rules: Value, devices: &[&str]) {
     assert_eq!(body["created"], devices.len(), "{body}");
 }
 
-async fn start(app: &TestApp, client_id: &str, prefix: &str) -> SensorIngest {
+pub(crate) async fn start(app: &TestApp, client_id: &str, prefix: &str) -> SensorIngest {
     let mut config = MqttConfig::local(client_id, prefix);
     config.tick = Duration::from_millis(200);
     app.services
@@ -180,7 +180,7 @@ async fn start(app: &TestApp, client_id: &str, prefix: &str) -> SensorIngest {
         .expect("ingest")
 }
 
-async fn device(app: &TestApp, code: &str) -> Value {
+pub(crate) async fn device(app: &TestApp, code: &str) -> Value {
     let (status, body) = app
         .get("dispatcher", &format!("/api/v1/sensors/devices/{code}"))
         .await;
@@ -189,7 +189,7 @@ async fn device(app: &TestApp, code: &str) -> Value {
 }
 
 /// Waits until the device's latest reading is `value`.
-async fn settled(app: &TestApp, code: &str, value: f64) -> Value {
+pub(crate) async fn settled(app: &TestApp, code: &str, value: f64) -> Value {
     eventually(&format!("{code} = {value}"), || async {
         let d = device(app, code).await;
         (d["last_value"].as_f64() == Some(value)).then_some(d)
@@ -206,7 +206,7 @@ async fn alarms(app: &TestApp, user: &str, query: &str) -> Vec<Value> {
 }
 
 /// Waits for the subscription to be in place (a probe message comes back as a dead letter).
-async fn subscribed(app: &TestApp, prefix: &str) {
+pub(crate) async fn subscribed(app: &TestApp, prefix: &str) {
     let mut sent = 0;
     eventually("the subscription", || {
         sent += 1;

@@ -9,8 +9,8 @@
 //! - SenML (RFC 8428) array: `[{"bt": 1700000000, "bu": "cm", "v": 12.5}, {"t": 60, "v": 12.7}]`.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -386,6 +386,15 @@ impl Engine {
             }
         }
         let result = self.commit(&readings, &lasts, &dead, &changes, now).await;
+        if result.is_ok() && !lasts.is_empty() {
+            let codes: Vec<String> = self
+                .devices
+                .iter()
+                .filter(|(_, d)| lasts.contains_key(&d.id))
+                .map(|(code, _)| code.clone())
+                .collect();
+            let _ = self.services.inner.sensors.changes.send(Arc::new(codes));
+        }
         let counters = &self.services.inner.sensors.counters;
         if let Err(err) = result {
             counters.failed_batches.fetch_add(1, Ordering::Relaxed);
@@ -518,6 +527,14 @@ impl Engine {
             self.generation = u64::MAX;
             return Err(err);
         }
+        let ids: Vec<i64> = changes.iter().map(|c| c.device_id).collect();
+        let codes: Vec<String> = self
+            .devices
+            .iter()
+            .filter(|(_, d)| ids.contains(&d.id))
+            .map(|(code, _)| code.clone())
+            .collect();
+        let _ = self.services.inner.sensors.changes.send(Arc::new(codes));
         Ok(raised)
     }
 

@@ -25,12 +25,29 @@ use urbis_storage::sql::JsonText;
 use crate::{Result, ServiceError, Services};
 
 /// Shared between the registry (writers) and the ingest task (reader).
-#[derive(Default)]
 pub(crate) struct SensorState {
     /// Bumped by every registry or rule change.
     pub(crate) generation: AtomicU64,
     pub(crate) counters: Arc<ingest::Counters>,
+    /// Codes of the devices a committed batch changed (latest value or state).
+    pub(crate) changes: tokio::sync::broadcast::Sender<Arc<Vec<String>>>,
 }
+
+impl Default for SensorState {
+    fn default() -> SensorState {
+        SensorState {
+            generation: AtomicU64::new(0),
+            counters: Arc::default(),
+            changes: tokio::sync::broadcast::channel(256).0,
+        }
+    }
+}
+
+/// The settings key holding NGSI-LD subscriptions (a JSON array).
+const SUBSCRIPTIONS_KEY: &str = "ngsild_subscriptions";
+/// Subscriptions at most, and bytes of their stored JSON.
+pub const SUBSCRIPTIONS_MAX: usize = 100;
+pub const SUBSCRIPTIONS_BYTES_MAX: usize = 256 * 1024;
 
 /// Bounds on registry input.
 pub mod limits {
@@ -510,6 +527,53 @@ impl Services {
     /// Takes the recorded publish-to-stored latencies, in microseconds.
     pub fn sensor_latency_samples(&self) -> Vec<u32> {
         self.inner.sensors.counters.take_latencies()
+    }
+
+    /// Receives the codes of devices whose latest value or state changed, after each commit.
+    pub fn device_changes(&self) -> tokio::sync::broadcast::Receiver<Arc<Vec<String>>> {
+        self.inner.sensors.changes.subscribe()
+    }
+
+    /// Returns the stored NGSI-LD subscriptions (a JSON array; `[]` when none).
+    pub async fn ngsild_subscriptions(&self) -> Result<serde_json::Value> {
+        let mut conn = self.db().read().await?;
+        let text = urbis_storage::reference::get_setting(&mut conn, SUBSCRIPTIONS_KEY).await?;
+        Ok(text
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_else(|| serde_json::json!([])))
+    }
+
+    /// Replaces the stored NGSI-LD subscriptions (admin, audited).
+    pub async fn save_ngsild_subscriptions(
+        &self,
+        actor: &Actor,
+        subscriptions: &[serde_json::Value],
+        action: &str,
+    ) -> Result<()> {
+        require(actor, &[Role::Admin])?;
+        let text = serde_json::Value::Array(subscriptions.to_vec()).to_string();
+        if subscriptions.len() > SUBSCRIPTIONS_MAX || text.len() > SUBSCRIPTIONS_BYTES_MAX {
+            return Err(ServiceError::invalid(
+                "too_many_subscriptions",
+                format!("at most {SUBSCRIPTIONS_MAX} subscriptions"),
+            ));
+        }
+        let mut tx = self.db().begin_write().await?;
+        urbis_storage::reference::set_setting(&mut tx, SUBSCRIPTIONS_KEY, &text).await?;
+        crate::audit::record(
+            &mut tx,
+            self.now(),
+            Some(actor),
+            action,
+            "ngsild_subscription",
+            0,
+            "",
+            "",
+            &serde_json::json!({ "count": subscriptions.len() }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Counts stored readings.
