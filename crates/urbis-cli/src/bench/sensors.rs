@@ -72,7 +72,16 @@ fn value(device: usize, seq: usize, i: usize) -> f64 {
     }
 }
 
-/// Publishes `messages` messages split over the publishers; returns when the broker acknowledged all.
+/// Messages the publishers may be ahead of the consumer: Mosquitto queues at most 1,000 QoS 1
+/// messages per subscriber (`max_queued_messages`) and drops the rest, so the run is paced to
+/// stay below that and measures the sustained rate.
+const WINDOW: u64 = 400;
+
+type Progress = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// Publishes `messages` messages split over the publishers, never more than [`WINDOW`] ahead of
+/// `consumed`; returns when the broker acknowledged all.
+#[allow(clippy::too_many_arguments)]
 async fn publish_all(
     host: &str,
     port: u16,
@@ -81,6 +90,7 @@ async fn publish_all(
     messages: usize,
     pack_size: usize,
     publishers: usize,
+    consumed: Progress,
 ) -> anyhow::Result<()> {
     let mut tasks = Vec::new();
     for p in 0..publishers {
@@ -95,10 +105,14 @@ async fn publish_all(
             .set_inflight(1000);
         let (client, mut eventloop) = AsyncClient::new(options, 10_000);
         let topic_of = topic_of.clone();
+        let consumed = consumed.clone();
         tasks.push(tokio::spawn(async move {
             let total = mine.len();
             let sender = tokio::spawn(async move {
                 for m in mine {
+                    while m as u64 >= consumed() + WINDOW {
+                        tokio::time::sleep(Duration::from_micros(200)).await;
+                    }
                     let device = m % devices;
                     client
                         .publish(
@@ -173,6 +187,7 @@ async fn raw_rate(
     });
     let started = Instant::now();
     let topic_prefix = prefix.clone();
+    let seen = received.clone();
     publish_all(
         host,
         port,
@@ -181,6 +196,7 @@ async fn raw_rate(
         messages,
         args.pack,
         args.publishers,
+        Arc::new(move || seen.load(Ordering::Relaxed)),
     )
     .await?;
     let done = tokio::time::timeout(Duration::from_secs(120), subscriber)
@@ -308,6 +324,7 @@ pub async fn run(args: SensorsArgs) -> anyhow::Result<ExitCode> {
             1,
             1,
             1,
+            Arc::new(|| 0),
         )
         .await?;
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -316,6 +333,7 @@ pub async fn run(args: SensorsArgs) -> anyhow::Result<ExitCode> {
     services.sensor_latency_recording(true);
     let started = Instant::now();
     let topic_prefix = prefix.clone();
+    let progress = services.clone();
     publish_all(
         &host,
         port,
@@ -324,6 +342,7 @@ pub async fn run(args: SensorsArgs) -> anyhow::Result<ExitCode> {
         messages,
         pack_size,
         args.publishers,
+        Arc::new(move || progress.sensor_counters().messages - counters.messages),
     )
     .await?;
     let published = started.elapsed();
