@@ -7,6 +7,7 @@ mod demo;
 mod export;
 mod import;
 mod mapdata;
+mod replay;
 mod sensors;
 mod serve;
 mod store;
@@ -91,8 +92,18 @@ enum Command {
     /// Geography checks on real boundaries.
     #[command(subcommand)]
     Geo(GeoCommand),
+    /// Sensor tools.
+    #[command(subcommand)]
+    Sensors(SensorsCommand),
     /// Prints the OpenAPI document.
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum SensorsCommand {
+    /// Publishes the Beijing air-quality stations' hourly PM2.5 over MQTT at a chosen speed
+    /// (with `--db`, registers the stations as devices first).
+    Replay(replay::ReplayArgs),
 }
 
 #[derive(Subcommand)]
@@ -220,6 +231,7 @@ fn main() -> ExitCode {
             Command::Bench(BenchCommand::Dashboard(args)) => bench::dashboard::run(args).await,
             Command::Bench(BenchCommand::Scale(args)) => bench::scale::run(args).await,
             Command::Bench(BenchCommand::Sensors(args)) => bench::sensors::run(args).await,
+            Command::Sensors(SensorsCommand::Replay(args)) => replay::run(args).await,
             Command::Bench(BenchCommand::Locate(args)) => {
                 blocking(move || urbis_geo::tools::run_bench_locate(&args).map(|_| ())).await
             }

@@ -679,3 +679,75 @@ async fn registry_and_rules_are_validated_audited_and_admin_only() {
     let (status, _) = app.get("dispatcher", "/api/v1/sensors/devices/NOPE").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn beijing_stations_replay_over_mqtt_into_readings_and_alarms() {
+    let data =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/beijing_air");
+    if !data.exists() {
+        eprintln!("skipping: {} is absent", data.display());
+        return;
+    }
+    if !broker_up().await {
+        return;
+    }
+    let app = TestApp::start().await;
+    let (client_id, prefix) = (unique("urbis-it"), format!("it/{}", unique("replay")));
+    let ingest = start(&app, &client_id, &prefix).await;
+    subscribed(&app, &prefix).await;
+    // Two days of early March 2013, as fast as the broker takes them.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_urbis"))
+        .args([
+            "sensors",
+            "replay",
+            "--speed",
+            "0",
+            "--hours",
+            "48",
+            "--from",
+            "2013-03-05 00",
+        ])
+        .arg("--data")
+        .arg(&data)
+        .args(["--mqtt-topic-prefix", &prefix, "--db"])
+        .arg(&app.db_path)
+        .output()
+        .expect("replay");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("12 stations registered"), "{stdout}");
+    let published: i64 = stdout
+        .split("published ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("published count");
+    assert!(published > 12 * 40, "{stdout}");
+    let (_, devices) = app
+        .get("dispatcher", "/api/v1/sensors/devices?type=pm25")
+        .await;
+    assert_eq!(devices.as_array().expect("list").len(), 12, "{devices}");
+    eventually("every replayed reading", || async {
+        (app.services.count_sensor_readings().await.expect("count") == published).then_some(())
+    })
+    .await;
+    // Early March 2013 had PM2.5 surges above 150 µg/m³: threshold alarms, one per surge.
+    let raised = alarms(&app, "admin", "limit=1000").await;
+    assert!(
+        raised.iter().any(|a| a["rule"] == "threshold"),
+        "{raised:?}"
+    );
+    let (_, dongsi) = app
+        .get(
+            "dispatcher",
+            "/api/v1/sensors/devices/bj-dongsi-pm25/readings?limit=100",
+        )
+        .await;
+    assert!(dongsi.as_array().expect("list").len() >= 40, "{dongsi}");
+    ingest.stop().await;
+    forget_session(&client_id).await;
+}

@@ -267,7 +267,13 @@ pub(crate) struct Engine {
     verify_minutes: i64,
     generation: u64,
     devices: HashMap<String, Device>,
+    /// Codes found unknown, and until when they are taken as unknown without a look.
+    unknown: HashMap<String, std::time::Instant>,
 }
+
+/// How long an unknown device code is dead-lettered without reading the registry again.
+const UNKNOWN_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+const UNKNOWN_KEPT_MAX: usize = 10_000;
 
 /// One alarm change of a batch.
 pub(crate) struct Change {
@@ -293,6 +299,7 @@ impl Engine {
             verify_minutes,
             generation: u64::MAX,
             devices: HashMap::new(),
+            unknown: HashMap::new(),
         };
         engine.reload().await?;
         Ok(engine)
@@ -363,6 +370,33 @@ impl Engine {
     /// same batch starts from what was committed.
     pub(crate) async fn process(&mut self, batch: &[Inbound]) -> Result<()> {
         self.reload_if_changed().await?;
+        // Devices registered by another process (`urbis import devices`, a second server) are
+        // unknown here until the registry is read again: once per new unknown code, then that
+        // code is taken as unknown for a few seconds.
+        let now_instant = std::time::Instant::now();
+        let fresh: Vec<String> = batch
+            .iter()
+            .filter_map(|m| device_of_topic(&self.prefix, &m.topic))
+            .filter(|c| !self.devices.contains_key(*c))
+            .filter(|c| {
+                self.unknown
+                    .get(*c)
+                    .is_none_or(|until| *until <= now_instant)
+            })
+            .map(str::to_owned)
+            .collect();
+        if !fresh.is_empty() {
+            self.reload().await?;
+            if self.unknown.len() > UNKNOWN_KEPT_MAX {
+                self.unknown.clear();
+            }
+            for code in fresh {
+                if !self.devices.contains_key(&code) {
+                    self.unknown.insert(code, now_instant + UNKNOWN_FOR);
+                }
+            }
+        }
+
         let now = self.services.now();
         let mut readings = Vec::new();
         let mut lasts: HashMap<i64, DeviceLast> = HashMap::new();
