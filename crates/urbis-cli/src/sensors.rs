@@ -32,6 +32,9 @@ pub struct MqttArgs {
     /// Seconds between silence checks.
     #[arg(long, env = "URBIS_SENSOR_TICK_SECS", default_value_t = 10)]
     pub sensor_tick_secs: u64,
+    /// Days raw readings are kept; older ones are folded into hourly aggregates (checked hourly).
+    #[arg(long, env = "URBIS_SENSOR_RAW_DAYS", default_value_t = 30)]
+    pub sensor_raw_days: i64,
 }
 
 /// Parses `mqtt://host:port` (port 1883 when omitted).
@@ -63,6 +66,7 @@ impl MqttArgs {
         config.port = port;
         config.verify_minutes = self.sensor_verify_minutes.clamp(1, 7 * 24 * 60);
         config.tick = Duration::from_secs(self.sensor_tick_secs.clamp(1, 3600));
+        config.raw_days = self.sensor_raw_days.clamp(1, 3650);
         Ok(Some(config))
     }
 }

@@ -518,3 +518,88 @@ pub async fn supervisor_for(conn: &mut Conn, area_id: i64, area_path: &str) -> R
     .scalar_optional(conn)
     .await
 }
+
+/// The time of the oldest raw reading.
+pub async fn oldest_reading(conn: &mut Conn) -> Result<Option<DateTime<Utc>>> {
+    let at: Option<Option<DateTime<Utc>>> = sql::query("SELECT MIN(at) FROM sensor_readings")
+        .scalar_optional(conn)
+        .await?;
+    Ok(at.flatten())
+}
+
+/// Raw readings before an instant: (device id, time, value).
+pub async fn readings_before(
+    conn: &mut Conn,
+    before: DateTime<Utc>,
+) -> Result<Vec<(i64, DateTime<Utc>, f64)>> {
+    sql::query("SELECT device_id, at, value FROM sensor_readings WHERE at < ?")
+        .bind(before)
+        .fetch_all(conn)
+        .await
+}
+
+/// Deletes raw readings before an instant; returns how many.
+pub async fn delete_readings_before(conn: &mut Conn, before: DateTime<Utc>) -> Result<u64> {
+    sql::query("DELETE FROM sensor_readings WHERE at < ?")
+        .bind(before)
+        .execute(conn)
+        .await
+}
+
+/// One hour of one device, aggregated.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct HourRow {
+    pub device_id: i64,
+    pub hour: DateTime<Utc>,
+    pub n: i64,
+    pub min_value: f64,
+    pub max_value: f64,
+    pub sum_value: f64,
+}
+
+/// Adds aggregates to the hourly table (an hour already there is merged).
+pub async fn add_hours(conn: &mut Conn, rows: &[HourRow]) -> Result<()> {
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let mut b = Builder::new(
+            "INSERT INTO sensor_readings_hourly (device_id, hour, n, min_value, max_value, sum_value) ",
+        );
+        b.push_values(chunk, |mut row, r| {
+            row.push_bind(r.device_id)
+                .push_bind(r.hour)
+                .push_bind(r.n)
+                .push_bind(r.min_value)
+                .push_bind(r.max_value)
+                .push_bind(r.sum_value);
+        });
+        b.push(
+            " ON CONFLICT (device_id, hour) DO UPDATE SET n = sensor_readings_hourly.n + excluded.n,
+            min_value = CASE WHEN excluded.min_value < sensor_readings_hourly.min_value
+                THEN excluded.min_value ELSE sensor_readings_hourly.min_value END,
+            max_value = CASE WHEN excluded.max_value > sensor_readings_hourly.max_value
+                THEN excluded.max_value ELSE sensor_readings_hourly.max_value END,
+            sum_value = sensor_readings_hourly.sum_value + excluded.sum_value",
+        );
+        b.build().execute(conn).await?;
+    }
+    Ok(())
+}
+
+/// A device's hourly aggregates at `from <= hour < to`, oldest first.
+pub async fn hours(
+    conn: &mut Conn,
+    device_id: i64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<HourRow>> {
+    sql::query(
+        "SELECT device_id, hour, n, min_value, max_value, sum_value FROM sensor_readings_hourly
+         WHERE device_id = ? AND hour >= ? AND hour < ? ORDER BY hour LIMIT ?",
+    )
+    .bind(device_id)
+    .bind(from)
+    .bind(to)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}

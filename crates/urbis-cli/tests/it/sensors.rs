@@ -751,3 +751,79 @@ async fn beijing_stations_replay_over_mqtt_into_readings_and_alarms() {
     ingest.stop().await;
     forget_session(&client_id).await;
 }
+
+#[tokio::test]
+async fn old_readings_are_folded_into_hourly_aggregates() {
+    if !broker_up().await {
+        return;
+    }
+    let app = TestApp::start().await;
+    registry(&app, json!({"high": 100.0}), &["H1"]).await;
+    let (client_id, prefix) = (unique("urbis-it"), format!("it/{}", unique("retention")));
+    let ingest = start(&app, &client_id, &prefix).await;
+    subscribed(&app, &prefix).await;
+    let now = chrono::Utc::now().timestamp();
+    let hour = (now - 40 * 86_400) / 3600 * 3600;
+    let at = |t: i64, v: f64| json!({"v": v, "u": "deg", "t": t}).to_string().into_bytes();
+    publish(
+        &prefix,
+        &[
+            ("H1", at(hour + 300, 4.0)),
+            ("H1", at(hour + 900, 8.0)),
+            ("H1", at(hour + 1500, 6.0)),
+            ("H1", at(hour + 3600 + 60, 9.0)),
+            ("H1", at(now - 60, 7.0)),
+        ],
+    )
+    .await;
+    eventually("five readings", || async {
+        (app.services.count_sensor_readings().await.expect("count") == 5).then_some(())
+    })
+    .await;
+    let report = app.services.sensor_retention(30).await.expect("retention");
+    assert_eq!((report.readings_folded, report.hours_written), (4, 2));
+    assert_eq!(
+        app.services.count_sensor_readings().await.expect("count"),
+        1,
+        "the recent reading stays raw"
+    );
+    let from = chrono::DateTime::from_timestamp(hour - 3600, 0)
+        .expect("from")
+        .to_rfc3339();
+    let (status, hours) = app
+        .get(
+            "dispatcher",
+            &format!(
+                "/api/v1/sensors/devices/H1/hourly?from={}",
+                from.replace('+', "%2B")
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{hours}");
+    let hours = hours.as_array().expect("list");
+    assert_eq!(hours.len(), 2, "{hours:?}");
+    assert_eq!(
+        (
+            hours[0]["n"].as_i64(),
+            hours[0]["min"].as_f64(),
+            hours[0]["max"].as_f64(),
+            hours[0]["mean"].as_f64()
+        ),
+        (Some(3), Some(4.0), Some(8.0), Some(6.0))
+    );
+    assert_eq!(
+        (hours[1]["n"].as_i64(), hours[1]["mean"].as_f64()),
+        (Some(1), Some(9.0))
+    );
+    // A second round finds nothing more to fold.
+    assert_eq!(
+        app.services
+            .sensor_retention(30)
+            .await
+            .expect("again")
+            .readings_folded,
+        0
+    );
+    ingest.stop().await;
+    forget_session(&client_id).await;
+}

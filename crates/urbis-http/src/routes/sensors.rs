@@ -22,6 +22,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_device))
         .routes(routes!(put_device_rules, delete_device_rules))
         .routes(routes!(device_readings))
+        .routes(routes!(device_hours))
         .routes(routes!(list_alarms))
         .routes(routes!(confirm_alarm))
         .routes(routes!(reject_alarm))
@@ -346,6 +347,44 @@ async fn device_readings(
     Ok(Json(
         rows.into_iter()
             .map(|(at, value)| ReadingBody { at, value })
+            .collect(),
+    ))
+}
+
+/// One hour of a device's readings, aggregated (kept after the raw readings expire).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HourBody {
+    pub hour: DateTime<Utc>,
+    pub n: i64,
+    pub min: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+/// A device's hourly aggregates in a time range (default: the last 30 days), oldest first.
+#[utoipa::path(get, path = "/api/v1/sensors/devices/{code}/hourly", tag = "sensors", params(("code" = String, Path), ReadingsQuery),
+    responses((status = 200, body = Vec<HourBody>)), security(("bearer" = [])))]
+async fn device_hours(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(code): Path<String>,
+    ApiQuery(q): ApiQuery<ReadingsQuery>,
+) -> ApiResult<Json<Vec<HourBody>>> {
+    let to = q.to.unwrap_or_else(|| state.services.now());
+    let from = q.from.unwrap_or(to - chrono::Duration::days(30));
+    let rows = state
+        .services
+        .device_hours(&actor, &code, from, to, q.limit.unwrap_or(1000))
+        .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| HourBody {
+                hour: r.hour,
+                n: r.n,
+                min: r.min_value,
+                max: r.max_value,
+                mean: r.sum_value / r.n.max(1) as f64,
+            })
             .collect(),
     ))
 }

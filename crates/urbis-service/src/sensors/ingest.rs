@@ -305,6 +305,10 @@ impl Engine {
         Ok(engine)
     }
 
+    pub(crate) fn services(&self) -> &Services {
+        &self.services
+    }
+
     /// Loads the registry; tracks of known devices keep their counts, new ones start from the
     /// stored last reading and active alarms.
     async fn reload(&mut self) -> Result<()> {

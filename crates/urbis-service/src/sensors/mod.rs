@@ -12,6 +12,7 @@
 pub mod alarms;
 pub mod ingest;
 pub mod mqtt;
+pub mod retention;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

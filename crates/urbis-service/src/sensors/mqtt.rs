@@ -30,6 +30,8 @@ pub struct MqttConfig {
     pub tick: Duration,
     /// Minutes a supervisor has to verify an alarm.
     pub verify_minutes: i64,
+    /// Days raw readings are kept before they are folded into hourly aggregates (checked hourly).
+    pub raw_days: i64,
 }
 
 impl MqttConfig {
@@ -44,6 +46,7 @@ impl MqttConfig {
             max_message_bytes: 64 * 1024,
             tick: Duration::from_secs(10),
             verify_minutes: 30,
+            raw_days: 30,
         }
     }
 }
@@ -199,12 +202,20 @@ async fn ingest_loop(
 ) {
     let mut ticker = tokio::time::interval(config.tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut retention = tokio::time::interval(Duration::from_secs(3600));
+    retention.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let first = tokio::select! {
             input = receiver.recv() => match input {
                 Some(input) => input,
                 None => break,
             },
+            _ = retention.tick() => {
+                if let Err(err) = engine.services().sensor_retention(config.raw_days).await {
+                    tracing::error!(error = %err, "sensor retention failed");
+                }
+                continue;
+            }
             _ = ticker.tick() => {
                 if let Err(err) = engine.tick().await {
                     tracing::error!(error = %err, "sensor silence check failed");
