@@ -60,6 +60,7 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 /// An NGSI-LD error (ProblemDetails).
+#[derive(Debug)]
 struct Problem(StatusCode, &'static str, String);
 
 impl IntoResponse for Problem {
