@@ -7,6 +7,8 @@ mod demo;
 mod export;
 mod import;
 mod mapdata;
+mod replay;
+mod sensors;
 mod serve;
 mod store;
 
@@ -93,8 +95,18 @@ enum Command {
     /// 民情 insight on message files: hot spots and reply quality.
     #[command(subcommand)]
     Insight(InsightCommand),
+    /// Sensor tools.
+    #[command(subcommand)]
+    Sensors(SensorsCommand),
     /// Prints the OpenAPI document.
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum SensorsCommand {
+    /// Publishes the Beijing air-quality stations' hourly PM2.5 over MQTT at a chosen speed
+    /// (with `--db`, registers the stations as devices first).
+    Replay(replay::ReplayArgs),
 }
 
 #[derive(Subcommand)]
@@ -137,6 +149,8 @@ enum ImportCommand {
     Gazetteer(mapdata::ImportMapTableArgs),
     /// Imports city assets (id, name, lon, lat, crs, owner, maintainer, state) from CSV or XLSX.
     Assets(mapdata::ImportMapTableArgs),
+    /// Imports sensor devices (code, type, name, lon, lat, asset_id) from CSV or XLSX.
+    Devices(mapdata::ImportMapTableArgs),
 }
 
 #[derive(Subcommand)]
@@ -169,6 +183,9 @@ enum BenchCommand {
     /// Surge detection (Poisson/EWMA with weekday and seasonal profile) beside a fixed threshold on a
     /// synthetic year with injected surges.
     Surge(urbis_text::tools::BenchSurgeArgs),
+    /// Readings/s published through Mosquitto and stored with the rules on, and the
+    /// publish-to-stored p99, beside Mosquitto's own pub/sub rate in the same run.
+    Sensors(bench::sensors::SensorsArgs),
 }
 
 /// The database to work on.
@@ -219,6 +236,7 @@ fn main() -> ExitCode {
             Command::Export(ExportCommand::Training(args)) => export::training(args).await,
             Command::Import(ImportCommand::Gazetteer(args)) => mapdata::gazetteer(args).await,
             Command::Import(ImportCommand::Assets(args)) => mapdata::assets(args).await,
+            Command::Import(ImportCommand::Devices(args)) => sensors::import_devices(args).await,
             Command::Geo(GeoCommand::Grids(args)) => mapdata::grids(args).await,
             Command::Audit(AuditCommand::Verify(args)) => serve::audit_verify(args).await,
             Command::Backup(args) => serve::backup(args).await,
@@ -226,6 +244,8 @@ fn main() -> ExitCode {
             Command::Bench(BenchCommand::Intake(args)) => bench::intake(args).await,
             Command::Bench(BenchCommand::Dashboard(args)) => bench::dashboard::run(args).await,
             Command::Bench(BenchCommand::Scale(args)) => bench::scale::run(args).await,
+            Command::Bench(BenchCommand::Sensors(args)) => bench::sensors::run(args).await,
+            Command::Sensors(SensorsCommand::Replay(args)) => replay::run(args).await,
             Command::Bench(BenchCommand::Locate(args)) => {
                 blocking(move || urbis_geo::tools::run_bench_locate(&args).map(|_| ())).await
             }

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod calendar;
 pub mod ids;
 pub mod role;
+pub mod sensor;
 pub mod sharing;
 pub mod workflow;
 

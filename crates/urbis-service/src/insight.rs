@@ -91,7 +91,8 @@ impl Services {
         let units: Vec<&reference::AreaRow> = areas
             .iter()
             .filter(|a| {
-                a.level == level && (a.path.starts_with(&path) || path.starts_with(&a.path))
+                a.level.as_str() == level
+                    && (a.path.starts_with(&path) || path.starts_with(&a.path))
             })
             .collect();
         // Series per (category, unit): day → count; and the scope's own times for the weekday profile.

@@ -34,6 +34,7 @@ pub mod open311;
 pub mod opendata;
 pub mod reference;
 pub mod routing;
+pub mod sensors;
 pub mod sharing;
 pub mod sla;
 pub mod stats;
@@ -106,6 +107,7 @@ struct Inner {
     maps: assets::MapCaches,
     guards: Arc<guard::Guards>,
     dummy_hash: std::sync::OnceLock<String>,
+    sensors: sensors::SensorState,
 }
 
 /// Where the services take the current time from.
@@ -171,6 +173,7 @@ impl Services {
                 maps: assets::MapCaches::default(),
                 guards: Arc::new(guard::Guards::new(config.security.clone())),
                 dummy_hash: std::sync::OnceLock::new(),
+                sensors: sensors::SensorState::default(),
                 config,
             }),
         })

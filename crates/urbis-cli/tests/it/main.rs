@@ -22,6 +22,8 @@ mod reliability;
 mod repeats;
 mod rollup;
 mod security;
+mod sensors;
+mod sensors_ngsild;
 mod sharing;
 mod sla;
 mod store;

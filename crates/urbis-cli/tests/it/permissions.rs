@@ -229,6 +229,21 @@ async fn every_endpoint_checks_every_role() {
             ),
             vec!["admin", "leader"],
         ),
+        (Method::GET, "/api/v1/sensors/devices".into(), None, staff()),
+        (Method::GET, "/api/v1/sensors/alarms".into(), None, staff()),
+        (Method::GET, "/api/v1/sensors/types".into(), None, staff()),
+        (
+            Method::POST,
+            "/api/v1/sensors/devices".into(),
+            Some(json!({"devices": []})),
+            admin_only.to_vec(),
+        ),
+        (
+            Method::GET,
+            "/api/v1/sensors/dead-letters".into(),
+            None,
+            admin_only.to_vec(),
+        ),
     ];
     for (method, path, body, allowed) in &endpoints {
         // Anonymous callers are refused everywhere except intake.
