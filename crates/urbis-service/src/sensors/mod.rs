@@ -179,8 +179,8 @@ pub(crate) fn require(actor: &Actor, roles: &[Role]) -> Result<()> {
     }
 }
 
-/// Staff who may read the registry and readings.
-pub(crate) const READERS: [Role; 7] = [
+/// Staff who may read the registry and readings (every role but residents).
+pub(crate) const READERS: [Role; 8] = [
     Role::Admin,
     Role::Operator,
     Role::ShiftLead,
@@ -188,6 +188,7 @@ pub(crate) const READERS: [Role; 7] = [
     Role::DeptHandler,
     Role::GridSupervisor,
     Role::Leader,
+    Role::DataOfficer,
 ];
 
 fn text(field: &'static str, value: &str, max: usize) -> Result<String> {
