@@ -215,6 +215,8 @@ export async function insightPage(ctx: Ctx): Promise<void> {
       ['street', L('街道', 'Streets')],
       ['community', L('社区', 'Communities')],
       ['grid', L('网格', 'Grids')],
+      ['responsibility_grid', L('责任网格', 'Responsibility grids')],
+      ['supervisor', L('网格监督员', 'Grid supervisors')],
     ].map(([v, t]) => h('option', { value: v }, t)),
   );
   const show = h('button', { type: 'button' }, L('查看排名', 'Show ranking'));
