@@ -19,7 +19,17 @@ use crate::error::ErrorKind;
 use crate::{Result, ServiceError, Services};
 
 /// Unit kinds a period can be assessed for.
-pub const UNIT_KINDS: [&str; 5] = ["department", "district", "street", "community", "grid"];
+/// `responsibility_grid` is a 责任网格 (its unit grids' cases); `supervisor` the post of a grid supervisor (the
+/// cases of every responsibility grid they supervise).
+pub const UNIT_KINDS: [&str; 7] = [
+    "department",
+    "district",
+    "street",
+    "community",
+    "grid",
+    "responsibility_grid",
+    "supervisor",
+];
 /// Most cases an appeal may contest.
 const MAX_CONTESTED: usize = 500;
 
@@ -310,19 +320,47 @@ impl Services {
             ));
         }
         let facts = repo::case_facts(&mut tx, from, to).await?;
-        let units = if unit_kind == "department" {
-            repo::departments(&mut tx).await?
-        } else {
-            repo::areas_of_level(&mut tx, unit_kind).await?
+        // Units, and for each case the unit it counts for.
+        let mut by_area: HashMap<i64, i64> = HashMap::new();
+        let units: Vec<UnitRow> = match unit_kind {
+            "department" => repo::departments(&mut tx).await?,
+            "responsibility_grid" | "supervisor" => {
+                let mut units: Vec<UnitRow> = Vec::new();
+                for row in repo::responsibility_units(&mut tx).await? {
+                    let unit = if unit_kind == "supervisor" {
+                        match row.supervisor_user_id {
+                            Some(id) => (id, row.supervisor_name.unwrap_or_default()),
+                            None => continue,
+                        }
+                    } else {
+                        (row.grid_id, row.grid_name)
+                    };
+                    by_area.insert(row.unit_area_id, unit.0);
+                    if !units.iter().any(|u| u.id == unit.0) {
+                        units.push(UnitRow {
+                            id: unit.0,
+                            name: unit.1,
+                            path: String::new(),
+                        });
+                    }
+                }
+                units.sort_by_key(|u| u.id);
+                units
+            }
+            level => repo::areas_of_level(&mut tx, level).await?,
         };
         let mut by_unit: HashMap<i64, Vec<CaseFacts>> = HashMap::new();
         for row in &facts {
-            if unit_kind == "department" {
-                if let Some(dept) = row.lead_dept_id {
-                    by_unit.entry(dept).or_default().push(facts_of(row));
-                }
-            } else if let Some(unit) = units.iter().find(|u| row.area_path.starts_with(&u.path)) {
-                by_unit.entry(unit.id).or_default().push(facts_of(row));
+            let unit = match unit_kind {
+                "department" => row.lead_dept_id,
+                "responsibility_grid" | "supervisor" => by_area.get(&row.area_id).copied(),
+                _ => units
+                    .iter()
+                    .find(|u| row.area_path.starts_with(&u.path))
+                    .map(|u| u.id),
+            };
+            if let Some(unit) = unit {
+                by_unit.entry(unit).or_default().push(facts_of(row));
             }
         }
         let mut ids = Vec::new();

@@ -139,6 +139,8 @@ fn unit_kind_zh(kind: &str) -> &'static str {
         "district" => "区县",
         "street" => "街道",
         "community" => "社区",
+        "responsibility_grid" => "责任网格",
+        "supervisor" => "网格监督员",
         _ => "网格",
     }
 }

@@ -49,6 +49,8 @@ pub struct HotspotView {
     pub negative: f64,
     pub urgent: f64,
     pub repeated: f64,
+    /// Share of the rated cases rated dissatisfied (`None` when none was rated).
+    pub dissatisfied: Option<f64>,
 }
 
 fn day_number(day: &str) -> Option<i64> {
@@ -200,6 +202,8 @@ impl Services {
                 case_ids.sort_unstable();
                 let times: Vec<DateTime<Utc>> =
                     t.members.iter().map(|&i| rows[i].created_at).collect();
+                let rated = t.members.iter().filter(|&&i| rows[i].rated).count();
+                let dissatisfied = t.members.iter().filter(|&&i| rows[i].dissatisfied).count();
                 HotspotView {
                     label: t.label(),
                     terms: t.terms.clone(),
@@ -212,6 +216,7 @@ impl Services {
                     negative: t.attitude.negative,
                     urgent: t.attitude.urgent,
                     repeated: t.attitude.repeated,
+                    dissatisfied: (rated > 0).then(|| dissatisfied as f64 / rated as f64),
                     case_ids,
                 }
             })

@@ -76,6 +76,7 @@ pub async fn list_schemes(conn: &mut Conn) -> Result<Vec<SchemeRow>> {
 #[derive(Debug, Clone, FromRow)]
 pub struct CaseFactRow {
     pub id: i64,
+    pub area_id: i64,
     pub area_path: String,
     pub lead_dept_id: Option<i64>,
     pub closed: bool,
@@ -96,7 +97,7 @@ pub async fn case_facts(
     to: DateTime<Utc>,
 ) -> Result<Vec<CaseFactRow>> {
     sql::query(
-        "SELECT id, area_path, lead_dept_id,
+        "SELECT id, area_id, area_path, lead_dept_id,
                 CASE WHEN closed_at IS NULL THEN FALSE ELSE TRUE END AS closed,
                 CASE WHEN closure_type = 'normal' THEN TRUE ELSE FALSE END AS closed_on_time,
                 CASE WHEN feedback_at IS NULL THEN FALSE ELSE TRUE END AS had_feedback,
@@ -134,6 +135,28 @@ pub async fn departments(conn: &mut Conn) -> Result<Vec<UnitRow>> {
     sql::query("SELECT id, name, '' AS path FROM departments ORDER BY id")
         .fetch_all(conn)
         .await
+}
+
+/// A unit grid's responsibility grid and that grid's supervisor.
+#[derive(Debug, Clone, FromRow)]
+pub struct ResponsibilityUnitRow {
+    pub unit_area_id: i64,
+    pub grid_id: i64,
+    pub grid_name: String,
+    pub supervisor_user_id: Option<i64>,
+    pub supervisor_name: Option<String>,
+}
+
+/// Returns every unit grid that belongs to a responsibility grid, with the grid and its supervisor.
+pub async fn responsibility_units(conn: &mut Conn) -> Result<Vec<ResponsibilityUnitRow>> {
+    sql::query(
+        "SELECT m.unit_area_id, g.id AS grid_id, g.name AS grid_name, g.supervisor_user_id,
+                u.display_name AS supervisor_name
+         FROM responsibility_grid_units m JOIN responsibility_grids g ON g.id = m.grid_id
+         LEFT JOIN users u ON u.id = g.supervisor_user_id ORDER BY m.unit_area_id",
+    )
+    .fetch_all(conn)
+    .await
 }
 
 /// A frozen result of one unit.

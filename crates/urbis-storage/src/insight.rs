@@ -37,6 +37,9 @@ pub struct CaseText {
     /// Account and phone of the reporter, joined (blank when anonymous).
     pub reporter: String,
     pub reporter_count: i64,
+    /// Rated by the resident, and rated dissatisfied.
+    pub rated: bool,
+    pub dissatisfied: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -50,7 +53,10 @@ pub async fn recent_texts(
     sql::query(
         "SELECT id, title, text,
                 COALESCE(CAST(reporter_user_id AS TEXT), '') || '/' || reporter_phone AS reporter,
-                reporter_count, created_at
+                reporter_count,
+                CASE WHEN rated_at IS NULL THEN FALSE ELSE TRUE END AS rated,
+                CASE WHEN satisfaction = 'dissatisfied' THEN TRUE ELSE FALSE END AS dissatisfied,
+                created_at
          FROM cases WHERE created_at >= ? AND area_path >= ? AND area_path < ?
          ORDER BY created_at DESC, id DESC LIMIT ?",
     )

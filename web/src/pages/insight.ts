@@ -19,6 +19,7 @@ interface Hotspot {
   negative: number;
   urgent: number;
   repeated: number;
+  dissatisfied: number | null;
 }
 
 interface SurgeAlert {
@@ -72,7 +73,7 @@ function hotspotTable(spots: Hotspot[], caption: string): HTMLElement {
       'table',
       { class: 'data', 'data-testid': 'hotspots' },
       h('caption', null, caption),
-      h('thead', null, h('tr', null, [L('热度', 'Heat'), L('热点', 'Hot spot'), L('案件', 'Cases'), L('反映人', 'Reporters'), L('时间', 'Dates'), L('负面/紧急/重复', 'Negative/urgent/repeated'), L('案件链接', 'Cases')].map((t) => h('th', { scope: 'col' }, t)))),
+      h('thead', null, h('tr', null, [L('热度', 'Heat'), L('热点', 'Hot spot'), L('案件', 'Cases'), L('反映人', 'Reporters'), L('时间', 'Dates'), L('负面/紧急/重复/不满意', 'Negative/urgent/repeated/dissatisfied'), L('案件链接', 'Cases')].map((t) => h('th', { scope: 'col' }, t)))),
       h(
         'tbody',
         null,
@@ -85,7 +86,7 @@ function hotspotTable(spots: Hotspot[], caption: string): HTMLElement {
             h('td', null, String(s.case_ids.length)),
             h('td', null, String(s.reporters)),
             h('td', null, `${day(s.first)} – ${day(s.last)}`),
-            h('td', null, `${pct(s.negative)} / ${pct(s.urgent)} / ${pct(s.repeated)}`),
+            h('td', null, `${pct(s.negative)} / ${pct(s.urgent)} / ${pct(s.repeated)} / ${s.dissatisfied === null ? '—' : pct(s.dissatisfied)}`),
             h('td', null, caseLinks(s.case_ids)),
           ),
         ),
@@ -214,6 +215,8 @@ export async function insightPage(ctx: Ctx): Promise<void> {
       ['street', L('街道', 'Streets')],
       ['community', L('社区', 'Communities')],
       ['grid', L('网格', 'Grids')],
+      ['responsibility_grid', L('责任网格', 'Responsibility grids')],
+      ['supervisor', L('网格监督员', 'Grid supervisors')],
     ].map(([v, t]) => h('option', { value: v }, t)),
   );
   const show = h('button', { type: 'button' }, L('查看排名', 'Show ranking'));

@@ -180,6 +180,42 @@ async fn a_scheme_grades_freezes_and_an_appeal_recomputes_one_unit() {
         .await;
     assert_eq!(unit(&districts, f.district_a)["grade"], "D");
     assert_eq!(unit(&districts, f.district_b)["cases"], 2);
+    // Posts and responsibility grids: 责任网格 R1 holds grid A (supervisor A), R2 grid B (supervisor B); each
+    // supervisor is graded on the cases of their grids.
+    for (code, grid, supervisor) in [
+        ("990101001001001", "R1", "supervisor_a"),
+        ("990102001001001", "R2", "supervisor_b"),
+    ] {
+        let (status, body) = app
+            .post("admin", "/api/v1/grids/responsibility",
+                json!({"code": grid, "name": format!("责任网格{grid}"), "unit_codes": [code], "supervisor": supervisor}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    for kind in ["supervisor", "responsibility_grid"] {
+        let (status, posts) = app
+            .post("leader", "/api/v1/assessment/periods", freeze(kind))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{posts}");
+        let mut graded: Vec<(i64, Option<f64>, Option<String>)> = posts
+            .as_array()
+            .expect("posts")
+            .iter()
+            .map(|r| {
+                (
+                    r["cases"].as_i64().unwrap(),
+                    r["score"].as_f64(),
+                    r["grade"].as_str().map(String::from),
+                )
+            })
+            .collect();
+        graded.sort_by_key(|g| g.0);
+        assert_eq!(
+            graded,
+            vec![(2, Some(100.0), None), (4, Some(67.5), Some("D".into()))],
+            "{kind}"
+        );
+    }
     // A period is frozen once; a bad period or unit kind is refused.
     let (status, body) = app
         .post("leader", "/api/v1/assessment/periods", freeze("department"))

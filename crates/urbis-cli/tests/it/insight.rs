@@ -143,6 +143,10 @@ async fn surges_and_hot_spots_come_from_the_store() {
     );
     let manhole_spot = find("井盖");
     assert_eq!(manhole_spot["case_ids"], serde_json::json!(manhole_ids));
+    assert!(
+        manhole_spot["dissatisfied"].is_null(),
+        "none rated: {manhole_spot}"
+    );
     assert!(spots[0]["heat"].as_f64() >= spots[spots.len() - 1]["heat"].as_f64());
     // Click-through: the case behind a hot spot opens.
     let (status, first) = app

@@ -96,6 +96,8 @@ pub struct HotspotResponse {
     pub negative: f64,
     pub urgent: f64,
     pub repeated: f64,
+    /// Share of the rated cases rated dissatisfied (null when none was rated).
+    pub dissatisfied: Option<f64>,
 }
 
 /// The hottest topics among recent cases (text, place and time), with click-through case ids.
@@ -126,6 +128,7 @@ async fn hotspots(
                 negative: h.negative,
                 urgent: h.urgent,
                 repeated: h.repeated,
+                dissatisfied: h.dissatisfied,
             })
             .collect(),
     ))

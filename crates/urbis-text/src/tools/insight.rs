@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use crate::insight::{Appeal, DAY, ReplyInput, TopicOptions, find_topics, score_reply};
+use crate::insight::{
+    Appeal, DAY, ReplyInput, SurgeDetector, SurgeOptions, Topic, TopicOptions, find_topics,
+    score_reply,
+};
 use crate::repeat::{IdfTable, RepeatProfile};
 use crate::segment::Segmenter;
 use crate::tools::data::{Table, read_table};
@@ -175,6 +178,13 @@ pub fn run_hotspots(args: &HotspotsArgs) -> anyhow::Result<()> {
             100.0 * topic.attitude.urgent,
             100.0 * topic.attitude.repeated
         );
+        match topic_surge(topic, &appeals) {
+            Some((day, observed, expected)) => println!(
+                "    surge: first alarm {} ({observed} messages against {expected:.1} expected)",
+                date(day * DAY)
+            ),
+            None => println!("    surge: none (the topic grew slowly)"),
+        }
         let mut shown: Vec<&str> = Vec::new();
         for &i in &topic.members {
             if shown.len() >= args.examples {
@@ -194,6 +204,26 @@ pub fn run_hotspots(args: &HotspotsArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Runs the surge detector over a topic's daily counts from four weeks before its first message (a quiet
+/// baseline) to its last; returns the first alarming day (day number), its count and the expected count.
+fn topic_surge(topic: &Topic, appeals: &[Appeal]) -> Option<(i64, u32, f64)> {
+    let first = topic.first.div_euclid(DAY);
+    let last = topic.last.div_euclid(DAY);
+    let mut counts = std::collections::BTreeMap::new();
+    for &i in &topic.members {
+        *counts
+            .entry(appeals[i].time.div_euclid(DAY))
+            .or_insert(0u32) += 1;
+    }
+    let mut detector = SurgeDetector::new(SurgeOptions::default());
+    (first - 28..=last).find_map(|day| {
+        let count = counts.get(&day).copied().unwrap_or(0);
+        detector
+            .observe(count, 1.0)
+            .map(|alert| (day, alert.observed, alert.expected))
+    })
 }
 
 /// Runs the reply-quality report.
