@@ -76,7 +76,13 @@ export async function laterChecks(t, shared) {
     const p = dash.page;
     const figure = Number(await p.textContent('.kpi-value[data-kpi=overdue]'));
     await p.click('.kpi-value[data-kpi=overdue] a');
-    await p.waitForFunction(() => location.hash.startsWith('#/dispatch') && document.documentElement.dataset.ready === '1', null, { timeout: TIMEOUT });
+    // The hash changes before the router runs, while the dashboard still says ready: wait for the
+    // dispatch page's own count.
+    await p.waitForFunction(
+      () => location.hash.startsWith('#/dispatch') && document.documentElement.dataset.ready === '1' && /\d/.test(document.querySelector('.queue [role=status]')?.textContent ?? ''),
+      null,
+      { timeout: TIMEOUT },
+    );
     const shown = Number(((await p.textContent('.queue [role=status]')) ?? '').match(/\d+/)?.[0]);
     need(shown === figure, `the dashboard says ${figure} overdue, the list shows ${shown}`);
     await goto(p, 'dashboard');

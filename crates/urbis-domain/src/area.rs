@@ -88,3 +88,20 @@ pub fn validate_code(
     }
     Ok(())
 }
+
+impl TryFrom<String> for AreaLevel {
+    type Error = crate::UnknownName;
+
+    fn try_from(name: String) -> Result<AreaLevel, crate::UnknownName> {
+        AreaLevel::parse(&name).ok_or(crate::UnknownName {
+            kind: "area level",
+            name,
+        })
+    }
+}
+
+impl std::fmt::Display for AreaLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -9,3 +9,18 @@ pub mod ids;
 pub mod role;
 pub mod sharing;
 pub mod workflow;
+
+/// A stored name that is none of an enumeration's names (a state, a role, an area level).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownName {
+    pub kind: &'static str,
+    pub name: String,
+}
+
+impl std::fmt::Display for UnknownName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown {} {:?}", self.kind, self.name)
+    }
+}
+
+impl std::error::Error for UnknownName {}

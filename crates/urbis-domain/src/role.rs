@@ -118,3 +118,17 @@ impl Actor {
             .is_none_or(|scope| scope.contains_path(area_path))
     }
 }
+
+impl TryFrom<String> for Role {
+    type Error = crate::UnknownName;
+
+    fn try_from(name: String) -> Result<Role, crate::UnknownName> {
+        Role::parse(&name).ok_or(crate::UnknownName { kind: "role", name })
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -97,23 +97,14 @@ impl CaseState {
     }
 }
 
-/// A stored state name that is not one of [`CaseState::ALL`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownState(pub String);
-
-impl std::fmt::Display for UnknownState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "unknown case state {:?}", self.0)
-    }
-}
-
-impl std::error::Error for UnknownState {}
-
 impl TryFrom<String> for CaseState {
-    type Error = UnknownState;
+    type Error = crate::UnknownName;
 
-    fn try_from(name: String) -> Result<CaseState, UnknownState> {
-        CaseState::parse(&name).ok_or(UnknownState(name))
+    fn try_from(name: String) -> Result<CaseState, crate::UnknownName> {
+        CaseState::parse(&name).ok_or(crate::UnknownName {
+            kind: "case state",
+            name,
+        })
     }
 }
 

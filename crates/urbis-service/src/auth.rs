@@ -483,10 +483,7 @@ impl Services {
 
 /// Builds the actor for a stored user, resolving the area scope's path.
 pub(crate) async fn actor_for(conn: &mut Conn, user: &UserRow) -> Result<Actor> {
-    let role = Role::parse(&user.role).ok_or_else(|| {
-        tracing::error!(user_id = user.id, role = %user.role, "unknown stored role");
-        ServiceError::internal()
-    })?;
+    let role = user.role;
     let area_scope = match user.area_id {
         Some(area_id) => {
             let area = reference::get_area(conn, area_id).await?;

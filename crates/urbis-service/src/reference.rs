@@ -103,8 +103,7 @@ impl Services {
             None => None,
         };
         if let Some(parent) = &parent {
-            let parent_level =
-                AreaLevel::parse(&parent.level).ok_or_else(ServiceError::internal)?;
+            let parent_level = parent.level;
             if level.parent() != Some(parent_level) {
                 return Err(ServiceError::invalid(
                     "invalid_area_level",

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
+use urbis_domain::area::AreaLevel;
 
 use crate::sql;
 use crate::{Conn, Result, StorageError};
@@ -13,7 +14,8 @@ pub struct AreaRow {
     pub id: i64,
     pub code: String,
     pub name: String,
-    pub level: String,
+    #[sqlx(try_from = "String")]
+    pub level: AreaLevel,
     pub parent_id: Option<i64>,
     pub path: String,
     pub center_lat: Option<f64>,

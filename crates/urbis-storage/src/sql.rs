@@ -14,6 +14,8 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Arguments, FromRow, Postgres, Sqlite};
+use urbis_domain::area::AreaLevel;
+use urbis_domain::role::Role;
 use urbis_domain::workflow::CaseState;
 
 use crate::db::Conn;
@@ -101,6 +103,7 @@ bind_via!(Bytes: Vec<u8> => |v| v, &[u8] => |v| v.to_vec(), &Vec<u8> => |v| v.cl
 bind_via!(Time: DateTime<Utc> => |v| v, &DateTime<Utc> => |v| *v);
 bind_via!(Json: JsonText => |v| v.0, &JsonText => |v| v.0.clone());
 bind_via!(Text: CaseState => |v| v.as_str().to_owned(), &CaseState => |v| v.as_str().to_owned());
+bind_via!(Text: Role => |v| v.as_str().to_owned(), AreaLevel => |v| v.as_str().to_owned());
 
 impl Bind for Value {
     fn value(self) -> Value {

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
+use urbis_domain::role::Role;
 
 use crate::sql;
 use crate::{Conn, Result, StorageError};
@@ -13,7 +14,8 @@ pub struct UserRow {
     pub username: String,
     pub display_name: String,
     pub password_hash: String,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     pub area_id: Option<i64>,
     pub dept_id: Option<i64>,
     pub active: bool,

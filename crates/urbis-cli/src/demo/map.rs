@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::f64::consts::TAU;
 
+use urbis_domain::area::AreaLevel as Level;
 use urbis_domain::role::Actor;
 use urbis_geo::area::{AreaFeature, AreaLevel, PropertyMapping, parse_geojson};
 use urbis_geo::crs::Crs;
@@ -294,7 +295,7 @@ pub(super) async fn seed_areas(
         .collect();
     let mut grids = Vec::new();
     let mut centers = HashMap::new();
-    for area in areas.iter().filter(|a| a.level == "grid") {
+    for area in areas.iter().filter(|a| a.level == Level::Grid) {
         if let Some(d_idx) = district_rows
             .iter()
             .position(|d| area.code.starts_with(&d.code))
@@ -331,9 +332,12 @@ pub(super) async fn seed_map_data(
 ) -> anyhow::Result<()> {
     let e = |err: urbis_service::ServiceError| anyhow::format_err!("{err}");
     let areas = services.list_areas().await.map_err(e)?;
-    let streets: Vec<&AreaRow> = areas.iter().filter(|a| a.level == "street").collect();
-    let communities: Vec<&AreaRow> = areas.iter().filter(|a| a.level == "community").collect();
-    let mut grid_rows: Vec<&AreaRow> = areas.iter().filter(|a| a.level == "grid").collect();
+    let streets: Vec<&AreaRow> = areas.iter().filter(|a| a.level == Level::Street).collect();
+    let communities: Vec<&AreaRow> = areas
+        .iter()
+        .filter(|a| a.level == Level::Community)
+        .collect();
+    let mut grid_rows: Vec<&AreaRow> = areas.iter().filter(|a| a.level == Level::Grid).collect();
     grid_rows.sort_by(|a, b| a.code.cmp(&b.code));
 
     // Gazetteer: a road per street with door plates along it, and the places of the sample appeals.

@@ -58,7 +58,7 @@ impl From<urbis_service::rows::AreaRow> for AreaResponse {
             id: a.id,
             code: a.code,
             name: a.name,
-            level: a.level,
+            level: a.level.as_str().to_owned(),
             parent_id: a.parent_id,
             center_lat: a.center_lat,
             center_lon: a.center_lon,
@@ -562,7 +562,7 @@ fn user_response(u: urbis_service::rows::UserRow) -> UserResponse {
         id: u.id,
         username: u.username,
         display_name: u.display_name,
-        role: u.role,
+        role: u.role.as_str().to_owned(),
         area_id: u.area_id,
         dept_id: u.dept_id,
         active: u.active,
@@ -719,7 +719,7 @@ async fn areas_geojson(
             serde_json::json!({
                 "type": "Feature",
                 "id": area.id,
-                "properties": { "id": area.id, "code": area.code, "name": area.name, "level": area.level, "parent_id": area.parent_id },
+                "properties": { "id": area.id, "code": area.code, "name": area.name, "level": area.level.as_str(), "parent_id": area.parent_id },
                 "geometry": geometry,
             })
         })

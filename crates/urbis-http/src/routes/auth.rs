@@ -133,7 +133,7 @@ async fn register(
         Json(MeResponse {
             user_id: user.id,
             username: user.username,
-            role: user.role,
+            role: user.role.as_str().to_owned(),
             role_zh: urbis_domain::role::Role::Resident.title_zh().to_owned(),
             area_id: None,
             dept_id: None,

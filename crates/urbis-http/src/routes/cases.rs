@@ -101,7 +101,7 @@ async fn suggest(
             id: a.id,
             code: a.code,
             name: a.name,
-            level: a.level,
+            level: a.level.as_str().to_owned(),
         }),
     }))
 }

@@ -307,7 +307,7 @@ fn tree_node(node: AreaNode) -> AreaTreeNode {
         id: node.area.id,
         code: node.area.code,
         name: node.area.name,
-        level: node.area.level,
+        level: node.area.level.as_str().to_owned(),
         children: node.children.into_iter().map(tree_node).collect(),
     }
 }

@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
+use urbis_domain::area::AreaLevel;
 use urbis_domain::role::{Actor, Role};
 use urbis_storage::Conn;
 use urbis_storage::geo::{self as geo_repo, ResponsibilityGridRow};
@@ -166,7 +167,10 @@ impl Services {
             }
         }
         // A district with no street or community boundaries below it is cut itself.
-        if targets.is_empty() && area.level == "district" && has_geometry(&mut tx, area.id).await? {
+        if targets.is_empty()
+            && area.level == AreaLevel::District
+            && has_geometry(&mut tx, area.id).await?
+        {
             targets.push(area.clone());
         }
         let mut inputs = Vec::with_capacity(targets.len());
@@ -338,7 +342,7 @@ impl Services {
                         id: row.id,
                         code: row.code,
                         name: row.name,
-                        level: "grid".into(),
+                        level: AreaLevel::Grid,
                         parent_id: row.parent_id,
                         path: row.path,
                         center_lat: row.center_lat,
@@ -387,12 +391,7 @@ impl Services {
                 "the tree has more than 50,000 areas; ask for a smaller part or a coarser level",
             ));
         }
-        let rows: Vec<AreaRow> = rows
-            .into_iter()
-            .filter(|a| {
-                urbis_domain::area::AreaLevel::parse(&a.level).is_none_or(|l| l <= max_level)
-            })
-            .collect();
+        let rows: Vec<AreaRow> = rows.into_iter().filter(|a| a.level <= max_level).collect();
         let mut by_parent: HashMap<i64, Vec<AreaRow>> = HashMap::new();
         for row in rows {
             if row.id != top.id

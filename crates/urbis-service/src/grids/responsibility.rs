@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use urbis_domain::area::AreaLevel;
 use urbis_domain::role::{Actor, Role};
 use urbis_storage::geo::{self as geo_repo, ResponsibilityGridRow};
 use urbis_storage::reference;
@@ -65,7 +66,7 @@ impl Services {
             }
             let area = reference::find_area_by_code(&mut tx, unit_code)
                 .await?
-                .filter(|a| a.level == "grid")
+                .filter(|a| a.level == AreaLevel::Grid)
                 .ok_or_else(|| {
                     ServiceError::invalid(
                         "unknown_unit_grid",
@@ -244,7 +245,7 @@ impl Services {
 async fn supervisor_user(conn: &mut Conn, username: &str) -> Result<users::UserRow> {
     users::find_user_by_name(conn, username.trim())
         .await?
-        .filter(|u| u.active && u.role == Role::GridSupervisor.as_str())
+        .filter(|u| u.active && u.role == Role::GridSupervisor)
         .ok_or_else(|| {
             ServiceError::invalid(
                 "not_a_supervisor",
