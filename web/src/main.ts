@@ -31,6 +31,7 @@ const dashboardPage: Page = async (ctx) => {
 const adminPage = lazy(() => import('./pages/admin').then((m) => m.adminPage));
 const dataPage = lazy(() => import('./pages/data').then((m) => m.dataPage));
 const openDataPage = lazy(() => import('./pages/opendata').then((m) => m.openDataPage));
+const insightPage = lazy(() => import('./pages/insight').then((m) => m.insightPage));
 
 interface Route {
   title: () => string;
@@ -55,12 +56,13 @@ const ROUTES: Record<string, Route> = {
     title: () => L('城市驾驶舱', 'City dashboard'),
     roles: PAGE_ROLES.dashboard, page: dashboardPage,
   },
+  insight: { title: () => L('民情与考核', 'Insight'), roles: PAGE_ROLES.insight, page: insightPage },
   admin: { title: () => L('系统管理', 'Administration'), roles: PAGE_ROLES.admin, page: adminPage },
   data: { title: () => L('数据共享', 'Data sharing'), roles: PAGE_ROLES.data, page: dataPage },
   'open-data': { title: () => L('数据开放', 'Open data'), roles: null, page: openDataPage },
 };
 
-const NAV_ORDER = ['portal', 'hotline', 'dispatch', 'workbench', 'dashboard', 'admin', 'data', 'open-data'];
+const NAV_ORDER = ['portal', 'hotline', 'dispatch', 'workbench', 'dashboard', 'insight', 'admin', 'data', 'open-data'];
 
 const LARGE_KEY = 'urbis.large';
 

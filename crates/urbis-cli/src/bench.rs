@@ -4,6 +4,7 @@
 
 pub mod dashboard;
 pub mod scale;
+pub mod sensors;
 
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -7,6 +7,8 @@ mod demo;
 mod export;
 mod import;
 mod mapdata;
+mod replay;
+mod sensors;
 mod serve;
 mod store;
 
@@ -90,8 +92,21 @@ enum Command {
     /// Geography checks on real boundaries.
     #[command(subcommand)]
     Geo(GeoCommand),
+    /// 民情 insight on message files: hot spots and reply quality.
+    #[command(subcommand)]
+    Insight(InsightCommand),
+    /// Sensor tools.
+    #[command(subcommand)]
+    Sensors(SensorsCommand),
     /// Prints the OpenAPI document.
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum SensorsCommand {
+    /// Publishes the Beijing air-quality stations' hourly PM2.5 over MQTT at a chosen speed
+    /// (with `--db`, registers the stations as devices first).
+    Replay(replay::ReplayArgs),
 }
 
 #[derive(Subcommand)]
@@ -100,6 +115,14 @@ enum TextCommand {
     DupReport(urbis_text::tools::DupReportArgs),
     /// Scores the repeat model on labelled pairs (id_a,id_b,label) beside MinHash >= 0.5.
     DupEval(urbis_text::tools::DupEvalArgs),
+}
+
+#[derive(Subcommand)]
+enum InsightCommand {
+    /// Clusters messages into topics by text, place and time and prints the hottest with their evidence.
+    Hotspots(urbis_text::tools::HotspotsArgs),
+    /// Scores government replies (relevance, completeness, timeliness, politeness) and prints the weakest.
+    Replies(urbis_text::tools::RepliesArgs),
 }
 
 #[derive(Subcommand)]
@@ -126,6 +149,8 @@ enum ImportCommand {
     Gazetteer(mapdata::ImportMapTableArgs),
     /// Imports city assets (id, name, lon, lat, crs, owner, maintainer, state) from CSV or XLSX.
     Assets(mapdata::ImportMapTableArgs),
+    /// Imports sensor devices (code, type, name, lon, lat, asset_id) from CSV or XLSX.
+    Devices(mapdata::ImportMapTableArgs),
 }
 
 #[derive(Subcommand)]
@@ -155,6 +180,12 @@ enum BenchCommand {
     /// A city of N cases loaded through the bulk path; every dashboard and queue call's p50/p99
     /// beside a plain GROUP BY over the cases table.
     Scale(bench::scale::ScaleArgs),
+    /// Surge detection (Poisson/EWMA with weekday and seasonal profile) beside a fixed threshold on a
+    /// synthetic year with injected surges.
+    Surge(urbis_text::tools::BenchSurgeArgs),
+    /// Readings/s published through Mosquitto and stored with the rules on, and the
+    /// publish-to-stored p99, beside Mosquitto's own pub/sub rate in the same run.
+    Sensors(bench::sensors::SensorsArgs),
 }
 
 /// The database to work on.
@@ -205,6 +236,7 @@ fn main() -> ExitCode {
             Command::Export(ExportCommand::Training(args)) => export::training(args).await,
             Command::Import(ImportCommand::Gazetteer(args)) => mapdata::gazetteer(args).await,
             Command::Import(ImportCommand::Assets(args)) => mapdata::assets(args).await,
+            Command::Import(ImportCommand::Devices(args)) => sensors::import_devices(args).await,
             Command::Geo(GeoCommand::Grids(args)) => mapdata::grids(args).await,
             Command::Audit(AuditCommand::Verify(args)) => serve::audit_verify(args).await,
             Command::Backup(args) => serve::backup(args).await,
@@ -212,6 +244,8 @@ fn main() -> ExitCode {
             Command::Bench(BenchCommand::Intake(args)) => bench::intake(args).await,
             Command::Bench(BenchCommand::Dashboard(args)) => bench::dashboard::run(args).await,
             Command::Bench(BenchCommand::Scale(args)) => bench::scale::run(args).await,
+            Command::Bench(BenchCommand::Sensors(args)) => bench::sensors::run(args).await,
+            Command::Sensors(SensorsCommand::Replay(args)) => replay::run(args).await,
             Command::Bench(BenchCommand::Locate(args)) => {
                 blocking(move || urbis_geo::tools::run_bench_locate(&args).map(|_| ())).await
             }
@@ -222,6 +256,15 @@ fn main() -> ExitCode {
             }
             Command::Text(TextCommand::DupEval(args)) => {
                 blocking(move || urbis_text::tools::run_dup_eval(&args)).await
+            }
+            Command::Bench(BenchCommand::Surge(args)) => {
+                blocking(move || urbis_text::tools::run_bench_surge(&args).map(|_| ())).await
+            }
+            Command::Insight(InsightCommand::Hotspots(args)) => {
+                blocking(move || urbis_text::tools::run_hotspots(&args)).await
+            }
+            Command::Insight(InsightCommand::Replies(args)) => {
+                blocking(move || urbis_text::tools::run_replies(&args)).await
             }
             Command::Bench(BenchCommand::Classify(args)) => {
                 blocking(move || urbis_text::tools::run_bench_classify(&args)).await

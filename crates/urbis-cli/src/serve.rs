@@ -51,6 +51,8 @@ pub struct ServeArgs {
     /// Password for the `admin` account created on an empty database (else one is generated and printed).
     #[arg(long, env = "URBIS_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
+    #[command(flatten)]
+    pub mqtt: crate::sensors::MqttArgs,
 }
 
 /// Opens the store as its one writer with the chosen durability (a second writer, a damaged
@@ -215,7 +217,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             path.display()
         );
     }
-    serve(services, args.listen, None).await?;
+    let ingest = crate::sensors::start(&services, &args.mqtt).await?;
+    serve_with(services, args.listen, None, ingest).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -225,12 +228,26 @@ pub async fn serve(
     listen: SocketAddr,
     banner: Option<String>,
 ) -> anyhow::Result<()> {
+    serve_with(services, listen, banner, None).await
+}
+
+/// [`serve`] with the sensor subscriber, which stops (after its batch) before the store closes.
+pub async fn serve_with(
+    services: Services,
+    listen: SocketAddr,
+    banner: Option<String>,
+    ingest: Option<urbis_service::sensors::mqtt::SensorIngest>,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("failed to listen on {listen}"))?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = services.spawn_sla_worker(stopped);
+    // NGSI-LD subscriptions are notified of what the sensor subscriber stores.
+    let notifier = ingest
+        .is_some()
+        .then(|| urbis_http::spawn_ngsild_notifier(services.clone()));
     let state = urbis_http::AppState {
         services: services.clone(),
         metrics: urbis_http::metrics_handle(),
@@ -258,6 +275,16 @@ pub async fn serve(
         Ok(Err(err)) => tracing::error!(error = %err, "sla worker ended abnormally"),
         Err(_) => tracing::warn!("sla worker did not finish its round in time"),
         Ok(Ok(())) => {}
+    }
+    if let Some(notifier) = notifier {
+        notifier.abort();
+    }
+    if let Some(ingest) = ingest
+        && tokio::time::timeout(SHUTDOWN_GRACE, ingest.stop())
+            .await
+            .is_err()
+    {
+        tracing::warn!("sensor ingestion did not finish its batch in time");
     }
     // Waits for the writer's transaction in progress, if any, then releases the lock file.
     services.db().close().await;

@@ -3,10 +3,12 @@
 
 pub mod appeal;
 pub mod area;
+pub mod assessment;
 pub mod audit;
 pub mod calendar;
 pub mod ids;
 pub mod role;
+pub mod sensor;
 pub mod sharing;
 pub mod workflow;
 

@@ -7,12 +7,14 @@ mod ckan;
 pub mod dto;
 pub mod error;
 pub mod extract;
+mod ngsild;
 mod open311;
 mod routes;
 mod security;
 pub mod server;
 mod telemetry;
 
+pub use ngsild::spawn_notifier as spawn_ngsild_notifier;
 pub use server::serve;
 
 use std::sync::{Arc, OnceLock};
@@ -36,7 +38,7 @@ pub struct AppState {
 #[openapi(
     info(title = "Urbis API", description = "城治 — municipal appeals, cases, evaluation."),
     modifiers(&BearerAuth),
-    tags((name = "cases"), (name = "auth"), (name = "admin"), (name = "stats"), (name = "grids"), (name = "data"))
+    tags((name = "cases"), (name = "auth"), (name = "admin"), (name = "stats"), (name = "grids"), (name = "data"), (name = "assessment"), (name = "sensors"))
 )]
 struct ApiDoc;
 
@@ -73,11 +75,14 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::cases::router())
         .merge(routes::admin::router())
         .merge(routes::stats::router())
+        .merge(routes::assessment::router())
+        .merge(routes::insight::router())
         .merge(routes::events::router())
         .merge(routes::geo::router())
         .merge(routes::attachments::router())
         .merge(routes::public::router())
         .merge(routes::sharing::router())
+        .merge(routes::sensors::router())
 }
 
 /// Largest request body accepted anywhere.
@@ -101,6 +106,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(routes::system::metrics))
         .merge(open311::router())
         .merge(ckan::router())
+        .merge(ngsild::router())
         // The web UI: `/`, the bundle's files and every other non-API GET (see routes::ui).
         .fallback(routes::ui::fallback)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))

@@ -6,6 +6,8 @@
 //! other write takes the single writer connection for one short transaction; reads use the read
 //! pool. The SLA worker wakes periodically to send reminders and escalate overdue cases.
 
+pub mod assessment;
+pub mod assessment_report;
 pub mod assets;
 pub mod assist;
 pub mod attachments;
@@ -24,6 +26,7 @@ pub mod gazetteer;
 pub mod geo;
 pub mod grids;
 pub mod guard;
+pub mod insight;
 pub mod intake;
 pub mod jpeg;
 pub mod metrics;
@@ -31,6 +34,7 @@ pub mod open311;
 pub mod opendata;
 pub mod reference;
 pub mod routing;
+pub mod sensors;
 pub mod sharing;
 pub mod sla;
 pub mod stats;
@@ -49,6 +53,10 @@ pub use config::ServiceConfig;
 /// The stored rows the use cases hand out, so that front ends (HTTP, CLI) depend on the services
 /// only and never on the store.
 pub mod rows {
+    pub use urbis_storage::assessment::{
+        AppealRow as AssessmentAppealRow, ResultRow as AssessmentResultRow,
+        SchemeRow as AssessmentSchemeRow,
+    };
     pub use urbis_storage::attachments::AttachmentRow;
     pub use urbis_storage::audit::AuditRow;
     pub use urbis_storage::cases::{AppealRow, CaseRow};
@@ -99,6 +107,7 @@ struct Inner {
     maps: assets::MapCaches,
     guards: Arc<guard::Guards>,
     dummy_hash: std::sync::OnceLock<String>,
+    sensors: sensors::SensorState,
 }
 
 /// Where the services take the current time from.
@@ -164,6 +173,7 @@ impl Services {
                 maps: assets::MapCaches::default(),
                 guards: Arc::new(guard::Guards::new(config.security.clone())),
                 dummy_hash: std::sync::OnceLock::new(),
+                sensors: sensors::SensorState::default(),
                 config,
             }),
         })

@@ -8,6 +8,7 @@
 //! never check permissions.
 
 pub mod admin;
+pub mod assessment;
 pub mod attachments;
 pub mod audit;
 pub mod cases;
@@ -16,6 +17,7 @@ pub mod copy;
 pub mod db;
 pub mod error;
 pub mod geo;
+pub mod insight;
 pub mod intake;
 pub mod location;
 pub mod lookups;
@@ -24,6 +26,7 @@ pub mod opendata;
 pub mod public;
 pub mod reference;
 mod rollup;
+pub mod sensors;
 pub mod sharing;
 pub mod sharing_sources;
 pub mod sql;

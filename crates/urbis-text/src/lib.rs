@@ -11,6 +11,8 @@
 //!    [`repeat`] judges each candidate with word overlap, the place check, reporter and time (reworded repeats);
 //! 4. [`priority`] scores urgency from 0 to 100 with the reasons spelled out.
 //!
+//! [`insight`] turns many appeals into topics, hot spots, surge warnings and reply-quality scores (民情).
+//!
 //! [`demo`] ships the demo city's own training text and a model trained from it.
 //! The `tools` feature adds the command implementations behind `urbis train`, `urbis eval`,
 //! `urbis bench classify` and the duplicate report; only that feature reads files.
@@ -20,6 +22,7 @@ pub mod dedup;
 pub mod demo;
 pub mod eval;
 pub mod features;
+pub mod insight;
 pub mod pii;
 pub mod priority;
 pub mod repeat;

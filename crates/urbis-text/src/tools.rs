@@ -1,5 +1,5 @@
-//! Command implementations behind the `urbis` binary's `train`, `eval`, `bench classify` and
-//! duplicate-report subcommands (feature `tools`). Each command has a clap `Args` struct and a `run_*` function;
+//! Command implementations behind the `urbis` binary's `train`, `eval`, `bench classify`, `bench surge`,
+//! `insight` and duplicate-report subcommands (feature `tools`). Each command has a clap `Args` struct and a `run_*` function;
 //! the binary only declares the subcommand and calls the function.
 //!
 //! This is the only part of the crate that reads files, reads the clock, starts processes or draws progress bars.
@@ -10,6 +10,8 @@ mod dup;
 mod dup_eval;
 mod dup_model;
 mod eval;
+mod insight;
+mod surge_bench;
 mod train;
 
 use std::collections::BTreeMap;
@@ -27,6 +29,12 @@ pub use crate::tools::data::{
 pub use crate::tools::dup::{DupReportArgs, run_dup_report};
 pub use crate::tools::dup_eval::{DupEvalArgs, run_dup_eval};
 pub use crate::tools::eval::{EvalArgs, run_eval};
+pub use crate::tools::insight::{
+    HotspotsArgs, RepliesArgs, load_appeals, run_hotspots, run_replies,
+};
+pub use crate::tools::surge_bench::{
+    BenchSurgeArgs, RuleFigures, SurgeBenchResult, fit_profile, run_bench_surge, simulate,
+};
 pub use crate::tools::train::{TrainArgs, run_train};
 
 use crate::classifier::Example;

@@ -258,6 +258,7 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
   ctx.main.append(pageStatus);
   if (isHandler) await section('wb-tasks', '我的任务', 'My tasks', { state: 'dispatched,handling' });
   if (isSupervisor) await section('wb-check', '待核查', 'To check', { state: 'feedback' });
+  if (isSupervisor) await (await import('./sensor-verify')).verificationSection(ctx);
   if (user.role === 'dept_handler') await section('wb-waiting', '已反馈待核查', 'Fed back, waiting for the check', { state: 'feedback' });
   if (user.role === 'grid_supervisor') {
     ctx.main.append(patrolForm(cats, areas));

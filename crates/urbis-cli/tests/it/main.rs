@@ -1,6 +1,7 @@
 //! Integration tests of the `urbis` binary and the HTTP API, one module per area (a single test
 //! binary keeps link time down).
 
+mod assessment;
 mod assist;
 mod attachments;
 mod bad_input;
@@ -10,6 +11,7 @@ mod closed_loop;
 mod config;
 mod crash;
 mod geo;
+mod insight;
 mod intelligence;
 mod maps;
 mod open311;
@@ -20,6 +22,8 @@ mod reliability;
 mod repeats;
 mod rollup;
 mod security;
+mod sensors;
+mod sensors_ngsild;
 mod sharing;
 mod sla;
 mod store;

@@ -207,6 +207,43 @@ async fn every_endpoint_checks_every_role() {
             Some(json!({"action": "supervise", "note": "x"})),
             vec!["shiftlead", "leader"],
         ),
+        (Method::GET, "/api/v1/insight/surges".into(), None, staff()),
+        (
+            Method::GET,
+            "/api/v1/insight/hotspots".into(),
+            None,
+            staff(),
+        ),
+        (
+            Method::GET,
+            "/api/v1/assessment/schemes".into(),
+            None,
+            vec!["admin", "leader"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/assessment/schemes".into(),
+            Some(
+                json!({"code": "perm", "name": "权限", "min_cases": 1, "bands": [90, 80, 70, 60],
+                "indicators": [{"indicator": "closure_rate", "weight": 1}]}),
+            ),
+            vec!["admin", "leader"],
+        ),
+        (Method::GET, "/api/v1/sensors/devices".into(), None, staff()),
+        (Method::GET, "/api/v1/sensors/alarms".into(), None, staff()),
+        (Method::GET, "/api/v1/sensors/types".into(), None, staff()),
+        (
+            Method::POST,
+            "/api/v1/sensors/devices".into(),
+            Some(json!({"devices": []})),
+            admin_only.to_vec(),
+        ),
+        (
+            Method::GET,
+            "/api/v1/sensors/dead-letters".into(),
+            None,
+            admin_only.to_vec(),
+        ),
     ];
     for (method, path, body, allowed) in &endpoints {
         // Anonymous callers are refused everywhere except intake.

@@ -1,9 +1,7 @@
 //! Bulk downloads of an open dataset's release: CSV (UTF-8 with a byte-order mark, so
-//! spreadsheet programs read the Chinese right) and XLSX (a minimal SpreadsheetML workbook of one
-//! sheet with inline strings, stored in a zip without compression). Both carry the release's
+//! spreadsheet programs read the Chinese right) and XLSX (one sheet, written with
+//! `rust_xlsxwriter`). Both carry the release's
 //! version and content hash in headers (`X-Urbis-Version`, `X-Urbis-Content-SHA256`).
-
-use std::io::Write;
 
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -42,105 +40,53 @@ fn csv_field(text: &str) -> String {
     }
 }
 
-fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c if (c as u32) < 0x20 && c != '\t' && c != '\n' && c != '\r' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// The most characters one spreadsheet cell holds.
+const CELL_MAX_CHARS: usize = 32_767;
 
-fn column_name(mut index: usize) -> String {
-    let mut name = Vec::new();
-    loop {
-        name.push(b'A' + (index % 26) as u8);
-        if index < 26 {
-            break;
-        }
-        index = index / 26 - 1;
+/// One sheet: the header row, then the rows; numbers as numbers, everything else as text.
+fn xlsx(
+    sheet_name: &str,
+    header: &[String],
+    rows: &[Vec<Value>],
+) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    // Sheet names: at most 31 characters, none of []:*?/\.
+    let name: String = sheet_name
+        .chars()
+        .filter(|c| !"[]:*?/\\".contains(*c))
+        .take(31)
+        .collect();
+    if !name.is_empty() {
+        sheet.set_name(name)?;
     }
-    name.reverse();
-    String::from_utf8(name).unwrap_or_default()
-}
-
-fn sheet_xml(header: &[String], rows: &[Vec<Value>]) -> String {
-    let mut xml = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
-         <worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><sheetData>",
-    );
-    let mut write_row = |r: usize, cells: Vec<Value>| {
-        xml.push_str(&format!("<row r=\"{r}\">"));
-        for (c, value) in cells.iter().enumerate() {
-            let at = format!("{}{r}", column_name(c));
+    let too_wide = || rust_xlsxwriter::XlsxError::ParameterError("too many columns".into());
+    for (c, title) in header.iter().enumerate() {
+        sheet.write_string(0, u16::try_from(c).map_err(|_| too_wide())?, title)?;
+    }
+    for (r, row) in rows.iter().enumerate() {
+        let r =
+            u32::try_from(r + 1).map_err(|_| rust_xlsxwriter::XlsxError::RowColumnLimitError)?;
+        for (c, value) in row.iter().enumerate() {
+            let c = u16::try_from(c).map_err(|_| too_wide())?;
             match value {
-                Value::Number(n) => xml.push_str(&format!("<c r=\"{at}\"><v>{n}</v></c>")),
                 Value::Null => {}
-                other => xml.push_str(&format!(
-                    "<c r=\"{at}\" t=\"inlineStr\"><is><t xml:space=\"preserve\">{}</t></is></c>",
-                    xml_escape(&cell_text(other))
-                )),
+                Value::Number(n) => match n.as_f64() {
+                    Some(f) => {
+                        sheet.write_number(r, c, f)?;
+                    }
+                    None => {
+                        sheet.write_string(r, c, n.to_string())?;
+                    }
+                },
+                other => {
+                    let text: String = cell_text(other).chars().take(CELL_MAX_CHARS).collect();
+                    sheet.write_string(r, c, text)?;
+                }
             }
         }
-        xml.push_str("</row>");
-    };
-    write_row(1, header.iter().map(|h| Value::String(h.clone())).collect());
-    for (i, row) in rows.iter().enumerate() {
-        write_row(i + 2, row.clone());
     }
-    xml.push_str("</sheetData></worksheet>");
-    xml
-}
-
-fn xlsx(sheet_name: &str, header: &[String], rows: &[Vec<Value>]) -> std::io::Result<Vec<u8>> {
-    let parts: [(&str, String); 5] = [
-        (
-            "[Content_Types].xml",
-            "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">\
-             <Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/>\
-             <Default Extension=\"xml\" ContentType=\"application/xml\"/>\
-             <Override PartName=\"/xl/workbook.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml\"/>\
-             <Override PartName=\"/xl/worksheets/sheet1.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/>\
-             </Types>".to_owned(),
-        ),
-        (
-            "_rels/.rels",
-            "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">\
-             <Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument\" Target=\"xl/workbook.xml\"/>\
-             </Relationships>".to_owned(),
-        ),
-        (
-            "xl/workbook.xml",
-            format!(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" \
-                 xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\"><sheets>\
-                 <sheet name=\"{}\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>",
-                xml_escape(sheet_name)
-            ),
-        ),
-        (
-            "xl/_rels/workbook.xml.rels",
-            "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">\
-             <Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet\" Target=\"worksheets/sheet1.xml\"/>\
-             </Relationships>".to_owned(),
-        ),
-        ("xl/worksheets/sheet1.xml", sheet_xml(header, rows)),
-    ];
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    for (name, text) in parts {
-        zip.start_file(name, options)
-            .map_err(std::io::Error::other)?;
-        zip.write_all(text.as_bytes())?;
-    }
-    Ok(zip.finish().map_err(std::io::Error::other)?.into_inner())
+    book.save_to_buffer()
 }
 
 /// `GET /api/v1/open-data/download/{name}.csv|.xlsx` (public).
@@ -205,13 +151,15 @@ mod tests {
 
     #[test]
     fn columns_and_fields() {
-        assert_eq!(column_name(0), "A");
-        assert_eq!(column_name(25), "Z");
-        assert_eq!(column_name(26), "AA");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("=cmd()"), "'=cmd()");
         assert_eq!(csv_field("-1.5"), "-1.5");
-        let book = xlsx("t", &["a".into()], &[vec![Value::from("x<y")]]).unwrap();
+        let book = xlsx(
+            "t/1",
+            &["a".into(), "n".into()],
+            &[vec![Value::from("x<y"), Value::from(2.5)]],
+        )
+        .unwrap();
         assert_eq!(&book[..2], b"PK");
     }
 }

@@ -1,12 +1,15 @@
 //! Route modules, one per area of the API; each exposes `router()`.
 
 pub(crate) mod admin;
+pub(crate) mod assessment;
 pub(crate) mod attachments;
 pub(crate) mod auth;
 pub(crate) mod cases;
 pub(crate) mod events;
 pub(crate) mod geo;
+pub(crate) mod insight;
 pub(crate) mod public;
+pub(crate) mod sensors;
 pub(crate) mod sharing;
 pub(crate) mod stats;
 pub(crate) mod system;

@@ -101,6 +101,30 @@ impl Services {
         input: &AppealInput,
         idempotency_key: Option<&str>,
     ) -> Result<IntakeOutcome> {
+        self.submit_with(actor, client, input, idempotency_key, None)
+            .await
+    }
+
+    /// An appeal filed by Urbis itself (a confirmed sensor alarm): no actor, any channel, and
+    /// the asset it names given rather than searched for.
+    pub(crate) async fn submit_system_appeal(
+        &self,
+        input: &AppealInput,
+        idempotency_key: &str,
+        asset_id: Option<String>,
+    ) -> Result<IntakeOutcome> {
+        self.submit_with(None, None, input, Some(idempotency_key), Some(asset_id))
+            .await
+    }
+
+    async fn submit_with(
+        &self,
+        actor: Option<&Actor>,
+        client: Option<Client<'_>>,
+        input: &AppealInput,
+        idempotency_key: Option<&str>,
+        system_asset: Option<Option<String>>,
+    ) -> Result<IntakeOutcome> {
         if actor.is_none()
             && let Some(client) = client
         {
@@ -143,9 +167,13 @@ impl Services {
             appeal.category_id = suggestion.category_id.map(urbis_domain::ids::CategoryId);
         }
         // An appeal about an asset class names the nearest such asset within 30 m.
-        geo.asset = self
-            .asset_for_appeal(appeal.category_id.map(|c| c.0), appeal.location)
-            .await?;
+        geo.asset = match &system_asset {
+            Some(named) => named.clone().map(|id| (id, 0.0)),
+            None => {
+                self.asset_for_appeal(appeal.category_id.map(|c| c.0), appeal.location)
+                    .await?
+            }
+        };
         let dedup_text = format!("{} {}", appeal.title, appeal.text);
         // The reporter, for the repeat model: the phone given, else the resident's account.
         let reporter_key = match (appeal.reporter_phone.trim(), actor) {
@@ -194,7 +222,7 @@ impl Services {
         if appeal.urgent && priority.level < urbis_text::priority::Level::High {
             priority.level = urbis_text::priority::Level::High;
         }
-        if actor.is_none() && appeal.channel != Channel::Web {
+        if actor.is_none() && appeal.channel != Channel::Web && system_asset.is_none() {
             return Err(ServiceError::new(
                 ErrorKind::Forbidden,
                 "channel_not_allowed",

@@ -3,6 +3,7 @@
 //! One test binary, one module per area. Every test that needs the data prints why it skips when the data
 //! folder is absent, so `cargo test` passes on a fresh clone; CI has the folder and runs them.
 
+mod insight;
 mod pii;
 mod repeats;
 mod tipdm;
