@@ -191,6 +191,17 @@ pub fn validate_resource(
             "核心数据 is never shared unconditionally",
         ));
     }
+    if opening == OpeningType::Unconditional
+        && let Some(field) = fields.iter().find(|f| f.personal)
+    {
+        return Err(rule(
+            "personal_data_not_openable",
+            format!(
+                "field {} is personal data: a resource with personal fields is never opened unconditionally",
+                field.name
+            ),
+        ));
+    }
     if opening == OpeningType::Unconditional && fields.iter().any(|f| f.grade > Grade::General) {
         return Err(rule(
             "grade_forbids_opening",
@@ -337,6 +348,19 @@ mod tests {
                 &fields,
             )
             .is_ok()
+        );
+        let personal = vec![field("phone", true, Grade::General)];
+        assert_eq!(
+            validate_resource(
+                SharingType::Unconditional,
+                OpeningType::Unconditional,
+                Grade::General,
+                "",
+                &personal
+            )
+            .unwrap_err()
+            .code,
+            "personal_data_not_openable"
         );
         let twice = vec![
             field("a", false, Grade::General),

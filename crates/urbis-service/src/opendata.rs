@@ -198,8 +198,8 @@ type Record = serde_json::Map<String, serde_json::Value>;
 
 /// Parsed releases by content hash (equal hashes are equal contents, whichever store they came
 /// from), so searches do not parse the release's JSON again; the last few are kept.
-static RECORD_CACHE: std::sync::Mutex<Vec<(String, std::sync::Arc<Vec<Record>>)>> =
-    std::sync::Mutex::new(Vec::new());
+type CachedRecords = (String, std::sync::Arc<Vec<Record>>);
+static RECORD_CACHE: std::sync::Mutex<Vec<CachedRecords>> = std::sync::Mutex::new(Vec::new());
 const RECORD_CACHE_ENTRIES: usize = 6;
 
 fn cached_records(content_hash: &str) -> Option<std::sync::Arc<Vec<Record>>> {

@@ -445,7 +445,7 @@ impl Services {
                 }
             }
         }
-        out.sort_by(|a, b| b.id.cmp(&a.id));
+        out.sort_by_key(|r| std::cmp::Reverse(r.id));
         Ok(out)
     }
 
