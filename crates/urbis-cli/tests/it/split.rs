@@ -174,6 +174,21 @@ async fn a_split_undoes_a_merge_and_both_cases_keep_their_trails() {
         "{notes}"
     );
 
+    // The same resident writing again about their problem joins the new case, not the original.
+    let (status, again) = app
+        .post(
+            "resident2",
+            "/api/v1/appeals",
+            json!({"text": format!("{FIRST}？"), "area_id": f.grid_a, "category_id": f.category}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{again}");
+    assert_eq!(
+        (again["case_id"].as_i64(), again["merged"].as_bool()),
+        (Some(new_id), Some(true)),
+        "{again}"
+    );
+
     // The new case runs its own clock: dispatching it starts it, the original's stays unstarted.
     let (status, body) = app
         .act("shiftlead", new_id, json!({"action": "register"}))

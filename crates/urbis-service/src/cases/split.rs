@@ -285,6 +285,21 @@ impl Services {
         let new_case = cases::get_case(&mut tx, new_id).await?;
         tx.commit().await?;
         crate::metrics::case_transition("split_repeat");
+        // Further repeats of the split-off problem join the new case.
+        if let Some(category) = new_case.category_id {
+            let reporter = match (appeal.reporter_phone.as_str(), appeal.reporter_user_id) {
+                ("", Some(user)) => Some(format!("user:{user}")),
+                ("", None) => None,
+                (phone, _) => Some(phone.chars().filter(char::is_ascii_digit).collect()),
+            };
+            let profile = crate::dedup::repeat_profile(
+                &appeal.title,
+                &appeal.text,
+                reporter.as_deref(),
+                appeal.created_at.timestamp(),
+            );
+            self.remember_case(new_id, profile, category, new_case.area_id);
+        }
         self.publish(CaseEvent::of(&original, "split_repeat", now));
         self.publish(CaseEvent::of(&new_case, "receive", now));
         Ok(SplitOutcome { original, new_case })
