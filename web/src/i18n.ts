@@ -78,6 +78,7 @@ const ACTIONS: Record<string, [string, string]> = {
   create: ['新诉求', 'New appeal'],
   intake: ['新诉求', 'New appeal'],
   merge_repeat: ['重复诉求合并', 'Repeat report merged'],
+  split_repeat: ['拆分重复诉求', 'Merged appeal split off'],
   register: ['立案', 'Registered'],
   dispatch: ['派遣', 'Dispatched'],
   accept: ['签收', 'Accepted'],

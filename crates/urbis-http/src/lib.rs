@@ -73,6 +73,7 @@ fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::auth::router())
         .merge(routes::cases::router())
+        .merge(routes::split::router())
         .merge(routes::admin::router())
         .merge(routes::stats::router())
         .merge(routes::assessment::router())

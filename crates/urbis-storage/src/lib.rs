@@ -29,6 +29,7 @@ mod rollup;
 pub mod sensors;
 pub mod sharing;
 pub mod sharing_sources;
+pub mod split;
 pub mod sql;
 pub mod stats;
 pub mod time;

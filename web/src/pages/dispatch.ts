@@ -1,7 +1,7 @@
 // Dispatch console (dispatcher / shift lead): the priority queue, routing suggestions with their
 // confidence, and the one-step actions 立案, 派遣 (confirm or correct), 作废, 督办, 结案, 审批.
 
-import { ApiError, LIMITS, act, call, get, me, optional, qs, type AuditEntry, type Case } from '../api';
+import { ApiError, LIMITS, act, call, get, me, optional, post, qs, type AuditEntry, type Case } from '../api';
 import { debounce, field, fmtTime, h, option, replace, showError, showOk, statusBox } from '../dom';
 import { L, actionName, channelName, clockName, lang, satisfactionName } from '../i18n';
 import type { Ctx } from '../page';
@@ -235,6 +235,32 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
 
     const actions = h('div', { class: 'action-area' });
     const can = (roles: string[]) => roles.includes(role);
+    // A merged appeal shows why the repeat model merged it; a wrong merge is split off into its
+    // own case (the first appeal opened the case and stays).
+    const mergeReasons = new Map<number, string>();
+    for (const step of trail) {
+      const d = step.detail;
+      if (step.action === 'merge_repeat' && d && typeof d.appeal_id === 'number' && typeof d.explanation === 'string') mergeReasons.set(d.appeal_id, d.explanation);
+    }
+    const splittable = !['closed', 'evaluated', 'voided'].includes(c.state) && can(['dispatcher', 'shift_lead', 'admin']);
+    const mergedAppeal = (a: { id: number; channel: string; title: string; reporter_name: string; reporter_phone: string; created_at: string }, i: number) => {
+      const li = h('li', null, `${fmtTime(a.created_at, lang())} · ${channelName(a.channel)} · ${a.reporter_name || '—'} ${a.reporter_phone || ''} · ${a.title}`);
+      const why = mergeReasons.get(a.id);
+      if (why) li.append(h('p', { class: 'muted', 'data-testid': 'merge-reason' }, `${L('合并理由：', 'Why merged: ')}${why}`));
+      if (i > 0 && splittable) {
+        const reason = h('input', { type: 'text', maxlength: '500' });
+        const confirmBtn = h('button', { type: 'button', class: 'danger' }, L('确认拆分', 'Confirm the split'));
+        confirmBtn.addEventListener('click', () => {
+          const body = reason.value.trim() ? { reason: reason.value.trim() } : {};
+          void after(
+            post<{ original: Case; new_case: Case }>(`/api/v1/cases/${c.id}/appeals/${a.id}/split`, body).then((r) => r.new_case),
+            L('已拆分为新案件', 'Split into its own case'),
+          );
+        });
+        li.append(h('details', null, h('summary', null, L('拆分为新案件…', 'Split into its own case…')), field(L('拆分原因（可选）', 'Reason for the split (optional)'), reason), confirmBtn));
+      }
+      return li;
+    };
     const reasonBox = (labelZh: string, labelEn: string, required: boolean) => {
       const ta = h('textarea', { rows: '2', maxlength: String(LIMITS.note) });
       return { ta, el: field(required ? L(`${labelZh}（必填）`, `${labelEn} (required)`) : L(labelZh, labelEn), ta) };
@@ -405,7 +431,7 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
             'details',
             null,
             h('summary', null, L(`合并的 ${appeals.length} 条诉求`, `${appeals.length} merged appeals`)),
-            h('ul', null, appeals.map((a) => h('li', null, `${fmtTime(a.created_at, lang())} · ${channelName(a.channel)} · ${a.reporter_name || '—'} ${a.reporter_phone || ''} · ${a.title}`))),
+            h('ul', null, appeals.map((a, i) => mergedAppeal(a, i))),
           )
         : null,
       h(

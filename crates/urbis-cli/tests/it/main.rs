@@ -26,5 +26,6 @@ mod sensors;
 mod sensors_ngsild;
 mod sharing;
 mod sla;
+mod split;
 mod store;
 mod ui_e2e;

@@ -207,6 +207,12 @@ async fn every_endpoint_checks_every_role() {
             Some(json!({"action": "supervise", "note": "x"})),
             vec!["shiftlead", "leader"],
         ),
+        (
+            Method::POST,
+            format!("/api/v1/cases/{case_id}/appeals/999999/split"),
+            Some(json!({"reason": "x"})),
+            vec!["admin", "shiftlead", "dispatcher"],
+        ),
         (Method::GET, "/api/v1/insight/surges".into(), None, staff()),
         (
             Method::GET,

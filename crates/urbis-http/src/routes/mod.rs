@@ -11,6 +11,7 @@ pub(crate) mod insight;
 pub(crate) mod public;
 pub(crate) mod sensors;
 pub(crate) mod sharing;
+pub(crate) mod split;
 pub(crate) mod stats;
 pub(crate) mod system;
 pub(crate) mod ui;

@@ -16,11 +16,13 @@ use crate::{CaseEvent, ErrorKind, Result, ServiceError, Services};
 mod act;
 mod examples;
 mod notify;
+mod split;
 
 use crate::case_rows::{Counters, facts_of, format_ids, parse_ids, save_case};
 use crate::routing::{RouteSuggestion, route_for};
 use examples::{keep_correction_example, keep_return_example};
 use notify::{notify, notify_reporters, reporter_message};
+pub use split::{SPLIT_REASON_MAX, SplitOutcome, SplitRequest};
 
 /// Largest page of a case list.
 pub const LIST_MAX: i64 = 500;
