@@ -568,6 +568,7 @@ async function main() {
       ['workbench-handler', handler, 'workbench'],
       ['workbench-supervisor', supervisor, 'workbench'],
       ['dashboard', dash, 'dashboard'],
+      ['sensors', dash, 'sensors'],
     ];
     for (const tab of ['taxonomy', 'responsibility', 'limits', 'calendar', 'users', 'open311']) audits.push([`admin-${tab}`, admin, `admin?tab=${tab}`]);
     audits.push(['portal-english', resident, 'portal', 'en']);

@@ -29,6 +29,7 @@ const dashboardPage: Page = async (ctx) => {
   return page(ctx, data);
 };
 const adminPage = lazy(() => import('./pages/admin').then((m) => m.adminPage));
+const sensorsPage = lazy(() => import('./pages/sensors').then((m) => m.sensorsPage));
 
 interface Route {
   title: () => string;
@@ -53,10 +54,11 @@ const ROUTES: Record<string, Route> = {
     title: () => L('城市驾驶舱', 'City dashboard'),
     roles: PAGE_ROLES.dashboard, page: dashboardPage,
   },
+  sensors: { title: () => L('物联感知', 'Sensors'), roles: PAGE_ROLES.sensors, page: sensorsPage },
   admin: { title: () => L('系统管理', 'Administration'), roles: PAGE_ROLES.admin, page: adminPage },
 };
 
-const NAV_ORDER = ['portal', 'hotline', 'dispatch', 'workbench', 'dashboard', 'admin'];
+const NAV_ORDER = ['portal', 'hotline', 'dispatch', 'workbench', 'dashboard', 'sensors', 'admin'];
 
 const LARGE_KEY = 'urbis.large';
 

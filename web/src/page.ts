@@ -27,6 +27,7 @@ export const PAGE_ROLES: Record<string, string[] | null> = {
   dispatch: ['dispatcher', 'shift_lead', 'leader', 'admin'],
   workbench: ['dept_handler', 'grid_supervisor', 'admin'],
   dashboard: ['leader', 'admin', 'shift_lead', 'dispatcher', 'operator', 'grid_supervisor'],
+  sensors: ['leader', 'admin', 'shift_lead', 'dispatcher', 'operator', 'grid_supervisor'],
   admin: ['admin'],
 };
 

@@ -180,7 +180,10 @@ async fn raw_rate(
                     counter.fetch_add(1, Ordering::Relaxed);
                 }
                 Ok(_) => {}
-                Err(_) => break,
+                Err(e) => {
+                    eprintln!("raw subscriber: {e}");
+                    break;
+                }
             }
         }
         Instant::now()
@@ -201,7 +204,12 @@ async fn raw_rate(
     .await?;
     let done = tokio::time::timeout(Duration::from_secs(120), subscriber)
         .await
-        .map_err(|_| anyhow::format_err!("raw subscriber did not get every message"))?
+        .map_err(|_| {
+            anyhow::format_err!(
+                "the raw subscriber got {} of {messages} messages",
+                received.load(Ordering::Relaxed)
+            )
+        })?
         .map_err(err)?;
     Ok(done - started)
 }
