@@ -569,6 +569,7 @@ async function main() {
       ['workbench-supervisor', supervisor, 'workbench'],
       ['dashboard', dash, 'dashboard'],
       ['insight', dash, 'insight'],
+      ['sensors', dash, 'sensors'],
     ];
     for (const tab of ['taxonomy', 'responsibility', 'limits', 'calendar', 'users', 'open311']) audits.push([`admin-${tab}`, admin, `admin?tab=${tab}`]);
     audits.push(['portal-english', resident, 'portal', 'en']);

@@ -28,6 +28,7 @@ export const PAGE_ROLES: Record<string, string[] | null> = {
   workbench: ['dept_handler', 'grid_supervisor', 'admin'],
   dashboard: ['leader', 'admin', 'shift_lead', 'dispatcher', 'operator', 'grid_supervisor'],
   insight: ['leader', 'admin'],
+  sensors: ['leader', 'admin', 'shift_lead', 'dispatcher', 'operator', 'grid_supervisor'],
   admin: ['admin'],
   data: ['data_officer', 'admin'],
   'open-data': null,
