@@ -16,73 +16,21 @@ Needs Python 3 with `ckanapi` and `requests`. Prints "N passed, M failed"; exits
 
 from __future__ import annotations
 
-import argparse
 import collections
 import json
-import os
-import pathlib
 import re
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import time
-import traceback
 
 import ckanapi
 import requests
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+import demo_run
+from demo_run import check
+
 DEMO_PASSWORD = "urbis-demo-2026"
 K = 5
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 ID_CARD = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
-RESULTS: list[tuple[str, bool, str]] = []
-
-
-def check(name: str, ok: bool, detail: str = "") -> bool:
-    RESULTS.append((name, bool(ok), detail))
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else f": {detail}"), flush=True)
-    return bool(ok)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def find_binary(given: str | None) -> str:
-    if given:
-        return os.path.abspath(given)
-    target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    subprocess.run(["cargo", "build", "--quiet", "-p", "urbis-cli"], cwd=ROOT, check=True)
-    return str(target / "debug" / "urbis")
-
-
-def start_demo(binary: str, workdir: str, port: int) -> subprocess.Popen:
-    log = open(os.path.join(workdir, "demo.log"), "w", encoding="utf-8")
-    base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [binary, "demo", "--db", os.path.join(workdir, "demo.sqlite"), "--listen", f"127.0.0.1:{port}",
-         "--public-url", base],
-        stdout=log, stderr=subprocess.STDOUT, cwd=workdir, start_new_session=True,
-    )
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"urbis demo exited with {proc.returncode}; see {log.name}")
-        try:
-            if requests.get(base + "/healthz", timeout=2).status_code == 200:
-                return proc
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError("urbis demo did not come up within 600 s")
-
-
 def private_facts(base: str) -> tuple[set[str], set[str], set[tuple[float, float]]]:
     """Reporter names and phones and exact points of every demo case, read as the admin."""
     token = requests.post(base + "/api/v1/auth/login",
@@ -200,32 +148,7 @@ def run(base: str) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bin", help="the urbis binary (default: build target/debug/urbis)")
-    args = parser.parse_args()
-    binary = find_binary(args.bin)
-    workdir = tempfile.mkdtemp(prefix="urbis-ckan-")
-    port = free_port()
-    proc = None
-    try:
-        proc = start_demo(binary, workdir, port)
-        run(f"http://127.0.0.1:{port}")
-    except Exception:  # a crash of the script is a failure too
-        check("the run completed", False, traceback.format_exc())
-    finally:
-        if proc is not None and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-    failed = [r for r in RESULTS if not r[1]]
-    if failed:
-        print(f"demo log kept in {workdir}/demo.log")
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
-    print(f"ckan-client: {len(RESULTS) - len(failed)} passed, {len(failed)} failed")
-    return 1 if failed else 0
+    return demo_run.main("ckan-client", __doc__.split("\n\n")[0], "urbis-ckan-", run)
 
 
 if __name__ == "__main__":

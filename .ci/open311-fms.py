@@ -21,25 +21,19 @@ failure.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
-import os
 import pathlib
 import re
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import time
-import traceback
 import urllib.parse
 import xml.etree.ElementTree as ET
 
 import jsonschema
 import requests
+
+import demo_run
+from demo_run import check
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / ".ci" / "open311-schemas"
@@ -51,15 +45,6 @@ FMS_STATES = {
     "fixed - council", "not responsible", "unable to fix", "confirmed", "closed", "investigating",
     "in progress", "action scheduled", "duplicate", "internal referral",
 }
-
-RESULTS: list[tuple[str, bool, str]] = []
-
-
-def check(name: str, ok: bool, detail: str = "") -> bool:
-    RESULTS.append((name, bool(ok), detail))
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else f": {detail}"), flush=True)
-    return bool(ok)
-
 
 # ---------------------------------------------------------------- schemas
 
@@ -279,42 +264,6 @@ class Open311:
 
 
 # ---------------------------------------------------------------- the server
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def find_binary(given: str | None) -> str:
-    if given:
-        # Popen runs the demo in its own working directory: a relative path must not depend on it.
-        return os.path.abspath(given)
-    target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    subprocess.run(["cargo", "build", "--quiet", "-p", "urbis-cli"], cwd=ROOT, check=True)
-    return str(target / "debug" / "urbis")
-
-
-def start_demo(binary: str, workdir: str, port: int) -> subprocess.Popen:
-    log = open(os.path.join(workdir, "demo.log"), "w", encoding="utf-8")
-    base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [binary, "demo", "--db", os.path.join(workdir, "demo.sqlite"), "--listen", f"127.0.0.1:{port}",
-         "--public-url", base],
-        stdout=log, stderr=subprocess.STDOUT, cwd=workdir, start_new_session=True,
-    )
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"urbis demo exited with {proc.returncode}; see {log.name}")
-        try:
-            if requests.get(base + "/healthz", timeout=2).status_code == 200:
-                return proc
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError("urbis demo did not come up within 600 s")
 
 
 def api(base: str, method: str, path: str, token: str | None = None, body: dict | None = None):
@@ -574,32 +523,7 @@ def run(base: str) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bin", help="the urbis binary (default: build target/debug/urbis)")
-    args = parser.parse_args()
-    binary = find_binary(args.bin)
-    workdir = tempfile.mkdtemp(prefix="urbis-open311-")
-    port = free_port()
-    proc = None
-    try:
-        proc = start_demo(binary, workdir, port)
-        run(f"http://127.0.0.1:{port}")
-    except Exception:  # a crash of the script is a failure too
-        check("the run completed", False, traceback.format_exc())
-    finally:
-        if proc is not None and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-    failed = [r for r in RESULTS if not r[1]]
-    if failed:
-        print(f"demo log kept in {workdir}/demo.log")
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
-    print(f"open311-fms: {len(RESULTS) - len(failed)} passed, {len(failed)} failed")
-    return 1 if failed else 0
+    return demo_run.main("open311-fms", __doc__.split("\n\n")[0], "urbis-open311-", run)
 
 
 if __name__ == "__main__":

@@ -145,29 +145,8 @@ impl ChainHead {
 
     /// Appends one record linked to the head and advances the head.
     pub async fn append(&mut self, conn: &mut Conn, record: &NewAudit<'_>) -> Result<i64> {
-        let seq = self.seq + 1;
-        let hash = chain_hash(&self.hash, &record.content(seq));
-        sql::query(
-            "INSERT INTO audit_log (seq, at, actor_id, actor_role, action, entity, entity_id, from_state, to_state, detail, prev_hash, hash)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(seq)
-        .bind(record.at)
-        .bind(record.actor_id)
-        .bind(record.actor_role)
-        .bind(record.action)
-        .bind(record.entity)
-        .bind(record.entity_id)
-        .bind(record.from_state)
-        .bind(record.to_state)
-        .bind(record.detail)
-        .bind(&self.hash)
-        .bind(&hash)
-        .execute(conn)
-        .await?;
-        self.seq = seq;
-        self.hash = hash;
-        Ok(seq)
+        self.append_all(conn, std::slice::from_ref(record)).await?;
+        Ok(self.seq)
     }
 }
 
