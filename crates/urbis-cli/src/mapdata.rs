@@ -76,7 +76,7 @@ pub async fn grids(args: GeoGridsArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Returns a row's value in the first column with one of the names, or "".
-fn cell(header: &[String], row: &[String], names: &[&str]) -> String {
+pub(crate) fn cell(header: &[String], row: &[String], names: &[&str]) -> String {
     names
         .iter()
         .find_map(|name| {

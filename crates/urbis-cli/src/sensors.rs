@@ -87,17 +87,9 @@ pub async fn start(services: &Services, args: &MqttArgs) -> anyhow::Result<Optio
     Ok(Some(ingest))
 }
 
+/// The trimmed value of the first column with one of the names, or "".
 fn cell(header: &[String], row: &[String], names: &[&str]) -> String {
-    names
-        .iter()
-        .find_map(|name| {
-            header
-                .iter()
-                .position(|h| h.trim().eq_ignore_ascii_case(name))
-        })
-        .and_then(|idx| row.get(idx))
-        .map(|v| v.trim().to_owned())
-        .unwrap_or_default()
+    crate::mapdata::cell(header, row, names).trim().to_owned()
 }
 
 /// Imports devices: code, type, name, lon, lat, asset_id (CSV or XLSX).

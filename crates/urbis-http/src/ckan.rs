@@ -90,11 +90,7 @@ async fn action_get(
     Path(action): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let mut params = Map::new();
-    let pairs: Vec<(String, String)> = serde_urlencoded_pairs(query.as_deref().unwrap_or_default());
-    for (key, value) in pairs {
-        params.insert(key, Value::String(value));
-    }
+    let params = query_params(query.as_deref());
     run(&state, &base_url(&headers), &action, params).await
 }
 
@@ -106,10 +102,7 @@ async fn action_post(
     body: Bytes,
 ) -> Response {
     let base = base_url(&headers);
-    let mut params = Map::new();
-    for (key, value) in serde_urlencoded_pairs(query.as_deref().unwrap_or_default()) {
-        params.insert(key, Value::String(value));
-    }
+    let mut params = query_params(query.as_deref());
     if !body.iter().all(u8::is_ascii_whitespace) {
         match serde_json::from_slice::<Value>(&body) {
             Ok(Value::Object(map)) => params.extend(map),
@@ -127,44 +120,12 @@ async fn action_post(
     run(&state, &base, &action, params).await
 }
 
-/// Splits a query string into decoded pairs (`+` is a space).
-fn serde_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
-    fn hex(b: u8) -> Option<u8> {
-        (b as char).to_digit(16).map(|d| d as u8)
-    }
-    fn decode(s: &str) -> String {
-        let bytes = s.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'+' => out.push(b' '),
-                b'%' => {
-                    match (
-                        bytes.get(i + 1).and_then(|b| hex(*b)),
-                        bytes.get(i + 2).and_then(|b| hex(*b)),
-                    ) {
-                        (Some(hi), Some(lo)) => {
-                            out.push(hi * 16 + lo);
-                            i += 2;
-                        }
-                        _ => out.push(b'%'),
-                    }
-                }
-                b => out.push(b),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
+/// The query string's decoded pairs (`+` is a space), at most 64, as CKAN action parameters.
+fn query_params(query: Option<&str>) -> Map<String, Value> {
+    crate::open311::format::decode_form(query.unwrap_or_default())
+        .into_iter()
         .take(64)
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(k), decode(v))
-        })
+        .map(|(key, value)| (key, Value::String(value)))
         .collect()
 }
 

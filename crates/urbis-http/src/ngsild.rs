@@ -508,7 +508,7 @@ async fn list_subscriptions(
     Auth(actor): Auth,
     headers: HeaderMap,
 ) -> NgsiResult<Response> {
-    state.services.devices(&actor, None, 1).await?;
+    urbis_service::sensors::require_sensor_reader(&actor)?;
     let all = state.services.ngsild_subscriptions().await?;
     Ok(respond(StatusCode::OK, &headers, all))
 }
@@ -519,7 +519,7 @@ async fn get_subscription(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> NgsiResult<Response> {
-    state.services.devices(&actor, None, 1).await?;
+    urbis_service::sensors::require_sensor_reader(&actor)?;
     let all = state.services.ngsild_subscriptions().await?;
     let found = all
         .as_array()

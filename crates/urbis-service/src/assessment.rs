@@ -363,18 +363,17 @@ impl Services {
                 by_unit.entry(unit).or_default().push(facts_of(row));
             }
         }
-        let mut ids = Vec::new();
+        let grading = Grading {
+            scheme: &scheme,
+            scheme_id,
+            period,
+            unit_kind,
+            at: now,
+        };
         for unit in &units {
             let cases = by_unit.remove(&unit.id).unwrap_or_default();
-            let grading = Grading {
-                scheme: &scheme,
-                scheme_id,
-                period,
-                unit_kind,
-                at: now,
-            };
             let new = grade_unit(&grading, unit, &cases, 1, String::new());
-            ids.push(repo::insert_result(&mut tx, &new).await?);
+            repo::insert_result(&mut tx, &new).await?;
         }
         crate::audit::record(
             &mut tx,
@@ -460,7 +459,7 @@ impl Services {
         let mut ids = case_ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
-        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let list = crate::case_rows::format_ids(&ids);
         let row = repo::insert_appeal(
             &mut tx,
             result_id,
@@ -522,11 +521,7 @@ impl Services {
                     "the contested result was replaced by a later revision",
                 ));
             }
-            let contested: Vec<i64> = appeal
-                .case_ids
-                .split(',')
-                .filter_map(|s| s.parse().ok())
-                .collect();
+            let contested = crate::case_rows::parse_ids(&appeal.case_ids);
             let kept: Vec<CaseFacts> = decode_cases(&old.case_ids)
                 .into_iter()
                 .filter(|c| !contested.contains(&c.case_id))

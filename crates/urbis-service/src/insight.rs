@@ -82,7 +82,7 @@ impl Services {
             .ok_or_else(ServiceError::internal)?;
         let from = self.from_local(first_day.and_time(chrono::NaiveTime::MIN));
         let mut conn = self.db().read().await?;
-        let counts = repo::daily_counts(&mut conn, from).await?;
+        let counts = repo::daily_counts(&mut conn, &path, from).await?;
         let areas = reference::list_areas(&mut conn).await?;
         let categories: HashMap<i64, String> = reference::list_categories(&mut conn)
             .await?

@@ -108,6 +108,8 @@ struct Inner {
     guards: Arc<guard::Guards>,
     dummy_hash: std::sync::OnceLock<String>,
     sensors: sensors::SensorState,
+    /// When the scheduled open-data run last generated the datasets (`opendata::open_data_tick`).
+    open_data_generated: std::sync::Mutex<Option<DateTime<Utc>>>,
 }
 
 /// Where the services take the current time from.
@@ -174,6 +176,7 @@ impl Services {
                 guards: Arc::new(guard::Guards::new(config.security.clone())),
                 dummy_hash: std::sync::OnceLock::new(),
                 sensors: sensors::SensorState::default(),
+                open_data_generated: std::sync::Mutex::new(None),
                 config,
             }),
         })

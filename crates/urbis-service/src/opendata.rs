@@ -238,7 +238,7 @@ fn invalid(message: impl Into<String>) -> ServiceError {
     ServiceError::invalid("ckan_validation", message)
 }
 
-fn round(value: f64, places: i32) -> f64 {
+pub(crate) fn round(value: f64, places: i32) -> f64 {
     let f = 10f64.powi(places);
     (value * f).round() / f
 }
@@ -270,7 +270,7 @@ fn public_text(text: &str, address: &str) -> String {
 }
 
 impl Services {
-    async fn require_publisher(&self, actor: &Actor) -> Result<()> {
+    fn require_publisher(actor: &Actor) -> Result<()> {
         match (actor.role, actor.dept_id) {
             (Role::Admin, _) | (Role::DataOfficer, None) => Ok(()),
             _ => Err(ServiceError::forbidden(
@@ -283,12 +283,23 @@ impl Services {
     /// whose content changed; audited. `actor` is `None` for the scheduled run.
     pub async fn publish_open_data(&self, actor: Option<&Actor>, k: i64) -> Result<Vec<Generated>> {
         if let Some(actor) = actor {
-            self.require_publisher(actor).await?;
+            Self::require_publisher(actor)?;
         }
         if !(2..=100).contains(&k) {
             return Err(ServiceError::invalid("invalid_field", "k: 2 to 100"));
         }
         let mut conn = self.db().read().await?;
+        // Only datasets whose resource is open are generated; with none, nothing is read.
+        let mut opened = Vec::new();
+        for def in DATASETS {
+            let resource = catalogue::get_resource_by_code(&mut conn, def.resource).await?;
+            if resource.opening_type == "unconditional" {
+                opened.push(def.name);
+            }
+        }
+        if opened.is_empty() {
+            return Ok(Vec::new());
+        }
         let areas: HashMap<i64, AreaBrief> = src::areas_brief(&mut conn)
             .await?
             .into_iter()
@@ -410,13 +421,6 @@ impl Services {
             })
             .collect();
         tables.push(("grids", grid_rows, 0));
-        let mut opened = Vec::new();
-        for def in DATASETS {
-            let resource = catalogue::get_resource_by_code(&mut conn, def.resource).await?;
-            if resource.opening_type == "unconditional" {
-                opened.push(def.name);
-            }
-        }
         drop(conn);
 
         let now = self.now();
@@ -497,9 +501,16 @@ impl Services {
         Ok(out)
     }
 
-    /// Regenerates the open datasets when the newest release is older than [`REFRESH_HOURS`]
-    /// (or there is none); run by the SLA worker.
+    /// Regenerates the open datasets when neither the newest release nor the last generation is
+    /// younger than [`REFRESH_HOURS`]; run by the SLA worker. A generation whose content did not
+    /// change stores no release, so the time of the last one is kept here as well: without it an
+    /// unchanged city would be regenerated on every worker round.
     pub async fn open_data_tick(&self, now: chrono::DateTime<chrono::Utc>) -> Result<bool> {
+        let last_generated = *self
+            .inner
+            .open_data_generated
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let heads = {
             let mut conn = self.db().read().await?;
             repo::latest_heads(&mut conn).await?
@@ -507,11 +518,17 @@ impl Services {
         let fresh = heads
             .iter()
             .map(|h| h.created_at)
+            .chain(last_generated)
             .max()
             .is_some_and(|at| now - at < chrono::Duration::hours(REFRESH_HOURS));
         if fresh {
             return Ok(false);
         }
+        *self
+            .inner
+            .open_data_generated
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(now);
         self.publish_open_data(None, DEFAULT_K).await?;
         Ok(true)
     }

@@ -17,13 +17,20 @@ pub struct DailyCount {
 }
 
 /// Returns the daily counts of cases (voided ones included: a surge of reports is a surge even if some
-/// are voided) opened at or after `from`.
-pub async fn daily_counts(conn: &mut Conn, from: DateTime<Utc>) -> Result<Vec<DailyCount>> {
+/// are voided) opened at or after `from` under `area_path`.
+pub async fn daily_counts(
+    conn: &mut Conn,
+    area_path: &str,
+    from: DateTime<Utc>,
+) -> Result<Vec<DailyCount>> {
     sql::query(
         "SELECT category_id, area_path, stats_day AS day, COUNT(*) AS n FROM cases
-         WHERE created_at >= ? GROUP BY category_id, area_path, stats_day",
+         WHERE created_at >= ? AND area_path >= ? AND area_path < ?
+         GROUP BY category_id, area_path, stats_day",
     )
     .bind(from)
+    .bind(area_path)
+    .bind(format!("{area_path}\u{10ffff}"))
     .fetch_all(conn)
     .await
 }

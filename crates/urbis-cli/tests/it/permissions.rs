@@ -238,6 +238,7 @@ async fn every_endpoint_checks_every_role() {
         (Method::GET, "/api/v1/sensors/devices".into(), None, staff()),
         (Method::GET, "/api/v1/sensors/alarms".into(), None, staff()),
         (Method::GET, "/api/v1/sensors/types".into(), None, staff()),
+        (Method::GET, "/api/v1/sensors/ingest".into(), None, staff()),
         (
             Method::POST,
             "/api/v1/sensors/devices".into(),

@@ -695,8 +695,11 @@ async fn beijing_stations_replay_over_mqtt_into_readings_and_alarms() {
     let (client_id, prefix) = (unique("urbis-it"), format!("it/{}", unique("replay")));
     let ingest = start(&app, &client_id, &prefix).await;
     subscribed(&app, &prefix).await;
-    // Two days of early March 2013, as fast as the broker takes them.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_urbis"))
+    // Two days of early March 2013, as fast as the broker takes them. The child runs off the
+    // test's runtime thread, so that the server and the ingestion keep running (and finish any
+    // write transaction) while it registers the stations in the same store.
+    let mut replay = std::process::Command::new(env!("CARGO_BIN_EXE_urbis"));
+    replay
         .args([
             "sensors",
             "replay",
@@ -710,8 +713,10 @@ async fn beijing_stations_replay_over_mqtt_into_readings_and_alarms() {
         .arg("--data")
         .arg(&data)
         .args(["--mqtt-topic-prefix", &prefix, "--db"])
-        .arg(&app.db_path)
-        .output()
+        .arg(&app.db_path);
+    let out = tokio::task::spawn_blocking(move || replay.output())
+        .await
+        .expect("join")
         .expect("replay");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(

@@ -9,7 +9,7 @@
 
 mod body;
 mod clients;
-mod format;
+pub(crate) mod format;
 mod nodes;
 
 use axum::Router;

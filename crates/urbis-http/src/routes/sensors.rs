@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use urbis_service::sensors::{DeviceInput, DeviceView, RulesDoc, TypeInput};
+use urbis_service::sensors::{DeviceInput, DeviceView, RulesDoc, SensorTypeRow, TypeInput};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -103,17 +103,17 @@ async fn list_types(
     Auth(actor): Auth,
 ) -> ApiResult<Json<Vec<TypeBody>>> {
     let rows = state.services.sensor_types(&actor).await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|t| TypeBody {
-                rules: RulesDoc::from_stored(&t.rules).into(),
-                code: t.code,
-                name: t.name,
-                unit: t.unit,
-                category_id: t.category_id,
-            })
-            .collect(),
-    ))
+    Ok(Json(rows.into_iter().map(type_body).collect()))
+}
+
+fn type_body(t: SensorTypeRow) -> TypeBody {
+    TypeBody {
+        rules: RulesDoc::from_stored(&t.rules).into(),
+        code: t.code,
+        name: t.name,
+        unit: t.unit,
+        category_id: t.category_id,
+    }
 }
 
 /// Defines a device type and its default rules (admin, audited).
@@ -133,13 +133,7 @@ async fn put_type(
         rules: body.rules.into(),
     };
     let t = state.services.put_sensor_type(&actor, &input).await?;
-    Ok(Json(TypeBody {
-        rules: RulesDoc::from_stored(&t.rules).into(),
-        code: t.code,
-        name: t.name,
-        unit: t.unit,
-        category_id: t.category_id,
-    }))
+    Ok(Json(type_body(t)))
 }
 
 /// A device with its state, latest reading and effective rules.
@@ -606,8 +600,9 @@ pub struct IngestCountersBody {
     responses((status = 200, body = IngestCountersBody)), security(("bearer" = [])))]
 async fn ingest_counters(
     State(state): State<AppState>,
-    Auth(_actor): Auth,
+    Auth(actor): Auth,
 ) -> ApiResult<Json<IngestCountersBody>> {
+    urbis_service::sensors::require_sensor_reader(&actor)?;
     let c = state.services.sensor_counters();
     Ok(Json(IngestCountersBody {
         messages: c.messages,

@@ -42,7 +42,6 @@ pub fn rule_zh(rule: &str) -> &'static str {
 
 /// Stores one alarm change inside the ingest transaction.
 pub(crate) async fn apply(
-    _services: &Services,
     conn: &mut Conn,
     change: &Change,
     verify_minutes: i64,
@@ -286,34 +285,14 @@ impl Services {
         let outcome = self
             .submit_system_appeal(&input, &format!("sensor-alarm-{id}"), asset)
             .await?;
-        let mut tx = self.db().begin_write().await?;
-        if !repo::decide_alarm(
-            &mut tx,
+        self.decide_alarm(
+            actor,
             id,
             "confirmed",
-            actor.user_id.0,
             Some(outcome.case_id),
+            serde_json::json!({ "case_id": outcome.case_id, "note": note, "device_id": alarm.device_id, "rule": alarm.rule }),
         )
-        .await?
-        {
-            let alarm = repo::get_alarm(&mut tx, id).await?;
-            return Err(not_pending(&alarm));
-        }
-        crate::audit::record(
-            &mut tx,
-            self.now(),
-            Some(actor),
-            "sensor_alarm_confirmed",
-            "sensor_alarm",
-            id,
-            "pending",
-            "confirmed",
-            &serde_json::json!({ "case_id": outcome.case_id, "note": note, "device_id": alarm.device_id, "rule": alarm.rule }),
-        )
-        .await?;
-        let alarm = repo::get_alarm(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(alarm)
+        .await
     }
 
     /// Rejects an alarm as false (counted per rule).
@@ -325,8 +304,27 @@ impl Services {
     ) -> Result<AlarmRow> {
         let note = checked_note(note)?;
         let alarm = self.pending_alarm(actor, id).await?;
+        self.decide_alarm(
+            actor,
+            id,
+            "rejected",
+            None,
+            serde_json::json!({ "note": note, "device_id": alarm.device_id, "rule": alarm.rule }),
+        )
+        .await
+    }
+
+    /// Records a supervisor's decision on a pending alarm, audited, in one transaction.
+    async fn decide_alarm(
+        &self,
+        actor: &Actor,
+        id: i64,
+        state: &str,
+        case_id: Option<i64>,
+        detail: serde_json::Value,
+    ) -> Result<AlarmRow> {
         let mut tx = self.db().begin_write().await?;
-        if !repo::decide_alarm(&mut tx, id, "rejected", actor.user_id.0, None).await? {
+        if !repo::decide_alarm(&mut tx, id, state, actor.user_id.0, case_id).await? {
             let alarm = repo::get_alarm(&mut tx, id).await?;
             return Err(not_pending(&alarm));
         }
@@ -334,12 +332,12 @@ impl Services {
             &mut tx,
             self.now(),
             Some(actor),
-            "sensor_alarm_rejected",
+            &format!("sensor_alarm_{state}"),
             "sensor_alarm",
             id,
             "pending",
-            "rejected",
-            &serde_json::json!({ "note": note, "device_id": alarm.device_id, "rule": alarm.rule }),
+            state,
+            &detail,
         )
         .await?;
         let alarm = repo::get_alarm(&mut tx, id).await?;

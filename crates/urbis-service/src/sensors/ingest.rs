@@ -590,7 +590,7 @@ impl Engine {
         repo::update_last(&mut tx, &lasts).await?;
         repo::insert_dead_letters(&mut tx, dead).await?;
         for change in changes {
-            super::alarms::apply(&self.services, &mut tx, change, self.verify_minutes, now).await?;
+            super::alarms::apply(&mut tx, change, self.verify_minutes, now).await?;
         }
         // Devices whose state changed without a reading (silence) get it here.
         for change in changes.iter().filter(|c| c.kind == RuleKind::Silence) {

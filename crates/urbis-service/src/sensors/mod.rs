@@ -14,13 +14,15 @@ pub mod ingest;
 pub mod mqtt;
 pub mod retention;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 use urbis_domain::role::{Actor, Role};
 use urbis_domain::sensor::RuleSet;
-use urbis_storage::sensors::{self as repo, DeviceRow, NewDevice, SensorTypeRow};
+pub use urbis_storage::sensors::SensorTypeRow;
+use urbis_storage::sensors::{self as repo, DeviceRow, NewDevice};
 use urbis_storage::sql::JsonText;
 
 use crate::{Result, ServiceError, Services};
@@ -168,15 +170,11 @@ impl DeviceView {
     }
 }
 
-pub(crate) fn require(actor: &Actor, roles: &[Role]) -> Result<()> {
-    if roles.contains(&actor.role) {
-        Ok(())
-    } else {
-        Err(ServiceError::forbidden(format!(
-            "role {} may not do this",
-            actor.role.as_str()
-        )))
-    }
+pub(crate) use crate::auth::require_role as require;
+
+/// Fails unless the actor may read the registry, readings and alarms.
+pub fn require_sensor_reader(actor: &Actor) -> Result<()> {
+    require(actor, &READERS)
 }
 
 /// Staff who may read the registry and readings (every role but residents).
@@ -293,8 +291,10 @@ impl Services {
         let mut checked = Vec::with_capacity(rows.len());
         {
             let mut conn = self.db().read().await?;
+            // Device types looked up once each, not once per row.
+            let mut known_types: HashMap<String, bool> = HashMap::new();
             for (index, row) in rows.iter().enumerate() {
-                match self.check_device(&mut conn, row).await {
+                match self.check_device(&mut conn, &mut known_types, row).await {
                     Ok(ok) => checked.push(ok),
                     Err(err) => report
                         .problems
@@ -351,6 +351,7 @@ impl Services {
     async fn check_device(
         &self,
         conn: &mut urbis_storage::Conn,
+        known_types: &mut HashMap<String, bool>,
         row: &DeviceInput,
     ) -> Result<(DeviceInput, Option<i64>)> {
         let mut out = DeviceInput {
@@ -368,7 +369,15 @@ impl Services {
                 "lat/lon out of range",
             ));
         }
-        if repo::get_type(conn, &out.type_code).await?.is_none() {
+        let known = match known_types.get(&out.type_code) {
+            Some(known) => *known,
+            None => {
+                let known = repo::get_type(conn, &out.type_code).await?.is_some();
+                known_types.insert(out.type_code.clone(), known);
+                known
+            }
+        };
+        if !known {
             return Err(ServiceError::invalid(
                 "unknown_sensor_type",
                 format!("no device type {}", out.type_code),

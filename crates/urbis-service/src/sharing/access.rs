@@ -14,6 +14,7 @@ use urbis_storage::{Conn, JsonText};
 
 use super::Resource;
 use super::requests::parse_list;
+use crate::opendata::round;
 use crate::{ErrorKind, Result, ServiceError, Services};
 
 /// Most rows one read returns.
@@ -41,11 +42,6 @@ pub struct DataPage {
 
 fn refused(code: &'static str, message: &str) -> ServiceError {
     ServiceError::new(ErrorKind::Forbidden, code, message)
-}
-
-fn round(value: f64, places: i32) -> f64 {
-    let f = 10f64.powi(places);
-    (value * f).round() / f
 }
 
 /// Masks one personal value: numbers (coordinates) cut to two decimals (about a kilometre), phone

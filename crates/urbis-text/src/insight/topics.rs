@@ -467,7 +467,8 @@ fn is_han(c: char) -> bool {
     ('\u{4E00}'..='\u{9FFF}').contains(&c)
 }
 
-fn find(parent: &mut [usize], mut i: usize) -> usize {
+/// Union-find over indices (path halving; the smaller root wins).
+pub(crate) fn find(parent: &mut [usize], mut i: usize) -> usize {
     while parent[i] != i {
         parent[i] = parent[parent[i]];
         i = parent[i];
@@ -475,7 +476,7 @@ fn find(parent: &mut [usize], mut i: usize) -> usize {
     i
 }
 
-fn union(parent: &mut [usize], a: usize, b: usize) {
+pub(crate) fn union(parent: &mut [usize], a: usize, b: usize) {
     let (ra, rb) = (find(parent, a), find(parent, b));
     if ra != rb {
         parent[ra.max(rb)] = ra.min(rb);

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 
 use crate::dedup::{DedupIndex, Signature, jaccard, shingles};
+use crate::insight::topics::{find, union};
 use crate::pii;
 use crate::tools::data::{AUTO_TEXT_COLUMNS, read_table};
 use crate::tools::days_from_civil;
@@ -271,19 +272,4 @@ pub(crate) fn parse_time(text: &str) -> Option<i64> {
         seconds += value as i64 * unit;
     }
     Some(days_from_civil(year, month as u32, day as u32) * 86_400 + seconds)
-}
-
-pub(crate) fn find(parent: &mut [usize], mut i: usize) -> usize {
-    while parent[i] != i {
-        parent[i] = parent[parent[i]];
-        i = parent[i];
-    }
-    i
-}
-
-pub(crate) fn union(parent: &mut [usize], a: usize, b: usize) {
-    let (ra, rb) = (find(parent, a), find(parent, b));
-    if ra != rb {
-        parent[ra.max(rb)] = ra.min(rb);
-    }
 }

@@ -4,9 +4,10 @@
 
 use std::collections::HashMap;
 
+use crate::insight::topics::{find, union};
 use crate::repeat::{IdfTable, RepeatModel, RepeatProfile};
 use crate::segment::Segmenter;
-use crate::tools::dup::{Message, excerpt, find, union};
+use crate::tools::dup::{Message, excerpt};
 
 /// Words in more messages than this are not used to find candidates (they still count in the score).
 const RARE_DF: usize = 60;
