@@ -235,6 +235,7 @@ impl Services {
             && let (Some(category_id), Some(area)) = (category_id, area.as_ref())
         {
             let profile = crate::dedup::repeat_profile(
+                self.config().repeat_rule,
                 &input.title,
                 &input.text,
                 None,
