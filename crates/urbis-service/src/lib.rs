@@ -17,6 +17,7 @@ pub mod bulk;
 pub mod case_rows;
 pub mod cases;
 pub mod channels;
+pub mod density;
 pub mod classify;
 pub mod config;
 pub mod dedup;
