@@ -510,6 +510,13 @@ export async function officialReply(c: Case): Promise<string | null> {
   return null;
 }
 
+/** What a case photo shows, by its kind. */
+export function photoAlt(kind: string): string {
+  if (kind === 'feedback') return L('处置照片', 'Photo of the fix');
+  if (kind === 'check') return L('核查照片', 'Photo of the on-site check');
+  return L('诉求照片', 'Photo of the problem');
+}
+
 /** Photos of a case (attachments endpoint; nothing when it is absent), fetched with the token. */
 export function gallery(caseId: number): HTMLElement {
   const el = h('div', { class: 'gallery' });
@@ -517,7 +524,7 @@ export function gallery(caseId: number): HTMLElement {
     .then((res) => {
       for (const a of res?.items?.slice(0, 9) ?? []) {
         void attachmentUrl(a.url)
-          .then((src) => el.append(h('img', { src, alt: a.kind === 'feedback' ? L('处置照片', 'Photo of the fix') : L('诉求照片', 'Photo of the problem'), loading: 'lazy' })))
+          .then((src) => el.append(h('img', { src, alt: photoAlt(a.kind), loading: 'lazy', 'data-kind': a.kind })))
           .catch(() => undefined);
       }
     })

@@ -295,6 +295,9 @@ impl Services {
         let end_day = day(&period.to)?
             .checked_add_days(chrono::Days::new(1))
             .ok_or_else(|| ServiceError::invalid("invalid_period", "the period ends too late"))?;
-        Ok((start, self.from_local(end_day.and_time(chrono::NaiveTime::MIN))))
+        Ok((
+            start,
+            self.from_local(end_day.and_time(chrono::NaiveTime::MIN)),
+        ))
     }
 }

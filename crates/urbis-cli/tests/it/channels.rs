@@ -149,12 +149,19 @@ async fn located_cases_are_counted_per_cell_in_scope() {
     );
     // The busiest cell's centre is within a cell of the three reports.
     let (lat, lon, _) = found[0];
-    assert!((lat - 30.5802).abs() < 0.002 && (lon - 114.3001).abs() < 0.002, "{body}");
+    assert!(
+        (lat - 30.5802).abs() < 0.002 && (lon - 114.3001).abs() < 0.002,
+        "{body}"
+    );
     // The whole city: district B's report shares the busiest cell; district B's supervisor sees only it.
     let (_, body) = app.get("leader", "/api/v1/stats/density").await;
     assert_eq!(cells(&body).iter().map(|c| c.2).sum::<i64>(), 5, "{body}");
     let (_, body) = app.get("supervisor_b", "/api/v1/stats/density").await;
-    assert_eq!(cells(&body).iter().map(|c| c.2).collect::<Vec<_>>(), [1], "{body}");
+    assert_eq!(
+        cells(&body).iter().map(|c| c.2).collect::<Vec<_>>(),
+        [1],
+        "{body}"
+    );
     let (status, _) = app.get("resident", "/api/v1/stats/density").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
