@@ -42,7 +42,7 @@ export function counted(control: HTMLInputElement | HTMLTextAreaElement, max: nu
 
 /** Live suggestions from POST /api/v1/intake/suggest; hides itself when the endpoint is absent. */
 export function suggestPanel(opts: {
-  getInput: () => { text: string; title?: string; lat?: number | null; lon?: number | null; area_code?: string; category_code?: string };
+  getInput: () => { text: string; title?: string; lat?: number | null; lon?: number | null; area_code?: string; category_code?: string; address?: string };
   onPickCategory: (code: string) => void;
   showDuplicates: boolean;
 }): { el: HTMLElement; trigger: () => void; reset: () => void } {
@@ -66,6 +66,9 @@ export function suggestPanel(opts: {
       } else if (input.area_code) {
         // Without a point, the area chosen by hand: duplicates are looked for there.
         body.area_code = input.area_code;
+      } else if (input.address) {
+        // Neither: the address typed (or else a place named in the text) gives the area.
+        body.address = input.address.slice(0, LIMITS.address);
       }
       if (input.category_code) body.category_code = input.category_code;
       const res = await optional<SuggestResult>('POST', '/api/v1/intake/suggest', { body });
