@@ -29,6 +29,8 @@ pub struct ServiceConfig {
     pub public_url: String,
     /// Limits against abuse (hashing budget, rate limits, back-off, quotas).
     pub security: crate::guard::SecurityLimits,
+    /// Residents' accounts, notification adapters and deliberation.
+    pub residents: crate::residents::ResidentConfig,
 }
 
 impl Default for ServiceConfig {
@@ -46,6 +48,7 @@ impl Default for ServiceConfig {
             argon2_memory_kib: 19 * 1024,
             public_url: "http://127.0.0.1:8080".into(),
             security: crate::guard::SecurityLimits::default(),
+            residents: crate::residents::ResidentConfig::default(),
         }
     }
 }

@@ -41,6 +41,7 @@ pub mod stats;
 pub mod telemetry;
 pub mod trail;
 pub mod training;
+pub mod residents;
 
 use std::sync::{Arc, RwLock};
 
@@ -66,6 +67,9 @@ pub mod rows {
     pub use urbis_storage::reference::{AreaRow, CalendarDayRow, RuleRow};
     pub use urbis_storage::sharing::{GrantRow, RequestRow as SharingRequestRow, ResourceRow};
     pub use urbis_storage::users::UserRow;
+    pub use urbis_storage::deliberation::{CommentRow, ProposalRow};
+    pub use urbis_storage::kb::{AnswerRow, ConsultationRow};
+    pub use urbis_storage::outbox::{DeliveryRow, OutboxRow, SinkRow};
 }
 
 /// How instants are written on the wire and in the store (RFC 3339 UTC, microseconds).

@@ -35,6 +35,10 @@ pub mod stats;
 pub mod time;
 mod tx;
 pub mod users;
+pub mod outbox;
+pub mod residents;
+pub mod kb;
+pub mod deliberation;
 
 pub use db::{Access, Backend, Conn, Db, DbOptions, Durability, Location, ReadTx, WriteTx};
 pub use error::{StorageError, Unavailable};

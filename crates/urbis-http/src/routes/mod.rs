@@ -15,3 +15,5 @@ pub(crate) mod split;
 pub(crate) mod stats;
 pub(crate) mod system;
 pub(crate) mod ui;
+pub(crate) mod residents;
+pub(crate) mod participation;

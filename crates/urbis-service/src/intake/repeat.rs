@@ -65,6 +65,15 @@ pub(super) async fn attach_repeat(
         && co.len() < CO_REPORTERS_MAX
     {
         co.push(user);
+        crate::residents::notify_user(
+            conn,
+            user,
+            "merged",
+            case_id,
+            &format!("您的诉求与案件 {number} 反映的是同一问题，已并入该案件一并办理"),
+            at,
+        )
+        .await?;
         cases::insert_notification(
             conn,
             &cases::NotificationRow {
