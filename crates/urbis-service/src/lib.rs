@@ -70,6 +70,7 @@ pub mod rows {
     pub use urbis_storage::deliberation::{CommentRow, ProposalRow};
     pub use urbis_storage::kb::{AnswerRow, ConsultationRow};
     pub use urbis_storage::outbox::{DeliveryRow, OutboxRow, SinkRow};
+    pub use urbis_storage::residents::PublicReportRow;
 }
 
 /// How instants are written on the wire and in the store (RFC 3339 UTC, microseconds).

@@ -195,3 +195,48 @@ pub async fn purge_codes(conn: &mut Conn, before: DateTime<Utc>) -> Result<u64> 
         .execute(conn)
         .await
 }
+
+/// A recent report as the public map shows it: the area (a unit grid's centre), never the
+/// reported point; title only (masked above this layer); no reporter column.
+#[derive(Debug, Clone, FromRow)]
+pub struct PublicReportRow {
+    pub id: i64,
+    pub number: String,
+    pub title: String,
+    pub state: String,
+    pub created_at: DateTime<Utc>,
+    pub area_id: Option<i64>,
+    pub area_name: Option<String>,
+    pub center_lat: Option<f64>,
+    pub center_lon: Option<f64>,
+    pub category_name: Option<String>,
+}
+
+/// Lists reports since `since` under an area path (or everywhere), newest first; voided cases
+/// never, closed ones only when `open_only` is false.
+pub async fn public_reports(
+    conn: &mut Conn,
+    path_prefix: Option<&str>,
+    since: DateTime<Utc>,
+    open_only: bool,
+    limit: i64,
+) -> Result<Vec<PublicReportRow>> {
+    let pattern = path_prefix.map(|p| format!("{p}%"));
+    sql::query(
+        "SELECT c.id, c.number, c.title, c.state, c.created_at, c.area_id, a.name AS area_name,
+             a.center_lat, a.center_lon, k.name AS category_name
+         FROM cases c LEFT JOIN areas a ON a.id = c.area_id
+             LEFT JOIN categories k ON k.id = c.category_id
+         WHERE c.created_at >= ? AND c.state <> 'voided'
+           AND (? = FALSE OR c.state NOT IN ('closed', 'evaluated'))
+           AND (? IS NULL OR c.area_path LIKE ?)
+         ORDER BY c.id DESC LIMIT ?",
+    )
+    .bind(since)
+    .bind(open_only)
+    .bind(pattern.clone())
+    .bind(pattern)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}

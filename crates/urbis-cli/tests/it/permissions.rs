@@ -319,6 +319,12 @@ async fn every_endpoint_checks_every_role() {
             Some(json!({"accepted": false, "reason": "不符合条件"})),
             vec!["admin", "shiftlead"],
         ),
+        (
+            Method::POST,
+            format!("/api/v1/cases/{case_id}/join"),
+            None,
+            vec!["resident", "resident2"],
+        ),
     ];
     for (method, path, body, allowed) in &endpoints {
         // Anonymous callers are refused everywhere except intake.

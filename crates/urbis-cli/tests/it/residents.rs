@@ -568,3 +568,72 @@ async fn a_proposal_collects_supports_reaches_the_agenda_and_opens_a_tracked_cas
         .await;
     assert_eq!(listed.as_array().map(Vec::len), Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resident_joins_a_nearby_open_report_and_hears_its_progress() {
+    let app = TestApp::start().await;
+    let f = app.fixture.clone();
+    let (status, filed) = app
+        .post(
+            "operator",
+            "/api/v1/appeals",
+            json!({"title": "井盖破损 联系13812345678", "text": "人民路口井盖破损，有人差点摔倒", "area_id": f.grid_a,
+                   "category_id": f.category, "reporter_name": "张三", "reporter_phone": "13812345678"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{filed}");
+    let case_id = filed["case_id"].as_i64().expect("case");
+    let (status, reports) = app
+        .send(
+            None,
+            Method::GET,
+            &format!("/api/v1/public/reports?area_id={}&open=true", f.grid_a),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{reports}");
+    let report = reports
+        .as_array()
+        .expect("reports")
+        .iter()
+        .find(|r| r["id"] == case_id)
+        .expect("the open report nearby")
+        .clone();
+    assert_eq!(report["status"], "open");
+    let shown = report.to_string();
+    assert!(!shown.contains("13812345678") && !shown.contains("张三"), "{shown}");
+    // Reports of the other district are not "nearby".
+    let (_, elsewhere) = app
+        .send(
+            None,
+            Method::GET,
+            &format!("/api/v1/public/reports?area_id={}", f.grid_b),
+            None,
+        )
+        .await;
+    assert!(elsewhere.as_array().expect("list").iter().all(|r| r["id"] != case_id));
+
+    let phone = "13900009999";
+    let token = sign_up(&app, phone).await;
+    let join = format!("/api/v1/cases/{case_id}/join");
+    let (status, body) = app.send(Some(&token), Method::POST, &join, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = app.send(Some(&token), Method::POST, &join, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "already_joined");
+    let (status, _) = app.post("operator", &join, json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    app.act("shiftlead", case_id, json!({"action": "register"}))
+        .await;
+    let (status, _) = app
+        .act(
+            "dispatcher",
+            case_id,
+            json!({"action": "dispatch", "lead_dept_id": f.dept_a}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    deliver(&app).await;
+    let kinds: Vec<Value> = sink(&app, phone).await.iter().map(|m| m["kind"].clone()).collect();
+    assert_eq!(kinds, vec![json!("otp"), json!("merged"), json!("progress")]);
+}

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use urbis_service::Services;
@@ -27,6 +27,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(outbox))
         .routes(routes!(deliver))
         .routes(routes!(sink))
+        .routes(routes!(public_reports))
+        .routes(routes!(join_case))
 }
 
 /// A phone to send a one-time code to.
@@ -352,4 +354,83 @@ pub fn spawn_outbox_worker(
     interval: std::time::Duration,
 ) -> tokio::task::JoinHandle<()> {
     services.spawn_outbox_worker(Arc::new(HttpWebhooks::default()), interval)
+}
+
+/// Which reports the public map shows.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsQuery {
+    /// Only reports under this area (a grid for "near me").
+    pub area_id: Option<i64>,
+    /// Only open reports (default false).
+    pub open: Option<bool>,
+    pub limit: Option<i64>,
+}
+
+/// A recent report on the public map: place coarsened to its area's centre, title masked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicReport {
+    pub id: i64,
+    pub number: String,
+    pub title: String,
+    pub state: String,
+    /// `open` or `closed`.
+    pub status: String,
+    pub created_at: String,
+    pub area_name: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub category_name: Option<String>,
+}
+
+/// Recent reports (30 days) for the public map and for "already reported near you" (no login).
+#[utoipa::path(get, path = "/api/v1/public/reports", tag = "residents", params(ReportsQuery),
+    responses((status = 200, body = [PublicReport]), (status = 404, body = ErrorBody)))]
+async fn public_reports(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ReportsQuery>,
+) -> ApiResult<Json<Vec<PublicReport>>> {
+    let rows = state
+        .services
+        .public_reports(
+            query.area_id,
+            query.open.unwrap_or(false),
+            query.limit.unwrap_or(100),
+        )
+        .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| PublicReport {
+                id: r.id,
+                number: r.number,
+                title: urbis_text::pii::mask(&r.title),
+                status: if matches!(r.state.as_str(), "closed" | "evaluated") {
+                    "closed"
+                } else {
+                    "open"
+                }
+                .into(),
+                state: r.state,
+                created_at: urbis_service::time::to_db(r.created_at),
+                area_name: r.area_name,
+                lat: r.center_lat,
+                lon: r.center_lon,
+                category_name: r.category_name,
+            })
+            .collect(),
+    ))
+}
+
+/// Joins the caller (a resident) to an open case about the same problem: its progress is sent
+/// to them from now on. 409 `case_not_open` or `already_joined`.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/join", tag = "residents", params(("id" = i64, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn join_case(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    state.services.join_case(&actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
