@@ -112,11 +112,13 @@ pub async fn add_support(
 
 /// Puts an open proposal on the agenda.
 pub async fn put_on_agenda(conn: &mut Conn, id: i64, at: DateTime<Utc>) -> Result<()> {
-    sql::query("UPDATE proposals SET state = 'agenda', agenda_at = ? WHERE id = ? AND state = 'open'")
-        .bind(at)
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sql::query(
+        "UPDATE proposals SET state = 'agenda', agenda_at = ? WHERE id = ? AND state = 'open'",
+    )
+    .bind(at)
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -54,11 +54,13 @@ pub async fn valid_answers(conn: &mut Conn, at: DateTime<Utc>) -> Result<Vec<Ans
 
 /// Returns one answer.
 pub async fn get_answer(conn: &mut Conn, id: i64) -> Result<AnswerRow> {
-    sql::query(format!("SELECT {ANSWER_COLUMNS} FROM kb_answers WHERE id = ?"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(StorageError::NotFound("answer"))
+    sql::query(format!(
+        "SELECT {ANSWER_COLUMNS} FROM kb_answers WHERE id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(StorageError::NotFound("answer"))
 }
 
 /// A consultation answered at intake.

@@ -26,10 +26,12 @@ pub struct ChannelRow {
 
 /// Returns the profile holding this phone, if any.
 pub async fn profile_by_phone(conn: &mut Conn, phone: &str) -> Result<Option<ProfileRow>> {
-    sql::query("SELECT user_id, phone, opted_out, updated_at FROM resident_profiles WHERE phone = ?")
-        .bind(phone)
-        .fetch_optional(conn)
-        .await
+    sql::query(
+        "SELECT user_id, phone, opted_out, updated_at FROM resident_profiles WHERE phone = ?",
+    )
+    .bind(phone)
+    .fetch_optional(conn)
+    .await
 }
 
 /// Returns a user's profile, if they verified a phone.
@@ -87,7 +89,11 @@ pub async fn channels(conn: &mut Conn, user_id: i64) -> Result<Vec<ChannelRow>> 
 }
 
 /// Replaces a user's channels.
-pub async fn set_channels(conn: &mut Conn, user_id: i64, channels: &[(String, String)]) -> Result<()> {
+pub async fn set_channels(
+    conn: &mut Conn,
+    user_id: i64,
+    channels: &[(String, String)],
+) -> Result<()> {
     sql::query("DELETE FROM resident_channels WHERE user_id = ?")
         .bind(user_id)
         .execute(conn)

@@ -297,7 +297,9 @@ async fn every_endpoint_checks_every_role() {
         (
             Method::POST,
             "/api/v1/consultations".into(),
-            Some(json!({"appeal_type": "咨询", "question": "问", "answer": "答", "channel": "hotline"})),
+            Some(
+                json!({"appeal_type": "咨询", "question": "问", "answer": "答", "channel": "hotline"}),
+            ),
             vec!["admin", "operator", "shiftlead"],
         ),
         // Only residents verified by a phone code propose or support (none of the fixture users).

@@ -299,7 +299,10 @@ async fn the_outbox_delivers_each_event_once_and_retries_a_failing_adapter() {
     assert_eq!(deliver(&app).await, (0, 0, 0));
     assert_eq!(gateway.calls.load(Ordering::SeqCst), 3);
     let keys = gateway.keys.lock().expect("keys").clone();
-    assert!(keys.iter().all(|k| k == &keys[0] && !k.is_empty()), "{keys:?}");
+    assert!(
+        keys.iter().all(|k| k == &keys[0] && !k.is_empty()),
+        "{keys:?}"
+    );
     // The resident sees their messages with the delivery log.
     let (status, mine) = app
         .send(Some(&token), Method::GET, "/api/v1/notify/outbox", None)
@@ -379,7 +382,11 @@ async fn an_opted_out_resident_gets_nothing() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(deliver(&app).await, (0, 0, 0));
-    let kinds: Vec<Value> = sink(&app, phone).await.iter().map(|m| m["kind"].clone()).collect();
+    let kinds: Vec<Value> = sink(&app, phone)
+        .await
+        .iter()
+        .map(|m| m["kind"].clone())
+        .collect();
     assert_eq!(kinds, vec![json!("otp")]);
     let (_, mine) = app
         .send(Some(&token), Method::GET, "/api/v1/notify/outbox", None)
@@ -434,7 +441,13 @@ async fn an_operator_answers_a_consultation_from_the_knowledge_base() {
         .await;
     assert_eq!(status, StatusCode::OK, "{found}");
     assert_eq!(found[0]["id"], answer["id"], "{found}");
-    assert!(found.as_array().expect("found").iter().all(|a| a["id"] != other["id"]));
+    assert!(
+        found
+            .as_array()
+            .expect("found")
+            .iter()
+            .all(|a| a["id"] != other["id"])
+    );
     let (_, cases_before) = app.get("admin", "/api/v1/cases").await;
     let (status, closed) = app
         .post(
@@ -480,7 +493,9 @@ async fn a_proposal_collects_supports_reaches_the_agenda_and_opens_a_tracked_cas
     let third = sign_up(&app, "13900008883").await;
     let proposal = json!({"community_id": community, "title": "在小区东门加装无障碍坡道", "body": "东门台阶高，轮椅和婴儿车进出困难。"});
     // Only verified residents propose; a proposal belongs to a community.
-    let (status, body) = app.post("resident", "/api/v1/proposals", proposal.clone()).await;
+    let (status, body) = app
+        .post("resident", "/api/v1/proposals", proposal.clone())
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(body["code"], "not_verified");
     let (status, body) = app
@@ -494,35 +509,47 @@ async fn a_proposal_collects_supports_reaches_the_agenda_and_opens_a_tracked_cas
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["code"], "not_a_community");
     let (status, created) = app
-        .send(Some(&author), Method::POST, "/api/v1/proposals", Some(proposal))
+        .send(
+            Some(&author),
+            Method::POST,
+            "/api/v1/proposals",
+            Some(proposal),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    assert_eq!((created["state"].clone(), created["threshold"].clone()), (json!("open"), json!(2)));
+    assert_eq!(
+        (created["state"].clone(), created["threshold"].clone()),
+        (json!("open"), json!(2))
+    );
     let id = created["id"].as_i64().expect("id");
     let support = format!("/api/v1/proposals/{id}/support");
     let decision = format!("/api/v1/proposals/{id}/decision");
-    let (status, body) = app
-        .send(Some(&second), Method::POST, &support, None)
-        .await;
+    let (status, body) = app.send(Some(&second), Method::POST, &support, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!((body["supports"].clone(), body["state"].clone()), (json!(1), json!("open")));
+    assert_eq!(
+        (body["supports"].clone(), body["state"].clone()),
+        (json!(1), json!("open"))
+    );
     // One resident, one vote.
-    let (status, body) = app
-        .send(Some(&second), Method::POST, &support, None)
-        .await;
+    let (status, body) = app.send(Some(&second), Method::POST, &support, None).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["code"], "already_supported");
     // Not on the agenda yet: no decision.
     let (status, body) = app
-        .post("shiftlead", &decision, json!({"accepted": true, "reason": "同意"}))
+        .post(
+            "shiftlead",
+            &decision,
+            json!({"accepted": true, "reason": "同意"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["code"], "not_on_agenda");
-    let (status, body) = app
-        .send(Some(&third), Method::POST, &support, None)
-        .await;
+    let (status, body) = app.send(Some(&third), Method::POST, &support, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!((body["supports"].clone(), body["state"].clone()), (json!(2), json!("agenda")));
+    assert_eq!(
+        (body["supports"].clone(), body["state"].clone()),
+        (json!(2), json!("agenda"))
+    );
     let (status, comment) = app
         .send(
             Some(&third),
@@ -534,7 +561,12 @@ async fn a_proposal_collects_supports_reaches_the_agenda_and_opens_a_tracked_cas
     assert_eq!(status, StatusCode::CREATED, "{comment}");
     // Residents do not decide; the meeting's outcome is recorded by staff.
     let (status, _) = app
-        .send(Some(&third), Method::POST, &decision, Some(json!({"accepted": true, "reason": "x"})))
+        .send(
+            Some(&third),
+            Method::POST,
+            &decision,
+            Some(json!({"accepted": true, "reason": "x"})),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, decided) = app
@@ -549,7 +581,9 @@ async fn a_proposal_collects_supports_reaches_the_agenda_and_opens_a_tracked_cas
     let case_id = decided["case_id"].as_i64().expect("a case");
     assert_eq!(decided["case_state"], "received");
     // The case is tracked like any other, and the public page follows it.
-    let (status, body) = app.act("shiftlead", case_id, json!({"action": "register"})).await;
+    let (status, body) = app
+        .act("shiftlead", case_id, json!({"action": "register"}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, public) = app
         .send(None, Method::GET, &format!("/api/v1/proposals/{id}"), None)
@@ -559,12 +593,15 @@ async fn a_proposal_collects_supports_reaches_the_agenda_and_opens_a_tracked_cas
     assert_eq!(public["case_state"], "registered");
     assert_eq!(public["outcome_reason"], "议事会表决通过，由街道组织施工");
     assert_eq!(public["comments"].as_array().map(Vec::len), Some(1));
-    let (status, body) = app
-        .send(Some(&third), Method::POST, &support, None)
-        .await;
+    let (status, body) = app.send(Some(&third), Method::POST, &support, None).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     let (_, listed) = app
-        .send(None, Method::GET, &format!("/api/v1/proposals?community_id={community}"), None)
+        .send(
+            None,
+            Method::GET,
+            &format!("/api/v1/proposals?community_id={community}"),
+            None,
+        )
         .await;
     assert_eq!(listed.as_array().map(Vec::len), Some(1));
 }
@@ -601,7 +638,10 @@ async fn a_resident_joins_a_nearby_open_report_and_hears_its_progress() {
         .clone();
     assert_eq!(report["status"], "open");
     let shown = report.to_string();
-    assert!(!shown.contains("13812345678") && !shown.contains("张三"), "{shown}");
+    assert!(
+        !shown.contains("13812345678") && !shown.contains("张三"),
+        "{shown}"
+    );
     // Reports of the other district are not "nearby".
     let (_, elsewhere) = app
         .send(
@@ -611,7 +651,13 @@ async fn a_resident_joins_a_nearby_open_report_and_hears_its_progress() {
             None,
         )
         .await;
-    assert!(elsewhere.as_array().expect("list").iter().all(|r| r["id"] != case_id));
+    assert!(
+        elsewhere
+            .as_array()
+            .expect("list")
+            .iter()
+            .all(|r| r["id"] != case_id)
+    );
 
     let phone = "13900009999";
     let token = sign_up(&app, phone).await;
@@ -634,6 +680,13 @@ async fn a_resident_joins_a_nearby_open_report_and_hears_its_progress() {
         .await;
     assert_eq!(status, StatusCode::OK);
     deliver(&app).await;
-    let kinds: Vec<Value> = sink(&app, phone).await.iter().map(|m| m["kind"].clone()).collect();
-    assert_eq!(kinds, vec![json!("otp"), json!("merged"), json!("progress")]);
+    let kinds: Vec<Value> = sink(&app, phone)
+        .await
+        .iter()
+        .map(|m| m["kind"].clone())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![json!("otp"), json!("merged"), json!("progress")]
+    );
 }

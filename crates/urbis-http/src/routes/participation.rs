@@ -352,7 +352,10 @@ async fn create_proposal(
         .services
         .create_proposal(&actor, body.community_id, &body.title, &body.body)
         .await?;
-    Ok((StatusCode::CREATED, Json(proposal_response(row, Vec::new()))))
+    Ok((
+        StatusCode::CREATED,
+        Json(proposal_response(row, Vec::new())),
+    ))
 }
 
 /// A proposal with its comments and outcome (public).

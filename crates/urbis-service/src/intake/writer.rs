@@ -140,9 +140,19 @@ impl Staging<'_> {
         cases::insert_appeals(conn, &appeals).await?;
         for s in &self.cases {
             if let Some(user) = reporter_user(s.job) {
-                let body = format!("您反映的问题已受理，案件编号 {}，可凭编号查询进度", s.number);
-                crate::residents::notify_user(conn, user, "received", s.id, &body, s.job.received_at)
-                    .await?;
+                let body = format!(
+                    "您反映的问题已受理，案件编号 {}，可凭编号查询进度",
+                    s.number
+                );
+                crate::residents::notify_user(
+                    conn,
+                    user,
+                    "received",
+                    s.id,
+                    &body,
+                    s.job.received_at,
+                )
+                .await?;
             }
         }
         let records: Vec<NewAudit<'_>> = self

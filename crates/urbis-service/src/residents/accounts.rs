@@ -37,7 +37,10 @@ fn sha256_hex(text: &str) -> String {
 }
 
 fn code_hash(salt: &str, phone_hash: &str, code: &str) -> String {
-    format!("{salt}${}", sha256_hex(&format!("{salt}:{phone_hash}:{code}")))
+    format!(
+        "{salt}${}",
+        sha256_hex(&format!("{salt}:{phone_hash}:{code}"))
+    )
 }
 
 fn code_matches(stored: &str, phone_hash: &str, code: &str) -> bool {
@@ -99,8 +102,8 @@ impl Services {
         let phone = validate_phone(phone)?;
         let config = &self.config().residents;
         let now = self.now();
-        let window = chrono::Duration::from_std(config.code_window)
-            .unwrap_or(chrono::Duration::minutes(15));
+        let window =
+            chrono::Duration::from_std(config.code_window).unwrap_or(chrono::Duration::minutes(15));
         let ttl =
             chrono::Duration::from_std(config.code_ttl).unwrap_or(chrono::Duration::minutes(5));
         let phone_hash = sha256_hex(&phone);
@@ -194,7 +197,10 @@ impl Services {
                     name
                 };
                 let mut username = format!("m{phone}");
-                if users::find_user_by_name(&mut tx, &username).await?.is_some() {
+                if users::find_user_by_name(&mut tx, &username)
+                    .await?
+                    .is_some()
+                {
                     username = format!("m{phone}-{}", stored.id);
                 }
                 // No password: "!" is no PHC string, so a password login never matches.
@@ -263,7 +269,10 @@ impl Services {
     ) -> Result<ResidentProfile> {
         crate::auth::require_role(actor, &[Role::Resident])?;
         if channels.len() > CHANNELS.len() {
-            return Err(ServiceError::invalid("invalid_channel", "too many channels"));
+            return Err(ServiceError::invalid(
+                "invalid_channel",
+                "too many channels",
+            ));
         }
         let mut seen = Vec::new();
         for (channel, address) in channels {
@@ -276,9 +285,7 @@ impl Services {
             seen.push(channel.clone());
             let ok = match channel.as_str() {
                 "sms" => validate_phone(address).is_ok(),
-                "email" => {
-                    address.len() <= 254 && address.contains('@') && !address.contains(' ')
-                }
+                "email" => address.len() <= 254 && address.contains('@') && !address.contains(' '),
                 _ => (1..=64).contains(&address.len()) && !address.contains(' '),
             };
             if !ok {
@@ -290,7 +297,10 @@ impl Services {
         }
         let now = self.now();
         let mut tx = self.db().begin_write().await?;
-        if residents::profile(&mut tx, actor.user_id.0).await?.is_none() {
+        if residents::profile(&mut tx, actor.user_id.0)
+            .await?
+            .is_none()
+        {
             return Err(ServiceError::new(
                 ErrorKind::Conflict,
                 "phone_not_verified",

@@ -44,7 +44,9 @@ pub fn match_score(answer: &AnswerRow, text: &str) -> u32 {
     let chars: Vec<char> = answer.question.chars().collect();
     let mut seen = std::collections::HashSet::new();
     for pair in chars.windows(2) {
-        if pair.iter().all(|c| !c.is_whitespace() && !c.is_ascii_punctuation())
+        if pair
+            .iter()
+            .all(|c| !c.is_whitespace() && !c.is_ascii_punctuation())
             && seen.insert((pair[0], pair[1]))
         {
             let needle: String = pair.iter().collect();
@@ -139,7 +141,10 @@ impl Services {
     ) -> Result<Vec<(AnswerRow, u32)>> {
         crate::auth::require_role(actor, ANSWER_ROLES)?;
         if text.chars().count() > 500 {
-            return Err(ServiceError::invalid("invalid_field", "q: at most 500 characters"));
+            return Err(ServiceError::invalid(
+                "invalid_field",
+                "q: at most 500 characters",
+            ));
         }
         let mut conn = self.db().read().await?;
         let answers = kb::valid_answers(&mut conn, self.now()).await?;
@@ -237,7 +242,10 @@ impl Services {
         actor: &Actor,
         since: DateTime<Utc>,
     ) -> Result<Vec<(String, i64)>> {
-        crate::auth::require_role(actor, &[Role::Operator, Role::ShiftLead, Role::Admin, Role::Leader])?;
+        crate::auth::require_role(
+            actor,
+            &[Role::Operator, Role::ShiftLead, Role::Admin, Role::Leader],
+        )?;
         let mut conn = self.db().read().await?;
         Ok(kb::count_consultations(&mut conn, since).await?)
     }

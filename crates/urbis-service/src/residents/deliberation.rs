@@ -151,7 +151,8 @@ impl Services {
         let now = self.now();
         let mut tx = self.db().begin_write().await?;
         deliberation::get_proposal(&mut tx, id).await?;
-        let comment_id = deliberation::insert_comment(&mut tx, id, actor.user_id.0, &body, now).await?;
+        let comment_id =
+            deliberation::insert_comment(&mut tx, id, actor.user_id.0, &body, now).await?;
         crate::audit::record(
             &mut tx,
             now,
@@ -214,7 +215,11 @@ impl Services {
         } else {
             None
         };
-        let state = if decision.accepted { "accepted" } else { "rejected" };
+        let state = if decision.accepted {
+            "accepted"
+        } else {
+            "rejected"
+        };
         let now = self.now();
         let mut tx = self.db().begin_write().await?;
         if !deliberation::decide(&mut tx, id, state, &reason, case_id, now).await? {

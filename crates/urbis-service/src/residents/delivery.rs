@@ -24,7 +24,8 @@ pub const ROUND_MAX: i64 = 200;
 const LEASE: Duration = Duration::from_secs(120);
 
 /// What a webhook call returns: `Err` with a short reason on failure.
-pub type SendFuture<'a> = Pin<Box<dyn Future<Output = std::result::Result<(), String>> + Send + 'a>>;
+pub type SendFuture<'a> =
+    Pin<Box<dyn Future<Output = std::result::Result<(), String>> + Send + 'a>>;
 
 /// Posts one message to a city's gateway.
 pub trait WebhookSender: Send + Sync {

@@ -91,10 +91,7 @@ pub(crate) async fn notify_user(
     body: &str,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    let key = format!(
-        "case:{case_id}:{kind}:{user_id}:{}",
-        at.timestamp_micros()
-    );
+    let key = format!("case:{case_id}:{kind}:{user_id}:{}", at.timestamp_micros());
     urbis_storage::outbox::enqueue_for_user(conn, user_id, kind, Some(case_id), body, &key, at)
         .await?;
     Ok(())

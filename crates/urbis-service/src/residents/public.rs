@@ -25,7 +25,11 @@ impl Services {
     ) -> Result<Vec<PublicReportRow>> {
         let mut conn = self.db().read().await?;
         let path = match area_id {
-            Some(id) => Some(urbis_storage::reference::get_area(&mut conn, id).await?.path),
+            Some(id) => Some(
+                urbis_storage::reference::get_area(&mut conn, id)
+                    .await?
+                    .path,
+            ),
             None => None,
         };
         let since = self.now() - chrono::Duration::days(MAP_DAYS);
