@@ -209,6 +209,7 @@ pub struct PublicReportRow {
     pub id: i64,
     pub number: String,
     pub title: String,
+    pub text: String,
     pub state: String,
     pub created_at: DateTime<Utc>,
     pub area_id: Option<i64>,
@@ -229,7 +230,7 @@ pub async fn public_reports(
 ) -> Result<Vec<PublicReportRow>> {
     let pattern = path_prefix.map(|p| format!("{p}%"));
     sql::query(
-        "SELECT c.id, c.number, c.title, c.state, c.created_at, c.area_id, a.name AS area_name,
+        "SELECT c.id, c.number, c.title, c.text, c.state, c.created_at, c.area_id, a.name AS area_name,
              a.center_lat, a.center_lon, k.name AS category_name
          FROM cases c LEFT JOIN areas a ON a.id = c.area_id
              LEFT JOIN categories k ON k.id = c.category_id

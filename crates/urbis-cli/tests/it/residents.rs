@@ -116,6 +116,7 @@ async fn a_resident_signs_up_with_a_code_from_the_sink_and_bad_codes_are_refused
         .await;
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!(me["role"], "resident");
+    assert!(!me["username"].as_str().expect("username").contains("1111"), "{me}");
     // A used code does not log in twice.
     let (status, body) = verify(&app, phone, &code).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");

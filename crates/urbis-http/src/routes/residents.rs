@@ -403,7 +403,15 @@ async fn public_reports(
             .map(|r| PublicReport {
                 id: r.id,
                 number: r.number,
-                title: urbis_text::pii::mask(&r.title),
+                // A report without a title shows the start of its text, masked like the title.
+                title: urbis_text::pii::mask(if r.title.trim().is_empty() {
+                    &r.text
+                } else {
+                    &r.title
+                })
+                .chars()
+                .take(40)
+                .collect(),
                 status: if matches!(r.state.as_str(), "closed" | "evaluated") {
                     "closed"
                 } else {

@@ -196,12 +196,13 @@ impl Services {
                 } else {
                     name
                 };
-                let mut username = format!("m{phone}");
+                // The username carries no phone number (it shows in staff lists and logs).
+                let mut username = format!("m{}", &phone_hash[..12]);
                 if users::find_user_by_name(&mut tx, &username)
                     .await?
                     .is_some()
                 {
-                    username = format!("m{phone}-{}", stored.id);
+                    username = format!("m{}-{}", &phone_hash[..12], stored.id);
                 }
                 // No password: "!" is no PHC string, so a password login never matches.
                 let row = users::insert_user(
