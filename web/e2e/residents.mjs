@@ -114,7 +114,7 @@ export async function residentsChecks(t) {
       body: { question: `居住证办理需要什么材料（${stamp}）`, answer: '身份证、租房合同或房产证明，到社区服务站办理，15 个工作日领证。', keywords: ['居住证', '材料'] },
     });
     const before = await api('GET', '/api/v1/consultations/counts', { token: tok.admin });
-    const n = (rows) => rows.find((r) => r.appeal_type === '咨询')?.count ?? 0;
+    const n = (rows) => rows.find((r) => r.appeal_type === 'enquiry')?.count ?? 0;
     await goto(p, 'answers');
     await p.fill('#kb-q', '请问办居住证要带哪些材料');
     await p.locator(`.kb-use[data-id="${answer.id}"]`).waitFor();

@@ -784,6 +784,12 @@ const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "case_appeal_types",
+        order: "case_id",
+        identity: None,
+        columns: &[("case_id", Int), ("appeal_type", Text)],
+    },
+    Table {
         name: "kb_answers",
         order: "id",
         identity: Some("id"),

@@ -247,3 +247,28 @@ pub async fn public_reports(
     .fetch_all(conn)
     .await
 }
+
+/// Records the appeal type a case was filed with.
+pub async fn set_appeal_type(conn: &mut Conn, case_id: i64, appeal_type: &str) -> Result<()> {
+    sql::query(
+        "INSERT INTO case_appeal_types (case_id, appeal_type) VALUES (?, ?)
+         ON CONFLICT (case_id) DO NOTHING",
+    )
+    .bind(case_id)
+    .bind(appeal_type)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Counts cases reported since `since` per appeal type (cases filed without one are left out).
+pub async fn count_case_types(conn: &mut Conn, since: DateTime<Utc>) -> Result<Vec<(String, i64)>> {
+    sql::query(
+        "SELECT t.appeal_type, CAST(COUNT(*) AS BIGINT) FROM case_appeal_types t
+         JOIN cases c ON c.id = t.case_id WHERE c.created_at >= ?
+         GROUP BY t.appeal_type ORDER BY t.appeal_type",
+    )
+    .bind(since)
+    .fetch_all(conn)
+    .await
+}

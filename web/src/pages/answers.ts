@@ -30,7 +30,8 @@ export async function answersPage(ctx: Ctx): Promise<void> {
   const status = statusBox();
   const loadCounts = async () => {
     const rows = await get<{ appeal_type: string; count: number }[]>('/api/v1/consultations/counts', { signal: ctx.signal });
-    const text = rows.map((r) => `${r.appeal_type} ${r.count}`).join(' · ') || '0';
+    const names: Record<string, [string, string]> = { enquiry: ['咨询', 'Enquiries'], suggestion: ['建议', 'Suggestions'] };
+    const text = rows.map((r) => `${names[r.appeal_type] ? L(...names[r.appeal_type]) : r.appeal_type} ${r.count}`).join(' · ') || '0';
     replace(counts, L(`近 30 天即时答复（不计入案件）：${text}`, `Answered at intake in 30 days (not cases): ${text}`));
   };
   const record = async (a: Answer, btn: HTMLButtonElement) => {

@@ -295,6 +295,12 @@ async fn every_endpoint_checks_every_role() {
             vec!["admin", "operator", "shiftlead", "leader"],
         ),
         (
+            Method::GET,
+            "/api/v1/stats/appeal-types".into(),
+            None,
+            vec!["admin", "operator", "shiftlead", "leader"],
+        ),
+        (
             Method::POST,
             "/api/v1/consultations".into(),
             Some(

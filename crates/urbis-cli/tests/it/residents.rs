@@ -116,7 +116,10 @@ async fn a_resident_signs_up_with_a_code_from_the_sink_and_bad_codes_are_refused
         .await;
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!(me["role"], "resident");
-    assert!(!me["username"].as_str().expect("username").contains("1111"), "{me}");
+    assert!(
+        !me["username"].as_str().expect("username").contains("1111"),
+        "{me}"
+    );
     // A used code does not log in twice.
     let (status, body) = verify(&app, phone, &code).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
@@ -472,9 +475,53 @@ async fn an_operator_answers_a_consultation_from_the_knowledge_base() {
     assert_eq!(body["code"], "needs_case");
     let (status, counts) = app.get("leader", "/api/v1/consultations/counts").await;
     assert_eq!(status, StatusCode::OK, "{counts}");
-    assert_eq!(counts, json!([{"appeal_type": "咨询", "count": 1}]));
+    assert_eq!(counts, json!([{"appeal_type": "enquiry", "count": 1}]));
     let (_, cases_after) = app.get("admin", "/api/v1/cases").await;
     assert_eq!(cases_before, cases_after, "a consultation opens no case");
+    // Appeal types are told apart at intake and counted apart from consultations.
+    let f = app.fixture.clone();
+    for (kind, text) in [
+        ("投诉", "夜间施工噪音扰民严重"),
+        ("complaint", "小区门口占道经营严重"),
+        ("help", "独居老人摔倒需要帮助"),
+    ] {
+        let (status, body) = app
+            .post(
+                "operator",
+                "/api/v1/appeals",
+                json!({"text": text, "area_id": f.grid_a, "category_id": f.category, "appeal_type": kind}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, body) = app
+        .post(
+            "operator",
+            "/api/v1/appeals",
+            json!({"text": "测试类型", "area_id": f.grid_a, "appeal_type": "闲聊"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, types) = app.get("leader", "/api/v1/stats/appeal-types").await;
+    assert_eq!(status, StatusCode::OK, "{types}");
+    let row = |kind: &str| {
+        types
+            .as_array()
+            .expect("types")
+            .iter()
+            .find(|r| r["appeal_type"] == kind)
+            .map(|r| {
+                (
+                    r["cases"].as_i64().expect("cases"),
+                    r["consultations"].as_i64().expect("n"),
+                )
+            })
+            .expect("every type is listed")
+    };
+    assert_eq!(row("complaint"), (2, 0));
+    assert_eq!(row("help"), (1, 0));
+    assert_eq!(row("enquiry"), (0, 1));
+    assert_eq!(row("report"), (0, 0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -23,6 +23,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(search_answers))
         .routes(routes!(record_consultation))
         .routes(routes!(consultation_counts))
+        .routes(routes!(appeal_type_counts))
         .routes(routes!(list_proposals, create_proposal))
         .routes(routes!(get_proposal))
         .routes(routes!(support_proposal))
@@ -89,7 +90,7 @@ pub struct SearchQuery {
 pub struct ConsultationRequest {
     /// The answer used, from the knowledge base.
     pub kb_id: Option<i64>,
-    /// 咨询 or 建议 (投诉/求助/举报 are filed as appeals).
+    /// `enquiry` or `suggestion` (咨询/建议); 投诉/求助/举报 are filed as appeals.
     pub appeal_type: String,
     pub question: String,
     /// The operator's own answer when no knowledge-base answer fits.
@@ -219,6 +220,39 @@ async fn consultation_counts(
         counts
             .into_iter()
             .map(|(appeal_type, count)| ConsultationCount { appeal_type, count })
+            .collect(),
+    ))
+}
+
+/// Appeals of one type: cases filed with it and consultations closed at intake, apart.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppealTypeCount {
+    pub appeal_type: String,
+    pub appeal_type_zh: String,
+    pub cases: i64,
+    pub consultations: i64,
+}
+
+/// Counts appeals per type (投诉/求助/咨询/建议/举报): cases and consultations apart.
+#[utoipa::path(get, path = "/api/v1/stats/appeal-types", tag = "participation", params(CountsQuery),
+    responses((status = 200, body = [AppealTypeCount]), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+async fn appeal_type_counts(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiQuery(query): ApiQuery<CountsQuery>,
+) -> ApiResult<Json<Vec<AppealTypeCount>>> {
+    let days = query.days.unwrap_or(30).clamp(1, 366);
+    let since = state.services.now() - chrono::Duration::days(days);
+    let counts = state.services.appeal_type_counts(&actor, since).await?;
+    Ok(Json(
+        counts
+            .into_iter()
+            .map(|(kind, cases, consultations)| AppealTypeCount {
+                appeal_type: kind.as_str().to_owned(),
+                appeal_type_zh: kind.title_zh().to_owned(),
+                cases,
+                consultations,
+            })
             .collect(),
     ))
 }

@@ -139,6 +139,9 @@ impl Staging<'_> {
             self.cases.iter().map(|s| appeal_row(s.job, s.id)).collect();
         cases::insert_appeals(conn, &appeals).await?;
         for s in &self.cases {
+            if let Some(kind) = s.job.appeal.appeal_type {
+                urbis_storage::residents::set_appeal_type(conn, s.id, kind.as_str()).await?;
+            }
             if let Some(user) = reporter_user(s.job) {
                 let body = format!(
                     "您反映的问题已受理，案件编号 {}，可凭编号查询进度",

@@ -3,13 +3,11 @@
 //! once with the answer, in their own table, so they are counted apart from cases.
 
 use chrono::{DateTime, Utc};
+use urbis_domain::appeal::AppealType;
 use urbis_domain::role::{Actor, Role};
 use urbis_storage::kb::{self, AnswerRow, ConsultationRow};
 
 use crate::{Result, ServiceError, Services};
-
-/// The appeal types told apart at intake (诉求类型).
-pub const APPEAL_TYPES: [&str; 5] = ["投诉", "求助", "咨询", "建议", "举报"];
 
 /// An answer to store.
 #[derive(Debug, Clone)]
@@ -70,6 +68,7 @@ fn bounded(field: &'static str, text: &str, max: usize) -> Result<String> {
 }
 
 const ANSWER_ROLES: &[Role] = &[Role::Operator, Role::ShiftLead, Role::Admin];
+const COUNT_ROLES: &[Role] = &[Role::Operator, Role::ShiftLead, Role::Admin, Role::Leader];
 
 impl Services {
     /// Adds a policy answer (admins).
@@ -169,13 +168,13 @@ impl Services {
         new: &NewConsultation,
     ) -> Result<ConsultationRow> {
         crate::auth::require_role(actor, ANSWER_ROLES)?;
-        if !APPEAL_TYPES.contains(&new.appeal_type.as_str()) {
+        let Some(appeal_type) = AppealType::parse(&new.appeal_type) else {
             return Err(ServiceError::invalid(
                 "invalid_appeal_type",
-                "appeal_type: 投诉, 求助, 咨询, 建议 or 举报",
+                "appeal_type: enquiry, suggestion, complaint, help or report (咨询/建议/投诉/求助/举报)",
             ));
-        }
-        if new.appeal_type != "咨询" && new.appeal_type != "建议" {
+        };
+        if !matches!(appeal_type, AppealType::Enquiry | AppealType::Suggestion) {
             return Err(ServiceError::invalid(
                 "needs_case",
                 "only 咨询 and 建议 close at intake; file the others as appeals",
@@ -211,7 +210,7 @@ impl Services {
             &ConsultationRow {
                 id: 0,
                 kb_id: new.kb_id,
-                appeal_type: new.appeal_type.clone(),
+                appeal_type: appeal_type.as_str().to_owned(),
                 question,
                 answer,
                 channel: new.channel.clone(),
@@ -242,11 +241,30 @@ impl Services {
         actor: &Actor,
         since: DateTime<Utc>,
     ) -> Result<Vec<(String, i64)>> {
-        crate::auth::require_role(
-            actor,
-            &[Role::Operator, Role::ShiftLead, Role::Admin, Role::Leader],
-        )?;
+        crate::auth::require_role(actor, COUNT_ROLES)?;
         let mut conn = self.db().read().await?;
         Ok(kb::count_consultations(&mut conn, since).await?)
+    }
+
+    /// Counts appeals since `since` per appeal type: cases (filed with a type) and consultations
+    /// closed at intake, apart; every type is listed.
+    pub async fn appeal_type_counts(
+        &self,
+        actor: &Actor,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(AppealType, i64, i64)>> {
+        crate::auth::require_role(actor, COUNT_ROLES)?;
+        let mut conn = self.db().read().await?;
+        let cases = urbis_storage::residents::count_case_types(&mut conn, since).await?;
+        let consultations = kb::count_consultations(&mut conn, since).await?;
+        let count = |rows: &[(String, i64)], kind: AppealType| {
+            rows.iter()
+                .find(|(name, _)| name == kind.as_str())
+                .map_or(0, |(_, n)| *n)
+        };
+        Ok(AppealType::ALL
+            .into_iter()
+            .map(|kind| (kind, count(&cases, kind), count(&consultations, kind)))
+            .collect())
     }
 }

@@ -196,6 +196,7 @@ impl Services {
         }
         let case_id = if decision.accepted {
             let input = AppealInput {
+                appeal_type: Some("suggestion".into()),
                 channel: Some("web".into()),
                 title: Some(format!("协商议事：{}", proposal.title)),
                 text: format!("{}\n（社区协商议事会议通过：{reason}）", proposal.body),

@@ -71,6 +71,12 @@ CREATE TABLE sink_messages (
 );
 CREATE INDEX sink_messages_address ON sink_messages(address, id);
 
+-- The appeal type (诉求类型) given at intake, one row per case that had one.
+CREATE TABLE case_appeal_types (
+    case_id      INTEGER PRIMARY KEY REFERENCES cases(id),
+    appeal_type  TEXT    NOT NULL
+);
+
 -- One-stop answers (一次性答复): policy answers and the consultations answered from them.
 CREATE TABLE kb_answers (
     id          INTEGER PRIMARY KEY,
