@@ -87,6 +87,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::sensors::router())
         .merge(routes::residents::router())
         .merge(routes::participation::router())
+        .merge(routes::polls::router())
 }
 
 /// Largest request body accepted anywhere.

@@ -61,7 +61,7 @@ pub mod rows {
     pub use urbis_storage::attachments::AttachmentRow;
     pub use urbis_storage::audit::AuditRow;
     pub use urbis_storage::cases::{AppealRow, CaseRow};
-    pub use urbis_storage::deliberation::{CommentRow, ProposalRow};
+    pub use urbis_storage::deliberation::{CommentRow, PollRow, ProposalRow};
     pub use urbis_storage::geo::{AssetRow, ResponsibilityGridRow};
     pub use urbis_storage::kb::{AnswerRow, ConsultationRow};
     pub use urbis_storage::open311::ClientRow;

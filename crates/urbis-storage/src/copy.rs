@@ -857,6 +857,36 @@ const TABLES: &[Table] = &[
             ("created_at", Time),
         ],
     },
+    Table {
+        name: "opinion_polls",
+        order: "id",
+        identity: Some("id"),
+        columns: &[
+            ("id", Int),
+            ("area_id", Int),
+            ("title", Text),
+            ("question", Text),
+            ("options", Text),
+            ("allow_text", Bool),
+            ("min_cell", Int),
+            ("opens_at", Time),
+            ("closes_at", Time),
+            ("created_by", Int),
+            ("created_at", Time),
+        ],
+    },
+    Table {
+        name: "opinion_answers",
+        order: "poll_id, user_id",
+        identity: None,
+        columns: &[
+            ("poll_id", Int),
+            ("user_id", Int),
+            ("option_idx", Int),
+            ("text", Text),
+            ("created_at", Time),
+        ],
+    },
 ];
 
 /// What one table holds: its rows and a SHA-256 over them in the canonical form.

@@ -1,5 +1,5 @@
 //! Community deliberation (协商议事, migration `0017_residents.sql`): proposals, one support per
-//! resident, comments, and the outcome.
+//! resident, comments, and the outcome; opinion polls (征集意见) and their answers.
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
@@ -184,6 +184,101 @@ pub async fn list_comments(conn: &mut Conn, proposal_id: i64) -> Result<Vec<Comm
          WHERE m.proposal_id = ? ORDER BY m.id LIMIT 500",
     )
     .bind(proposal_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// An opinion poll; `options` holds one option per line.
+#[derive(Debug, Clone, FromRow)]
+pub struct PollRow {
+    pub id: i64,
+    pub area_id: Option<i64>,
+    pub title: String,
+    pub question: String,
+    pub options: String,
+    pub allow_text: bool,
+    pub min_cell: i64,
+    pub opens_at: DateTime<Utc>,
+    pub closes_at: DateTime<Utc>,
+    pub created_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+const POLL_COLUMNS: &str = "id, area_id, title, question, options, allow_text, min_cell, opens_at, \
+     closes_at, created_by, created_at";
+
+/// Inserts a poll and returns it.
+pub async fn insert_poll(conn: &mut Conn, poll: &PollRow) -> Result<PollRow> {
+    sql::query(format!(
+        "INSERT INTO opinion_polls (area_id, title, question, options, allow_text, min_cell, opens_at,
+             closes_at, created_by, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {POLL_COLUMNS}"
+    ))
+    .bind(poll.area_id)
+    .bind(&poll.title)
+    .bind(&poll.question)
+    .bind(&poll.options)
+    .bind(poll.allow_text)
+    .bind(poll.min_cell)
+    .bind(poll.opens_at)
+    .bind(poll.closes_at)
+    .bind(poll.created_by)
+    .bind(poll.created_at)
+    .fetch_one(conn)
+    .await
+}
+
+/// Returns one poll.
+pub async fn get_poll(conn: &mut Conn, id: i64) -> Result<PollRow> {
+    sql::query(format!(
+        "SELECT {POLL_COLUMNS} FROM opinion_polls WHERE id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(StorageError::NotFound("poll"))
+}
+
+/// Lists polls, newest first.
+pub async fn list_polls(conn: &mut Conn, limit: i64) -> Result<Vec<PollRow>> {
+    sql::query(format!(
+        "SELECT {POLL_COLUMNS} FROM opinion_polls ORDER BY id DESC LIMIT ?"
+    ))
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Records one answer; returns false when this user already answered.
+pub async fn insert_answer(
+    conn: &mut Conn,
+    poll_id: i64,
+    user_id: i64,
+    option_idx: Option<i64>,
+    text: &str,
+    at: DateTime<Utc>,
+) -> Result<bool> {
+    let n = sql::query(
+        "INSERT INTO opinion_answers (poll_id, user_id, option_idx, text, created_at)
+         VALUES (?, ?, ?, ?, ?) ON CONFLICT (poll_id, user_id) DO NOTHING",
+    )
+    .bind(poll_id)
+    .bind(user_id)
+    .bind(option_idx)
+    .bind(text)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(n > 0)
+}
+
+/// Counts a poll's answers per option (`None`: free text only) and returns (option, count).
+pub async fn count_answers(conn: &mut Conn, poll_id: i64) -> Result<Vec<(Option<i64>, i64)>> {
+    sql::query(
+        "SELECT option_idx, CAST(COUNT(*) AS BIGINT) FROM opinion_answers WHERE poll_id = ?
+         GROUP BY option_idx ORDER BY option_idx",
+    )
+    .bind(poll_id)
     .fetch_all(conn)
     .await
 }

@@ -40,7 +40,18 @@ function myCases(cases: Case[], signal: AbortSignal): HTMLElement {
     'ul',
     { class: 'plain' },
     cases.map((c) => {
-      const item = h('li', { class: 'card', 'data-case': c.number }, h('h3', null, `${c.number} · ${c.title || c.text.slice(0, 30)}`), h('p', null, L('状态：', 'State: '), stateName(c.state)));
+      const steps = h('ol', { class: 'timeline' });
+      const trail = h('details', null, h('summary', null, L('办理过程', 'Progress')), steps);
+      trail.addEventListener('toggle', async () => {
+        if (!trail.open || steps.childElementCount) return;
+        try {
+          const t = await get<{ reply: string | null; steps: { at: string; summary: string }[] }>(`/api/v1/public/cases/${encodeURIComponent(c.number)}/timeline`, { signal });
+          replace(steps, t.steps.map((s) => h('li', null, `${fmtTime(s.at, lang())} ${s.summary}`)), t.reply ? h('li', null, L('答复：', 'Reply: '), t.reply) : null);
+        } catch {
+          replace(steps, h('li', null, L('暂时无法加载。', 'Could not load.')));
+        }
+      });
+      const item = h('li', { class: 'card', 'data-case': c.number }, h('h3', null, `${c.number} · ${c.title || c.text.slice(0, 30)}`), h('p', null, L('状态：', 'State: '), stateName(c.state)), trail);
       if (c.state === 'closed') {
         const st = statusBox();
         const buttons = ['satisfied', 'basically_satisfied', 'dissatisfied'].map((s) => {

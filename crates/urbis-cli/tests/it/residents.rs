@@ -75,7 +75,7 @@ async fn sign_up(app: &TestApp, phone: &str) -> String {
         .iter()
         .rev()
         .find(|m| m["kind"] == "otp")
-        .expect("a code in the sink");
+        .unwrap_or_else(|| panic!("no code in the sink for {phone}: {messages:?}"));
     let code = code_in(last["body"].as_str().expect("body"));
     let (status, body) = verify(app, phone, &code).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -736,5 +736,129 @@ async fn a_resident_joins_a_nearby_open_report_and_hears_its_progress() {
     assert_eq!(
         kinds,
         vec![json!("otp"), json!("merged"), json!("progress")]
+    );
+    // The public page: dated steps in plain words, nothing personal.
+    let number = filed["number"].as_str().expect("number");
+    let (status, timeline) = app
+        .send(
+            None,
+            Method::GET,
+            &format!("/api/v1/public/cases/{number}/timeline"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{timeline}");
+    let steps: Vec<&str> = timeline["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| s["summary"].as_str().expect("summary"))
+        .collect();
+    assert_eq!(steps.len(), 3, "{timeline}");
+    assert!(
+        steps[0].starts_with("诉求已受理") && steps[2].starts_with("已派遣"),
+        "{steps:?}"
+    );
+    assert_eq!(timeline["status"], "open");
+    assert!(!timeline.to_string().contains("13812345678"), "{timeline}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_publishes_its_results_after_closing_with_small_cells_suppressed() {
+    let start = start_time();
+    let clock = Clock::manual(start);
+    let app = TestApp::start_with(clock.clone(), |_| {}).await;
+    let closes = start + Duration::days(7);
+    let (status, poll) = app
+        .post(
+            "leader",
+            "/api/v1/polls",
+            json!({"title": "滨河公园改造", "question": "您最希望增加什么设施？", "options": ["健身步道", "儿童乐园", "停车场"],
+                   "allow_text": true, "min_cell": 3, "closes_at": closes}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{poll}");
+    let id = poll["id"].as_i64().expect("id");
+    let (status, _) = app
+        .post(
+            "resident",
+            "/api/v1/polls",
+            json!({"title": "t", "question": "q", "options": ["a"], "closes_at": closes}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let answers = format!("/api/v1/polls/{id}/answers");
+    // Three choose the footpath, one the playground, one writes.
+    let mut tokens = Vec::new();
+    for (i, body) in [
+        json!({"option": 0}),
+        json!({"option": 0}),
+        json!({"option": 0, "text": "希望有夜间照明"}),
+        json!({"option": 1}),
+        json!({"text": "多种树"}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let token = sign_up(&app, &format!("1370000000{i}")).await;
+        let (status, reply) = app
+            .send(Some(&token), Method::POST, &answers, Some(body))
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{reply}");
+        tokens.push(token);
+    }
+    let (status, body) = app
+        .send(
+            Some(&tokens[0]),
+            Method::POST,
+            &answers,
+            Some(json!({"option": 2})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "already_answered");
+    let (status, body) = app
+        .send(
+            None,
+            Method::GET,
+            &format!("/api/v1/polls/{id}/results"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "poll_open");
+    clock.set(closes + Duration::minutes(1));
+    let late = sign_up(&app, "13700000009").await;
+    let (status, body) = app
+        .send(
+            Some(&late),
+            Method::POST,
+            &answers,
+            Some(json!({"option": 1})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "poll_closed");
+    let (status, results) = app
+        .send(
+            None,
+            Method::GET,
+            &format!("/api/v1/polls/{id}/results"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{results}");
+    let counts: Vec<Value> = results["counts"]
+        .as_array()
+        .expect("counts")
+        .iter()
+        .map(|c| c["count"].clone())
+        .collect();
+    assert_eq!(counts, vec![json!(3), Value::Null, Value::Null]);
+    assert_eq!(results["free_text"], Value::Null);
+    assert_eq!(results["total"], json!(5));
+    assert!(
+        !results.to_string().contains("种树"),
+        "free texts are never published"
     );
 }

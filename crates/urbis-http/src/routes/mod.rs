@@ -9,6 +9,7 @@ pub(crate) mod events;
 pub(crate) mod geo;
 pub(crate) mod insight;
 pub(crate) mod participation;
+pub(crate) mod polls;
 pub(crate) mod public;
 pub(crate) mod residents;
 pub(crate) mod sensors;

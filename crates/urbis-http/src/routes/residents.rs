@@ -29,6 +29,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sink))
         .routes(routes!(public_reports))
         .routes(routes!(join_case))
+        .routes(routes!(public_timeline))
 }
 
 /// A phone to send a one-time code to.
@@ -441,4 +442,55 @@ async fn join_case(
 ) -> ApiResult<StatusCode> {
     state.services.join_case(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// One dated step of a case, in plain words.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineStep {
+    pub at: String,
+    /// Open311's extended status after the step (`open`, `in_progress`, `fixed`, …).
+    pub status: String,
+    pub summary: String,
+}
+
+/// A case's public page: what was reported (masked), where it stands, the official reply and
+/// the dated steps.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineResponse {
+    pub number: String,
+    pub title: String,
+    pub category_name: Option<String>,
+    pub state: String,
+    /// `open` or `closed`.
+    pub status: String,
+    pub reply: Option<String>,
+    pub rating: Option<String>,
+    pub steps: Vec<TimelineStep>,
+}
+
+/// A case's public timeline in plain words with the official reply (no login).
+#[utoipa::path(get, path = "/api/v1/public/cases/{number}/timeline", tag = "residents", params(("number" = String, Path)),
+    responses((status = 200, body = TimelineResponse), (status = 404, body = ErrorBody, description = "`case_not_found`")))]
+async fn public_timeline(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+) -> ApiResult<Json<TimelineResponse>> {
+    let (case, notes) = state.services.public_timeline(&number).await?;
+    Ok(Json(TimelineResponse {
+        number: case.number,
+        title: case.title,
+        category_name: case.category_name,
+        state: case.state,
+        status: if case.closed { "closed" } else { "open" }.to_owned(),
+        reply: case.reply,
+        rating: case.rating,
+        steps: notes
+            .into_iter()
+            .map(|n| TimelineStep {
+                at: urbis_service::time::to_db(n.at),
+                status: n.status.as_str().to_owned(),
+                summary: n.summary,
+            })
+            .collect(),
+    }))
 }

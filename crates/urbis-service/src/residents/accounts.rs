@@ -141,7 +141,8 @@ impl Services {
                 kind: "otp",
                 case_id: None,
                 body: &body,
-                dedup_key: &format!("otp:{code_id}"),
+                // Code ids come back after a purge on SQLite; the salt keeps the key unique.
+                dedup_key: &format!("otp:{code_id}:{salt}"),
                 at: now,
             },
         )

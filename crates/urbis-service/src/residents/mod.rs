@@ -1,6 +1,6 @@
 //! Residents in the loop (issue 21): phone accounts with one-time codes (`accounts`), the
 //! notification outbox and its delivery worker (`delivery`), one-stop answers from the knowledge
-//! base (`answers`), community deliberation (`deliberation`), and the public map of recent
+//! base (`answers`), community deliberation (`deliberation`) and opinion polls (`polls`), and the public map of recent
 //! reports with joining an open case instead of filing a duplicate (`public`).
 //!
 //! Every message to a person is an `outbox` row written in the transaction of its event
@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod answers;
 pub mod deliberation;
 pub mod delivery;
+pub mod polls;
 pub mod public;
 
 use std::collections::BTreeMap;

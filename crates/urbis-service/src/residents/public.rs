@@ -8,6 +8,7 @@ use urbis_storage::cases::{self, NotificationRow};
 use urbis_storage::residents::{self, PublicReportRow};
 
 use crate::case_rows::{format_ids, parse_ids, save_case};
+use crate::open311::PublicNote;
 use crate::{ErrorKind, Result, ServiceError, Services};
 
 /// Most residents joined to one case.
@@ -106,5 +107,25 @@ impl Services {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+impl Services {
+    /// Returns a case's public page: the lookup by number (masked title, state, the official
+    /// reply) and its dated steps in plain words (no staff names, notes masked), oldest first.
+    pub async fn public_timeline(
+        &self,
+        number: &str,
+    ) -> Result<(crate::attachments::PublicCase, Vec<PublicNote>)> {
+        let case = self.public_case(number).await?;
+        let mut conn = self.db().read().await?;
+        let row = urbis_storage::public::get_by_number(&mut conn, &case.number).await?;
+        let mut notes = Vec::new();
+        for change in urbis_storage::open311::state_changes(&mut conn, &[row.id]).await? {
+            if let Some(note) = crate::open311::public::note_of(&change)? {
+                notes.push(note);
+            }
+        }
+        Ok((case, notes))
     }
 }

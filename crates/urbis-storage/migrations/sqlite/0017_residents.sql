@@ -131,3 +131,27 @@ CREATE TABLE proposal_comments (
     created_at   TEXT    NOT NULL
 );
 CREATE INDEX proposal_comments_proposal ON proposal_comments(proposal_id, id);
+
+-- Opinion collection (征集意见): a question with options and/or free text, open for a period;
+-- results are published after it closes with cells below `min_cell` suppressed.
+CREATE TABLE opinion_polls (
+    id          INTEGER PRIMARY KEY,
+    area_id     INTEGER REFERENCES areas(id),
+    title       TEXT    NOT NULL,
+    question    TEXT    NOT NULL,
+    options     TEXT    NOT NULL,
+    allow_text  INTEGER NOT NULL,
+    min_cell    INTEGER NOT NULL,
+    opens_at    TEXT NOT NULL,
+    closes_at   TEXT NOT NULL,
+    created_by  INTEGER REFERENCES users(id),
+    created_at  TEXT NOT NULL
+);
+CREATE TABLE opinion_answers (
+    poll_id     INTEGER NOT NULL REFERENCES opinion_polls(id),
+    user_id     INTEGER NOT NULL REFERENCES users(id),
+    option_idx  INTEGER,
+    text        TEXT    NOT NULL,
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (poll_id, user_id)
+);
