@@ -106,6 +106,15 @@ export async function residentsChecks(t) {
     return `${own.number} rated; ${messages} messages listed`;
   });
 
+  await step('resident-answers-a-poll', page, async () => {
+    await goto(page, 'community');
+    const poll = page.locator('[data-poll]').filter({ has: page.locator('input[type=radio]') }).first();
+    await poll.locator('input[type=radio]').first().check();
+    await poll.locator('button.primary').click();
+    await poll.locator('.status.ok').waitFor();
+    return 'answered the open poll';
+  });
+
   const operator = await actor(browser, 'operator', 'answers');
   await step('operator-answers-from-the-knowledge-base', operator.page, async () => {
     const p = operator.page;

@@ -90,10 +90,83 @@ function proposalCard(p: Proposal, resident: boolean, reload: () => void): HTMLE
   return card;
 }
 
+interface Poll {
+  id: number;
+  title: string;
+  question: string;
+  options: string[];
+  allow_text: boolean;
+  min_cell: number;
+  opens_at: string;
+  closes_at: string;
+}
+
+interface PollResults {
+  counts: { option: string; count: number | null }[];
+  free_text: number | null;
+  total: number | null;
+}
+
+function pollCard(p: Poll, resident: boolean): HTMLElement {
+  const st = statusBox();
+  const closed = Date.parse(p.closes_at) <= Date.now();
+  const card = h(
+    'article',
+    { class: 'card', 'data-poll': p.id, 'aria-labelledby': `poll-${p.id}` },
+    h('h3', { id: `poll-${p.id}` }, p.title),
+    h('p', null, p.question),
+    h('p', { class: 'muted' }, L(`截止 ${fmtTime(p.closes_at, lang())}`, `Closes ${fmtTime(p.closes_at, lang())}`)),
+  );
+  if (closed) {
+    const show = h('button', { type: 'button' }, L('查看结果', 'Results'));
+    const out = h('ul', { class: 'plain' });
+    show.addEventListener('click', async () => {
+      try {
+        const r = await get<PollResults>(`/api/v1/polls/${p.id}/results`);
+        const few = L(`少于 ${p.min_cell}，不公布`, `fewer than ${p.min_cell}, not shown`);
+        replace(out, r.counts.map((c) => h('li', null, `${c.option}：${c.count ?? few}`)), h('li', null, L('合计：', 'Total: '), String(r.total ?? few)));
+      } catch (e) {
+        showError(st, e);
+      }
+    });
+    card.append(show, out, st);
+    return card;
+  }
+  if (!resident) return card;
+  const name = `poll-opt-${p.id}`;
+  const choices = p.options.map((o, i) => {
+    const id = `${name}-${i}`;
+    return h('div', { class: 'field check' }, h('input', { type: 'radio', name, id, value: i }), h('label', { for: id }, o));
+  });
+  const text = p.allow_text ? h('textarea', { id: `poll-text-${p.id}`, maxlength: '1000', rows: '2' }) : null;
+  const send = h('button', { type: 'button', class: 'primary' }, L('提交意见', 'Send'));
+  send.addEventListener('click', async () => {
+    const picked = card.querySelector<HTMLInputElement>(`input[name="${name}"]:checked`);
+    const body: Record<string, unknown> = {};
+    if (picked) body.option = Number(picked.value);
+    if (text?.value.trim()) body.text = text.value.trim();
+    try {
+      await post(`/api/v1/polls/${p.id}/answers`, body);
+      showOk(st, L('感谢您的意见。', 'Thank you.'));
+      send.disabled = true;
+    } catch (e) {
+      showError(st, e);
+    }
+  });
+  card.append(
+    h('fieldset', null, h('legend', null, L('您的选择', 'Your choice')), choices),
+    text ? h('div', { class: 'field' }, h('label', { for: text.id }, L('其他意见（可选）', 'Other comments (optional)')), text) : '',
+    send,
+    st,
+  );
+  return card;
+}
+
 export async function communityPage(ctx: Ctx): Promise<void> {
   const user = me();
   const resident = user?.role === 'resident';
   const list = h('div', { id: 'proposals', 'aria-live': 'polite' });
+  const polls = h('div', { id: 'polls' });
   const areas = user ? await get<Area[]>('/api/v1/areas', { signal: ctx.signal }).catch(() => [] as Area[]) : [];
   const communities = areas.filter((a) => a.level === 'community');
   const pick = h('select', { id: 'community' }, h('option', { value: '' }, L('全部社区', 'All communities')), communities.map((a) => h('option', { value: a.id }, a.name)));
@@ -139,6 +212,10 @@ export async function communityPage(ctx: Ctx): Promise<void> {
     communities.length ? h('div', { class: 'field' }, h('label', { for: 'community' }, L('社区', 'Community')), pick) : null),
     form,
     list,
+    h('h2', null, L('征集意见', 'Have your say')),
+    polls,
   );
   await load();
+  const rows = await get<Poll[]>('/api/v1/polls', { signal: ctx.signal });
+  replace(polls, rows.length ? rows.map((p) => pollCard(p, resident)) : h('p', { class: 'muted' }, L('暂无征集。', 'No open questions.')));
 }

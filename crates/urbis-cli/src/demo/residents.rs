@@ -1,8 +1,9 @@
-//! The demo city's one-stop answers: a few policy answers for the hotline's knowledge base
-//! (written for the demo; no real policy text).
+//! The demo city's one-stop answers (a few policy answers for the hotline's knowledge base,
+//! written for the demo; no real policy text) and one open opinion poll.
 
 use urbis_service::Services;
 use urbis_service::residents::answers::NewAnswer;
+use urbis_service::residents::polls::NewPoll;
 
 /// Adds the sample policy answers; returns a line for the log.
 pub(super) async fn seed(services: &Services) -> anyhow::Result<String> {
@@ -51,5 +52,25 @@ pub(super) async fn seed(services: &Services) -> anyhow::Result<String> {
             .await
             .map_err(e)?;
     }
-    Ok(format!("{} policy answers", answers.len()))
+    services
+        .create_poll(
+            &admin,
+            &NewPoll {
+                area_id: None,
+                title: "滨河公园改造征集意见".into(),
+                question: "滨河公园明年改造，您最希望增加哪项设施？".into(),
+                options: vec![
+                    "夜间照明的健身步道".into(),
+                    "儿童游乐场".into(),
+                    "公共厕所".into(),
+                ],
+                allow_text: true,
+                min_cell: Some(5),
+                opens_at: None,
+                closes_at: services.now() + chrono::Duration::days(14),
+            },
+        )
+        .await
+        .map_err(e)?;
+    Ok(format!("{} policy answers, one open poll", answers.len()))
 }
