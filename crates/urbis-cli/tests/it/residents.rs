@@ -139,6 +139,15 @@ async fn a_resident_signs_up_with_a_code_from_the_sink_and_bad_codes_are_refused
         .await
         .expect("codes");
     assert!(hashes.iter().all(|h| !h.contains(&code)));
+    let stored: Vec<String> =
+        urbis_storage::sql::query("SELECT body FROM outbox WHERE kind = 'otp' AND state = 'sent'")
+            .scalars(&mut app.services.db().read().await.expect("read"))
+            .await
+            .expect("outbox");
+    assert!(
+        !stored.is_empty() && stored.iter().all(|b| !b.contains(&code)),
+        "{stored:?}"
+    );
     // The same phone logs in again to the same account.
     let again = sign_up(&app, phone).await;
     let (_, me_again) = app

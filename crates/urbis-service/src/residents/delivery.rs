@@ -149,7 +149,11 @@ impl Services {
         let mut conn = self.db().read().await?;
         let rows = outbox::list(&mut conn, user, limit.clamp(1, 500)).await?;
         let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
+        for mut row in rows {
+            // A code is for its phone only, even while it waits for delivery.
+            if row.kind == "otp" {
+                row.body = "[验证码 one-time code]".into();
+            }
             let log = outbox::deliveries(&mut conn, row.id).await?;
             out.push((row, log));
         }
