@@ -66,7 +66,9 @@ export async function residentsChecks(t) {
   let own = null;
   await step('resident-joins-a-nearby-open-report', page, async () => {
     need(!other.merged, `the hotline report was merged into ${other.number}`);
-    await page.selectOption('#near-area', String(community.id));
+    // While reporting: choosing the place in the portal lists the open reports there.
+    await goto(page, 'portal');
+    await page.selectOption('select[name=area]', String(community.id));
     const join = page.locator(`[data-join="${other.number}"]`);
     await join.waitFor();
     await join.click();
@@ -76,7 +78,7 @@ export async function residentsChecks(t) {
       body: { text: `阳光社区南门外人行道被货车长期占用，行人只能走机动车道（${stamp}）`, category_id: category.id, area_id: community.id },
     });
     need(!own.merged, `the resident's report was merged into ${own.number}`);
-    return `joined ${other.number}`;
+    return `joined ${other.number} from the portal's report form`;
   });
 
   await step('resident-receives-progress-in-the-sink', null, async () => {

@@ -2,22 +2,11 @@
 // it is closed, open reports already filed near them (join one instead of filing a duplicate),
 // their notification channels with opt-out, and the messages sent to them.
 
-import { act, get, qs, call, post, type Area, type Case } from '../api';
+import { act, get, call, type Area, type Case } from '../api';
+import { nearbyPanel } from './nearby';
 import { fmtTime, h, replace, showError, showOk, statusBox } from '../dom';
 import { L, lang, satisfactionName, stateName } from '../i18n';
 import type { Ctx } from '../page';
-
-interface Report {
-  id: number;
-  number: string;
-  title: string;
-  state: string;
-  status: string;
-  created_at: string;
-  area_name: string | null;
-  lat: number | null;
-  lon: number | null;
-}
 
 interface Profile {
   phone: string | null;
@@ -78,32 +67,9 @@ function myCases(cases: Case[], signal: AbortSignal): HTMLElement {
 function nearby(areas: Area[], signal: AbortSignal): HTMLElement {
   const grids = areas.filter((a) => a.level === 'grid' || a.level === 'community');
   const select = h('select', { id: 'near-area' }, h('option', { value: '' }, L('（选择您所在的网格）', '(choose where you are)')), grids.map((a) => h('option', { value: a.id }, a.name)));
-  const list = h('ul', { class: 'plain', id: 'near-list', 'aria-live': 'polite' });
+  const panel = nearbyPanel(signal);
   const st = statusBox();
-  const load = async () => {
-    if (!select.value) return replace(list);
-    const reports = await get<Report[]>(`/api/v1/public/reports${qs({ area_id: select.value, open: true, limit: 20 })}`, { signal });
-    replace(
-      list,
-      reports.length
-        ? reports.map((r) => {
-            const join = h('button', { type: 'button', 'data-join': r.number }, L('我也遇到了，加入', 'Me too — join'));
-            join.addEventListener('click', async () => {
-              join.disabled = true;
-              try {
-                await post(`/api/v1/cases/${r.id}/join`);
-                showOk(st, L(`已加入案件 ${r.number}，办理进展会通知您。`, `You joined case ${r.number}; you will hear of its progress.`));
-              } catch (e) {
-                showError(st, e);
-                join.disabled = false;
-              }
-            });
-            return h('li', { class: 'card' }, h('h3', null, r.title), h('p', { class: 'muted' }, `${r.number} · ${r.area_name ?? ''} · ${stateName(r.state)} · ${fmtTime(r.created_at, lang())}`), join);
-          })
-        : h('li', { class: 'muted' }, L('附近暂无未办结的问题。', 'No open reports near you.')),
-    );
-  };
-  select.addEventListener('change', () => void load().catch((e) => showError(st, e)));
+  select.addEventListener('change', () => void panel.show(select.value));
   const locate = h('button', { type: 'button' }, L('使用我的位置', 'Use my location'));
   locate.addEventListener('click', () => {
     if (!navigator.geolocation) return showError(st, L('浏览器不支持定位。', 'This browser cannot locate you.'));
@@ -118,7 +84,7 @@ function nearby(areas: Area[], signal: AbortSignal): HTMLElement {
         }
         if (best) {
           select.value = String(best.id);
-          void load().catch((e) => showError(st, e));
+          void panel.show(select.value);
         }
       },
       () => showError(st, L('无法获取位置，请手动选择。', 'Could not locate you; choose by hand.')),
@@ -132,7 +98,7 @@ function nearby(areas: Area[], signal: AbortSignal): HTMLElement {
     h('div', { class: 'field' }, h('label', { for: 'near-area' }, L('位置', 'Place')), select),
     locate,
     st,
-    list,
+    panel.el,
   );
 }
 
