@@ -256,3 +256,34 @@ impl AppealInput {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appeal_types_parse_by_wire_or_chinese_name() {
+        for kind in AppealType::ALL {
+            assert_eq!(AppealType::parse(kind.as_str()), Some(kind));
+            assert_eq!(AppealType::parse(kind.title_zh()), Some(kind));
+        }
+        assert_eq!(AppealType::parse("闲聊"), None);
+        let input = AppealInput {
+            text: "路灯不亮".into(),
+            appeal_type: Some("闲聊".into()),
+            ..AppealInput::default()
+        };
+        assert_eq!(
+            input.validate(Channel::Web).map_err(|e| e.field),
+            Err("appeal_type")
+        );
+        let input = AppealInput {
+            appeal_type: Some("咨询".into()),
+            ..input
+        };
+        assert_eq!(
+            input.validate(Channel::Web).map(|a| a.appeal_type),
+            Ok(Some(AppealType::Enquiry))
+        );
+    }
+}
