@@ -50,19 +50,32 @@ impl Services {
         tx.commit().await?;
         let config = &self.config().residents;
         let mut report = RoundReport::default();
-        for message in claimed {
-            let adapter = config.adapter(&message.channel);
-            let (name, outcome) = match &adapter {
-                Adapter::Sink => ("sink", Ok(())),
-                Adapter::Webhook { url } => ("webhook", webhooks.send(url, &message).await),
+        // The sink's messages of the round are recorded in one transaction.
+        let (sunk, posted): (Vec<OutboxRow>, Vec<OutboxRow>) = claimed
+            .into_iter()
+            .partition(|m| config.adapter(&m.channel) == Adapter::Sink);
+        if !sunk.is_empty() {
+            let at = self.now();
+            let mut tx = self.db().begin_write().await?;
+            for message in &sunk {
+                outbox::sink(&mut tx, message, at).await?;
+                outbox::mark_sent(&mut tx, message.id, at).await?;
+                outbox::log_attempt(&mut tx, message.id, message.attempts, "sink", true, "", at)
+                    .await?;
+            }
+            tx.commit().await?;
+            report.sent += u32::try_from(sunk.len()).unwrap_or(u32::MAX);
+        }
+        for message in posted {
+            let Adapter::Webhook { url } = config.adapter(&message.channel) else {
+                continue;
             };
+            let name = "webhook";
+            let outcome = webhooks.send(&url, &message).await;
             let at = self.now();
             let mut tx = self.db().begin_write().await?;
             match outcome {
                 Ok(()) => {
-                    if adapter == Adapter::Sink {
-                        outbox::sink(&mut tx, &message, at).await?;
-                    }
                     outbox::mark_sent(&mut tx, message.id, at).await?;
                     outbox::log_attempt(&mut tx, message.id, message.attempts, name, true, "", at)
                         .await?;
