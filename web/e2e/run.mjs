@@ -557,6 +557,7 @@ async function main() {
       browser, BASE, PASSWORD, step, need, actor, api, goto, waitReady, shot, SHOTS, TIMEOUT, stamp, story, PNG, requireEndpoint,
       pages: { operator, lead, dispatcher, handler, supervisor, admin, dash },
     });
+    await (await import('./residents.mjs')).residentsChecks({ browser, BASE, PASSWORD, step, need, actor, api, goto, waitReady, TIMEOUT, stamp, AXE });
 
     // Accessibility audits of every page, in both languages for the portal.
     const audits = [

@@ -33,6 +33,10 @@ const dataPage = lazy(() => import('./pages/data').then((m) => m.dataPage));
 const openDataPage = lazy(() => import('./pages/opendata').then((m) => m.openDataPage));
 const insightPage = lazy(() => import('./pages/insight').then((m) => m.insightPage));
 const sensorsPage = lazy(() => import('./pages/sensors').then((m) => m.sensorsPage));
+const joinPage = lazy(() => import('./pages/join').then((m) => m.joinPage));
+const mePage = lazy(() => import('./pages/me').then((m) => m.mePage));
+const communityPage = lazy(() => import('./pages/community').then((m) => m.communityPage));
+const answersPage = lazy(() => import('./pages/answers').then((m) => m.answersPage));
 
 interface Route {
   title: () => string;
@@ -62,9 +66,13 @@ const ROUTES: Record<string, Route> = {
   admin: { title: () => L('系统管理', 'Administration'), roles: PAGE_ROLES.admin, page: adminPage },
   data: { title: () => L('数据共享', 'Data sharing'), roles: PAGE_ROLES.data, page: dataPage },
   'open-data': { title: () => L('数据开放', 'Open data'), roles: null, page: openDataPage },
+  join: { title: () => L('手机号登录', 'Phone login'), roles: null, page: joinPage },
+  me: { title: () => L('我的', 'My page'), roles: PAGE_ROLES.me, page: mePage },
+  community: { title: () => L('社区议事', 'Community'), roles: null, page: communityPage },
+  answers: { title: () => L('一次性答复', 'One-stop answers'), roles: PAGE_ROLES.answers, page: answersPage },
 };
 
-const NAV_ORDER = ['portal', 'hotline', 'dispatch', 'workbench', 'dashboard', 'insight', 'sensors', 'admin', 'data', 'open-data'];
+const NAV_ORDER = ['portal', 'hotline', 'dispatch', 'workbench', 'dashboard', 'insight', 'sensors', 'admin', 'data', 'open-data', 'me', 'community', 'answers'];
 
 const LARGE_KEY = 'urbis.large';
 

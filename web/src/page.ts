@@ -32,6 +32,10 @@ export const PAGE_ROLES: Record<string, string[] | null> = {
   admin: ['admin'],
   data: ['data_officer', 'admin'],
   'open-data': null,
+  join: null,
+  me: ['resident'],
+  community: null,
+  answers: ['operator', 'shift_lead', 'admin'],
 };
 
 /** The page a role starts on. */

@@ -25,6 +25,9 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     pub time_zone: Option<String>,
     pub skip_integrity_check: Option<bool>,
+    pub sms_webhook: Option<String>,
+    pub email_webhook: Option<String>,
+    pub wechat_webhook: Option<String>,
 }
 
 /// Largest configuration file read.
@@ -84,6 +87,15 @@ pub fn apply(args: &mut ServeArgs, matches: &ArgMatches) -> anyhow::Result<()> {
     }
     if let (true, Some(skip)) = (unset("skip_integrity_check"), file.skip_integrity_check) {
         args.skip_integrity_check = skip;
+    }
+    if let (true, Some(url)) = (unset("sms_webhook"), file.sms_webhook) {
+        args.sms_webhook = Some(url);
+    }
+    if let (true, Some(url)) = (unset("email_webhook"), file.email_webhook) {
+        args.email_webhook = Some(url);
+    }
+    if let (true, Some(url)) = (unset("wechat_webhook"), file.wechat_webhook) {
+        args.wechat_webhook = Some(url);
     }
     Ok(())
 }

@@ -212,6 +212,7 @@ pub async fn cases(args: ImportCasesArgs) -> anyhow::Result<ExitCode> {
         let category_id = resolve("category", &category_of, "category");
         let area_id = resolve("area", &area_of, "area code");
         let input = AppealInput {
+            appeal_type: None,
             channel: Some(args.channel.clone()),
             title: get(row, "title"),
             text: text_cols

@@ -51,6 +51,16 @@ pub struct ServeArgs {
     /// Password for the `admin` account created on an empty database (else one is generated and printed).
     #[arg(long, env = "URBIS_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
+    /// The city's SMS gateway: outbox messages on channel `sms` are POSTed there as JSON
+    /// (without it they go to the local sink, `GET /api/v1/notify/sink`).
+    #[arg(long, env = "URBIS_SMS_WEBHOOK")]
+    pub sms_webhook: Option<String>,
+    /// The city's e-mail gateway for channel `email` (else the local sink).
+    #[arg(long, env = "URBIS_EMAIL_WEBHOOK")]
+    pub email_webhook: Option<String>,
+    /// The city's WeChat template-message gateway for channel `wechat` (else the local sink).
+    #[arg(long, env = "URBIS_WECHAT_WEBHOOK")]
+    pub wechat_webhook: Option<String>,
     #[command(flatten)]
     pub mqtt: crate::sensors::MqttArgs,
 }
@@ -166,6 +176,27 @@ fn write_admin_password(db: &Path, password: &str) -> anyhow::Result<std::path::
     Ok(path)
 }
 
+/// The notification adapters: each channel with a webhook posts there, the others go to the sink.
+fn resident_config(args: &ServeArgs) -> anyhow::Result<urbis_service::residents::ResidentConfig> {
+    use urbis_service::residents::{Adapter, ResidentConfig};
+    let mut config = ResidentConfig::default();
+    for (channel, url) in [
+        ("sms", &args.sms_webhook),
+        ("email", &args.email_webhook),
+        ("wechat", &args.wechat_webhook),
+    ] {
+        if let Some(url) = url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                anyhow::bail!("the {channel} webhook must be an http(s) URL");
+            }
+            config
+                .adapters
+                .insert(channel.to_owned(), Adapter::Webhook { url: url.clone() });
+        }
+    }
+    Ok(config)
+}
+
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let durability = if args.relaxed {
@@ -179,6 +210,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         time_zone,
         sla_interval: Duration::from_secs(args.sla_interval_secs.max(1)),
         public_url: public_url(args.public_url.as_deref(), args.listen)?,
+        residents: resident_config(&args)?,
         ..ServiceConfig::default()
     };
     let services = Services::start(db, config)
@@ -244,6 +276,8 @@ pub async fn serve_with(
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = services.spawn_sla_worker(stopped);
+    // Notifications leave through the outbox worker (it ends when the services stop).
+    let outbox = urbis_http::spawn_outbox_worker(services.clone(), Duration::from_secs(2));
     // NGSI-LD subscriptions are notified of what the sensor subscriber stores.
     let notifier = ingest
         .is_some()
@@ -278,6 +312,9 @@ pub async fn serve_with(
     }
     if let Some(notifier) = notifier {
         notifier.abort();
+    }
+    if tokio::time::timeout(SHUTDOWN_GRACE, outbox).await.is_err() {
+        tracing::warn!("outbox worker did not finish its round in time");
     }
     if let Some(ingest) = ingest
         && tokio::time::timeout(SHUTDOWN_GRACE, ingest.stop())

@@ -59,6 +59,61 @@ pub mod limits {
     pub const PHOTO_URL_MAX_CHARS: usize = 500;
 }
 
+/// What a resident wants (诉求类型), told apart at intake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppealType {
+    /// 投诉: something is wrong and someone is responsible.
+    Complaint,
+    /// 求助: the caller needs help.
+    Help,
+    /// 咨询: a question (often answered at once from the knowledge base).
+    Enquiry,
+    /// 建议: a suggestion.
+    Suggestion,
+    /// 举报: a report of wrongdoing.
+    Report,
+}
+
+impl AppealType {
+    /// Every type.
+    pub const ALL: [AppealType; 5] = [
+        AppealType::Complaint,
+        AppealType::Help,
+        AppealType::Enquiry,
+        AppealType::Suggestion,
+        AppealType::Report,
+    ];
+
+    /// Returns the stable storage and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppealType::Complaint => "complaint",
+            AppealType::Help => "help",
+            AppealType::Enquiry => "enquiry",
+            AppealType::Suggestion => "suggestion",
+            AppealType::Report => "report",
+        }
+    }
+
+    /// Returns the Chinese name.
+    pub fn title_zh(self) -> &'static str {
+        match self {
+            AppealType::Complaint => "投诉",
+            AppealType::Help => "求助",
+            AppealType::Enquiry => "咨询",
+            AppealType::Suggestion => "建议",
+            AppealType::Report => "举报",
+        }
+    }
+
+    /// Parses the wire name or the Chinese name.
+    pub fn parse(s: &str) -> Option<AppealType> {
+        AppealType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s || t.title_zh() == s)
+    }
+}
+
 /// A validated appeal, ready to be stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewAppeal {
@@ -72,6 +127,7 @@ pub struct NewAppeal {
     pub category_id: Option<CategoryId>,
     pub area_id: Option<AreaId>,
     pub urgent: bool,
+    pub appeal_type: Option<AppealType>,
 }
 
 /// Raw appeal fields before validation.
@@ -88,6 +144,8 @@ pub struct AppealInput {
     pub category_id: Option<i64>,
     pub area_id: Option<i64>,
     pub urgent: Option<bool>,
+    /// 投诉/求助/咨询/建议/举报, by wire or Chinese name.
+    pub appeal_type: Option<String>,
 }
 
 /// A field that failed validation.
@@ -174,7 +232,17 @@ impl AppealInput {
             }
             _ => return Err(invalid("lat", "lat and lon go together")),
         };
+        let appeal_type = match self.appeal_type.as_deref() {
+            None | Some("") => None,
+            Some(name) => Some(AppealType::parse(name).ok_or_else(|| {
+                invalid(
+                    "appeal_type",
+                    "one of complaint, help, enquiry, suggestion, report (投诉/求助/咨询/建议/举报)",
+                )
+            })?),
+        };
         Ok(NewAppeal {
+            appeal_type,
             channel,
             title,
             text,
@@ -186,5 +254,36 @@ impl AppealInput {
             area_id: self.area_id.map(AreaId),
             urgent: self.urgent.unwrap_or(false),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appeal_types_parse_by_wire_or_chinese_name() {
+        for kind in AppealType::ALL {
+            assert_eq!(AppealType::parse(kind.as_str()), Some(kind));
+            assert_eq!(AppealType::parse(kind.title_zh()), Some(kind));
+        }
+        assert_eq!(AppealType::parse("闲聊"), None);
+        let input = AppealInput {
+            text: "路灯不亮".into(),
+            appeal_type: Some("闲聊".into()),
+            ..AppealInput::default()
+        };
+        assert_eq!(
+            input.validate(Channel::Web).map_err(|e| e.field),
+            Err("appeal_type")
+        );
+        let input = AppealInput {
+            appeal_type: Some("咨询".into()),
+            ..input
+        };
+        assert_eq!(
+            input.validate(Channel::Web).map(|a| a.appeal_type),
+            Ok(Some(AppealType::Enquiry))
+        );
     }
 }

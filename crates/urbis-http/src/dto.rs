@@ -310,6 +310,8 @@ pub struct AppealRequest {
     pub category_id: Option<i64>,
     pub area_id: Option<i64>,
     pub urgent: Option<bool>,
+    /// 诉求类型: `complaint`, `help`, `enquiry`, `suggestion` or `report` (or 投诉/求助/咨询/建议/举报).
+    pub appeal_type: Option<String>,
 }
 
 /// What intake answers.

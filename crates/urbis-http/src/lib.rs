@@ -15,6 +15,7 @@ pub mod server;
 mod telemetry;
 
 pub use ngsild::spawn_notifier as spawn_ngsild_notifier;
+pub use routes::residents::spawn_outbox_worker;
 pub use server::serve;
 
 use std::sync::{Arc, OnceLock};
@@ -84,6 +85,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::public::router())
         .merge(routes::sharing::router())
         .merge(routes::sensors::router())
+        .merge(routes::residents::router())
+        .merge(routes::participation::router())
+        .merge(routes::polls::router())
 }
 
 /// Largest request body accepted anywhere.

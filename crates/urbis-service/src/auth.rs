@@ -301,6 +301,11 @@ impl Services {
             }
         };
         guards.account_succeeded(&account);
+        self.open_session(&user).await
+    }
+
+    /// Opens a session for a user who proved who they are (a password, a one-time code).
+    pub(crate) async fn open_session(&self, user: &UserRow) -> Result<Login> {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let token = hex::encode(bytes);
@@ -312,7 +317,7 @@ impl Services {
         // Expired sessions go as new ones come.
         users::purge_expired_sessions(&mut conn, now).await?;
         users::insert_session(&mut conn, &token_hash(&token), user.id, now, expires_at).await?;
-        let actor = actor_for(&mut conn, &user).await?;
+        let actor = actor_for(&mut conn, user).await?;
         conn.commit().await?;
         self.inner
             .sessions

@@ -31,6 +31,8 @@ pub struct ServiceConfig {
     pub security: crate::guard::SecurityLimits,
     /// How intake tells that an appeal repeats an open case.
     pub repeat_rule: crate::dedup::RepeatRule,
+    /// Residents' accounts, notification adapters and deliberation.
+    pub residents: crate::residents::ResidentConfig,
 }
 
 impl Default for ServiceConfig {
@@ -49,6 +51,7 @@ impl Default for ServiceConfig {
             public_url: "http://127.0.0.1:8080".into(),
             security: crate::guard::SecurityLimits::default(),
             repeat_rule: crate::dedup::RepeatRule::default(),
+            residents: crate::residents::ResidentConfig::default(),
         }
     }
 }

@@ -34,6 +34,7 @@ pub mod metrics;
 pub mod open311;
 pub mod opendata;
 pub mod reference;
+pub mod residents;
 pub mod routing;
 pub mod sensors;
 pub mod sharing;
@@ -61,10 +62,14 @@ pub mod rows {
     pub use urbis_storage::attachments::AttachmentRow;
     pub use urbis_storage::audit::AuditRow;
     pub use urbis_storage::cases::{AppealRow, CaseRow};
+    pub use urbis_storage::deliberation::{CommentRow, PollRow, ProposalRow};
     pub use urbis_storage::geo::{AssetRow, ResponsibilityGridRow};
+    pub use urbis_storage::kb::{AnswerRow, ConsultationRow};
     pub use urbis_storage::open311::ClientRow;
     pub use urbis_storage::opendata::{ReleaseHead, ReleaseRow};
+    pub use urbis_storage::outbox::{DeliveryRow, OutboxRow, SinkRow};
     pub use urbis_storage::reference::{AreaRow, CalendarDayRow, RuleRow};
+    pub use urbis_storage::residents::PublicReportRow;
     pub use urbis_storage::sharing::{GrantRow, RequestRow as SharingRequestRow, ResourceRow};
     pub use urbis_storage::users::UserRow;
 }

@@ -21,6 +21,7 @@ export async function loginPage(ctx: Ctx): Promise<void> {
     submit,
     status,
     h('p', null, h('a', { href: '#/portal' }, L('不登录，直接反映问题', 'Report a problem without logging in'))),
+    h('p', null, h('a', { href: '#/join' }, L('市民用手机号验证码登录或注册', 'Residents: log in or sign up with a phone code'))),
   );
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();

@@ -7,6 +7,7 @@ import { field, fmtTime, h, replace, showError, showInfo, showOk, statusBox } fr
 import { L, lang, satisfactionName, stateName } from '../i18n';
 import type { Ctx } from '../page';
 import { areaPath, areasFromGeo, byId, categoryPath, loadAreas, loadCategories } from '../ref';
+import { nearbyPanel } from './nearby';
 import { addressSearch, categorySelect, contentKeys, counted, mapPicker, officialReply, photoPicker, progress, selectByCode, stateBadge, suggestPanel } from '../widgets';
 
 interface PublicCase {
@@ -49,6 +50,9 @@ export async function portalPage(ctx: Ctx): Promise<void> {
   const name = h('input', { name: 'reporter_name', autocomplete: 'name' });
   const phone = h('input', { name: 'reporter_phone', type: 'tel', autocomplete: 'tel', inputmode: 'tel' });
   const areaSel = h('select', { name: 'area' }, h('option', { value: '' }, L('按地图或地址确定', 'From the map or address')));
+  // Open reports in the chosen area, to join instead of filing a duplicate (issue 21).
+  const nearby = nearbyPanel(ctx.signal);
+  areaSel.addEventListener('change', () => void nearby.show(areaSel.value));
   for (const a of areas.filter((a) => PORTAL_LEVELS.includes(a.level))) {
     const depth = a.level === 'district' ? 0 : a.level === 'street' ? 1 : 2;
     areaSel.append(h('option', { value: String(a.id) }, `${'\u3000'.repeat(depth)}${a.name}`));
@@ -89,7 +93,7 @@ export async function portalPage(ctx: Ctx): Promise<void> {
     field(L('标题（可选）', 'Short title (optional)'), title),
     field(L('问题分类', 'Category'), category),
     h('div', { class: 'field check' }, urgent, h('label', { for: (urgent.id = 'portal-urgent') }, L('紧急（危及安全）', 'Urgent (a danger to people)'))),
-    h('fieldset', null, h('legend', null, L('位置', 'Location')), addr.el, areas.length ? field(L('所在区域', 'Area'), areaSel) : null, mapBox, located),
+    h('fieldset', null, h('legend', null, L('位置', 'Location')), addr.el, areas.length ? field(L('所在区域', 'Area'), areaSel) : null, mapBox, located, nearby.el),
     photos.el,
     h('fieldset', null, h('legend', null, L('联系方式（可选，仅工作人员可见）', 'Contact (optional, seen only by staff)')), field(L('姓名', 'Name'), name), field(L('电话', 'Phone'), phone)),
     submit,
@@ -357,6 +361,7 @@ export async function portalPage(ctx: Ctx): Promise<void> {
         if (loc?.found) {
           const finest = [...loc.areas].reverse().find((a) => areaSel.querySelector(`option[value="${a.id}"]`));
           if (finest) areaSel.value = String(finest.id);
+          if (finest) void nearby.show(areaSel.value);
         }
         suggest.trigger();
       },

@@ -258,6 +258,7 @@ pub(super) async fn seed_cases(
                     &city.operator
                 };
                 let input = AppealInput {
+                    appeal_type: None,
                     channel: Some(if by_resident { "web" } else { "hotline" }.into()),
                     title: Some(format!(
                         "{}：{}",

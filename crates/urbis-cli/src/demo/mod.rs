@@ -26,6 +26,7 @@ use urbis_service::{Clock, ServiceConfig, Services};
 pub(crate) mod catalog;
 mod history;
 mod map;
+mod residents;
 mod seed;
 mod sharing;
 
@@ -94,6 +95,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .map_err(|err| anyhow::format_err!("{err}"))?;
     let opened = sharing::seed(&services).await?;
     eprintln!("open data: {opened}");
+    let answers = residents::seed(&services).await?;
+    eprintln!("knowledge base: {answers}");
     services.db().close().await;
     eprintln!(
         "seeded {} cases ({} workflow steps) in {:.1}s",

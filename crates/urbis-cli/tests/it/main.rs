@@ -20,6 +20,7 @@ mod ops;
 mod permissions;
 mod reliability;
 mod repeats;
+mod residents;
 mod rollup;
 mod security;
 mod sensors;

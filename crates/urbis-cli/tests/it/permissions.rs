@@ -252,6 +252,102 @@ async fn every_endpoint_checks_every_role() {
             None,
             admin_only.to_vec(),
         ),
+        // Residents in the loop (issue 21).
+        (
+            Method::GET,
+            "/api/v1/notify/outbox".into(),
+            None,
+            vec!["admin", "resident", "resident2"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/notify/deliver".into(),
+            Some(json!({})),
+            admin_only.to_vec(),
+        ),
+        (
+            Method::GET,
+            "/api/v1/notify/sink".into(),
+            None,
+            admin_only.to_vec(),
+        ),
+        (
+            Method::GET,
+            "/api/v1/me/profile".into(),
+            None,
+            vec!["resident", "resident2"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/kb/answers".into(),
+            Some(json!({"question": "问", "answer": "答", "keywords": ["问"]})),
+            admin_only.to_vec(),
+        ),
+        (
+            Method::GET,
+            "/api/v1/kb/search?q=x".into(),
+            None,
+            vec!["admin", "operator", "shiftlead"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/consultations/counts".into(),
+            None,
+            vec!["admin", "operator", "shiftlead", "leader"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/stats/appeal-types".into(),
+            None,
+            vec!["admin", "operator", "shiftlead", "leader"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/consultations".into(),
+            Some(
+                json!({"appeal_type": "咨询", "question": "问", "answer": "答", "channel": "hotline"}),
+            ),
+            vec!["admin", "operator", "shiftlead"],
+        ),
+        // Only residents verified by a phone code propose or support (none of the fixture users).
+        (
+            Method::POST,
+            "/api/v1/proposals".into(),
+            Some(json!({"community_id": f.grid_a, "title": "t", "body": "b"})),
+            Vec::new(),
+        ),
+        (
+            Method::POST,
+            "/api/v1/proposals/999999/support".into(),
+            None,
+            Vec::new(),
+        ),
+        (
+            Method::POST,
+            "/api/v1/proposals/999999/decision".into(),
+            Some(json!({"accepted": false, "reason": "不符合条件"})),
+            vec!["admin", "shiftlead"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/polls".into(),
+            Some(
+                json!({"title": "t", "question": "q", "options": ["a"], "closes_at": "2099-01-01T00:00:00Z"}),
+            ),
+            vec!["admin", "leader"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/polls/999999/answers".into(),
+            Some(json!({"option": 0})),
+            Vec::new(),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/cases/{case_id}/join"),
+            None,
+            vec!["resident", "resident2"],
+        ),
     ];
     for (method, path, body, allowed) in &endpoints {
         // Anonymous callers are refused everywhere except intake.

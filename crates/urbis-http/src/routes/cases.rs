@@ -130,6 +130,7 @@ async fn submit_appeal(
         None => None,
     };
     let input = AppealInput {
+        appeal_type: body.appeal_type,
         channel: body.channel,
         title: body.title,
         text: body.text,

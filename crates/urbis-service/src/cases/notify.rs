@@ -62,6 +62,12 @@ pub(super) async fn notify_reporters(
     users.extend(parse_ids(&case.co_reporters));
     users.dedup();
     for user in users {
+        crate::residents::notify_user(conn, user, kind, case.id, message, at).await?;
+        // Only the first reporter rates; a closed case asks them to.
+        if kind == "closed" && Some(user) == case.reporter_user_id {
+            let ask = format!("请对案件 {} 的办理结果进行评价", case.number);
+            crate::residents::notify_user(conn, user, "rate", case.id, &ask, at).await?;
+        }
         cases::insert_notification(
             conn,
             &NotificationRow {

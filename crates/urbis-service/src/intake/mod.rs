@@ -377,5 +377,10 @@ fn content_hash(appeal: &NewAppeal) -> String {
         hasher.update(field.as_bytes());
         hasher.update([0x1f]);
     }
+    // Hashed only when given, so keys stored before appeal types keep their hash.
+    if let Some(kind) = appeal.appeal_type {
+        hasher.update(kind.as_str().as_bytes());
+        hasher.update([0x1f]);
+    }
     hex::encode(hasher.finalize())
 }

@@ -171,9 +171,20 @@ impl Joined {
     }
 }
 
-/// Stores the residents' "merged" notices.
+/// Stores the residents' "merged" notices, in the app and in the notification outbox.
 pub(super) async fn notify(conn: &mut Conn, notifications: &[NotificationRow]) -> Result<()> {
     for row in notifications {
+        if let Some(user) = row.user_id {
+            crate::residents::notify_user(
+                conn,
+                user,
+                &row.kind,
+                row.case_id,
+                &row.message,
+                row.created_at,
+            )
+            .await?;
+        }
         cases::insert_notification(conn, row).await?;
     }
     Ok(())

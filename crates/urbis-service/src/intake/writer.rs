@@ -161,6 +161,28 @@ impl Staging<'_> {
             appeals.push((id, appeal_row(job, case_id)));
         }
         cases::insert_appeals(conn, &appeals).await?;
+        // The appeal's type (投诉/求助/…) and the resident's "received" message, for new cases.
+        for entry in &self.entries {
+            let Entry::New(s) = entry else { continue };
+            if let Some(kind) = s.job.appeal.appeal_type {
+                urbis_storage::residents::set_appeal_type(conn, s.id, kind.as_str()).await?;
+            }
+            if let Some(user) = reporter_user(s.job) {
+                let body = format!(
+                    "您反映的问题已受理，案件编号 {}，可凭编号查询进度",
+                    s.number
+                );
+                crate::residents::notify_user(
+                    conn,
+                    user,
+                    "received",
+                    s.id,
+                    &body,
+                    s.job.received_at,
+                )
+                .await?;
+            }
+        }
         let details: Vec<String> = self
             .entries
             .iter()

@@ -10,7 +10,7 @@
 
 mod dates;
 mod media;
-mod public;
+pub(crate) mod public;
 mod requests;
 mod services;
 mod updates;

@@ -166,6 +166,7 @@ impl Services {
             present(&submission.last_name).unwrap_or("")
         );
         let input = AppealInput {
+            appeal_type: None,
             channel: Some("api".into()),
             title: Some(service.name.clone()),
             text,

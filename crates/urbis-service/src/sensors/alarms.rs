@@ -269,6 +269,7 @@ impl Services {
             readings.join("；"),
         );
         let input = AppealInput {
+            appeal_type: None,
             channel: Some("sensor".into()),
             title: Some(format!("{}：{}", device.name, rule_zh(&alarm.rule))),
             text: text
