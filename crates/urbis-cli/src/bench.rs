@@ -3,6 +3,7 @@
 //! fsync'd commit per row, and one commit per large batch.
 
 pub mod dashboard;
+pub mod sandbox;
 pub mod scale;
 pub mod sensors;
 

@@ -84,6 +84,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::public::router())
         .merge(routes::sharing::router())
         .merge(routes::sensors::router())
+        .merge(routes::sandbox::router())
 }
 
 /// Largest request body accepted anywhere.

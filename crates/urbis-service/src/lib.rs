@@ -34,6 +34,7 @@ pub mod open311;
 pub mod opendata;
 pub mod reference;
 pub mod routing;
+pub mod sandbox;
 pub mod sensors;
 pub mod sharing;
 pub mod sla;
@@ -64,6 +65,10 @@ pub mod rows {
     pub use urbis_storage::open311::ClientRow;
     pub use urbis_storage::opendata::{ReleaseHead, ReleaseRow};
     pub use urbis_storage::reference::{AreaRow, CalendarDayRow, RuleRow};
+    pub use urbis_storage::sandbox::{
+        ExperimentRow as SandboxExperimentRow, RunRow as SandboxRunRow,
+        ScenarioRow as SandboxScenarioRow,
+    };
     pub use urbis_storage::sharing::{GrantRow, RequestRow as SharingRequestRow, ResourceRow};
     pub use urbis_storage::users::UserRow;
 }

@@ -26,6 +26,7 @@ pub mod opendata;
 pub mod public;
 pub mod reference;
 mod rollup;
+pub mod sandbox;
 pub mod sensors;
 pub mod sharing;
 pub mod sharing_sources;

@@ -21,6 +21,7 @@ mod permissions;
 mod reliability;
 mod repeats;
 mod rollup;
+mod sandbox;
 mod security;
 mod sensors;
 mod sensors_ngsild;

@@ -251,6 +251,71 @@ async fn every_endpoint_checks_every_role() {
             None,
             admin_only.to_vec(),
         ),
+        // Policy sandbox (issue 22): leaders and admins only.
+        (
+            Method::GET,
+            "/api/v1/sandbox/template".into(),
+            None,
+            vec!["admin", "leader"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/sandbox/scenarios".into(),
+            None,
+            vec!["admin", "leader"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/sandbox/scenarios".into(),
+            Some(json!({"name": "权限", "from": "2026-01-01", "to": "2026-01-31"})),
+            vec!["admin", "leader"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/sandbox/scenarios/999999".into(),
+            None,
+            vec!["admin", "leader"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/sandbox/scenarios/999999/runs".into(),
+            None,
+            vec!["admin", "leader"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/sandbox/runs/999999".into(),
+            None,
+            vec!["admin", "leader"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/sandbox/runs/999999/xlsx".into(),
+            None,
+            vec!["admin", "leader"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/sandbox/experiments".into(),
+            None,
+            vec!["admin", "leader"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/sandbox/experiments".into(),
+            Some(
+                json!({"name": "权限", "policy": "试点", "indicator": "closure_rate",
+                "unit_level": "grid", "pre_from": "2099-01-01", "start": "2099-01-10",
+                "end": "2099-01-20"}),
+            ),
+            vec!["admin", "leader"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/sandbox/experiments/999999/estimate".into(),
+            None,
+            vec!["admin", "leader"],
+        ),
     ];
     for (method, path, body, allowed) in &endpoints {
         // Anonymous callers are refused everywhere except intake.

@@ -9,6 +9,7 @@ pub(crate) mod events;
 pub(crate) mod geo;
 pub(crate) mod insight;
 pub(crate) mod public;
+pub(crate) mod sandbox;
 pub(crate) mod sensors;
 pub(crate) mod sharing;
 pub(crate) mod split;
