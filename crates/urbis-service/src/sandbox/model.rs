@@ -201,6 +201,9 @@ impl Dist {
     }
 }
 
+/// Spells of one group: minutes waited, and the step that ended the wait (None: still waiting).
+type Spells = HashMap<(Stage, i64, i64), Vec<(f64, Option<Exit>)>>;
+
 /// Any department or category in a group key.
 const ANY: i64 = i64::MIN;
 
@@ -231,7 +234,7 @@ impl Fitted {
 
 /// Fits the distributions on the history read at `observed_at`.
 pub fn fit(cases: &[HistCase], observed_at: NaiveDateTime) -> Fitted {
-    let mut groups: HashMap<(Stage, i64, i64), Vec<(f64, Option<Exit>)>> = HashMap::new();
+    let mut groups: Spells = HashMap::new();
     let mut observed = Observed::default();
     let mut feedback_days: HashMap<i64, HashMap<i64, u32>> = HashMap::new();
     let epoch = observed_at.date();
@@ -325,7 +328,7 @@ pub fn fit(cases: &[HistCase], observed_at: NaiveDateTime) -> Fitted {
 }
 
 fn push_spell(
-    groups: &mut HashMap<(Stage, i64, i64), Vec<(f64, Option<Exit>)>>,
+    groups: &mut Spells,
     stage: Stage,
     case: &HistCase,
     minutes: f64,

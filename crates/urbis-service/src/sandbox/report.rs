@@ -307,7 +307,8 @@ pub struct ReportInputs<'a> {
 /// Builds the report from the per-seed summaries of both sides (same seeds, same order).
 pub fn build(inputs: ReportInputs<'_>, base: &[SeedSummary], changed: &[SeedSummary]) -> Report {
     let observed = ObservedRates::of(inputs.observed);
-    let rows: [(&str, &str, Option<f64>, fn(&SeedSummary) -> f64); 5] = [
+    type Row<'a> = (&'a str, &'a str, Option<f64>, fn(&SeedSummary) -> f64);
+    let rows: [Row<'_>; 5] = [
         (
             "closure_rate",
             "结案率",
