@@ -32,6 +32,7 @@ export const PAGE_ROLES: Record<string, string[] | null> = {
   admin: ['admin'],
   data: ['data_officer', 'admin'],
   'open-data': null,
+  sandbox: ['leader', 'admin'],
 };
 
 /** The page a role starts on. */
