@@ -212,3 +212,6 @@ fn parse_stored(row: &SandboxScenarioRow) -> Result<Scenario> {
         ServiceError::internal()
     })
 }
+
+#[cfg(test)]
+mod tests;

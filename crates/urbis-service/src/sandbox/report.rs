@@ -134,7 +134,8 @@ fn mean_sd(values: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-/// Returns the prediction interval of one more draw.
+/// Returns the prediction interval of one more draw of a quantity that is never negative (a
+/// count or a rate), cut at zero.
 pub fn predictive(values: &[f64]) -> Estimate {
     let (mean, sd) = mean_sd(values);
     let n = values.len();
@@ -145,7 +146,7 @@ pub fn predictive(values: &[f64]) -> Estimate {
     };
     Estimate {
         mean,
-        lo: mean - half,
+        lo: (mean - half).max(0.0),
         hi: mean + half,
     }
 }
