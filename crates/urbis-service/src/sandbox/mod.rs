@@ -142,12 +142,26 @@ impl Services {
                 tracing::warn!(run_id, error = %message, "sandbox run failed");
             }
             let finish = async {
+                let now = services.now();
                 let mut tx = services.db().begin_write().await?;
                 store::finish_run(
                     &mut tx,
                     run_id,
                     finished.as_deref().map_err(String::as_str),
-                    services.now(),
+                    now,
+                )
+                .await?;
+                let status = if finished.is_ok() { "done" } else { "failed" };
+                crate::audit::record(
+                    &mut tx,
+                    now,
+                    None,
+                    "sandbox_run_finish",
+                    "sandbox_run",
+                    run_id,
+                    "running",
+                    status,
+                    &serde_json::json!({ "error": finished.as_ref().err() }),
                 )
                 .await?;
                 tx.commit().await?;
