@@ -62,8 +62,15 @@ pub async fn run(args: SandboxBenchArgs) -> anyhow::Result<ExitCode> {
         today - Duration::days(args.days + 1),
         today,
     );
+    // Intake merges a few appeals into earlier cases as repeats: count the cases first.
+    scenario.seeds = 1;
+    let history_cases = services
+        .sandbox_simulate(&scenario)
+        .await
+        .map_err(|err| anyhow::format_err!("{err}"))?
+        .history_cases;
     scenario.seeds = args.seeds.clamp(1, 100);
-    scenario.demand_factor = (args.cases as f64 / args.history.max(10) as f64).max(1.0);
+    scenario.demand_factor = (args.cases as f64 / history_cases.max(1) as f64).max(1.0);
     let started = Instant::now();
     let report = services
         .sandbox_simulate(&scenario)
