@@ -161,7 +161,7 @@ fn minutes(m: f64) -> TimeDelta {
     TimeDelta::seconds((m * 60.0).round() as i64)
 }
 
-/// Runs one seed over the cases; `progress` is told the share done now and then.
+/// Runs one seed over the cases up to the horizon.
 pub fn run(world: &World<'_>, cases: &[SimCase], seed: u64) -> RunOutcome {
     let mut outcome = RunOutcome {
         cases: vec![CaseOutcome::default(); cases.len()],
