@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { consoleChecks } from './consoles.mjs';
+import { sandboxChecks } from './sandbox.mjs';
 
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -558,6 +559,7 @@ async function main() {
       pages: { operator, lead, dispatcher, handler, supervisor, admin, dash },
     });
     await (await import('./residents.mjs')).residentsChecks({ browser, BASE, PASSWORD, step, need, actor, api, goto, waitReady, TIMEOUT, stamp, AXE });
+    await sandboxChecks({ browser, step, need, actor, TIMEOUT }); // issue 22: web/e2e/sandbox.mjs
 
     // Accessibility audits of every page, in both languages for the portal.
     const audits = [

@@ -32,6 +32,7 @@ const adminPage = lazy(() => import('./pages/admin').then((m) => m.adminPage));
 const dataPage = lazy(() => import('./pages/data').then((m) => m.dataPage));
 const openDataPage = lazy(() => import('./pages/opendata').then((m) => m.openDataPage));
 const insightPage = lazy(() => import('./pages/insight').then((m) => m.insightPage));
+const sandboxPage = lazy(() => import('./pages/sandbox').then((m) => m.sandboxPage));
 const sensorsPage = lazy(() => import('./pages/sensors').then((m) => m.sensorsPage));
 const joinPage = lazy(() => import('./pages/join').then((m) => m.joinPage));
 const mePage = lazy(() => import('./pages/me').then((m) => m.mePage));
@@ -62,6 +63,7 @@ const ROUTES: Record<string, Route> = {
     roles: PAGE_ROLES.dashboard, page: dashboardPage,
   },
   insight: { title: () => L('民情与考核', 'Insight'), roles: PAGE_ROLES.insight, page: insightPage },
+  sandbox: { title: () => L('政策沙盘', 'Sandbox'), roles: PAGE_ROLES.sandbox, page: sandboxPage },
   sensors: { title: () => L('物联感知', 'Sensors'), roles: PAGE_ROLES.sensors, page: sensorsPage },
   admin: { title: () => L('系统管理', 'Administration'), roles: PAGE_ROLES.admin, page: adminPage },
   data: { title: () => L('数据共享', 'Data sharing'), roles: PAGE_ROLES.data, page: dataPage },
@@ -73,6 +75,7 @@ const ROUTES: Record<string, Route> = {
 };
 
 const NAV_ORDER = ['portal', 'hotline', 'dispatch', 'workbench', 'dashboard', 'insight', 'sensors', 'admin', 'data', 'open-data', 'me', 'community', 'answers'];
+const NAV_ORDER = ['portal', 'hotline', 'dispatch', 'workbench', 'dashboard', 'insight', 'sensors', 'admin', 'data', 'open-data', 'sandbox'];
 
 const LARGE_KEY = 'urbis.large';
 

@@ -36,6 +36,7 @@ export const PAGE_ROLES: Record<string, string[] | null> = {
   me: ['resident'],
   community: null,
   answers: ['operator', 'shift_lead', 'admin'],
+  sandbox: ['leader', 'admin'],
 };
 
 /** The page a role starts on. */

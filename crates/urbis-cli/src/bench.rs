@@ -4,6 +4,7 @@
 
 mod city;
 pub mod dashboard;
+pub mod sandbox;
 pub mod scale;
 pub mod sensors;
 

@@ -8,6 +8,7 @@ mod export;
 mod import;
 mod mapdata;
 mod replay;
+mod sandbox;
 mod sensors;
 mod serve;
 mod store;
@@ -100,6 +101,15 @@ enum Command {
     Sensors(SensorsCommand),
     /// Prints the OpenAPI document.
     Openapi,
+    /// Policy sandbox: replays history under changed rules.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+}
+
+#[derive(Subcommand)]
+enum SandboxCommand {
+    /// Runs a scenario file against the store's history and prints the comparison table.
+    Run(sandbox::SandboxRunArgs),
 }
 
 #[derive(Subcommand)]
@@ -186,6 +196,8 @@ enum BenchCommand {
     /// Readings/s published through Mosquitto and stored with the rules on, and the
     /// publish-to-stored p99, beside Mosquitto's own pub/sub rate in the same run.
     Sensors(bench::sensors::SensorsArgs),
+    /// Simulated cases/s of a policy-sandbox scenario, beside the live intake rate in the same run.
+    Sandbox(bench::sandbox::SandboxBenchArgs),
 }
 
 /// The database to work on.
@@ -275,6 +287,8 @@ fn main() -> ExitCode {
             Command::Geo(GeoCommand::GridCheck(args)) => {
                 blocking(move || urbis_geo::tools::run_grid_check(&args).map(|_| ())).await
             }
+            Command::Sandbox(SandboxCommand::Run(args)) => sandbox::run(args).await,
+            Command::Bench(BenchCommand::Sandbox(args)) => bench::sandbox::run(args).await,
             Command::Openapi => {
                 let doc = urbis_http::openapi();
                 println!("{}", serde_json::to_string_pretty(&doc)?);

@@ -556,6 +556,20 @@ pub fn plan(actor: &Actor, facts: &CaseFacts, action: &Action) -> Result<Plan, W
     })
 }
 
+/// Returns the closure type of a case being closed: the forced type when the shift lead set one,
+/// else 超时 when the feedback came after the deadline or the clock ran out, else 正常.
+pub fn closure_type(
+    forced: Option<ClosureType>,
+    handled_on_time: Option<bool>,
+    overdue: bool,
+) -> ClosureType {
+    forced.unwrap_or(if handled_on_time == Some(false) || overdue {
+        ClosureType::Overdue
+    } else {
+        ClosureType::Normal
+    })
+}
+
 fn check_scope(actor: &Actor, facts: &CaseFacts) -> Result<(), WorkflowError> {
     if !actor.covers_area(&facts.area_path) {
         return Err(WorkflowError::OutOfScope);

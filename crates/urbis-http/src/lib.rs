@@ -88,6 +88,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::residents::router())
         .merge(routes::participation::router())
         .merge(routes::polls::router())
+        .merge(routes::sandbox::router())
 }
 
 /// Largest request body accepted anywhere.

@@ -36,6 +36,7 @@ pub mod opendata;
 pub mod reference;
 pub mod residents;
 pub mod routing;
+pub mod sandbox;
 pub mod sensors;
 pub mod sharing;
 pub mod sla;
@@ -70,6 +71,10 @@ pub mod rows {
     pub use urbis_storage::outbox::{DeliveryRow, OutboxRow, SinkRow};
     pub use urbis_storage::reference::{AreaRow, CalendarDayRow, RuleRow};
     pub use urbis_storage::residents::PublicReportRow;
+    pub use urbis_storage::sandbox::{
+        ExperimentRow as SandboxExperimentRow, RunRow as SandboxRunRow,
+        ScenarioRow as SandboxScenarioRow,
+    };
     pub use urbis_storage::sharing::{GrantRow, RequestRow as SharingRequestRow, ResourceRow};
     pub use urbis_storage::users::UserRow;
 }

@@ -31,6 +31,7 @@ pub mod public;
 pub mod reference;
 pub mod residents;
 mod rollup;
+pub mod sandbox;
 pub mod sensors;
 pub mod sharing;
 pub mod sharing_sources;

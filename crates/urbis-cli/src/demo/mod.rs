@@ -58,12 +58,15 @@ pub struct DemoArgs {
     pub no_serve: bool,
 }
 
-/// The password of every demo account.
-pub const DEMO_PASSWORD: &str = "urbis-demo-2026";
-
-/// Runs the demo: seed, then serve.
-pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    match &args.db {
+/// Makes the demo city anew at `db_location` (a SQLite file is replaced, a PostgreSQL database
+/// dropped and made anew): reference data, users and `n_cases` histories over `days` days,
+/// replayed through the real services.
+pub(crate) async fn seed_store(
+    db_location: &Location,
+    n_cases: usize,
+    days: i64,
+) -> anyhow::Result<()> {
+    match &db_location {
         Location::Sqlite(file) => {
             for suffix in ["", "-wal", "-shm"] {
                 let path = PathBuf::from(format!("{}{suffix}", file.display()));
@@ -76,18 +79,18 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         // A fresh city on PostgreSQL: the named database is dropped and made anew.
         Location::Postgres(url) => urbis_service::store::recreate_database(url)
             .await
-            .map_err(|err| anyhow::format_err!("cannot prepare {}: {err}", args.db))?,
+            .map_err(|err| anyhow::format_err!("cannot prepare {}: {err}", db_location))?,
     }
     let started = std::time::Instant::now();
     // Seeding runs with relaxed commits: it is a bulk load that is simply redone on failure.
-    let db = crate::serve::open_db(&args.db, Durability::Relaxed).await?;
+    let db = crate::serve::open_db(db_location, Durability::Relaxed).await?;
     let now = Utc::now();
-    let clock = Clock::manual(now - Duration::days(args.days + 1));
+    let clock = Clock::manual(now - Duration::days(days + 1));
     let services = Services::start_with_clock(db, ServiceConfig::default(), clock.clone())
         .await
         .map_err(|err| anyhow::format_err!("{err}"))?;
     let city = seed_city(&services).await?;
-    let n_events = seed_cases(&services, &city, &clock, now, args.cases, args.days).await?;
+    let n_events = seed_cases(&services, &city, &clock, now, n_cases, days).await?;
     clock.set(now);
     services
         .sla_tick(now)
@@ -100,10 +103,19 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     services.db().close().await;
     eprintln!(
         "seeded {} cases ({} workflow steps) in {:.1}s",
-        args.cases,
+        n_cases,
         n_events,
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// The password of every demo account.
+pub const DEMO_PASSWORD: &str = "urbis-demo-2026";
+
+/// Runs the demo: seed, then serve.
+pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    seed_store(&args.db, args.cases, args.days).await?;
     if args.no_serve {
         return Ok(ExitCode::SUCCESS);
     }

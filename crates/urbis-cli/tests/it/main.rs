@@ -22,6 +22,7 @@ mod reliability;
 mod repeats;
 mod residents;
 mod rollup;
+mod sandbox;
 mod security;
 mod sensors;
 mod sensors_ngsild;

@@ -333,6 +333,62 @@ async fn every_endpoint_checks_every_role() {
             "/api/v1/polls".into(),
             Some(
                 json!({"title": "t", "question": "q", "options": ["a"], "closes_at": "2099-01-01T00:00:00Z"}),
+        // Policy sandbox (issue 22): leaders and admins only.
+        (
+            Method::GET,
+            "/api/v1/sandbox/template".into(),
+            None,
+            vec!["admin", "leader"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/sandbox/scenarios".into(),
+            None,
+            vec!["admin", "leader"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/sandbox/scenarios".into(),
+            Some(json!({"name": "权限", "from": "2026-01-01", "to": "2026-01-31"})),
+            vec!["admin", "leader"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/sandbox/scenarios/999999".into(),
+            None,
+            vec!["admin", "leader"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/sandbox/scenarios/999999/runs".into(),
+            None,
+            vec!["admin", "leader"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/sandbox/runs/999999".into(),
+            None,
+            vec!["admin", "leader"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/sandbox/runs/999999/xlsx".into(),
+            None,
+            vec!["admin", "leader"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/sandbox/experiments".into(),
+            None,
+            vec!["admin", "leader"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/sandbox/experiments".into(),
+            Some(
+                json!({"name": "权限", "policy": "试点", "indicator": "closure_rate",
+                "unit_level": "grid", "pre_from": "2099-01-01", "start": "2099-01-10",
+                "end": "2099-01-20"}),
             ),
             vec!["admin", "leader"],
         ),
@@ -347,6 +403,9 @@ async fn every_endpoint_checks_every_role() {
             format!("/api/v1/cases/{case_id}/join"),
             None,
             vec!["resident", "resident2"],
+            "/api/v1/sandbox/experiments/999999/estimate".into(),
+            None,
+            vec!["admin", "leader"],
         ),
     ];
     for (method, path, body, allowed) in &endpoints {

@@ -12,6 +12,7 @@ pub(crate) mod participation;
 pub(crate) mod polls;
 pub(crate) mod public;
 pub(crate) mod residents;
+pub(crate) mod sandbox;
 pub(crate) mod sensors;
 pub(crate) mod sharing;
 pub(crate) mod split;

@@ -143,12 +143,11 @@ impl Services {
                 counters.add("checked", lead);
             }
             (Action::Close { .. } | Action::SelfResolve { .. }, Effect::Close { forced }) => {
-                let closure =
-                    forced.unwrap_or(if before.handled_on_time == Some(false) || before.overdue {
-                        ClosureType::Overdue
-                    } else {
-                        ClosureType::Normal
-                    });
+                let closure = urbis_domain::workflow::closure_type(
+                    *forced,
+                    before.handled_on_time,
+                    before.overdue,
+                );
                 after.closure_type = Some(closure.as_str().to_owned());
                 after.closed_at = Some(at.clone());
                 cases::close_pauses(&mut tx, case_id, at).await?;
