@@ -74,8 +74,7 @@ const ROUTES: Record<string, Route> = {
   answers: { title: () => L('一次性答复', 'One-stop answers'), roles: PAGE_ROLES.answers, page: answersPage },
 };
 
-const NAV_ORDER = ['portal', 'hotline', 'dispatch', 'workbench', 'dashboard', 'insight', 'sensors', 'admin', 'data', 'open-data', 'me', 'community', 'answers'];
-const NAV_ORDER = ['portal', 'hotline', 'dispatch', 'workbench', 'dashboard', 'insight', 'sensors', 'admin', 'data', 'open-data', 'sandbox'];
+const NAV_ORDER = ['portal', 'hotline', 'dispatch', 'workbench', 'dashboard', 'insight', 'sensors', 'admin', 'data', 'open-data', 'sandbox', 'me', 'community', 'answers'];
 
 const LARGE_KEY = 'urbis.large';
 

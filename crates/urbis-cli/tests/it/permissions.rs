@@ -333,6 +333,21 @@ async fn every_endpoint_checks_every_role() {
             "/api/v1/polls".into(),
             Some(
                 json!({"title": "t", "question": "q", "options": ["a"], "closes_at": "2099-01-01T00:00:00Z"}),
+            ),
+            vec!["admin", "leader"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/polls/999999/answers".into(),
+            Some(json!({"option": 0})),
+            Vec::new(),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/cases/{case_id}/join"),
+            None,
+            vec!["resident", "resident2"],
+        ),
         // Policy sandbox (issue 22): leaders and admins only.
         (
             Method::GET,
@@ -394,15 +409,6 @@ async fn every_endpoint_checks_every_role() {
         ),
         (
             Method::POST,
-            "/api/v1/polls/999999/answers".into(),
-            Some(json!({"option": 0})),
-            Vec::new(),
-        ),
-        (
-            Method::POST,
-            format!("/api/v1/cases/{case_id}/join"),
-            None,
-            vec!["resident", "resident2"],
             "/api/v1/sandbox/experiments/999999/estimate".into(),
             None,
             vec!["admin", "leader"],
