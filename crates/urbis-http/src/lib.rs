@@ -38,7 +38,7 @@ pub struct AppState {
 #[openapi(
     info(title = "Urbis API", description = "城治 — municipal appeals, cases, evaluation."),
     modifiers(&BearerAuth),
-    tags((name = "cases"), (name = "auth"), (name = "admin"), (name = "stats"), (name = "grids"), (name = "data"), (name = "assessment"), (name = "sensors"))
+    tags((name = "cases"), (name = "auth"), (name = "admin"), (name = "stats"), (name = "grids"), (name = "data"), (name = "assessment"), (name = "sensors"), (name = "cohandle"))
 )]
 struct ApiDoc;
 
@@ -84,6 +84,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::public::router())
         .merge(routes::sharing::router())
         .merge(routes::sensors::router())
+        .merge(routes::cohandle::router())
 }
 
 /// Largest request body accepted anywhere.
