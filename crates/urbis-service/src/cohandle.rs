@@ -132,13 +132,8 @@ pub(crate) async fn check_return_allowed(conn: &mut Conn, case_id: i64, dept: i6
     Ok(())
 }
 
-/// Returns whether a grant covers a case's area and category.
-pub(crate) async fn grants_cover(
-    conn: &mut Conn,
-    grants: &[GrantRow],
-    area_path: &str,
-    category_id: Option<i64>,
-) -> Result<bool> {
+/// Returns a category and its ancestors, nearest first.
+async fn category_chain(conn: &mut Conn, category_id: Option<i64>) -> Result<Vec<i64>> {
     let mut chain = Vec::new();
     let mut next = category_id;
     while let Some(id) = next {
@@ -148,6 +143,17 @@ pub(crate) async fn grants_cover(
         chain.push(id);
         next = urbis_storage::lookups::category_parent(&mut *conn, id).await?;
     }
+    Ok(chain)
+}
+
+/// Returns whether a grant covers a case's area and category.
+pub(crate) async fn grants_cover(
+    conn: &mut Conn,
+    grants: &[GrantRow],
+    area_path: &str,
+    category_id: Option<i64>,
+) -> Result<bool> {
+    let chain = category_chain(conn, category_id).await?;
     Ok(grants.iter().any(|grant| {
         area_path.starts_with(&grant.area_path)
             && grant.category_id.is_none_or(|c| chain.contains(&c))
@@ -211,9 +217,14 @@ pub(crate) async fn draft_amendment(
             version.id
         }
     };
+    // The entry relied on is amended when it covers the case (its category or an ancestor, its
+    // area or one above); otherwise the case's own category gets a rule for its district.
+    let path = parse_path(&case.area_path);
+    let chain = category_chain(conn, case.category_id).await?;
     let (category_id, area_id) = match case.category_id {
-        Some(category) if category != relied_on.category_id => {
-            let path = parse_path(&case.area_path);
+        Some(category)
+            if !(chain.contains(&relied_on.category_id) && path.contains(&relied_on.area_id)) =>
+        {
             (category, path.get(1).or(path.first()).copied().unwrap_or(case.area_id))
         }
         _ => (relied_on.category_id, relied_on.area_id),

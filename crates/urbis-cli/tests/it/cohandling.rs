@@ -396,7 +396,7 @@ async fn a_repeated_return_is_refused_and_a_dispute_is_ruled_into_a_draft() {
     let draft_id = ruled["draft_version_id"].as_i64().expect("draft");
     let (status, draft) = app.get("admin", "/api/v1/responsibility/draft").await;
     assert_eq!(status, StatusCode::OK, "{draft}");
-    assert_eq!(draft["version_id"], draft_id);
+    assert_eq!(draft["version_id"], draft_id, "{draft} {ruled}");
     let amended = draft["rules"]
         .as_array()
         .expect("rules")
