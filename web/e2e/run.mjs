@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { consoleChecks } from './consoles.mjs';
+import { cohandleWalk } from './cohandle.mjs';
 
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -557,6 +558,7 @@ async function main() {
       browser, BASE, PASSWORD, step, need, actor, api, goto, waitReady, shot, SHOTS, TIMEOUT, stamp, story, PNG, requireEndpoint,
       pages: { operator, lead, dispatcher, handler, supervisor, admin, dash },
     });
+    await cohandleWalk({ browser, BASE, PASSWORD, step, need, actor, api, goto, TIMEOUT, stamp });
 
     // Accessibility audits of every page, in both languages for the portal.
     const audits = [

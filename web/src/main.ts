@@ -33,6 +33,8 @@ const dataPage = lazy(() => import('./pages/data').then((m) => m.dataPage));
 const openDataPage = lazy(() => import('./pages/opendata').then((m) => m.openDataPage));
 const insightPage = lazy(() => import('./pages/insight').then((m) => m.insightPage));
 const sensorsPage = lazy(() => import('./pages/sensors').then((m) => m.sensorsPage));
+const arbiterPage = lazy(() => import('./pages/cohandle').then((m) => m.arbiterPage));
+const responsibilityPage = lazy(() => import('./pages/cohandle').then((m) => m.responsibilityPage));
 
 interface Route {
   title: () => string;
@@ -62,9 +64,11 @@ const ROUTES: Record<string, Route> = {
   admin: { title: () => L('系统管理', 'Administration'), roles: PAGE_ROLES.admin, page: adminPage },
   data: { title: () => L('数据共享', 'Data sharing'), roles: PAGE_ROLES.data, page: dataPage },
   'open-data': { title: () => L('数据开放', 'Open data'), roles: null, page: openDataPage },
+  arbiter: { title: () => L('争议仲裁', 'Arbitration'), roles: PAGE_ROLES.arbiter, page: arbiterPage },
+  responsibility: { title: () => L('权责清单', 'Responsibility list'), roles: null, page: responsibilityPage },
 };
 
-const NAV_ORDER = ['portal', 'hotline', 'dispatch', 'workbench', 'dashboard', 'insight', 'sensors', 'admin', 'data', 'open-data'];
+const NAV_ORDER = ['portal', 'hotline', 'dispatch', 'workbench', 'dashboard', 'insight', 'sensors', 'admin', 'data', 'open-data', 'arbiter', 'responsibility'];
 
 const LARGE_KEY = 'urbis.large';
 

@@ -25,13 +25,15 @@ export const PAGE_ROLES: Record<string, string[] | null> = {
   portal: null,
   hotline: ['operator', 'shift_lead', 'admin'],
   dispatch: ['dispatcher', 'shift_lead', 'leader', 'admin'],
-  workbench: ['dept_handler', 'grid_supervisor', 'admin'],
+  workbench: ['dept_handler', 'grid_supervisor', 'admin', 'partner'],
   dashboard: ['leader', 'admin', 'shift_lead', 'dispatcher', 'operator', 'grid_supervisor'],
   insight: ['leader', 'admin'],
   sensors: ['leader', 'admin', 'shift_lead', 'dispatcher', 'operator', 'grid_supervisor'],
   admin: ['admin'],
   data: ['data_officer', 'admin'],
   'open-data': null,
+  arbiter: ['shift_lead', 'leader', 'admin'],
+  responsibility: null,
 };
 
 /** The page a role starts on. */
@@ -44,6 +46,7 @@ export function homeOf(role: string | undefined): string {
       return 'dispatch';
     case 'dept_handler':
     case 'grid_supervisor':
+    case 'partner':
       return 'workbench';
     case 'leader':
       return 'dashboard';

@@ -1,0 +1,123 @@
+// Co-handling (issue 20) walked in the browser: a case dispatched with a supporting department
+// (协办) from the dispatch console, the supporting department's sub-task accepted and fed back on
+// its workbench, the lead's feedback refused until then and sent from its workbench, the check,
+// the closure; then the arbiter's queue and the public responsibility list (no login).
+//
+// Called by run.mjs with its helpers; each check is one step with one line of output.
+
+export async function cohandleWalk(t) {
+  const { browser, PASSWORD, step, need, actor, api, goto, TIMEOUT, stamp } = t;
+  const login = async (u) => (await api('POST', '/api/v1/auth/login', { body: { username: u, password: PASSWORD } })).token;
+  const tok = {};
+  for (const u of ['operator', 'shiftlead', 'handler', 'handler-city', 'admin']) tok[u] = await login(u);
+  const [meLead, meCity, areas, cats] = await Promise.all([
+    api('GET', '/api/v1/me', { token: tok.handler }),
+    api('GET', '/api/v1/me', { token: tok['handler-city'] }),
+    api('GET', '/api/v1/areas', { token: tok.admin }),
+    api('GET', '/api/v1/categories', { token: tok.admin }),
+  ]);
+  const byId = new Map(areas.map((a) => [a.id, a]));
+  const inside = (a, root) => {
+    for (let x = a; x; x = byId.get(x.parent_id)) if (x.id === root) return true;
+    return false;
+  };
+  const grid = areas.find((a) => a.level === 'grid' && inside(a, meLead.area_id));
+  need(grid, 'no unit grid in the lead handler’s district');
+  const category = cats.find((c) => c.level >= 2) ?? cats[0];
+  const filed = await api('POST', '/api/v1/appeals', {
+    token: tok.operator,
+    body: { text: `地下通道积水没过脚踝，行人无法通行，需要排水和交通疏导（${stamp}）`, area_id: grid.id, category_id: category.id, reporter_name: '周女士', reporter_phone: '13900001234' },
+  });
+  const caseId = filed.case_id;
+  await api('POST', `/api/v1/cases/${caseId}/actions`, { token: tok.shiftlead, body: { action: 'register' } });
+  const number = (await api('GET', `/api/v1/cases/${caseId}`, { token: tok.admin })).number;
+  const state = async () => (await api('GET', `/api/v1/cases/${caseId}`, { token: tok.admin })).state;
+
+  const dispatcher = await actor(browser, 'dispatcher', 'dispatch');
+  await step('cohandle-dispatch-with-supporting', dispatcher.page, async () => {
+    const p = dispatcher.page;
+    await goto(p, `dispatch?view=registered&case=${number}`);
+    await p.waitForSelector(`#dd-h .num:text-is("${number}")`, { timeout: TIMEOUT });
+    await p.selectOption('select[id^=dd-dept]', String(meLead.dept_id));
+    await p.check(`.dispatch-box .support input[type=checkbox][value="${meCity.dept_id}"]`);
+    await p.click('.detail button:has-text("确认派遣")');
+    await p.waitForSelector('.detail .status.ok');
+    const tasks = await api('GET', `/api/v1/cases/${caseId}/subtasks`, { token: tok.admin });
+    need(tasks.length === 1 && tasks[0].dept_id === meCity.dept_id, `sub-tasks ${JSON.stringify(tasks)}`);
+    return `lead ${meLead.dept_id}, supporting ${meCity.dept_id}: one sub-task`;
+  });
+
+  const lead = await actor(browser, 'handler', 'workbench');
+  const card = `article[data-number="${number}"]:not([data-subtask])`;
+  await step('cohandle-lead-waits-for-supporting', lead.page, async () => {
+    const p = lead.page;
+    await p.waitForSelector(card);
+    await p.click(`${card} button:has-text("签收")`);
+    await p.waitForSelector(`${card} [data-testid=case-subtasks] li`);
+    const res = await fetch(`${t.BASE}/api/v1/cases/${caseId}/actions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tok.handler}` },
+      body: JSON.stringify({ action: 'feedback', note: '已抽排' }),
+    });
+    const body = await res.json();
+    need(res.status === 409 && body.code === 'subtasks_pending', `feedback answered ${res.status} ${body.code}`);
+    return 'feedback refused: subtasks_pending';
+  });
+
+  const support = await actor(browser, 'handler-city', 'workbench');
+  await step('cohandle-supporting-feeds-back', support.page, async () => {
+    const p = support.page;
+    const sub = `article[data-subtask][data-number="${number}"]`;
+    await p.waitForSelector(sub);
+    await p.click(`${sub} button:has-text("签收协办")`);
+    await p.waitForSelector(`${sub} form.subtask-feedback`);
+    await p.fill(`${sub} textarea[id^=sub-note]`, '已疏通雨水篦子，排水恢复。');
+    await p.click(`${sub} form.subtask-feedback button[type=submit]`);
+    await p.waitForFunction((sel) => !document.querySelector(sel), sub, { timeout: TIMEOUT });
+    const tasks = await api('GET', `/api/v1/cases/${caseId}/subtasks`, { token: tok.admin });
+    need(tasks[0].state === 'done', `sub-task is ${tasks[0].state}`);
+    return 'sub-task dispatched → handling → done';
+  });
+
+  await step('cohandle-lead-feeds-back', lead.page, async () => {
+    const p = lead.page;
+    await goto(p, 'workbench');
+    await p.waitForSelector(`${card} details.feedback-details`);
+    await p.click(`${card} details.feedback-details summary`);
+    await p.fill(`${card} textarea[id^=fb-note]`, '积水已排除，已设置警示标志。');
+    await p.click(`${card} form.feedback-form button[type=submit]`);
+    for (let i = 0; i < 50 && (await state()) !== 'feedback'; i++) await p.waitForTimeout(200);
+    need((await state()) === 'feedback', `state is ${await state()}`);
+    return 'handling → feedback';
+  });
+
+  const supervisor = await actor(browser, 'supervisor', 'workbench');
+  await step('cohandle-check-and-close', supervisor.page, async () => {
+    const p = supervisor.page;
+    await p.waitForSelector(card);
+    await p.fill(`${card} textarea[id^=chk-note]`, '现场核查，通道已通行。');
+    await p.click(`${card} button:has-text("核查通过")`);
+    await p.waitForFunction((sel) => !document.querySelector(sel), card);
+    need((await state()) === 'checked', `state is ${await state()}`);
+    await api('POST', `/api/v1/cases/${caseId}/actions`, { token: tok.shiftlead, body: { action: 'close' } });
+    need((await state()) === 'closed', `state is ${await state()}`);
+    const trail = await api('GET', `/api/v1/cases/${caseId}/trail`, { token: tok.admin });
+    need(trail.some((r) => r.action === 'subtask_feedback'), 'the trail lacks the sub-task feedback');
+    return 'feedback → checked → closed';
+  });
+
+  await step('cohandle-arbiter-and-public-list', null, async () => {
+    const arbiter = await actor(browser, 'shiftlead', 'arbiter');
+    await arbiter.page.waitForSelector('#arb-q');
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'zh-CN' });
+    const p = await ctx.newPage();
+    await p.goto(`${t.BASE}/#/responsibility`);
+    await p.waitForFunction(() => document.documentElement.dataset.ready === '1', null, { timeout: TIMEOUT });
+    const rows = await p.locator('[data-testid=public-list] tbody tr').count();
+    need(rows > 0, 'the public list shows no rows');
+    await ctx.close();
+    await arbiter.page.context().close();
+    return `arbiter queue shown; public list ${rows} rows without login`;
+  });
+  for (const a of [dispatcher, lead, support, supervisor]) await a.page.context().close();
+}
