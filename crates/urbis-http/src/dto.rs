@@ -176,8 +176,7 @@ impl CaseResponse {
                 || matches!(
                     actor.role,
                     Role::DeptHandler | Role::GridSupervisor | Role::Partner
-                )
-            {
+                ) {
                 row.address
             } else {
                 urbis_text::pii::mask_address(&row.address)

@@ -193,8 +193,11 @@ pub(crate) async fn draft_amendment(
     case: &CaseRow,
     amendment: &Amendment<'_>,
 ) -> Result<i64> {
-    let (lead, supporting, basis_note) =
-        (amendment.lead, amendment.supporting, amendment.note.as_str());
+    let (lead, supporting, basis_note) = (
+        amendment.lead,
+        amendment.supporting,
+        amendment.note.as_str(),
+    );
     let draft = match repo::draft_version(conn).await? {
         Some(draft) => draft.id,
         None => {
@@ -225,7 +228,13 @@ pub(crate) async fn draft_amendment(
         Some(category)
             if !(chain.contains(&relied_on.category_id) && path.contains(&relied_on.area_id)) =>
         {
-            (category, path.get(1).or(path.first()).copied().unwrap_or(case.area_id))
+            (
+                category,
+                path.get(1)
+                    .or(path.first())
+                    .copied()
+                    .unwrap_or(case.area_id),
+            )
         }
         _ => (relied_on.category_id, relied_on.area_id),
     };

@@ -207,8 +207,15 @@ impl Services {
                 case.number,
                 self.to_local(due).format("%m-%d %H:%M")
             );
-            self.sla_notice(&mut *tx, &case, before.dept_id, "subtask_reminder", message, now)
-                .await?;
+            self.sla_notice(
+                &mut *tx,
+                &case,
+                before.dept_id,
+                "subtask_reminder",
+                message,
+                now,
+            )
+            .await?;
             crate::audit::record(
                 &mut *tx,
                 now,
@@ -234,8 +241,15 @@ impl Services {
             counters.add("cohandle_overdue", Some(before.dept_id));
             counters.write(&mut *tx).await?;
             let message = format!("案件 {} 的协办任务已超期，系统督办", case.number);
-            self.sla_notice(&mut *tx, &case, before.dept_id, "subtask_escalation", message, now)
-                .await?;
+            self.sla_notice(
+                &mut *tx,
+                &case,
+                before.dept_id,
+                "subtask_escalation",
+                message,
+                now,
+            )
+            .await?;
             crate::audit::record(
                 &mut *tx,
                 now,

@@ -22,7 +22,11 @@ fn local(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
 /// Adds a city-wide department with one handler; returns the department's id.
 async fn add_dept(app: &TestApp, code: &str, name: &str, handler: &str) -> i64 {
     let (status, dept) = app
-        .post("admin", "/api/v1/departments", json!({"code": code, "name": name}))
+        .post(
+            "admin",
+            "/api/v1/departments",
+            json!({"code": code, "name": name}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{dept}");
     let dept_id = dept["id"].as_i64().expect("dept id");
@@ -95,7 +99,10 @@ async fn feedback_waits_for_both_supporting_departments() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let list = subtasks(&app, "handler_a", case_id).await;
     assert_eq!(list.len(), 2, "one sub-task per supporting department");
-    assert!(list.iter().all(|s| s["state"] == "dispatched" && s["due_at"].is_string()));
+    assert!(
+        list.iter()
+            .all(|s| s["state"] == "dispatched" && s["due_at"].is_string())
+    );
     let city_task = subtask_of(&list, f.dept_city);
     let police_task = subtask_of(&list, police);
 
@@ -125,7 +132,10 @@ async fn feedback_waits_for_both_supporting_departments() {
             json!({}),
         )
         .await;
-    assert!(matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND));
+    assert!(matches!(
+        status,
+        StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
+    ));
     let (status, body) = app
         .post(
             "handler_city",
@@ -146,7 +156,11 @@ async fn feedback_waits_for_both_supporting_departments() {
         if user == "handler_city" {
             // One of two done is not enough.
             let (status, _) = app
-                .post(user, &format!("/api/v1/subtasks/{task}/feedback"), json!({"note": note}))
+                .post(
+                    user,
+                    &format!("/api/v1/subtasks/{task}/feedback"),
+                    json!({"note": note}),
+                )
                 .await;
             assert_eq!(status, StatusCode::OK);
             let (status, body) = app.act("handler_a", case_id, feedback.clone()).await;
@@ -154,7 +168,11 @@ async fn feedback_waits_for_both_supporting_departments() {
             assert_eq!(body["code"], "subtasks_pending");
         } else {
             let (status, body) = app
-                .post(user, &format!("/api/v1/subtasks/{task}/feedback"), json!({"note": note}))
+                .post(
+                    user,
+                    &format!("/api/v1/subtasks/{task}/feedback"),
+                    json!({"note": note}),
+                )
                 .await;
             assert_eq!(status, StatusCode::OK, "{body}");
             assert_eq!(body["state"], "done");
@@ -164,7 +182,11 @@ async fn feedback_waits_for_both_supporting_departments() {
     let (status, body) = app.act("handler_a", case_id, feedback).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = app
-        .act("supervisor_a", case_id, json!({"action": "check_pass", "note": "现场已无积水"}))
+        .act(
+            "supervisor_a",
+            case_id,
+            json!({"action": "check_pass", "note": "现场已无积水"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = app
@@ -179,10 +201,7 @@ async fn feedback_waits_for_both_supporting_departments() {
         2,
         "{actions:?}"
     );
-    assert_eq!(
-        actions.iter().filter(|a| *a == "subtask_accept").count(),
-        2
-    );
+    assert_eq!(actions.iter().filter(|a| *a == "subtask_accept").count(), 2);
 
     // 协办按期率 per supporting department.
     let (status, depts) = app.get("leader", "/api/v1/stats/by-department").await;
@@ -216,15 +235,27 @@ async fn feedback_waits_for_both_supporting_departments() {
     let (status, body) = app.post("handler_a", &release, json!({})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (status, body) = app
-        .post("handler_a", &release, json!({"reason": "本部门已自行修复，无需协办"}))
+        .post(
+            "handler_a",
+            &release,
+            json!({"reason": "本部门已自行修复，无需协办"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["state"], "released");
     let (status, body) = app
-        .act("handler_a", other, json!({"action": "feedback", "note": "已修复"}))
+        .act(
+            "handler_a",
+            other,
+            json!({"action": "feedback", "note": "已修复"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(trail_actions(&app, other).await.contains(&"subtask_release".to_owned()));
+    assert!(
+        trail_actions(&app, other)
+            .await
+            .contains(&"subtask_release".to_owned())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -249,7 +280,10 @@ async fn a_late_subtask_is_reminded_and_escalated_once() {
         .sla_tick(local(2026, 11, 17, 10, 0))
         .await
         .expect("tick");
-    assert_eq!(count(&trail_actions(&app, case_id).await, "subtask_remind"), 0);
+    assert_eq!(
+        count(&trail_actions(&app, case_id).await, "subtask_remind"),
+        0
+    );
     // Wednesday 08:30 and 09:00: reminded once.
     for at in [local(2026, 11, 18, 8, 30), local(2026, 11, 18, 9, 0)] {
         clock.set(at);
@@ -276,13 +310,25 @@ async fn a_late_subtask_is_reminded_and_escalated_once() {
         .iter()
         .filter_map(|n| n["kind"].as_str())
         .collect();
-    assert_eq!(kinds.iter().filter(|k| **k == "subtask_reminder").count(), 1, "{kinds:?}");
-    assert_eq!(kinds.iter().filter(|k| **k == "subtask_escalation").count(), 1, "{kinds:?}");
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "subtask_reminder").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "subtask_escalation").count(),
+        1,
+        "{kinds:?}"
+    );
 
     // Done late: counted against the department's 协办按期率.
     let id = task[0]["id"].as_i64().expect("id");
-    app.post("handler_city", &format!("/api/v1/subtasks/{id}/accept"), json!({}))
-        .await;
+    app.post(
+        "handler_city",
+        &format!("/api/v1/subtasks/{id}/accept"),
+        json!({}),
+    )
+    .await;
     let (status, body) = app
         .post(
             "handler_city",
@@ -293,7 +339,10 @@ async fn a_late_subtask_is_reminded_and_escalated_once() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["on_time"], false);
     let (_, depts) = app
-        .get("leader", "/api/v1/stats/by-department?from=2026-11-01&to=2026-11-30")
+        .get(
+            "leader",
+            "/api/v1/stats/by-department?from=2026-11-01&to=2026-11-30",
+        )
         .await;
     let rate = depts
         .as_array()
@@ -314,17 +363,29 @@ async fn a_repeated_return_is_refused_and_a_dispute_is_ruled_into_a_draft() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["lead_dept_id"], f.dept_a, "routed by the list");
     let (status, body) = app
-        .act("handler_a", case_id, json!({"action": "return", "reason": "不属于本部门职责"}))
+        .act(
+            "handler_a",
+            case_id,
+            json!({"action": "return", "reason": "不属于本部门职责"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = app.act("dispatcher", case_id, dispatch).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = app
-        .act("handler_a", case_id, json!({"action": "return", "reason": "仍不属于本部门"}))
+        .act(
+            "handler_a",
+            case_id,
+            json!({"action": "return", "reason": "仍不属于本部门"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["code"], "return_repeated");
-    assert!(body["message"].as_str().is_some_and(|m| m.contains("disputes")));
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("disputes"))
+    );
 
     // The dispute path: the reason and the list entry relied on.
     let (_, rules) = app.get("handler_a", "/api/v1/responsibility/rules").await;
@@ -337,7 +398,11 @@ async fn a_repeated_return_is_refused_and_a_dispute_is_ruled_into_a_draft() {
         .expect("rule");
     let path = format!("/api/v1/cases/{case_id}/disputes");
     let (status, body) = app
-        .post("handler_b", &path, json!({"reason": "x", "rule_id": rule_id}))
+        .post(
+            "handler_b",
+            &path,
+            json!({"reason": "x", "rule_id": rule_id}),
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let (status, dispute) = app
@@ -350,7 +415,11 @@ async fn a_repeated_return_is_refused_and_a_dispute_is_ruled_into_a_draft() {
     assert_eq!(status, StatusCode::CREATED, "{dispute}");
     let dispute_id = dispute["id"].as_i64().expect("id");
     let (status, body) = app
-        .post("handler_a", &path, json!({"reason": "再次", "rule_id": rule_id}))
+        .post(
+            "handler_a",
+            &path,
+            json!({"reason": "再次", "rule_id": rule_id}),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["code"], "dispute_open");
@@ -365,7 +434,11 @@ async fn a_repeated_return_is_refused_and_a_dispute_is_ruled_into_a_draft() {
         .find(|d| d["id"] == dispute_id)
         .expect("queued")
         .clone();
-    assert!(queued["due_at"].as_str().is_some_and(|d| d > queued["opened_at"].as_str().unwrap_or("")));
+    assert!(
+        queued["due_at"]
+            .as_str()
+            .is_some_and(|d| d > queued["opened_at"].as_str().unwrap_or(""))
+    );
 
     let ruling = json!({"lead_dept_id": f.dept_city, "supporting_dept_ids": [f.dept_a],
                         "note": "建筑垃圾由市市政主办，区城管协办"});
@@ -406,7 +479,11 @@ async fn a_repeated_return_is_refused_and_a_dispute_is_ruled_into_a_draft() {
         .clone();
     assert_eq!(amended["lead_dept_id"], f.dept_city);
     assert_eq!(amended["supporting_dept_ids"], json!([f.dept_a]));
-    assert!(amended["legal_basis"].as_str().is_some_and(|b| b.contains("争议裁定")));
+    assert!(
+        amended["legal_basis"]
+            .as_str()
+            .is_some_and(|b| b.contains("争议裁定"))
+    );
     let lead_of_a = |list: &Value| {
         list.as_array()
             .expect("public list")
@@ -446,12 +523,20 @@ async fn a_partner_claims_only_inside_its_grant() {
     let outside = registered_case(&app, f.grid_b, "南门地铁站共享单车堵塞出口").await;
     for case_id in [inside, outside] {
         let (status, body) = app
-            .post("dispatcher", &format!("/api/v1/cases/{case_id}/offer"), json!({}))
+            .post(
+                "dispatcher",
+                &format!("/api/v1/cases/{case_id}/offer"),
+                json!({}),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
     let (status, body) = app
-        .post("dispatcher", &format!("/api/v1/cases/{inside}/offer"), json!({}))
+        .post(
+            "dispatcher",
+            &format!("/api/v1/cases/{inside}/offer"),
+            json!({}),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
 
@@ -470,7 +555,11 @@ async fn a_partner_claims_only_inside_its_grant() {
 
     // Outside the grant the case does not exist for the partner.
     let (status, body) = app
-        .post("partner_a", &format!("/api/v1/pool/{outside}/claim"), json!({}))
+        .post(
+            "partner_a",
+            &format!("/api/v1/pool/{outside}/claim"),
+            json!({}),
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let (status, _) = app
@@ -489,12 +578,20 @@ async fn a_partner_claims_only_inside_its_grant() {
     assert_eq!(body["code"], "partner_out_of_grant");
     // Departments do not claim.
     let (status, _) = app
-        .post("handler_a", &format!("/api/v1/pool/{inside}/claim"), json!({}))
+        .post(
+            "handler_a",
+            &format!("/api/v1/pool/{inside}/claim"),
+            json!({}),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     let (status, case) = app
-        .post("partner_a", &format!("/api/v1/pool/{inside}/claim"), json!({}))
+        .post(
+            "partner_a",
+            &format!("/api/v1/pool/{inside}/claim"),
+            json!({}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{case}");
     assert_eq!(case["lead_dept_id"], f.partner_a);
@@ -510,11 +607,19 @@ async fn a_partner_claims_only_inside_its_grant() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = app
-        .act("partner_a", inside, json!({"action": "feedback", "note": "物业已更换井盖"}))
+        .act(
+            "partner_a",
+            inside,
+            json!({"action": "feedback", "note": "物业已更换井盖"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = app
-        .act("supervisor_a", inside, json!({"action": "check_pass", "note": "已核查"}))
+        .act(
+            "supervisor_a",
+            inside,
+            json!({"action": "check_pass", "note": "已核查"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     app.act("shiftlead", inside, json!({"action": "close"}))
@@ -528,5 +633,9 @@ async fn a_partner_claims_only_inside_its_grant() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["state"], "evaluated");
-    assert!(trail_actions(&app, inside).await.contains(&"claim".to_owned()));
+    assert!(
+        trail_actions(&app, inside)
+            .await
+            .contains(&"claim".to_owned())
+    );
 }

@@ -182,7 +182,9 @@ async fn accept_subtask(
     Auth(actor): Auth,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<SubtaskResponse>> {
-    Ok(Json(state.services.accept_subtask(&actor, id).await?.into()))
+    Ok(Json(
+        state.services.accept_subtask(&actor, id).await?.into(),
+    ))
 }
 
 /// 协办反馈: the supporting department reports its part done (photos: the case's attachments).

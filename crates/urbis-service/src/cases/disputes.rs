@@ -37,7 +37,8 @@ impl Services {
     ) -> Result<DisputeRow> {
         crate::auth::require_role(actor, &[Role::DeptHandler, Role::Partner])?;
         let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > urbis_domain::appeal::limits::NOTE_MAX_CHARS
+        if reason.is_empty()
+            || reason.chars().count() > urbis_domain::appeal::limits::NOTE_MAX_CHARS
         {
             return Err(ServiceError::invalid(
                 "invalid_reason",
@@ -61,10 +62,16 @@ impl Services {
             return Err(ServiceError::new(
                 ErrorKind::Conflict,
                 "illegal_transition",
-                format!("a dispute is opened on a dispatched case, not one in state {}", case.state),
+                format!(
+                    "a dispute is opened on a dispatched case, not one in state {}",
+                    case.state
+                ),
             ));
         }
-        if repo::open_dispute_of_case(&mut tx, case_id).await?.is_some() {
+        if repo::open_dispute_of_case(&mut tx, case_id)
+            .await?
+            .is_some()
+        {
             return Err(ServiceError::new(
                 ErrorKind::Conflict,
                 "dispute_open",

@@ -24,7 +24,10 @@ impl Services {
             return Err(ServiceError::new(
                 ErrorKind::Conflict,
                 "illegal_transition",
-                format!("only a registered case can be offered, not one in state {}", case.state),
+                format!(
+                    "only a registered case can be offered, not one in state {}",
+                    case.state
+                ),
             ));
         }
         if repo::in_pool(&mut tx, case_id).await? {

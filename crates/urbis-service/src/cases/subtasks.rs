@@ -159,7 +159,10 @@ impl Services {
             return Err(ServiceError::new(
                 ErrorKind::Conflict,
                 "illegal_transition",
-                format!("{} is not allowed on a sub-task in state {from}", step.action()),
+                format!(
+                    "{} is not allowed on a sub-task in state {from}",
+                    step.action()
+                ),
             ));
         }
         let mut after = before.clone();
