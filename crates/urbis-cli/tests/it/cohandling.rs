@@ -513,6 +513,32 @@ async fn a_repeated_return_is_refused_and_a_dispute_is_ruled_into_a_draft() {
         counts,
         json!([{"category_id": f.category, "dept_id": f.dept_a, "disputes": 1, "open": 0}])
     );
+
+    // An unruled dispute past its deadline is escalated once (the published list now names 市市政).
+    let late = registered_case(&app, f.grid_a, "人民公园东门路灯不亮").await;
+    let (status, body) = app
+        .act("dispatcher", late, json!({"action": "dispatch"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["lead_dept_id"], f.dept_city);
+    let (status, body) = app
+        .post(
+            "handler_city",
+            &format!("/api/v1/cases/{late}/disputes"),
+            json!({"reason": "路灯归照明所", "rule_id": rule_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let later = Utc::now() + chrono::Duration::days(30);
+    for _ in 0..2 {
+        app.services.sla_tick(later).await.expect("tick");
+    }
+    let actions = trail_actions(&app, late).await;
+    assert_eq!(
+        actions.iter().filter(|a| *a == "dispute_escalate").count(),
+        1,
+        "{actions:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
