@@ -5,6 +5,23 @@
 //
 // Called by run.mjs with its helpers; each check is one step with one line of output.
 
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+
+const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** Runs axe-core on the page as it is; fails on serious or critical findings. */
+async function axe(page, need) {
+  await page.evaluate(`${AXE}\n;undefined`);
+  const res = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact }));
+  });
+  const bad = res.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  need(bad.length === 0, `${bad.length} serious/critical violation(s): ${bad.map((v) => v.id).join(', ')}`);
+  return res.length;
+}
+
 export async function cohandleWalk(t) {
   const { browser, PASSWORD, step, need, actor, api, goto, TIMEOUT, stamp } = t;
   const login = async (u) => (await api('POST', '/api/v1/auth/login', { body: { username: u, password: PASSWORD } })).token;
@@ -106,18 +123,50 @@ export async function cohandleWalk(t) {
     return 'feedback → checked → closed';
   });
 
+  // An outside partner (物业) claims a case offered to the pool of its district.
+  const pooledId = (
+    await api('POST', '/api/v1/appeals', {
+      token: tok.operator,
+      body: { text: `小区内路灯连续三晚不亮，楼道口一片漆黑（${stamp}）`, area_id: grid.id, category_id: category.id, reporter_name: '吴先生', reporter_phone: '13900004321' },
+    })
+  ).case_id;
+  await api('POST', `/api/v1/cases/${pooledId}/actions`, { token: tok.shiftlead, body: { action: 'register' } });
+  await api('POST', `/api/v1/cases/${pooledId}/offer`, { token: tok.shiftlead, body: {} });
+  const partner = await actor(browser, 'partner', 'workbench');
+  await step('cohandle-partner-claims-from-pool', partner.page, async () => {
+    const p = partner.page;
+    const pooled = `article[data-pool="${pooledId}"]`;
+    await p.waitForSelector(pooled);
+    await p.click(`${pooled} button:has-text("认领")`);
+    await p.waitForFunction((sel) => !document.querySelector(sel), pooled, { timeout: TIMEOUT });
+    const c = await api('GET', `/api/v1/cases/${pooledId}`, { token: tok.admin });
+    need(c.state === 'dispatched', `state is ${c.state}`);
+    await goto(p, 'workbench');
+    const mine = `article[data-number="${c.number}"]:not([data-subtask])`;
+    await p.waitForSelector(mine);
+    await p.click(`${mine} button:has-text("签收")`);
+    await p.waitForSelector(`${mine} details.feedback-details`);
+    const axeFindings = await axe(p, need);
+    return `claimed and accepted by the partner (lead ${c.lead_dept_id}); axe minor/moderate ${axeFindings}`;
+  });
+  await partner.page.context().close();
+
   await step('cohandle-arbiter-and-public-list', null, async () => {
     const arbiter = await actor(browser, 'shiftlead', 'arbiter');
     await arbiter.page.waitForSelector('#arb-q');
+    const findings = [await axe(arbiter.page, need)];
     const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'zh-CN' });
     const p = await ctx.newPage();
     await p.goto(`${t.BASE}/#/responsibility`);
     await p.waitForFunction(() => document.documentElement.dataset.ready === '1', null, { timeout: TIMEOUT });
     const rows = await p.locator('[data-testid=public-list] tbody tr').count();
     need(rows > 0, 'the public list shows no rows');
+    findings.push(await axe(p, need));
+    await goto(support.page, 'workbench');
+    findings.push(await axe(support.page, need));
     await ctx.close();
     await arbiter.page.context().close();
-    return `arbiter queue shown; public list ${rows} rows without login`;
+    return `arbiter queue shown; public list ${rows} rows without login; axe minor/moderate ${findings.join('/')}`;
   });
   for (const a of [dispatcher, lead, support, supervisor]) await a.page.context().close();
 }
