@@ -349,20 +349,24 @@ pub struct DisputeCountRow {
     pub open: i64,
 }
 
-/// Counts disputes opened at `from <= opened_at < to` per category and department.
+/// Counts disputes opened at `from <= opened_at < to` about cases inside an area path prefix, per
+/// category and department.
 pub async fn dispute_counts(
     conn: &mut Conn,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    area_path_prefix: &str,
 ) -> Result<Vec<DisputeCountRow>> {
     sql::query(
-        "SELECT category_id, dept_id, CAST(COUNT(*) AS BIGINT) AS disputes,
-                CAST(SUM(CASE WHEN state = 'open' THEN 1 ELSE 0 END) AS BIGINT) AS open
-         FROM responsibility_disputes WHERE opened_at >= ? AND opened_at < ?
-         GROUP BY category_id, dept_id ORDER BY category_id, dept_id",
+        "SELECT d.category_id, d.dept_id, CAST(COUNT(*) AS BIGINT) AS disputes,
+                CAST(SUM(CASE WHEN d.state = 'open' THEN 1 ELSE 0 END) AS BIGINT) AS open
+         FROM responsibility_disputes d JOIN cases c ON c.id = d.case_id
+         WHERE d.opened_at >= ? AND d.opened_at < ? AND c.area_path LIKE ?
+         GROUP BY d.category_id, d.dept_id ORDER BY d.category_id, d.dept_id",
     )
     .bind(from)
     .bind(to)
+    .bind(format!("{area_path_prefix}%"))
     .fetch_all(conn)
     .await
 }

@@ -267,8 +267,8 @@ impl Services {
         Ok(after)
     }
 
-    /// Counts disputes per category and department for report days `from..=to`, so that the list
-    /// can be fixed where it is unclear.
+    /// Counts disputes about cases in the actor's scope per category and department for days
+    /// `from..=to`, so that the list can be fixed where it is unclear.
     pub async fn dispute_counts(
         &self,
         actor: &Actor,
@@ -283,7 +283,11 @@ impl Services {
         let to = self.from_local(
             (day(&period.to)? + chrono::Duration::days(1)).and_time(chrono::NaiveTime::MIN),
         );
+        let scope = actor
+            .area_scope
+            .as_ref()
+            .map_or("/".to_owned(), |s| s.path.clone());
         let mut conn = self.db().read().await?;
-        Ok(repo::dispute_counts(&mut conn, from, to).await?)
+        Ok(repo::dispute_counts(&mut conn, from, to, &scope).await?)
     }
 }
