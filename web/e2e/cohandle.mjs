@@ -151,6 +151,57 @@ export async function cohandleWalk(t) {
   });
   await partner.page.context().close();
 
+  // A department disputes a case on its workbench; the arbiter rules on the queue page.
+  const disputedId = (
+    await api('POST', '/api/v1/appeals', {
+      token: tok.operator,
+      body: { text: `桥下排水泵站异响，担心汛期失灵（${stamp}）`, area_id: grid.id, category_id: category.id, reporter_name: '郑先生', reporter_phone: '13900005678' },
+    })
+  ).case_id;
+  await api('POST', `/api/v1/cases/${disputedId}/actions`, { token: tok.shiftlead, body: { action: 'register' } });
+  await api('POST', `/api/v1/cases/${disputedId}/actions`, { token: tok.shiftlead, body: { action: 'dispatch', lead_dept_id: meLead.dept_id } });
+  const disputedNumber = (await api('GET', `/api/v1/cases/${disputedId}`, { token: tok.admin })).number;
+  const poll = async (fn) => {
+    for (let i = 0; i < 50; i++) {
+      const v = await fn();
+      if (v) return v;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return null;
+  };
+  let disputeId = null;
+  await step('cohandle-department-opens-dispute', lead.page, async () => {
+    const p = lead.page;
+    await goto(p, 'workbench');
+    const c = `article[data-number="${disputedNumber}"]:not([data-subtask])`;
+    await p.waitForSelector(c);
+    await p.click(`${c} details.dispute-details summary`);
+    await p.waitForSelector(`${c} select[id^=dsp-rule] option`);
+    await p.fill(`${c} textarea[id^=dsp-reason]`, '泵站属市政设施管理处维护，清单条目的主办部门有误。');
+    await p.click(`${c} details.dispute-details button:has-text("提交争议")`);
+    const d = await poll(async () => (await api('GET', '/api/v1/disputes?state=open', { token: tok.shiftlead })).find((x) => x.case_id === disputedId));
+    need(d, 'no open dispute');
+    disputeId = d.id;
+    return `dispute #${d.id} relying on rule #${d.rule_id}, rule by ${d.due_at}`;
+  });
+  const arbiterPage = await actor(browser, 'shiftlead', 'arbiter');
+  await step('cohandle-arbiter-rules', arbiterPage.page, async () => {
+    const p = arbiterPage.page;
+    const card = `article[data-dispute="${disputeId}"]`;
+    await p.waitForSelector(card);
+    await p.selectOption(`#rul-lead-${disputeId}`, String(meCity.dept_id));
+    await p.fill(`#rul-note-${disputeId}`, '泵站由市政设施管理处主办。');
+    await p.click(`${card} button:has-text("裁定")`);
+    await p.waitForFunction((sel) => !document.querySelector(sel), card, { timeout: TIMEOUT });
+    const c = await api('GET', `/api/v1/cases/${disputedId}`, { token: tok.admin });
+    need(c.lead_dept_id === meCity.dept_id, `lead is ${c.lead_dept_id}`);
+    const draft = await api('GET', '/api/v1/responsibility/draft', { token: tok.admin });
+    need(draft.rules.some((r) => r.legal_basis.includes(`争议裁定 #${disputeId}`)), 'the draft lacks the amendment');
+    await p.waitForSelector('#arb-d ~ div table, #arb-d + div table');
+    return `re-dispatched to ${c.lead_dept_id}; amendment in draft version #${draft.version_id}`;
+  });
+  await arbiterPage.page.context().close();
+
   await step('cohandle-arbiter-and-public-list', null, async () => {
     const arbiter = await actor(browser, 'shiftlead', 'arbiter');
     await arbiter.page.waitForSelector('#arb-q');
