@@ -176,7 +176,7 @@ export async function cohandleWalk(t) {
     const c = `article[data-number="${disputedNumber}"]:not([data-subtask])`;
     await p.waitForSelector(c);
     await p.click(`${c} details.dispute-details summary`);
-    await p.waitForSelector(`${c} select[id^=dsp-rule] option`);
+    await p.waitForSelector(`${c} select[id^=dsp-rule] option`, { state: 'attached' });
     await p.fill(`${c} textarea[id^=dsp-reason]`, '泵站属市政设施管理处维护，清单条目的主办部门有误。');
     await p.click(`${c} details.dispute-details button:has-text("提交争议")`);
     const d = await poll(async () => (await api('GET', '/api/v1/disputes?state=open', { token: tok.shiftlead })).find((x) => x.case_id === disputedId));
