@@ -59,6 +59,28 @@ export async function laterChecks(t, shared) {
     return `30-day appeals ${a} (earlier 30 days ${b}): ${mom ?? 'no 环比 (nothing to compare)'}; ${alerts} overdue alert(s)`;
   });
 
+  // The point heat map: the map switches to where the 30 days' cases were reported, cell by cell,
+  // the same cells the API counts for the leader's scope; and back to areas.
+  await step('dashboard-point-heat-map', dash.page, async () => {
+    const p = dash.page;
+    const day = (off) => new Date(Date.now() + 8 * 3600_000 + off * 86400_000).toISOString().slice(0, 10);
+    const cells = await api('GET', `/api/v1/stats/density?from=${day(-29)}&to=${day(0)}`, { token: tok.leader });
+    need(cells.length > 0, 'the demo city has no located cases in 30 days');
+    await p.click('[data-testid=heat-toggle]');
+    await p.waitForFunction(() => document.querySelector('.map-chart')?.dataset.cells !== undefined, null, { timeout: TIMEOUT });
+    const shown = await p.evaluate(() => ({
+      cells: Number(document.querySelector('.map-chart').dataset.cells),
+      label: document.querySelector('.map-chart').getAttribute('aria-label'),
+      pressed: document.querySelector('[data-testid=heat-toggle]').getAttribute('aria-pressed'),
+    }));
+    await shot(p, 'dashboard-heat');
+    need(shown.cells === cells.length && shown.pressed === 'true', `heat shows ${shown.cells} cells, the API has ${cells.length}`);
+    need(shown.label.includes(`${cells[0].cases}`), `the map's label does not name the busiest cell: ${shown.label}`);
+    await p.click('[data-testid=heat-toggle]');
+    await p.waitForFunction(() => document.querySelector('.map-chart')?.dataset.cells === undefined, null, { timeout: TIMEOUT });
+    return `${cells.length} cells of about 200 m, the busiest with ${cells[0].cases} cases; back to areas`;
+  });
+
   await step('dashboard-channel-mix', dash.page, async () => {
     const p = dash.page;
     const day = (off) => new Date(Date.now() + 8 * 3600_000 + off * 86400_000).toISOString().slice(0, 10);

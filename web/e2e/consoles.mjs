@@ -431,16 +431,20 @@ export async function consoleChecks(t) {
       await p.click(`${card} button:has-text("记录当前位置")`);
       await p.waitForFunction((sel) => (document.querySelector(`${sel} [data-testid=check-position]`)?.textContent ?? '').length > 0, card);
     }
+    // A photo taken at the check goes up with it.
+    await p.setInputFiles(`${card} fieldset input[type=file]`, { name: 'check.png', mimeType: 'image/png', buffer: t.PNG });
     await p.click(`${card} button:has-text("核查通过")`);
     await p.waitForSelector('#wb-status.ok');
     const box = await p.$eval('#wb-status', (el) => { const r = el.getBoundingClientRect(); return [r.top, r.bottom, window.innerHeight]; });
+    const photos = (await api('GET', `/api/v1/cases/${c.id}/attachments`, { token: tok.shiftlead })).items.filter((a) => a.kind === 'check');
+    need(photos.length === 1, `${photos.length} check photos stored`);
     need(box[0] >= 0 && box[1] <= box[2], `confirmation at ${box[0]}–${box[1]} of ${box[2]}`);
     need((await caseById(c.id)).state === 'checked', 'not checked');
     const trail = await api('GET', `/api/v1/cases/${c.id}/trail`, { token: tok.shiftlead });
     const checkNote = trail.filter((x) => x.action === 'check_pass').pop()?.detail?.text ?? '';
     if (spot) need(checkNote.includes(`核查位置 ${spot.center_lat.toFixed(5)}`), `check note: ${checkNote}`);
     await p.setViewportSize({ width: 1366, height: 900 });
-    return `scrolled to ${Math.round(y)}px; "${(await p.textContent('#wb-status')).trim()}" shown at y ${Math.round(box[0])}–${Math.round(box[1])}; check note "${checkNote}"`;
+    return `scrolled to ${Math.round(y)}px; "${(await p.textContent('#wb-status')).trim()}" shown at y ${Math.round(box[0])}–${Math.round(box[1])}; check note "${checkNote}"; 1 check photo`;
   });
 
   // ---- Supervisor: 采集上报 from the phone, with its position ----

@@ -279,7 +279,7 @@ export function act(caseId: number, action: Record<string, unknown>): Promise<Ca
 }
 
 /** Uploads photos to a case (contract endpoint; null when not deployed). */
-export async function uploadPhotos(caseId: number, kind: 'appeal' | 'feedback', files: File[]): Promise<{ uploaded: number; missing: boolean; errors: string[] }> {
+export async function uploadPhotos(caseId: number, kind: 'appeal' | 'feedback' | 'check', files: File[]): Promise<{ uploaded: number; missing: boolean; errors: string[] }> {
   let uploaded = 0;
   const errors: string[] = [];
   for (const file of files) {

@@ -1,7 +1,7 @@
-// ECharts, only the parts we draw with: maps of area boundaries, bars and lines, on canvas.
+// ECharts, only the parts we draw with: maps of area boundaries, a heat layer, bars and lines, on canvas.
 
 import * as echarts from 'echarts/core';
-import { BarChart, LineChart, MapChart, ScatterChart } from 'echarts/charts';
+import { BarChart, HeatmapChart, LineChart, MapChart, ScatterChart } from 'echarts/charts';
 import {
   GeoComponent,
   GridComponent,
@@ -17,6 +17,7 @@ echarts.use([
   BarChart,
   LineChart,
   ScatterChart,
+  HeatmapChart,
   GeoComponent,
   GridComponent,
   LegendComponent,

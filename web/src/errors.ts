@@ -54,6 +54,7 @@ const CODES: Record<string, [string, string]> = {
   attachment_too_large: ['图片超过 5 MB。', 'The image is larger than 5 MB.'],
   attachment_limit: ['照片数量已达上限。', 'No more photos may be added.'],
   photo_quota_exceeded: ['今日上传照片已达上限。', 'The photo quota for today is used up.'],
+  check_photo_not_allowed: ['只有负责核查的监督员可以在案件反馈后上传核查照片。', 'Only the supervisor checking a fed-back case may add photos of the check.'],
   invalid_attachment_kind: ['照片类型无效。', 'Unknown photo kind.'],
   // Administration
   invalid_office_hours: ['办公时间格式不正确，应为 09:00-12:00,13:30-18:00 这样的时段。', 'Office hours must look like 09:00-12:00,13:30-18:00.'],

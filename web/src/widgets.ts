@@ -42,7 +42,7 @@ export function counted(control: HTMLInputElement | HTMLTextAreaElement, max: nu
 
 /** Live suggestions from POST /api/v1/intake/suggest; hides itself when the endpoint is absent. */
 export function suggestPanel(opts: {
-  getInput: () => { text: string; title?: string; lat?: number | null; lon?: number | null; area_code?: string; category_code?: string };
+  getInput: () => { text: string; title?: string; lat?: number | null; lon?: number | null; area_code?: string; category_code?: string; address?: string };
   onPickCategory: (code: string) => void;
   showDuplicates: boolean;
 }): { el: HTMLElement; trigger: () => void; reset: () => void } {
@@ -66,6 +66,9 @@ export function suggestPanel(opts: {
       } else if (input.area_code) {
         // Without a point, the area chosen by hand: duplicates are looked for there.
         body.area_code = input.area_code;
+      } else if (input.address) {
+        // Neither: the address typed (or else a place named in the text) gives the area.
+        body.address = input.address.slice(0, LIMITS.address);
       }
       if (input.category_code) body.category_code = input.category_code;
       const res = await optional<SuggestResult>('POST', '/api/v1/intake/suggest', { body });
@@ -510,6 +513,13 @@ export async function officialReply(c: Case): Promise<string | null> {
   return null;
 }
 
+/** What a case photo shows, by its kind. */
+export function photoAlt(kind: string): string {
+  if (kind === 'feedback') return L('处置照片', 'Photo of the fix');
+  if (kind === 'check') return L('核查照片', 'Photo of the on-site check');
+  return L('诉求照片', 'Photo of the problem');
+}
+
 /** Photos of a case (attachments endpoint; nothing when it is absent), fetched with the token. */
 export function gallery(caseId: number): HTMLElement {
   const el = h('div', { class: 'gallery' });
@@ -517,7 +527,7 @@ export function gallery(caseId: number): HTMLElement {
     .then((res) => {
       for (const a of res?.items?.slice(0, 9) ?? []) {
         void attachmentUrl(a.url)
-          .then((src) => el.append(h('img', { src, alt: a.kind === 'feedback' ? L('处置照片', 'Photo of the fix') : L('诉求照片', 'Photo of the problem'), loading: 'lazy' })))
+          .then((src) => el.append(h('img', { src, alt: photoAlt(a.kind), loading: 'lazy', 'data-kind': a.kind })))
           .catch(() => undefined);
       }
     })

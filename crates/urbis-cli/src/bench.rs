@@ -2,6 +2,7 @@
 //! group commits, measured in the same run beside two bare SQLite limits for the same rows: one
 //! fsync'd commit per row, and one commit per large batch.
 
+mod city;
 pub mod dashboard;
 pub mod scale;
 pub mod sensors;
@@ -33,6 +34,11 @@ pub struct IntakeArgs {
     /// Run intake with the text classifier on (the demo model suggests a category for every appeal).
     #[arg(long)]
     pub with_classifier: bool,
+    /// Run in the demo city (areas, taxonomy, responsibility list): every appeal is located in a unit
+    /// grid and tells one of the city's problems, about a quarter of them one already open, so the
+    /// repeat check works on every appeal. Runs the repeat model and the earlier MinHash rule side by side.
+    #[arg(long)]
+    pub city: bool,
     /// Directory for the benchmark databases (default: a temporary directory).
     #[arg(long)]
     pub dir: Option<std::path::PathBuf>,
@@ -57,6 +63,131 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx.min(sorted.len() - 1)]
 }
 
+/// An Urbis server on a loopback port and a logged-in HTTP client pool that posts appeals to it.
+pub(crate) struct Driver {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    clients: usize,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// What one load run measured.
+pub(crate) struct Load {
+    /// Latencies of the acknowledged appeals, sorted.
+    pub latencies: Vec<Duration>,
+    pub failures: usize,
+    pub elapsed: Duration,
+}
+
+impl Load {
+    /// Acknowledged appeals per second.
+    pub fn rate(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// The p-th latency percentile in milliseconds.
+    pub fn ms(&self, p: f64) -> f64 {
+        percentile(&self.latencies, p).as_secs_f64() * 1e3
+    }
+}
+
+impl Driver {
+    /// Serves `services` on a loopback port and logs in as `username`.
+    pub(crate) async fn start(
+        services: &Services,
+        username: &str,
+        password: &str,
+        clients: usize,
+    ) -> anyhow::Result<Driver> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let state = urbis_http::AppState {
+            services: services.clone(),
+            metrics: None,
+        };
+        let server =
+            tokio::spawn(async move { axum::serve(listener, urbis_http::app(state)).await });
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(clients)
+            .build()?;
+        let base = format!("http://{addr}");
+        let login: serde_json::Value = http
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&serde_json::json!({ "username": username, "password": password }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let token = login["token"].as_str().context("login failed")?.to_owned();
+        Ok(Driver {
+            http,
+            base,
+            token,
+            clients,
+            server,
+        })
+    }
+
+    /// Posts every body (keyed `bench-{offset + i}`) from the client pool; returns what it measured.
+    pub(crate) async fn run(&self, bodies: Arc<Vec<serde_json::Value>>, offset: usize) -> Load {
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..self.clients {
+            let (http, base, token, next, bodies) = (
+                self.http.clone(),
+                self.base.clone(),
+                self.token.clone(),
+                next.clone(),
+                bodies.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut failures = 0usize;
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(body) = bodies.get(i) else {
+                        break;
+                    };
+                    let sent = Instant::now();
+                    let res = http
+                        .post(format!("{base}/api/v1/appeals"))
+                        .bearer_auth(&token)
+                        .header("Idempotency-Key", format!("bench-{}", offset + i))
+                        .json(body)
+                        .send()
+                        .await;
+                    match res {
+                        Ok(r) if r.status().as_u16() == 201 => latencies.push(sent.elapsed()),
+                        _ => failures += 1,
+                    }
+                }
+                (latencies, failures)
+            }));
+        }
+        let mut latencies = Vec::new();
+        let mut failures = 0;
+        for task in tasks {
+            let (part, failed) = task.await.unwrap_or_default();
+            latencies.extend(part);
+            failures += failed;
+        }
+        let elapsed = started.elapsed();
+        latencies.sort();
+        Load {
+            latencies,
+            failures,
+            elapsed,
+        }
+    }
+
+    /// Stops serving.
+    pub(crate) fn stop(self) {
+        self.server.abort();
+    }
+}
+
 /// Runs the benchmark and prints the comparison.
 pub async fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
     if cfg!(debug_assertions) {
@@ -67,31 +198,14 @@ pub async fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
     let tmp = tempfile::tempdir()?;
     let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_owned());
     std::fs::create_dir_all(&dir)?;
+    if args.city {
+        return city::run(&args, &dir).await;
+    }
     let n = args.appeals.max(1);
     let clients = args.clients.clamp(1, 1024);
 
     // --- Urbis over HTTP, durable group commit.
-    let location = match &args.db {
-        Some(Location::Postgres(url)) => {
-            urbis_service::store::recreate_database(url)
-                .await
-                .map_err(|err| anyhow::format_err!("cannot prepare {url}: {err}"))?;
-            Location::Postgres(url.clone())
-        }
-        Some(Location::Sqlite(path)) => {
-            anyhow::bail!(
-                "--db takes a PostgreSQL URL; SQLite runs in --dir (got {})",
-                path.display()
-            )
-        }
-        None => {
-            let db_path = dir.join("bench-urbis.sqlite");
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", db_path.display()));
-            }
-            Location::Sqlite(db_path)
-        }
-    };
+    let location = bench_location(&args, &dir, "bench-urbis.sqlite").await?;
     let db = crate::serve::open_db(&location, Durability::Full).await?;
     let config = ServiceConfig {
         argon2_memory_kib: 8 * 1024,
@@ -122,85 +236,26 @@ pub async fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
             .await
             .map_err(|e| anyhow::format_err!("{e}"))?;
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let state = urbis_http::AppState {
-        services: services.clone(),
-        metrics: None,
+    let driver = Driver::start(&services, "bench", password, clients).await?;
+    let bodies = |count: usize| {
+        let bodies: Vec<serde_json::Value> = (0..count)
+            .map(|i| {
+                serde_json::json!({
+                    "channel": "hotline", "text": TEXTS[i % TEXTS.len()], "title": "市民来电",
+                    "reporter_name": "张先生", "reporter_phone": "13900001111", "address": "幸福路12号",
+                })
+            })
+            .collect();
+        Arc::new(bodies)
     };
-    let server = tokio::spawn(async move { axum::serve(listener, urbis_http::app(state)).await });
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(clients)
-        .build()?;
-    let base = format!("http://{addr}");
-    let login: serde_json::Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({ "username": "bench", "password": password }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["token"].as_str().context("login failed")?.to_owned();
-
-    let run = |count: usize, offset: usize| {
-        let http = http.clone();
-        let base = base.clone();
-        let token = token.clone();
-        async move {
-            let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-            let mut tasks = Vec::new();
-            for _ in 0..clients {
-                let (http, base, token, next) =
-                    (http.clone(), base.clone(), token.clone(), next.clone());
-                tasks.push(tokio::spawn(async move {
-                    let mut latencies = Vec::new();
-                    let mut failures = 0usize;
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if i >= count {
-                            break;
-                        }
-                        let body = serde_json::json!({
-                            "channel": "hotline", "text": TEXTS[i % TEXTS.len()], "title": "市民来电",
-                            "reporter_name": "张先生", "reporter_phone": "13900001111", "address": "幸福路12号",
-                        });
-                        let started = Instant::now();
-                        let res = http
-                            .post(format!("{base}/api/v1/appeals"))
-                            .bearer_auth(&token)
-                            .header("Idempotency-Key", format!("bench-{}", offset + i))
-                            .json(&body)
-                            .send()
-                            .await;
-                        match res {
-                            Ok(r) if r.status().as_u16() == 201 => latencies.push(started.elapsed()),
-                            _ => failures += 1,
-                        }
-                    }
-                    (latencies, failures)
-                }));
-            }
-            let mut all = Vec::new();
-            let mut failures = 0;
-            for task in tasks {
-                let (latencies, failed) = task.await.unwrap_or_default();
-                all.extend(latencies);
-                failures += failed;
-            }
-            (all, failures)
-        }
-    };
-    run(500, 10_000_000).await;
-    let started = Instant::now();
-    let (mut latencies, failures) = run(n, 0).await;
-    let elapsed = started.elapsed();
-    latencies.sort();
+    driver.run(bodies(500), 10_000_000).await;
+    let load = driver.run(bodies(n), 0).await;
     let stored: i64 = urbis_storage::sql::query("SELECT COUNT(*) FROM appeals")
         .scalar(&mut services.db().read().await?)
         .await?;
-    server.abort();
+    driver.stop();
     services.db().close().await;
-    let urbis_rate = latencies.len() as f64 / elapsed.as_secs_f64();
+    let urbis_rate = load.rate();
 
     // --- Bare limits of the same store with the same rows.
     let (per_row_rate, batch_rate, store) = match &location {
@@ -225,8 +280,8 @@ pub async fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
         "{:<52} {:>12.0} {:>10.2} {:>10.2}",
         "Urbis: HTTP + auth + intake + audit + stats",
         urbis_rate,
-        percentile(&latencies, 0.50).as_secs_f64() * 1e3,
-        percentile(&latencies, 0.99).as_secs_f64() * 1e3
+        load.ms(0.50),
+        load.ms(0.99)
     );
     println!(
         "{:<52} {:>12.0}",
@@ -246,6 +301,7 @@ pub async fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
         "ratio Urbis / one big batch:  {:.3}x",
         urbis_rate / batch_rate
     );
+    let failures = load.failures;
     println!(
         "stored appeals: {stored} (expected {}), failed requests: {failures}",
         n + 500
@@ -254,6 +310,36 @@ pub async fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    })
+}
+
+/// Where the benchmark's Urbis store goes: the `--db` PostgreSQL database (made anew) or a fresh
+/// SQLite file `file` in `dir`.
+pub(crate) async fn bench_location(
+    args: &IntakeArgs,
+    dir: &std::path::Path,
+    file: &str,
+) -> anyhow::Result<Location> {
+    Ok(match &args.db {
+        Some(Location::Postgres(url)) => {
+            urbis_service::store::recreate_database(url)
+                .await
+                .map_err(|err| anyhow::format_err!("cannot prepare {url}: {err}"))?;
+            Location::Postgres(url.clone())
+        }
+        Some(Location::Sqlite(path)) => {
+            anyhow::bail!(
+                "--db takes a PostgreSQL URL; SQLite runs in --dir (got {})",
+                path.display()
+            )
+        }
+        None => {
+            let db_path = dir.join(file);
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", db_path.display()));
+            }
+            Location::Sqlite(db_path)
+        }
     })
 }
 

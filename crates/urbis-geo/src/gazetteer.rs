@@ -28,6 +28,9 @@ pub enum EntryKind {
     Poi,
 }
 
+/// Longest name [`Gazetteer::named_in`] finds in a text, in characters.
+pub const NAME_IN_TEXT_MAX_CHARS: usize = 24;
+
 /// One gazetteer entry (WGS84 point).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GazetteerEntry {
@@ -202,6 +205,41 @@ impl Gazetteer {
     /// Returns the entries.
     pub fn entries(&self) -> &[GazetteerEntry] {
         &self.entries
+    }
+
+    /// Returns the entries (their positions) whose names appear word for word in a free text — "青山
+    /// 实验小学门口的垃圾桶满了" names 青山实验小学 — in order of appearance, at most `limit`. At each
+    /// position the longest name wins and the scan goes on after it; only the first
+    /// `max_query_chars × 4` characters are read, and names longer than [`NAME_IN_TEXT_MAX_CHARS`]
+    /// are not looked for.
+    pub fn named_in(&self, text: &str, limit: usize) -> Vec<usize> {
+        let chars: Vec<(usize, char)> = text
+            .char_indices()
+            .take(self.options.max_query_chars * 4)
+            .collect();
+        let end_of = |i: usize| chars.get(i).map_or(text.len(), |(at, _)| *at);
+        let mut found = Vec::new();
+        let mut i = 0;
+        while i < chars.len() && found.len() < limit {
+            let longest = (2..=NAME_IN_TEXT_MAX_CHARS.min(chars.len() - i))
+                .rev()
+                .find_map(|len| {
+                    let name = &text[chars[i].0..end_of(i + len)];
+                    self.exact.get(name).map(|ids| (len, ids))
+                });
+            match longest {
+                Some((len, ids)) => {
+                    for &id in ids {
+                        if found.len() < limit && !found.contains(&(id as usize)) {
+                            found.push(id as usize);
+                        }
+                    }
+                    i += len;
+                }
+                None => i += 1,
+            }
+        }
+        found
     }
 
     /// Returns up to `limit` candidates for an address text, best first (ties: shorter name, then index).

@@ -877,6 +877,26 @@ fn gazetteer_matches_exact_then_normalised_then_structured() {
 }
 
 #[test]
+fn gazetteer_finds_the_names_a_free_text_mentions_longest_first() {
+    let gazetteer = sample_gazetteer();
+    let names = |text: &str| -> Vec<&str> {
+        gazetteer
+            .named_in(text, 4)
+            .into_iter()
+            .map(|i| gazetteer.entries()[i].name.as_str())
+            .collect()
+    };
+    // The house number wins over the road it starts with; names come in the order written.
+    assert_eq!(
+        names("东直门南大街5号楼下垃圾没人收，雍和宫那边也一样"),
+        ["东直门南大街5号", "雍和宫"]
+    );
+    assert_eq!(names("东直门南大街99号门口"), ["东直门南大街"]);
+    assert!(names("楼下垃圾三天没人收").is_empty());
+    assert_eq!(gazetteer.named_in("雍和宫雍和宫东四十条地铁站", 1).len(), 1);
+}
+
+#[test]
 fn gazetteer_fuzzy_matches_typos_with_a_lower_score() {
     let gazetteer = sample_gazetteer();
     let candidates = gazetteer.lookup("东四十条地铁", 3);

@@ -445,6 +445,10 @@ pub struct SuggestRequest {
     pub lon: Option<f64>,
     pub area_code: Option<String>,
     pub category_code: Option<String>,
+    /// The address typed but not picked from the matches: without an area or a point, it (or
+    /// else a place named in the text) is looked up in the gazetteer for the duplicate check.
+    #[serde(default)]
+    pub address: String,
 }
 
 /// A proposed category.

@@ -68,6 +68,30 @@ pub struct SuggestInput {
     pub lon: Option<f64>,
     pub area_code: Option<String>,
     pub category_code: Option<String>,
+    /// The address typed (not yet matched to a place); blank when none.
+    pub address: String,
+}
+
+/// Most places named in a text that are looked up in the gazetteer for its area.
+const NAMED_PLACES_MAX: usize = 4;
+
+impl Services {
+    /// The finest area of a place the operator named but did not pick: the address typed when the
+    /// gazetteer knows it with confidence, else the first place (not a road) the text names word for
+    /// word that lies in an area.
+    async fn place_in_words(&self, address: &str, text: &str) -> Result<Option<i64>> {
+        let mut points = Vec::new();
+        if let Some(found) = self.geocode_for_intake(address).await? {
+            points.push((found.lat, found.lon));
+        }
+        points.extend(self.places_named_in(text, NAMED_PLACES_MAX).await?);
+        for (lat, lon) in points {
+            if let Some(area) = self.locate_area_id(lat, lon).await? {
+                return Ok(Some(area));
+            }
+        }
+        Ok(None)
+    }
 }
 
 /// An open case that may be the same problem.
@@ -169,13 +193,15 @@ impl Services {
         }
         if input.title.chars().count() > limits::TITLE_MAX_CHARS
             || input.text.chars().count() > limits::TEXT_MAX_CHARS
+            || input.address.chars().count() > limits::ADDRESS_MAX_CHARS
         {
             return Err(ServiceError::invalid(
                 "text_too_long",
                 format!(
-                    "title at most {} and text at most {} characters",
+                    "title at most {}, text at most {} and address at most {} characters",
                     limits::TITLE_MAX_CHARS,
-                    limits::TEXT_MAX_CHARS
+                    limits::TEXT_MAX_CHARS,
+                    limits::ADDRESS_MAX_CHARS
                 ),
             ));
         }
@@ -200,7 +226,10 @@ impl Services {
                     None => None,
                 }
             }
-            (None, None) => None,
+            (None, None) => match self.place_in_words(&input.address, text).await? {
+                Some(id) => Some(reference::get_area(&mut conn, id).await?),
+                None => None,
+            },
         };
         let given = match &input.category_code {
             Some(code) => Some(
@@ -235,6 +264,7 @@ impl Services {
             && let (Some(category_id), Some(area)) = (category_id, area.as_ref())
         {
             let profile = crate::dedup::repeat_profile(
+                self.config().repeat_rule,
                 &input.title,
                 &input.text,
                 None,

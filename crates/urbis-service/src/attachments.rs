@@ -72,10 +72,10 @@ impl Services {
         declared_type: &str,
         bytes: &[u8],
     ) -> Result<AttachmentRow> {
-        if !matches!(kind, "appeal" | "feedback") {
+        if !matches!(kind, "appeal" | "feedback" | "check") {
             return Err(ServiceError::invalid(
                 "invalid_attachment_kind",
-                "kind is appeal or feedback",
+                "kind is appeal, feedback or check",
             ));
         }
         if bytes.len() > MAX_BYTES {
@@ -113,8 +113,20 @@ impl Services {
         let now = self.now();
         let mut tx = self.db().begin_write().await?;
         let case = cases::get_case(&mut tx, case_id).await?;
-        if !workflow::can_view(actor, &facts_of(&case)) {
+        let facts = facts_of(&case);
+        if !workflow::can_view(actor, &facts) {
             return Err(ServiceError::not_found("case"));
+        }
+        // A photo of the on-site check (核查) comes from whoever may check the case now.
+        let checking = workflow::Action::CheckPass {
+            note: String::new(),
+        };
+        if kind == "check" && workflow::plan(actor, &facts, &checking).is_err() {
+            return Err(ServiceError::new(
+                ErrorKind::Forbidden,
+                "check_photo_not_allowed",
+                "photos of the check come from the supervisor checking the fed-back case",
+            ));
         }
         // Each user may store so many bytes of photos per city-local day.
         let quota = self.config().security.photo_bytes_per_user_day;

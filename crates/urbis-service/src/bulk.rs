@@ -92,7 +92,7 @@ impl Services {
         let now = self.now();
         let offset = self.config().time_zone;
         let mut tx = self.db().begin_write().await?;
-        let mut ids = urbis_storage::intake::CaseIds::default();
+        let mut ids = urbis_storage::intake::RowIds::cases();
         let mut paths: HashMap<i64, String> = HashMap::new();
         let mut rows = Vec::with_capacity(batch.len());
         let mut counters = CounterBatch::default();

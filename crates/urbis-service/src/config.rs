@@ -29,6 +29,8 @@ pub struct ServiceConfig {
     pub public_url: String,
     /// Limits against abuse (hashing budget, rate limits, back-off, quotas).
     pub security: crate::guard::SecurityLimits,
+    /// How intake tells that an appeal repeats an open case.
+    pub repeat_rule: crate::dedup::RepeatRule,
 }
 
 impl Default for ServiceConfig {
@@ -46,6 +48,7 @@ impl Default for ServiceConfig {
             argon2_memory_kib: 19 * 1024,
             public_url: "http://127.0.0.1:8080".into(),
             security: crate::guard::SecurityLimits::default(),
+            repeat_rule: crate::dedup::RepeatRule::default(),
         }
     }
 }

@@ -21,6 +21,20 @@ pub const CAPACITY: usize = 200_000;
 /// Least repeat score for an operator's "possible duplicate" suggestion (a merge needs the model's threshold).
 pub const SUGGEST_MIN_SCORE: f32 = 0.5;
 
+/// How intake tells that an appeal repeats an open case.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RepeatRule {
+    /// The repeat model: meaning, place, reporter and time ([`urbis_text::repeat`]).
+    #[default]
+    Model,
+    /// The earlier rule: character 3-gram MinHash similarity of at least [`NEAR_COPY_MIN`], nothing else
+    /// (light edits of one text only; kept for comparison, e.g. `urbis bench intake --city`).
+    NearCopy,
+}
+
+/// Least MinHash similarity for a merge under [`RepeatRule::NearCopy`].
+pub const NEAR_COPY_MIN: f32 = 0.5;
+
 /// An open case an appeal repeats, and why.
 #[derive(Debug, Clone)]
 pub struct RepeatLink {
@@ -62,14 +76,20 @@ pub(crate) struct DedupState {
     index: Mutex<Option<RepeatIndex<i64>>>,
 }
 
-/// Returns the repeat profile of an appeal. `reporter` is a stable identity (phone or account), if any.
+/// Returns the repeat profile of an appeal under `rule`. `reporter` is a stable identity (phone or account), if any.
 pub(crate) fn repeat_profile(
+    rule: RepeatRule,
     title: &str,
     text: &str,
     reporter: Option<&str>,
     at: i64,
 ) -> RepeatProfile {
-    RepeatProfile::build(Segmenter::shared_default(), title, text, reporter, Some(at))
+    match rule {
+        RepeatRule::Model => {
+            RepeatProfile::build(Segmenter::shared_default(), title, text, reporter, Some(at))
+        }
+        RepeatRule::NearCopy => RepeatProfile::near_copy(title, text, Some(at)),
+    }
 }
 
 impl Services {
@@ -95,7 +115,8 @@ impl Services {
                 continue;
             };
             let at = case.created_at.timestamp();
-            let profile = repeat_profile(&case.title, &case.text, None, at);
+            let profile =
+                repeat_profile(self.config().repeat_rule, &case.title, &case.text, None, at);
             index.insert(
                 case.id,
                 profile,
@@ -139,36 +160,50 @@ impl Services {
         let places = self.nearby_places(area_id).await?;
         let places: Vec<&str> = places.iter().map(String::as_str).collect();
         let now = self.now().timestamp();
+        let rule = self.config().repeat_rule;
         let guard = match self.inner.dedup.index.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        Ok(guard
-            .as_ref()
-            .map(|index| {
-                index
-                    .matches(
-                        profile,
-                        &category_id.to_string(),
-                        &places,
-                        now,
-                        WINDOW_SECONDS,
-                    )
-                    .into_iter()
-                    .filter(|m| {
-                        m.explanation.score >= SUGGEST_MIN_SCORE
-                            && !matches!(
-                                m.explanation.place,
-                                urbis_text::repeat::PlaceCheck::Conflicts(..)
-                            )
-                    })
-                    .map(|m| RepeatLink {
-                        case_id: m.id,
-                        explanation: m.explanation,
-                    })
-                    .collect()
+        let Some(index) = guard.as_ref() else {
+            return Ok(Vec::new());
+        };
+        let mut links: Vec<RepeatLink> = index
+            .matches(
+                profile,
+                &category_id.to_string(),
+                &places,
+                now,
+                WINDOW_SECONDS,
+            )
+            .into_iter()
+            .filter_map(|mut m| {
+                if rule == RepeatRule::NearCopy {
+                    // The earlier rule: the character similarity alone decides.
+                    let similarity = m.explanation.contributions.first().map_or(0.0, |c| c.value);
+                    m.explanation.linked = similarity >= NEAR_COPY_MIN;
+                    m.explanation.score = similarity;
+                }
+                let keep = m.explanation.score >= SUGGEST_MIN_SCORE
+                    && !matches!(
+                        m.explanation.place,
+                        urbis_text::repeat::PlaceCheck::Conflicts(..)
+                    );
+                keep.then(|| RepeatLink {
+                    case_id: m.id,
+                    explanation: m.explanation,
+                })
             })
-            .unwrap_or_default())
+            .collect();
+        if rule == RepeatRule::NearCopy {
+            links.sort_by(|a, b| {
+                b.explanation
+                    .linked
+                    .cmp(&a.explanation.linked)
+                    .then(b.explanation.score.total_cmp(&a.explanation.score))
+            });
+        }
+        Ok(links)
     }
 
     /// Returns the places whose open cases an appeal in `area_id` may repeat: the area itself

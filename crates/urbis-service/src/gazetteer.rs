@@ -315,6 +315,25 @@ impl Services {
         Ok(hits)
     }
 
+    /// Returns the points of the places (not roads: a road crosses many areas) a free text names
+    /// word for word, in order of mention, at most `limit`.
+    pub(crate) async fn places_named_in(
+        &self,
+        text: &str,
+        limit: usize,
+    ) -> Result<Vec<(f64, f64)>> {
+        let index = self.gazetteer_index().await?;
+        Ok(index
+            .gazetteer
+            .named_in(text, limit * 2)
+            .into_iter()
+            .map(|entry| &index.rows[index.entry_row[entry] as usize])
+            .filter(|row| entry_kind(&row.kind) != Some(EntryKind::Road))
+            .map(|row| (row.lat, row.lon))
+            .take(limit)
+            .collect())
+    }
+
     /// Returns the point of an address when the gazetteer knows it with confidence: the best match
     /// scores at least [`INTAKE_MIN_SCORE`] and no other place scores as high.
     pub(crate) async fn geocode_for_intake(&self, address: &str) -> Result<Option<Geocoded>> {

@@ -21,6 +21,7 @@ pub mod classify;
 pub mod cohandle;
 pub mod config;
 pub mod dedup;
+pub mod density;
 pub mod error;
 pub mod events;
 pub mod gazetteer;

@@ -285,3 +285,24 @@ fn group(rows: Vec<(i64, String, i64)>) -> Vec<(i64, Indicators)> {
     out.sort_by_key(|(id, _)| *id);
     out
 }
+
+impl Services {
+    /// The period's city-local days as stored instants: from its first midnight to the one after it.
+    pub(crate) fn period_instants(
+        &self,
+        period: &Period,
+    ) -> Result<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> {
+        let day = |d: &str| {
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| ServiceError::invalid("invalid_period", "bad day, use YYYY-MM-DD"))
+        };
+        let start = self.from_local(day(&period.from)?.and_time(chrono::NaiveTime::MIN));
+        let end_day = day(&period.to)?
+            .checked_add_days(chrono::Days::new(1))
+            .ok_or_else(|| ServiceError::invalid("invalid_period", "the period ends too late"))?;
+        Ok((
+            start,
+            self.from_local(end_day.and_time(chrono::NaiveTime::MIN)),
+        ))
+    }
+}

@@ -359,18 +359,20 @@ pub async fn insert_appeal(conn: &mut Conn, appeal: &NewAppealRow<'_>) -> Result
     .await?)
 }
 
-/// Appeals per multi-row insert (10 bound values each).
+/// Appeals per multi-row insert (11 bound values each).
 const APPEALS_PER_STATEMENT: usize = 500;
 
-/// Inserts appeals, a multi-row statement per block; their ids are not returned.
-pub async fn insert_appeals(conn: &mut Conn, appeals: &[NewAppealRow<'_>]) -> Result<()> {
+/// Inserts appeals under the ids given (taken with [`crate::intake::RowIds::appeals`]), a
+/// multi-row statement per block.
+pub async fn insert_appeals(conn: &mut Conn, appeals: &[(i64, NewAppealRow<'_>)]) -> Result<()> {
     for chunk in appeals.chunks(APPEALS_PER_STATEMENT) {
         let mut query = Builder::new(
-            "INSERT INTO appeals (case_id, channel, title, text, reporter_user_id, reporter_name, reporter_phone,
+            "INSERT INTO appeals (id, case_id, channel, title, text, reporter_user_id, reporter_name, reporter_phone,
                 idempotency_key, idempotency_hash, created_at) ",
         );
-        query.push_values(chunk, |mut b, appeal| {
-            b.push_bind(appeal.case_id)
+        query.push_values(chunk, |mut b, (id, appeal)| {
+            b.push_bind(*id)
+                .push_bind(appeal.case_id)
                 .push_bind(appeal.channel)
                 .push_bind(appeal.title)
                 .push_bind(appeal.text)

@@ -7,43 +7,68 @@ use crate::Result;
 use crate::db::Conn;
 use crate::sql::{self, Builder, JsonText};
 
-/// Case ids for one write transaction, taken from the database a block at a time. PostgreSQL
-/// takes them from the `cases` identity sequence (a block of `nextval`s; ids a rolled-back batch
-/// took are skipped, as with any sequence); SQLite from the largest id inside the write
-/// transaction, whose lock no other writer holds at the same time. The case number is made from
-/// the id, so it is known before the row is written.
-#[derive(Debug, Default)]
-pub struct CaseIds {
+/// Row ids for one write transaction (of `cases` or `appeals`), taken from the database a block
+/// at a time, so that a row's id is known before it is written (a case number is made from it; a
+/// repeat's audit record names its appeal). PostgreSQL takes them from the table's identity
+/// sequence (a block of `nextval`s; ids a rolled-back batch took are skipped, as with any
+/// sequence); SQLite from the largest id inside the write transaction, whose lock no other writer
+/// holds at the same time — so rows given these ids must be written before any row of the same
+/// table that takes its id by default in the same transaction.
+#[derive(Debug)]
+pub struct RowIds {
+    table: &'static str,
     taken: std::collections::VecDeque<i64>,
     next_local: Option<i64>,
 }
 
-impl CaseIds {
+impl RowIds {
+    /// Ids of `cases`.
+    pub fn cases() -> RowIds {
+        RowIds::of("cases")
+    }
+
+    /// Ids of `appeals`.
+    pub fn appeals() -> RowIds {
+        RowIds::of("appeals")
+    }
+
+    fn of(table: &'static str) -> RowIds {
+        RowIds {
+            table,
+            taken: std::collections::VecDeque::new(),
+            next_local: None,
+        }
+    }
+
     /// The next id; `expected` is how many this transaction may still need (a hint for the block).
     pub async fn next(&mut self, conn: &mut Conn, expected: usize) -> Result<i64> {
         match conn.backend() {
             crate::Backend::Postgres => {
                 if self.taken.is_empty() {
                     let block = i64::try_from(expected.clamp(1, 1_000)).unwrap_or(1);
-                    let ids: Vec<i64> = sql::query(
-                        "SELECT nextval(pg_get_serial_sequence('cases', 'id')) FROM generate_series(1, ?)",
-                    )
+                    let ids: Vec<i64> = sql::query(format!(
+                        "SELECT nextval(pg_get_serial_sequence('{}', 'id')) FROM generate_series(1, ?)",
+                        self.table
+                    ))
                     .bind(block)
                     .scalars(conn)
                     .await?;
                     self.taken.extend(ids);
                 }
                 self.taken.pop_front().ok_or_else(|| {
-                    crate::StorageError::Corrupt("no case id from the sequence".into())
+                    crate::StorageError::Corrupt(format!("no {} id from the sequence", self.table))
                 })
             }
             crate::Backend::Sqlite => {
                 let id = match self.next_local {
                     Some(id) => id,
                     None => {
-                        sql::query("SELECT COALESCE(MAX(id), 0) + 1 FROM cases")
-                            .scalar(conn)
-                            .await?
+                        sql::query(format!(
+                            "SELECT COALESCE(MAX(id), 0) + 1 FROM {}",
+                            self.table
+                        ))
+                        .scalar(conn)
+                        .await?
                     }
                 };
                 self.next_local = Some(id + 1);
@@ -138,6 +163,7 @@ pub async fn insert_cases(conn: &mut Conn, cases: &[NewCase<'_>]) -> Result<()> 
 /// What a repeat report needs to know of the case it joins.
 #[derive(Debug, Clone, FromRow)]
 pub struct RepeatTarget {
+    pub id: i64,
     pub state: String,
     pub number: String,
     pub stats_day: String,
@@ -154,21 +180,37 @@ pub struct RepeatTarget {
 
 /// Reads [`RepeatTarget`].
 pub async fn repeat_target(conn: &mut Conn, case_id: i64) -> Result<Option<RepeatTarget>> {
-    sql::query(
-        "SELECT state, number, stats_day, area_id, category_id, area_path, title, text, reporter_count,
-            reporter_user_id, co_reporters, anonymous_repeats
-         FROM cases WHERE id = ?",
-    )
-    .bind(case_id)
-    .fetch_optional(conn)
-    .await
+    Ok(repeat_targets(conn, &[case_id]).await?.pop())
 }
 
-/// A repeat report joining a case: one more reporter, and the priority raised when the new
-/// score is higher.
+/// Cases read per statement by [`repeat_targets`].
+const TARGETS_PER_STATEMENT: usize = 500;
+
+/// Reads the [`RepeatTarget`]s among these cases (the ones that exist, in no particular order).
+pub async fn repeat_targets(conn: &mut Conn, case_ids: &[i64]) -> Result<Vec<RepeatTarget>> {
+    let mut found = Vec::with_capacity(case_ids.len());
+    for chunk in case_ids.chunks(TARGETS_PER_STATEMENT) {
+        let mut query = Builder::new(
+            "SELECT id, state, number, stats_day, area_id, category_id, area_path, title, text, reporter_count,
+                reporter_user_id, co_reporters, anonymous_repeats
+             FROM cases WHERE id IN (",
+        );
+        let mut ids = query.separated(", ");
+        for id in chunk {
+            ids.push_bind(*id);
+        }
+        query.push(")");
+        found.extend(query.build().fetch_all::<RepeatTarget>(conn).await?);
+    }
+    Ok(found)
+}
+
+/// What repeat reports did to a case: its reporters (count, residents followed up, anonymous
+/// ones), and the priority raised when the new score is higher.
 #[derive(Debug, Clone)]
 pub struct RepeatUpdate<'a> {
     pub case_id: i64,
+    pub reporter_count: i64,
     pub co_reporters: &'a str,
     pub anonymous_repeats: i64,
     pub score: i64,
@@ -180,12 +222,13 @@ pub struct RepeatUpdate<'a> {
 /// Applies [`RepeatUpdate`].
 pub async fn record_repeat(conn: &mut Conn, update: &RepeatUpdate<'_>) -> Result<()> {
     sql::query(
-        "UPDATE cases SET reporter_count = reporter_count + 1, co_reporters = ?, anonymous_repeats = ?,
+        "UPDATE cases SET reporter_count = ?, co_reporters = ?, anonymous_repeats = ?,
             priority_factors = CASE WHEN ? > priority_score THEN ? ELSE priority_factors END,
             priority_level = CASE WHEN ? > priority_score THEN ? ELSE priority_level END,
             priority_score = CASE WHEN ? > priority_score THEN ? ELSE priority_score END,
             updated_at = ?, version = version + 1 WHERE id = ?",
     )
+    .bind(update.reporter_count)
     .bind(update.co_reporters)
     .bind(update.anonymous_repeats)
     .bind(update.score)

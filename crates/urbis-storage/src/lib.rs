@@ -16,6 +16,7 @@ pub mod channels;
 pub mod cohandle;
 pub mod copy;
 pub mod db;
+pub mod density;
 pub mod error;
 pub mod geo;
 pub mod insight;

@@ -13,6 +13,7 @@ import { byId } from '../ref';
 import { LEVELS, fetchDashboard, localDay, type AreaLoad, type CategoryDay, type DashboardData, type Level } from './dashboard-data';
 import { openSse } from '../sse';
 import { disposeChart, draw, makeChart, registerGeo, type ECharts, type GeoJsonCollection } from '../charts';
+import { fetchDensity, heatOption, heatSummary } from './dashboard-heat';
 import { areaCases, caseListLink, change, describeInFeed, fetchComparisons, fillChannelMix, prefillFeed, redBlack, renderAlerts } from './dashboard-extra';
 
 interface Scope {
@@ -102,6 +103,14 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
   const mapEl = h('div', { class: 'chart map-chart' });
   const mapTable = h('div', { class: 'chart-table' });
   const mapTitle = h('h2', { id: 'map-h', tabindex: '-1' });
+  // The map shows open and overdue cases per area, or the heat of where cases were reported.
+  let heat = ctx.params.get('heat') === '1';
+  const heatBtn = h('button', { type: 'button', class: 'ghost-dark map-mode', 'aria-pressed': String(heat), 'data-testid': 'heat-toggle' }, L('热力图', 'Heat map'));
+  heatBtn.addEventListener('click', () => {
+    heat = !heat;
+    heatBtn.setAttribute('aria-pressed', String(heat));
+    void safeLoad(true);
+  });
   const streetTitle = h('h2', { id: 'street-h' });
   const feed = h('ol', { class: 'feed', 'aria-live': 'polite', 'aria-relevant': 'additions', 'data-testid': 'feed' });
   const trendEl = h('div', { class: 'chart' });
@@ -125,7 +134,7 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
   const grid = h(
     'div',
     { class: 'dash-grid' },
-    panel('map-h', mapTitle, mapEl, areaCaseBox, mapTable),
+    panel('map-h', mapTitle, heatBtn, mapEl, areaCaseBox, mapTable),
     panel('feed-h', L('实时动态', 'Live feed'), feed),
     panel('alert-h', L('预警（超期 / 激增）', 'Alerts (overdue / surge)'), alertList),
     panel('trend-h', L('近30天趋势', 'Last 30 days'), trendEl, trendTable),
@@ -206,9 +215,17 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
     const top = rowsForTable.slice(0, 3).map((r) => `${r[0]} ${r[1]}`).join('，');
     mapEl.setAttribute('aria-label', `${mapTitle.textContent}。${L('在办最多：', 'Most open: ')}${top || '—'}`);
     const max = Math.max(1, ...loads.map((l) => l.open));
+    const mapName = `urbis-dash-${scope.id ?? 'root'}-${scope.child}`;
     if (features.length) {
-      const mapName = `urbis-dash-${scope.id ?? 'root'}-${scope.child}`;
       registerGeo(mapName, { type: 'FeatureCollection', features: features.map((f) => ({ ...f, properties: { ...f.properties, name: String(f.properties.id) } })) });
+    }
+    delete mapEl.dataset.cells;
+    if (features.length && heat) {
+      const cells = await fetchDensity(scope.id, ctx.signal);
+      mapEl.setAttribute('aria-label', `${mapTitle.textContent}。${heatSummary(cells)}`);
+      mapEl.dataset.cells = String(cells.length);
+      await draw(mapChart, heatOption(mapName, cells, fs(), TEXT));
+    } else if (features.length) {
       await draw(mapChart, {
         animation: false,
         backgroundColor: 'transparent',

@@ -57,6 +57,7 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
     }
     addrWarn.hidden = true;
     unmatchedConfirmed = false;
+    suggest.trigger();
   });
   const suggest = suggestPanel({
     getInput: () => ({
@@ -66,6 +67,7 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
       lon,
       area_code: areaSel.value ? areaMap.get(Number(areaSel.value))?.code : undefined,
       category_code: category.selectedOptions[0]?.dataset.code,
+      address: addr.input.value.trim() || undefined,
     }),
     onPickCategory: (code) => selectByCode(category, code),
     showDuplicates: true,

@@ -3,12 +3,12 @@
 // parking (挂账); and the grid supervisor's checks (核查通过 / 核查不通过).
 
 import { errorText } from '../errors';
-import { ApiError, LIMITS, act, attachmentUrl, get, me, optional, qs, uploadPhotos, type Attachment, type AuditEntry, type Case } from '../api';
+import { ApiError, LIMITS, act, get, me, qs, uploadPhotos, type AuditEntry, type Case } from '../api';
 import { field, fmtTime, h, replace, showError, showOk, statusBox } from '../dom';
 import { L, clockName, lang } from '../i18n';
 import type { Ctx } from '../page';
 import { areaPath, byId, categoryPath, loadAreas, loadCategories, loadDepts } from '../ref';
-import { countdown, officialReply, photoPicker, priorityBadge, stateBadge } from '../widgets';
+import { countdown, gallery, officialReply, photoPicker, priorityBadge, stateBadge } from '../widgets';
 import { requestBox } from './case-parts';
 import { cohandleSections, disputeDetails, subtaskSummary } from './cohandle';
 import { patrolForm } from './patrol';
@@ -159,14 +159,30 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
         );
       });
       const noted = () => `${note.value.trim()}${where}`.trim();
+      // Photos taken on site go up first; the check is recorded only when they are all stored.
+      const photos = photoPicker(L('核查照片', 'Photos of the check'));
+      const checked = async (action: Record<string, unknown>) => {
+        const files = photos.files();
+        if (files.length) {
+          const up = await uploadPhotos(c.id, 'check', files);
+          if (up.errors.length) throw new Error(up.errors.join(L('；', '; ')));
+        }
+        return act(c.id, action);
+      };
       const pass = h('button', { type: 'button', class: 'primary' }, L('核查通过', 'Check passed'));
-      pass.addEventListener('click', () => void run(act(c.id, { action: 'check_pass', note: noted() }), L('核查通过', 'Check passed')));
+      pass.addEventListener('click', () => {
+        const bad = photos.error();
+        if (bad) return showError(st, bad);
+        void run(checked({ action: 'check_pass', note: noted() }), L('核查通过', 'Check passed'));
+      });
       const fail = h('button', { type: 'button', class: 'danger' }, L('核查不通过（返工）', 'Check failed (rework)'));
       fail.addEventListener('click', () => {
         if (!note.value.trim()) return showError(st, L('请填写不通过的原因。', 'Say why the check failed.'));
-        void run(act(c.id, { action: 'check_fail', reason: noted() }), L('已退回返工', 'Sent back for rework'));
+        const bad = photos.error();
+        if (bad) return showError(st, bad);
+        void run(checked({ action: 'check_fail', reason: noted() }), L('已退回返工', 'Sent back for rework'));
       });
-      actions.append(h('fieldset', null, h('legend', null, L('现场核查', 'On-site check')), field(L('核查意见（不通过时必填）', 'Check note (required when failing)'), note), h('p', null, placeBtn, ' ', placeOut), pass, ' ', fail));
+      actions.append(h('fieldset', null, h('legend', null, L('现场核查', 'On-site check')), field(L('核查意见（不通过时必填）', 'Check note (required when failing)'), note), photos.el, h('p', null, placeBtn, ' ', placeOut), pass, ' ', fail));
     }
     if (user.role === 'grid_supervisor' && c.state === 'received') {
       const note = h('textarea', { rows: '2', maxlength: String(LIMITS.note), id: `self-note-${c.id}` });
@@ -180,18 +196,7 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
     if (c.state === 'feedback' || c.state === 'checked') {
       void officialReply(c).then((r) => r && extra.prepend(h('p', { class: 'reply' }, h('strong', null, L('处置反馈：', 'Feedback: ')), r)));
     }
-    void optional<{ items: Attachment[] }>('GET', `/api/v1/cases/${c.id}/attachments`)
-      .then((res) => {
-        if (!res?.items?.length) return;
-        const gallery = h('div', { class: 'gallery' });
-        extra.append(gallery);
-        for (const a of res.items.slice(0, 9)) {
-          void attachmentUrl(a.url)
-            .then((src) => gallery.append(h('img', { src, alt: a.kind === 'feedback' ? L('处置照片', 'Photo of the fix') : L('诉求照片', 'Photo of the problem'), loading: 'lazy' })))
-            .catch(() => undefined);
-        }
-      })
-      .catch(() => undefined);
+    extra.append(gallery(c.id));
 
     const due = c.state === 'dispatched' && c.response_due_at ? c.response_due_at : c.due_at;
     const cd = countdown(due);

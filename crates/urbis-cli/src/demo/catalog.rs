@@ -135,7 +135,7 @@ pub(super) const CITY_DEPTS: [(&str, &str); 16] = [
 ];
 
 /// Sample appeal texts per level-2 category (our own wording).
-pub(super) fn sample_texts(category: &str) -> &'static [&'static str] {
+pub(crate) fn sample_texts(category: &str) -> &'static [&'static str] {
     match category {
         "暴露垃圾" => &[
             "{place}路边垃圾桶满了好几天没人清运，味道很大，请尽快处理。",
@@ -237,7 +237,7 @@ pub(super) fn sample_texts(category: &str) -> &'static [&'static str] {
     }
 }
 
-pub(super) const PLACES: [&str; 10] = [
+pub(crate) const PLACES: [&str; 10] = [
     "幸福路",
     "阳光小区",
     "建设大街",

@@ -23,7 +23,7 @@ use urbis_service::rows::{CalendarDayRow, RuleRow};
 use urbis_service::store::{Durability, Location};
 use urbis_service::{Clock, ServiceConfig, Services};
 
-mod catalog;
+pub(crate) mod catalog;
 mod history;
 mod map;
 mod seed;

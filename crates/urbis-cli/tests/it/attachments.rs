@@ -26,11 +26,22 @@ async fn upload(
     content_type: &str,
     bytes: Vec<u8>,
 ) -> (StatusCode, Value) {
+    upload_kind(app, user, case_id, "appeal", content_type, bytes).await
+}
+
+async fn upload_kind(
+    app: &TestApp,
+    user: &str,
+    case_id: i64,
+    kind: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> (StatusCode, Value) {
     let token = app.token(user).await;
     let response = app
         .http
         .post(format!(
-            "{}/api/v1/cases/{case_id}/attachments?kind=appeal",
+            "{}/api/v1/cases/{case_id}/attachments?kind={kind}",
             app.base
         ))
         .bearer_auth(token)
@@ -337,4 +348,70 @@ async fn anyone_can_look_a_case_up_by_number_without_personal_data() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{unknown}: {body}");
         assert_eq!(body["code"], "case_not_found");
     }
+}
+
+/// Photos of the on-site check (核查) come from the supervisor who may check the fed-back case,
+/// and from nobody else, nor before the feedback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_checking_supervisor_attaches_photos_of_the_check() {
+    let app = TestApp::start().await;
+    let f = app.fixture.clone();
+    let case_id = app
+        .file_appeal(
+            "operator",
+            f.grid_a,
+            f.category,
+            "阳光小区门口垃圾三天没人清运",
+        )
+        .await;
+    for (user, action) in [
+        ("shiftlead", json!({"action": "register"})),
+        ("dispatcher", json!({"action": "dispatch"})),
+        ("handler_a", json!({"action": "accept"})),
+    ] {
+        let (status, body) = app.act(user, case_id, action).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    // Before the feedback there is nothing to check.
+    let (status, body) =
+        upload_kind(&app, "supervisor_a", case_id, "check", "image/png", png(4)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("check_photo_not_allowed"))
+    );
+    let (status, body) = app
+        .act(
+            "handler_a",
+            case_id,
+            json!({"action": "feedback", "note": "已清运"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The handler cannot pass their own work off as checked, nor a supervisor of another district.
+    for user in ["handler_a", "supervisor_b"] {
+        let (status, _) = upload_kind(&app, user, case_id, "check", "image/png", png(4)).await;
+        assert!(
+            matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+            "{user}: {status}"
+        );
+    }
+    let (status, body) =
+        upload_kind(&app, "supervisor_a", case_id, "check", "image/png", png(4)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["kind"], "check");
+    let (_, list) = app
+        .get("shiftlead", &format!("/api/v1/cases/{case_id}/attachments"))
+        .await;
+    let kinds: Vec<&str> = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|a| a["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["check"], "{list}");
+    assert!(
+        trail_actions(&app, case_id)
+            .await
+            .contains(&"attach".to_owned())
+    );
 }

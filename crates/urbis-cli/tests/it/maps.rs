@@ -1202,3 +1202,81 @@ async fn unit_grids_import_from_geojson_with_15_digit_codes() {
         (StatusCode::CONFLICT, Some("grids_exist"))
     );
 }
+
+/// The hotline's duplicate check without an area picked: a place named in the text (or the address
+/// typed but not matched) is read in the gazetteer, so a second call about the same problem a minute
+/// later sees the first one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_place_named_in_the_text_finds_the_open_case_without_an_area_picked() {
+    let app = TestApp::start().await;
+    add_street(&app).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("gazetteer.csv");
+    std::fs::write(
+        &file,
+        "name,kind,lon,lat,crs,aliases\n青山实验小学,poi,116.3021,39.9041,wgs84,\n",
+    )
+    .expect("write");
+    let (code, out) = run_import(&app.db_path, "gazetteer", &file);
+    assert_eq!(code, 0, "{out}");
+    let (_, categories) = app.get("admin", "/api/v1/categories").await;
+    let code = categories
+        .as_array()
+        .expect("categories")
+        .iter()
+        .find(|c| c["id"] == app.fixture.category)
+        .and_then(|c| c["code"].as_str().map(str::to_owned))
+        .expect("category code");
+    let (status, first) = app
+        .post(
+            "operator",
+            "/api/v1/appeals",
+            json!({"text": "青山实验小学门口的垃圾桶满了三天没人清运，味道很大",
+                   "lat": 39.9041, "lon": 116.3021, "category_id": app.fixture.category}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let duplicates = |body: &Value| -> Vec<i64> {
+        body["duplicates"]
+            .as_array()
+            .expect("duplicates")
+            .iter()
+            .filter_map(|d| d["id"].as_i64())
+            .collect()
+    };
+    let again = "青山实验小学门口垃圾桶满了好几天都没人来清运，臭味很大";
+    let (status, s) = app
+        .post(
+            "operator",
+            "/api/v1/intake/suggest",
+            json!({"text": again, "category_code": code}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{s}");
+    assert_eq!(
+        duplicates(&s),
+        [first["case_id"].as_i64().expect("id")],
+        "{s}"
+    );
+    let area = s["area"]["id"].as_i64();
+    assert!(area.is_some(), "the named place gave the area: {s}");
+    // The same words naming no place the gazetteer knows find nothing to compare with.
+    let (_, s) = app
+        .post(
+            "operator",
+            "/api/v1/intake/suggest",
+            json!({"text": "门口垃圾桶满了好几天都没人来清运，臭味很大", "category_code": code}),
+        )
+        .await;
+    assert_eq!(duplicates(&s), Vec::<i64>::new(), "{s}");
+    // The address typed, though not picked from the matches, gives the area too.
+    let (_, s) = app
+        .post(
+            "operator",
+            "/api/v1/intake/suggest",
+            json!({"text": "门口垃圾桶满了好几天都没人来清运，臭味很大", "category_code": code,
+                   "address": "青山实验小学"}),
+        )
+        .await;
+    assert_eq!(s["area"]["id"].as_i64(), area, "{s}");
+}

@@ -150,6 +150,7 @@ async fn every_endpoint_checks_every_role() {
             None,
             staff(),
         ),
+        (Method::GET, "/api/v1/stats/density".into(), None, staff()),
         // The data-sharing exchange (数据专员: `dataofficer` for the platform, `dataofficer_a`
         // for 甲区城管).
         (Method::GET, "/api/v1/data/resources".into(), None, staff()),

@@ -108,3 +108,66 @@ async fn a_template_complaint_about_another_estate_opens_its_own_case() {
     let reason = s["duplicates"][0]["reason"].as_str().expect("reason");
     assert!(reason.contains("地点一致"), "{reason}");
 }
+
+/// Repeats of one case arriving together are written in one group commit: each joins the case
+/// once, each `merge_repeat` record names its own appeal, and the counters and the chain hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeats_arriving_together_each_join_the_case_once() {
+    let app = TestApp::start().await;
+    let f = app.fixture.clone();
+    let first = app
+        .file_appeal("operator", f.grid_a, f.category, FIRST)
+        .await;
+    const REPEATS: usize = 24;
+    let sends = (0..REPEATS).map(|i| {
+        let body = json!({
+            "text": format!("{REWORDED}（第{i}次来电）"), "area_id": f.grid_a, "category_id": f.category,
+            "reporter_name": "李四", "reporter_phone": format!("1390000{i:04}"),
+        });
+        let app = &app;
+        async move { app.post("operator", "/api/v1/appeals", body).await }
+    });
+    for (status, body) in futures::future::join_all(sends).await {
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(
+            (body["case_id"].as_i64(), body["merged"].as_bool()),
+            (Some(first), Some(true)),
+            "{body}"
+        );
+    }
+    let (_, case) = app
+        .get("dispatcher", &format!("/api/v1/cases/{first}"))
+        .await;
+    assert_eq!(case["reporter_count"], REPEATS as i64 + 1, "{case}");
+    let (_, appeals) = app
+        .get("dispatcher", &format!("/api/v1/cases/{first}/appeals"))
+        .await;
+    let mut appeal_ids: Vec<i64> = appeals
+        .as_array()
+        .expect("appeals")
+        .iter()
+        .filter_map(|a| a["id"].as_i64())
+        .collect();
+    assert_eq!(appeal_ids.len(), REPEATS + 1, "{appeals}");
+    let (_, trail) = app
+        .get("dispatcher", &format!("/api/v1/cases/{first}/trail"))
+        .await;
+    let mut merged: Vec<i64> = trail
+        .as_array()
+        .expect("trail")
+        .iter()
+        .filter(|r| r["action"] == "merge_repeat")
+        .filter_map(|r| r["detail"]["appeal_id"].as_i64())
+        .collect();
+    merged.sort_unstable();
+    appeal_ids.sort_unstable();
+    // Every appeal but the first is named by exactly one merge record.
+    assert_eq!(merged, appeal_ids[1..], "{trail}");
+    let db = app.services.db();
+    let chain = urbis_service::audit::verify_chain(db).await.expect("chain");
+    assert!(chain.first_break.is_none());
+    let differences = urbis_service::audit::verify_counters(db)
+        .await
+        .expect("recount");
+    assert!(differences.is_empty(), "{differences:?}");
+}

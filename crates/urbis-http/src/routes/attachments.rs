@@ -38,7 +38,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 pub struct AttachmentResponse {
     pub id: i64,
     pub case_id: i64,
-    /// `appeal` (evidence from the reporter) or `feedback` (proof of the fix).
+    /// `appeal` (evidence from the reporter), `feedback` (proof of the fix) or `check` (taken at the on-site check).
     pub kind: String,
     pub mime: String,
     pub size: i64,
@@ -70,7 +70,7 @@ pub struct AttachmentList {
 /// Query of an upload.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct UploadQuery {
-    /// `appeal` (default) or `feedback`.
+    /// `appeal` (default), `feedback` or `check` (the supervisor checking a fed-back case).
     pub kind: Option<String>,
 }
 

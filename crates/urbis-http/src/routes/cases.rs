@@ -44,6 +44,7 @@ async fn suggest(
         lon: body.lon,
         area_code: body.area_code,
         category_code: body.category_code,
+        address: body.address,
     };
     let outcome = state.services.suggest_intake(&actor, &input).await?;
     let depts = state.services.list_depts().await?;

@@ -22,6 +22,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(trend))
         .routes(routes!(category_trend))
         .routes(routes!(channels))
+        .routes(routes!(density))
         .routes(routes!(states))
         .routes(routes!(map))
 }
@@ -248,6 +249,40 @@ async fn channels(
     Ok(Json(
         rows.into_iter()
             .map(|(channel, cases)| ChannelCount { channel, cases })
+            .collect(),
+    ))
+}
+
+/// Cases reported in one cell of about 200 m (the point heat map), at the cell's centre.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DensityCell {
+    pub lat: f64,
+    pub lon: f64,
+    pub cases: i64,
+}
+
+/// Returns how many located cases were opened in each cell of about 200 m in the period, the
+/// busiest cells first (at most 5,000).
+#[utoipa::path(get, path = "/api/v1/stats/density", tag = "stats", params(StatsQuery),
+    responses((status = 200, body = Vec<DensityCell>), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+async fn density(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiQuery(query): ApiQuery<StatsQuery>,
+) -> ApiResult<Json<Vec<DensityCell>>> {
+    let period = period(&state, &query)?;
+    let cells = state
+        .services
+        .case_density(&actor, query.area_id, &period)
+        .await?;
+    Ok(Json(
+        cells
+            .into_iter()
+            .map(|c| DensityCell {
+                lat: c.lat,
+                lon: c.lon,
+                cases: c.cases,
+            })
             .collect(),
     ))
 }

@@ -2,7 +2,7 @@
 //! clock, in one write transaction that audits both cases and keeps the counters true.
 
 use urbis_storage::audit::{ChainHead, NewAudit};
-use urbis_storage::intake::{CaseIds, NewCase};
+use urbis_storage::intake::{NewCase, RowIds};
 use urbis_storage::split::{self as split_repo, SplitUpdate};
 use urbis_storage::stats::{CounterBatch, StateKey};
 
@@ -120,7 +120,7 @@ impl Services {
             .and_then(|route| serde_json::to_string(&route).ok())
             .map(Into::into);
         // The new case: id and number as intake makes them, its report day the split's local day.
-        let new_id = CaseIds::default().next(&mut tx, 1).await?;
+        let new_id = RowIds::cases().next(&mut tx, 1).await?;
         let local = now.with_timezone(&self.config().time_zone);
         let day = local.format("%Y-%m-%d").to_string();
         let number = format!("{}{new_id:07}", local.format("%Y%m%d"));
@@ -293,6 +293,7 @@ impl Services {
                 (phone, _) => Some(phone.chars().filter(char::is_ascii_digit).collect()),
             };
             let profile = crate::dedup::repeat_profile(
+                self.config().repeat_rule,
                 &appeal.title,
                 &appeal.text,
                 reporter.as_deref(),

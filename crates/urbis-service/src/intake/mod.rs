@@ -175,29 +175,32 @@ impl Services {
             }
         };
         let dedup_text = format!("{} {}", appeal.title, appeal.text);
-        // The reporter, for the repeat model: the phone given, else the resident's account.
-        let reporter_key = match (appeal.reporter_phone.trim(), actor) {
-            ("", Some(a)) if a.role == Role::Resident => Some(format!("user:{}", a.user_id.0)),
-            ("", _) => None,
-            (phone, _) => Some(phone.chars().filter(char::is_ascii_digit).collect()),
-        };
-        let repeat_profile = crate::dedup::repeat_profile(
-            &appeal.title,
-            &appeal.text,
-            reporter_key.as_deref(),
-            self.now().timestamp(),
-        );
-        let repeat_of = match (appeal.category_id, appeal.area_id) {
-            (Some(category), Some(area)) => {
-                self.find_repeat(&repeat_profile, category.0, area.0)
-                    .await?
-            }
-            _ => None,
-        };
+        // Only an appeal with a category and an area can repeat an open case (or be repeated).
         let dedup_key = appeal
             .category_id
             .zip(appeal.area_id)
             .map(|(c, a)| (c.0, a.0));
+        let repeat_profile = dedup_key.map(|_| {
+            // The reporter, for the repeat model: the phone given, else the resident's account.
+            let reporter_key = match (appeal.reporter_phone.trim(), actor) {
+                ("", Some(a)) if a.role == Role::Resident => Some(format!("user:{}", a.user_id.0)),
+                ("", _) => None,
+                (phone, _) => Some(phone.chars().filter(char::is_ascii_digit).collect()),
+            };
+            crate::dedup::repeat_profile(
+                self.config().repeat_rule,
+                &appeal.title,
+                &appeal.text,
+                reporter_key.as_deref(),
+                self.now().timestamp(),
+            )
+        });
+        let repeat_of = match (&repeat_profile, dedup_key) {
+            (Some(profile), Some((category, area))) => {
+                self.find_repeat(profile, category, area).await?
+            }
+            _ => None,
+        };
         // Severity, repeats at the place and the proposed route follow the category, or, while
         // it waits for review, the classifier's best suggestion.
         let needs_review = appeal.category_id.is_none();
@@ -292,9 +295,10 @@ impl Services {
                 "intake writer stopped",
             )
         })??;
-        if let (true, false, Some((category, area))) = (outcome.created, outcome.merged, dedup_key)
+        if let (true, false, Some((category, area)), Some(profile)) =
+            (outcome.created, outcome.merged, dedup_key, repeat_profile)
         {
-            self.remember_case(outcome.case_id, repeat_profile, category, area);
+            self.remember_case(outcome.case_id, profile, category, area);
         }
         if outcome.created {
             let state = CaseState::parse(&outcome.state).unwrap_or(CaseState::Received);

@@ -1,10 +1,16 @@
-//! A repeat report joining an open case instead of opening a new one.
+//! A repeat report joining an open case instead of opening a new one. Repeats are staged in the
+//! group commit like new cases: the cases they join are read once per group, each repeat updates
+//! its case in memory (reporters, priority), and the writer stores the appeals, the `merge_repeat`
+//! records and one update per joined case with the rest of the group.
 
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
 use urbis_domain::workflow::CaseState;
 use urbis_storage::Conn;
-use urbis_storage::audit::{ChainHead, NewAudit};
-use urbis_storage::cases;
-use urbis_storage::stats::{self, Dim};
+use urbis_storage::cases::{self, NotificationRow};
+use urbis_storage::intake::{RepeatTarget, RepeatUpdate};
+use urbis_storage::sql::JsonText;
 
 use super::{IntakeJob, IntakeOutcome, reporter_user};
 use crate::Result;
@@ -12,126 +18,163 @@ use crate::Result;
 /// Most residents a case follows up besides its first reporter.
 const CO_REPORTERS_MAX: usize = 500;
 
-/// Attaches a repeat appeal to an open case: the appeal is stored with its reporter, the case's
-/// reporter count grows, and the merge is audited. Returns None when the case is no longer open.
-pub(super) async fn attach_repeat(
-    conn: &mut Conn,
-    head: &mut ChainHead,
-    job: &IntakeJob,
-    link: &crate::dedup::RepeatLink,
-) -> Result<Option<IntakeOutcome>> {
-    let case_id = link.case_id;
-    let Some(target) = urbis_storage::intake::repeat_target(conn, case_id).await? else {
-        return Ok(None);
-    };
-    if CaseState::parse(&target.state).is_none_or(|s| !s.is_open()) {
-        return Ok(None);
+/// An open case that repeats of this group join: as read at the start of the group, then changed
+/// by each repeat in arrival order.
+pub(super) struct Joined {
+    target: RepeatTarget,
+    co_reporters: Vec<i64>,
+    /// The highest priority a repeat of this group scored: score, level and factors.
+    priority: Option<(i64, &'static str, JsonText)>,
+    at: DateTime<Utc>,
+}
+
+/// A repeat appeal waiting in the group commit.
+pub(super) struct StagedRepeat<'j> {
+    pub(super) job: &'j IntakeJob,
+    pub(super) case_id: i64,
+    pub(super) state: String,
+    /// The `merge_repeat` record's detail, without the appeal's id (known when it is written).
+    pub(super) detail: serde_json::Value,
+}
+
+/// Reads the cases this group's repeats would join; the ones no longer open are left out, and
+/// their appeals open cases of their own.
+pub(super) async fn joinable(conn: &mut Conn, batch: &[IntakeJob]) -> Result<HashMap<i64, Joined>> {
+    let mut ids: Vec<i64> = batch
+        .iter()
+        .filter_map(|job| job.repeat_of.as_ref().map(|link| link.case_id))
+        .collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
     }
-    let urbis_storage::intake::RepeatTarget {
-        state,
-        number,
-        stats_day,
-        area_id,
-        category_id,
-        area_path,
-        title,
-        text,
-        reporter_count,
-        reporter_user_id: owner,
-        co_reporters,
-        anonymous_repeats: anonymous,
-    } = target;
-    let appeal = &job.appeal;
-    let at = job.received_at;
-    let appeal_id = cases::insert_appeal(conn, &super::writer::appeal_row(job, case_id)).await?;
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(urbis_storage::intake::repeat_targets(conn, &ids)
+        .await?
+        .into_iter()
+        .filter(|t| CaseState::parse(&t.state).is_some_and(|s| s.is_open()))
+        .map(|target| {
+            let joined = Joined {
+                co_reporters: crate::case_rows::parse_ids(&target.co_reporters),
+                priority: None,
+                at: DateTime::<Utc>::MIN_UTC,
+                target,
+            };
+            (joined.target.id, joined)
+        })
+        .collect())
+}
+
+/// Stages a repeat appeal on the case it joins: one more reporter (a resident is followed up and
+/// told), the priority raised by the duplicate count, and the audit detail with the model's reasons.
+pub(super) fn stage<'j>(
+    joined: &mut Joined,
+    job: &'j IntakeJob,
+    link: &crate::dedup::RepeatLink,
+    notifications: &mut Vec<NotificationRow>,
+) -> (StagedRepeat<'j>, IntakeOutcome) {
+    let target = &mut joined.target;
     // More reporters make the problem more pressing: the score counts the duplicates, but only
     // the first few anonymous ones, so that anonymous re-posts cannot push a case up without bound.
-    let is_anonymous = job.reporter.is_none();
-    let anonymous = anonymous + i64::from(is_anonymous);
-    let identified = reporter_count + 1 - anonymous;
-    let scored = identified + anonymous.min(i64::from(job.anonymous_repeat_cap));
+    target.reporter_count += 1;
+    target.anonymous_repeats += i64::from(job.reporter.is_none());
+    let identified = target.reporter_count - target.anonymous_repeats;
+    let scored = identified
+        + target
+            .anonymous_repeats
+            .min(i64::from(job.anonymous_repeat_cap));
     let priority = urbis_text::priority::score(&urbis_text::priority::PriorityInput {
-        text: &format!("{title} {text}"),
+        text: &format!("{} {}", target.title, target.text),
         category_severity: job.place.severity,
         duplicate_count: u32::try_from(scored - 1).unwrap_or(0),
         repeat_place_count: job.place.repeat_place_count,
     });
+    let score = i64::from(priority.score);
+    if joined
+        .priority
+        .as_ref()
+        .is_none_or(|(best, ..)| score > *best)
+    {
+        let factors = serde_json::to_string(&priority.factors).unwrap_or_else(|_| "[]".into());
+        joined.priority = Some((score, priority.level.as_str(), factors.into()));
+    }
+    joined.at = job.received_at;
     // A resident whose report joined the case is counted and notified of its progress; reading
     // and rating stay with the first reporter (`workflow::can_view`).
-    let mut co = crate::case_rows::parse_ids(&co_reporters);
     if let Some(user) = reporter_user(job)
-        && owner != Some(user)
-        && !co.contains(&user)
-        && co.len() < CO_REPORTERS_MAX
+        && target.reporter_user_id != Some(user)
+        && !joined.co_reporters.contains(&user)
+        && joined.co_reporters.len() < CO_REPORTERS_MAX
     {
-        co.push(user);
-        cases::insert_notification(
+        joined.co_reporters.push(user);
+        notifications.push(NotificationRow {
+            id: 0,
+            case_id: target.id,
+            dept_id: None,
+            user_id: Some(user),
+            kind: "merged".into(),
+            message: format!(
+                "您的诉求与案件 {} 反映的是同一问题，已并入该案件一并办理",
+                target.number
+            ),
+            created_at: job.received_at,
+        });
+    }
+    // The dispatcher sees why the appeal was merged: the score, each signal and the Chinese summary.
+    let mut detail = link.audit_fields();
+    detail["channel"] = serde_json::json!(job.appeal.channel.as_str());
+    let staged = StagedRepeat {
+        job,
+        case_id: target.id,
+        state: target.state.clone(),
+        detail,
+    };
+    let outcome = IntakeOutcome {
+        case_id: target.id,
+        number: target.number.clone(),
+        state: target.state.clone(),
+        created: true,
+        merged: true,
+        area_path: target.area_path.clone(),
+    };
+    (staged, outcome)
+}
+
+impl Joined {
+    /// The stats key of the case's `repeat_reports` counter: report day, area and category.
+    pub(super) fn counter_key(&self) -> (String, i64, i64) {
+        let t = &self.target;
+        (t.stats_day.clone(), t.area_id, t.category_id.unwrap_or(0))
+    }
+
+    /// Writes what this group's repeats did to the case (nothing when none joined it).
+    pub(super) async fn write(&self, conn: &mut Conn) -> Result<()> {
+        let Some((score, level, factors)) = &self.priority else {
+            return Ok(());
+        };
+        let co_reporters = crate::case_rows::format_ids(&self.co_reporters);
+        urbis_storage::intake::record_repeat(
             conn,
-            &cases::NotificationRow {
-                id: 0,
-                case_id,
-                dept_id: None,
-                user_id: Some(user),
-                kind: "merged".into(),
-                message: format!("您的诉求与案件 {number} 反映的是同一问题，已并入该案件一并办理"),
-                created_at: at,
+            &RepeatUpdate {
+                case_id: self.target.id,
+                reporter_count: self.target.reporter_count,
+                co_reporters: &co_reporters,
+                anonymous_repeats: self.target.anonymous_repeats,
+                score: *score,
+                level,
+                factors: factors.clone(),
+                at: self.at,
             },
         )
         .await?;
+        Ok(())
     }
-    let co_reporters = crate::case_rows::format_ids(&co);
-    let score = i64::from(priority.score);
-    urbis_storage::intake::record_repeat(
-        conn,
-        &urbis_storage::intake::RepeatUpdate {
-            case_id,
-            co_reporters: &co_reporters,
-            anonymous_repeats: anonymous,
-            score,
-            level: priority.level.as_str(),
-            factors: serde_json::to_string(&priority.factors)
-                .unwrap_or_else(|_| "[]".into())
-                .into(),
-            at,
-        },
-    )
-    .await?;
-    // The dispatcher sees why the appeal was merged: the score, each signal and the Chinese summary.
-    let mut detail = link.audit_fields();
-    detail["appeal_id"] = serde_json::json!(appeal_id);
-    detail["channel"] = serde_json::json!(appeal.channel.as_str());
-    let detail = detail.to_string();
-    head.append(
-        conn,
-        &NewAudit {
-            at,
-            actor_id: job.reporter.as_ref().map(|a| a.user_id.0),
-            actor_role: super::writer::actor_role(job),
-            action: "merge_repeat",
-            entity: "case",
-            entity_id: case_id,
-            from_state: &state,
-            to_state: &state,
-            detail: &detail,
-        },
-    )
-    .await?;
-    stats::bump(
-        conn,
-        &stats_day,
-        Dim::Area,
-        area_id,
-        category_id.unwrap_or(0),
-        "repeat_reports",
-        1,
-    )
-    .await?;
-    Ok(Some(IntakeOutcome {
-        case_id,
-        number,
-        state,
-        created: true,
-        merged: true,
-        area_path,
-    }))
+}
+
+/// Stores the residents' "merged" notices.
+pub(super) async fn notify(conn: &mut Conn, notifications: &[NotificationRow]) -> Result<()> {
+    for row in notifications {
+        cases::insert_notification(conn, row).await?;
+    }
+    Ok(())
 }

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use urbis_domain::workflow::CaseState;
 use urbis_storage::audit::{ChainHead, NewAudit};
 use urbis_storage::cases::{self, NewAppealRow};
-use urbis_storage::intake::{CaseIds, NewCase};
+use urbis_storage::intake::{NewCase, RowIds};
 use urbis_storage::sql::JsonText;
 use urbis_storage::stats::{self, Dim, StateKey};
 use urbis_storage::{Conn, Db, reference};
@@ -83,22 +83,36 @@ struct Staged<'j> {
     detail: String,
 }
 
-/// New cases of one group commit, written together: cases, then their appeals, then their
-/// receive records (in the order the appeals arrived, so the audit chain keeps that order).
+/// One appeal of the group commit that opens or joins a case.
+enum Entry<'j> {
+    New(Staged<'j>),
+    Repeat(super::repeat::StagedRepeat<'j>),
+}
+
+/// What one group commit writes, staged for multi-row statements: new cases, every appeal (new
+/// or repeat) and their audit records in the order the appeals arrived (so the audit chain keeps
+/// that order), then one update per case that repeats joined.
 #[derive(Default)]
 struct Staging<'j> {
-    cases: Vec<Staged<'j>>,
+    entries: Vec<Entry<'j>>,
+    /// Open cases this group's repeats may join, by id.
+    joined: HashMap<i64, super::repeat::Joined>,
+    notifications: Vec<cases::NotificationRow>,
 }
 
 impl Staging<'_> {
     async fn flush(&mut self, conn: &mut Conn, head: &mut ChainHead) -> Result<()> {
-        if self.cases.is_empty() {
+        if self.entries.is_empty() {
             return Ok(());
         }
         let received = CaseState::Received.as_str();
         let rows: Vec<NewCase<'_>> = self
-            .cases
+            .entries
             .iter()
+            .filter_map(|entry| match entry {
+                Entry::New(s) => Some(s),
+                Entry::Repeat(_) => None,
+            })
             .map(|s| {
                 let (job, appeal) = (s.job, &s.job.appeal);
                 NewCase {
@@ -135,26 +149,66 @@ impl Staging<'_> {
             })
             .collect();
         urbis_storage::intake::insert_cases(conn, &rows).await?;
-        let appeals: Vec<NewAppealRow<'_>> =
-            self.cases.iter().map(|s| appeal_row(s.job, s.id)).collect();
+        // Every appeal's id is taken first: a repeat's audit record names its appeal.
+        let mut ids = RowIds::appeals();
+        let mut appeals = Vec::with_capacity(self.entries.len());
+        for (i, entry) in self.entries.iter().enumerate() {
+            let (job, case_id) = match entry {
+                Entry::New(s) => (s.job, s.id),
+                Entry::Repeat(r) => (r.job, r.case_id),
+            };
+            let id = ids.next(conn, self.entries.len() - i).await?;
+            appeals.push((id, appeal_row(job, case_id)));
+        }
         cases::insert_appeals(conn, &appeals).await?;
-        let records: Vec<NewAudit<'_>> = self
-            .cases
+        let details: Vec<String> = self
+            .entries
             .iter()
-            .map(|s| NewAudit {
-                at: s.job.received_at,
-                actor_id: s.job.reporter.as_ref().map(|a| a.user_id.0),
-                actor_role: actor_role(s.job),
-                action: "receive",
-                entity: "case",
-                entity_id: s.id,
-                from_state: "",
-                to_state: received,
-                detail: &s.detail,
+            .zip(&appeals)
+            .map(|(entry, (appeal_id, _))| match entry {
+                Entry::New(s) => s.detail.clone(),
+                Entry::Repeat(r) => {
+                    let mut detail = r.detail.clone();
+                    detail["appeal_id"] = serde_json::json!(appeal_id);
+                    detail.to_string()
+                }
+            })
+            .collect();
+        let records: Vec<NewAudit<'_>> = self
+            .entries
+            .iter()
+            .zip(&details)
+            .map(|(entry, detail)| {
+                let (job, action, entity_id, from, to) = match entry {
+                    Entry::New(s) => (s.job, "receive", s.id, "", received),
+                    Entry::Repeat(r) => (
+                        r.job,
+                        "merge_repeat",
+                        r.case_id,
+                        r.state.as_str(),
+                        r.state.as_str(),
+                    ),
+                };
+                NewAudit {
+                    at: job.received_at,
+                    actor_id: job.reporter.as_ref().map(|a| a.user_id.0),
+                    actor_role: actor_role(job),
+                    action,
+                    entity: "case",
+                    entity_id,
+                    from_state: from,
+                    to_state: to,
+                    detail,
+                }
             })
             .collect();
         head.append_all(conn, &records).await?;
-        self.cases.clear();
+        for joined in self.joined.values() {
+            joined.write(conn).await?;
+        }
+        super::repeat::notify(conn, &self.notifications).await?;
+        self.entries.clear();
+        self.notifications.clear();
         Ok(())
     }
 }
@@ -177,9 +231,12 @@ async fn store_batch(
     // Categories known to exist, and case ids taken for this batch, so that a batch makes one
     // round trip per look-up instead of one per appeal (it matters on a networked store).
     let mut categories: HashMap<i64, bool> = HashMap::new();
-    let mut ids = CaseIds::default();
+    let mut ids = RowIds::cases();
     let mut head = ChainHead::load(conn).await?;
-    let mut staging = Staging::default();
+    let mut staging = Staging {
+        joined: super::repeat::joinable(conn, batch).await?,
+        ..Staging::default()
+    };
     // Idempotency keys already stored, looked up for the whole batch at once.
     let keys: Vec<&str> = batch
         .iter()
@@ -197,6 +254,7 @@ async fn store_batch(
     let mut seen_keys: HashMap<String, (IntakeOutcome, String)> = HashMap::new();
     let mut counters: HashMap<(String, i64, i64), i64> = HashMap::new();
     let mut states: HashMap<(i64, i64), i64> = HashMap::new();
+    let mut repeats: HashMap<(String, i64, i64), i64> = HashMap::new();
     let mut outcomes = Vec::with_capacity(batch.len());
     let received = CaseState::Received.as_str();
 
@@ -233,16 +291,18 @@ async fn store_batch(
                 continue;
             }
         }
-        if let Some(link) = &job.repeat_of {
-            // A repeat changes a stored case: what is staged goes first, in arrival order.
-            staging.flush(conn, &mut head).await?;
-            if let Some(outcome) = super::repeat::attach_repeat(conn, &mut head, job, link).await? {
-                if let Some(key) = &job.idempotency_key {
-                    seen_keys.insert(key.clone(), (outcome.clone(), job.content_hash.clone()));
-                }
-                outcomes.push(Ok(outcome));
-                continue;
+        if let Some(link) = &job.repeat_of
+            && let Some(joined) = staging.joined.get_mut(&link.case_id)
+        {
+            let (staged, outcome) =
+                super::repeat::stage(joined, job, link, &mut staging.notifications);
+            *repeats.entry(joined.counter_key()).or_default() += 1;
+            staging.entries.push(Entry::Repeat(staged));
+            if let Some(key) = &job.idempotency_key {
+                seen_keys.insert(key.clone(), (outcome.clone(), job.content_hash.clone()));
             }
+            outcomes.push(Ok(outcome));
+            continue;
         }
         let appeal = &job.appeal;
         let area_id = appeal.area_id.map(|a| a.0).unwrap_or(root.id);
@@ -306,7 +366,7 @@ async fn store_batch(
             merged: false,
             area_path: area_path.clone(),
         };
-        staging.cases.push(Staged {
+        staging.entries.push(Entry::New(Staged {
             job,
             id: next_id,
             number,
@@ -327,7 +387,7 @@ async fn store_batch(
                 .and_then(|r| serde_json::to_string(r).ok())
                 .map(Into::into),
             detail,
-        });
+        }));
         if let Some(key) = &job.idempotency_key {
             seen_keys.insert(key.clone(), (outcome.clone(), job.content_hash.clone()));
         }
@@ -337,6 +397,9 @@ async fn store_batch(
     let mut batch = stats::CounterBatch::default();
     for ((day, area_id, category_id), n) in counters {
         batch.event(&day, Dim::Area, area_id, category_id, "reported", n);
+    }
+    for ((day, area_id, category_id), n) in repeats {
+        batch.event(&day, Dim::Area, area_id, category_id, "repeat_reports", n);
     }
     for ((area_id, category_id), n) in states {
         let key = StateKey {

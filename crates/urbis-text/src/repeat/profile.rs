@@ -372,6 +372,22 @@ impl RepeatProfile {
     }
 }
 
+impl RepeatProfile {
+    /// The profile the MinHash-only rule needs: the character 3-gram signature and the time, no words,
+    /// places or reporter (nothing is segmented). Compared with [`RepeatModel`](crate::repeat::RepeatModel) it
+    /// never links on words; the caller judges it by the signature estimate alone.
+    pub fn near_copy(title: &str, text: &str, timestamp: Option<i64>) -> RepeatProfile {
+        RepeatProfile {
+            signature: Signature::of(&format!("{title}。{text}")),
+            words: Vec::new(),
+            title_words: Vec::new(),
+            places: Vec::new(),
+            reporter: None,
+            timestamp,
+        }
+    }
+}
+
 /// Returns the sorted, distinct hashes of the content words among `tokens`: at least two characters,
 /// not boilerplate, Latin lowercased.
 pub fn content_words(tokens: &[&str]) -> Vec<u64> {

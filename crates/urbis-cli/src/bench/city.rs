@@ -1,0 +1,278 @@
+//! `urbis bench intake --city`: intake as a city's hotline sees it. Each run seeds a fresh demo city
+//! (areas cut into unit grids, taxonomy, responsibility list; no cases) and posts appeals located
+//! at the centre of a unit grid, each telling one of the city's problems — a category's sample
+//! text at a named place (an estate, a road) of one community — in slightly different words each
+//! time, from wherever in the community the resident stands. Problems are drawn with replacement
+//! from a pool 1.7 times the number of appeals, so about a quarter of the appeals repeat a problem
+//! already open and the repeat check has work on every appeal. The same appeals go through the
+//! repeat model (the default) and through the earlier MinHash ≥ 0.5 rule, in two fresh cities in
+//! the same run, and the ratio of the two rates is printed.
+
+use std::collections::HashSet;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use urbis_service::dedup::RepeatRule;
+use urbis_service::store::{Durability, Location};
+use urbis_service::{ServiceConfig, Services};
+
+use super::{Driver, IntakeArgs, Load};
+
+/// Appeals sent before the measured run (they open cases the measured ones may repeat).
+const WARM_UP: usize = 500;
+/// Problem pool size per appeal: drawing with replacement from 1.7·n problems repeats about a quarter.
+const POOL_PER_APPEAL: f64 = 1.7;
+/// How residents word the same problem again.
+const OPENINGS: [&str; 4] = ["", "再次反映：", "之前打过电话，", "邻居也说过，"];
+const ENDINGS: [&str; 4] = [
+    "",
+    "已经好几天了。",
+    "希望尽快解决。",
+    "到现在还没人来处理。",
+];
+
+/// Estates of a community besides the demo's own places: these first syllables with these kinds.
+const ESTATE_NAMES: [&str; 15] = [
+    "金桥", "翠湖", "锦绣", "和平", "长江", "碧水", "春晖", "丽景", "绿洲", "紫荆", "银杏", "枫林",
+    "海棠", "桂苑", "星河",
+];
+const ESTATE_KINDS: [&str; 5] = ["小区", "花园", "家园", "公寓", "新村"];
+
+/// One problem of the city: where (community), what (category and its sample text) and at which place.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Problem {
+    community: usize,
+    category: usize,
+    text: usize,
+    place: usize,
+}
+
+struct CityLayout {
+    /// The centres (lat, lon) of each community's unit grids.
+    communities: Vec<Vec<(f64, f64)>>,
+    /// Level-2 categories with sample texts: id and the texts.
+    categories: Vec<(i64, &'static [&'static str])>,
+}
+
+async fn layout(services: &Services) -> anyhow::Result<CityLayout> {
+    use urbis_storage::sql::query;
+    let mut conn = services.db().read().await?;
+    let grids: Vec<(Option<i64>, Option<f64>, Option<f64>)> = query(
+        "SELECT parent_id, center_lat, center_lon FROM areas WHERE level = 'grid' ORDER BY id",
+    )
+    .fetch_all(&mut conn)
+    .await?;
+    let mut communities: std::collections::BTreeMap<i64, Vec<(f64, f64)>> = Default::default();
+    for (parent, lat, lon) in grids {
+        if let (Some(parent), Some(point)) = (parent, lat.zip(lon)) {
+            communities.entry(parent).or_default().push(point);
+        }
+    }
+    let communities: Vec<Vec<(f64, f64)>> = communities.into_values().collect();
+    let rows: Vec<(i64, String)> =
+        query("SELECT id, name FROM categories WHERE level = 2 ORDER BY id")
+            .fetch_all(&mut conn)
+            .await?;
+    let categories: Vec<(i64, &'static [&'static str])> = rows
+        .into_iter()
+        .map(|(id, name)| (id, crate::demo::catalog::sample_texts(&name)))
+        .filter(|(_, texts)| texts.len() >= 2)
+        .collect();
+    if communities.is_empty() || categories.is_empty() {
+        anyhow::bail!("the demo city has no located grids or no categories with sample texts");
+    }
+    Ok(CityLayout {
+        communities,
+        categories,
+    })
+}
+
+/// The appeals of a run, the same for every rule (a fixed seed): warm-up first, then the measured ones.
+/// Returns them with the number of measured appeals that repeat a problem told before.
+fn appeals(
+    city: &CityLayout,
+    n: usize,
+    with_category: bool,
+) -> (Vec<serde_json::Value>, Vec<serde_json::Value>, usize) {
+    let mut rng = StdRng::seed_from_u64(2026);
+    let mut places: Vec<String> = crate::demo::catalog::PLACES
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    for name in ESTATE_NAMES {
+        places.extend(ESTATE_KINDS.iter().map(|kind| format!("{name}{kind}")));
+    }
+    let pool_size = ((n + WARM_UP) as f64 * POOL_PER_APPEAL) as usize;
+    let pool: Vec<Problem> = (0..pool_size)
+        .map(|_| {
+            let category = rng.gen_range(0..city.categories.len());
+            Problem {
+                community: rng.gen_range(0..city.communities.len()),
+                category,
+                text: rng.gen_range(0..city.categories[category].1.len()),
+                place: rng.gen_range(0..places.len()),
+            }
+        })
+        .collect();
+    let mut told: HashSet<Problem> = HashSet::new();
+    let mut repeats = 0;
+    let mut body = |i: usize, rng: &mut StdRng| {
+        let problem = pool[rng.gen_range(0..pool.len())];
+        let again = !told.insert(problem);
+        if again && i >= WARM_UP {
+            repeats += 1;
+        }
+        let (category_id, texts) = city.categories[problem.category];
+        let told_as = texts[problem.text].replace("{place}", &places[problem.place]);
+        let text = if again {
+            format!(
+                "{}{told_as}{}",
+                OPENINGS[rng.gen_range(0..OPENINGS.len())],
+                ENDINGS[rng.gen_range(0..ENDINGS.len())]
+            )
+        } else {
+            told_as
+        };
+        let grids = &city.communities[problem.community];
+        let (lat, lon) = grids[rng.gen_range(0..grids.len())];
+        let mut body = serde_json::json!({
+            "channel": "hotline", "title": "市民来电", "text": text,
+            "reporter_name": "市民", "reporter_phone": format!("139{:08}", rng.gen_range(0..5_000)),
+            "lat": lat, "lon": lon,
+        });
+        if with_category {
+            body["category_id"] = category_id.into();
+        }
+        body
+    };
+    let warm: Vec<serde_json::Value> = (0..WARM_UP).map(|i| body(i, &mut rng)).collect();
+    let measured: Vec<serde_json::Value> =
+        (WARM_UP..WARM_UP + n).map(|i| body(i, &mut rng)).collect();
+    (warm, measured, repeats)
+}
+
+/// What one rule did with the appeals.
+struct RuleRun {
+    load: Load,
+    cases: i64,
+    appeals: i64,
+}
+
+async fn run_rule(
+    args: &IntakeArgs,
+    location: &Location,
+    rule: RepeatRule,
+    n: usize,
+) -> anyhow::Result<(RuleRun, usize)> {
+    crate::demo::run(crate::demo::DemoArgs {
+        db: location.clone(),
+        listen: "127.0.0.1:0".parse().expect("literal address"),
+        public_url: None,
+        cases: 0,
+        days: 1,
+        no_serve: true,
+    })
+    .await?;
+    let db = crate::serve::open_db(location, Durability::Full).await?;
+    let config = ServiceConfig {
+        repeat_rule: rule,
+        ..ServiceConfig::default()
+    };
+    let services = Services::start(db, config)
+        .await
+        .map_err(|e| anyhow::format_err!("{e}"))?;
+    if args.with_classifier {
+        services
+            .set_classifier(urbis_text::demo::demo_model())
+            .await
+            .map_err(|e| anyhow::format_err!("{e}"))?;
+    }
+    let city = layout(&services).await?;
+    let (warm, measured, repeats) = appeals(&city, n, !args.with_classifier);
+    let clients = args.clients.clamp(1, 1024);
+    let driver = Driver::start(&services, "operator", crate::demo::DEMO_PASSWORD, clients).await?;
+    driver.run(Arc::new(warm), 10_000_000).await;
+    let load = driver.run(Arc::new(measured), 0).await;
+    driver.stop();
+    let mut conn = services.db().read().await?;
+    let cases: i64 = urbis_storage::sql::query("SELECT COUNT(*) FROM cases")
+        .scalar(&mut conn)
+        .await?;
+    let appeals: i64 = urbis_storage::sql::query("SELECT COUNT(*) FROM appeals")
+        .scalar(&mut conn)
+        .await?;
+    drop(conn);
+    services.db().close().await;
+    Ok((
+        RuleRun {
+            load,
+            cases,
+            appeals,
+        },
+        repeats,
+    ))
+}
+
+/// Runs both rules and prints the comparison.
+pub(super) async fn run(args: &IntakeArgs, dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let n = args.appeals.max(1);
+    let (location, store) = match &args.db {
+        Some(Location::Postgres(url)) => (Location::Postgres(url.clone()), "PostgreSQL"),
+        Some(Location::Sqlite(path)) => anyhow::bail!(
+            "--db takes a PostgreSQL URL; SQLite runs in --dir (got {})",
+            path.display()
+        ),
+        None => (Location::Sqlite(dir.join("bench-city.sqlite")), "SQLite"),
+    };
+    let rules = [
+        (RepeatRule::NearCopy, "earlier rule: MinHash 3-gram >= 0.5"),
+        (RepeatRule::Model, "repeat model (default)"),
+    ];
+    let mut runs = Vec::new();
+    let mut repeats = 0;
+    for (rule, _) in rules {
+        let (run, planned) = run_rule(args, &location, rule, n).await?;
+        repeats = planned;
+        runs.push(run);
+    }
+    println!(
+        "urbis bench intake --city on {store} — {n} appeals in the demo city after {WARM_UP} warm-up, {} concurrent HTTP clients, classifier {}; {repeats} of them repeat a problem told before, in other words",
+        args.clients.clamp(1, 1024),
+        if args.with_classifier {
+            "on (it picks the category)"
+        } else {
+            "off (the category is given)"
+        },
+    );
+    println!(
+        "{:<40} {:>10} {:>8} {:>8} {:>12} {:>8}",
+        "repeat rule", "appeals/s", "p50 ms", "p99 ms", "cases opened", "merged"
+    );
+    let mut ok = true;
+    for ((_, label), run) in rules.iter().zip(&runs) {
+        println!(
+            "{:<40} {:>10.0} {:>8.2} {:>8.2} {:>12} {:>8}",
+            label,
+            run.load.rate(),
+            run.load.ms(0.50),
+            run.load.ms(0.99),
+            run.cases,
+            run.appeals - run.cases,
+        );
+        ok &= run.load.failures == 0 && run.appeals as usize == n + WARM_UP;
+        if run.load.failures > 0 {
+            println!("  {} requests failed", run.load.failures);
+        }
+    }
+    println!(
+        "ratio repeat model / earlier rule: {:.3}x",
+        runs[1].load.rate() / runs[0].load.rate()
+    );
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
