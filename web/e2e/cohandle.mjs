@@ -131,7 +131,17 @@ export async function cohandleWalk(t) {
     })
   ).case_id;
   await api('POST', `/api/v1/cases/${pooledId}/actions`, { token: tok.shiftlead, body: { action: 'register' } });
-  await api('POST', `/api/v1/cases/${pooledId}/offer`, { token: tok.shiftlead, body: {} });
+  const pooledNumber = (await api('GET', `/api/v1/cases/${pooledId}`, { token: tok.admin })).number;
+  await step('cohandle-dispatcher-offers-to-pool', dispatcher.page, async () => {
+    const p = dispatcher.page;
+    await goto(p, `dispatch?view=registered&case=${pooledNumber}`);
+    await p.waitForSelector(`#dd-h .num:text-is("${pooledNumber}")`, { timeout: TIMEOUT });
+    await p.click('.detail [data-testid=offer-pool]');
+    await p.waitForSelector('.detail .status.ok');
+    const pool = await api('GET', '/api/v1/pool', { token: tok.shiftlead });
+    need(pool.some((c) => c.id === pooledId), 'the case is not in the pool');
+    return 'registered case offered to the partners’ pool';
+  });
   const partner = await actor(browser, 'partner', 'workbench');
   await step('cohandle-partner-claims-from-pool', partner.page, async () => {
     const p = partner.page;
