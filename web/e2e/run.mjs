@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { consoleChecks } from './consoles.mjs';
 import { sandboxChecks } from './sandbox.mjs';
+import { cohandleWalk } from './cohandle.mjs';
 
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -560,6 +561,7 @@ async function main() {
     });
     await (await import('./residents.mjs')).residentsChecks({ browser, BASE, PASSWORD, step, need, actor, api, goto, waitReady, TIMEOUT, stamp, AXE });
     await sandboxChecks({ browser, step, need, actor, TIMEOUT }); // issue 22: web/e2e/sandbox.mjs
+    await cohandleWalk({ browser, BASE, PASSWORD, step, need, actor, api, goto, TIMEOUT, stamp });
 
     // Accessibility audits of every page, in both languages for the portal.
     const audits = [

@@ -49,6 +49,7 @@ const ROLES: Record<string, [string, string]> = {
   leader: ['领导', 'Leader'],
   admin: ['管理员', 'Administrator'],
   data_officer: ['数据专员', 'Data officer'],
+  partner: ['合作单位', 'Partner organisation'],
 };
 
 export function roleName(role: string): string {

@@ -38,6 +38,8 @@ const joinPage = lazy(() => import('./pages/join').then((m) => m.joinPage));
 const mePage = lazy(() => import('./pages/me').then((m) => m.mePage));
 const communityPage = lazy(() => import('./pages/community').then((m) => m.communityPage));
 const answersPage = lazy(() => import('./pages/answers').then((m) => m.answersPage));
+const arbiterPage = lazy(() => import('./pages/cohandle').then((m) => m.arbiterPage));
+const responsibilityPage = lazy(() => import('./pages/cohandle').then((m) => m.responsibilityPage));
 
 interface Route {
   title: () => string;
@@ -72,9 +74,11 @@ const ROUTES: Record<string, Route> = {
   me: { title: () => L('我的', 'My page'), roles: PAGE_ROLES.me, page: mePage },
   community: { title: () => L('社区议事', 'Community'), roles: null, page: communityPage },
   answers: { title: () => L('一次性答复', 'One-stop answers'), roles: PAGE_ROLES.answers, page: answersPage },
+  arbiter: { title: () => L('争议仲裁', 'Arbitration'), roles: PAGE_ROLES.arbiter, page: arbiterPage },
+  responsibility: { title: () => L('权责清单', 'Responsibility list'), roles: null, page: responsibilityPage },
 };
 
-const NAV_ORDER = ['portal', 'hotline', 'dispatch', 'workbench', 'dashboard', 'insight', 'sensors', 'admin', 'data', 'open-data', 'sandbox', 'me', 'community', 'answers'];
+const NAV_ORDER = ['portal', 'hotline', 'dispatch', 'workbench', 'dashboard', 'insight', 'sensors', 'admin', 'data', 'open-data', 'sandbox', 'arbiter', 'responsibility', 'me', 'community', 'answers'];
 
 const LARGE_KEY = 'urbis.large';
 

@@ -25,7 +25,7 @@ export const PAGE_ROLES: Record<string, string[] | null> = {
   portal: null,
   hotline: ['operator', 'shift_lead', 'admin'],
   dispatch: ['dispatcher', 'shift_lead', 'leader', 'admin'],
-  workbench: ['dept_handler', 'grid_supervisor', 'admin'],
+  workbench: ['dept_handler', 'grid_supervisor', 'admin', 'partner'],
   dashboard: ['leader', 'admin', 'shift_lead', 'dispatcher', 'operator', 'grid_supervisor'],
   insight: ['leader', 'admin'],
   sensors: ['leader', 'admin', 'shift_lead', 'dispatcher', 'operator', 'grid_supervisor'],
@@ -37,6 +37,8 @@ export const PAGE_ROLES: Record<string, string[] | null> = {
   community: null,
   answers: ['operator', 'shift_lead', 'admin'],
   sandbox: ['leader', 'admin'],
+  arbiter: ['shift_lead', 'leader', 'admin'],
+  responsibility: null,
 };
 
 /** The page a role starts on. */
@@ -49,6 +51,7 @@ export function homeOf(role: string | undefined): string {
       return 'dispatch';
     case 'dept_handler':
     case 'grid_supervisor':
+    case 'partner':
       return 'workbench';
     case 'leader':
       return 'dashboard';

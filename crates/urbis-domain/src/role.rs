@@ -25,11 +25,15 @@ pub enum Role {
     /// 数据专员: registers data resources, answers sharing requests, publishes open data — for
     /// their department, or for the city platform when they have none.
     DataOfficer,
+    /// 合作单位: a user of an outside partner organisation (物业, utility, social organisation,
+    /// volunteer team) acting for it (`dept_id`); handles the cases dispatched to it or claimed
+    /// from the pool within its grants.
+    Partner,
 }
 
 impl Role {
     /// Every role, in a stable order.
-    pub const ALL: [Role; 9] = [
+    pub const ALL: [Role; 10] = [
         Role::Resident,
         Role::Operator,
         Role::ShiftLead,
@@ -39,6 +43,7 @@ impl Role {
         Role::Leader,
         Role::Admin,
         Role::DataOfficer,
+        Role::Partner,
     ];
 
     /// Returns the stable wire and storage name of the role.
@@ -53,6 +58,7 @@ impl Role {
             Role::Leader => "leader",
             Role::Admin => "admin",
             Role::DataOfficer => "data_officer",
+            Role::Partner => "partner",
         }
     }
 
@@ -73,12 +79,14 @@ impl Role {
             Role::Leader => "领导",
             Role::Admin => "管理员",
             Role::DataOfficer => "数据专员",
+            Role::Partner => "合作单位",
         }
     }
 
-    /// Staff roles work on cases of others; residents only on their own.
+    /// Staff roles are the city's own people and work on cases of others; residents work only on
+    /// their own, and partners (outside organisations) only on what they were given or claimed.
     pub fn is_staff(self) -> bool {
-        !matches!(self, Role::Resident)
+        !matches!(self, Role::Resident | Role::Partner)
     }
 }
 
@@ -106,7 +114,7 @@ pub struct Actor {
     pub role: Role,
     /// `None` means the whole city.
     pub area_scope: Option<AreaScope>,
-    /// Set for department handlers: the department they act for.
+    /// Set for department handlers and partners: the department (or partner organisation) they act for.
     pub dept_id: Option<DeptId>,
 }
 

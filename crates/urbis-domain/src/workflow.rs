@@ -249,6 +249,13 @@ pub enum Action {
     Unpark { note: String },
     /// 督办.
     Supervise { note: String },
+    /// 改派: a binding re-dispatch, as an arbiter's ruling on a responsibility dispute decides.
+    Reassign {
+        lead: DeptId,
+        supporting: Vec<DeptId>,
+    },
+    /// 认领: a partner organisation takes a case offered to the pool as its lead.
+    Claim { dept: DeptId },
 }
 
 impl Action {
@@ -272,6 +279,8 @@ impl Action {
             Action::Decide { .. } => "decide",
             Action::Unpark { .. } => "unpark",
             Action::Supervise { .. } => "supervise",
+            Action::Reassign { .. } => "reassign",
+            Action::Claim { .. } => "claim",
         }
     }
 
@@ -288,10 +297,12 @@ impl Action {
             | Action::Return { .. }
             | Action::Feedback { .. }
             | Action::RequestExtension { .. }
-            | Action::RequestPark { .. } => &[Role::DeptHandler],
+            | Action::RequestPark { .. } => &[Role::DeptHandler, Role::Partner],
             Action::CheckPass { .. } | Action::CheckFail { .. } => &[Role::GridSupervisor],
             Action::Rate { .. } => &[Role::Resident, Role::Operator],
             Action::Supervise { .. } => &[Role::Leader, Role::ShiftLead],
+            Action::Reassign { .. } => &[Role::ShiftLead],
+            Action::Claim { .. } => &[Role::Partner],
         }
     }
 
@@ -311,9 +322,12 @@ impl Action {
             | Action::Unpark { note }
             | Action::Supervise { note } => note,
             Action::Rate { comment, .. } => comment,
-            Action::Register | Action::Dispatch { .. } | Action::Accept | Action::Close { .. } => {
-                ""
-            }
+            Action::Register
+            | Action::Dispatch { .. }
+            | Action::Reassign { .. }
+            | Action::Claim { .. }
+            | Action::Accept
+            | Action::Close { .. } => "",
         }
     }
 }
@@ -437,7 +451,7 @@ impl WorkflowError {
 pub fn can_view(actor: &Actor, facts: &CaseFacts) -> bool {
     match actor.role {
         Role::Resident => facts.is_first_reporter(actor.user_id),
-        Role::DeptHandler => {
+        Role::DeptHandler | Role::Partner => {
             let dept_involved = actor.dept_id.is_some_and(|dept| {
                 facts.lead_dept == Some(dept) || facts.supporting_depts.contains(&dept)
             });
@@ -463,7 +477,7 @@ pub fn plan(actor: &Actor, facts: &CaseFacts, action: &Action) -> Result<Plan, W
             action: name,
         });
     }
-    check_scope(actor, facts)?;
+    check_scope(actor, facts, action)?;
     check_text(action)?;
 
     use CaseState as S;
@@ -489,6 +503,13 @@ pub fn plan(actor: &Actor, facts: &CaseFacts, action: &Action) -> Result<Plan, W
             }
             (S::Dispatched, None, Effect::StartClock)
         }
+        (Action::Reassign { lead, supporting }, S::Registered | S::Dispatched | S::Handling) => {
+            if supporting.contains(lead) {
+                return Err(WorkflowError::BadDispatch);
+            }
+            (S::Dispatched, None, Effect::StartClock)
+        }
+        (Action::Claim { .. }, S::Registered) => (S::Dispatched, None, Effect::StartClock),
         (Action::Accept, S::Dispatched) => (S::Handling, None, Effect::None),
         (Action::Return { .. }, S::Dispatched | S::Handling) => {
             (S::Registered, None, Effect::Returned)
@@ -570,13 +591,23 @@ pub fn closure_type(
     })
 }
 
-fn check_scope(actor: &Actor, facts: &CaseFacts) -> Result<(), WorkflowError> {
+fn check_scope(actor: &Actor, facts: &CaseFacts, action: &Action) -> Result<(), WorkflowError> {
     if !actor.covers_area(&facts.area_path) {
         return Err(WorkflowError::OutOfScope);
     }
     match actor.role {
+        // A partner claims only for its own organisation (the service checks its grants).
+        Role::Partner if matches!(action, Action::Claim { .. }) => {
+            if let Action::Claim { dept } = action
+                && actor.dept_id != Some(*dept)
+            {
+                return Err(WorkflowError::OutOfScope);
+            }
+        }
         // A department acts only on what was dispatched to it as lead department.
-        Role::DeptHandler if (actor.dept_id.is_none() || facts.lead_dept != actor.dept_id) => {
+        Role::DeptHandler | Role::Partner
+            if (actor.dept_id.is_none() || facts.lead_dept != actor.dept_id) =>
+        {
             return Err(WorkflowError::OutOfScope);
         }
         Role::Resident if !facts.is_first_reporter(actor.user_id) => {

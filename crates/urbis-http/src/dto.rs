@@ -172,7 +172,11 @@ impl CaseResponse {
             text: visible(contact, row.text, urbis_text::pii::mask),
             // Who goes to the place (handlers, grid supervisors) needs the whole address; readers
             // without a need (leaders) see it down to the road and estate, not the door.
-            address: if contact || matches!(actor.role, Role::DeptHandler | Role::GridSupervisor) {
+            address: if contact
+                || matches!(
+                    actor.role,
+                    Role::DeptHandler | Role::GridSupervisor | Role::Partner
+                ) {
                 row.address
             } else {
                 urbis_text::pii::mask_address(&row.address)

@@ -39,7 +39,7 @@ pub struct AppState {
 #[openapi(
     info(title = "Urbis API", description = "城治 — municipal appeals, cases, evaluation."),
     modifiers(&BearerAuth),
-    tags((name = "cases"), (name = "auth"), (name = "admin"), (name = "stats"), (name = "grids"), (name = "data"), (name = "assessment"), (name = "sensors"))
+    tags((name = "cases"), (name = "auth"), (name = "admin"), (name = "stats"), (name = "grids"), (name = "data"), (name = "assessment"), (name = "sensors"), (name = "cohandle"))
 )]
 struct ApiDoc;
 
@@ -89,6 +89,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::participation::router())
         .merge(routes::polls::router())
         .merge(routes::sandbox::router())
+        .merge(routes::cohandle::router())
 }
 
 /// Largest request body accepted anywhere.

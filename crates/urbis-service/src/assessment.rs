@@ -21,8 +21,10 @@ use crate::{Result, ServiceError, Services};
 /// Unit kinds a period can be assessed for.
 /// `responsibility_grid` is a 责任网格 (its unit grids' cases); `supervisor` the post of a grid supervisor (the
 /// cases of every responsibility grid they supervise).
-pub const UNIT_KINDS: [&str; 7] = [
+pub const UNIT_KINDS: [&str; 8] = [
     "department",
+    // Outside partners (物业, utilities, social organisations, volunteers) are assessed apart.
+    "partner",
     "district",
     "street",
     "community",
@@ -324,6 +326,7 @@ impl Services {
         let mut by_area: HashMap<i64, i64> = HashMap::new();
         let units: Vec<UnitRow> = match unit_kind {
             "department" => repo::departments(&mut tx).await?,
+            "partner" => repo::partners(&mut tx).await?,
             "responsibility_grid" | "supervisor" => {
                 let mut units: Vec<UnitRow> = Vec::new();
                 for row in repo::responsibility_units(&mut tx).await? {
@@ -352,7 +355,7 @@ impl Services {
         let mut by_unit: HashMap<i64, Vec<CaseFacts>> = HashMap::new();
         for row in &facts {
             let unit = match unit_kind {
-                "department" => row.lead_dept_id,
+                "department" | "partner" => row.lead_dept_id,
                 "responsibility_grid" | "supervisor" => by_area.get(&row.area_id).copied(),
                 _ => units
                     .iter()
@@ -592,8 +595,9 @@ impl Services {
 fn check_unit_access(actor: &Actor, row: &ResultRow) -> Result<()> {
     match actor.role {
         Role::Admin | Role::Leader => Ok(()),
-        Role::DeptHandler
-            if row.unit_kind == "department" && actor.dept_id.map(|d| d.0) == Some(row.unit_id) =>
+        Role::DeptHandler | Role::Partner
+            if matches!(row.unit_kind.as_str(), "department" | "partner")
+                && actor.dept_id.map(|d| d.0) == Some(row.unit_id) =>
         {
             Ok(())
         }

@@ -136,6 +136,7 @@ impl Services {
 fn unit_kind_zh(kind: &str) -> &'static str {
     match kind {
         "department" => "部门",
+        "partner" => "合作单位",
         "district" => "区县",
         "street" => "街道",
         "community" => "社区",

@@ -401,7 +401,7 @@ impl Services {
             Some(&user.display_name),
             urbis_domain::appeal::limits::NAME_MAX_CHARS,
         )?;
-        if user.role == Role::DeptHandler && user.dept_id.is_none() {
+        if matches!(user.role, Role::DeptHandler | Role::Partner) && user.dept_id.is_none() {
             return Err(ServiceError::invalid(
                 "dept_required",
                 "a department handler needs a department",
@@ -414,6 +414,17 @@ impl Services {
         }
         if let Some(dept) = user.dept_id {
             reference::get_dept(&mut tx, dept).await?;
+        }
+        // A partner's user acts for a registered partner organisation, and only partners' do.
+        if let Some(dept) = user.dept_id
+            && (user.role == Role::Partner)
+                != urbis_storage::cohandle::is_partner(&mut tx, dept).await?
+            && matches!(user.role, Role::Partner | Role::DeptHandler)
+        {
+            return Err(ServiceError::invalid(
+                "partner_mismatch",
+                "partner users belong to a partner organisation, department handlers to a department",
+            ));
         }
         let row = users::insert_user(
             &mut tx,

@@ -18,6 +18,7 @@ pub mod case_rows;
 pub mod cases;
 pub mod channels;
 pub mod classify;
+pub mod cohandle;
 pub mod config;
 pub mod dedup;
 pub mod density;
@@ -63,6 +64,10 @@ pub mod rows {
     pub use urbis_storage::attachments::AttachmentRow;
     pub use urbis_storage::audit::AuditRow;
     pub use urbis_storage::cases::{AppealRow, CaseRow};
+    pub use urbis_storage::cohandle::{
+        DisputeCountRow, DisputeRow, GrantRow as PartnerGrantRow, PartnerRow, SubtaskListRow,
+        SubtaskRow,
+    };
     pub use urbis_storage::deliberation::{CommentRow, PollRow, ProposalRow};
     pub use urbis_storage::geo::{AssetRow, ResponsibilityGridRow};
     pub use urbis_storage::kb::{AnswerRow, ConsultationRow};

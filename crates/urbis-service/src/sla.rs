@@ -167,12 +167,147 @@ impl Services {
             events.push(crate::CaseEvent::of(&after, "escalate", now));
             escalated += 1;
         }
+        let (sub_reminded, sub_escalated) = self.cohandle_round(&mut tx, now, horizon).await?;
+        reminded += sub_reminded;
+        escalated += sub_escalated;
         tx.commit().await?;
         for event in events {
             self.publish(event);
         }
         crate::metrics::sla_tick(reminded, escalated);
         Ok((reminded, escalated))
+    }
+
+    /// Reminds and escalates supporting departments' sub-tasks (协办) like lead tasks — each at most
+    /// once, marked on the sub-task — and escalates disputes the arbiter has not ruled in time.
+    /// Returns (reminded, escalated) sub-tasks.
+    async fn cohandle_round(
+        &self,
+        tx: &mut Conn,
+        now: DateTime<Utc>,
+        horizon: DateTime<Utc>,
+    ) -> Result<(usize, usize)> {
+        use urbis_storage::cohandle as repo;
+        let mut reminded = 0;
+        for before in repo::subtasks_needing_reminder(&mut *tx, horizon, 500).await? {
+            let Some(due) = before.due_at else {
+                continue;
+            };
+            let case = cases::get_case(&mut *tx, before.case_id).await?;
+            let (_, _, remind_before) =
+                limit_for(&mut *tx, case.category_id, self.config()).await?;
+            if now < due - chrono::Duration::minutes(remind_before) {
+                continue;
+            }
+            let mut after = before.clone();
+            after.reminded = true;
+            repo::update_subtask(&mut *tx, &after).await?;
+            let message = format!(
+                "案件 {} 的协办任务将于 {} 到期",
+                case.number,
+                self.to_local(due).format("%m-%d %H:%M")
+            );
+            self.sla_notice(
+                &mut *tx,
+                &case,
+                before.dept_id,
+                "subtask_reminder",
+                message,
+                now,
+            )
+            .await?;
+            crate::audit::record(
+                &mut *tx,
+                now,
+                None,
+                "subtask_remind",
+                "case",
+                case.id,
+                case.state.as_str(),
+                case.state.as_str(),
+                &serde_json::json!({ "subtask_id": before.id, "dept_id": before.dept_id, "due_at": before.due_at }),
+            )
+            .await?;
+            reminded += 1;
+        }
+        let mut escalated = 0;
+        for before in repo::subtasks_newly_overdue(&mut *tx, now, 500).await? {
+            let case = cases::get_case(&mut *tx, before.case_id).await?;
+            let mut after = before.clone();
+            after.overdue = true;
+            after.reminded = true;
+            repo::update_subtask(&mut *tx, &after).await?;
+            let mut counters = Counters::new(&case);
+            counters.add("cohandle_overdue", Some(before.dept_id));
+            counters.write(&mut *tx).await?;
+            let message = format!("案件 {} 的协办任务已超期，系统督办", case.number);
+            self.sla_notice(
+                &mut *tx,
+                &case,
+                before.dept_id,
+                "subtask_escalation",
+                message,
+                now,
+            )
+            .await?;
+            crate::audit::record(
+                &mut *tx,
+                now,
+                None,
+                "subtask_escalate",
+                "case",
+                case.id,
+                case.state.as_str(),
+                case.state.as_str(),
+                &serde_json::json!({ "subtask_id": before.id, "dept_id": before.dept_id, "due_at": before.due_at }),
+            )
+            .await?;
+            escalated += 1;
+        }
+        for before in repo::disputes_newly_overdue(&mut *tx, now, 500).await? {
+            let mut after = before.clone();
+            after.escalated = true;
+            repo::update_dispute(&mut *tx, &after).await?;
+            let case = cases::get_case(&mut *tx, before.case_id).await?;
+            crate::audit::record(
+                &mut *tx,
+                now,
+                None,
+                "dispute_escalate",
+                "case",
+                case.id,
+                case.state.as_str(),
+                case.state.as_str(),
+                &serde_json::json!({ "dispute_id": before.id, "due_at": before.due_at }),
+            )
+            .await?;
+        }
+        Ok((reminded, escalated))
+    }
+
+    async fn sla_notice(
+        &self,
+        tx: &mut Conn,
+        case: &cases::CaseRow,
+        dept_id: i64,
+        kind: &str,
+        message: String,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        cases::insert_notification(
+            tx,
+            &NotificationRow {
+                id: 0,
+                case_id: case.id,
+                dept_id: Some(dept_id),
+                user_id: None,
+                kind: kind.to_owned(),
+                message,
+                created_at: now,
+            },
+        )
+        .await?;
+        Ok(())
     }
 
     /// Runs the SLA worker until `shutdown` fires; failures are logged and counted, and the

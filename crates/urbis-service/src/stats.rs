@@ -73,6 +73,11 @@ impl Indicators {
     pub fn satisfaction_rate(&self) -> Option<f64> {
         ratio(self.get("satisfied"), self.get("evaluated"))
     }
+
+    /// 协办按期率 = 按期完成的协办任务数 / 完成的协办任务数 (supporting departments' sub-tasks).
+    pub fn cohandle_on_time_rate(&self) -> Option<f64> {
+        ratio(self.get("cohandled_on_time"), self.get("cohandled"))
+    }
 }
 
 /// A period of report days, inclusive, as YYYY-MM-DD.

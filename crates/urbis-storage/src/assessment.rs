@@ -130,11 +130,24 @@ pub async fn areas_of_level(conn: &mut Conn, level: &str) -> Result<Vec<UnitRow>
         .await
 }
 
-/// Returns every department (path empty), by id.
+/// Returns every department that is no outside partner (path empty), by id.
 pub async fn departments(conn: &mut Conn) -> Result<Vec<UnitRow>> {
-    sql::query("SELECT id, name, '' AS path FROM departments ORDER BY id")
-        .fetch_all(conn)
-        .await
+    sql::query(
+        "SELECT id, name, '' AS path FROM departments
+         WHERE id NOT IN (SELECT dept_id FROM partners) ORDER BY id",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Returns every partner organisation (assessed apart from the departments), by id.
+pub async fn partners(conn: &mut Conn) -> Result<Vec<UnitRow>> {
+    sql::query(
+        "SELECT d.id, d.name, '' AS path FROM departments d JOIN partners p ON p.dept_id = d.id
+         ORDER BY d.id",
+    )
+    .fetch_all(conn)
+    .await
 }
 
 /// A unit grid's responsibility grid and that grid's supervisor.

@@ -59,6 +59,8 @@ pub struct Fixture {
     pub category_l1: i64,
     pub category: i64,
     pub other_category: i64,
+    /// A partner organisation (物业) granted unit grid A, every category; its user is `partner_a`.
+    pub partner_a: i64,
 }
 
 /// A running server on a temporary database.
@@ -76,7 +78,7 @@ pub struct TestApp {
 }
 
 /// The fixture users: username → (role, scope, department).
-pub const USERS: [&str; 14] = [
+pub const USERS: [&str; 15] = [
     "admin",
     "operator",
     "shiftlead",
@@ -91,6 +93,7 @@ pub const USERS: [&str; 14] = [
     "resident2",
     "dataofficer",
     "dataofficer_a",
+    "partner_a",
 ];
 
 impl TestApp {
@@ -414,5 +417,31 @@ async fn seed(services: &Services) -> Fixture {
             .await
             .expect("user");
     }
+    f.partner_a = services
+        .create_partner(
+            &admin,
+            "WY-A",
+            "甲区物业",
+            "property",
+            &[urbis_service::cohandle::GrantInput {
+                area_id: f.grid_a,
+                category_id: None,
+            }],
+        )
+        .await
+        .expect("partner")
+        .row
+        .dept_id;
+    services
+        .insert_user(&NewUser {
+            username: "partner_a".into(),
+            display_name: "partner_a".into(),
+            password: PASSWORD.into(),
+            role: Role::Partner,
+            area_id: None,
+            dept_id: Some(f.partner_a),
+        })
+        .await
+        .expect("partner user");
     f
 }

@@ -287,6 +287,12 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
           field(L('主办部门', 'Lead department'), deptSel),
           h('fieldset', { class: 'support' }, h('legend', null, L('协办部门（可多选）', 'Supporting departments (several allowed)')), field(L('按名称筛选', 'Filter by name'), supportFilter), supportList),
           dispatchBtn,
+          ' ',
+          h(
+            'button',
+            { type: 'button', 'data-testid': 'offer-pool', onclick: () => void after(post<Case>(`/api/v1/cases/${c.id}/offer`, {}), L('已发布到认领池', 'Offered to the partners’ pool')) },
+            L('发布到认领池（合作单位认领）', 'Offer to the partners’ pool'),
+          ),
         ),
       );
     } else {

@@ -10,11 +10,13 @@ import type { Ctx } from '../page';
 import { areaPath, byId, categoryPath, loadAreas, loadCategories, loadDepts } from '../ref';
 import { countdown, gallery, officialReply, photoPicker, priorityBadge, stateBadge } from '../widgets';
 import { requestBox } from './case-parts';
+import { cohandleSections, disputeDetails, subtaskSummary } from './cohandle';
 import { patrolForm } from './patrol';
 
 export async function workbenchPage(ctx: Ctx): Promise<void> {
   const user = me()!;
-  const isHandler = user.role === 'dept_handler' || user.role === 'admin';
+  const isDept = user.role === 'dept_handler' || user.role === 'partner';
+  const isHandler = isDept || user.role === 'admin';
   const isSupervisor = user.role === 'grid_supervisor' || user.role === 'admin';
   const [cats, areas, depts] = await Promise.all([loadCategories(), loadAreas(), loadDepts()]);
   const catMap = byId(cats);
@@ -73,7 +75,7 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
     };
     const actions = h('div', { class: 'action-area' });
     const mine = user.role === 'admin' || c.lead_dept_id === user.dept_id;
-    if (user.role === 'dept_handler' && mine) {
+    if (isDept && mine) {
       if (c.state === 'dispatched') {
         actions.append(h('button', { type: 'button', class: 'primary', onclick: () => void run(act(c.id, { action: 'accept' }), L('已签收', 'Accepted')) }, L('签收', 'Accept (签收)')));
       }
@@ -136,6 +138,7 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
           void run(act(c.id, { action: 'return', reason: reason.value.trim() }), L('已回退给派遣台', 'Returned to dispatch'));
         });
         actions.append(h('details', null, h('summary', null, L('不属于本部门？回退…', 'Not ours? Return…')), field(L('回退原因（必填）', 'Reason (required)'), reason), rb));
+        actions.append(disputeDetails(c, reloadAll));
       }
     }
     if (user.role === 'grid_supervisor' && c.state === 'feedback') {
@@ -189,6 +192,7 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
     }
 
     const extra = h('div', { class: 'extra' });
+    if (c.supporting_dept_ids.length) extra.append(subtaskSummary(c, isDept && mine, reloadAll));
     if (c.state === 'feedback' || c.state === 'checked') {
       void officialReply(c).then((r) => r && extra.prepend(h('p', { class: 'reply' }, h('strong', null, L('处置反馈：', 'Feedback: ')), r)));
     }
@@ -264,7 +268,8 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
   if (isHandler) await section('wb-tasks', '我的任务', 'My tasks', { state: 'dispatched,handling' });
   if (isSupervisor) await section('wb-check', '待核查', 'To check', { state: 'feedback' });
   if (isSupervisor) await (await import('./sensor-verify')).verificationSection(ctx);
-  if (user.role === 'dept_handler') await section('wb-waiting', '已反馈待核查', 'Fed back, waiting for the check', { state: 'feedback' });
+  if (isDept) await cohandleSections(ctx);
+  if (isDept) await section('wb-waiting', '已反馈待核查', 'Fed back, waiting for the check', { state: 'feedback' });
   if (user.role === 'grid_supervisor') {
     ctx.main.append(patrolForm(cats, areas));
     await section('wb-grid', '网格内新诉求', 'New reports in my grid', { state: 'received', limit: 30 });

@@ -129,6 +129,7 @@ pub async fn run(args: SandboxBenchArgs) -> anyhow::Result<ExitCode> {
                     category_id: Some(leaves[i % leaves.len()]),
                     area_id: Some(grids[i % grids.len()]),
                     urgent: Some(false),
+                    appeal_type: None,
                 };
                 if services
                     .submit_appeal(Some(&operator), &input, None)

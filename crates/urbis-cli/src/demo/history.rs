@@ -304,6 +304,9 @@ pub(super) async fn seed_cases(
                             .map_err(|err| anyhow::format_err!("{err}"))?,
                         other => other,
                     };
+                    if let Action::Feedback { .. } = action {
+                        finish_subtasks(services, city, &actor, case_id).await;
+                    }
                     if let Err(err) = services.act(&actor, case_id, action).await {
                         // A plan step that no longer fits (e.g. the clock moved it) is skipped, as a person would.
                         tracing::debug!(case_id, error = %err, "demo step skipped");
@@ -315,6 +318,34 @@ pub(super) async fn seed_cases(
     }
     progress.finish_and_clear();
     Ok(done)
+}
+
+/// The supporting departments (协办) do their part before the lead feeds back, as the workflow
+/// requires; a department without a demo handler is released by the lead.
+async fn finish_subtasks(services: &Services, city: &City, lead: &Actor, case_id: i64) {
+    let Ok(tasks) = services.case_subtasks(&city.shiftlead, case_id).await else {
+        return;
+    };
+    for task in tasks.iter().filter(|t| t.active) {
+        let done = match city.handler_of_dept.get(&task.dept_id) {
+            Some(handler) => {
+                if task.state == "dispatched" {
+                    let _ = services.accept_subtask(handler, task.id).await;
+                }
+                services
+                    .feedback_subtask(handler, task.id, "协办部门已完成配合处置")
+                    .await
+            }
+            None => {
+                services
+                    .release_subtask(lead, task.id, "无需协办，主办部门已处置")
+                    .await
+            }
+        };
+        if let Err(err) = done {
+            tracing::debug!(case_id, error = %err, "demo sub-task step skipped");
+        }
+    }
 }
 
 #[derive(Clone, Copy)]

@@ -164,6 +164,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             "data_officer 数据专员",
             " (青山区城管执法局)",
         ),
+        (
+            "partner",
+            "partner 合作单位",
+            " (青山区示范物业, 青山区 grant)",
+        ),
     ] {
         banner.push_str(&format!("  {username:<13} {role}{note}\n"));
     }

@@ -268,6 +268,31 @@ pub(super) async fn seed_city(services: &Services) -> anyhow::Result<City> {
             .map_err(e)?,
         );
     }
+    // An outside partner (物业) of the first district, which claims tasks offered to the pool.
+    if let Some(district) = districts.first() {
+        let partner = services
+            .create_partner(
+                &admin,
+                "WY-DEMO",
+                &format!("{}示范物业", district.name),
+                "property",
+                &[urbis_service::cohandle::GrantInput {
+                    area_id: district.id,
+                    category_id: None,
+                }],
+            )
+            .await
+            .map_err(e)?;
+        add(
+            "partner".into(),
+            "物业服务中心".into(),
+            Role::Partner,
+            None,
+            Some(partner.row.dept_id),
+        )
+        .await
+        .map_err(e)?;
+    }
     map::seed_map_data(services, &admin, &mut map, &supervisors, &by_name, &PLACES).await?;
     Ok(City {
         grids: map.grids,

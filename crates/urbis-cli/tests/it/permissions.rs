@@ -5,11 +5,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use urbis_test_support::{TestApp, USERS};
 
-/// Every fixture user except the residents.
+/// Every fixture user except the residents and the outside partner.
 fn staff() -> Vec<&'static str> {
     USERS
         .into_iter()
-        .filter(|u| !u.starts_with("resident"))
+        .filter(|u| !u.starts_with("resident") && !u.starts_with("partner"))
         .collect()
 }
 
@@ -412,6 +412,123 @@ async fn every_endpoint_checks_every_role() {
             "/api/v1/sandbox/experiments/999999/estimate".into(),
             None,
             vec!["admin", "leader"],
+        ),
+        // Co-handling (issue 20): sub-tasks, disputes and arbitration, the draft list, partners
+        // and their pool (`partner_a` is the outside partner).
+        (
+            Method::GET,
+            "/api/v1/subtasks".into(),
+            None,
+            vec![
+                "admin",
+                "shiftlead",
+                "dispatcher",
+                "handler_a",
+                "handler_b",
+                "handler_city",
+                "leader",
+                "partner_a",
+            ],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/cases/{case_id}/subtasks"),
+            None,
+            vec![
+                "admin",
+                "operator",
+                "shiftlead",
+                "dispatcher",
+                "leader",
+                "supervisor_a",
+            ],
+        ),
+        (
+            Method::POST,
+            "/api/v1/subtasks/999999/accept".into(),
+            None,
+            vec!["handler_a", "handler_b", "handler_city", "partner_a"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/disputes".into(),
+            None,
+            vec![
+                "admin",
+                "shiftlead",
+                "dispatcher",
+                "handler_a",
+                "handler_b",
+                "handler_city",
+                "leader",
+                "partner_a",
+            ],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/cases/{case_id}/disputes"),
+            Some(json!({"reason": "权限测试", "rule_id": 1})),
+            vec!["handler_a", "handler_b", "handler_city", "partner_a"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/disputes/999999/ruling".into(),
+            Some(json!({"lead_dept_id": f.dept_a, "note": "权限测试"})),
+            vec!["shiftlead"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/stats/disputes".into(),
+            None,
+            vec!["admin", "shiftlead", "dispatcher", "leader"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/responsibility/draft".into(),
+            None,
+            vec!["admin", "shiftlead", "leader"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/responsibility/versions/999999/publish".into(),
+            None,
+            admin_only.to_vec(),
+        ),
+        (
+            Method::GET,
+            "/api/v1/partners".into(),
+            None,
+            staff()
+                .into_iter()
+                .filter(|u| !u.starts_with("dataofficer"))
+                .chain(["partner_a"])
+                .collect(),
+        ),
+        (
+            Method::POST,
+            "/api/v1/partners".into(),
+            Some(
+                json!({"code": "ZY-1", "name": "志愿者队", "kind": "volunteer", "grants": [{"area_id": f.grid_a}]}),
+            ),
+            admin_only.to_vec(),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/cases/{case_id}/offer"),
+            None,
+            vec!["shiftlead", "dispatcher"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/pool".into(),
+            None,
+            vec!["admin", "shiftlead", "dispatcher", "leader", "partner_a"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/pool/999999/claim".into(),
+            None,
+            vec!["partner_a"],
         ),
     ];
     for (method, path, body, allowed) in &endpoints {

@@ -328,3 +328,60 @@ fn a_resident_whose_repeat_report_joined_a_case_neither_reads_nor_rates_it() {
         CaseState::Evaluated
     );
 }
+
+#[test]
+fn a_partner_claims_for_its_own_organisation_only() {
+    let partner = actor(Role::Partner, None, Some(9));
+    let pooled = CaseFacts {
+        lead_dept: None,
+        supporting_depts: Vec::new(),
+        ..facts(CaseState::Registered)
+    };
+    let plan_ok = plan(&partner, &pooled, &Action::Claim { dept: DeptId(9) }).expect("claim");
+    assert_eq!(plan_ok.to, CaseState::Dispatched);
+    assert_eq!(plan_ok.effect, Effect::StartClock);
+    let err = plan(&partner, &pooled, &Action::Claim { dept: DeptId(3) }).unwrap_err();
+    assert_eq!(err.code(), "out_of_scope");
+    // Once claimed it acts as the lead, and only then.
+    let claimed = CaseFacts {
+        lead_dept: Some(DeptId(9)),
+        ..facts(CaseState::Dispatched)
+    };
+    assert!(plan(&partner, &claimed, &Action::Accept).is_ok());
+    assert!(plan(&partner, &facts(CaseState::Dispatched), &Action::Accept).is_err());
+    assert!(can_view(&partner, &claimed));
+    assert!(!can_view(&partner, &pooled));
+    let dispatcher = actor(Role::Dispatcher, None, None);
+    let err = plan(&dispatcher, &pooled, &Action::Claim { dept: DeptId(9) }).unwrap_err();
+    assert_eq!(err.code(), "role_not_allowed");
+}
+
+#[test]
+fn only_the_shift_lead_reassigns_and_never_to_a_lead_that_also_supports() {
+    let lead = actor(Role::ShiftLead, None, None);
+    let reassign = Action::Reassign {
+        lead: DeptId(4),
+        supporting: vec![DeptId(3)],
+    };
+    for state in [
+        CaseState::Registered,
+        CaseState::Dispatched,
+        CaseState::Handling,
+    ] {
+        let to = plan(&lead, &facts(state), &reassign).expect("reassign").to;
+        assert_eq!(to, CaseState::Dispatched);
+    }
+    assert!(plan(&lead, &facts(CaseState::Feedback), &reassign).is_err());
+    let bad = Action::Reassign {
+        lead: DeptId(4),
+        supporting: vec![DeptId(4)],
+    };
+    assert_eq!(
+        plan(&lead, &facts(CaseState::Handling), &bad)
+            .unwrap_err()
+            .code(),
+        "bad_dispatch"
+    );
+    let dispatcher = actor(Role::Dispatcher, None, None);
+    assert!(plan(&dispatcher, &facts(CaseState::Handling), &reassign).is_err());
+}

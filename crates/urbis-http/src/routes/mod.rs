@@ -5,6 +5,7 @@ pub(crate) mod assessment;
 pub(crate) mod attachments;
 pub(crate) mod auth;
 pub(crate) mod cases;
+pub(crate) mod cohandle;
 pub(crate) mod events;
 pub(crate) mod geo;
 pub(crate) mod insight;

@@ -62,6 +62,8 @@ pub struct IndicatorsResponse {
     pub resolution_rate: Option<f64>,
     /// 满意率.
     pub satisfaction_rate: Option<f64>,
+    /// 协办按期率 (supporting departments' sub-tasks done on time).
+    pub cohandle_on_time_rate: Option<f64>,
 }
 
 impl From<Indicators> for IndicatorsResponse {
@@ -76,6 +78,7 @@ impl From<Indicators> for IndicatorsResponse {
             response_rate: i.response_rate(),
             resolution_rate: i.resolution_rate(),
             satisfaction_rate: i.satisfaction_rate(),
+            cohandle_on_time_rate: i.cohandle_on_time_rate(),
             counts: i.counts.into_iter().collect(),
         }
     }
@@ -88,7 +91,7 @@ pub struct KeyedIndicators {
     pub indicators: IndicatorsResponse,
 }
 
-fn period(state: &AppState, query: &StatsQuery) -> ApiResult<Period> {
+pub(crate) fn period(state: &AppState, query: &StatsQuery) -> ApiResult<Period> {
     let today = state.services.local_day(chrono::Utc::now());
     let month_ago = state
         .services

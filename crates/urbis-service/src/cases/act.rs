@@ -6,17 +6,36 @@ use super::*;
 impl Services {
     /// Applies a workflow action as the actor.
     pub async fn act(&self, actor: &Actor, case_id: i64, action: Action) -> Result<CaseRow> {
-        validate_action(&action)?;
+        let mut tx = self.db().begin_write().await?;
+        let (stored, event) = self.act_in(&mut tx, actor, case_id, &action).await?;
+        tx.commit().await?;
+        crate::metrics::case_transition(action.name());
+        self.publish(event);
+        Ok(stored)
+    }
+
+    /// Applies a workflow action inside the caller's write transaction; returns the case as the
+    /// action left it and the event to publish once the caller committed.
+    pub(crate) async fn act_in(
+        &self,
+        tx: &mut Conn,
+        actor: &Actor,
+        case_id: i64,
+        action: &Action,
+    ) -> Result<(CaseRow, CaseEvent)> {
+        validate_action(action)?;
         let calendar = self.calendar();
         let now = self.now();
-        let mut tx = self.db().begin_write().await?;
-        let before = cases::get_case(&mut tx, case_id).await?;
+        let before = cases::get_case(&mut *tx, case_id).await?;
         let facts = facts_of(&before);
-        if !workflow::can_view(actor, &facts) {
+        // A partner claiming from the pool sees the case through its grants (checked below and
+        // by `claim_case`), not as its lead.
+        let claiming = matches!(action, Action::Claim { .. });
+        if !claiming && !workflow::can_view(actor, &facts) {
             // A department that had the case (and lost it to a return or a re-dispatch that
             // committed first) learns what happened instead of being told it does not exist.
             if let Some(dept) = actor.dept_id
-                && urbis_storage::audit::was_dispatched_to(&mut tx, case_id, dept.0).await?
+                && urbis_storage::audit::was_dispatched_to(&mut *tx, case_id, dept.0).await?
             {
                 return Err(ServiceError::new(
                     ErrorKind::Conflict,
@@ -26,7 +45,7 @@ impl Services {
             }
             return Err(ServiceError::not_found("case"));
         }
-        let plan = workflow::plan(actor, &facts, &action)?;
+        let plan = workflow::plan(actor, &facts, action)?;
         let mut after = before.clone();
         after.state = plan.to;
         after.pending_kind = plan.pending.as_ref().map(|p| p.kind().to_owned());
@@ -40,16 +59,30 @@ impl Services {
         let lead = before.lead_dept_id;
         let at = now;
 
-        match (&action, &plan.effect) {
+        match (action, &plan.effect) {
             (Action::Register, _) => counters.add("registered", None),
             (Action::Void { .. }, _) => counters.add("voided", None),
-            (Action::Dispatch { lead, supporting }, Effect::StartClock) => {
-                for dept in std::iter::once(lead).chain(supporting) {
-                    let dept = reference::get_dept(&mut tx, dept.0).await?;
+            (_, Effect::StartClock) => {
+                let (lead, supporting) = dispatch_targets(action)?;
+                if let Action::Claim { .. } = action
+                    && !urbis_storage::cohandle::in_pool(&mut *tx, case_id).await?
+                {
+                    return Err(ServiceError::not_found("case"));
+                }
+                for dept in std::iter::once(&lead).chain(&supporting) {
+                    // A partner serves only the places and categories of its grants.
+                    crate::cohandle::check_partner_grant(
+                        &mut *tx,
+                        dept.0,
+                        &before.area_path,
+                        before.category_id,
+                    )
+                    .await?;
+                    let dept = reference::get_dept(&mut *tx, dept.0).await?;
                     // A department serves its own area: one of another district could not see
                     // the case it was sent.
                     if let Some(area_id) = dept.area_id {
-                        let area = reference::get_area(&mut tx, area_id).await?;
+                        let area = reference::get_area(&mut *tx, area_id).await?;
                         if !before.area_path.starts_with(&area.path) {
                             return Err(ServiceError::invalid(
                                 "dept_out_of_area",
@@ -62,8 +95,8 @@ impl Services {
                     }
                 }
                 let (clock, amount, _) =
-                    crate::sla::limit_for(&mut tx, before.category_id, self.config()).await?;
-                cases::clear_pauses(&mut tx, case_id).await?;
+                    crate::sla::limit_for(&mut *tx, before.category_id, self.config()).await?;
+                cases::clear_pauses(&mut *tx, case_id).await?;
                 after.lead_dept_id = Some(lead.0);
                 // A person chose where it goes: the category question is settled.
                 after.needs_review = false;
@@ -85,8 +118,28 @@ impl Services {
                 detail["lead_dept_id"] = lead.0.into();
                 detail["supporting"] = after.supporting_depts.clone().into();
                 detail["due_at"] = after.due_at.map(crate::time::to_db).into();
+                // Each supporting department gets its own task and clock (协办); earlier ones end.
+                let cancelled = crate::cohandle::cancel_subtasks(&mut *tx, case_id).await?;
+                let supporting_ids: Vec<i64> = supporting.iter().map(|d| d.0).collect();
+                let started = crate::cohandle::start_subtasks(
+                    self,
+                    &mut *tx,
+                    &after,
+                    &supporting_ids,
+                    clock,
+                    amount,
+                    now,
+                )
+                .await?;
+                detail["subtasks"] = started.into();
+                if !cancelled.is_empty() {
+                    detail["subtasks_cancelled"] = cancelled.into();
+                }
+                if urbis_storage::cohandle::remove_from_pool(&mut *tx, case_id).await? {
+                    detail["from_pool"] = true.into();
+                }
                 notify(
-                    &mut tx,
+                    &mut *tx,
                     case_id,
                     Some(lead.0),
                     "dispatched",
@@ -104,14 +157,21 @@ impl Services {
                 }
             }
             (Action::Return { reason }, Effect::Returned) => {
+                // One return per department; a second disagreement is a dispute (推诿 path).
+                if let Some(dept) = actor.dept_id {
+                    crate::cohandle::check_return_allowed(&mut *tx, case_id, dept.0).await?;
+                    detail["dept_id"] = dept.0.into();
+                }
+                crate::cohandle::cancel_subtasks(&mut *tx, case_id).await?;
                 counters.add("returned", lead);
                 // A wrong dispatch teaches the router: keep it for the next training run.
-                keep_return_example(&mut tx, &before, actor, reason, at).await?;
+                keep_return_example(&mut *tx, &before, actor, reason, at).await?;
                 after.return_count += 1;
                 Self::reset_clock(&mut after);
-                cases::clear_pauses(&mut tx, case_id).await?;
+                cases::clear_pauses(&mut *tx, case_id).await?;
             }
             (Action::Feedback { .. }, Effect::StopClock) => {
+                crate::cohandle::check_subtasks_finished(&mut *tx, case_id).await?;
                 after.feedback_at = Some(at.clone());
                 let on_time = before.due_at.is_none_or(|due| now <= due);
                 after.handled_on_time = Some(on_time);
@@ -120,16 +180,16 @@ impl Services {
                     counters.add("handled_on_time", lead);
                 }
                 // Waiting for the check is not the department's time.
-                cases::open_pause(&mut tx, case_id, "awaiting_check", at).await?;
+                cases::open_pause(&mut *tx, case_id, "awaiting_check", at).await?;
             }
             (Action::CheckFail { .. }, Effect::Rework) => {
                 after.rework_count += 1;
                 after.handled_on_time = None;
                 counters.add("reworked", lead);
-                cases::close_pauses(&mut tx, case_id, at).await?;
-                after.due_at = self.recompute_due(&mut tx, &after).await?;
+                cases::close_pauses(&mut *tx, case_id, at).await?;
+                after.due_at = self.recompute_due(&mut *tx, &after).await?;
                 notify(
-                    &mut tx,
+                    &mut *tx,
                     case_id,
                     lead,
                     "rework",
@@ -139,7 +199,7 @@ impl Services {
                 .await?;
             }
             (Action::CheckPass { .. }, _) => {
-                cases::close_pauses(&mut tx, case_id, at).await?;
+                cases::close_pauses(&mut *tx, case_id, at).await?;
                 counters.add("checked", lead);
             }
             (Action::Close { .. } | Action::SelfResolve { .. }, Effect::Close { forced }) => {
@@ -150,7 +210,7 @@ impl Services {
                 );
                 after.closure_type = Some(closure.as_str().to_owned());
                 after.closed_at = Some(at.clone());
-                cases::close_pauses(&mut tx, case_id, at).await?;
+                cases::close_pauses(&mut *tx, case_id, at).await?;
                 if matches!(action, Action::SelfResolve { .. }) {
                     counters.add("registered", None);
                     counters.add("self_resolved", None);
@@ -183,19 +243,20 @@ impl Services {
                 detail["resolved"] = (*resolved).into();
             }
             (Action::Reopen { .. }, _) => {
+                crate::cohandle::cancel_subtasks(&mut *tx, case_id).await?;
                 counters.add("reopened", lead);
                 after.closure_type = None;
                 after.closed_at = None;
                 Self::reset_clock(&mut after);
-                cases::clear_pauses(&mut tx, case_id).await?;
+                cases::clear_pauses(&mut *tx, case_id).await?;
             }
             (Action::RequestExtension { amount, .. }, _) => {
-                cases::open_pause(&mut tx, case_id, "extension_request", at).await?;
+                cases::open_pause(&mut *tx, case_id, "extension_request", at).await?;
                 after.due_at = None;
                 detail["amount"] = (*amount).into();
             }
             (Action::RequestPark { .. }, _) => {
-                cases::open_pause(&mut tx, case_id, "park_request", at).await?;
+                cases::open_pause(&mut *tx, case_id, "park_request", at).await?;
                 after.due_at = None;
             }
             (Action::Decide { approve, .. }, effect) => {
@@ -207,29 +268,29 @@ impl Services {
                         after.due_at = None;
                     }
                     Effect::Extend { amount } => {
-                        cases::close_pauses(&mut tx, case_id, at).await?;
+                        cases::close_pauses(&mut *tx, case_id, at).await?;
                         after.limit_amount =
                             Some(after.limit_amount.unwrap_or(0) + i64::from(*amount));
-                        after.due_at = self.recompute_due(&mut tx, &after).await?;
+                        after.due_at = self.recompute_due(&mut *tx, &after).await?;
                         after.reminded = false;
                         counters.add("extended", lead);
                     }
                     _ => {
-                        cases::close_pauses(&mut tx, case_id, at).await?;
-                        after.due_at = self.recompute_due(&mut tx, &after).await?;
+                        cases::close_pauses(&mut *tx, case_id, at).await?;
+                        after.due_at = self.recompute_due(&mut *tx, &after).await?;
                     }
                 }
                 after.overdue = after.due_at.is_some_and(|due| due < now);
             }
             (Action::Unpark { .. }, _) => {
-                cases::close_pauses(&mut tx, case_id, at).await?;
-                after.due_at = self.recompute_due(&mut tx, &after).await?;
+                cases::close_pauses(&mut *tx, case_id, at).await?;
+                after.due_at = self.recompute_due(&mut *tx, &after).await?;
             }
             (Action::Supervise { .. }, _) => {
                 after.supervise_count += 1;
                 counters.add("supervised", lead);
                 notify(
-                    &mut tx,
+                    &mut *tx,
                     case_id,
                     lead,
                     "supervise",
@@ -240,13 +301,13 @@ impl Services {
             }
             _ => {}
         }
-        if let Some((kind, message)) = reporter_message(&action, &after) {
-            notify_reporters(&mut tx, &after, kind, &message, at).await?;
+        if let Some((kind, message)) = reporter_message(action, &after) {
+            notify_reporters(&mut *tx, &after, kind, &message, at).await?;
         }
-        save_case(&mut tx, &before, &after).await?;
-        counters.write(&mut tx).await?;
+        save_case(&mut *tx, &before, &after).await?;
+        counters.write(&mut *tx).await?;
         crate::audit::record(
-            &mut tx,
+            &mut *tx,
             self.now(),
             Some(actor),
             action.name(),
@@ -258,11 +319,9 @@ impl Services {
         )
         .await?;
         // The answer is the case as this action left it, read inside its own transaction.
-        let stored = cases::get_case(&mut tx, case_id).await?;
-        tx.commit().await?;
-        crate::metrics::case_transition(action.name());
-        self.publish(CaseEvent::of(&stored, action.name(), now));
-        Ok(stored)
+        let stored = cases::get_case(&mut *tx, case_id).await?;
+        let event = CaseEvent::of(&stored, action.name(), now);
+        Ok((stored, event))
     }
 
     fn reset_clock(case: &mut CaseRow) {
@@ -417,6 +476,17 @@ impl Services {
     }
 }
 
+/// Returns the lead and supporting departments an action that starts the clock names.
+fn dispatch_targets(action: &Action) -> Result<(DeptId, Vec<DeptId>)> {
+    match action {
+        Action::Dispatch { lead, supporting } | Action::Reassign { lead, supporting } => {
+            Ok((*lead, supporting.clone()))
+        }
+        Action::Claim { dept } => Ok((*dept, Vec::new())),
+        _ => Err(ServiceError::internal()),
+    }
+}
+
 fn validate_action(action: &Action) -> Result<()> {
     if action.text().chars().count() > urbis_domain::appeal::limits::NOTE_MAX_CHARS {
         return Err(ServiceError::invalid(
@@ -427,7 +497,7 @@ fn validate_action(action: &Action) -> Result<()> {
             ),
         ));
     }
-    if let Action::Dispatch { supporting, .. } = action
+    if let Action::Dispatch { supporting, .. } | Action::Reassign { supporting, .. } = action
         && supporting.len() > 10
     {
         return Err(ServiceError::invalid(

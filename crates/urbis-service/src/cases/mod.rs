@@ -14,9 +14,12 @@ use urbis_storage::{Conn, reference};
 use crate::{CaseEvent, ErrorKind, Result, ServiceError, Services};
 
 mod act;
+pub mod disputes;
 mod examples;
 mod notify;
+pub mod pool;
 mod split;
+pub mod subtasks;
 
 use crate::case_rows::{Counters, facts_of, format_ids, parse_ids, save_case};
 use crate::routing::{RouteSuggestion, route_for};
@@ -132,7 +135,7 @@ impl Services {
         };
         match actor.role {
             Role::Resident => filter.reporter_user_id = Some(actor.user_id.0),
-            Role::DeptHandler => {
+            Role::DeptHandler | Role::Partner => {
                 let dept = actor
                     .dept_id
                     .ok_or_else(|| ServiceError::forbidden("no department"))?;
