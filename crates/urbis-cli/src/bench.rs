@@ -2,6 +2,7 @@
 //! group commits, measured in the same run beside two bare SQLite limits for the same rows: one
 //! fsync'd commit per row, and one commit per large batch.
 
+pub mod cluster;
 pub mod dashboard;
 pub mod scale;
 pub mod sensors;

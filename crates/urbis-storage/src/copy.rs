@@ -702,6 +702,12 @@ const TABLES: &[Table] = &[
             ("case_id", Int),
         ],
     },
+    Table {
+        name: "relay_positions",
+        order: "name",
+        identity: None,
+        columns: &[("name", Text), ("last_seq", Int), ("updated_at", Time)],
+    },
 ];
 
 /// What one table holds: its rows and a SHA-256 over them in the canonical form.

@@ -29,3 +29,4 @@ mod sla;
 mod split;
 mod store;
 mod ui_e2e;
+mod cluster;
