@@ -201,6 +201,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Durability::Full
     };
     let time_zone = crate::config::time_zone(&args.time_zone)?;
+    let node_id = node_id(&args);
     let db = open_db_checked(&args.db.db, durability, !args.skip_integrity_check).await?;
     let config = ServiceConfig {
         time_zone,
@@ -245,7 +246,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
     }
     if let Some(nats_url) = &args.cluster.nats_url {
-        let node_id = node_id(&args);
         services
             .join_cluster(urbis_service::cluster::ClusterOptions {
                 nats_url: nats_url.clone(),

@@ -47,7 +47,7 @@ impl SessionCache {
         }
     }
 
-    fn remove_user(&self, user_id: UserId) {
+    pub(crate) fn remove_user(&self, user_id: UserId) {
         if let Ok(mut entries) = self.entries.write() {
             entries.retain(|_, (actor, _)| actor.user_id != user_id);
         }

@@ -59,24 +59,12 @@ impl LeaseConn {
         })
     }
 
-    /// Tries to take the lease `key` without waiting; true when this connection holds it now
-    /// (taking a lease it already holds is true as well, and not counted twice).
+    /// Tries to take the lease `key` without waiting; true when this connection holds it now.
+    /// Call it only while not holding the lease: session-level advisory locks stack.
     pub async fn try_take(&mut self, key: i64) -> Result<bool> {
         let Some(conn) = self.conn.as_mut() else {
             return Ok(true);
         };
-        // Session-level advisory locks stack: take it only once per connection.
-        let (held,): (bool,) = sqlx::query_as(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted \
-             AND pid = pg_backend_pid() AND objid = ($1::bigint & 4294967295) \
-             AND classid = ($1::bigint >> 32))",
-        )
-        .bind(key)
-        .fetch_one(&mut *conn)
-        .await?;
-        if held {
-            return Ok(true);
-        }
         let (taken,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
             .bind(key)
             .fetch_one(&mut *conn)

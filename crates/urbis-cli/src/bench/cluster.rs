@@ -280,6 +280,11 @@ async fn measure(args: &ClusterBenchArgs, n: usize, broker: bool) -> anyhow::Res
         None
     };
     drop(nodes);
+    if broker && let Ok(client) = async_nats::connect(args.nats_url.as_str()).await {
+        let _ = async_nats::jetstream::new(client)
+            .delete_stream(urbis_service::cluster::stream_name(&city))
+            .await;
+    }
     Ok(Row {
         label: if broker {
             format!("{n} node{} + NATS", if n == 1 { "" } else { "s" })

@@ -54,6 +54,16 @@ fn unique_city() -> String {
     format!("t{now}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst))
 }
 
+/// Deletes a test's stream from a shared NATS server.
+async fn delete_stream(nats: &str, city: &str) {
+    if let Ok(client) = async_nats::connect(nats).await {
+        let jetstream = async_nats::jetstream::new(client);
+        let _ = jetstream
+            .delete_stream(urbis_service::cluster::stream_name(city))
+            .await;
+    }
+}
+
 /// Starts a node of the cluster on the test's store.
 fn node(app: &TestApp, nats: &str, id: &str, city: &str, extra: &[&str]) -> Server {
     let db = app.location.to_arg();
@@ -230,6 +240,8 @@ async fn two_nodes_share_the_feed_sessions_and_taxonomy() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     eprintln!("taxonomy import on A mapped on B after {:?}", imported.elapsed());
+    drop((a, b));
+    delete_stream(&nats, &city).await;
 }
 
 /// Files an appeal through whichever node answers, retrying the same key on the other; returns
@@ -420,6 +432,8 @@ async fn the_sla_lease_moves_when_its_holder_is_killed() {
         "audit verify: {}",
         String::from_utf8_lossy(&output.stdout)
     );
+    drop((a, b));
+    delete_stream(&nats, &city).await;
 }
 
 /// A NATS server of this test's own, with JetStream on a store directory it keeps across restarts.
@@ -547,7 +561,7 @@ async fn the_relay_survives_a_nats_restart_and_publishes_every_record_once() {
     let client = async_nats::connect(nats.url()).await.expect("connect");
     let jetstream = async_nats::jetstream::new(client);
     let stream = jetstream
-        .get_stream(format!("URBIS_{}", city.to_ascii_uppercase().replace('-', "_")))
+        .get_stream(urbis_service::cluster::stream_name(&city))
         .await
         .expect("stream");
     let consumer = stream

@@ -38,10 +38,10 @@ pub(crate) fn spawn(
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut last_seq = 0i64;
+        let mut position = Position::default();
         loop {
             tokio::select! {
-                result = listen(&services, &node, &mut last_seq) => {
+                result = listen(&services, &node, &mut position) => {
                     if let Err(err) = result {
                         tracing::warn!(node = %node.options.node_id, error = %err, "listener stopped; restarting");
                     }
@@ -59,14 +59,23 @@ pub(crate) fn spawn(
     })
 }
 
-async fn listen(services: &Services, node: &Node, last_seq: &mut i64) -> crate::Result<()> {
+/// Where the listener is: the last audit seq it handled and that message's stream sequence.
+#[derive(Default)]
+struct Position {
+    seq: i64,
+    stream_seq: u64,
+}
+
+async fn listen(services: &Services, node: &Node, position: &mut Position) -> crate::Result<()> {
     use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
     let stream = super::relay::ensure_stream(node).await?;
-    // After a restart of the listener, resume right after the last record it handled.
-    let deliver_policy = if *last_seq == 0 {
+    // A restarted listener resumes right after the last message it handled.
+    let deliver_policy = if position.stream_seq == 0 {
         DeliverPolicy::New
     } else {
-        DeliverPolicy::All
+        DeliverPolicy::ByStartSequence {
+            start_sequence: position.stream_seq + 1,
+        }
     };
     let consumer = stream
         .create_consumer(OrderedConfig {
@@ -83,11 +92,14 @@ async fn listen(services: &Services, node: &Node, last_seq: &mut i64) -> crate::
             tracing::warn!(subject = %message.subject, "unreadable record on the stream");
             continue;
         };
+        if let Ok(info) = message.info() {
+            position.stream_seq = info.stream_sequence;
+        }
         // The broker drops a second copy of a sequence number; this guards a resumed listener.
-        if record.seq <= *last_seq {
+        if record.seq <= position.seq {
             continue;
         }
-        *last_seq = record.seq;
+        position.seq = record.seq;
         metrics::counter!("urbis_broker_events_total").increment(1);
         services.apply_record(&record).await;
     }
