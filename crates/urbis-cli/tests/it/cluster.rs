@@ -129,6 +129,28 @@ async fn lease_holder(http: &reqwest::Client, nodes: &[(&str, &Server)], lease: 
     None
 }
 
+/// The demo corpus's model with category names as labels (the demo model's are the demo
+/// taxonomy's codes, which the fixture city does not use).
+fn model_by_name() -> urbis_text::classifier::Model {
+    use urbis_text::classifier::{Example, HyperParams, Model, TrainOptions};
+    let names: HashMap<&str, &str> = urbis_text::demo::DEMO_CATEGORIES.iter().copied().collect();
+    let corpus: Vec<Example> = urbis_text::demo::demo_corpus()
+        .into_iter()
+        .map(|example| Example {
+            label: names[example.label.as_str()].to_owned(),
+            text: example.text,
+        })
+        .collect();
+    let options = TrainOptions {
+        hyper: HyperParams::recommended(),
+        folds: 3,
+        user_words: Vec::new(),
+        source: "demo corpus by category name".to_owned(),
+        created: "test".to_owned(),
+    };
+    Model::train(&corpus, &options).expect("train")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_share_the_feed_sessions_and_taxonomy() {
     if !cluster_possible() {
@@ -139,7 +161,7 @@ async fn two_nodes_share_the_feed_sessions_and_taxonomy() {
     let nats = nats_url();
     let dir = tempfile::tempdir().expect("dir");
     let model = dir.path().join("model.bin");
-    std::fs::write(&model, urbis_text::demo::demo_model().to_bytes()).expect("model");
+    std::fs::write(&model, model_by_name().to_bytes()).expect("model");
     let model_arg = model.to_str().expect("utf-8").to_owned();
     let a = node(&app, &nats, "a", &city, &["--model", &model_arg]);
     let b = node(&app, &nats, "b", &city, &["--model", &model_arg]);
@@ -302,16 +324,27 @@ async fn per_case(app: &TestApp, case_ids: &[i64], action: &str, kind: &str) -> 
     out
 }
 
-async fn dispatched_cases(app: &TestApp, n: usize, tag: &str) -> Vec<i64> {
+/// Distinct problems, so that intake never takes one for a repeat of another.
+const PROBLEMS: [&str; 12] = [
+    "幸福路口的井盖不见了",
+    "建设大街人行道砖块松动",
+    "人民公园东门路灯不亮",
+    "滨江路有大量建筑垃圾",
+    "光明菜市场门口污水横流",
+    "南门地铁站共享单车堵塞出口",
+    "东湖小区楼下广告牌摇摇欲坠",
+    "实验小学门口占道经营严重",
+    "长江大桥引桥护栏被撞坏",
+    "城西公交站台顶棚漏雨",
+    "北山森林公园步道塌方",
+    "火车站广场夜间噪声扰民",
+];
+
+async fn dispatched_cases(app: &TestApp, problems: &[&str]) -> Vec<i64> {
     let mut ids = Vec::new();
-    for i in 0..n {
+    for problem in problems {
         let case_id = app
-            .file_appeal(
-                "operator",
-                app.fixture.grid_a,
-                app.fixture.category,
-                &format!("租约测试{tag}第{i}号：滨江路{}号门前井盖缺失，行人容易摔倒", 100 + i * 37),
-            )
+            .file_appeal("operator", app.fixture.grid_a, app.fixture.category, problem)
             .await;
         app.act("shiftlead", case_id, json!({"action": "register"})).await;
         let (status, body) = app.act("dispatcher", case_id, json!({"action": "dispatch"})).await;
@@ -329,9 +362,9 @@ async fn the_sla_lease_moves_when_its_holder_is_killed() {
     let app = TestApp::start().await;
     let city = unique_city();
     let nats = nats_url();
-    let before_kill = dispatched_cases(&app, 4, "甲").await;
-    let after_kill = dispatched_cases(&app, 4, "乙").await;
-    let remind_after_kill = dispatched_cases(&app, 3, "丙").await;
+    let before_kill = dispatched_cases(&app, &PROBLEMS[0..4]).await;
+    let after_kill = dispatched_cases(&app, &PROBLEMS[4..8]).await;
+    let remind_after_kill = dispatched_cases(&app, &PROBLEMS[8..12]).await;
     let mut a = node(&app, &nats, "a", &city, &[]);
     let mut b = node(&app, &nats, "b", &city, &[]);
     let http = reqwest::Client::new();
