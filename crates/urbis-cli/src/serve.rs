@@ -254,7 +254,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             })
             .await
             .map_err(|err| anyhow::format_err!("cannot join the cluster at {nats_url}: {err}"))?;
-        println!("node {node_id} joined the cluster at {nats_url} (city {})", args.cluster.city);
+        println!(
+            "node {node_id} joined the cluster at {nats_url} (city {})",
+            args.cluster.city
+        );
     }
     let ingest = crate::sensors::start(&services, &args.mqtt).await?;
     serve_with(services, args.listen, None, ingest).await?;

@@ -149,7 +149,11 @@ async fn login(http: &reqwest::Client, base: &str) -> anyhow::Result<String> {
 
 async fn measure(args: &ClusterBenchArgs, n: usize, broker: bool) -> anyhow::Result<Row> {
     let stamp = chrono::Utc::now().timestamp_millis();
-    let url = format!("{}/urbis_bench_cluster_{n}{}", args.postgres, if broker { "" } else { "_plain" });
+    let url = format!(
+        "{}/urbis_bench_cluster_{n}{}",
+        args.postgres,
+        if broker { "" } else { "_plain" }
+    );
     prepare(&url).await?;
     let city = format!("bench{stamp}");
     let mut nodes = Vec::new();
@@ -317,7 +321,11 @@ pub async fn run(args: ClusterBenchArgs) -> anyhow::Result<ExitCode> {
     );
     for row in &rows {
         let (p50, p99, n) = match row.lag_ms {
-            Some((p50, p99, n)) => (format!("{p50:.1} ms"), format!("{p99:.1} ms"), n.to_string()),
+            Some((p50, p99, n)) => (
+                format!("{p50:.1} ms"),
+                format!("{p99:.1} ms"),
+                n.to_string(),
+            ),
             None => ("-".into(), "-".into(), "-".into()),
         };
         println!(

@@ -36,9 +36,15 @@ fn cluster_possible() -> bool {
     let up = std::net::TcpStream::connect(nats_addr(&nats_url())).is_ok();
     if !up {
         if std::env::var_os("URBIS_REQUIRE_NATS").is_some() {
-            panic!("URBIS_REQUIRE_NATS is set but no NATS server answers at {}", nats_url());
+            panic!(
+                "URBIS_REQUIRE_NATS is set but no NATS server answers at {}",
+                nats_url()
+            );
         }
-        eprintln!("skipped: no NATS server at {} (set URBIS_TEST_NATS)", nats_url());
+        eprintln!(
+            "skipped: no NATS server at {} (set URBIS_TEST_NATS)",
+            nats_url()
+        );
         return false;
     }
     true
@@ -51,7 +57,11 @@ fn unique_city() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("time")
         .as_millis();
-    format!("t{now}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "t{now}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// Deletes a test's stream from a shared NATS server.
@@ -95,7 +105,12 @@ async fn post_json(http: &reqwest::Client, url: &str, token: &str, body: Value) 
 }
 
 /// The names of the categories the classifier proposes for `text` on `base`.
-async fn suggested_names(http: &reqwest::Client, base: &str, token: &str, text: &str) -> Vec<String> {
+async fn suggested_names(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    text: &str,
+) -> Vec<String> {
     let (status, body) = post_json(
         http,
         &format!("{base}/api/v1/intake/suggest"),
@@ -115,7 +130,11 @@ async fn suggested_names(http: &reqwest::Client, base: &str, token: &str, text: 
 }
 
 /// Which node (by id) holds `lease`, from the nodes' own metrics.
-async fn lease_holder(http: &reqwest::Client, nodes: &[(&str, &Server)], lease: &str) -> Option<String> {
+async fn lease_holder(
+    http: &reqwest::Client,
+    nodes: &[(&str, &Server)],
+    lease: &str,
+) -> Option<String> {
     for (id, server) in nodes {
         let Ok(response) = http.get(format!("{}/metrics", server.base)).send().await else {
             continue;
@@ -232,11 +251,17 @@ async fn two_nodes_share_the_feed_sessions_and_taxonomy() {
         if status == 401 {
             break logged_out.elapsed();
         }
-        assert!(logged_out.elapsed() < Duration::from_secs(5), "B still takes the token");
+        assert!(
+            logged_out.elapsed() < Duration::from_secs(5),
+            "B still takes the token"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     eprintln!("logout on A refused on B after {refused_after:?}");
-    assert!(refused_after <= Duration::from_secs(1), "refused only after {refused_after:?}");
+    assert!(
+        refused_after <= Duration::from_secs(1),
+        "refused only after {refused_after:?}"
+    );
 
     // A taxonomy import on A changes B's classification mapping.
     let text = "人民公园东门的路灯坏了好几天，晚上一片漆黑，请尽快修理路灯";
@@ -258,17 +283,28 @@ async fn two_nodes_share_the_feed_sessions_and_taxonomy() {
         if after.contains(&"路灯故障".to_owned()) {
             break;
         }
-        assert!(imported.elapsed() < Duration::from_secs(10), "B's classifier still maps {after:?}");
+        assert!(
+            imported.elapsed() < Duration::from_secs(10),
+            "B's classifier still maps {after:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    eprintln!("taxonomy import on A mapped on B after {:?}", imported.elapsed());
+    eprintln!(
+        "taxonomy import on A mapped on B after {:?}",
+        imported.elapsed()
+    );
     drop((a, b));
     delete_stream(&nats, &city).await;
 }
 
 /// Files an appeal through whichever node answers, retrying the same key on the other; returns
 /// the key once acknowledged.
-async fn file_somewhere(http: &reqwest::Client, nodes: &[(String, String)], key: &str, text: &str) -> Option<String> {
+async fn file_somewhere(
+    http: &reqwest::Client,
+    nodes: &[(String, String)],
+    key: &str,
+    text: &str,
+) -> Option<String> {
     for attempt in 0..40 {
         let (base, token) = &nodes[attempt % nodes.len()];
         let response = http
@@ -303,22 +339,30 @@ async fn set_due(app: &TestApp, case_ids: &[i64], due: chrono::DateTime<chrono::
 }
 
 /// Counts of `action` audit records and `kind` notifications per case.
-async fn per_case(app: &TestApp, case_ids: &[i64], action: &str, kind: &str) -> Vec<(i64, i64, i64)> {
+async fn per_case(
+    app: &TestApp,
+    case_ids: &[i64],
+    action: &str,
+    kind: &str,
+) -> Vec<(i64, i64, i64)> {
     let mut conn = app.services.db().read().await.expect("conn");
     let mut out = Vec::new();
     for id in case_ids {
-        let audited: i64 = sql::query("SELECT COUNT(*) FROM audit_log WHERE entity = 'case' AND entity_id = ? AND action = ?")
-            .bind(*id)
-            .bind(action)
-            .scalar(&mut conn)
-            .await
-            .expect("audit");
-        let notified: i64 = sql::query("SELECT COUNT(*) FROM notifications WHERE case_id = ? AND kind = ?")
-            .bind(*id)
-            .bind(kind)
-            .scalar(&mut conn)
-            .await
-            .expect("notifications");
+        let audited: i64 = sql::query(
+            "SELECT COUNT(*) FROM audit_log WHERE entity = 'case' AND entity_id = ? AND action = ?",
+        )
+        .bind(*id)
+        .bind(action)
+        .scalar(&mut conn)
+        .await
+        .expect("audit");
+        let notified: i64 =
+            sql::query("SELECT COUNT(*) FROM notifications WHERE case_id = ? AND kind = ?")
+                .bind(*id)
+                .bind(kind)
+                .scalar(&mut conn)
+                .await
+                .expect("notifications");
         out.push((*id, audited, notified));
     }
     out
@@ -344,10 +388,18 @@ async fn dispatched_cases(app: &TestApp, problems: &[&str]) -> Vec<i64> {
     let mut ids = Vec::new();
     for problem in problems {
         let case_id = app
-            .file_appeal("operator", app.fixture.grid_a, app.fixture.category, problem)
+            .file_appeal(
+                "operator",
+                app.fixture.grid_a,
+                app.fixture.category,
+                problem,
+            )
             .await;
-        app.act("shiftlead", case_id, json!({"action": "register"})).await;
-        let (status, body) = app.act("dispatcher", case_id, json!({"action": "dispatch"})).await;
+        app.act("shiftlead", case_id, json!({"action": "register"}))
+            .await;
+        let (status, body) = app
+            .act("dispatcher", case_id, json!({"action": "dispatch"}))
+            .await;
         assert_eq!(status.as_u16(), 200, "{body}");
         ids.push(case_id);
     }
@@ -375,20 +427,41 @@ async fn the_sla_lease_moves_when_its_holder_is_killed() {
         if let Some(holder) = lease_holder(&http, &[("a", &a), ("b", &b)], "sla").await {
             break holder;
         }
-        assert!(started.elapsed() < Duration::from_secs(15), "nobody took the SLA lease");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "nobody took the SLA lease"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    set_due(&app, &before_kill, chrono::Utc::now() - chrono::Duration::minutes(5)).await;
+    set_due(
+        &app,
+        &before_kill,
+        chrono::Utc::now() - chrono::Duration::minutes(5),
+    )
+    .await;
     let waited = Instant::now();
-    while per_case(&app, &before_kill, "escalate", "escalation").await.iter().any(|(_, n, _)| *n == 0) {
-        assert!(waited.elapsed() < Duration::from_secs(15), "the holder never escalated");
+    while per_case(&app, &before_kill, "escalate", "escalation")
+        .await
+        .iter()
+        .any(|(_, n, _)| *n == 0)
+    {
+        assert!(
+            waited.elapsed() < Duration::from_secs(15),
+            "the holder never escalated"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
     // A burst of appeals through both nodes; the holder is killed in the middle of it.
     let tokens = vec![
-        (a.base.clone(), login(&http, &a.base, "operator", PASSWORD).await),
-        (b.base.clone(), login(&http, &b.base, "operator", PASSWORD).await),
+        (
+            a.base.clone(),
+            login(&http, &a.base, "operator", PASSWORD).await,
+        ),
+        (
+            b.base.clone(),
+            login(&http, &b.base, "operator", PASSWORD).await,
+        ),
     ];
     let tokens = Arc::new(tokens);
     let burst = {
@@ -398,7 +471,10 @@ async fn the_sla_lease_moves_when_its_holder_is_killed() {
             let mut acked = Vec::new();
             for i in 0..60 {
                 let key = format!("lease-burst-{i}");
-                let text = format!("租约突发第{i}件：建设大街{}号附近路面塌陷需要处理", 10 + i * 13);
+                let text = format!(
+                    "租约突发第{i}件：建设大街{}号附近路面塌陷需要处理",
+                    10 + i * 13
+                );
                 if let Some(key) = file_somewhere(&http, &tokens, &key, &text).await {
                     acked.push(key);
                 }
@@ -415,18 +491,38 @@ async fn the_sla_lease_moves_when_its_holder_is_killed() {
     let killed_at = Instant::now();
     let (survivor, survivor_id) = if holder == "a" { (&b, "b") } else { (&a, "a") };
     // Work that only the new holder can do: cases overdue now, and cases close to their deadline.
-    set_due(&app, &after_kill, chrono::Utc::now() - chrono::Duration::minutes(1)).await;
-    set_due(&app, &remind_after_kill, chrono::Utc::now() + chrono::Duration::minutes(30)).await;
+    set_due(
+        &app,
+        &after_kill,
+        chrono::Utc::now() - chrono::Duration::minutes(1),
+    )
+    .await;
+    set_due(
+        &app,
+        &remind_after_kill,
+        chrono::Utc::now() + chrono::Duration::minutes(30),
+    )
+    .await;
     let took_over = loop {
-        if lease_holder(&http, &[(survivor_id, survivor)], "sla").await.is_some() {
+        if lease_holder(&http, &[(survivor_id, survivor)], "sla")
+            .await
+            .is_some()
+        {
             break killed_at.elapsed();
         }
-        assert!(killed_at.elapsed() < Duration::from_secs(10), "no takeover within 10 s");
+        assert!(
+            killed_at.elapsed() < Duration::from_secs(10),
+            "no takeover within 10 s"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     eprintln!("SLA lease taken over {took_over:?} after the SIGKILL");
     let acked = burst.await.expect("burst");
-    assert_eq!(acked.len(), 60, "every appeal was acknowledged by one node or the other");
+    assert_eq!(
+        acked.len(),
+        60,
+        "every appeal was acknowledged by one node or the other"
+    );
 
     let waited = Instant::now();
     loop {
@@ -435,12 +531,22 @@ async fn the_sla_lease_moves_when_its_holder_is_killed() {
         if escalated.iter().chain(&reminded).all(|(_, n, _)| *n > 0) {
             break;
         }
-        assert!(waited.elapsed() < Duration::from_secs(20), "the new holder did not do the SLA work");
+        assert!(
+            waited.elapsed() < Duration::from_secs(20),
+            "the new holder did not do the SLA work"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // A few more rounds: nothing may be done twice.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    for (id, audited, notified) in per_case(&app, &[before_kill.clone(), after_kill.clone()].concat(), "escalate", "escalation").await {
+    for (id, audited, notified) in per_case(
+        &app,
+        &[before_kill.clone(), after_kill.clone()].concat(),
+        "escalate",
+        "escalation",
+    )
+    .await
+    {
         assert_eq!((audited, notified), (1, 1), "case {id}: escalations");
     }
     for (id, audited, notified) in per_case(&app, &remind_after_kill, "remind", "reminder").await {
@@ -478,12 +584,14 @@ struct OwnNats {
 
 impl OwnNats {
     fn start(port: u16, store: &std::path::Path) -> OwnNats {
-        let binary = std::env::var("URBIS_TEST_NATS_SERVER").unwrap_or_else(|_| "nats-server".to_owned());
-        let binary = if std::path::Path::new("/usr/sbin/nats-server").exists() && binary == "nats-server" {
-            "/usr/sbin/nats-server".to_owned()
-        } else {
-            binary
-        };
+        let binary =
+            std::env::var("URBIS_TEST_NATS_SERVER").unwrap_or_else(|_| "nats-server".to_owned());
+        let binary =
+            if std::path::Path::new("/usr/sbin/nats-server").exists() && binary == "nats-server" {
+                "/usr/sbin/nats-server".to_owned()
+            } else {
+                binary
+            };
         let child = Command::new(binary)
             .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
             .arg(store)
@@ -493,7 +601,10 @@ impl OwnNats {
             .expect("start nats-server");
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(10), "nats-server did not start");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "nats-server did not start"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         OwnNats {
@@ -544,8 +655,14 @@ async fn the_relay_survives_a_nats_restart_and_publishes_every_record_once() {
     let b = node(&app, &url, "b", &city, &[]);
     let http = reqwest::Client::new();
     let tokens = Arc::new(vec![
-        (a.base.clone(), login(&http, &a.base, "operator", PASSWORD).await),
-        (b.base.clone(), login(&http, &b.base, "operator", PASSWORD).await),
+        (
+            a.base.clone(),
+            login(&http, &a.base, "operator", PASSWORD).await,
+        ),
+        (
+            b.base.clone(),
+            login(&http, &b.base, "operator", PASSWORD).await,
+        ),
     ]);
     let load = {
         let tokens = tokens.clone();
@@ -564,7 +681,11 @@ async fn the_relay_survives_a_nats_restart_and_publishes_every_record_once() {
     };
     tokio::time::sleep(Duration::from_millis(700)).await;
     tokio::task::block_in_place(|| nats.restart(Duration::from_millis(1500)));
-    assert_eq!(load.await.expect("load"), 80, "intake goes on while the broker is away");
+    assert_eq!(
+        load.await.expect("load"),
+        80,
+        "intake goes on while the broker is away"
+    );
 
     // The relay catches up with the log.
     let head = || async {
@@ -585,7 +706,10 @@ async fn the_relay_survives_a_nats_restart_and_publishes_every_record_once() {
         if head > 0 && relayed == head {
             break head;
         }
-        assert!(waited.elapsed() < Duration::from_secs(30), "relay stuck at {relayed} of {head}");
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "relay stuck at {relayed} of {head}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
 
@@ -610,7 +734,11 @@ async fn the_relay_survives_a_nats_restart_and_publishes_every_record_once() {
             let message = message.expect("message");
             let record: Value = serde_json::from_slice(&message.payload).expect("json");
             let seq = record["seq"].as_i64().expect("seq");
-            assert!(message.subject.starts_with(&format!("urbis.{city}.")), "{}", message.subject);
+            assert!(
+                message.subject.starts_with(&format!("urbis.{city}.")),
+                "{}",
+                message.subject
+            );
             *received.entry(seq).or_default() += 1;
             order.push(seq);
             hashes.insert(seq, record["hash"].as_str().unwrap_or_default().to_owned());
@@ -620,9 +748,16 @@ async fn the_relay_survives_a_nats_restart_and_publishes_every_record_once() {
         }
     })
     .await;
-    assert!(reading.is_ok(), "the stream ended at {:?} of {last}", order.last());
+    assert!(
+        reading.is_ok(),
+        "the stream ended at {:?} of {last}",
+        order.last()
+    );
     let expected: Vec<i64> = (1..=last).collect();
-    assert_eq!(order, expected, "every audit sequence exactly once, in order");
+    assert_eq!(
+        order, expected,
+        "every audit sequence exactly once, in order"
+    );
     let mut conn = app.services.db().read().await.expect("conn");
     let stored: Vec<(i64, String)> = sql::query("SELECT seq, hash FROM audit_log ORDER BY seq")
         .fetch_all(&mut conn)

@@ -151,7 +151,10 @@ where
                     }
                 };
                 let _ = stop.send(true);
-                if tokio::time::timeout(Duration::from_secs(4), task).await.is_err() {
+                if tokio::time::timeout(Duration::from_secs(4), task)
+                    .await
+                    .is_err()
+                {
                     tracing::warn!(lease = name, node = %node_id, "leased work did not stop in time");
                 }
                 set_held(&node, name, false);

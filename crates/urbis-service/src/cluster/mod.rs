@@ -189,16 +189,24 @@ impl Services {
         };
         let sla = {
             let services = self.clone();
-            lease::spawn_holder(self.clone(), node.clone(), "sla", shutdown.clone(), move |stop| {
-                services.spawn_sla_worker(stop)
-            })
+            lease::spawn_holder(
+                self.clone(),
+                node.clone(),
+                "sla",
+                shutdown.clone(),
+                move |stop| services.spawn_sla_worker(stop),
+            )
         };
         let relay = {
             let services = self.clone();
             let node = node.clone();
-            lease::spawn_holder(self.clone(), node.clone(), "relay", shutdown.clone(), move |stop| {
-                relay::spawn(services.clone(), node.clone(), stop)
-            })
+            lease::spawn_holder(
+                self.clone(),
+                node.clone(),
+                "relay",
+                shutdown.clone(),
+                move |stop| relay::spawn(services.clone(), node.clone(), stop),
+            )
         };
         let listener = listen::spawn(self.clone(), node, shutdown);
         vec![sla, relay, listener]

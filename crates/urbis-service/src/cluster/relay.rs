@@ -81,7 +81,12 @@ async fn start_position(services: &Services, node: &Node) -> Result<i64> {
         cluster_repo::relay_position(&mut conn, RELAY_NAME).await?
     };
     let mut stream = ensure_stream(node).await?;
-    let last = stream.info().await.map_err(broker_error)?.state.last_sequence;
+    let last = stream
+        .info()
+        .await
+        .map_err(broker_error)?
+        .state
+        .last_sequence;
     let published = if last == 0 {
         0
     } else {
