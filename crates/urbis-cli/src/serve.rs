@@ -285,8 +285,7 @@ pub async fn serve_with(
         .with_context(|| format!("failed to listen on {listen}"))?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    // The SLA worker; on a cluster node also the listener and the relay, under leases.
-    let workers = services.spawn_workers(stopped);
+
     // NGSI-LD subscriptions are notified of what the sensor subscriber stores.
     let notifier = ingest
         .is_some()
@@ -295,6 +294,9 @@ pub async fn serve_with(
         services: services.clone(),
         metrics: urbis_http::metrics_handle(),
     };
+    // The SLA worker; on a cluster node also the listener and the relay, under leases (after
+    // the metrics recorder is installed, so their series start at zero).
+    let workers = services.spawn_workers(stopped);
     if let Some(banner) = banner {
         println!("{banner}");
     }

@@ -84,9 +84,15 @@ pub(crate) fn describe_metrics(node: &Node) {
         "urbis_broker_events_total",
         "Records this node's listener received from the stream."
     );
+    // Every series from the first scrape, zero where nothing happened yet.
     for name in LEASES {
         set_held(node, name, false);
+        metrics::counter!("urbis_lease_taken_total", "lease" => name).increment(0);
     }
+    metrics::gauge!("urbis_relay_acked_seq").set(0.0);
+    metrics::gauge!("urbis_relay_pending").set(0.0);
+    metrics::counter!("urbis_relay_published_total").increment(0);
+    metrics::counter!("urbis_broker_events_total").increment(0);
 }
 
 /// Runs `work` on this node whenever it holds the lease `name`, until `shutdown`.

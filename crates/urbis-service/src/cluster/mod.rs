@@ -135,7 +135,6 @@ impl Services {
             leases: Mutex::new(LEASES.iter().map(|name| (*name, false)).collect()),
             options,
         });
-        lease::describe_metrics(&node);
         if self.inner.cluster.set(node).is_err() {
             return Err(ServiceError::invalid(
                 "already_joined",
@@ -187,6 +186,7 @@ impl Services {
         let Some(node) = self.cluster_node().cloned() else {
             return vec![self.spawn_sla_worker(shutdown)];
         };
+        lease::describe_metrics(&node);
         let sla = {
             let services = self.clone();
             lease::spawn_holder(
