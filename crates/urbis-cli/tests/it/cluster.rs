@@ -298,13 +298,13 @@ async fn two_nodes_share_the_feed_sessions_and_taxonomy() {
 }
 
 /// Files an appeal through whichever node answers, retrying the same key on the other; returns
-/// the key once acknowledged.
+/// the key and the case once acknowledged.
 async fn file_somewhere(
     http: &reqwest::Client,
     nodes: &[(String, String)],
     key: &str,
     text: &str,
-) -> Option<String> {
+) -> Option<(String, i64)> {
     for attempt in 0..40 {
         let (base, token) = &nodes[attempt % nodes.len()];
         let response = http
@@ -318,11 +318,39 @@ async fn file_somewhere(
         if let Ok(response) = response
             && response.status().is_success()
         {
-            return Some(key.to_owned());
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            return Some((key.to_owned(), body["case_id"].as_i64().unwrap_or(-1)));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     None
+}
+
+/// Registers (立案) a case through whichever node answers. A node that died after committing
+/// but before answering leaves the case registered: the retry then answers 409, and the case
+/// must still show exactly one registration.
+async fn register_somewhere(
+    http: &reqwest::Client,
+    nodes: &[(String, String)],
+    case_id: i64,
+) -> bool {
+    for attempt in 0..40 {
+        let (base, token) = &nodes[attempt % nodes.len()];
+        let response = http
+            .post(format!("{base}/api/v1/cases/{case_id}/actions"))
+            .bearer_auth(token)
+            .json(&json!({"action": "register"}))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await;
+        if let Ok(response) = response
+            && (response.status().is_success() || response.status().as_u16() == 409)
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
 }
 
 /// Makes the given cases due now (past) or soon (within the reminder lead time).
@@ -464,22 +492,39 @@ async fn the_sla_lease_moves_when_its_holder_is_killed() {
         ),
     ];
     let tokens = Arc::new(tokens);
+    let leads = Arc::new(vec![
+        (
+            a.base.clone(),
+            login(&http, &a.base, "shiftlead", PASSWORD).await,
+        ),
+        (
+            b.base.clone(),
+            login(&http, &b.base, "shiftlead", PASSWORD).await,
+        ),
+    ]);
     let burst = {
         let tokens = tokens.clone();
         let http = http.clone();
         tokio::spawn(async move {
             let mut acked = Vec::new();
+            let mut registered = std::collections::BTreeSet::new();
             for i in 0..60 {
                 let key = format!("lease-burst-{i}");
                 let text = format!(
                     "租约突发第{i}件：建设大街{}号附近路面塌陷需要处理",
                     10 + i * 13
                 );
-                if let Some(key) = file_somewhere(&http, &tokens, &key, &text).await {
+                if let Some((key, case_id)) = file_somewhere(&http, &tokens, &key, &text).await {
                     acked.push(key);
+                    if case_id > 0 && registered.insert(case_id) {
+                        assert!(
+                            register_somewhere(&http, &leads, case_id).await,
+                            "register {case_id}"
+                        );
+                    }
                 }
             }
-            acked
+            (acked, registered)
         })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -517,7 +562,7 @@ async fn the_sla_lease_moves_when_its_holder_is_killed() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     eprintln!("SLA lease taken over {took_over:?} after the SIGKILL");
-    let acked = burst.await.expect("burst");
+    let (acked, registered) = burst.await.expect("burst");
     assert_eq!(
         acked.len(),
         60,
@@ -560,6 +605,16 @@ async fn the_sla_lease_moves_when_its_holder_is_killed() {
             .await
             .expect("count");
         assert_eq!(n, 1, "appeal {key} stored exactly once");
+    }
+    for case_id in &registered {
+        let n: i64 = sql::query(
+            "SELECT COUNT(*) FROM audit_log WHERE entity = 'case' AND entity_id = ? AND action = 'register'",
+        )
+        .bind(*case_id)
+        .scalar(&mut conn)
+        .await
+        .expect("count");
+        assert_eq!(n, 1, "case {case_id} registered exactly once");
     }
     drop(conn);
     let output = Command::new(env!("CARGO_BIN_EXE_urbis"))
