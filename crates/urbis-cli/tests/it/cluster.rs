@@ -822,4 +822,29 @@ async fn the_relay_survives_a_nats_restart_and_publishes_every_record_once() {
         assert_eq!(hashes.get(seq), Some(hash), "record {seq}'s hash");
     }
     assert!(received.values().all(|n| *n == 1));
+    drop(conn);
+
+    // A new store under the same city: its relay must refuse the stream (whose last record is
+    // not this store's) rather than skip its own records.
+    drop((a, b));
+    let other = TestApp::start().await;
+    let c = node(&other, &url, "c", &city, &[]);
+    let waited = Instant::now();
+    while !c.stderr().contains("is not this store's") {
+        assert!(
+            waited.elapsed() < Duration::from_secs(20),
+            "no refusal: {}",
+            c.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut conn = other.services.db().read().await.expect("conn");
+    let relayed: i64 = sql::query("SELECT COALESCE(MAX(last_seq), 0) FROM relay_positions")
+        .scalar(&mut conn)
+        .await
+        .expect("position");
+    assert_eq!(
+        relayed, 0,
+        "the relay skipped nothing and published nothing"
+    );
 }

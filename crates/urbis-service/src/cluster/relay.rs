@@ -87,16 +87,37 @@ async fn start_position(services: &Services, node: &Node) -> Result<i64> {
         .map_err(broker_error)?
         .state
         .last_sequence;
-    let published = if last == 0 {
-        0
-    } else {
-        let message = stream.get_raw_message(last).await.map_err(broker_error)?;
-        serde_json::from_slice::<serde_json::Value>(&message.payload)
-            .ok()
-            .and_then(|v| v["seq"].as_i64())
-            .unwrap_or(0)
-    };
-    Ok(stored.max(published))
+    if last == 0 {
+        return Ok(stored);
+    }
+    let message = stream.get_raw_message(last).await.map_err(broker_error)?;
+    let record = serde_json::from_slice::<serde_json::Value>(&message.payload).unwrap_or_default();
+    let published = record["seq"].as_i64().unwrap_or(0);
+    if published <= stored {
+        return Ok(stored);
+    }
+    // Skip ahead only to a record this store holds with the same hash: a stream left over from
+    // another database (a city re-created under the same name) must never make the relay skip.
+    let mut conn = services.db().read().await?;
+    let same = audit::page(&mut conn, published - 1, 1)
+        .await?
+        .first()
+        .is_some_and(|row| {
+            row.seq == published && Some(row.hash.as_str()) == record["hash"].as_str()
+        });
+    if !same {
+        tracing::error!(
+            stream = %node.stream,
+            published,
+            "the stream's last record is not this store's: delete the stream or choose another --city"
+        );
+        return Err(crate::ServiceError::new(
+            crate::ErrorKind::Conflict,
+            "stream_of_another_store",
+            "the city's stream holds records of another store",
+        ));
+    }
+    Ok(published)
 }
 
 /// The message of one audit record. The detail is left out (it may name people); the hash
