@@ -195,8 +195,29 @@ async fn two_nodes_share_the_feed_sessions_and_taxonomy() {
         .await
         .expect("feed");
     assert_eq!(feed.status(), 200);
-    // The listener starts from the records published after it subscribed: give it a moment.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The listener hears the records published after it subscribed: wait until it has.
+    let started = Instant::now();
+    loop {
+        let text = http
+            .get(format!("{}/metrics", b.base))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        if text
+            .lines()
+            .any(|line| line.trim() == "urbis_broker_listening 1")
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "B never subscribed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let operator_a = login(&http, &a.base, "operator", PASSWORD).await;
     let (status, body) = post_json(
         &http,

@@ -80,6 +80,10 @@ pub(crate) fn describe_metrics(node: &Node) {
         "urbis_relay_published_total",
         "Audit records the relay published and the broker acknowledged."
     );
+    metrics::describe_gauge!(
+        "urbis_broker_listening",
+        "1 while this node's listener is subscribed to the city's stream."
+    );
     metrics::describe_counter!(
         "urbis_broker_events_total",
         "Records this node's listener received from the stream."
@@ -93,6 +97,7 @@ pub(crate) fn describe_metrics(node: &Node) {
     metrics::gauge!("urbis_relay_pending").set(0.0);
     metrics::counter!("urbis_relay_published_total").increment(0);
     metrics::counter!("urbis_broker_events_total").increment(0);
+    metrics::gauge!("urbis_broker_listening").set(0.0);
 }
 
 /// Runs `work` on this node whenever it holds the lease `name`, until `shutdown`.

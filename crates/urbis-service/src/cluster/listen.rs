@@ -86,8 +86,15 @@ async fn listen(services: &Services, node: &Node, position: &mut Position) -> cr
         .map_err(super::broker_error)?;
     let mut messages = consumer.messages().await.map_err(super::broker_error)?;
     tracing::info!(node = %node.options.node_id, stream = %node.stream, "listening to the stream");
+    metrics::gauge!("urbis_broker_listening").set(1.0);
     while let Some(message) = messages.next().await {
-        let message = message.map_err(super::broker_error)?;
+        let message = match message {
+            Ok(message) => message,
+            Err(err) => {
+                metrics::gauge!("urbis_broker_listening").set(0.0);
+                return Err(super::broker_error(err));
+            }
+        };
         let Ok(record) = serde_json::from_slice::<Record>(&message.payload) else {
             tracing::warn!(subject = %message.subject, "unreadable record on the stream");
             continue;
@@ -103,6 +110,7 @@ async fn listen(services: &Services, node: &Node, position: &mut Position) -> cr
         metrics::counter!("urbis_broker_events_total").increment(1);
         services.apply_record(&record).await;
     }
+    metrics::gauge!("urbis_broker_listening").set(0.0);
     Ok(())
 }
 
