@@ -17,6 +17,8 @@
 mod lease;
 mod listen;
 mod relay;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
