@@ -3,6 +3,7 @@
 //! fsync'd commit per row, and one commit per large batch.
 
 mod city;
+pub mod cluster;
 pub mod dashboard;
 pub mod sandbox;
 pub mod scale;

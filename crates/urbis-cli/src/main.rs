@@ -40,7 +40,7 @@ enum LogFormat {
 
 /// Logs to stderr, filtered by `URBIS_LOG`. By default the text log for people leaves out the
 /// line per request (`urbis_http::access`), which JSON logs for pipelines keep.
-fn init_logs(format: LogFormat) {
+fn init_logs(format: LogFormat, node: bool) {
     let default = match format {
         LogFormat::Text => "warn,urbis=info,urbis_http::access=warn",
         LogFormat::Json => "warn,urbis=info",
@@ -55,7 +55,8 @@ fn init_logs(format: LogFormat) {
         LogFormat::Json => logs
             .json()
             .with_current_span(true)
-            .with_span_list(false)
+            // A cluster node's events carry its `node` span's field.
+            .with_span_list(node)
             .init(),
     }
 }
@@ -198,6 +199,9 @@ enum BenchCommand {
     Sensors(bench::sensors::SensorsArgs),
     /// Simulated cases/s of a policy-sandbox scenario, beside the live intake rate in the same run.
     Sandbox(bench::sandbox::SandboxBenchArgs),
+    /// Appeals/s through every node of a local cluster (PostgreSQL + NATS JetStream) and the
+    /// relay's lag p50/p99, beside one node without a broker in the same run.
+    Cluster(bench::cluster::ClusterBenchArgs),
 }
 
 /// The database to work on.
@@ -220,7 +224,17 @@ async fn blocking(
 fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
-    init_logs(cli.log_format);
+    // A cluster node's log lines carry its id: every runtime thread runs inside a `node` span.
+    let node_id = match &cli.command {
+        Command::Serve(args) if args.cluster.nats_url.is_some() => Some(serve::node_id(args)),
+        _ => None,
+    };
+    init_logs(cli.log_format, node_id.is_some());
+    let node_span = node_id
+        .as_deref()
+        .map(|node| tracing::info_span!("node", node))
+        .unwrap_or_else(tracing::Span::none);
+    let _node_guard = node_span.clone().entered();
     // `serve` takes what flags and environment left at their defaults from its file.
     if let (Command::Serve(args), Some(("serve", sub))) = (&mut cli.command, matches.subcommand())
         && let Err(err) = config::apply(args, sub)
@@ -230,6 +244,7 @@ fn main() -> ExitCode {
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .on_thread_start(move || std::mem::forget(node_span.clone().entered()))
         .build()
     {
         Ok(runtime) => runtime,
@@ -257,6 +272,7 @@ fn main() -> ExitCode {
             Command::Bench(BenchCommand::Dashboard(args)) => bench::dashboard::run(args).await,
             Command::Bench(BenchCommand::Scale(args)) => bench::scale::run(args).await,
             Command::Bench(BenchCommand::Sensors(args)) => bench::sensors::run(args).await,
+            Command::Bench(BenchCommand::Cluster(args)) => bench::cluster::run(args).await,
             Command::Sensors(SensorsCommand::Replay(args)) => replay::run(args).await,
             Command::Bench(BenchCommand::Locate(args)) => {
                 blocking(move || urbis_geo::tools::run_bench_locate(&args).map(|_| ())).await

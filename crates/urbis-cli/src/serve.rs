@@ -63,6 +63,33 @@ pub struct ServeArgs {
     pub wechat_webhook: Option<String>,
     #[command(flatten)]
     pub mqtt: crate::sensors::MqttArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// Options of a cluster node (several `urbis serve` on one PostgreSQL database).
+#[derive(Args, Clone)]
+pub struct ClusterArgs {
+    /// NATS server with JetStream (e.g. nats://127.0.0.1:4222): join the cluster of the nodes on
+    /// this store. The audit log is published to it, the live feed, session ends and imports are
+    /// heard from it, and the SLA worker and the relay run under leases.
+    #[arg(long, env = "URBIS_NATS_URL")]
+    pub nats_url: Option<String>,
+    /// This node's name in logs, metrics and leases (default: the host name and the port).
+    #[arg(long, env = "URBIS_NODE_ID")]
+    pub node_id: Option<String>,
+    /// The city's short name in subjects (`urbis.<city>.<entity>.<action>`) and in the stream
+    /// `URBIS_<CITY>`: a-z, 0-9, _ and -, at most 32.
+    #[arg(long, env = "URBIS_CITY", default_value = "city")]
+    pub city: String,
+}
+
+/// This node's id: `--node-id`, else the host name and the listening port.
+pub fn node_id(args: &ServeArgs) -> String {
+    args.cluster.node_id.clone().unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+        format!("{}-{}", host.trim(), args.listen.port())
+    })
 }
 
 /// Opens the store as its one writer with the chosen durability (a second writer, a damaged
@@ -205,6 +232,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Durability::Full
     };
     let time_zone = crate::config::time_zone(&args.time_zone)?;
+    let node_id = node_id(&args);
     let db = open_db_checked(&args.db.db, durability, !args.skip_integrity_check).await?;
     let config = ServiceConfig {
         time_zone,
@@ -249,6 +277,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             path.display()
         );
     }
+    if let Some(nats_url) = &args.cluster.nats_url {
+        services
+            .join_cluster(urbis_service::cluster::ClusterOptions {
+                nats_url: nats_url.clone(),
+                node_id: node_id.clone(),
+                city: args.cluster.city.clone(),
+            })
+            .await
+            .map_err(|err| anyhow::format_err!("cannot join the cluster at {nats_url}: {err}"))?;
+        println!(
+            "node {node_id} joined the cluster at {nats_url} (city {})",
+            args.cluster.city
+        );
+    }
     let ingest = crate::sensors::start(&services, &args.mqtt).await?;
     serve_with(services, args.listen, None, ingest).await?;
     Ok(ExitCode::SUCCESS)
@@ -275,8 +317,8 @@ pub async fn serve_with(
         .with_context(|| format!("failed to listen on {listen}"))?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let worker = services.spawn_sla_worker(stopped);
-    // Notifications leave through the outbox worker (it ends when the services stop).
+    // Notifications leave through the outbox worker (it ends when the services stop); its
+    // claims are leases in the store, so every node may run one.
     let outbox = urbis_http::spawn_outbox_worker(services.clone(), Duration::from_secs(2));
     // NGSI-LD subscriptions are notified of what the sensor subscriber stores.
     let notifier = ingest
@@ -286,6 +328,9 @@ pub async fn serve_with(
         services: services.clone(),
         metrics: urbis_http::metrics_handle(),
     };
+    // The SLA worker; on a cluster node also the listener and the relay, under leases (after
+    // the metrics recorder is installed, so their series start at zero).
+    let workers = services.spawn_workers(stopped);
     if let Some(banner) = banner {
         println!("{banner}");
     }
@@ -305,10 +350,13 @@ pub async fn serve_with(
         .await
         .context("server failed")?;
     let _ = stop.send(true);
-    match tokio::time::timeout(SHUTDOWN_GRACE, worker).await {
-        Ok(Err(err)) => tracing::error!(error = %err, "sla worker ended abnormally"),
-        Err(_) => tracing::warn!("sla worker did not finish its round in time"),
-        Ok(Ok(())) => {}
+    match tokio::time::timeout(SHUTDOWN_GRACE, futures::future::join_all(workers)).await {
+        Ok(results) => {
+            for err in results.into_iter().filter_map(Result::err) {
+                tracing::error!(error = %err, "a worker ended abnormally");
+            }
+        }
+        Err(_) => tracing::warn!("the workers did not finish their round in time"),
     }
     if let Some(notifier) = notifier {
         notifier.abort();

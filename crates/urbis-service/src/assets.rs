@@ -254,6 +254,20 @@ impl Services {
         Ok(report)
     }
 
+    /// Drops the gazetteer, the asset index and the category asset classes; each is rebuilt from
+    /// the store on its next use (another node imported or changed them).
+    pub(crate) fn invalidate_maps(&self) {
+        if let Ok(mut guard) = self.inner.maps.gazetteer.write() {
+            *guard = None;
+        }
+        if let Ok(mut guard) = self.inner.maps.assets.write() {
+            *guard = None;
+        }
+        if let Ok(mut guard) = self.inner.maps.category_classes.write() {
+            *guard = None;
+        }
+    }
+
     async fn asset_index(&self) -> Result<Arc<AssetIndex>> {
         if let Some(index) = self
             .inner

@@ -47,7 +47,7 @@ impl SessionCache {
         }
     }
 
-    fn remove_user(&self, user_id: UserId) {
+    pub(crate) fn remove_user(&self, user_id: UserId) {
         if let Ok(mut entries) = self.entries.write() {
             entries.retain(|_, (actor, _)| actor.user_id != user_id);
         }
@@ -351,16 +351,40 @@ impl Services {
             return Err(ServiceError::unauthenticated());
         }
         let actor = actor_for(&mut conn, &user).await?;
-        self.inner.sessions.put(hash, actor.clone(), expires);
+        // In a cluster, evictions come from the stream; a bounded stay in the cache is the
+        // backstop should one never arrive.
+        let cached_until = if self.cluster_node().is_some() {
+            expires.min(now + chrono::Duration::seconds(60))
+        } else {
+            expires
+        };
+        self.inner.sessions.put(hash, actor.clone(), cached_until);
         Ok(actor)
     }
 
     /// Ends a session.
+    /// The logout is audited (action `logout` on the user), which in a cluster is how every
+    /// other node hears that it must forget the user's cached sessions.
     pub async fn logout(&self, token: &str) -> Result<()> {
         let hash = token_hash(token);
         self.inner.sessions.remove(&hash);
         let mut tx = self.db().begin_write().await?;
+        let session = users::find_session(&mut tx, &hash).await?;
         users::delete_session(&mut tx, &hash).await?;
+        if let Some((user_id, _)) = session {
+            crate::audit::record(
+                &mut tx,
+                self.now(),
+                None,
+                "logout",
+                "user",
+                user_id,
+                "",
+                "",
+                &serde_json::json!({}),
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -11,7 +11,7 @@ use crate::{Result, Services};
 
 /// A loaded model and the taxonomy it maps onto.
 pub struct Classifier {
-    model: Model,
+    model: Arc<Model>,
     /// Model label (category code or name) → category.
     categories: HashMap<String, SuggestedCategory>,
 }
@@ -41,6 +41,25 @@ impl Services {
     /// Installs a classifier model; its labels are matched to categories by code, then by name.
     /// Returns how many of the model's labels matched a category.
     pub async fn set_classifier(&self, model: Model) -> Result<usize> {
+        self.install_classifier(Arc::new(model)).await
+    }
+
+    /// Matches the installed model's labels to the taxonomy again (after a taxonomy import, on
+    /// this node or another); nothing without a model.
+    pub(crate) async fn remap_classifier(&self) -> Result<()> {
+        let installed = self
+            .inner
+            .classifier
+            .read()
+            .ok()
+            .and_then(|guard| guard.clone());
+        if let Some(classifier) = installed {
+            self.install_classifier(classifier.model.clone()).await?;
+        }
+        Ok(())
+    }
+
+    async fn install_classifier(&self, model: Arc<Model>) -> Result<usize> {
         let mut categories = HashMap::new();
         for category in self.list_categories().await? {
             let entry = SuggestedCategory {

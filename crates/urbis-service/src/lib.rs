@@ -18,6 +18,7 @@ pub mod case_rows;
 pub mod cases;
 pub mod channels;
 pub mod classify;
+pub mod cluster;
 pub mod cohandle;
 pub mod config;
 pub mod dedup;
@@ -126,6 +127,8 @@ struct Inner {
     sensors: sensors::SensorState,
     /// When the scheduled open-data run last generated the datasets (`opendata::open_data_tick`).
     open_data_generated: std::sync::Mutex<Option<DateTime<Utc>>>,
+    /// Set when this node joined a cluster (`Services::join_cluster`).
+    cluster: std::sync::OnceLock<Arc<cluster::Node>>,
 }
 
 /// Where the services take the current time from.
@@ -193,6 +196,7 @@ impl Services {
                 dummy_hash: std::sync::OnceLock::new(),
                 sensors: sensors::SensorState::default(),
                 open_data_generated: std::sync::Mutex::new(None),
+                cluster: std::sync::OnceLock::new(),
                 config,
             }),
         })
@@ -240,8 +244,12 @@ impl Services {
         self.inner.events.subscribe(last_event_id)
     }
 
-    /// Publishes an event of a committed change.
+    /// Publishes an event of a committed change. In a cluster the node's listener publishes it
+    /// when the change's audit record comes back from the stream, like every other node's.
     fn publish(&self, event: CaseEvent) {
+        if self.inner.cluster.get().is_some() {
+            return;
+        }
         self.inner.events.publish(event);
     }
 
@@ -294,10 +302,11 @@ impl Services {
     }
 
     /// Whether the store takes a durable write now (a one-row write probe): what `/readyz`
-    /// reports. Err carries the stable code (`storage_full`, `storage_unavailable`).
+    /// reports. Err carries the stable code (`storage_full`, `storage_unavailable`); in a
+    /// cluster the broker must answer too (`broker_unavailable`).
     pub async fn ready(&self) -> Result<()> {
         self.db().probe_write().await?;
         metrics::storage_recovered();
-        Ok(())
+        self.broker_ready().await
     }
 }

@@ -272,6 +272,8 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        // The classifier's labels may name categories that exist only now.
+        self.remap_classifier().await?;
         Ok((created, problems))
     }
 

@@ -1018,6 +1018,12 @@ const TABLES: &[Table] = &[
         identity: None,
         columns: &[("case_id", Int), ("offered_by", Int), ("offered_at", Time)],
     },
+    Table {
+        name: "relay_positions",
+        order: "name",
+        identity: None,
+        columns: &[("name", Text), ("last_seq", Int), ("updated_at", Time)],
+    },
 ];
 
 /// What one table holds: its rows and a SHA-256 over them in the canonical form.

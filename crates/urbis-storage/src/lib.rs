@@ -13,6 +13,7 @@ pub mod attachments;
 pub mod audit;
 pub mod cases;
 pub mod channels;
+pub mod cluster;
 pub mod cohandle;
 pub mod copy;
 pub mod db;

@@ -8,6 +8,7 @@ mod bad_input;
 mod channels;
 mod child;
 mod closed_loop;
+mod cluster;
 mod cohandling;
 mod config;
 mod crash;

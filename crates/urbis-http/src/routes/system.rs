@@ -41,8 +41,9 @@ pub(crate) async fn metrics(
         .into_response()
 }
 
-/// Answers 200 when the store takes a durable write now (a one-row write probe), else 503 with
-/// the stable code: `storage_full`, `storage_unavailable`. Load balancers route by it.
+/// Answers 200 when the store takes a durable write now (a one-row write probe) and, on a
+/// cluster node, the broker answers; else 503 with the stable code: `storage_full`,
+/// `storage_unavailable`, `broker_unavailable`. Load balancers route by it.
 pub(crate) async fn readyz(State(state): State<AppState>) -> axum::response::Response {
     match state.services.ready().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
