@@ -198,6 +198,18 @@ impl RepeatModel {
         b: &RepeatProfile,
         idf: &IdfTable,
     ) -> ([f32; 8], PlaceCheck) {
+        self.signals_weighed(&Weighed::new(a, idf), &Weighed::new(b, idf), idf)
+    }
+
+    /// [`RepeatModel::signals`] of two profiles weighed beforehand (one side of many comparisons is
+    /// weighed once).
+    pub fn signals_weighed(
+        &self,
+        wa: &Weighed<'_>,
+        wb: &Weighed<'_>,
+        idf: &IdfTable,
+    ) -> ([f32; 8], PlaceCheck) {
+        let (a, b) = (wa.profile, wb.profile);
         let place = place_check(&a.places, &b.places);
         let time = match (a.timestamp, b.timestamp) {
             (Some(x), Some(y)) => {
@@ -209,9 +221,15 @@ impl RepeatModel {
         let same_reporter = matches!((a.reporter, b.reporter), (Some(x), Some(y)) if x == y);
         let values = [
             a.signature.estimate(&b.signature),
-            weighted_overlap(&a.words, &b.words, idf),
-            weighted_overlap(&a.title_words, &b.title_words, idf),
-            key_term_overlap(&a.words, &b.words, idf),
+            shared_weight(&a.words, wa.words_total, &b.words, wb.words_total, idf),
+            shared_weight(
+                &a.title_words,
+                wa.title_total,
+                &b.title_words,
+                wb.title_total,
+                idf,
+            ),
+            key_share(&wa.keys, &a.words, &wb.keys, &b.words),
             f32::from(u8::from(matches!(place, PlaceCheck::Agrees(_)))),
             f32::from(u8::from(matches!(place, PlaceCheck::Conflicts(..)))),
             f32::from(u8::from(same_reporter)),
@@ -228,6 +246,17 @@ impl RepeatModel {
         idf: &IdfTable,
     ) -> RepeatExplanation {
         let (values, place) = self.signals(a, b, idf);
+        self.explain(values, place)
+    }
+
+    /// [`RepeatModel::compare`] of two profiles weighed beforehand.
+    pub fn compare_weighed(
+        &self,
+        a: &Weighed<'_>,
+        b: &Weighed<'_>,
+        idf: &IdfTable,
+    ) -> RepeatExplanation {
+        let (values, place) = self.signals_weighed(a, b, idf);
         self.explain(values, place)
     }
 
@@ -262,12 +291,49 @@ impl RepeatModel {
     }
 }
 
+/// A profile with what every comparison reads of it under one IDF table: the total weight of its
+/// words and of its title words, and its key terms.
+pub struct Weighed<'p> {
+    profile: &'p RepeatProfile,
+    words_total: f32,
+    title_total: f32,
+    keys: Vec<u64>,
+}
+
+impl<'p> Weighed<'p> {
+    /// Weighs a profile under `idf`.
+    pub fn new(profile: &'p RepeatProfile, idf: &IdfTable) -> Weighed<'p> {
+        Weighed {
+            profile,
+            words_total: total_weight(&profile.words, idf),
+            title_total: total_weight(&profile.title_words, idf),
+            keys: key_terms(&profile.words, idf),
+        }
+    }
+}
+
+fn total_weight(words: &[u64], idf: &IdfTable) -> f32 {
+    words.iter().map(|&w| idf.weight(w)).sum()
+}
+
+/// The [`KEY_TERMS`] highest-IDF words (ties: the smaller hash).
+fn key_terms(words: &[u64], idf: &IdfTable) -> Vec<u64> {
+    let mut ranked: Vec<(f32, u64)> = words.iter().map(|&w| (idf.weight(w), w)).collect();
+    ranked.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+    ranked.truncate(KEY_TERMS);
+    ranked.into_iter().map(|(_, w)| w).collect()
+}
+
 /// Sum of the IDF weights of the shared words over the smaller of the two texts' totals (0 when either is empty).
 pub fn weighted_overlap(a: &[u64], b: &[u64], idf: &IdfTable) -> f32 {
+    shared_weight(a, total_weight(a, idf), b, total_weight(b, idf), idf)
+}
+
+/// [`weighted_overlap`] with both totals known.
+fn shared_weight(a: &[u64], total_a: f32, b: &[u64], total_b: f32, idf: &IdfTable) -> f32 {
     if a.is_empty() || b.is_empty() {
         return 0.0;
     }
-    let total = |words: &[u64]| words.iter().map(|&w| idf.weight(w)).sum::<f32>();
     let (mut i, mut j, mut shared) = (0, 0, 0.0f32);
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {
@@ -280,18 +346,16 @@ pub fn weighted_overlap(a: &[u64], b: &[u64], idf: &IdfTable) -> f32 {
             }
         }
     }
-    (shared / total(a).min(total(b))).min(1.0)
+    (shared / total_a.min(total_b)).min(1.0)
 }
 
 /// Share of the rarer text's key terms (its [`KEY_TERMS`] highest-IDF words) that the other text also has.
 pub fn key_term_overlap(a: &[u64], b: &[u64], idf: &IdfTable) -> f32 {
-    let keys = |words: &[u64]| {
-        let mut ranked: Vec<(f32, u64)> = words.iter().map(|&w| (idf.weight(w), w)).collect();
-        ranked.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
-        ranked.truncate(KEY_TERMS);
-        ranked.into_iter().map(|(_, w)| w).collect::<Vec<u64>>()
-    };
-    let (ka, kb) = (keys(a), keys(b));
+    key_share(&key_terms(a, idf), a, &key_terms(b, idf), b)
+}
+
+/// [`key_term_overlap`] with both texts' key terms known.
+fn key_share(ka: &[u64], a: &[u64], kb: &[u64], b: &[u64]) -> f32 {
     if ka.is_empty() || kb.is_empty() {
         return 0.0;
     }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 
 use crate::dedup::DedupIndex;
-use crate::repeat::{IdfTable, RepeatExplanation, RepeatModel, RepeatProfile};
+use crate::repeat::{IdfTable, RepeatExplanation, RepeatModel, RepeatProfile, Weighed};
 
 /// Most candidates scored per query (the most similar by MinHash first), bounding the work in a busy partition.
 pub const MAX_SCORED: usize = 2_000;
@@ -96,6 +96,8 @@ impl<Id: Clone + Eq + Hash> RepeatIndex<Id> {
         now: i64,
         window_seconds: i64,
     ) -> Vec<RepeatMatch<Id>> {
+        // The new appeal is weighed once, not once per candidate.
+        let query = Weighed::new(profile, &self.idf);
         let mut found: Vec<RepeatMatch<Id>> = self
             .candidates
             .candidates_for(
@@ -110,7 +112,11 @@ impl<Id: Clone + Eq + Hash> RepeatIndex<Id> {
             .filter_map(|(id, _)| {
                 let other = self.profiles.get(&id)?;
                 Some(RepeatMatch {
-                    explanation: self.model.compare(profile, other, &self.idf),
+                    explanation: self.model.compare_weighed(
+                        &query,
+                        &Weighed::new(other, &self.idf),
+                        &self.idf,
+                    ),
                     id,
                 })
             })

@@ -274,12 +274,35 @@ pub struct Place {
     pub core: String,
 }
 
+/// Hashes a word key that is already a 64-bit hash ([`hash_str`]) with one multiply-and-shift
+/// finalisation instead of SipHash: the IDF table is read for every word of every pair compared, and
+/// its keys come from our own hash, not from an adversary's choice of key bits alone.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct WordHasher(u64);
+
+impl std::hash::Hasher for WordHasher {
+    fn finish(&self) -> u64 {
+        let x = self.0 ^ (self.0 >> 33);
+        x.wrapping_mul(0xFF51_AFD7_ED55_8CCD) ^ (x >> 29)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01B3);
+        }
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.0 = word;
+    }
+}
+
 /// Document frequencies of content words over a corpus (the city's own appeals), for IDF weights.
 /// Words are kept as 64-bit hashes.
 #[derive(Clone, Debug, Default)]
 pub struct IdfTable {
     documents: u32,
-    frequency: HashMap<u64, u32>,
+    frequency: HashMap<u64, u32, std::hash::BuildHasherDefault<WordHasher>>,
 }
 
 impl IdfTable {
