@@ -202,7 +202,10 @@ export async function cohandleWalk(t) {
     await p.selectOption(`#rul-lead-${disputeId}`, String(meCity.dept_id));
     await p.fill(`#rul-note-${disputeId}`, '泵站由市政设施管理处主办。');
     await p.click(`${card} button:has-text("裁定")`);
-    await p.waitForFunction((sel) => !document.querySelector(sel), card, { timeout: TIMEOUT });
+    // The card leaves the queue once the ruling is stored; a refusal shows in the card instead.
+    await p.waitForFunction((sel) => !document.querySelector(sel) || document.querySelector(`${sel} .status.error`), card, { timeout: TIMEOUT });
+    const refused = await p.$eval(card, (el) => el.querySelector('.status.error')?.textContent ?? '').catch(() => '');
+    need(!refused, `ruling refused: ${refused}`);
     const c = await api('GET', `/api/v1/cases/${disputedId}`, { token: tok.admin });
     need(c.lead_dept_id === meCity.dept_id, `lead is ${c.lead_dept_id}`);
     const draft = await api('GET', '/api/v1/responsibility/draft', { token: tok.admin });
