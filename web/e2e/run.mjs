@@ -104,7 +104,10 @@ async function actor(browser, username, route) {
   await page.fill('input[name=password]', PASSWORD);
   await page.evaluate(() => (document.documentElement.dataset.ready = '0'));
   await page.click('form button[type=submit]');
-  await page.waitForFunction((r) => location.hash.startsWith(`#/${r}`), route, { timeout: TIMEOUT });
+  // Logged in when the page moves on; a refusal (say a throttled login) shows on the form instead.
+  await page.waitForFunction((r) => location.hash.startsWith(`#/${r}`) || document.querySelector('form .status.error'), route, { timeout: TIMEOUT });
+  const refused = await page.evaluate(() => document.querySelector('form .status.error')?.textContent ?? '');
+  if (refused) throw new Error(`login of ${username} refused: ${refused}`);
   await waitReady(page);
   return { context, page };
 }

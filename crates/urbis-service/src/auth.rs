@@ -282,7 +282,7 @@ impl Services {
             return Err(bad());
         }
         let guards = &self.inner.guards;
-        guards.check(Bucket::Login, client)?;
+        guards.login_ready(client)?;
         let account = username.to_ascii_lowercase();
         guards.account_ready(&account)?;
         let mut conn = self.db().read().await?;
@@ -297,6 +297,7 @@ impl Services {
             Some(user) if matches && user.active => user,
             _ => {
                 guards.account_failed(&account);
+                guards.login_failed(client);
                 return Err(bad());
             }
         };

@@ -4,8 +4,10 @@
 //!   core (at most [`HASH_SLOTS_MAX`]), each permit owning one reusable argon2 memory buffer, so
 //!   concurrent logins and registrations never hold more than `permits × m_cost` of hashing
 //!   memory however many arrive; callers beyond a short queue get `too_many_attempts`.
-//! - Per-client limits (login, registration, anonymous appeals) are GCRA buckets from the
+//! - Per-client limits (registration, anonymous appeals, wrong logins) are GCRA buckets from the
 //!   `governor` crate keyed by the client's address; the error carries the wait (`Retry-After`).
+//!   Only a wrong login draws from the login bucket, so the operators of a call centre behind one
+//!   address all log in at the start of a shift, while password spraying from it is still slowed.
 //! - Per-account back-off: after [`SecurityLimits::free_failures`] wrong passwords for one
 //!   username (known or not, so the answer reveals nothing), each further attempt waits twice as
 //!   long as the last, up to [`SecurityLimits::max_backoff`]; a success clears it.
@@ -46,7 +48,7 @@ impl Rate {
 pub struct SecurityLimits {
     /// Concurrent password hashes; 0 = one per core (at most [`HASH_SLOTS_MAX`]).
     pub hash_concurrency: usize,
-    /// Logins per client address.
+    /// Wrong logins per client address.
     pub login_per_client: Rate,
     /// Registrations per client address.
     pub register_per_client: Rate,
@@ -124,7 +126,6 @@ struct Backoff {
 /// Which per-client bucket a request draws from.
 #[derive(Debug, Clone, Copy)]
 pub enum Bucket {
-    Login,
     Register,
     AnonymousAppeal,
 }
@@ -136,7 +137,11 @@ pub(crate) struct Guards {
     buffers: Mutex<Vec<Vec<Block>>>,
     waiting: AtomicUsize,
     max_waiting: usize,
+    /// Wrong logins per client: a bucket drawn from by each failure, and the clients whose bucket
+    /// ran dry, refused until it refills. Successful logins draw nothing, so a call centre's
+    /// operators behind one address all log in at the start of a shift.
     login: DefaultKeyedRateLimiter<String>,
+    login_blocked: Mutex<HashMap<String, Instant>>,
     register: DefaultKeyedRateLimiter<String>,
     anonymous: DefaultKeyedRateLimiter<String>,
     accounts: Mutex<HashMap<String, Backoff>>,
@@ -160,6 +165,7 @@ impl Guards {
             waiting: AtomicUsize::new(0),
             max_waiting: permits * 32,
             login: RateLimiter::keyed(limits.login_per_client.quota()),
+            login_blocked: Mutex::new(HashMap::new()),
             register: RateLimiter::keyed(limits.register_per_client.quota()),
             anonymous: RateLimiter::keyed(limits.anonymous_appeals_per_client.quota()),
             accounts: Mutex::new(HashMap::new()),
@@ -168,10 +174,37 @@ impl Guards {
         }
     }
 
+    /// Fails while the client's wrong logins have used up its bucket.
+    pub(crate) fn login_ready(&self, client: &str) -> Result<()> {
+        let blocked = self.login_blocked.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(until) = blocked.get(client) {
+            let now = Instant::now();
+            if *until > now {
+                return Err(throttled("too_many_attempts", *until - now));
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a wrong login from the client: once its bucket is dry, it waits for the refill.
+    pub(crate) fn login_failed(&self, client: &str) {
+        if let Err(not_until) = self.login.check_key(&client.to_owned()) {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let mut blocked = self.login_blocked.lock().unwrap_or_else(|p| p.into_inner());
+            if blocked.len() >= ACCOUNTS_MAX {
+                let now = Instant::now();
+                blocked.retain(|_, until| *until > now);
+                if blocked.len() >= ACCOUNTS_MAX {
+                    blocked.clear();
+                }
+            }
+            blocked.insert(client.to_owned(), Instant::now() + wait);
+        }
+    }
+
     /// Draws one request from the client's bucket.
     pub(crate) fn check(&self, bucket: Bucket, client: &str) -> Result<()> {
         let (limiter, code) = match bucket {
-            Bucket::Login => (&self.login, "too_many_attempts"),
             Bucket::Register => (&self.register, "too_many_attempts"),
             Bucket::AnonymousAppeal => (&self.anonymous, "too_many_appeals"),
         };

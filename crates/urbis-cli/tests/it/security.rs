@@ -864,3 +864,56 @@ async fn expired_sessions_are_purged() {
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// Only wrong logins draw from a client's login bucket: a call centre's operators behind one address
+/// all log in at the start of a shift, while wrong passwords from that address are slowed down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn successful_logins_from_one_address_are_never_throttled_but_wrong_ones_are() {
+    // A small bucket that refills only after the test: the counts below are exact.
+    let rate = Rate {
+        burst: 5,
+        every: Duration::from_secs(600),
+    };
+    let app = TestApp::start_with(Clock::System, |c| c.security.login_per_client = rate).await;
+    let login = |username: &'static str, password: &'static str| {
+        let app = &app;
+        async move {
+            let response = app
+                .http
+                .post(format!("{}/api/v1/auth/login", app.base))
+                .json(&json!({"username": username, "password": password}))
+                .send()
+                .await
+                .expect("login");
+            response.status()
+        }
+    };
+    let burst = rate.burst;
+    // More successful logins than the bucket holds, at once.
+    for round in 0..2 * burst {
+        let user = urbis_test_support::USERS[round as usize % urbis_test_support::USERS.len()];
+        assert_eq!(
+            login(user, urbis_test_support::PASSWORD).await,
+            StatusCode::OK,
+            "login #{round} of {user}"
+        );
+    }
+    // Wrong passwords, spread over usernames so that no account backs off: the bucket runs dry.
+    let mut statuses = Vec::new();
+    for attempt in 0..burst + 1 {
+        let user = urbis_test_support::USERS[attempt as usize % urbis_test_support::USERS.len()];
+        statuses.push(login(user, "not-the-password").await);
+    }
+    assert!(
+        statuses[..burst as usize]
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[burst as usize], StatusCode::UNAUTHORIZED);
+    // Now even a right password from this address waits for the refill.
+    assert_eq!(
+        login("operator", urbis_test_support::PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
