@@ -248,16 +248,16 @@ pub async fn public_reports(
     .await
 }
 
-/// Records the appeal type a case was filed with.
-pub async fn set_appeal_type(conn: &mut Conn, case_id: i64, appeal_type: &str) -> Result<()> {
-    sql::query(
-        "INSERT INTO case_appeal_types (case_id, appeal_type) VALUES (?, ?)
-         ON CONFLICT (case_id) DO NOTHING",
-    )
-    .bind(case_id)
-    .bind(appeal_type)
-    .execute(conn)
-    .await?;
+/// Records the appeal types cases were filed with, `(case id, type)`, a multi-row statement per block.
+pub async fn set_appeal_types(conn: &mut Conn, types: &[(i64, &str)]) -> Result<()> {
+    for chunk in types.chunks(500) {
+        let mut query = sql::Builder::new("INSERT INTO case_appeal_types (case_id, appeal_type) ");
+        query.push_values(chunk, |mut row, (case_id, appeal_type)| {
+            row.push_bind(*case_id).push_bind(*appeal_type);
+        });
+        query.push(" ON CONFLICT (case_id) DO NOTHING");
+        query.build().execute(conn).await?;
+    }
     Ok(())
 }
 

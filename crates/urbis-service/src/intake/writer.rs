@@ -161,12 +161,19 @@ impl Staging<'_> {
             appeals.push((id, appeal_row(job, case_id)));
         }
         cases::insert_appeals(conn, &appeals).await?;
-        // The appeal's type (投诉/求助/…) and the resident's "received" message, for new cases.
+        // The appeal types (投诉/求助/…) of new cases, in one statement, and the residents'
+        // "received" messages.
+        let types: Vec<(i64, &str)> = self
+            .entries
+            .iter()
+            .filter_map(|entry| match entry {
+                Entry::New(s) => s.job.appeal.appeal_type.map(|t| (s.id, t.as_str())),
+                Entry::Repeat(_) => None,
+            })
+            .collect();
+        urbis_storage::residents::set_appeal_types(conn, &types).await?;
         for entry in &self.entries {
             let Entry::New(s) = entry else { continue };
-            if let Some(kind) = s.job.appeal.appeal_type {
-                urbis_storage::residents::set_appeal_type(conn, s.id, kind.as_str()).await?;
-            }
             if let Some(user) = reporter_user(s.job) {
                 let body = format!(
                     "您反映的问题已受理，案件编号 {}，可凭编号查询进度",
