@@ -213,18 +213,24 @@ impl Gazetteer {
     /// `max_query_chars × 4` characters are read, and names longer than [`NAME_IN_TEXT_MAX_CHARS`]
     /// are not looked for.
     pub fn named_in(&self, text: &str, limit: usize) -> Vec<usize> {
-        let chars: Vec<(usize, char)> = text
+        // Byte offsets of the first characters read, and of the end of the last one.
+        let read = self.options.max_query_chars * 4;
+        let mut starts: Vec<usize> = text
             .char_indices()
-            .take(self.options.max_query_chars * 4)
+            .map(|(at, _)| at)
+            .take(read + 1)
             .collect();
-        let end_of = |i: usize| chars.get(i).map_or(text.len(), |(at, _)| *at);
+        if starts.len() <= read {
+            starts.push(text.len());
+        }
+        let chars = starts.len() - 1;
         let mut found = Vec::new();
         let mut i = 0;
-        while i < chars.len() && found.len() < limit {
-            let longest = (2..=NAME_IN_TEXT_MAX_CHARS.min(chars.len() - i))
+        while i < chars && found.len() < limit {
+            let longest = (2..=NAME_IN_TEXT_MAX_CHARS.min(chars - i))
                 .rev()
                 .find_map(|len| {
-                    let name = &text[chars[i].0..end_of(i + len)];
+                    let name = &text[starts[i]..starts[i + len]];
                     self.exact.get(name).map(|ids| (len, ids))
                 });
             match longest {
