@@ -92,11 +92,15 @@ export function statusBox(): HTMLDivElement {
 
 /** Scrolls a message into view when it is off-screen, so it shows where the user is. */
 export function reveal(box: HTMLElement): void {
-  requestAnimationFrame(() => {
+  // At once when the box is on the page (reading its place lays the page out), so a confirmation is
+  // in view as soon as it is shown; a box not yet attached is placed on the next frame.
+  const place = () => {
     if (!box.isConnected) return;
     const r = box.getBoundingClientRect();
     if (r.top < 0 || r.bottom > window.innerHeight) box.scrollIntoView({ block: 'nearest' });
-  });
+  };
+  if (box.isConnected) place();
+  else requestAnimationFrame(place);
 }
 
 /** Shows an error: a string as it is, an API error by its code's text (see errors.ts). */

@@ -88,6 +88,12 @@ export function patrolForm(cats: Category[], areas: Area[]): HTMLElement {
       const res = await post<{ case_id: number; number: string; merged: boolean }>('/api/v1/appeals', body, { headers: { 'Idempotency-Key': keys.key(body) } });
       const files = photos.files();
       const up = files.length ? await uploadPhotos(res.case_id, 'appeal', files) : { uploaded: 0, missing: false, errors: [] as string[] };
+      // The form is cleared first, so that the confirmation is revealed where it finally sits.
+      form.reset();
+      photos.reset();
+      keys.renew();
+      lat = lon = null;
+      replace(located);
       showOk(
         status,
         L('已上报，编号 ', 'Reported as '),
@@ -96,11 +102,6 @@ export function patrolForm(cats: Category[], areas: Area[]): HTMLElement {
         up.uploaded ? L(`，${up.uploaded} 张照片`, `, ${up.uploaded} photo(s)`) : '',
         up.errors.length ? L(`（${up.errors.length} 张照片未上传：${up.errors.join('；')}）`, ` (${up.errors.length} photo(s) not uploaded: ${up.errors.join('; ')})`) : '',
       );
-      form.reset();
-      photos.reset();
-      keys.renew();
-      lat = lon = null;
-      replace(located);
     } catch (e) {
       showError(status, e);
     } finally {
