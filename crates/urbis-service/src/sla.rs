@@ -178,6 +178,36 @@ impl Services {
         Ok((reminded, escalated))
     }
 
+    /// Tells a supporting department about its sub-task (`notice` kind) and audits it on the case
+    /// (`action`, with the sub-task, department and due time).
+    #[allow(clippy::too_many_arguments)]
+    async fn subtask_alert(
+        &self,
+        tx: &mut Conn,
+        case: &urbis_storage::cases::CaseRow,
+        subtask: &urbis_storage::cohandle::SubtaskRow,
+        notice: &str,
+        action: &str,
+        message: String,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.sla_notice(&mut *tx, case, subtask.dept_id, notice, message, now)
+            .await?;
+        crate::audit::record(
+            &mut *tx,
+            now,
+            None,
+            action,
+            "case",
+            case.id,
+            case.state.as_str(),
+            case.state.as_str(),
+            &serde_json::json!({ "subtask_id": subtask.id, "dept_id": subtask.dept_id, "due_at": subtask.due_at }),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Reminds and escalates supporting departments' sub-tasks (协办) like lead tasks — each at most
     /// once, marked on the sub-task — and escalates disputes the arbiter has not ruled in time.
     /// Returns (reminded, escalated) sub-tasks.
@@ -207,25 +237,14 @@ impl Services {
                 case.number,
                 self.to_local(due).format("%m-%d %H:%M")
             );
-            self.sla_notice(
-                &mut *tx,
+            self.subtask_alert(
+                tx,
                 &case,
-                before.dept_id,
+                &before,
                 "subtask_reminder",
+                "subtask_remind",
                 message,
                 now,
-            )
-            .await?;
-            crate::audit::record(
-                &mut *tx,
-                now,
-                None,
-                "subtask_remind",
-                "case",
-                case.id,
-                case.state.as_str(),
-                case.state.as_str(),
-                &serde_json::json!({ "subtask_id": before.id, "dept_id": before.dept_id, "due_at": before.due_at }),
             )
             .await?;
             reminded += 1;
@@ -241,25 +260,14 @@ impl Services {
             counters.add("cohandle_overdue", Some(before.dept_id));
             counters.write(&mut *tx).await?;
             let message = format!("案件 {} 的协办任务已超期，系统督办", case.number);
-            self.sla_notice(
-                &mut *tx,
+            self.subtask_alert(
+                tx,
                 &case,
-                before.dept_id,
+                &before,
                 "subtask_escalation",
+                "subtask_escalate",
                 message,
                 now,
-            )
-            .await?;
-            crate::audit::record(
-                &mut *tx,
-                now,
-                None,
-                "subtask_escalate",
-                "case",
-                case.id,
-                case.state.as_str(),
-                case.state.as_str(),
-                &serde_json::json!({ "subtask_id": before.id, "dept_id": before.dept_id, "due_at": before.due_at }),
             )
             .await?;
             escalated += 1;

@@ -190,32 +190,34 @@ impl Staging<'_> {
                 .await?;
             }
         }
-        let details: Vec<String> = self
+        // A repeat's detail names its appeal; a new case's detail was written when it was staged.
+        let repeat_details: Vec<Option<String>> = self
             .entries
             .iter()
             .zip(&appeals)
             .map(|(entry, (appeal_id, _))| match entry {
-                Entry::New(s) => s.detail.clone(),
+                Entry::New(_) => None,
                 Entry::Repeat(r) => {
                     let mut detail = r.detail.clone();
                     detail["appeal_id"] = serde_json::json!(appeal_id);
-                    detail.to_string()
+                    Some(detail.to_string())
                 }
             })
             .collect();
         let records: Vec<NewAudit<'_>> = self
             .entries
             .iter()
-            .zip(&details)
-            .map(|(entry, detail)| {
-                let (job, action, entity_id, from, to) = match entry {
-                    Entry::New(s) => (s.job, "receive", s.id, "", received),
+            .zip(&repeat_details)
+            .map(|(entry, repeat_detail)| {
+                let (job, action, entity_id, from, to, detail) = match entry {
+                    Entry::New(s) => (s.job, "receive", s.id, "", received, s.detail.as_str()),
                     Entry::Repeat(r) => (
                         r.job,
                         "merge_repeat",
                         r.case_id,
                         r.state.as_str(),
                         r.state.as_str(),
+                        repeat_detail.as_deref().unwrap_or_default(),
                     ),
                 };
                 NewAudit {
