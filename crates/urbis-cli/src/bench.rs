@@ -65,6 +65,12 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx.min(sorted.len() - 1)]
 }
 
+/// The part of the intake answer the load reads: which case the appeal went to.
+#[derive(serde::Deserialize)]
+struct Accepted {
+    case_id: i64,
+}
+
 /// An Urbis server on a loopback port and a logged-in HTTP client pool that posts appeals to it.
 pub(crate) struct Driver {
     http: reqwest::Client,
@@ -80,6 +86,9 @@ pub(crate) struct Load {
     pub latencies: Vec<Duration>,
     pub failures: usize,
     pub elapsed: Duration,
+    /// The case each body's appeal went to (its own or the one it joined), by body index; `None`
+    /// when the request failed.
+    pub case_ids: Vec<Option<i64>>,
 }
 
 impl Load {
@@ -147,6 +156,7 @@ impl Driver {
             tasks.push(tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut failures = 0usize;
+                let mut case_ids = Vec::new();
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(body) = bodies.get(i) else {
@@ -160,20 +170,31 @@ impl Driver {
                         .json(body)
                         .send()
                         .await;
-                    match res {
-                        Ok(r) if r.status().as_u16() == 201 => latencies.push(sent.elapsed()),
-                        _ => failures += 1,
+                    let accepted = match res {
+                        Ok(r) if r.status().as_u16() == 201 => r.json::<Accepted>().await.ok(),
+                        _ => None,
+                    };
+                    match accepted {
+                        Some(a) => {
+                            latencies.push(sent.elapsed());
+                            case_ids.push((i, a.case_id));
+                        }
+                        None => failures += 1,
                     }
                 }
-                (latencies, failures)
+                (latencies, failures, case_ids)
             }));
         }
         let mut latencies = Vec::new();
         let mut failures = 0;
+        let mut case_ids = vec![None; bodies.len()];
         for task in tasks {
-            let (part, failed) = task.await.unwrap_or_default();
+            let (part, failed, cases) = task.await.unwrap_or_default();
             latencies.extend(part);
             failures += failed;
+            for (i, case_id) in cases {
+                case_ids[i] = Some(case_id);
+            }
         }
         let elapsed = started.elapsed();
         latencies.sort();
@@ -181,6 +202,7 @@ impl Driver {
             latencies,
             failures,
             elapsed,
+            case_ids,
         }
     }
 

@@ -30,6 +30,9 @@ pub enum RepeatRule {
     /// The earlier rule: character 3-gram MinHash similarity of at least [`NEAR_COPY_MIN`], nothing else
     /// (light edits of one text only; kept for comparison, e.g. `urbis bench intake --city`).
     NearCopy,
+    /// No repeat check: every appeal opens a case of its own (a centre that merges by hand; the
+    /// baseline `urbis bench intake --city` measures the other rules against).
+    Off,
 }
 
 /// Least MinHash similarity for a merge under [`RepeatRule::NearCopy`].
@@ -88,7 +91,7 @@ pub(crate) fn repeat_profile(
         RepeatRule::Model => {
             RepeatProfile::build(Segmenter::shared_default(), title, text, reporter, Some(at))
         }
-        RepeatRule::NearCopy => RepeatProfile::near_copy(title, text, Some(at)),
+        RepeatRule::NearCopy | RepeatRule::Off => RepeatProfile::near_copy(title, text, Some(at)),
     }
 }
 
@@ -156,11 +159,14 @@ impl Services {
         category_id: i64,
         area_id: i64,
     ) -> Result<Vec<RepeatLink>> {
+        let rule = self.config().repeat_rule;
+        if rule == RepeatRule::Off {
+            return Ok(Vec::new());
+        }
         self.ensure_dedup_loaded().await?;
         let places = self.nearby_places(area_id).await?;
         let places: Vec<&str> = places.iter().map(String::as_str).collect();
         let now = self.now().timestamp();
-        let rule = self.config().repeat_rule;
         let guard = match self.inner.dedup.index.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
@@ -218,7 +224,8 @@ impl Services {
         Ok(places)
     }
 
-    /// Remembers a new case for later repeats.
+    /// Remembers a new case for later repeats (once: a case this node opened is also heard back
+    /// from the cluster's stream).
     pub(crate) fn remember_case(
         &self,
         case_id: i64,
@@ -228,6 +235,7 @@ impl Services {
     ) {
         if let Ok(mut guard) = self.inner.dedup.index.lock()
             && let Some(index) = guard.as_mut()
+            && !index.contains(&case_id)
         {
             index.insert(
                 case_id,
@@ -237,5 +245,31 @@ impl Services {
                 self.now().timestamp(),
             );
         }
+    }
+
+    /// Remembers an open case read from the store (one opened or split off on any node) for
+    /// later repeats, with its reporter as intake would have keyed it.
+    pub(crate) fn remember_case_row(&self, row: &urbis_storage::cases::CaseRow) {
+        let Some(category_id) = row.category_id.filter(|_| row.state.is_open()) else {
+            return;
+        };
+        let reporter = reporter_key(&row.reporter_phone, row.reporter_user_id);
+        let profile = repeat_profile(
+            self.config().repeat_rule,
+            &row.title,
+            &row.text,
+            reporter.as_deref(),
+            row.created_at.timestamp(),
+        );
+        self.remember_case(row.id, profile, category_id, row.area_id);
+    }
+}
+
+/// The reporter identity the repeat model compares: the phone's digits, else the resident's account.
+pub(crate) fn reporter_key(phone: &str, user: Option<i64>) -> Option<String> {
+    match (phone.trim(), user) {
+        ("", Some(user)) => Some(format!("user:{user}")),
+        ("", None) => None,
+        (phone, _) => Some(phone.chars().filter(char::is_ascii_digit).collect()),
     }
 }

@@ -24,8 +24,11 @@ pub use profile::{
     IdfTable, Place, PlaceKind, RepeatProfile, content_words, cores_agree, hash_str, places,
 };
 
+/// Number of signals the model weighs.
+pub const SIGNAL_COUNT: usize = 8;
+
 /// Signals in the order of [`RepeatModel::weights`] (after the intercept).
-pub const SIGNALS: [Signal; 8] = [
+pub const SIGNALS: [Signal; SIGNAL_COUNT] = [
     Signal::CharacterSimilarity,
     Signal::WordOverlap,
     Signal::TitleOverlap,
@@ -174,7 +177,7 @@ impl RepeatExplanation {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RepeatModel {
     pub intercept: f32,
-    pub weights: [f32; 8],
+    pub weights: [f32; SIGNAL_COUNT],
     pub threshold: f32,
 }
 
@@ -197,7 +200,7 @@ impl RepeatModel {
         a: &RepeatProfile,
         b: &RepeatProfile,
         idf: &IdfTable,
-    ) -> ([f32; 8], PlaceCheck) {
+    ) -> ([f32; SIGNAL_COUNT], PlaceCheck) {
         self.signals_weighed(&Weighed::new(a, idf), &Weighed::new(b, idf), idf)
     }
 
@@ -208,7 +211,7 @@ impl RepeatModel {
         wa: &Weighed<'_>,
         wb: &Weighed<'_>,
         idf: &IdfTable,
-    ) -> ([f32; 8], PlaceCheck) {
+    ) -> ([f32; SIGNAL_COUNT], PlaceCheck) {
         let (a, b) = (wa.profile, wb.profile);
         let place = place_check(&a.places, &b.places);
         let time = match (a.timestamp, b.timestamp) {
@@ -261,7 +264,7 @@ impl RepeatModel {
     }
 
     /// Scores precomputed signal values.
-    pub fn explain(&self, values: [f32; 8], place: PlaceCheck) -> RepeatExplanation {
+    pub fn explain(&self, values: [f32; SIGNAL_COUNT], place: PlaceCheck) -> RepeatExplanation {
         let contributions: Vec<Contribution> = SIGNALS
             .iter()
             .zip(values)

@@ -5,8 +5,9 @@
 //! time, from wherever in the community the resident stands. Problems are drawn with replacement
 //! from a pool 1.7 times the number of appeals, so about a quarter of the appeals repeat a problem
 //! already open and the repeat check has work on every appeal. The same appeals go through the
-//! repeat model (the default) and through the earlier MinHash ≥ 0.5 rule, in two fresh cities in
-//! the same run, and the ratio of the two rates is printed.
+//! repeat model (the default), through the earlier MinHash ≥ 0.5 rule and with no repeat check at
+//! all, in three fresh cities in the same run; the rates' ratios are printed, and each rule's merges
+//! are held against the problems the bench told (right, wrong, missed).
 
 use std::collections::HashSet;
 use std::process::ExitCode;
@@ -33,11 +34,13 @@ const ENDINGS: [&str; 4] = [
     "到现在还没人来处理。",
 ];
 
-/// Estates of a community besides the demo's own places: these first syllables with these kinds.
-const ESTATE_NAMES: [&str; 15] = [
-    "金桥", "翠湖", "锦绣", "和平", "长江", "碧水", "春晖", "丽景", "绿洲", "紫荆", "银杏", "枫林",
-    "海棠", "桂苑", "星河",
+/// Estates of a community besides the demo's own places: every first character with every second
+/// one (75 names, none containing another, so no two are one place to the place check), each with
+/// one of the kinds.
+const ESTATE_FIRST: [char; 15] = [
+    '金', '翠', '锦', '和', '长', '碧', '春', '丽', '绿', '紫', '银', '枫', '海', '桂', '星',
 ];
+const ESTATE_SECOND: [char; 5] = ['桥', '湖', '苑', '庭', '岸'];
 const ESTATE_KINDS: [&str; 5] = ["小区", "花园", "家园", "公寓", "新村"];
 
 /// One problem of the city: where (community), what (category and its sample text) and at which place.
@@ -89,20 +92,28 @@ async fn layout(services: &Services) -> anyhow::Result<CityLayout> {
     })
 }
 
-/// The appeals of a run, the same for every rule (a fixed seed): warm-up first, then the measured ones.
-/// Returns them with the number of measured appeals that repeat a problem told before.
-fn appeals(
-    city: &CityLayout,
-    n: usize,
-    with_category: bool,
-) -> (Vec<serde_json::Value>, Vec<serde_json::Value>, usize) {
+/// The appeals of a run, the same for every rule (a fixed seed).
+struct Appeals {
+    warm: Vec<serde_json::Value>,
+    measured: Vec<serde_json::Value>,
+    /// The problem each appeal tells, warm-up first.
+    problems: Vec<Problem>,
+    /// How many measured appeals repeat a problem told before.
+    repeats: usize,
+}
+
+/// Draws the appeals of a run: warm-up first, then the measured ones.
+fn appeals(city: &CityLayout, n: usize, with_category: bool) -> Appeals {
     let mut rng = StdRng::seed_from_u64(2026);
     let mut places: Vec<String> = crate::demo::catalog::PLACES
         .iter()
         .map(|p| p.to_string())
         .collect();
-    for name in ESTATE_NAMES {
-        places.extend(ESTATE_KINDS.iter().map(|kind| format!("{name}{kind}")));
+    for (i, first) in ESTATE_FIRST.iter().enumerate() {
+        for (j, second) in ESTATE_SECOND.iter().enumerate() {
+            let kind = ESTATE_KINDS[(i + j) % ESTATE_KINDS.len()];
+            places.push(format!("{first}{second}{kind}"));
+        }
     }
     let pool_size = ((n + WARM_UP) as f64 * POOL_PER_APPEAL) as usize;
     let pool: Vec<Problem> = (0..pool_size)
@@ -118,8 +129,10 @@ fn appeals(
         .collect();
     let mut told: HashSet<Problem> = HashSet::new();
     let mut repeats = 0;
+    let mut problems = Vec::with_capacity(n + WARM_UP);
     let mut body = |i: usize, rng: &mut StdRng| {
         let problem = pool[rng.gen_range(0..pool.len())];
+        problems.push(problem);
         let again = !told.insert(problem);
         if again && i >= WARM_UP {
             repeats += 1;
@@ -150,7 +163,12 @@ fn appeals(
     let warm: Vec<serde_json::Value> = (0..WARM_UP).map(|i| body(i, &mut rng)).collect();
     let measured: Vec<serde_json::Value> =
         (WARM_UP..WARM_UP + n).map(|i| body(i, &mut rng)).collect();
-    (warm, measured, repeats)
+    Appeals {
+        warm,
+        measured,
+        problems,
+        repeats,
+    }
 }
 
 /// What one rule did with the appeals.
@@ -158,6 +176,49 @@ struct RuleRun {
     load: Load,
     cases: i64,
     appeals: i64,
+    merges: Merges,
+}
+
+/// The measured appeals' merges held against the problems the bench told: a merge is right when
+/// the appeal tells the problem of the appeal that opened the case, "same place" when it tells the
+/// category's other complaint at the same place (a dispatcher may well send one crew), wrong
+/// otherwise; a repeat is missed when an appeal opens a case for a problem told before.
+#[derive(Default)]
+struct Merges {
+    right: usize,
+    same_place: usize,
+    wrong: usize,
+    missed: usize,
+}
+
+impl Merges {
+    /// `case_ids[i]` is the case appeal `i` (warm-up first) went to.
+    fn count(problems: &[Problem], case_ids: &[Option<i64>]) -> Merges {
+        let mut opened_for: std::collections::HashMap<i64, Problem> = Default::default();
+        let mut told: HashSet<Problem> = HashSet::new();
+        let mut merges = Merges::default();
+        for (i, (problem, case_id)) in problems.iter().zip(case_ids).enumerate() {
+            let Some(case_id) = *case_id else { continue };
+            let measured = i >= WARM_UP;
+            let again = !told.insert(*problem);
+            match opened_for.get(&case_id) {
+                Some(_) if !measured => {}
+                Some(first) if first == problem => merges.right += 1,
+                Some(first)
+                    if (first.community, first.category, first.place)
+                        == (problem.community, problem.category, problem.place) =>
+                {
+                    merges.same_place += 1
+                }
+                Some(_) => merges.wrong += 1,
+                None => {
+                    opened_for.insert(case_id, *problem);
+                    merges.missed += usize::from(measured && again);
+                }
+            }
+        }
+        merges
+    }
 }
 
 async fn run_rule(
@@ -190,12 +251,19 @@ async fn run_rule(
             .map_err(|e| anyhow::format_err!("{e}"))?;
     }
     let city = layout(&services).await?;
-    let (warm, measured, repeats) = appeals(&city, n, !args.with_classifier);
+    let told = appeals(&city, n, !args.with_classifier);
     let clients = args.clients.clamp(1, 1024);
     let driver = Driver::start(&services, "operator", crate::demo::DEMO_PASSWORD, clients).await?;
-    driver.run(Arc::new(warm), 10_000_000).await;
-    let load = driver.run(Arc::new(measured), 0).await;
+    let warm = driver.run(Arc::new(told.warm), 10_000_000).await;
+    let load = driver.run(Arc::new(told.measured), 0).await;
     driver.stop();
+    let case_ids: Vec<Option<i64>> = warm
+        .case_ids
+        .iter()
+        .chain(&load.case_ids)
+        .copied()
+        .collect();
+    let merges = Merges::count(&told.problems, &case_ids);
     let mut conn = services.db().read().await?;
     let cases: i64 = urbis_storage::sql::query("SELECT COUNT(*) FROM cases")
         .scalar(&mut conn)
@@ -210,8 +278,9 @@ async fn run_rule(
             load,
             cases,
             appeals,
+            merges,
         },
-        repeats,
+        told.repeats,
     ))
 }
 
@@ -227,6 +296,7 @@ pub(super) async fn run(args: &IntakeArgs, dir: &std::path::Path) -> anyhow::Res
         None => (Location::Sqlite(dir.join("bench-city.sqlite")), "SQLite"),
     };
     let rules = [
+        (RepeatRule::Off, "no repeat check (every appeal a case)"),
         (RepeatRule::NearCopy, "earlier rule: MinHash 3-gram >= 0.5"),
         (RepeatRule::Model, "repeat model (default)"),
     ];
@@ -247,19 +317,32 @@ pub(super) async fn run(args: &IntakeArgs, dir: &std::path::Path) -> anyhow::Res
         },
     );
     println!(
-        "{:<40} {:>10} {:>8} {:>8} {:>12} {:>8}",
-        "repeat rule", "appeals/s", "p50 ms", "p99 ms", "cases opened", "merged"
+        "{:<40} {:>10} {:>8} {:>8} {:>12} {:>8} {:>8} {:>10} {:>8} {:>8}",
+        "repeat rule",
+        "appeals/s",
+        "p50 ms",
+        "p99 ms",
+        "cases opened",
+        "merged",
+        "right",
+        "same place",
+        "wrong",
+        "missed"
     );
     let mut ok = true;
     for ((_, label), run) in rules.iter().zip(&runs) {
         println!(
-            "{:<40} {:>10.0} {:>8.2} {:>8.2} {:>12} {:>8}",
+            "{:<40} {:>10.0} {:>8.2} {:>8.2} {:>12} {:>8} {:>8} {:>10} {:>8} {:>8}",
             label,
             run.load.rate(),
             run.load.ms(0.50),
             run.load.ms(0.99),
             run.cases,
             run.appeals - run.cases,
+            run.merges.right,
+            run.merges.same_place,
+            run.merges.wrong,
+            run.merges.missed,
         );
         ok &= run.load.failures == 0 && run.appeals as usize == n + WARM_UP;
         if run.load.failures > 0 {
@@ -267,8 +350,14 @@ pub(super) async fn run(args: &IntakeArgs, dir: &std::path::Path) -> anyhow::Res
         }
     }
     println!(
-        "ratio repeat model / earlier rule: {:.3}x",
-        runs[1].load.rate() / runs[0].load.rate()
+        "(merges of measured appeals held against the problems they tell: right = into the same problem's case, same place = into the case of the category's other complaint at the same place, wrong = into another place's or category's case; missed = a case opened for a problem told before)"
+    );
+    let (off, near_copy, model) = (&runs[0].load, &runs[1].load, &runs[2].load);
+    println!(
+        "ratio repeat model / earlier rule: {:.3}x; repeat model / no check: {:.3}x; earlier rule / no check: {:.3}x",
+        model.rate() / near_copy.rate(),
+        model.rate() / off.rate(),
+        near_copy.rate() / off.rate(),
     );
     Ok(if ok {
         ExitCode::SUCCESS

@@ -171,7 +171,7 @@ fn model_by_name() -> urbis_text::classifier::Model {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_nodes_share_the_feed_sessions_and_taxonomy() {
+async fn two_nodes_share_the_feed_repeats_sessions_and_taxonomy() {
     if !cluster_possible() {
         return;
     }
@@ -218,6 +218,17 @@ async fn two_nodes_share_the_feed_sessions_and_taxonomy() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // B's repeat index is loaded from the store by B's first appeal, before A opens its case.
+    let operator_b = login(&http, &b.base, "operator", PASSWORD).await;
+    let (status, body) = post_json(
+        &http,
+        &format!("{}/api/v1/appeals", b.base),
+        &operator_b,
+        json!({"text": "集群测试：光明街的垃圾桶满了没人清运", "area_id": app.fixture.grid_a, "category_id": app.fixture.category}),
+    )
+    .await;
+    assert!(status == 200 || status == 201, "{status} {body}");
+    assert_eq!(body["merged"], json!(false), "{body}");
     let operator_a = login(&http, &a.base, "operator", PASSWORD).await;
     let (status, body) = post_json(
         &http,
@@ -243,6 +254,18 @@ async fn two_nodes_share_the_feed_sessions_and_taxonomy() {
     .unwrap_or(false);
     assert!(found, "B's feed never showed case {case_id}: {seen}");
     drop(feed);
+
+    // B heard of the case from the stream: a reworded repeat filed on B joins it.
+    let (status, body) = post_json(
+        &http,
+        &format!("{}/api/v1/appeals", b.base),
+        &operator_b,
+        json!({"text": "再次反映：幸福路口那个井盖还是不见了，希望尽快处理", "area_id": app.fixture.grid_a, "category_id": app.fixture.category}),
+    )
+    .await;
+    assert!(status == 200 || status == 201, "{status} {body}");
+    assert_eq!(body["merged"], json!(true), "{body}");
+    assert_eq!(body["case_id"].as_i64(), Some(case_id), "{body}");
 
     // A logout on A is refused on B within a second.
     let token = login(&http, &a.base, "dispatcher", PASSWORD).await;
@@ -286,7 +309,6 @@ async fn two_nodes_share_the_feed_sessions_and_taxonomy() {
 
     // A taxonomy import on A changes B's classification mapping.
     let text = "人民公园东门的路灯坏了好几天，晚上一片漆黑，请尽快修理路灯";
-    let operator_b = login(&http, &b.base, "operator", PASSWORD).await;
     let before = suggested_names(&http, &b.base, &operator_b, text).await;
     assert!(!before.contains(&"路灯故障".to_owned()), "{before:?}");
     let admin_a = login(&http, &a.base, "admin", PASSWORD).await;

@@ -287,11 +287,8 @@ impl Services {
         crate::metrics::case_transition("split_repeat");
         // Further repeats of the split-off problem join the new case.
         if let Some(category) = new_case.category_id {
-            let reporter = match (appeal.reporter_phone.as_str(), appeal.reporter_user_id) {
-                ("", Some(user)) => Some(format!("user:{user}")),
-                ("", None) => None,
-                (phone, _) => Some(phone.chars().filter(char::is_ascii_digit).collect()),
-            };
+            let reporter =
+                crate::dedup::reporter_key(&appeal.reporter_phone, appeal.reporter_user_id);
             let profile = crate::dedup::repeat_profile(
                 self.config().repeat_rule,
                 &appeal.title,

@@ -2,7 +2,8 @@
 //! after the node started, turned back into the node's own effects.
 //!
 //! - `case` records become live-feed events (in a cluster the feed hears of every change only
-//!   from here, the node's own included, so all nodes show one order);
+//!   from here, the node's own included, so all nodes show one order), and a case received on
+//!   any node enters this node's repeat index, so a repeat filed here joins it;
 //! - `user` records of a logout, a disabling or enabling evict the user's cached sessions, so
 //!   the next request reads the store (where the session is gone or the user inactive);
 //! - imports and reference changes drop the in-memory indexes they feed (areas, gazetteer,
@@ -148,6 +149,10 @@ impl Services {
         };
         match row {
             Ok(row) => {
+                // A case opened on another node can be repeated here too.
+                if record.action == "receive" {
+                    self.remember_case_row(&row);
+                }
                 let mut event = CaseEvent::of(&row, &record.action, record.at);
                 event.state = record.to_state.clone();
                 self.inner.events.publish(event);

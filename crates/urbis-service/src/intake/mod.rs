@@ -179,14 +179,14 @@ impl Services {
         let dedup_key = appeal
             .category_id
             .zip(appeal.area_id)
-            .map(|(c, a)| (c.0, a.0));
+            .map(|(c, a)| (c.0, a.0))
+            .filter(|_| self.config().repeat_rule != crate::dedup::RepeatRule::Off);
         let repeat_profile = dedup_key.map(|_| {
             // The reporter, for the repeat model: the phone given, else the resident's account.
-            let reporter_key = match (appeal.reporter_phone.trim(), actor) {
-                ("", Some(a)) if a.role == Role::Resident => Some(format!("user:{}", a.user_id.0)),
-                ("", _) => None,
-                (phone, _) => Some(phone.chars().filter(char::is_ascii_digit).collect()),
-            };
+            let resident = actor
+                .filter(|a| a.role == Role::Resident)
+                .map(|a| a.user_id.0);
+            let reporter_key = crate::dedup::reporter_key(&appeal.reporter_phone, resident);
             crate::dedup::repeat_profile(
                 self.config().repeat_rule,
                 &appeal.title,

@@ -45,6 +45,11 @@ impl<Id: Clone + Eq + Hash> RepeatIndex<Id> {
         self.profiles.len()
     }
 
+    /// Returns true when the index holds appeal `id`.
+    pub fn contains(&self, id: &Id) -> bool {
+        self.profiles.contains_key(id)
+    }
+
     /// Returns true when the index holds nothing.
     pub fn is_empty(&self) -> bool {
         self.profiles.is_empty()

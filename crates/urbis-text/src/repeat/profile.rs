@@ -156,8 +156,12 @@ const SITE_SUFFIXES: &[&str] = &[
     "山庄",
     "商城",
     "楼盘",
+    "地铁站",
+    "公交站",
+    "车站",
+    "书店",
 ];
-const ROAD_SUFFIXES: &[&str] = &["路", "街", "大道", "巷", "高速", "桥"];
+const ROAD_SUFFIXES: &[&str] = &["路", "街", "大道", "巷", "高速", "桥", "路口"];
 /// Words that can precede a suffix without naming anything.
 const NOT_A_NAME: &[&str] = &[
     "该",

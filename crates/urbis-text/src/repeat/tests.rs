@@ -112,6 +112,40 @@ fn places_are_named_estates_schools_and_roads() {
 }
 
 #[test]
+fn stations_bookshops_and_junctions_are_places_and_keep_templates_apart() {
+    let segmenter = Segmenter::shared_default();
+    let named = |text: &str| places(&segmenter.tag(text));
+    let station = named("南门地铁站出口共享单车堆成山，把盲道都堵住了。");
+    assert!(
+        station.iter().any(|p| p.core.contains("南门")),
+        "{station:?}"
+    );
+    let junction = named("青山路口红绿灯坏了两天了。");
+    assert!(
+        junction
+            .iter()
+            .any(|p| p.kind == PlaceKind::Road && p.core.contains("青山")),
+        "{junction:?}"
+    );
+    // One template about a station and about a bookshop: two places, never one problem.
+    let model = RepeatModel::default();
+    let at_station = profile(
+        "",
+        "南门地铁站门口共享单车乱停乱放，行人无法通过。",
+        None,
+        0,
+    );
+    let at_bookshop = profile("", "新华书店门口共享单车乱停乱放，行人无法通过。", None, 60);
+    let explanation = model.compare(&at_bookshop, &at_station, &IdfTable::new());
+    assert!(
+        matches!(explanation.place, PlaceCheck::Conflicts(..)),
+        "{}",
+        explanation.render_zh()
+    );
+    assert!(!explanation.linked, "{}", explanation.render_zh());
+}
+
+#[test]
 fn the_explanation_lists_every_signal_and_renders_in_chinese() {
     let model = RepeatModel::default();
     let first = street_light(Some("a"), 0);

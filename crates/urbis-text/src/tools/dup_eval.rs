@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 
-use crate::repeat::{IdfTable, PlaceCheck, RepeatModel, RepeatProfile, SIGNALS};
+use crate::repeat::{IdfTable, PlaceCheck, RepeatModel, RepeatProfile, SIGNAL_COUNT};
 use crate::segment::Segmenter;
 use crate::tools::data::read_table;
 use crate::tools::dup::parse_time;
@@ -60,7 +60,7 @@ pub struct DupEvalArgs {
 struct Scored {
     ids: (String, String),
     label: bool,
-    values: [f32; 8],
+    values: [f32; SIGNAL_COUNT],
     place: PlaceCheck,
     minhash: f32,
 }
@@ -304,12 +304,12 @@ impl Counts {
 }
 
 /// Logistic regression by batch gradient descent with a small L2 penalty (the intercept is not penalised).
-fn fit_logistic(scored: &[Scored]) -> (f32, [f32; 8]) {
-    let mut w = [0.0f64; 9];
+fn fit_logistic(scored: &[Scored]) -> (f32, [f32; SIGNAL_COUNT]) {
+    let mut w = [0.0f64; SIGNAL_COUNT + 1];
     let n = scored.len().max(1) as f64;
     let l2 = 0.01;
     for _ in 0..20_000 {
-        let mut grad = [0.0f64; 9];
+        let mut grad = [0.0f64; SIGNAL_COUNT + 1];
         for s in scored {
             let x: Vec<f64> = std::iter::once(1.0)
                 .chain(s.values.iter().map(|&v| f64::from(v)))
@@ -321,16 +321,15 @@ fn fit_logistic(scored: &[Scored]) -> (f32, [f32; 8]) {
                 *g += err * xi / n;
             }
         }
-        for k in 0..9 {
+        for k in 0..=SIGNAL_COUNT {
             let penalty = if k == 0 { 0.0 } else { l2 * w[k] };
             w[k] -= 1.0 * (grad[k] + penalty);
         }
     }
-    let mut weights = [0.0f32; 8];
+    let mut weights = [0.0f32; SIGNAL_COUNT];
     for (k, weight) in weights.iter_mut().enumerate() {
         *weight = w[k + 1] as f32;
     }
-    debug_assert_eq!(SIGNALS.len(), 8);
     (w[0] as f32, weights)
 }
 
