@@ -270,6 +270,8 @@ export async function laterChecks(t, shared) {
   await step('screenshots-at-screen-sizes', null, async () => {
     const dir = path.join(SHOTS, 'viewports');
     fs.mkdirSync(dir, { recursive: true });
+    // A registered case open, so the dispatch form (department, instructions, deadline) shows.
+    const [registered] = await api('GET', '/api/v1/cases?state=registered&order=priority&limit=1', { token: tok.shiftlead });
     const list = [
       ['hotline', operator, 'hotline'],
       ['dispatch', lead, `dispatch?view=open&case=${t.story.extensionCase?.number ?? ''}`],
@@ -277,7 +279,7 @@ export async function laterChecks(t, shared) {
       ['workbench-supervisor', supervisor, 'workbench'],
       ['dashboard', dash, 'dashboard'],
       ['dashboard-wall', dash, 'dashboard?wall=1'],
-      ['dispatch-to-dispatch', lead, 'dispatch?view=registered'],
+      ['dispatch-to-dispatch', lead, `dispatch?view=registered&case=${registered?.number ?? ''}`],
       ['admin', admin, 'admin?tab=limits'],
       ['admin-taxonomy', admin, 'admin?tab=taxonomy'],
     ];
