@@ -64,12 +64,12 @@ pub async fn dispatch_orders(conn: &mut Conn, case_ids: &[i64]) -> Result<Vec<Di
         .map(|id| id.to_string())
         .collect::<Vec<_>>()
         .join(",");
-    Ok(sql::query(format!(
+    sql::query(format!(
         "SELECT case_id, instructions, limit_amount, category_amount, deadline_reason, dispatched_by,
                 dispatched_at FROM dispatch_orders WHERE case_id IN ({list})"
     ))
     .fetch_all(conn)
-    .await?)
+    .await
 }
 
 /// An applied taxonomy import.
@@ -94,7 +94,7 @@ pub async fn insert_taxonomy_import(
     row_count: i64,
     category_ids: &str,
 ) -> Result<i64> {
-    Ok(sql::query(
+    sql::query(
         "INSERT INTO taxonomy_imports (imported_by, imported_at, row_count, category_ids)
          VALUES (?, ?, ?, ?) RETURNING id",
     )
@@ -103,16 +103,16 @@ pub async fn insert_taxonomy_import(
     .bind(row_count)
     .bind(category_ids)
     .scalar(conn)
-    .await?)
+    .await
 }
 
 /// The latest import that has not been undone, if any.
 pub async fn last_taxonomy_import(conn: &mut Conn) -> Result<Option<TaxonomyImportRow>> {
-    Ok(sql::query(format!(
+    sql::query(format!(
         "SELECT {IMPORT_COLUMNS} FROM taxonomy_imports WHERE undone_at IS NULL ORDER BY id DESC LIMIT 1"
     ))
     .fetch_optional(conn)
-    .await?)
+    .await
 }
 
 /// Marks an import undone.
@@ -193,11 +193,11 @@ pub async fn categories_with_rules(conn: &mut Conn, category_ids: &[i64]) -> Res
         .map(|id| id.to_string())
         .collect::<Vec<_>>()
         .join(",");
-    Ok(sql::query(format!(
+    sql::query(format!(
         "SELECT DISTINCT r.category_id FROM responsibility_rules r
          JOIN responsibility_versions v ON v.id = r.version_id AND v.active = TRUE
          WHERE r.category_id IN ({list})"
     ))
     .scalars(conn)
-    .await?)
+    .await
 }
