@@ -227,6 +227,8 @@ export async function laterChecks(t, shared) {
     await p.waitForFunction((n) => Number(document.querySelector('#tx-h')?.textContent.match(/\d+/)?.[0]) === n + 2, before);
     need((await stored()) === before + 2, 'not stored');
     const ok = (await p.textContent('form.card .status.ok')).trim();
+    const okBox = await p.$eval('form.card .status.ok', (el) => { const r = el.getBoundingClientRect(); return [r.top, r.bottom, window.innerHeight]; });
+    need(okBox[0] >= -1 && okBox[0] < okBox[2], `import confirmation off-screen: ${okBox.join(',')}`);
     need(ok.includes('新增 2 个分类') && ok.includes('2 个新分类没有处置时限') && ok.includes('2 个新分类在权责清单中没有派遣规则'), `after the import: ${ok}`);
     const clean = await p.evaluate(() => ({ file: document.querySelector('form.card input[type=file]').value, preview: document.querySelector('[data-testid=import-preview]').childElementCount }));
     need(clean.file === '' && clean.preview === 0, `the form keeps the last file: ${JSON.stringify(clean)}`);

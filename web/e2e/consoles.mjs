@@ -398,6 +398,9 @@ export async function consoleChecks(t) {
     await p.fill('[data-testid=dispatch-instructions]', instructions);
     await p.click('.detail button:has-text("确认派遣")');
     await p.waitForSelector('.detail .status.ok');
+    // The confirmation is on screen, however far down the form was.
+    const okBox = await p.$eval('.detail .status.ok', (el) => { const r = el.getBoundingClientRect(); return [r.top, r.bottom, window.innerHeight]; });
+    need(okBox[0] >= -1 && okBox[1] <= okBox[2] + 1, `dispatch confirmation off-screen: ${okBox.join(',')}`);
     const stored = await caseById(c.id);
     need(stored.state === 'dispatched' && stored.limit_amount === chosen && stored.dispatch_order?.instructions === instructions, `stored: ${JSON.stringify(stored.dispatch_order)}, limit ${stored.limit_amount}`);
     // On the panel and in the trail, with the deadline and its reason.
@@ -420,7 +423,7 @@ export async function consoleChecks(t) {
 
   await step('workbench-card-map-and-contact', handler.page, async () => {
     const p = handler.page;
-    const c = t.story.orderCase;
+    const c = t.story.orderCase ?? (await newCase('dispatched'));
     const card = `article[data-number="${c.number}"]`;
     await goto(p, 'workbench');
     await p.waitForSelector(card);

@@ -412,6 +412,7 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
     const drawn = ++mapSeq;
     if (c.lat !== null && c.lon !== null) {
       const [lat, lon] = [c.lat, c.lon];
+      mapBox.classList.add('await-map');
       void mapPicker(mapBox, () => undefined, ctx.signal, { readOnly: true, label: L(`案件位置：${c.address || areaPath(c.area_id, areaMap)}`, `Where the case is: ${c.address || areaPath(c.area_id, areaMap)}`) })
         .then((m) => {
           if (!m) return mapBox.remove();
