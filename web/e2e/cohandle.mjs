@@ -71,6 +71,9 @@ export async function cohandleWalk(t) {
     await p.waitForSelector(card);
     await p.click(`${card} button:has-text("签收")`);
     await p.waitForSelector(`${card} [data-testid=case-subtasks] li`);
+    // The sub-task list shows before the accept too: wait until the accept is stored.
+    for (let i = 0; i < 50 && (await state()) !== 'handling'; i++) await p.waitForTimeout(100);
+    need((await state()) === 'handling', `state is ${await state()} after 签收`);
     const res = await fetch(`${t.BASE}/api/v1/cases/${caseId}/actions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${tok.handler}` },

@@ -204,32 +204,76 @@ export async function laterChecks(t, shared) {
     return `${name}: key copied, revoke asked first, then revoked`;
   });
 
-  await step('admin-import-updates-the-count', admin.page, async () => {
+  await step('admin-import-preview-apply-undo', admin.page, async () => {
+    // A dry run first (the server's counts, nothing stored), then the import (heading count,
+    // what the new categories lack), then undo with a confirmation (count back).
     const p = admin.page;
     await goto(p, 'admin?tab=taxonomy');
     const count = async () => Number((await p.textContent('#tx-h')).match(/\d+/)?.[0]);
+    const stored = async () => (await api('GET', '/api/v1/categories', { token: tok.admin })).length;
     const before = await count();
-    const csv = `一级,二级,三级\n检查大类${stamp},检查小类${stamp},\n`;
+    const l1 = cats.find((c) => c.level === 1);
+    const csv = `一级,二级,三级\n撤销大类${stamp},撤销小类${stamp},\n${l1.name},,\n`;
     await p.setInputFiles('form.card input[type=file]', { name: 'taxonomy.csv', mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') });
-    await p.waitForSelector('form.card p:has-text("读取到 1 行")');
-    const dry = (await p.textContent('[data-testid=import-dry-run]')).trim();
-    need(dry.startsWith('预演：将新建 2 个分类（一级 1、二级 1、三级 0）'), `dry run: ${dry}`);
+    await p.waitForSelector('[data-testid=import-dry-run]');
+    const dry = await p.$eval('[data-testid=import-dry-run]', (e) => ({ text: e.textContent.trim(), created: e.dataset.created, unchanged: e.dataset.unchanged, problems: e.dataset.problems }));
+    need(dry.created === '2' && dry.unchanged === '1' && dry.problems === '0', `dry run ${JSON.stringify(dry)}`);
+    need(dry.text.startsWith('预演：新增 2 个分类，1 行不变，0 行有问题'), `dry run: ${dry.text}`);
+    const paths = await p.$$eval('[data-testid=import-new-paths] li', (l) => l.map((x) => x.textContent.trim()));
+    need(paths.includes(`撤销大类${stamp} / 撤销小类${stamp}`), `new paths: ${paths.join('; ')}`);
+    need((await stored()) === before && (await count()) === before, 'the dry run stored something');
     await p.click('form.card button[type=submit]');
     await p.waitForSelector('form.card .status.ok');
-    await p.waitForFunction((n) => Number(document.querySelector('#tx-h')?.textContent.match(/\d+/)?.[0]) !== n, before);
-    const after = await count();
-    const stored = (await api('GET', '/api/v1/categories', { token: tok.admin })).length;
-    need(after === stored && after === before + 2, `heading ${before} → ${after}, stored ${stored}`);
-    // Neither new category has a time limit to use: the import says so.
-    const warn = (await p.textContent('[data-testid=no-limit]')).trim();
-    need(warn.startsWith('2 个新分类没有处置时限') && warn.includes(`检查大类${stamp}`) && warn.includes(`检查小类${stamp}`), `warning: ${warn}`);
-    return `dry run "${dry.slice(0, 30)}…"; heading ${before} → ${after} (stored ${stored}); "${warn.slice(0, 40)}…"`;
+    await p.waitForFunction((n) => Number(document.querySelector('#tx-h')?.textContent.match(/\d+/)?.[0]) === n + 2, before);
+    need((await stored()) === before + 2, 'not stored');
+    const ok = (await p.textContent('form.card .status.ok')).trim();
+    const okBox = await p.$eval('form.card .status.ok', (el) => { const r = el.getBoundingClientRect(); return [r.top, r.bottom, window.innerHeight]; });
+    need(okBox[0] >= -1 && okBox[0] < okBox[2], `import confirmation off-screen: ${okBox.join(',')}`);
+    need(ok.includes('新增 2 个分类') && ok.includes('2 个新分类没有处置时限') && ok.includes('2 个新分类在权责清单中没有派遣规则'), `after the import: ${ok}`);
+    const clean = await p.evaluate(() => ({ file: document.querySelector('form.card input[type=file]').value, preview: document.querySelector('[data-testid=import-preview]').childElementCount }));
+    need(clean.file === '' && clean.preview === 0, `the form keeps the last file: ${JSON.stringify(clean)}`);
+    // The category pickers are grouped and searchable, not 600 options in a row.
+    await goto(p, 'admin?tab=limits');
+    const level1 = (await api('GET', '/api/v1/categories', { token: tok.admin })).filter((c) => c.level === 1).length;
+    const groups = await p.$$eval('[data-testid=limit-category] optgroup', (g) => g.length);
+    need(groups === level1, `${groups} groups for ${level1} level-1 categories`);
+    await p.fill('[data-testid=category-search]', `撤销小类${stamp}`);
+    const picked = await p.evaluate(() => ({ matches: document.querySelector('[data-testid=category-search]').dataset.matches, text: document.querySelector('[data-testid=limit-category]').selectedOptions[0]?.textContent.trim() }));
+    need(picked.matches === '1' && picked.text === `撤销小类${stamp}`, `search: ${JSON.stringify(picked)}`);
+    // Undo asks first, then removes both and the count follows.
+    await goto(p, 'admin?tab=taxonomy');
+    await p.click('[data-testid=undo-import]');
+    await p.waitForSelector('[data-testid=undo-confirm]:visible');
+    need((await stored()) === before + 2, 'undone without confirmation');
+    await p.click('[data-testid=undo-confirm]');
+    await p.waitForSelector('[data-testid=import-undo] .status.ok');
+    await p.waitForFunction((n) => Number(document.querySelector('#tx-h')?.textContent.match(/\d+/)?.[0]) === n, before);
+    need((await stored()) === before, 'not removed');
+    const undone = (await p.textContent('[data-testid=import-undo] .status.ok')).trim();
+    // An import a case already uses cannot be undone: said in Chinese.
+    await p.setInputFiles('form.card input[type=file]', { name: 'taxonomy.csv', mimeType: 'text/csv', buffer: Buffer.from(`检查大类${stamp},检查小类${stamp}\n`, 'utf8') });
+    await p.waitForSelector('[data-testid=import-dry-run]');
+    await p.click('form.card button[type=submit]');
+    await p.waitForFunction((n) => Number(document.querySelector('#tx-h')?.textContent.match(/\d+/)?.[0]) === n + 2, before);
+    await p.waitForSelector('[data-testid=import-undo] [data-testid=undo-import]');
+    const fresh = (await api('GET', '/api/v1/categories', { token: tok.admin })).find((c) => c.name === `检查小类${stamp}`);
+    const community = areas.find((a) => a.name === '阳光社区') ?? areas.find((a) => a.level === 'community');
+    await api('POST', '/api/v1/appeals', { token: tok.operator, body: { channel: 'hotline', text: `新分类下的诉求，小区门口护栏被撞歪（${stamp}）`, category_id: fresh.id, area_id: community.id } });
+    await p.click('[data-testid=undo-import]');
+    await p.click('[data-testid=undo-confirm]');
+    await p.waitForSelector('[data-testid=import-undo] .status.error');
+    const [msg] = await zhErrors(p, 'undo');
+    need(msg === '这次导入的分类已被案件、权责规则或授权使用，不能撤销。', `refusal: ${msg}`);
+    need((await stored()) === before + 2, 'removed categories a case uses');
+    return `dry run "${dry.text.slice(0, 24)}…"; imported (+2, limits and rules flagged); "${undone}"; in use: "${msg}"`;
   });
 
   // ---- Screenshots at the screen sizes people use ----
   await step('screenshots-at-screen-sizes', null, async () => {
     const dir = path.join(SHOTS, 'viewports');
     fs.mkdirSync(dir, { recursive: true });
+    // A registered case open, so the dispatch form (department, instructions, deadline) shows.
+    const [registered] = await api('GET', '/api/v1/cases?state=registered&order=priority&limit=1', { token: tok.shiftlead });
     const list = [
       ['hotline', operator, 'hotline'],
       ['dispatch', lead, `dispatch?view=open&case=${t.story.extensionCase?.number ?? ''}`],
@@ -237,7 +281,9 @@ export async function laterChecks(t, shared) {
       ['workbench-supervisor', supervisor, 'workbench'],
       ['dashboard', dash, 'dashboard'],
       ['dashboard-wall', dash, 'dashboard?wall=1'],
+      ['dispatch-to-dispatch', lead, `dispatch?view=registered&case=${registered?.number ?? ''}`],
       ['admin', admin, 'admin?tab=limits'],
+      ['admin-taxonomy', admin, 'admin?tab=taxonomy'],
     ];
     let n = 0;
     for (const [name, who, route] of list) {

@@ -16,6 +16,10 @@ const PROBLEMS = [
   '菜市场西侧消防通道被三轮车和货箱堵死，救护车上周差点进不来',
   '人行道上的盲道被一排共享单车完全压住，视障居民只能绕行',
   '广场舞音箱每晚开到十点以后，音量大到关窗也听得清楚',
+  '居民楼顶的太阳能热水器支架松动，大风天随时可能掉下来',
+  '小区地下车库入口的排水沟盖板断裂，车轮压过去会卡住',
+  '河边步道的护栏锈断了一截，晚上散步的老人容易跌下去',
+  '快递驿站把包裹堆满楼道，住户搬家具都过不去',
 ];
 
 /** WCAG contrast of two CSS colours as the browser computes them ("rgb(…)" / "rgba(…)"). */
@@ -351,6 +355,87 @@ export async function consoleChecks(t) {
     } finally {
       await me.context.close();
     }
+  });
+
+  await step('dispatch-instructions-and-deadline', lead.page, async () => {
+    // The dispatcher writes instructions and a deadline within the category's time limit; a later
+    // one or a shorter one without a reason is refused with the server's code, in Chinese.
+    const p = lead.page;
+    const c = await newCase('registered');
+    await goto(p, `dispatch?view=registered&case=${c.number}`);
+    await p.waitForSelector(`#dd-h .num:text-is("${c.number}")`);
+    // The panel says when the case was received.
+    const facts = await p.textContent('.detail dl.facts');
+    need(/受理时间/.test(facts), 'no time received on the case panel');
+    const max = Number(await p.getAttribute('[data-testid=dispatch-limit]', 'max'));
+    need(Number.isInteger(max) && max >= 1 && max < 1000, `the deadline field allows up to ${max}`);
+    await p.selectOption(`.detail select#dd-dept-${c.id}`, String(handlerUser.dept_id));
+    const errors = [];
+    const refused = async (amount) => {
+      await p.fill('[data-testid=dispatch-limit]', String(amount));
+      const prev = errors[errors.length - 1] ?? '';
+      await p.click('.detail button:has-text("确认派遣")');
+      await p.waitForFunction((x) => [...document.querySelectorAll('.detail .status.error')].some((e) => e.textContent.trim() !== '' && e.textContent.trim() !== x), prev);
+      const [msg] = (await zhErrors(p, `deadline ${amount}`)).filter((x) => x !== prev);
+      errors.push(msg);
+      need((await caseById(c.id)).state === 'registered', `dispatched with a deadline of ${amount}`);
+      return msg;
+    };
+    const late = await refused(max + 1);
+    need(late === '处置时限不能超过该分类允许的时限。', `too late: ${late}`);
+    if (max > 1) {
+      need(await p.isVisible('[data-testid=dispatch-deadline-reason]'), 'no reason field for a shorter deadline');
+      const short = await refused(max - 1);
+      need(short === '处置时限短于分类时限，请说明理由。', `shorter without a reason: ${short}`);
+    }
+    // The server's codes behind those words.
+    const code = await act('dispatcher', c.id, { action: 'dispatch', lead_dept_id: handlerUser.dept_id, limit_amount: max + 1 }).then(() => 'accepted', (e) => String(e.message));
+    need(code.includes('deadline_beyond_limit'), `API: ${code}`);
+    const chosen = max > 1 ? max - 1 : max;
+    const instructions = `请先设置围挡，再清理占道物品，完成后拍照反馈（${stamp}）`;
+    await p.fill('[data-testid=dispatch-limit]', String(chosen));
+    if (chosen < max) await p.fill('[data-testid=dispatch-deadline-reason]', '明早有大型活动，须提前处置');
+    await p.fill('[data-testid=dispatch-instructions]', instructions);
+    await p.click('.detail button:has-text("确认派遣")');
+    await p.waitForSelector('.detail .status.ok');
+    // The confirmation is on screen, however far down the form was.
+    const okBox = await p.$eval('.detail .status.ok', (el) => { const r = el.getBoundingClientRect(); return [r.top, r.bottom, window.innerHeight]; });
+    need(okBox[0] >= -1 && okBox[1] <= okBox[2] + 1, `dispatch confirmation off-screen: ${okBox.join(',')}`);
+    const stored = await caseById(c.id);
+    need(stored.state === 'dispatched' && stored.limit_amount === chosen && stored.dispatch_order?.instructions === instructions, `stored: ${JSON.stringify(stored.dispatch_order)}, limit ${stored.limit_amount}`);
+    // On the panel and in the trail, with the deadline and its reason.
+    need(((await p.textContent('.detail [data-testid=order-instructions]')) ?? '').includes(instructions), 'instructions not on the panel');
+    await p.click('.detail summary:has-text("办理记录")');
+    const trail = await p.textContent('.detail .trail li[data-action=dispatch]');
+    need(trail.includes(instructions) && trail.includes(`时限 ${chosen}`), `trail: ${trail}`);
+    // Every step by its name, never its code (receive, register, dispatch …).
+    const steps = await p.$$eval('.detail .trail li', (l) => l.map((x) => x.textContent));
+    need(steps.length >= 3 && steps.every((x) => CJK.test(x) && !/\b(receive|register|dispatch|attach)\b/.test(x)), `raw codes in the trail: ${steps.join(' | ')}`);
+    // On the handling department's card.
+    await goto(handler.page, 'workbench');
+    const card = `article[data-number="${c.number}"]`;
+    await handler.page.waitForSelector(`${card} [data-testid=order-instructions]`);
+    const shown = (await handler.page.textContent(`${card} [data-testid=dispatch-order]`)).trim();
+    need(shown.includes(instructions) && (chosen === max || shown.includes('明早有大型活动')), `card: ${shown}`);
+    t.story.orderCase = c;
+    return `refused "${errors.join('", "')}"; dispatched with ${chosen} of ${max} and instructions; on the card: "${shown.slice(0, 40)}…"`;
+  });
+
+  await step('workbench-card-map-and-contact', handler.page, async () => {
+    const p = handler.page;
+    const c = t.story.orderCase ?? (await newCase('dispatched'));
+    const card = `article[data-number="${c.number}"]`;
+    await goto(p, 'workbench');
+    await p.waitForSelector(card);
+    const facts = await p.textContent(`${card} dl.facts`);
+    need(/受理时间/.test(facts) && /报告人/.test(facts), `card facts: ${facts.slice(0, 80)}`);
+    const stored = await caseById(c.id);
+    if (stored.lat === null) return 'the case has no point: no map link';
+    await p.click(`${card} [data-testid=task-map-link]`);
+    await p.waitForSelector(`${card} [data-testid=task-map] canvas`);
+    const expanded = await p.getAttribute(`${card} [data-testid=task-map-link]`, 'aria-expanded');
+    need(expanded === 'true', 'the map link does not say it is open');
+    return `received time and reporter shown; the map opens on the card at ${stored.lat.toFixed(4)},${stored.lon.toFixed(4)}`;
   });
 
   await step('feedback-refused-while-extension-pending', handler.page, async () => {

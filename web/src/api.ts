@@ -66,6 +66,8 @@ export interface Case {
   pending: string | null;
   clock: string | null;
   limit_amount: number | null;
+  /** What the latest dispatch said: instructions (处置要求) and the deadline chosen. */
+  dispatch_order?: { instructions: string; limit_amount: number; category_amount: number; deadline_reason: string } | null;
   due_at: string | null;
   response_due_at: string | null;
   overdue: boolean;

@@ -429,7 +429,7 @@ export function progress(state: string): HTMLElement {
 }
 
 /** Category <select> with level-1 optgroups and leaf options. */
-export function categorySelect(cats: Category[], emptyLabel: string): HTMLSelectElement {
+export function categorySelect(cats: Category[], emptyLabel: string, opts: { allLevels?: boolean } = {}): HTMLSelectElement {
   const sel = h('select', null, h('option', { value: '' }, emptyLabel));
   const roots = cats.filter((c) => c.parent_id === null);
   const children = new Map<number, Category[]>();
@@ -447,7 +447,8 @@ export function categorySelect(cats: Category[], emptyLabel: string): HTMLSelect
   for (const r of roots) {
     const group = h('optgroup', { label: r.name });
     const ls = leaves(r);
-    if (ls.length === 0) group.append(h('option', { value: String(r.id), dataset: { code: r.code } }, r.name));
+    // A level-1 category is a choice of its own where a whole branch is meant (time limits).
+    if (ls.length === 0 || opts.allLevels) group.append(h('option', { value: String(r.id), dataset: { code: r.code } }, ls.length ? L(`${r.name}（整类）`, `${r.name} (whole branch)`) : r.name));
     for (const c of ls) {
       const depth = c.level - 2;
       group.append(h('option', { value: String(c.id), dataset: { code: c.code } }, `${'\u3000'.repeat(Math.max(depth, 0))}${c.name}`));
@@ -455,6 +456,40 @@ export function categorySelect(cats: Category[], emptyLabel: string): HTMLSelect
     sel.append(group);
   }
   return sel;
+}
+
+/**
+ * A search box beside a long category picker (hundreds of options after an import): typing
+ * narrows the picker to the options (or level-1 groups) whose name holds the text, and a single
+ * match is chosen at once. `data-matches` says how many options are left.
+ */
+export function categorySearch(sel: HTMLSelectElement): HTMLInputElement {
+  const input = h('input', { type: 'search', autocomplete: 'off', maxlength: '40', class: 'category-search', 'data-testid': 'category-search' });
+  input.addEventListener('input', () => {
+    const q = input.value.trim();
+    let n = 0;
+    let first: HTMLOptionElement | null = null;
+    for (const g of sel.querySelectorAll('optgroup')) {
+      const groupHit = q !== '' && g.label.includes(q);
+      let any = false;
+      for (const o of g.querySelectorAll('option')) {
+        const hit = q === '' || groupHit || (o.textContent ?? '').includes(q);
+        o.hidden = !hit;
+        if (hit) {
+          any = true;
+          n += 1;
+          first ??= o;
+        }
+      }
+      g.hidden = !any;
+    }
+    input.dataset.matches = String(n);
+    if (q !== '' && n === 1 && first && sel.value !== first.value) {
+      sel.value = first.value;
+      sel.dispatchEvent(new Event('change'));
+    }
+  });
+  return input;
 }
 
 export function selectByCode(sel: HTMLSelectElement, code: string): boolean {

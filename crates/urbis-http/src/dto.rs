@@ -70,6 +70,21 @@ pub struct CaseResponse {
     pub asset: Option<CaseAssetBody>,
     /// The supervisor of the responsibility grid holding the case's unit grid.
     pub grid_supervisor: Option<GridSupervisorBody>,
+    /// The instructions and deadline the latest dispatch gave, if it gave any.
+    pub dispatch_order: Option<DispatchOrderBody>,
+}
+
+/// What the dispatcher wrote with the latest dispatch.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DispatchOrderBody {
+    /// Instructions for the handling department (处置要求); may be empty.
+    pub instructions: String,
+    /// The handling time chosen, in the case's clock.
+    pub limit_amount: i64,
+    /// The category's time limit when it was chosen.
+    pub category_amount: i64,
+    /// Why a shorter deadline was chosen ("" when it was not shorter).
+    pub deadline_reason: String,
 }
 
 /// The asset a case names.
@@ -93,6 +108,17 @@ pub struct GridSupervisorBody {
 }
 
 impl CaseResponse {
+    /// Adds what the latest dispatch said (instructions, deadline).
+    pub fn with_order(mut self, order: Option<&urbis_service::rows::DispatchOrderRow>) -> Self {
+        self.dispatch_order = order.map(|o| DispatchOrderBody {
+            instructions: o.instructions.clone(),
+            limit_amount: o.limit_amount,
+            category_amount: o.category_amount,
+            deadline_reason: o.deadline_reason.clone(),
+        });
+        self
+    }
+
     /// Adds the case's asset and grid supervisor.
     pub fn with_geo(mut self, geo: Option<&urbis_service::assets::CaseGeo>) -> Self {
         let Some(geo) = geo else { return self };
@@ -219,6 +245,7 @@ impl CaseResponse {
             updated_at: urbis_service::time::to_db(row.updated_at),
             asset: None,
             grid_supervisor: None,
+            dispatch_order: None,
         }
     }
 }
@@ -348,6 +375,15 @@ pub enum ActionRequest {
         lead_dept_id: Option<i64>,
         #[serde(default)]
         supporting_dept_ids: Vec<i64>,
+        /// Instructions for the handling department (处置要求).
+        #[serde(default)]
+        instructions: String,
+        /// The handling time in the category's clock, at most the category's time limit.
+        #[serde(default)]
+        limit_amount: Option<i64>,
+        /// Why a shorter deadline than the category's (required then).
+        #[serde(default)]
+        deadline_reason: String,
     },
     Accept,
     Return {

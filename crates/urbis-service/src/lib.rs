@@ -43,6 +43,7 @@ pub mod sensors;
 pub mod sharing;
 pub mod sla;
 pub mod stats;
+pub mod taxonomy;
 pub mod telemetry;
 pub mod trail;
 pub mod training;
@@ -74,6 +75,7 @@ pub mod rows {
     pub use urbis_storage::kb::{AnswerRow, ConsultationRow};
     pub use urbis_storage::open311::ClientRow;
     pub use urbis_storage::opendata::{ReleaseHead, ReleaseRow};
+    pub use urbis_storage::orders::{DispatchOrderRow, TaxonomyImportRow};
     pub use urbis_storage::outbox::{DeliveryRow, OutboxRow, SinkRow};
     pub use urbis_storage::reference::{AreaRow, CalendarDayRow, RuleRow};
     pub use urbis_storage::residents::PublicReportRow;

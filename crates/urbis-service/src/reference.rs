@@ -24,7 +24,7 @@ pub(crate) async fn load_calendar(db: &Db) -> Result<WorkingCalendar> {
     crate::sla::load(&mut conn).await
 }
 
-fn check_name(field: &'static str, name: &str) -> Result<String> {
+pub(crate) fn check_name(field: &'static str, name: &str) -> Result<String> {
     let name = urbis_domain::appeal::bounded_text(field, Some(name), NAME_MAX_CHARS)?;
     if name.is_empty() {
         return Err(ServiceError::invalid(
@@ -190,91 +190,6 @@ impl Services {
     pub async fn list_categories(&self) -> Result<Vec<CategoryRow>> {
         let mut conn = self.db().read().await?;
         Ok(reference::list_categories(&mut conn).await?)
-    }
-
-    /// Imports category paths (1–3 levels), creating what is missing; returns (created, problems).
-    /// Codes are assigned by position: 2 digits per level (01, 0101, 010101).
-    pub async fn import_taxonomy(
-        &self,
-        actor: &Actor,
-        paths: &[TaxonomyPath],
-    ) -> Result<(usize, Vec<String>)> {
-        require_role(actor, &[Role::Admin])?;
-        if paths.len() > IMPORT_MAX_ROWS {
-            return Err(ServiceError::invalid(
-                "too_many_rows",
-                format!("at most {IMPORT_MAX_ROWS} rows"),
-            ));
-        }
-        let mut tx = self.db().begin_write().await?;
-        let mut created = 0;
-        let mut problems = Vec::new();
-        for (row_idx, path) in paths.iter().enumerate() {
-            if path.names.is_empty() || path.names.len() > 3 {
-                problems.push(format!(
-                    "row {}: a category path has 1 to 3 levels",
-                    row_idx + 1
-                ));
-                continue;
-            }
-            let mut parent: Option<CategoryRow> = None;
-            for (depth, raw) in path.names.iter().enumerate() {
-                let name = match check_name("category", raw) {
-                    Ok(name) => name,
-                    Err(err) => {
-                        problems.push(format!("row {}: {}", row_idx + 1, err.message));
-                        break;
-                    }
-                };
-                let parent_id = parent.as_ref().map(|p| p.id);
-                let existing = reference::find_category(&mut tx, parent_id, &name).await?;
-                let row = match existing {
-                    Some(row) => row,
-                    None => {
-                        let siblings = reference::count_children(&mut tx, parent_id).await?;
-                        if siblings >= 99 {
-                            problems.push(format!(
-                                "row {}: more than 99 children under one category",
-                                row_idx + 1
-                            ));
-                            break;
-                        }
-                        let code = format!(
-                            "{}{:02}",
-                            parent.as_ref().map(|p| p.code.as_str()).unwrap_or(""),
-                            siblings + 1
-                        );
-                        created += 1;
-                        reference::insert_category(
-                            &mut tx,
-                            &code,
-                            &name,
-                            depth as i64 + 1,
-                            parent_id,
-                            0.5,
-                        )
-                        .await?
-                    }
-                };
-                parent = Some(row);
-            }
-        }
-        crate::audit::record(
-            &mut tx,
-            self.now(),
-            Some(actor),
-            "taxonomy_imported",
-            "taxonomy",
-            0,
-            "",
-            "",
-            &serde_json::json!({ "rows": paths.len(), "created": created }),
-        )
-        .await?;
-        tx.commit().await?;
-        // The classifier's labels may name categories that exist only now.
-        self.remap_classifier().await?;
-        Ok((created, problems))
     }
 
     /// Returns every time limit.

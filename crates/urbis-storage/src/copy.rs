@@ -1024,6 +1024,33 @@ const TABLES: &[Table] = &[
         identity: None,
         columns: &[("name", Text), ("last_seq", Int), ("updated_at", Time)],
     },
+    Table {
+        name: "dispatch_orders",
+        order: "case_id",
+        identity: None,
+        columns: &[
+            ("case_id", Int),
+            ("instructions", Text),
+            ("limit_amount", Int),
+            ("category_amount", Int),
+            ("deadline_reason", Text),
+            ("dispatched_by", Int),
+            ("dispatched_at", Time),
+        ],
+    },
+    Table {
+        name: "taxonomy_imports",
+        order: "id",
+        identity: Some("id"),
+        columns: &[
+            ("id", Int),
+            ("imported_by", Int),
+            ("imported_at", Time),
+            ("row_count", Int),
+            ("category_ids", Text),
+            ("undone_at", Time),
+        ],
+    },
 ];
 
 /// What one table holds: its rows and a SHA-256 over them in the canonical form.

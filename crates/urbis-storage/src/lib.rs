@@ -28,6 +28,7 @@ pub mod location;
 pub mod lookups;
 pub mod open311;
 pub mod opendata;
+pub mod orders;
 pub mod outbox;
 pub mod public;
 pub mod reference;

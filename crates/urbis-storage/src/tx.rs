@@ -30,6 +30,18 @@ impl WriteTx {
     }
 }
 
+impl WriteTx {
+    /// Rolls back on purpose (a dry run) and keeps the connection; on an error the connection
+    /// is retired as on drop.
+    pub async fn rollback(mut self) -> Result<()> {
+        let conn = self.conn.as_mut().expect("connection present until drop");
+        conn.raw("ROLLBACK").await?;
+        // Nothing is left open: the connection may go back to the pool.
+        self.committed = true;
+        Ok(())
+    }
+}
+
 impl std::ops::Deref for WriteTx {
     type Target = Conn;
     fn deref(&self) -> &Conn {

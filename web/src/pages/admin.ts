@@ -8,7 +8,7 @@ import { ALL_ROLES, L, clockName, lang, roleName } from '../i18n';
 import type { Ctx } from '../page';
 import { areaPath, byId, categoryPath, loadAreas, loadCategories, loadDepts } from '../ref';
 import { taxonomy } from './admin-taxonomy';
-import { categorySelect } from '../widgets';
+import { categorySearch, categorySelect } from '../widgets';
 
 interface Version {
   id: number;
@@ -153,6 +153,7 @@ async function responsibility(body: HTMLElement, r: RefData): Promise<void> {
   const renderDraft = () => replace(draftBody, draft.map((x, i) => ruleRow(x, () => { draft.splice(i, 1); renderDraft(); })));
   renderDraft();
   const cat = categorySelect(r.cats, L('选择分类', 'Choose a category'));
+  const catSearch = categorySearch(cat);
   const area = h('select', null, r.areas.filter((a) => a.level === 'city' || a.level === 'district' || a.level === 'street').map((a) => option(a.id, a.level === 'city' ? a.name : `${'\u3000'.repeat(a.level === 'district' ? 1 : 2)}${a.name}`)));
   const deptOpts = () => [...r.depts].sort((a, b) => a.name.localeCompare(b.name, 'zh')).map((d) => option(d.id, d.name));
   const lead = h('select', null, deptOpts());
@@ -174,7 +175,7 @@ async function responsibility(body: HTMLElement, r: RefData): Promise<void> {
     { class: 'card' },
     h('h3', null, L('新版本草稿（基于生效版本）', 'Draft of a new version (from the active one)')),
     h('div', { class: 'table-wrap' }, h('table', { class: 'data' }, h('caption', null, L('草稿规则', 'Draft rules')), head(true), draftBody)),
-    h('fieldset', null, h('legend', null, L('新增规则', 'New rule')), h('div', { class: 'row2' }, field(L('分类', 'Category'), cat), field(L('区域', 'Area'), area)), h('div', { class: 'row2' }, field(L('主办部门', 'Lead department'), lead), field(L('协办部门', 'Supporting departments'), sup)), field(L('法定依据', 'Legal basis'), basis), add),
+    h('fieldset', null, h('legend', null, L('新增规则', 'New rule')), field(L('查找分类', 'Find a category'), catSearch), h('div', { class: 'row2' }, field(L('分类', 'Category'), cat), field(L('区域', 'Area'), area)), h('div', { class: 'row2' }, field(L('主办部门', 'Lead department'), lead), field(L('协办部门', 'Supporting departments'), sup)), field(L('法定依据', 'Legal basis'), basis), add),
     field(L('版本说明（必填）', 'Version note (required)'), note),
     publish,
     st,
@@ -205,10 +206,10 @@ async function limits(body: HTMLElement, r: RefData): Promise<void> {
   const rows = await get<TimeLimit[]>('/api/v1/time-limits');
   const clocks = ['urgent_hour', 'working_hour', 'working_day', 'natural_day'];
   // Every category, level 1 included (a level-1 limit is the default of its whole branch).
-  const cat = h('select', { 'data-testid': 'limit-category' }, option('', L('选择分类', 'Choose a category')), r.cats
-    .slice()
-    .sort((a, b) => a.code.localeCompare(b.code))
-    .map((c) => h('option', { value: String(c.id), dataset: { code: c.code } }, `${'\u3000'.repeat(Math.max(c.level - 1, 0))}${c.name}`)));
+  // Grouped by level 1 and searchable: a taxonomy of hundreds of categories stays usable.
+  const cat = categorySelect(r.cats, L('选择分类', 'Choose a category'), { allLevels: true });
+  cat.dataset.testid = 'limit-category';
+  const catSearch = categorySearch(cat);
   const clock = h('select', null, clocks.map((c) => option(c, clockName(c))));
   const amount = h('input', { type: 'number', min: '1', max: '1000', value: '2' });
   const remind = h('input', { type: 'number', min: '0', max: '100000', value: '120' });
@@ -222,7 +223,7 @@ async function limits(body: HTMLElement, r: RefData): Promise<void> {
     }
   });
   const btn = h('button', { type: 'submit', class: 'primary' }, L('保存', 'Save'));
-  const form = h('form', { class: 'card', novalidate: true }, h('h3', null, L('设置时限', 'Set a time limit')), h('div', { class: 'row2' }, field(L('分类', 'Category'), cat), field(L('计时方式', 'Clock'), clock)), h('div', { class: 'row2' }, field(L('时限', 'Amount'), amount), field(L('提前提醒（分钟）', 'Remind before (minutes)'), remind)), btn, st);
+  const form = h('form', { class: 'card', novalidate: true }, h('h3', null, L('设置时限', 'Set a time limit')), field(L('查找分类', 'Find a category'), catSearch), h('div', { class: 'row2' }, field(L('分类', 'Category'), cat), field(L('计时方式', 'Clock'), clock)), h('div', { class: 'row2' }, field(L('时限', 'Amount'), amount), field(L('提前提醒（分钟）', 'Remind before (minutes)'), remind)), btn, st);
   const table = h('tbody');
   const render = () =>
     replace(

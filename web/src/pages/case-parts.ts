@@ -21,13 +21,21 @@ export function trailList(trail: AuditEntry[]): HTMLElement {
     trail.map((t) => {
       const note = stepNote(t);
       const amount = t.action === 'request_extension' && typeof t.detail?.amount === 'number' ? L(`（申请延长 ${t.detail.amount}）`, ` (asks for ${t.detail.amount} more)`) : '';
+      // A dispatch names its deadline when the dispatcher chose one, and why it is shorter.
+      const d = t.detail ?? {};
+      const deadline =
+        t.action === 'dispatch' && typeof d.limit_amount === 'number' && typeof d.category_limit === 'number'
+          ? d.limit_amount < d.category_limit
+            ? L(`（时限 ${d.limit_amount}，短于分类时限 ${d.category_limit}：${String(d.deadline_reason ?? '')}）`, ` (deadline ${d.limit_amount}, shorter than the category's ${d.category_limit}: ${String(d.deadline_reason ?? '')})`)
+            : L(`（时限 ${d.limit_amount}）`, ` (deadline ${d.limit_amount})`)
+          : '';
       const decided = t.action === 'decide' && typeof t.detail?.approve === 'boolean' ? (t.detail.approve ? L('：批准', ': approved') : L('：驳回', ': rejected')) : '';
       return h(
         'li',
         { 'data-action': t.action },
         `${fmtTime(t.at, lang())} · `,
         h('span', { class: 'who' }, t.actor_name ? `${t.actor_name}（${roleName(t.actor_role)}）` : roleName(t.actor_role)),
-        ` · ${actionName(t.action)}${decided}${amount}`,
+        ` · ${actionName(t.action)}${decided}${amount}${deadline}`,
         note ? h('span', { class: 'note' }, note) : null,
       );
     }),

@@ -7,7 +7,7 @@ import { L, actionName, channelName, clockName, lang, satisfactionName } from '.
 import type { Ctx } from '../page';
 import { areaPath, byId, categoryPath, loadAreas, loadCategories, loadDepts } from '../ref';
 import { openSse } from '../sse';
-import { categorySelect, countdown, factorList, gallery, mapPicker, priorityBadge, stateBadge } from '../widgets';
+import { categorySearch, categorySelect, countdown, factorList, gallery, mapPicker, priorityBadge, stateBadge } from '../widgets';
 import { closingBox, requestBox, trailList } from './case-parts';
 
 interface Route {
@@ -49,7 +49,22 @@ function defaultView(role: string): string {
 export async function dispatchPage(ctx: Ctx): Promise<void> {
   const user = me()!;
   const role = user.role;
-  const [cats, depts, areas] = await Promise.all([loadCategories(), loadDepts(), loadAreas()]);
+  const [cats, depts, areas, limits] = await Promise.all([
+    loadCategories(),
+    loadDepts(),
+    loadAreas(),
+    get<{ category_id: number; clock: string; amount: number }[]>('/api/v1/time-limits').catch(() => []),
+  ]);
+  const limitOf = new Map(limits.map((l) => [l.category_id, l]));
+  /** The time limit a category runs on: its own or its nearest ancestor's (none: the default). */
+  const effectiveLimit = (id: number | null): { clock: string; amount: number } | null => {
+    for (let x = id, depth = 0; x !== null && depth < 8; depth++) {
+      const own = limitOf.get(x);
+      if (own) return own;
+      x = catMap.get(x)?.parent_id ?? null;
+    }
+    return null;
+  };
   const catMap = byId(cats);
   const deptMap = byId(depts);
   const areaMap = byId(areas);
@@ -269,15 +284,48 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
     if (c.state === 'received' && can(['shift_lead'])) {
       actions.append(h('button', { type: 'button', class: 'primary', onclick: () => void after(act(c.id, { action: 'register' }), L('已立案', 'Registered')) }, L('立案', 'Register (立案)')));
     }
+    const dispatchExtras: HTMLElement[] = [];
     if (c.state === 'registered' && can(['dispatcher', 'shift_lead'])) {
       const dispatchBtn = h('button', { type: 'button', class: 'primary' }, L('确认派遣', 'Dispatch'));
+      // Instructions for the department and a deadline no later than the category allows (a
+      // shorter one with its reason); empty keeps the category's time limit.
+      const catLimit = effectiveLimit(c.category_id);
+      const instr = h('textarea', { id: `dd-instr-${c.id}`, rows: '2', maxlength: String(LIMITS.note), 'data-testid': 'dispatch-instructions' });
+      const unit = catLimit ? clockName(catLimit.clock) : c.clock ? clockName(c.clock) : '';
+      const amountIn = h('input', { type: 'number', id: `dd-limit-${c.id}`, min: '1', max: catLimit ? String(catLimit.amount) : '1000', step: '1', inputmode: 'numeric', 'data-testid': 'dispatch-limit' });
+      if (catLimit) amountIn.placeholder = String(catLimit.amount);
+      const whyShort = h('input', { type: 'text', id: `dd-why-${c.id}`, maxlength: '500', 'data-testid': 'dispatch-deadline-reason' });
+      const whyField = field(L('缩短时限的理由（时限短于分类时限时必填）', 'Why a shorter deadline (required when shorter than the category’s)'), whyShort);
+      const syncWhy = () => {
+        const n = Number(amountIn.value);
+        whyField.hidden = !(amountIn.value && catLimit && n < catLimit.amount);
+      };
+      amountIn.addEventListener('input', syncWhy);
+      syncWhy();
       dispatchBtn.addEventListener('click', () => {
         const body: Record<string, unknown> = { action: 'dispatch' };
         if (deptSel.value) body.lead_dept_id = Number(deptSel.value);
         const sup = supportBoxes.filter((b) => b.checked).map((b) => Number(b.value)).filter((d) => d !== Number(deptSel.value));
         if (sup.length) body.supporting_dept_ids = sup;
+        if (instr.value.trim()) body.instructions = instr.value.trim();
+        if (amountIn.value.trim()) {
+          const n = Number(amountIn.value);
+          if (!Number.isInteger(n) || n < 1) return showError(st, L('处置时限应为正整数。', 'The deadline is a whole number of at least 1.'));
+          // Later than the category allows, or shorter without a reason: the server says which
+          // (deadline_beyond_limit, deadline_reason_required), in words from errors.ts.
+          body.limit_amount = n;
+          if (whyShort.value.trim()) body.deadline_reason = whyShort.value.trim();
+        }
         void after(act(c.id, body), L('已派遣', 'Dispatched'));
       });
+      dispatchExtras.push(
+        field(L('处置要求（写给承办部门，可选）', 'Instructions for the department (optional)'), instr),
+        field(
+          catLimit ? L(`处置时限（${unit}，不超过分类时限 ${catLimit.amount}；留空按分类时限）`, `Deadline (${unit}, at most the category’s ${catLimit.amount}; empty keeps it)`) : L('处置时限（留空按分类时限）', 'Deadline (empty keeps the category’s time limit)'),
+          amountIn,
+        ),
+        whyField,
+      );
       actions.append(
         h(
           'fieldset',
@@ -286,6 +334,7 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
           routeInfo,
           field(L('主办部门', 'Lead department'), deptSel),
           h('fieldset', { class: 'support' }, h('legend', null, L('协办部门（可多选）', 'Supporting departments (several allowed)')), field(L('按名称筛选', 'Filter by name'), supportFilter), supportList),
+          dispatchExtras,
           dispatchBtn,
           ' ',
           h(
@@ -307,7 +356,9 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
         if (!catSel.value) return;
         void after(call<Case>('PATCH', `/api/v1/cases/${c.id}`, { body: { category_id: Number(catSel.value) } }), L('已更正分类', 'Category corrected'));
       });
-      actions.append(h('div', { class: 'inline' }, field(L('分类', 'Category'), catSel), fix));
+      const catFind = categorySearch(catSel);
+      catFind.id = `dd-cat-q-${c.id}`;
+      actions.append(h('div', { class: 'inline' }, field(L('查找分类', 'Find a category'), catFind), field(L('分类', 'Category'), catSel), fix));
     }
     if ((c.state === 'received' || c.state === 'registered') && can(['shift_lead'])) {
       const r = reasonBox('作废原因', 'Reason to void', true);
@@ -361,6 +412,7 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
     const drawn = ++mapSeq;
     if (c.lat !== null && c.lon !== null) {
       const [lat, lon] = [c.lat, c.lon];
+      mapBox.classList.add('await-map');
       void mapPicker(mapBox, () => undefined, ctx.signal, { readOnly: true, label: L(`案件位置：${c.address || areaPath(c.area_id, areaMap)}`, `Where the case is: ${c.address || areaPath(c.area_id, areaMap)}`) })
         .then((m) => {
           if (!m) return mapBox.remove();
@@ -399,6 +451,12 @@ export async function dispatchPage(ctx: Ctx): Promise<void> {
         h('dd', null, c.lead_dept_id ? deptMap.get(c.lead_dept_id)?.name ?? `#${c.lead_dept_id}` : '—'),
         h('dt', null, L('时限', 'Time limit')),
         h('dd', { class: due.overdue ? 'overdue' : undefined }, c.due_at ? `${c.limit_amount ?? ''} ${clockName(c.clock)} · ${fmtTime(c.due_at, lang())} · ${due.text}` : c.pending ? L('计时暂停（申请待审批）', 'paused (request waiting for a decision)') : '—'),
+        c.dispatch_order?.instructions ? h('dt', null, L('处置要求', 'Instructions')) : null,
+        c.dispatch_order?.instructions ? h('dd', { 'data-testid': 'order-instructions' }, c.dispatch_order.instructions) : null,
+        c.dispatch_order?.deadline_reason ? h('dt', null, L('缩短时限理由', 'Why a shorter deadline')) : null,
+        c.dispatch_order?.deadline_reason
+          ? h('dd', null, L(`分类时限 ${c.dispatch_order.category_amount}，定为 ${c.dispatch_order.limit_amount}：`, `category ${c.dispatch_order.category_amount}, set to ${c.dispatch_order.limit_amount}: `), c.dispatch_order.deadline_reason)
+          : null,
         h('dt', null, L('督办/返工/回退', 'Supervised / reworked / returned')),
         h('dd', null, `${c.supervise_count} / ${c.rework_count} / ${c.return_count}`),
         c.asset ? h('dt', null, L('部件', 'Asset')) : null,

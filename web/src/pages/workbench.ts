@@ -8,7 +8,7 @@ import { field, fmtTime, h, replace, showError, showOk, statusBox } from '../dom
 import { L, clockName, lang } from '../i18n';
 import type { Ctx } from '../page';
 import { areaPath, byId, categoryPath, loadAreas, loadCategories, loadDepts } from '../ref';
-import { countdown, gallery, officialReply, photoPicker, priorityBadge, stateBadge } from '../widgets';
+import { countdown, gallery, mapPicker, officialReply, photoPicker, priorityBadge, stateBadge } from '../widgets';
 import { requestBox } from './case-parts';
 import { cohandleSections, disputeDetails, subtaskSummary } from './cohandle';
 import { patrolForm } from './patrol';
@@ -39,6 +39,34 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
   };
   const timer = window.setInterval(tick, 1000);
   ctx.dispose(() => window.clearInterval(timer));
+
+  // Where a task is: a link that opens a small map with its point on the card (drawn on demand,
+  // so a list of tasks does not draw a map each).
+  const maps: { dispose: () => void }[] = [];
+  ctx.dispose(() => maps.forEach((m) => m.dispose()));
+  const mapToggle = (c: Case): HTMLElement | null => {
+    if (c.lat === null || c.lon === null) return null;
+    const [lat, lon] = [c.lat, c.lon];
+    const box = h('div', { class: 'mini-map-box', 'data-testid': 'task-map' });
+    const link = h('button', { type: 'button', class: 'link', 'aria-expanded': 'false', 'data-testid': 'task-map-link' }, L(' 在地图上查看', ' Show on the map'));
+    let drawn = false;
+    link.addEventListener('click', () => {
+      const open = link.getAttribute('aria-expanded') !== 'true';
+      link.setAttribute('aria-expanded', String(open));
+      box.hidden = !open;
+      if (!open || drawn) return;
+      drawn = true;
+      void mapPicker(box, () => undefined, ctx.signal, { readOnly: true, label: L(`案件位置：${c.address || c.number}`, `Where the case is: ${c.address || c.number}`) })
+        .then((m) => {
+          if (!m) return box.replaceChildren(h('p', { class: 'muted' }, L('暂无地图边界数据。', 'No map boundaries available.')));
+          maps.push(m);
+          m.setPoint(lat, lon);
+        })
+        .catch(() => box.replaceChildren(h('p', { class: 'muted' }, L('地图加载失败。', 'The map could not load.'))));
+    });
+    box.hidden = true;
+    return h('div', { class: 'task-map' }, link, box);
+  };
 
   const loaders: (() => Promise<void>)[] = [];
   const reloadAll = async () => {
@@ -211,6 +239,19 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
         })
         .catch(() => undefined);
     }
+    // What the dispatcher asked for, and why the deadline is shorter than the category's.
+    const o = c.dispatch_order;
+    const order =
+      o && (o.instructions || o.deadline_reason)
+        ? h(
+            'div',
+            { class: 'request-box', 'data-testid': 'dispatch-order' },
+            o.instructions ? h('p', null, h('strong', null, L('处置要求：', 'Instructions: ')), h('span', { 'data-testid': 'order-instructions' }, o.instructions)) : null,
+            o.deadline_reason
+              ? h('p', { 'data-testid': 'order-deadline' }, h('strong', null, L('时限：', 'Deadline: ')), L(`${o.limit_amount} ${clockName(c.clock)}（分类时限 ${o.category_amount}）；理由：`, `${o.limit_amount} ${clockName(c.clock)} (category: ${o.category_amount}); why: `), o.deadline_reason)
+              : null,
+          )
+        : null;
     return h(
       'article',
       { class: `task card ${c.overdue ? 'is-overdue' : ''}`, 'data-number': c.number, 'aria-labelledby': `task-h-${c.id}` },
@@ -231,12 +272,13 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
         h('dt', null, L('区域', 'Area')),
         h('dd', null, areaPath(c.area_id, areaMap)),
         h('dt', null, L('地址', 'Address')),
-        h('dd', null, c.address || '—', c.lat !== null && c.lon !== null ? h('span', { class: 'muted' }, ` (${c.lat.toFixed(5)}, ${c.lon.toFixed(5)})`) : null),
+        h('dd', null, c.address || '—', c.lat !== null && c.lon !== null ? h('span', { class: 'muted' }, ` (${c.lat.toFixed(5)}, ${c.lon.toFixed(5)})`) : null, mapToggle(c)),
         h('dt', null, L('报告人数', 'Reporters')),
         h('dd', null, String(c.reporter_count)),
         c.supervise_count ? h('dt', null, L('督办', 'Supervised')) : null,
         c.supervise_count ? h('dd', { class: 'overdue' }, String(c.supervise_count)) : null,
       ),
+      order,
       asked,
       extra,
       actions,

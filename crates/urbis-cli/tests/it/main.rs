@@ -11,6 +11,7 @@ mod closed_loop;
 mod cluster;
 mod cohandling;
 mod config;
+mod consoles;
 mod crash;
 mod geo;
 mod insight;

@@ -9,13 +9,14 @@ use urbis_domain::area::AreaLevel;
 use urbis_domain::role::Role;
 use urbis_service::ServiceError;
 use urbis_service::auth::NewUser;
-use urbis_service::reference::TaxonomyPath;
 use urbis_service::rows::{CalendarDayRow, RuleRow};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
+
+mod taxonomy;
 use crate::dto::{CategoryPatch, TrainingExampleResponse, TrainingQuery};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, Auth};
@@ -27,7 +28,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_categories))
         .routes(routes!(patch_category))
         .routes(routes!(training_examples))
-        .routes(routes!(import_categories))
         .routes(routes!(list_time_limits))
         .routes(routes!(set_time_limit))
         .routes(routes!(get_calendar, put_calendar))
@@ -38,6 +38,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(notifications))
         .routes(routes!(locate))
         .routes(routes!(areas_geojson))
+        .merge(taxonomy::router())
 }
 
 /// An area of the city.
@@ -244,39 +245,6 @@ async fn training_examples(
             })
             .collect(),
     ))
-}
-
-/// Rows of a taxonomy table: each row names level 1, 2 and optionally 3.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TaxonomyImport {
-    pub rows: Vec<Vec<String>>,
-}
-
-/// What an import did.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ImportReport {
-    pub created: usize,
-    pub problems: Vec<String>,
-}
-
-/// Imports taxonomy rows, creating missing categories (admin).
-#[utoipa::path(post, path = "/api/v1/categories/import", tag = "admin", request_body = TaxonomyImport,
-    responses((status = 200, body = ImportReport)), security(("bearer" = [])))]
-async fn import_categories(
-    State(state): State<AppState>,
-    Auth(actor): Auth,
-    ApiJson(body): ApiJson<TaxonomyImport>,
-) -> ApiResult<Json<ImportReport>> {
-    let paths: Vec<TaxonomyPath> = body
-        .rows
-        .into_iter()
-        .map(|names| TaxonomyPath {
-            names: names.into_iter().filter(|n| !n.trim().is_empty()).collect(),
-        })
-        .collect();
-    let (created, problems) = state.services.import_taxonomy(&actor, &paths).await?;
-    Ok(Json(ImportReport { created, problems }))
 }
 
 /// A handling time limit.

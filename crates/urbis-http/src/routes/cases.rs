@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use urbis_domain::appeal::AppealInput;
 use urbis_domain::workflow::{Action, ClosureType, Satisfaction};
 use urbis_service::ServiceError;
-use urbis_service::cases::CaseQuery;
+use urbis_service::cases::{CaseQuery, DispatchOrder};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -202,11 +202,20 @@ async fn list_cases(
     let rows = state.services.list_cases(&actor, &query).await?;
     let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
     let geo = state.services.case_geo(&ids).await?;
+    let orders: std::collections::HashMap<i64, _> = state
+        .services
+        .dispatch_orders(&ids)
+        .await?
+        .into_iter()
+        .map(|o| (o.case_id, o))
+        .collect();
     Ok(Json(
         rows.into_iter()
             .map(|row| {
                 let id = row.id;
-                CaseResponse::for_actor(&actor, row).with_geo(geo.get(&id))
+                CaseResponse::for_actor(&actor, row)
+                    .with_geo(geo.get(&id))
+                    .with_order(orders.get(&id))
             })
             .collect(),
     ))
@@ -222,8 +231,11 @@ async fn get_case(
 ) -> ApiResult<Json<CaseResponse>> {
     let row = state.services.get_case(&actor, id).await?;
     let geo = state.services.case_geo(&[row.id]).await?;
+    let orders = state.services.dispatch_orders(&[row.id]).await?;
     Ok(Json(
-        CaseResponse::for_actor(&actor, row).with_geo(geo.get(&id)),
+        CaseResponse::for_actor(&actor, row)
+            .with_geo(geo.get(&id))
+            .with_order(orders.first()),
     ))
 }
 
@@ -303,6 +315,8 @@ async fn case_action(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<ActionRequest>,
 ) -> ApiResult<Json<CaseResponse>> {
+    // A dispatch may carry the dispatcher's instructions and deadline.
+    let mut order = None;
     let action = match body {
         ActionRequest::Register => Action::Register,
         ActionRequest::Void { reason } => Action::Void { reason },
@@ -310,7 +324,15 @@ async fn case_action(
         ActionRequest::Dispatch {
             lead_dept_id,
             supporting_dept_ids,
+            instructions,
+            limit_amount,
+            deadline_reason,
         } => {
+            order = Some(DispatchOrder {
+                instructions,
+                limit_amount,
+                deadline_reason,
+            });
             state
                 .services
                 .dispatch_action(&actor, id, lead_dept_id, supporting_dept_ids)
@@ -355,6 +377,12 @@ async fn case_action(
         ActionRequest::Unpark { note } => Action::Unpark { note },
         ActionRequest::Supervise { note } => Action::Supervise { note },
     };
-    let row = state.services.act(&actor, id, action).await?;
-    Ok(Json(CaseResponse::for_actor(&actor, row)))
+    let row = state
+        .services
+        .act_with_order(&actor, id, action, order)
+        .await?;
+    let orders = state.services.dispatch_orders(&[row.id]).await?;
+    Ok(Json(
+        CaseResponse::for_actor(&actor, row).with_order(orders.first()),
+    ))
 }

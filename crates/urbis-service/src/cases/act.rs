@@ -6,8 +6,21 @@ use super::*;
 impl Services {
     /// Applies a workflow action as the actor.
     pub async fn act(&self, actor: &Actor, case_id: i64, action: Action) -> Result<CaseRow> {
+        self.act_with_order(actor, case_id, action, None).await
+    }
+
+    /// Applies a workflow action; a dispatch may carry the dispatcher's instructions and deadline.
+    pub async fn act_with_order(
+        &self,
+        actor: &Actor,
+        case_id: i64,
+        action: Action,
+        order: Option<DispatchOrder>,
+    ) -> Result<CaseRow> {
         let mut tx = self.db().begin_write().await?;
-        let (stored, event) = self.act_in(&mut tx, actor, case_id, &action).await?;
+        let (stored, event) = self
+            .act_in_order(&mut tx, actor, case_id, &action, order.as_ref())
+            .await?;
         tx.commit().await?;
         crate::metrics::case_transition(action.name());
         self.publish(event);
@@ -23,7 +36,20 @@ impl Services {
         case_id: i64,
         action: &Action,
     ) -> Result<(CaseRow, CaseEvent)> {
+        self.act_in_order(tx, actor, case_id, action, None).await
+    }
+
+    async fn act_in_order(
+        &self,
+        tx: &mut Conn,
+        actor: &Actor,
+        case_id: i64,
+        action: &Action,
+        order: Option<&DispatchOrder>,
+    ) -> Result<(CaseRow, CaseEvent)> {
         validate_action(action)?;
+        // Instructions and a deadline go with a dispatch only.
+        let order = order.filter(|_| matches!(action, Action::Dispatch { .. }));
         let calendar = self.calendar();
         let now = self.now();
         let before = cases::get_case(&mut *tx, case_id).await?;
@@ -94,8 +120,9 @@ impl Services {
                         }
                     }
                 }
-                let (clock, amount, _) =
+                let (clock, category_amount, _) =
                     crate::sla::limit_for(&mut *tx, before.category_id, self.config()).await?;
+                let amount = orders::chosen_amount(order, category_amount)?;
                 cases::clear_pauses(&mut *tx, case_id).await?;
                 after.lead_dept_id = Some(lead.0);
                 // A person chose where it goes: the category question is settled.
@@ -135,6 +162,16 @@ impl Services {
                 if !cancelled.is_empty() {
                     detail["subtasks_cancelled"] = cancelled.into();
                 }
+                orders::record(
+                    &mut *tx,
+                    case_id,
+                    order,
+                    (amount, category_amount),
+                    actor,
+                    at,
+                    &mut detail,
+                )
+                .await?;
                 if urbis_storage::cohandle::remove_from_pool(&mut *tx, case_id).await? {
                     detail["from_pool"] = true.into();
                 }
@@ -166,6 +203,7 @@ impl Services {
                 counters.add("returned", lead);
                 // A wrong dispatch teaches the router: keep it for the next training run.
                 keep_return_example(&mut *tx, &before, actor, reason, at).await?;
+                urbis_storage::orders::delete_dispatch_order(&mut *tx, case_id).await?;
                 after.return_count += 1;
                 Self::reset_clock(&mut after);
                 cases::clear_pauses(&mut *tx, case_id).await?;
@@ -244,6 +282,7 @@ impl Services {
             }
             (Action::Reopen { .. }, _) => {
                 crate::cohandle::cancel_subtasks(&mut *tx, case_id).await?;
+                urbis_storage::orders::delete_dispatch_order(&mut *tx, case_id).await?;
                 counters.add("reopened", lead);
                 after.closure_type = None;
                 after.closed_at = None;

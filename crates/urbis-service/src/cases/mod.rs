@@ -17,6 +17,7 @@ mod act;
 pub mod disputes;
 mod examples;
 mod notify;
+pub mod orders;
 pub mod pool;
 mod split;
 pub mod subtasks;
@@ -25,6 +26,7 @@ use crate::case_rows::{Counters, facts_of, format_ids, parse_ids, save_case};
 use crate::routing::{RouteSuggestion, route_for};
 use examples::{keep_correction_example, keep_return_example};
 use notify::{notify, notify_reporters, reporter_message};
+pub use orders::DispatchOrder;
 pub use split::{SPLIT_REASON_MAX, SplitOutcome, SplitRequest};
 
 /// Largest page of a case list.
