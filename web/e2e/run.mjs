@@ -562,6 +562,8 @@ async function main() {
       browser, BASE, PASSWORD, step, need, actor, api, goto, waitReady, shot, SHOTS, TIMEOUT, stamp, story, PNG, requireEndpoint,
       pages: { operator, lead, dispatcher, handler, supervisor, admin, dash },
     });
+    // The dashboard's figures, feed and large text (issue 15): web/e2e/dashboard-walk.mjs.
+    await (await import('./dashboard-walk.mjs')).dashboardWalk({ browser, PASSWORD, step, need, actor, api, goto, shot, TIMEOUT, stamp, AXE });
     await (await import('./residents.mjs')).residentsChecks({ browser, BASE, PASSWORD, step, need, actor, api, goto, waitReady, TIMEOUT, stamp, AXE });
     await sandboxChecks({ browser, step, need, actor, TIMEOUT }); // issue 22: web/e2e/sandbox.mjs
     await cohandleWalk({ browser, BASE, PASSWORD, step, need, actor, api, goto, TIMEOUT, stamp });

@@ -12,6 +12,7 @@ mod cluster;
 mod cohandling;
 mod config;
 mod crash;
+mod figures;
 mod geo;
 mod insight;
 mod intelligence;
