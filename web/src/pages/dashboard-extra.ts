@@ -129,12 +129,13 @@ export async function areaCases(el: HTMLElement, areaId: number, name: string, s
   return rows.length;
 }
 
-/** 红黑榜: the three best and three worst departments by on-time closure (with six or more ranked). */
+/** 红黑榜: the best and the worst departments by on-time closure — three each, fewer when fewer than six are ranked (never the same unit on both). */
 export function redBlack(ranked: { name: string; rate: number; closed: number }[]): HTMLElement[] {
-  if (ranked.length < 6) return [];
+  const n = Math.min(3, Math.floor(ranked.length / 2));
+  if (n === 0) return [];
   const fmt = (r: { name: string; rate: number; closed: number }) => `${r.name} ${(r.rate * 100).toFixed(0)}%`;
   return [
-    h('li', { 'data-alert': 'red' }, h('strong', null, L('红榜 ', 'Best ')), ranked.slice(0, 3).map(fmt).join(L('、', ', '))),
-    h('li', { 'data-alert': 'black' }, h('span', { class: 'sev' }, L('黑榜 ', 'Worst ')), ranked.slice(-3).reverse().map(fmt).join(L('、', ', '))),
+    h('li', { 'data-alert': 'red' }, h('strong', null, L('红榜 ', 'Best ')), ranked.slice(0, n).map(fmt).join(L('、', ', '))),
+    h('li', { 'data-alert': 'black' }, h('span', { class: 'sev' }, L('黑榜 ', 'Worst ')), ranked.slice(-n).reverse().map(fmt).join(L('、', ', '))),
   ];
 }
