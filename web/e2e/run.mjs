@@ -627,7 +627,9 @@ async function main() {
         const bad = res.filter((v) => v.impact === 'serious' || v.impact === 'critical');
         for (const v of res) console.log(`  axe ${name}: ${v.impact} ${v.id} — ${v.help} — ${v.nodes.join(', ')}`);
         need(bad.length === 0, `${bad.length} serious/critical violation(s): ${bad.map((v) => v.id).join(', ')}`);
-        return `${res.length} minor/moderate finding(s)`;
+        // Issue 15's acceptance: no violation of any impact.
+        need(res.length === 0, `${res.length} minor/moderate violation(s): ${res.map((v) => v.id).join(', ')}`);
+        return '0 violations';
       });
       if (tmp) await tmp.close();
     }
