@@ -112,7 +112,20 @@ export async function dashboardWalk(t) {
       need(shownToday === today, `${to}: ${shownToday} appeals listed, the trend says ${today}`);
       await closeDialog();
       await p.click('.p-trend details summary');
-      return `30天受理 ${reported}; ${dept}; ${to}: ${today} appeals`;
+      // A state of the state chart: its open cases now, the overdue ones marked.
+      const states = await api('GET', '/api/v1/stats/states', { token: tok.leader });
+      const busiest = ['handling', 'dispatched', 'registered', 'received', 'feedback']
+        .map((st) => ({ st, n: states.filter((x) => x.state === st).reduce((k, x) => k + x.count, 0), late: states.filter((x) => x.state === st && x.overdue).reduce((k, x) => k + x.count, 0) }))
+        .sort((x, y) => y.n - x.n)[0];
+      const words = { handling: '处置', dispatched: '派遣', registered: '立案', received: '受理', feedback: '反馈' };
+      await p.click('.p-state details summary');
+      await p.click(`.p-state table button[data-figure=state]:text-is("${words[busiest.st]}")`);
+      await dialogShown();
+      const st = await p.$eval('dialog[data-testid=figure-cases]', (el) => ({ n: Number(el.dataset.denominator), late: Number(el.dataset.missing), marked: el.querySelectorAll('tbody tr.miss').length }));
+      need(st.n === busiest.n && st.late === busiest.late && st.marked === busiest.late, `${busiest.st}: ${st.n} listed (${st.late} overdue, ${st.marked} marked), the chart says ${busiest.n} (${busiest.late})`);
+      await closeDialog();
+      await p.click('.p-state details summary');
+      return `30天受理 ${reported}; ${dept}; ${to}: ${today} appeals; ${words[busiest.st]} ${st.n} open (${st.late} overdue marked)`;
     });
 
     await step('dashboard-figure-dialog-axe-and-focus', p, async () => {

@@ -4,7 +4,7 @@
 // 受理, 30天立案) opens the cases it counts. Read from GET /api/v1/stats/figure-cases, in a dialog
 // over the dashboard that Esc closes and that gives focus back to the figure.
 
-import { get, me, qs } from '../api';
+import { get, me, qs, type Case } from '../api';
 import { h, pct, replace } from '../dom';
 import { errorText } from '../errors';
 import { L, satisfactionName, stateName } from '../i18n';
@@ -79,6 +79,8 @@ export interface FigureAsk {
   to: string;
   area?: number | null;
   dept?: number;
+  /** An open state instead of a figure of the period: its cases now, the overdue ones marked. */
+  state?: string;
 }
 
 /**
@@ -113,6 +115,7 @@ export function figureDialog(nameOfArea: () => (id: number) => string, signal: A
   const fill = async () => {
     const ask = current;
     if (!ask) return;
+    if (ask.state) return fillState(ask, ask.state);
     const words = WORDS[ask.figure];
     const rate = words.meet !== undefined;
     toggle.hidden = !rate;
@@ -173,6 +176,52 @@ export function figureDialog(nameOfArea: () => (id: number) => string, signal: A
       delete el.dataset.loading;
     }
   };
+  // The open cases of one state now (the state chart's bars), the overdue ones marked and first.
+  const fillState = async (ask: FigureAsk, state: string) => {
+    toggle.hidden = true;
+    el.dataset.loading = '1';
+    replace(body, h('p', { class: 'muted' }, L('加载中…', 'Loading…')));
+    try {
+      const rows = await get<Case[]>(`/api/v1/cases${qs({ state, area_id: ask.area ?? undefined, limit: 500 })}`, { signal });
+      if (current !== ask) return;
+      const sorted = [...rows].sort((a, b) => Number(b.overdue) - Number(a.overdue) || b.id - a.id);
+      const late = rows.filter((c) => c.overdue).length;
+      el.dataset.denominator = String(rows.length);
+      el.dataset.missing = String(late);
+      summary.textContent = L(`${stateName(state)} ${rows.length} 件，其中超期 ${late} 件（标“超期”，排在前面）。`, `${rows.length} ${stateName(state)}, ${late} overdue (marked, listed first).`);
+      const areaName = nameOfArea();
+      replace(
+        body,
+        rows.length
+          ? h(
+              'table',
+              { class: 'data fig-table' },
+              h('caption', { class: 'sr-only' }, title.textContent ?? ''),
+              h('thead', null, h('tr', null, [L('编号', 'Number'), L('标题', 'Title'), L('区域', 'Area'), L('时限', 'Deadline')].map((t) => h('th', { scope: 'col' }, t)))),
+              h(
+                'tbody',
+                null,
+                sorted.map((c) =>
+                  h(
+                    'tr',
+                    { class: c.overdue ? 'miss' : undefined, 'data-number': c.number, 'data-meets': String(!c.overdue) },
+                    h('th', { scope: 'row' }, mayOpen('dispatch', me()?.role) ? h('a', { href: `#/dispatch${qs({ view: 'open', case: c.number })}` }, c.number) : c.number),
+                    h('td', null, c.title || c.text.slice(0, 30)),
+                    h('td', null, areaName(c.area_id)),
+                    h('td', null, c.overdue ? h('span', { class: 'miss-badge' }, L('超期', 'overdue')) : L('未超期', 'in time')),
+                  ),
+                ),
+              ),
+            )
+          : h('p', { class: 'muted' }, L('没有案件。', 'No cases.')),
+      );
+    } catch (e) {
+      if ((e as Error).name === 'AbortError') return;
+      replace(body, h('p', { class: 'status error', role: 'alert' }, errorText(e)));
+    } finally {
+      delete el.dataset.loading;
+    }
+  };
   onlyMissing.addEventListener('change', () => void fill());
 
   const open = async (ask: FigureAsk, from?: HTMLElement) => {
@@ -183,7 +232,9 @@ export function figureDialog(nameOfArea: () => (id: number) => string, signal: A
     delete el.dataset.denominator;
     delete el.dataset.missing;
     onlyMissing.checked = false;
-    title.textContent = `${w(WORDS[ask.figure].label)} · ${ask.scopeName} · ${ask.from === ask.to ? ask.from : `${ask.from} – ${ask.to}`}`;
+    title.textContent = ask.state
+      ? `${L('在办', 'Open')} · ${stateName(ask.state)} · ${ask.scopeName}`
+      : `${w(WORDS[ask.figure].label)} · ${ask.scopeName} · ${ask.from === ask.to ? ask.from : `${ask.from} – ${ask.to}`}`;
     summary.textContent = '';
     if (!el.open) el.showModal();
     await fill();

@@ -4,19 +4,20 @@
 // first view goes out at once and reads only aggregates.
 
 import { errorText } from '../errors';
-import type { Category, Indicators, Keyed } from '../api';
+import type { Indicators, Keyed } from '../api';
 import { h, pct, replace } from '../dom';
 import { escapeHtml } from '../escape';
 import { L, lang, stateName } from '../i18n';
 import type { Ctx } from '../page';
 import { byId } from '../ref';
-import { LEVELS, fetchDashboard, localDay, type AreaLoad, type CategoryDay, type DashboardData, type Level } from './dashboard-data';
+import { LEVELS, fetchDashboard, localDay, type AreaLoad, type DashboardData, type Level } from './dashboard-data';
 import { openSse } from '../sse';
 import { disposeChart, draw, makeChart, registerGeo, type ECharts, type GeoJsonCollection } from '../charts';
 import { fetchDensity, heatOption, heatSummary } from './dashboard-heat';
 import { areaCases, caseListLink, change, fetchComparisons, fillChannelMix, redBlack, renderAlerts } from './dashboard-extra';
 import { figureButton, figureDialog } from './dashboard-figures';
 import { liveFeed, type CaseEvent } from './dashboard-feed';
+import { CAT_COLORS, OTHER, categorySeries, levelName } from './dashboard-category';
 
 interface Scope {
   id: number | null;
@@ -28,46 +29,6 @@ interface Scope {
 const TEXT = '#e6edf3';
 const MUTED = '#a9b8c9';
 const AXIS = '#3b5068';
-/** Colours of the category trend's series; the last one is for 其他 (the rest). */
-const CAT_COLORS = ['#5fb3f9', '#f2c14e', '#7bd389', '#e4572e', '#c39bd3', '#4fd1c5', '#8a9bb0'];
-const OTHER = '*other';
-
-/** The category trend, shaped for the chart: the top categories of the period and 其他. */
-function categorySeries(rows: CategoryDay[], categories: Category[], days: string[]): { keys: string[]; names: string[]; counts: number[][]; totals: number[] } {
-  const level1 = new Map(categories.filter((c) => c.level === 1).map((c) => [c.code, c.name]));
-  const nameOf = (code: string) => (code === OTHER ? L('其他', 'Other') : code === '' ? L('未分类', 'Uncategorised') : level1.get(code) ?? code);
-  const total = new Map<string, number>();
-  for (const r of rows) total.set(r.category_code, (total.get(r.category_code) ?? 0) + r.reported);
-  const ranked = [...total.entries()].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([c]) => c);
-  // Six categories and 其他; seven are all shown by name.
-  const keys = ranked.length <= 7 ? ranked : [...ranked.slice(0, 6), OTHER];
-  const shown = new Set(keys);
-  const dayIndex = new Map(days.map((d, i) => [d, i]));
-  const counts = keys.map(() => days.map(() => 0));
-  for (const r of rows) {
-    const i = dayIndex.get(r.day);
-    if (i === undefined) continue;
-    const k = keys.indexOf(shown.has(r.category_code) ? r.category_code : OTHER);
-    if (k >= 0) counts[k][i] += r.reported;
-  }
-  return { keys, names: keys.map(nameOf), counts, totals: counts.map((c) => c.reduce((n, x) => n + x, 0)) };
-}
-
-function levelName(level: string): string {
-  switch (level) {
-    case 'district':
-      return L('区', 'district');
-    case 'street':
-      return L('街道', 'street');
-    case 'community':
-      return L('社区', 'community');
-    case 'grid':
-      return L('网格', 'grid');
-    default:
-      return level;
-  }
-}
-
 export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData>): Promise<void> {
   document.body.classList.add('dark');
   ctx.dispose(() => document.body.classList.remove('dark'));
@@ -531,8 +492,10 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
 
     // States
     const openStates = ['received', 'registered', 'dispatched', 'handling', 'feedback', 'checked', 'parked'];
+    const openState = (state: string, from?: HTMLElement) => void figures.open({ figure: 'state', state, scopeName: scope.name, area: scope.id, ...period() }, from);
     const stateRows = openStates.map((s) => [stateName(s), states.filter((x) => x.state === s).reduce((n, x) => n + x.count, 0), states.filter((x) => x.state === s && x.overdue).reduce((n, x) => n + x.count, 0)]);
-    replace(stateTable, tableOf(L('在办案件状态', 'Open cases by state'), [L('状态', 'State'), L('案件数', 'Cases'), L('其中超期', 'Overdue')], stateRows));
+    const stateCells = stateRows.map((r, i) => [figureButton('state', String(r[0]), (btn) => openState(openStates[i], btn)), r[1], r[2]]);
+    replace(stateTable, tableOf(L('在办案件状态', 'Open cases by state'), [L('状态', 'State'), L('案件数', 'Cases'), L('其中超期', 'Overdue')], stateCells));
     stateEl.setAttribute('aria-label', `${L('在办案件状态：', 'Open cases by state: ')}${stateRows.map((r) => `${r[0]} ${r[1]}`).join('，')}`);
 
     const barRank = (rows: typeof deptRank) => ({
@@ -612,6 +575,12 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
       const x = trendChart.convertFromPixel({ gridIndex: 0 }, at) as number[] | undefined;
       const day = x ? days[Math.round(x[0])] : undefined;
       if (day) openDay(day);
+    });
+    // A state's bar: its open cases now, the overdue ones marked.
+    stateChart.off('click');
+    stateChart.on('click', (p: { dataIndex?: number }) => {
+      const state = openStates[p.dataIndex ?? -1];
+      if (state) openState(state);
     });
     for (const el of [mapEl, trendEl, deptEl, streetEl, stateEl, catEl]) el.dataset.font = String(fs());
     if (!quiet) mapTitle.focus();
