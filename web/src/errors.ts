@@ -3,6 +3,7 @@
 // "wrong username or password".
 
 import { ApiError } from './api';
+import { MORE_CODES } from './errors-more';
 import { L } from './i18n';
 
 const CODES: Record<string, [string, string]> = {
@@ -92,6 +93,7 @@ const CODES: Record<string, [string, string]> = {
   shutting_down: ['系统正在重启，请稍后再试。', 'The server is restarting; try again shortly.'],
   internal: ['系统内部错误，请稍后再试。', 'Internal error; try again later.'],
   network: ['网络连接失败，请检查网络后重试。', 'The network failed; check the connection and retry.'],
+  ...MORE_CODES,
 };
 
 /** Whether the UI has its own text for a server error code. */

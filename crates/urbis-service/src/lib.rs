@@ -25,6 +25,7 @@ pub mod dedup;
 pub mod density;
 pub mod error;
 pub mod events;
+pub mod figures;
 pub mod gazetteer;
 pub mod geo;
 pub mod grids;

@@ -70,7 +70,7 @@ pub struct CaseRow {
     pub version: i64,
 }
 
-const CASE_COLUMNS: &str = "id, number, state, channel, title, text, address, lat, lon, category_id, area_id, area_path, \
+pub(crate) const CASE_COLUMNS: &str = "id, number, state, channel, title, text, address, lat, lon, category_id, area_id, area_path, \
     lead_dept_id, supporting_depts, reporter_user_id, reporter_name, reporter_phone, reporter_count, urgent, \
     pending_kind, pending_amount, clock, limit_amount, clock_started_at, due_at, response_due_at, accepted_at, \
     feedback_at, handled_on_time, overdue, reminded, supervise_count, rework_count, return_count, closure_type, \

@@ -20,6 +20,7 @@ pub mod db;
 pub mod deliberation;
 pub mod density;
 pub mod error;
+pub mod figures;
 pub mod geo;
 pub mod insight;
 pub mod intake;

@@ -1,7 +1,7 @@
 // The dashboard's panels beyond the charts: month-on-month and year-on-year change of the
 // key figures, overdue and surge alerts with links to the cases, the open cases of one area (the
-// end of the drill-down), a live feed that starts with the latest cases, and the links from
-// figures to the case lists of the dispatch console.
+// end of the drill-down), 红黑榜, and the links from counts to the case lists of the dispatch
+// console.
 
 import { get, me, optional, qs, type Case, type Indicators } from '../api';
 import { h, replace } from '../dom';
@@ -129,31 +129,13 @@ export async function areaCases(el: HTMLElement, areaId: number, name: string, s
   return rows.length;
 }
 
-/** The feed starts with the latest cases, so a wall screen is never empty. */
-export async function prefillFeed(feed: HTMLElement, signal: AbortSignal): Promise<void> {
-  const rows = await get<Case[]>(`/api/v1/cases${qs({ limit: 8 })}`, { signal });
-  if (feed.querySelector('li:not(.placeholder)')) return;
-  feed.querySelector('.placeholder')?.remove();
-  for (const c of rows) {
-    const time = new Date(c.updated_at).toLocaleTimeString(undefined, { hour12: false, hour: '2-digit', minute: '2-digit' });
-    feed.append(
-      h('li', { class: 'earlier', 'data-earlier': c.number }, h('span', { class: 'feed-time' }, time), ' ', h('span', { class: 'num' }, c.number), ' ', stateName(c.state), ' · ', c.title || c.text.slice(0, 24)),
-    );
-  }
-}
-
-/** 红黑榜: the three best and three worst departments by on-time closure (with six or more ranked). */
+/** 红黑榜: the best and the worst departments by on-time closure — three each, fewer when fewer than six are ranked (never the same unit on both). */
 export function redBlack(ranked: { name: string; rate: number; closed: number }[]): HTMLElement[] {
-  if (ranked.length < 6) return [];
+  const n = Math.min(3, Math.floor(ranked.length / 2));
+  if (n === 0) return [];
   const fmt = (r: { name: string; rate: number; closed: number }) => `${r.name} ${(r.rate * 100).toFixed(0)}%`;
   return [
-    h('li', { 'data-alert': 'red' }, h('strong', null, L('红榜 ', 'Best ')), ranked.slice(0, 3).map(fmt).join(L('、', ', '))),
-    h('li', { 'data-alert': 'black' }, h('span', { class: 'sev' }, L('黑榜 ', 'Worst ')), ranked.slice(-3).reverse().map(fmt).join(L('、', ', '))),
+    h('li', { 'data-alert': 'red' }, h('strong', null, L('红榜 ', 'Best ')), ranked.slice(0, n).map(fmt).join(L('、', ', '))),
+    h('li', { 'data-alert': 'black' }, h('span', { class: 'sev' }, L('黑榜 ', 'Worst ')), ranked.slice(-n).reverse().map(fmt).join(L('、', ', '))),
   ];
-}
-
-/** Adds the title of a new case to its line of the live feed. */
-export async function describeInFeed(item: HTMLElement, caseId: number, signal: AbortSignal): Promise<void> {
-  const c = await get<Case>(`/api/v1/cases/${caseId}`, { signal }).catch(() => null);
-  if (c) item.append(h('span', { class: 'feed-title' }, ` · ${c.title || c.text.slice(0, 30)}`));
 }

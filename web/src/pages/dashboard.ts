@@ -4,17 +4,20 @@
 // first view goes out at once and reads only aggregates.
 
 import { errorText } from '../errors';
-import type { Category, Indicators, Keyed } from '../api';
+import type { Indicators, Keyed } from '../api';
 import { h, pct, replace } from '../dom';
 import { escapeHtml } from '../escape';
-import { L, actionName, lang, stateName } from '../i18n';
+import { L, lang, stateName } from '../i18n';
 import type { Ctx } from '../page';
 import { byId } from '../ref';
-import { LEVELS, fetchDashboard, localDay, type AreaLoad, type CategoryDay, type DashboardData, type Level } from './dashboard-data';
+import { LEVELS, fetchDashboard, localDay, type AreaLoad, type DashboardData, type Level } from './dashboard-data';
 import { openSse } from '../sse';
 import { disposeChart, draw, makeChart, registerGeo, type ECharts, type GeoJsonCollection } from '../charts';
 import { fetchDensity, heatOption, heatSummary } from './dashboard-heat';
-import { areaCases, caseListLink, change, describeInFeed, fetchComparisons, fillChannelMix, prefillFeed, redBlack, renderAlerts } from './dashboard-extra';
+import { areaCases, caseListLink, change, fetchComparisons, fillChannelMix, redBlack, renderAlerts } from './dashboard-extra';
+import { figureButton, figureDialog } from './dashboard-figures';
+import { liveFeed, type CaseEvent } from './dashboard-feed';
+import { CAT_COLORS, OTHER, categorySeries, levelName } from './dashboard-category';
 
 interface Scope {
   id: number | null;
@@ -26,46 +29,6 @@ interface Scope {
 const TEXT = '#e6edf3';
 const MUTED = '#a9b8c9';
 const AXIS = '#3b5068';
-/** Colours of the category trend's series; the last one is for 其他 (the rest). */
-const CAT_COLORS = ['#5fb3f9', '#f2c14e', '#7bd389', '#e4572e', '#c39bd3', '#4fd1c5', '#8a9bb0'];
-const OTHER = '*other';
-
-/** The category trend, shaped for the chart: the top categories of the period and 其他. */
-function categorySeries(rows: CategoryDay[], categories: Category[], days: string[]): { keys: string[]; names: string[]; counts: number[][]; totals: number[] } {
-  const level1 = new Map(categories.filter((c) => c.level === 1).map((c) => [c.code, c.name]));
-  const nameOf = (code: string) => (code === OTHER ? L('其他', 'Other') : code === '' ? L('未分类', 'Uncategorised') : level1.get(code) ?? code);
-  const total = new Map<string, number>();
-  for (const r of rows) total.set(r.category_code, (total.get(r.category_code) ?? 0) + r.reported);
-  const ranked = [...total.entries()].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([c]) => c);
-  // Six categories and 其他; seven are all shown by name.
-  const keys = ranked.length <= 7 ? ranked : [...ranked.slice(0, 6), OTHER];
-  const shown = new Set(keys);
-  const dayIndex = new Map(days.map((d, i) => [d, i]));
-  const counts = keys.map(() => days.map(() => 0));
-  for (const r of rows) {
-    const i = dayIndex.get(r.day);
-    if (i === undefined) continue;
-    const k = keys.indexOf(shown.has(r.category_code) ? r.category_code : OTHER);
-    if (k >= 0) counts[k][i] += r.reported;
-  }
-  return { keys, names: keys.map(nameOf), counts, totals: counts.map((c) => c.reduce((n, x) => n + x, 0)) };
-}
-
-function levelName(level: string): string {
-  switch (level) {
-    case 'district':
-      return L('区', 'district');
-    case 'street':
-      return L('街道', 'street');
-    case 'community':
-      return L('社区', 'community');
-    case 'grid':
-      return L('网格', 'grid');
-    default:
-      return level;
-  }
-}
-
 export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData>): Promise<void> {
   document.body.classList.add('dark');
   ctx.dispose(() => document.body.classList.remove('dark'));
@@ -97,8 +60,22 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
     history.replaceState(null, '', document.body.classList.contains('wall') ? '#/dashboard?wall=1' : '#/dashboard');
     void safeLoad(true);
   });
-  /** Chart text size: larger on the wall screen and in large-text mode. */
-  const fs = () => (document.body.classList.contains('wall') ? 15 : document.documentElement.classList.contains('large-text') ? 15 : 12);
+  /** Chart text size: larger on the wall screen and in large-text mode (larger still with both). */
+  const fs = () => {
+    const large = document.documentElement.classList.contains('large-text');
+    if (document.body.classList.contains('wall')) return large ? 18 : 16;
+    return large ? 16 : 12;
+  };
+  // Large-text mode switched on or off: the charts are drawn again at the new size.
+  let wasLarge = document.documentElement.classList.contains('large-text');
+  const largeWatch = new MutationObserver(() => {
+    const large = document.documentElement.classList.contains('large-text');
+    if (large === wasLarge) return;
+    wasLarge = large;
+    void safeLoad(true);
+  });
+  largeWatch.observe(document.documentElement, { attributes: true, attributeFilter: ['class'] });
+  ctx.dispose(() => largeWatch.disconnect());
   const kpis = h('div', { class: 'kpis', role: 'list', 'aria-label': L('关键指标', 'Key figures') });
   const mapEl = h('div', { class: 'chart map-chart' });
   const mapTable = h('div', { class: 'chart-table' });
@@ -143,11 +120,16 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
     panel('dept-h', L('部门排名（按期结案率）', 'Departments (on-time closure)'), deptEl, deptTable),
     panel('street-h', streetTitle, streetEl, streetTable),
   );
+  // The cases behind any figure, in one dialog.
+  let areaNameOf = (id: number) => `#${id}`;
+  const figures = figureDialog(() => areaNameOf, ctx.signal);
+  const period = () => ({ from: localDay(-29), to: localDay() });
   ctx.main.append(
     h('div', { class: 'dash-head' }, h('h1', null, L('城市运行驾驶舱', 'City dashboard')), crumbs, h('div', { class: 'dash-meta' }, clock, liveState, wallBtn, fullBtn)),
     errorBox,
     kpis,
     grid,
+    figures.el,
   );
   const tickClock = () => (clock.textContent = new Date().toLocaleString(lang(), { hour12: false }));
   tickClock();
@@ -178,7 +160,7 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
     );
   };
 
-  const tableOf = (caption: string, head: string[], rows: (string | number)[][]) =>
+  const tableOf = (caption: string, head: string[], rows: (string | number | HTMLElement)[][]) =>
     h(
       'details',
       null,
@@ -188,7 +170,7 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
         { class: 'data' },
         h('caption', null, caption),
         h('thead', null, h('tr', null, head.map((t) => h('th', { scope: 'col' }, t)))),
-        h('tbody', null, rows.map((r) => h('tr', null, r.map((c, i) => (i === 0 ? h('th', { scope: 'row' }, String(c)) : h('td', null, String(c))))))),
+        h('tbody', null, rows.map((r) => h('tr', null, r.map((c, i) => (i === 0 ? h('th', { scope: 'row' }, c instanceof HTMLElement ? c : String(c)) : h('td', null, c instanceof HTMLElement ? c : String(c))))))),
       ),
     );
 
@@ -391,6 +373,10 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
     if (mine !== loading) return;
     let trend = trendRaw;
     const areaNames = new Map(areas.map((a) => [a.id, a.name]));
+    areaNameOf = (id) => areaNames.get(id) ?? `#${id}`;
+    // A figure of this scope opens its cases (a rate: those below its line, the misses marked).
+    const figureOf = (figure: string, text: string) =>
+      figureButton(figure, text, (btn) => void figures.open({ figure, scopeName: scope.name, area: scope.id, ...period() }, btn));
     const deptMap = byId(depts);
 
     // KPIs
@@ -413,13 +399,13 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
       kpi('today', L('今日受理', 'Appeals today'), caseListLink('intake', String(todayCount), areaParam)),
       kpi('open', L('在办案件', 'Open cases'), caseListLink('open', String(open), areaParam)),
       kpi('overdue', L('超期案件', 'Overdue'), caseListLink('overdue', String(overdue), areaParam)),
-      kpi('reported', L('30天受理', 'Appeals (30 d)'), String(summary.counts.reported ?? 0), undefined, both((i) => i.counts.reported ?? 0, false)),
-      kpi('registered', L('30天立案', 'Registered (30 d)'), String(summary.registered), undefined, both((i) => i.registered, false)),
-      kpi('response', L('响应率', 'Response rate'), pct(summary.response_rate), L('三率', 'three rates'), both((i) => i.response_rate, true)),
-      kpi('resolution', L('解决率', 'Resolution rate'), pct(summary.resolution_rate), L('三率', 'three rates'), both((i) => i.resolution_rate, true)),
-      kpi('satisfaction', L('满意率', 'Satisfaction rate'), pct(summary.satisfaction_rate), L('三率', 'three rates'), both((i) => i.satisfaction_rate, true)),
-      kpi('ontime', L('按期结案率', 'On-time closure'), pct(summary.on_time_closure_rate), undefined, both((i) => i.on_time_closure_rate, true)),
-      kpi('closure', L('结案率', 'Closure rate'), pct(summary.closure_rate)),
+      kpi('reported', L('30天受理', 'Appeals (30 d)'), figureOf('reported', String(summary.counts.reported ?? 0)), undefined, both((i) => i.counts.reported ?? 0, false)),
+      kpi('registered', L('30天立案', 'Registered (30 d)'), figureOf('registered', String(summary.registered)), undefined, both((i) => i.registered, false)),
+      kpi('response', L('响应率', 'Response rate'), figureOf('response_rate', pct(summary.response_rate)), L('三率', 'three rates'), both((i) => i.response_rate, true)),
+      kpi('resolution', L('解决率', 'Resolution rate'), figureOf('resolution_rate', pct(summary.resolution_rate)), L('三率', 'three rates'), both((i) => i.resolution_rate, true)),
+      kpi('satisfaction', L('满意率', 'Satisfaction rate'), figureOf('satisfaction_rate', pct(summary.satisfaction_rate)), L('三率', 'three rates'), both((i) => i.satisfaction_rate, true)),
+      kpi('ontime', L('按期结案率', 'On-time closure'), figureOf('on_time_closure_rate', pct(summary.on_time_closure_rate)), undefined, both((i) => i.on_time_closure_rate, true)),
+      kpi('closure', L('结案率', 'Closure rate'), figureOf('closure_rate', pct(summary.closure_rate))),
       channelSlot,
     );
     void fillChannelMix(channelSlot, scope.id, ctx.signal);
@@ -435,7 +421,8 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
       { key: 'registered', name: L('立案', 'Registered'), color: '#f2c14e' },
       { key: 'closed', name: L('结案', 'Closed'), color: '#7bd389' },
     ];
-    const trendRows = trend.map((t) => [t.key, ...series.map((s) => t.indicators.counts[s.key] ?? 0)]);
+    const openDay = (day: string, from?: HTMLElement) => void figures.open({ figure: 'reported', scopeName: scope.name, area: scope.id, from: day, to: day }, from);
+    const trendRows = trend.map((t) => [figureButton('reported', t.key, (btn) => openDay(t.key, btn)), ...series.map((s) => t.indicators.counts[s.key] ?? 0)]);
     replace(trendTable, tableOf(L('近30天趋势', 'Last 30 days'), [L('日期', 'Day'), ...series.map((s) => s.name)], trendRows));
     const total = (k: string) => trend.reduce((n, t) => n + (t.indicators.counts[k] ?? 0), 0);
     renderAlerts(alertList, {
@@ -472,7 +459,7 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
     const rank = (rows: Keyed[], name: (k: string) => string) =>
       rows
         .filter((r) => (r.indicators.counts.closed ?? 0) >= 3 && r.indicators.on_time_closure_rate !== null)
-        .map((r) => ({ name: name(r.key), rate: r.indicators.on_time_closure_rate ?? 0, closed: r.indicators.counts.closed ?? 0, sat: r.indicators.satisfaction_rate }))
+        .map((r) => ({ key: Number(r.key), name: name(r.key), rate: r.indicators.on_time_closure_rate ?? 0, closed: r.indicators.counts.closed ?? 0, sat: r.indicators.satisfaction_rate }))
         // Ties (several units at 100%) by volume, then by name: a stable, explainable order.
         .sort((a, b) => b.rate - a.rate || b.closed - a.closed || a.name.localeCompare(b.name, 'zh'));
     const deptAll = rank(byDept, (k) => deptMap.get(Number(k))?.name ?? `#${k}`);
@@ -486,20 +473,29 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
       return parent && parent.level !== 'city' && scope.id === null ? `${parent.name}·${a.name}` : a.name;
     };
     const streetRank = rank(byStreet, streetName).slice(0, 10);
-    const rankTable = (cap: string, rows: typeof deptRank) =>
-      tableOf(cap, [L('名称', 'Name'), L('按期结案率', 'On-time closure'), L('结案数', 'Closed'), L('满意率', 'Satisfaction')], rows.map((r) => [r.name, pct(r.rate), r.closed, pct(r.sat)]));
+    // A bar or its row opens the unit's closures with the late ones marked.
+    const openRank = (kind: 'dept' | 'area', r: (typeof deptRank)[number], from?: HTMLElement) =>
+      void figures.open({ figure: 'on_time_closure_rate', scopeName: r.name, ...period(), ...(kind === 'dept' ? { dept: r.key, area: null } : { area: r.key }) }, from);
+    const rankTable = (cap: string, rows: typeof deptRank, kind: 'dept' | 'area') =>
+      tableOf(
+        cap,
+        [L('名称', 'Name'), L('按期结案率', 'On-time closure'), L('结案数', 'Closed'), L('满意率', 'Satisfaction')],
+        rows.map((r) => [r.name, figureButton('on_time_closure_rate', pct(r.rate), (btn) => openRank(kind, r, btn)), r.closed, pct(r.sat)]),
+      );
     const few = () => h('p', { class: 'muted' }, L('结案数不足 3 件的单位不参与排名。', 'Units with fewer than 3 closed cases are not ranked.'));
-    replace(deptTable, deptRank.length ? null : few(), rankTable(L('部门排名', 'Departments'), deptRank));
+    replace(deptTable, deptRank.length ? null : few(), rankTable(L('部门排名', 'Departments'), deptRank, 'dept'));
     const rankLevel = scope.child === 'district' ? 'street' : scope.child;
     streetTitle.textContent = L(`${levelName(rankLevel)}排名（按期结案率）`, `${levelName(rankLevel)} ranking (on-time closure)`);
-    replace(streetTable, streetRank.length ? null : few(), rankTable(streetTitle.textContent, streetRank));
+    replace(streetTable, streetRank.length ? null : few(), rankTable(streetTitle.textContent, streetRank, 'area'));
     deptEl.setAttribute('aria-label', `${L('部门排名：', 'Departments: ')}${deptRank.slice(0, 3).map((r) => `${r.name} ${pct(r.rate)}`).join('，') || '—'}`);
     streetEl.setAttribute('aria-label', `${streetTitle.textContent}: ${streetRank.slice(0, 3).map((r) => `${r.name} ${pct(r.rate)}`).join('，') || '—'}`);
 
     // States
     const openStates = ['received', 'registered', 'dispatched', 'handling', 'feedback', 'checked', 'parked'];
+    const openState = (state: string, from?: HTMLElement) => void figures.open({ figure: 'state', state, scopeName: scope.name, area: scope.id, ...period() }, from);
     const stateRows = openStates.map((s) => [stateName(s), states.filter((x) => x.state === s).reduce((n, x) => n + x.count, 0), states.filter((x) => x.state === s && x.overdue).reduce((n, x) => n + x.count, 0)]);
-    replace(stateTable, tableOf(L('在办案件状态', 'Open cases by state'), [L('状态', 'State'), L('案件数', 'Cases'), L('其中超期', 'Overdue')], stateRows));
+    const stateCells = stateRows.map((r, i) => [figureButton('state', String(r[0]), (btn) => openState(openStates[i], btn)), r[1], r[2]]);
+    replace(stateTable, tableOf(L('在办案件状态', 'Open cases by state'), [L('状态', 'State'), L('案件数', 'Cases'), L('其中超期', 'Overdue')], stateCells));
     stateEl.setAttribute('aria-label', `${L('在办案件状态：', 'Open cases by state: ')}${stateRows.map((r) => `${r[0]} ${r[1]}`).join('，')}`);
 
     const barRank = (rows: typeof deptRank) => ({
@@ -559,6 +555,34 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
         ],
       }),
     ]);
+    // Clicks on bars and days open their cases, like the figures.
+    deptChart.off('click');
+    deptChart.on('click', (p: { dataIndex?: number }) => {
+      const r = deptRank[p.dataIndex ?? -1];
+      if (r) openRank('dept', r);
+    });
+    streetChart.off('click');
+    streetChart.on('click', (p: { dataIndex?: number }) => {
+      const r = streetRank[p.dataIndex ?? -1];
+      if (r) openRank('area', r);
+    });
+    // Anywhere over a day of the trend (the lines are thin): that day's appeals.
+    const zr = trendChart.getZr();
+    zr.off('click');
+    zr.on('click', (e: { offsetX: number; offsetY: number }) => {
+      const at = [e.offsetX, e.offsetY];
+      if (!trendChart.containPixel({ gridIndex: 0 }, at)) return;
+      const x = trendChart.convertFromPixel({ gridIndex: 0 }, at) as number[] | undefined;
+      const day = x ? days[Math.round(x[0])] : undefined;
+      if (day) openDay(day);
+    });
+    // A state's bar: its open cases now, the overdue ones marked.
+    stateChart.off('click');
+    stateChart.on('click', (p: { dataIndex?: number }) => {
+      const state = openStates[p.dataIndex ?? -1];
+      if (state) openState(state);
+    });
+    for (const el of [mapEl, trendEl, deptEl, streetEl, stateEl, catEl]) el.dataset.font = String(fs());
     if (!quiet) mapTitle.focus();
   };
 
@@ -577,6 +601,7 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
     },
     { cancel: () => window.clearTimeout(refreshTimer) },
   );
+  const live = liveFeed(feed, ctx.signal);
   const sse = openSse(
     '/api/v1/events',
     (msg) => {
@@ -586,32 +611,13 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
         return;
       }
       if (msg.event !== 'case' && msg.event !== 'message') return;
-      let ev: { case_id: number; number: string; action: string; state: string; at: string };
+      let ev: CaseEvent;
       try {
         ev = JSON.parse(msg.data);
       } catch {
         return;
       }
-      const isNew = ev.action === 'receive';
-      const escalated = ev.action === 'escalate' || ev.action === 'supervise';
-      feed.querySelector('.placeholder')?.remove();
-      const time = new Date(ev.at || Date.now()).toLocaleTimeString(lang(), { hour12: false });
-      const item = h(
-        'li',
-        { class: isNew ? 'new' : escalated ? 'escalated' : undefined, 'data-number': ev.number },
-        h('span', { class: 'feed-time' }, time),
-        ' ',
-        h('span', { class: 'feed-tag' }, isNew ? L('新诉求', 'New') : escalated ? L('督办', 'Escalated') : actionName(ev.action)),
-        ' ',
-        h('span', { class: 'num' }, ev.number),
-        ' ',
-        stateName(ev.state),
-      );
-      feed.prepend(item);
-      // A new case says what it is about, not only its number.
-      if (isNew) void describeInFeed(item, ev.case_id, ctx.signal);
-      while (feed.children.length > 50) feed.lastElementChild?.remove();
-      if (isNew) {
+      if (live.add(ev)) {
         todayCount += 1;
         const v = kpiValues.get('today');
         if (v) (v.querySelector('a') ?? v).textContent = String(todayCount);
@@ -628,5 +634,5 @@ export async function dashboardPage(ctx: Ctx, prefetched?: Promise<DashboardData
     quietRefresh.cancel();
   });
   if (!feed.children.length) feed.append(h('li', { class: 'muted placeholder' }, L('等待新的案件动态…', 'Waiting for case events…')));
-  void prefillFeed(feed, ctx.signal).catch(() => undefined);
+  void live.prefill(null).catch(() => undefined);
 }

@@ -13,6 +13,7 @@ mod cohandling;
 mod config;
 mod consoles;
 mod crash;
+mod figures;
 mod geo;
 mod insight;
 mod intelligence;

@@ -25,6 +25,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(density))
         .routes(routes!(states))
         .routes(routes!(map))
+        .routes(routes!(figure_cases))
+        .routes(routes!(feed))
 }
 
 /// Which period and scope.
@@ -346,6 +348,192 @@ async fn map(
                 area_id,
                 open,
                 overdue,
+            })
+            .collect(),
+    ))
+}
+
+/// Which cases behind a figure of the dashboard.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FigureCasesQuery {
+    /// reported, registered, closure_rate, on_time_closure_rate, response_rate, resolution_rate
+    /// or satisfaction_rate.
+    pub figure: String,
+    /// First report day, YYYY-MM-DD (default: 30 days ago).
+    pub from: Option<String>,
+    /// Last report day, YYYY-MM-DD (default: today).
+    pub to: Option<String>,
+    pub area_id: Option<i64>,
+    /// Only cases led by this department (the department ranking).
+    pub dept_id: Option<i64>,
+    /// Only the cases that miss the figure.
+    pub missing: Option<bool>,
+    /// At most this many cases (1–500, default 100).
+    pub limit: Option<i64>,
+}
+
+/// One case behind a figure.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FigureCase {
+    pub id: i64,
+    pub number: String,
+    /// The title (or the text's start), personal data masked.
+    pub title: String,
+    pub state: String,
+    pub state_zh: String,
+    pub area_id: i64,
+    pub lead_dept_id: Option<i64>,
+    pub created_at: String,
+    pub closed_at: Option<String>,
+    /// normal (正常), overdue (超期) or forced.
+    pub closure_type: Option<String>,
+    pub satisfaction: Option<String>,
+    pub resolved: Option<bool>,
+    pub accepted_at: Option<String>,
+    pub response_due_at: Option<String>,
+    pub overdue: bool,
+    /// Whether the case counts in the figure's numerator (always true for a count).
+    pub meets: bool,
+}
+
+/// The cases behind a figure.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FigureCasesResponse {
+    pub figure: String,
+    /// Cases below the rate's line (all cases counted, for a count).
+    pub denominator: i64,
+    /// Of those, the ones that meet it.
+    pub meeting: i64,
+    /// Of those, the ones that miss it.
+    pub missing: i64,
+    /// Those that miss first, newest first within each.
+    pub cases: Vec<FigureCase>,
+}
+
+fn masked_title(title: &str, text: &str) -> String {
+    let shown = if title.trim().is_empty() {
+        text.chars().take(30).collect()
+    } else {
+        title.to_owned()
+    };
+    urbis_text::pii::mask(&shown)
+}
+
+/// Returns the cases behind a figure of the period: for a rate, the cases of its denominator,
+/// those that miss it first (e.g. the cases closed late behind 按期结案率).
+#[utoipa::path(get, path = "/api/v1/stats/figure-cases", tag = "stats", params(FigureCasesQuery),
+    responses((status = 200, body = FigureCasesResponse), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn figure_cases(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiQuery(query): ApiQuery<FigureCasesQuery>,
+) -> ApiResult<Json<FigureCasesResponse>> {
+    let period = period(
+        &state,
+        &StatsQuery {
+            from: query.from.clone(),
+            to: query.to.clone(),
+            area_id: None,
+            level: None,
+        },
+    )?;
+    let asked = urbis_service::figures::FigureQuery {
+        figure: query.figure.clone(),
+        area_id: query.area_id,
+        dept_id: query.dept_id,
+        missing_only: query.missing.unwrap_or(false),
+        limit: query.limit.unwrap_or(100),
+    };
+    let found = state.services.figure_cases(&actor, &asked, &period).await?;
+    let time = urbis_service::time::to_db;
+    Ok(Json(FigureCasesResponse {
+        figure: query.figure,
+        denominator: found.denominator,
+        meeting: found.meeting,
+        missing: found.denominator - found.meeting,
+        cases: found
+            .cases
+            .into_iter()
+            .map(|(c, meets)| FigureCase {
+                title: masked_title(&c.title, &c.text),
+                id: c.id,
+                number: c.number,
+                state: c.state.as_str().to_owned(),
+                state_zh: c.state.title_zh().to_owned(),
+                area_id: c.area_id,
+                lead_dept_id: c.lead_dept_id,
+                created_at: time(c.created_at),
+                closed_at: c.closed_at.map(time),
+                closure_type: c.closure_type,
+                satisfaction: c.satisfaction,
+                resolved: c.resolved,
+                accepted_at: c.accepted_at.map(time),
+                response_due_at: c.response_due_at.map(time),
+                overdue: c.overdue,
+                meets,
+            })
+            .collect(),
+    }))
+}
+
+/// Which lines of the live feed.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FeedQuery {
+    pub area_id: Option<i64>,
+    /// Only this case (the line of a live event).
+    pub case_id: Option<i64>,
+    /// At most this many lines (1–50, default 8).
+    pub limit: Option<i64>,
+}
+
+/// One line of the dashboard's live feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedLine {
+    pub case_id: i64,
+    pub number: String,
+    /// The title (or the text's start), personal data masked: a wall screen is seen by anyone.
+    pub title: String,
+    pub area_id: i64,
+    pub area_name: String,
+    pub state: String,
+    pub state_zh: String,
+    pub updated_at: String,
+}
+
+/// Returns the newest cases of the scope as feed lines (title masked, area named, state in words).
+#[utoipa::path(get, path = "/api/v1/stats/feed", tag = "stats", params(FeedQuery),
+    responses((status = 200, body = Vec<FeedLine>), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+async fn feed(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiQuery(query): ApiQuery<FeedQuery>,
+) -> ApiResult<Json<Vec<FeedLine>>> {
+    let lines = state
+        .services
+        .feed_lines(
+            &actor,
+            query.area_id,
+            query.case_id,
+            query.limit.unwrap_or(8),
+        )
+        .await?;
+    Ok(Json(
+        lines
+            .into_iter()
+            .map(|l| FeedLine {
+                state_zh: urbis_domain::workflow::CaseState::parse(&l.state)
+                    .map(|s| s.title_zh().to_owned())
+                    .unwrap_or_else(|| l.state.clone()),
+                case_id: l.case_id,
+                number: l.number,
+                title: l.title,
+                area_id: l.area_id,
+                area_name: l.area_name,
+                state: l.state,
+                updated_at: urbis_service::time::to_db(l.updated_at),
             })
             .collect(),
     ))
