@@ -203,7 +203,12 @@ fn match_groups(view: &Text<'_>, groups: &[Group], context: bool) -> Vec<PiiSpan
         match matched {
             Some((kind, last))
                 if kind == PiiKind::IdCard
-                    || !is_quantity(view, groups[k].start, groups[last].end) =>
+                    || !is_quantity(
+                        view,
+                        groups[k].start,
+                        groups[last].end,
+                        kind == PiiKind::Mobile,
+                    ) =>
             {
                 let mut start = groups[k].start;
                 // Include a leading + of +86, or the opening bracket of (0731) when the bracket closes after it.
@@ -226,13 +231,21 @@ fn match_groups(view: &Text<'_>, groups: &[Group], context: bool) -> Vec<PiiSpan
     spans
 }
 
+/// Units that, right after a mobile-shaped number, are more likely the next word ("13912345678楼道",
+/// "…号楼") than the number's unit.
+const PLACE_UNITS: &str = "楼层栋号座间所家套";
+
 /// Is the number at chars `start..end` a quantity: followed by a unit or preceded by a currency sign?
-fn is_quantity(view: &Text<'_>, start: usize, end: usize) -> bool {
+/// After a mobile-shaped number the unit must follow at once and not be a place unit: "请回电
+/// 13912345678 楼道堆物" is a phone number.
+fn is_quantity(view: &Text<'_>, start: usize, end: usize, mobile: bool) -> bool {
     let mut next = end;
-    while view.at(next).is_some_and(is_space) {
+    while !mobile && view.at(next).is_some_and(is_space) {
         next += 1;
     }
-    let unit = view.at(next).is_some_and(|c| UNITS.contains(c));
+    let unit = view
+        .at(next)
+        .is_some_and(|c| UNITS.contains(c) && !(mobile && PLACE_UNITS.contains(c)));
     let currency = start > 0 && matches!(view.at(start - 1), Some('¥' | '￥' | '$' | '＄'));
     unit || currency
 }

@@ -221,6 +221,19 @@ fn quantities_are_not_phones_or_accounts() {
     assert_eq!(found("15000000000"), []);
     assert_eq!(found("微信1500000元"), []);
     assert_eq!(found("微信1500000"), [(PiiKind::Wechat, "1500000")]);
+    // A word after a mobile number is not its unit.
+    assert_eq!(
+        found("请回电13912345678 楼道堆物"),
+        [(PiiKind::Mobile, "13912345678")]
+    );
+    assert_eq!(
+        found("电话13912345678楼下有人"),
+        [(PiiKind::Mobile, "13912345678")]
+    );
+    assert_eq!(
+        found("共13812345678 人"),
+        [(PiiKind::Mobile, "13812345678")]
+    );
 }
 
 #[test]
