@@ -5,7 +5,8 @@
 //! count grows and every appeal (with its reporter) is kept; nothing is merged across categories or
 //! beyond the community. The model's explanation goes into the `merge_repeat` audit record.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use urbis_text::repeat::{RepeatExplanation, RepeatIndex, RepeatModel, RepeatProfile};
 use urbis_text::segment::Segmenter;
@@ -73,11 +74,16 @@ impl RepeatLink {
     }
 }
 
-/// The in-memory index of recent open cases, loaded from the store on first use.
+/// The in-memory index of recent open cases, loaded from the store on first use, and the places
+/// each area's repeats are looked for at (dropped with the area locator when boundaries change).
 #[derive(Default)]
 pub(crate) struct DedupState {
     index: Mutex<Option<RepeatIndex<i64>>>,
+    nearby: Mutex<HashMap<i64, Arc<Vec<String>>>>,
 }
+
+/// Most areas whose nearby places are kept (a city has a few thousand unit grids).
+const NEARBY_CACHED_MAX: usize = 100_000;
 
 /// Returns the repeat profile of an appeal under `rule`. `reporter` is a stable identity (phone or account), if any.
 pub(crate) fn repeat_profile(
@@ -214,14 +220,36 @@ impl Services {
 
     /// Returns the places whose open cases an appeal in `area_id` may repeat: the area itself
     /// and, for a unit grid, the other grids of its community (a few hundred metres at most).
-    async fn nearby_places(&self, area_id: i64) -> Result<Vec<String>> {
+    /// Read once per area, then kept until boundaries change.
+    async fn nearby_places(&self, area_id: i64) -> Result<Arc<Vec<String>>> {
+        let cached = match self.inner.dedup.nearby.lock() {
+            Ok(map) => map.get(&area_id).cloned(),
+            Err(_) => None,
+        };
+        if let Some(places) = cached {
+            return Ok(places);
+        }
         let mut places = vec![area_id.to_string()];
         let siblings = {
             let mut conn = self.db().read().await?;
             urbis_storage::lookups::sibling_grids(&mut conn, area_id, NEIGHBOURS_MAX).await?
         };
         places.extend(siblings.into_iter().map(|id| id.to_string()));
+        let places = Arc::new(places);
+        if let Ok(mut map) = self.inner.dedup.nearby.lock() {
+            if map.len() >= NEARBY_CACHED_MAX {
+                map.clear();
+            }
+            map.insert(area_id, places.clone());
+        }
         Ok(places)
+    }
+
+    /// Forgets the places kept per area (boundaries or grids changed).
+    pub(crate) fn forget_nearby_places(&self) {
+        if let Ok(mut map) = self.inner.dedup.nearby.lock() {
+            map.clear();
+        }
     }
 
     /// Remembers a new case for later repeats (once: a case this node opened is also heard back

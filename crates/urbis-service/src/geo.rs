@@ -136,6 +136,7 @@ impl Services {
         if let Ok(mut guard) = self.inner.locator.write() {
             *guard = None;
         }
+        self.forget_nearby_places();
     }
 
     pub(crate) async fn area_locator(&self) -> Result<Arc<AreaLocator>> {
