@@ -20,6 +20,7 @@ pub mod db;
 pub mod deliberation;
 pub mod density;
 pub mod error;
+pub mod followups;
 pub mod geo;
 pub mod insight;
 pub mod intake;

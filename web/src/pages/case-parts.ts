@@ -4,7 +4,7 @@
 
 import type { AuditEntry, Case } from '../api';
 import { fmtTime, h } from '../dom';
-import { L, actionName, clockName, lang, roleName } from '../i18n';
+import { L, actionName, appealTypeName, clockName, lang, roleName } from '../i18n';
 
 /** What a step says in words: its note or reason, and an extension's amount. */
 export function stepNote(t: AuditEntry): string {
@@ -21,13 +21,15 @@ export function trailList(trail: AuditEntry[]): HTMLElement {
     trail.map((t) => {
       const note = stepNote(t);
       const amount = t.action === 'request_extension' && typeof t.detail?.amount === 'number' ? L(`（申请延长 ${t.detail.amount}）`, ` (asks for ${t.detail.amount} more)`) : '';
+      // The appeal type (投诉/求助/…) the hotline or the portal filed the case as.
+      const kind = t.action === 'receive' && typeof t.detail?.appeal_type === 'string' ? `（${appealTypeName(t.detail.appeal_type)}）` : '';
       const decided = t.action === 'decide' && typeof t.detail?.approve === 'boolean' ? (t.detail.approve ? L('：批准', ': approved') : L('：驳回', ': rejected')) : '';
       return h(
         'li',
         { 'data-action': t.action },
         `${fmtTime(t.at, lang())} · `,
         h('span', { class: 'who' }, t.actor_name ? `${t.actor_name}（${roleName(t.actor_role)}）` : roleName(t.actor_role)),
-        ` · ${actionName(t.action)}${decided}${amount}`,
+        ` · ${actionName(t.action)}${kind}${decided}${amount}`,
         note ? h('span', { class: 'note' }, note) : null,
       );
     }),
