@@ -35,9 +35,8 @@ export async function residentsChecks(t) {
   };
 
   const ctx = await browser.newContext({ viewport: PHONE_VIEWPORT, isMobile: true, hasTouch: true, locale: 'zh-CN' });
-  // The resident stands in 阳光社区: the browser may read their position.
+  // The browser may read the resident's position (set where they stand, in 阳光社区, below).
   await ctx.grantPermissions(['geolocation'], { origin: BASE });
-  await ctx.setGeolocation({ latitude: community.center_lat, longitude: community.center_lon, accuracy: 20 });
   const page = await ctx.newPage();
   page.setDefaultTimeout(TIMEOUT);
   page.on('pageerror', (err) => console.log(`  [new resident] page error: ${(err.stack || err.message).split('\n')[0]}`));
@@ -89,14 +88,26 @@ export async function residentsChecks(t) {
   });
 
   await step('resident-sees-the-map-and-uses-their-location', page, async () => {
+    // The resident stands at a named place of the gazetteer inside 阳光社区.
+    const base = await api('GET', '/api/v1/public/basemap');
+    need(base.roads.length > 0 && base.places.length > 0, `base layer: ${base.roads.length} roads, ${base.places.length} places`);
+    const d2 = (p) => (p.lat - community.center_lat) ** 2 + (p.lon - community.center_lon) ** 2;
+    let spot = null;
+    for (const p of [...base.places, ...base.roads].sort((a, b) => d2(a) - d2(b)).slice(0, 12)) {
+      const loc = await api('GET', `/api/v1/locate?lat=${p.lat}&lon=${p.lon}`);
+      if (loc.areas.some((a) => a.id === community.id)) {
+        spot = p;
+        break;
+      }
+    }
+    need(spot, 'no gazetteer place inside 阳光社区');
+    await ctx.setGeolocation({ latitude: spot.lat, longitude: spot.lon, accuracy: 10 });
     await goto(page, 'map');
     // The map is drawn (a canvas with the city's boundaries, roads, places and the reports on it)
     // and the list beside it, its text alternative, holds the same reports.
     await page.locator('#public-map canvas').first().waitFor();
     const onMap = Number(await page.getAttribute('#public-map', 'data-reports'));
     need(onMap > 0, `no report on the map (${onMap})`);
-    const base = await api('GET', '/api/v1/public/basemap');
-    need(base.roads.length > 0 && base.places.length > 0, `base layer: ${base.roads.length} roads, ${base.places.length} places`);
     need(await page.locator(`#map-list [data-number="${other.number}"]`).count() === 1, `${other.number} is not in the list beside the map`);
     const painted = await page.evaluate(() => {
       const c = document.querySelector('#public-map canvas');
@@ -112,7 +123,7 @@ export async function residentsChecks(t) {
     await page.click('[data-testid=use-location]');
     await page.waitForFunction(() => (document.getElementById('map-where')?.textContent ?? '').includes('阳光社区'));
     const where = await page.textContent('#map-where');
-    need(/附近（约 \d+ 米）/.test(where), `no nearest address in "${where}"`);
+    need(/附近（约 [01] 米）/.test(where), `the nearest place to ${spot.name} is not named: "${where}"`);
     await page.locator(`#near-list [data-join="${other.number}"]`).waitFor();
     // The report's public page opens from the map's list.
     await page.evaluate(() => (document.documentElement.dataset.ready = '0'));

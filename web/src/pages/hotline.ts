@@ -5,6 +5,7 @@ import { errorText } from '../errors';
 import { LIMITS, me, post, type Area } from '../api';
 import { field, h, replace, showError, showOk, statusBox } from '../dom';
 import { callbackList } from './callbacks';
+import { flaggedList } from './flagged';
 import { APPEAL_TYPE_CODES, L, appealTypeName, lang } from '../i18n';
 import type { Ctx } from '../page';
 import { byId, loadAreas, loadCategories } from '../ref';
@@ -255,6 +256,8 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
 
   // Call-backs (回访): closed cases waiting for the resident's verdict, recorded by the operator.
   const callbacks = callbackList(catMap, areaMap, ctx.signal);
+  // Closed cases the reporter says are not fixed (the follow-up), for the shift lead.
+  const flagged = flaggedList(ctx.signal);
 
   ctx.main.append(
     h('h1', null, L('12345 热线受理台', '12345 hotline console')),
@@ -271,7 +274,9 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
       ),
     ),
     h('section', { class: 'card', 'aria-labelledby': 'cb-h' }, h('h2', { id: 'cb-h' }, L('待回访', 'Call-backs due')), callbacks.el),
+    flagged.el,
   );
+  await flagged.load().catch((e) => replace(flagged.el, h('p', { class: 'status error', role: 'alert' }, errorText(e))));
   await callbacks.load().catch((e) => replace(callbacks.el, h('p', { class: 'status error', role: 'alert' }, errorText(e))));
   phone.focus();
 }
