@@ -173,7 +173,7 @@ impl Staging<'_> {
             })
             .collect();
         urbis_storage::residents::set_appeal_types(conn, &types).await?;
-        let received: Vec<(i64, i64, String, String, DateTime<Utc>)> = self
+        let receipts: Vec<(i64, i64, String, String, DateTime<Utc>)> = self
             .entries
             .iter()
             .filter_map(|entry| match entry {
@@ -188,7 +188,7 @@ impl Staging<'_> {
                 Entry::Repeat(_) => None,
             })
             .collect();
-        let messages: Vec<urbis_storage::outbox::UserMessage<'_>> = received
+        let messages: Vec<urbis_storage::outbox::UserMessage<'_>> = receipts
             .iter()
             .map(|(user_id, case_id, body, key, at)| urbis_storage::outbox::UserMessage {
                 user_id: *user_id,
