@@ -88,20 +88,12 @@ export async function residentsChecks(t) {
   });
 
   await step('resident-sees-the-map-and-uses-their-location', page, async () => {
-    // The resident stands at a named place of the gazetteer inside 阳光社区.
+    // The resident stands at the centre of 阳光社区; the server names the nearest gazetteer entry.
     const base = await api('GET', '/api/v1/public/basemap');
     need(base.roads.length > 0 && base.places.length > 0, `base layer: ${base.roads.length} roads, ${base.places.length} places`);
-    const d2 = (p) => (p.lat - community.center_lat) ** 2 + (p.lon - community.center_lon) ** 2;
-    let spot = null;
-    for (const p of [...base.places, ...base.roads].sort((a, b) => d2(a) - d2(b)).slice(0, 12)) {
-      const loc = await api('GET', `/api/v1/locate?lat=${p.lat}&lon=${p.lon}`);
-      if (loc.areas.some((a) => a.id === community.id)) {
-        spot = p;
-        break;
-      }
-    }
-    need(spot, 'no gazetteer place inside 阳光社区');
-    await ctx.setGeolocation({ latitude: spot.lat, longitude: spot.lon, accuracy: 10 });
+    const expected = await api('GET', `/api/v1/public/nearest?lat=${community.center_lat}&lon=${community.center_lon}`);
+    need(expected.nearest, 'no gazetteer entry within 500 m of 阳光社区');
+    await ctx.setGeolocation({ latitude: community.center_lat, longitude: community.center_lon, accuracy: 10 });
     await goto(page, 'map');
     // The map is drawn (a canvas with the city's boundaries, roads, places and the reports on it)
     // and the list beside it, its text alternative, holds the same reports.
@@ -123,7 +115,7 @@ export async function residentsChecks(t) {
     await page.click('[data-testid=use-location]');
     await page.waitForFunction(() => (document.getElementById('map-where')?.textContent ?? '').includes('阳光社区'));
     const where = await page.textContent('#map-where');
-    need(/附近（约 [01] 米）/.test(where), `the nearest place to ${spot.name} is not named: "${where}"`);
+    need(where.includes(`${expected.nearest.name}附近（约 `), `the nearest address ${expected.nearest.name} is not named: "${where}"`);
     await page.locator(`#near-list [data-join="${other.number}"]`).waitFor();
     // The report's public page opens from the map's list.
     await page.evaluate(() => (document.documentElement.dataset.ready = '0'));

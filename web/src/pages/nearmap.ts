@@ -75,6 +75,12 @@ function mapOption(base: BaseMap, reports: Report[], me: MyPlace | null): EChart
     geo: {
       map: MAP_NAME,
       roam: true,
+      top: 8,
+      bottom: 8,
+      left: 8,
+      right: 8,
+      // Located: the map centres on the resident, closer in.
+      ...(me ? { center: [me.lon, me.lat], zoom: 2 } : {}),
       selectedMode: false,
       label: { show: true, fontSize: fs + 1, color: '#1d3557', fontWeight: 'bold' },
       itemStyle: { areaColor: '#eef3f8', borderColor: '#5a7fa6' },
@@ -108,7 +114,7 @@ function mapOption(base: BaseMap, reports: Report[], me: MyPlace | null): EChart
         name: 'reports',
         type: 'scatter',
         coordinateSystem: 'geo',
-        symbolSize: 16,
+        symbolSize: 13,
         cursor: 'pointer',
         z: 5,
         label: { show: false },

@@ -499,7 +499,11 @@ async fn public_timeline(
         })
         .collect();
     for answer in &answers {
-        let who = if answer.reporter { "反映人" } else { "关注的居民" };
+        let who = if answer.reporter {
+            "反映人"
+        } else {
+            "关注的居民"
+        };
         let (verdict, verdict_en) = if answer.fixed {
             ("已解决", "fixed")
         } else {
@@ -510,7 +514,9 @@ async fn public_timeline(
             TimelineStep {
                 at: urbis_service::time::to_db(answer.answered_at),
                 status: "followup".to_owned(),
-                summary: format!("回访：{who}表示问题{verdict} Follow-up: a resident says {verdict_en}"),
+                summary: format!(
+                    "回访：{who}表示问题{verdict} Follow-up: a resident says {verdict_en}"
+                ),
             },
         ));
     }

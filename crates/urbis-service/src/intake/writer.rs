@@ -182,7 +182,8 @@ impl Staging<'_> {
                         "您反映的问题已受理，案件编号 {}，可凭编号查询进度",
                         s.number
                     );
-                    let key = crate::residents::message_key(s.id, "received", user, s.job.received_at);
+                    let key =
+                        crate::residents::message_key(s.id, "received", user, s.job.received_at);
                     (user, s.id, body, key, s.job.received_at)
                 }),
                 Entry::Repeat(_) => None,
@@ -190,13 +191,15 @@ impl Staging<'_> {
             .collect();
         let messages: Vec<urbis_storage::outbox::UserMessage<'_>> = receipts
             .iter()
-            .map(|(user_id, case_id, body, key, at)| urbis_storage::outbox::UserMessage {
-                user_id: *user_id,
-                case_id: *case_id,
-                body,
-                key,
-                at: *at,
-            })
+            .map(
+                |(user_id, case_id, body, key, at)| urbis_storage::outbox::UserMessage {
+                    user_id: *user_id,
+                    case_id: *case_id,
+                    body,
+                    key,
+                    at: *at,
+                },
+            )
             .collect();
         urbis_storage::outbox::enqueue_many_for_users(conn, "received", &messages).await?;
         // A repeat's detail names its appeal; a new case's detail was written when it was staged.

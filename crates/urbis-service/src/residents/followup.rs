@@ -135,7 +135,10 @@ impl Services {
 
 /// Returns the residents who already answered about a case (a case closed again after a reopening
 /// asks only the others).
-pub(crate) async fn answered_users(conn: &mut urbis_storage::Conn, case_id: i64) -> Result<Vec<i64>> {
+pub(crate) async fn answered_users(
+    conn: &mut urbis_storage::Conn,
+    case_id: i64,
+) -> Result<Vec<i64>> {
     Ok(followups::for_case(conn, case_id)
         .await?
         .into_iter()

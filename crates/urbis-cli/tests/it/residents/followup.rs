@@ -21,7 +21,10 @@ async fn close(app: &TestApp, case_id: i64) {
         ),
         ("handler_a", json!({"action": "accept"})),
         ("handler_a", json!({"action": "feedback", "note": "已修复"})),
-        ("supervisor_a", json!({"action": "check_pass", "note": "现场已修好"})),
+        (
+            "supervisor_a",
+            json!({"action": "check_pass", "note": "现场已修好"}),
+        ),
         ("shiftlead", json!({"action": "close"})),
     ] {
         let (status, body) = app.act(user, case_id, action.clone()).await;
@@ -125,7 +128,12 @@ async fn was_it_fixed_takes_one_answer_per_resident_and_a_reporters_no_goes_to_t
     assert_eq!(flagged.as_array().expect("list").len(), 1, "{flagged}");
     assert_eq!(flagged[0]["number"], number.as_str());
     let (status, _) = app
-        .send(Some(&reporter), Method::GET, "/api/v1/followups/flagged", None)
+        .send(
+            Some(&reporter),
+            Method::GET,
+            "/api/v1/followups/flagged",
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, mine) = app
@@ -205,8 +213,14 @@ async fn was_it_fixed_takes_one_answer_per_resident_and_a_reporters_no_goes_to_t
     assert_eq!(status, StatusCode::OK, "{body}");
     for (user, action) in [
         ("handler_a", json!({"action": "accept"})),
-        ("handler_a", json!({"action": "feedback", "note": "更换灯具"})),
-        ("supervisor_a", json!({"action": "check_pass", "note": "已亮"})),
+        (
+            "handler_a",
+            json!({"action": "feedback", "note": "更换灯具"}),
+        ),
+        (
+            "supervisor_a",
+            json!({"action": "check_pass", "note": "已亮"}),
+        ),
         ("shiftlead", json!({"action": "close"})),
     ] {
         let (status, body) = app.act(user, case_id, action.clone()).await;
@@ -319,15 +333,28 @@ async fn the_public_base_map_is_bounded_names_roads_and_places_only_and_finds_th
         .await;
     assert_eq!(status, StatusCode::OK, "{near}");
     assert_eq!(near["nearest"]["name"], "幸福路8号");
-    assert!(near["nearest"]["distance_m"].as_f64().expect("m") < 10.0, "{near}");
+    assert!(
+        near["nearest"]["distance_m"].as_f64().expect("m") < 10.0,
+        "{near}"
+    );
     assert!(near["areas"].is_array());
     let (status, far) = app
-        .send(None, Method::GET, "/api/v1/public/nearest?lat=30.0&lon=120.0", None)
+        .send(
+            None,
+            Method::GET,
+            "/api/v1/public/nearest?lat=30.0&lon=120.0",
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{far}");
     assert_eq!(far["nearest"], Value::Null);
     let (status, bad) = app
-        .send(None, Method::GET, "/api/v1/public/nearest?lat=95&lon=116.3", None)
+        .send(
+            None,
+            Method::GET,
+            "/api/v1/public/nearest?lat=95&lon=116.3",
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     assert_eq!(bad["code"], "invalid_location");
