@@ -4,7 +4,8 @@
 // one tap; on the public map (#/map) they see the reports of their city on its own streets, roads
 // and places, use their location (granted to the browser) to find the nearest address and the open
 // report beside them, and do the same on the report form; after their case closes they answer
-// "was it fixed?". An operator answers a 咨询 from the knowledge base with two keystrokes after the
+// "was it fixed?"; a second case they say is not fixed shows on the shift lead's hotline console,
+// who reopens it. An operator answers a 咨询 from the knowledge base with two keystrokes after the
 // search (Tab, Enter) and files a call as 投诉 with the keyboard. Then axe-core on the new pages:
 // no violations of any impact.
 //
@@ -233,6 +234,35 @@ export async function residentsChecks(t) {
     return `${number} filed as 投诉 with Alt+T, ←, Ctrl+Enter`;
   });
 
+  const lead = await actor(browser, 'shiftlead', 'hotline');
+  await step('shift-lead-sees-a-not-fixed-answer-and-reopens', lead.page, async () => {
+    // A second report of the resident, closed, which they say is not fixed (through the API: the
+    // buttons were exercised above); the shift lead finds it on the hotline console and reopens it.
+    const again = await api('POST', '/api/v1/appeals', {
+      token: residentToken,
+      body: { text: `阳光社区南门外公交站台的顶棚玻璃碎裂，碎片掉在候车区（${stamp}）`, category_id: category.id, area_id: community.id },
+    });
+    need(!again.merged, `the second report was merged into ${again.number}`);
+    await act('shiftlead', again.case_id, { action: 'register' });
+    await act('dispatcher', again.case_id, { action: 'dispatch', lead_dept_id: handlerUser.dept_id });
+    await act('handler', again.case_id, { action: 'accept' });
+    await act('handler', again.case_id, { action: 'feedback', note: '已更换灯泡。' });
+    await act('supervisor', again.case_id, { action: 'check_pass', note: '已亮' });
+    await act('shiftlead', again.case_id, { action: 'close' });
+    const answer = await api('POST', `/api/v1/cases/${again.case_id}/followup`, { token: residentToken, body: { fixed: false } });
+    need(answer.flagged === true, `answer ${JSON.stringify(answer)}`);
+    await goto(lead.page, 'hotline');
+    const item = lead.page.locator(`[data-flagged="${again.number}"]`);
+    await item.waitFor();
+    await item.locator('button').click();
+    await item.locator('.status.ok').waitFor();
+    const c = await api('GET', `/api/v1/cases/${again.case_id}`, { token: tok.admin });
+    need(c.state === 'registered', `state ${c.state} after reopening`);
+    const flagged = await api('GET', '/api/v1/followups/flagged', { token: tok.shiftlead });
+    need(!flagged.some((f) => f.number === again.number), 'still flagged after reopening');
+    return `${again.number}: not fixed → flagged → reopened by the shift lead`;
+  });
+
   const audits = [
     ['map', page, 'map'],
     ['map-anonymous', null, 'map'],
@@ -274,5 +304,6 @@ export async function residentsChecks(t) {
     if (tmp) await tmp.close();
   }
   await operator.context.close();
+  await lead.context.close();
   await ctx.close();
 }
