@@ -1,8 +1,13 @@
 // Residents in the loop (issue 21), after the closed-loop story of run.mjs: a new resident signs
 // up on a phone-sized screen with the code the local sink received, sees an open report near
 // them and joins it, receives the progress messages in the sink, and rates their own case in
-// one tap; an operator answers a 咨询 from the knowledge base with two keystrokes after the
-// search (Tab, Enter). Then axe-core on the new pages: no violations of any impact.
+// one tap; on the public map (#/map) they see the reports of their city on its own streets, roads
+// and places, use their location (granted to the browser) to find the nearest address and the open
+// report beside them, and do the same on the report form; after their case closes they answer
+// "was it fixed?"; a second case they say is not fixed shows on the shift lead's hotline console,
+// who reopens it. An operator answers a 咨询 from the knowledge base with two keystrokes after the
+// search (Tab, Enter) and files a call as 投诉 with the keyboard. Then axe-core on the new pages:
+// no violations of any impact.
 //
 // Called by run.mjs with its helpers; each check is one step with one line of output.
 
@@ -31,6 +36,8 @@ export async function residentsChecks(t) {
   };
 
   const ctx = await browser.newContext({ viewport: PHONE_VIEWPORT, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+  // The browser may read the resident's position (set where they stand, in 阳光社区, below).
+  await ctx.grantPermissions(['geolocation'], { origin: BASE });
   const page = await ctx.newPage();
   page.setDefaultTimeout(TIMEOUT);
   page.on('pageerror', (err) => console.log(`  [new resident] page error: ${(err.stack || err.message).split('\n')[0]}`));
@@ -81,6 +88,50 @@ export async function residentsChecks(t) {
     return `joined ${other.number} from the portal's report form`;
   });
 
+  await step('resident-sees-the-map-and-uses-their-location', page, async () => {
+    // The resident stands at the centre of 阳光社区; the server names the nearest gazetteer entry.
+    const base = await api('GET', '/api/v1/public/basemap');
+    need(base.roads.length > 0 && base.places.length > 0, `base layer: ${base.roads.length} roads, ${base.places.length} places`);
+    const expected = await api('GET', `/api/v1/public/nearest?lat=${community.center_lat}&lon=${community.center_lon}`);
+    need(expected.nearest, 'no gazetteer entry within 500 m of 阳光社区');
+    await ctx.setGeolocation({ latitude: community.center_lat, longitude: community.center_lon, accuracy: 10 });
+    await goto(page, 'map');
+    // The map is drawn (a canvas with the city's boundaries, roads, places and the reports on it)
+    // and the list beside it, its text alternative, holds the same reports.
+    await page.locator('#public-map canvas').first().waitFor();
+    const onMap = Number(await page.getAttribute('#public-map', 'data-reports'));
+    need(onMap > 0, `no report on the map (${onMap})`);
+    need(await page.locator(`#map-list [data-number="${other.number}"]`).count() === 1, `${other.number} is not in the list beside the map`);
+    const painted = await page.evaluate(() => {
+      const c = document.querySelector('#public-map canvas');
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let ink = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && (d[i] < 200 || d[i + 1] < 200)) ink += 1;
+      return ink;
+    });
+    need(painted > 1000, `the map canvas is nearly blank (${painted} px)`);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    need(width <= PHONE_VIEWPORT.width + 1, `the map page scrolls sideways on a phone (${width} px)`);
+    // Use my location: the nearest address, the area, and the open report nearby to join.
+    await page.click('[data-testid=use-location]');
+    await page.waitForFunction(() => (document.getElementById('map-where')?.textContent ?? '').includes('阳光社区'));
+    const where = await page.textContent('#map-where');
+    need(where.includes(`${expected.nearest.name}附近（约 `), `the nearest address ${expected.nearest.name} is not named: "${where}"`);
+    await page.locator(`#near-list [data-join="${other.number}"]`).waitFor();
+    // The report's public page opens from the map's list.
+    await page.evaluate(() => (document.documentElement.dataset.ready = '0'));
+    await page.click(`#map-list [data-number="${other.number}"] h3 a`);
+    await waitReady(page);
+    need((await page.textContent('h1')).includes(other.number), 'the case page did not open');
+    need(await page.locator('#case-timeline li').count() >= 1, 'no steps on the case page');
+    // The same on the report form: the point, the nearest address, and the reports there.
+    await goto(page, 'portal');
+    await page.click('[data-testid=use-location]');
+    await page.waitForFunction(() => (document.querySelector('.report .located')?.textContent ?? '').includes('阳光社区'));
+    await page.locator(`#near-list [data-join="${other.number}"]`).waitFor();
+    return `${onMap} reports on the map; located: ${where.trim()}`;
+  });
+
   await step('resident-receives-progress-in-the-sink', null, async () => {
     for (const c of [other, own]) {
       await act('shiftlead', c.case_id, { action: 'register' });
@@ -91,7 +142,7 @@ export async function residentsChecks(t) {
     await act('supervisor', own.case_id, { action: 'check_pass', note: '现场已恢复通行' });
     await act('shiftlead', own.case_id, { action: 'close' });
     const kinds = (await sinkKinds()).map((r) => r.kind);
-    for (const k of ['otp', 'merged', 'received', 'progress', 'closed', 'rate']) need(kinds.includes(k), `no ${k} message in the sink: ${kinds.join(',')}`);
+    for (const k of ['otp', 'merged', 'received', 'progress', 'closed', 'rate', 'followup']) need(kinds.includes(k), `no ${k} message in the sink: ${kinds.join(',')}`);
     need(kinds.filter((k) => k === 'progress').length === 2, `progress messages: ${kinds.join(',')}`);
     return kinds.join(' → ');
   });
@@ -106,6 +157,22 @@ export async function residentsChecks(t) {
     const messages = await page.locator('#msg-list li').count();
     need(messages > 0, 'no messages on the page');
     return `${own.number} rated; ${messages} messages listed`;
+  });
+
+  await step('resident-answers-was-it-fixed', page, async () => {
+    await goto(page, 'me');
+    const item = page.locator(`[data-case="${own.number}"]`);
+    await item.locator('[data-followup=fixed]').click();
+    await item.locator('.followup .status.ok').waitFor();
+    const t = await api('GET', `/api/v1/public/cases/${own.number}/timeline`);
+    need(t.followup.fixed === 1 && t.followup.not_fixed === 0, `follow-up ${JSON.stringify(t.followup)}`);
+    need(t.steps.some((s) => s.status === 'followup'), 'the answer is not on the public timeline');
+    // Once only: the page no longer asks.
+    await goto(page, 'me');
+    need(await page.locator(`[data-case="${own.number}"] [data-followup]`).count() === 0, 'asked again after answering');
+    await goto(page, `case?n=${own.number}`);
+    need((await page.textContent('#case-followup')).includes('1 人表示已解决'), 'the case page does not count the answer');
+    return `${own.number}: fixed, shown on its public page`;
   });
 
   await step('resident-answers-a-poll', page, async () => {
@@ -148,7 +215,60 @@ export async function residentsChecks(t) {
     return `answered and closed with ${keys} keystrokes after the search`;
   });
 
+  await step('operator-files-a-call-as-a-complaint-by-keyboard', operator.page, async () => {
+    const p = operator.page;
+    await goto(p, 'hotline');
+    need(await p.isChecked('#hl-type-help'), 'the default appeal type is not 求助');
+    await p.fill('textarea[name=text]', `来电投诉：阳光社区南门商户夜间占道烧烤，油烟扰民（${stamp}）`);
+    await p.keyboard.press('Alt+T');
+    need(await p.evaluate(() => document.activeElement?.id === 'hl-type-help'), 'Alt+T did not reach the appeal type');
+    await p.keyboard.press('ArrowLeft');
+    need(await p.isChecked('#hl-type-complaint'), 'the arrow key did not choose 投诉');
+    await p.selectOption('select[name=area]', String(community.id));
+    await p.keyboard.press('Control+Enter');
+    const number = (await p.locator('[data-testid=case-number]').textContent()).trim();
+    const filed = await api('GET', `/api/v1/public/cases/${encodeURIComponent(number)}/timeline`);
+    const trail = await api('GET', `/api/v1/cases/${filed.id}/trail`, { token: tok.admin });
+    need(trail[0].detail.appeal_type === 'complaint', `receive detail ${JSON.stringify(trail[0].detail)}`);
+    need(await p.isChecked('#hl-type-help'), 'the next call does not start at 求助');
+    return `${number} filed as 投诉 with Alt+T, ←, Ctrl+Enter`;
+  });
+
+  const lead = await actor(browser, 'shiftlead', 'hotline');
+  await step('shift-lead-sees-a-not-fixed-answer-and-reopens', lead.page, async () => {
+    // A second report of the resident, closed, which they say is not fixed (through the API: the
+    // buttons were exercised above); the shift lead finds it on the hotline console and reopens it.
+    const again = await api('POST', '/api/v1/appeals', {
+      token: residentToken,
+      body: { text: `阳光社区南门外公交站台的顶棚玻璃碎裂，碎片掉在候车区（${stamp}）`, category_id: category.id, area_id: community.id },
+    });
+    need(!again.merged, `the second report was merged into ${again.number}`);
+    await act('shiftlead', again.case_id, { action: 'register' });
+    await act('dispatcher', again.case_id, { action: 'dispatch', lead_dept_id: handlerUser.dept_id });
+    await act('handler', again.case_id, { action: 'accept' });
+    await act('handler', again.case_id, { action: 'feedback', note: '已更换灯泡。' });
+    await act('supervisor', again.case_id, { action: 'check_pass', note: '已亮' });
+    await act('shiftlead', again.case_id, { action: 'close' });
+    const answer = await api('POST', `/api/v1/cases/${again.case_id}/followup`, { token: residentToken, body: { fixed: false } });
+    need(answer.flagged === true, `answer ${JSON.stringify(answer)}`);
+    await goto(lead.page, 'hotline');
+    const item = lead.page.locator(`[data-flagged="${again.number}"]`);
+    await item.waitFor();
+    await item.locator('button').click();
+    await item.locator('.status.ok').waitFor();
+    const c = await api('GET', `/api/v1/cases/${again.case_id}`, { token: tok.admin });
+    need(c.state === 'registered', `state ${c.state} after reopening`);
+    const flagged = await api('GET', '/api/v1/followups/flagged', { token: tok.shiftlead });
+    need(!flagged.some((f) => f.number === again.number), 'still flagged after reopening');
+    return `${again.number}: not fixed → flagged → reopened by the shift lead`;
+  });
+
   const audits = [
+    ['map', page, 'map'],
+    ['map-anonymous', null, 'map'],
+    ['map-large-text', page, 'map', null, true],
+    ['case-page', page, `case?n=${own?.number ?? ''}`],
+    ['hotline-types', operator.page, 'hotline'],
     ['join', null, 'join'],
     ['me', page, 'me'],
     ['community', page, 'community'],
@@ -156,7 +276,7 @@ export async function residentsChecks(t) {
     ['answers', operator.page, 'answers'],
     ['me-english', page, 'me', 'en'],
   ];
-  for (const [name, who, route, lang] of audits) {
+  for (const [name, who, route, lang, large] of audits) {
     let p = who;
     let tmp = null;
     if (!p) {
@@ -165,6 +285,7 @@ export async function residentsChecks(t) {
     }
     await step(`axe-${name}`, p, async () => {
       if (lang) await p.evaluate((l) => localStorage.setItem('urbis.lang', l), lang).catch(() => undefined);
+      await p.evaluate((on) => localStorage.setItem('urbis.large', on ? '1' : '0'), Boolean(large)).catch(() => undefined);
       await p.goto(`${BASE}/#/${route}`);
       await p.evaluate(() => (document.documentElement.dataset.ready = '0'));
       await p.reload();
@@ -175,6 +296,7 @@ export async function residentsChecks(t) {
         return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((x) => x.target.join(' ')) }));
       });
       if (lang) await p.evaluate(() => localStorage.setItem('urbis.lang', 'zh-CN'));
+      if (large) await p.evaluate(() => localStorage.setItem('urbis.large', '0'));
       for (const v of res) console.log(`  axe ${name}: ${v.impact} ${v.id} — ${v.nodes.join(', ')}`);
       need(res.length === 0, `${res.length} violation(s): ${res.map((v) => v.id).join(', ')}`);
       return '0 violations';
@@ -182,5 +304,6 @@ export async function residentsChecks(t) {
     if (tmp) await tmp.close();
   }
   await operator.context.close();
+  await lead.context.close();
   await ctx.close();
 }

@@ -9,6 +9,7 @@ import {
   TooltipComponent,
   VisualMapComponent,
 } from 'echarts/components';
+import { LabelLayout } from 'echarts/features';
 import { CanvasRenderer } from 'echarts/renderers';
 import type { ECharts, EChartsCoreOption } from 'echarts/core';
 
@@ -23,6 +24,8 @@ echarts.use([
   LegendComponent,
   TooltipComponent,
   VisualMapComponent,
+  // Labels that would overlap are hidden (the public map's roads and places).
+  LabelLayout,
   CanvasRenderer,
 ]);
 

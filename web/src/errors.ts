@@ -38,6 +38,8 @@ const CODES: Record<string, [string, string]> = {
   invalid_satisfaction: ['评价选项无效。', 'Unknown rating.'],
   case_moved: ['案件已被合并或移动，请刷新。', 'The case was merged or moved; refresh.'],
   case_not_found: ['未找到该案件。', 'No such case.'],
+  case_not_closed: ['案件尚未办结，办结后才能回访。', 'The case is not closed yet; answer once it is.'],
+  followup_answered: ['您已回答过这个案件是否解决。', 'You already answered whether this case was fixed.'],
   not_found: ['未找到要操作的对象（可能已被删除）。', 'Not found (it may have been removed).'],
   conflict: ['数据已被他人修改，请刷新后重试。', 'Someone else changed this; refresh and try again.'],
   // Intake

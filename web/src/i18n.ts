@@ -101,7 +101,25 @@ const ACTIONS: Record<string, [string, string]> = {
   overdue: ['超期', 'Overdue'],
   remind: ['到期提醒', 'Due soon'],
   reclassify: ['改类', 'Reclassified'],
+  followup: ['居民回访', 'Resident follow-up'],
+  join_case: ['居民加入关注', 'A resident joined'],
 };
+
+const APPEAL_TYPES: Record<string, [string, string]> = {
+  complaint: ['投诉', 'Complaint'],
+  help: ['求助', 'Request for help'],
+  enquiry: ['咨询', 'Enquiry'],
+  suggestion: ['建议', 'Suggestion'],
+  report: ['举报', 'Report of wrongdoing'],
+};
+
+/** The appeal types in the order the hotline offers them, and their names. */
+export const APPEAL_TYPE_CODES = Object.keys(APPEAL_TYPES);
+
+export function appealTypeName(kind: string): string {
+  const a = APPEAL_TYPES[kind];
+  return a ? L(a[0], a[1]) : kind;
+}
 
 export function actionName(action: string): string {
   const a = ACTIONS[action];

@@ -35,6 +35,8 @@ const insightPage = lazy(() => import('./pages/insight').then((m) => m.insightPa
 const sandboxPage = lazy(() => import('./pages/sandbox').then((m) => m.sandboxPage));
 const sensorsPage = lazy(() => import('./pages/sensors').then((m) => m.sensorsPage));
 const joinPage = lazy(() => import('./pages/join').then((m) => m.joinPage));
+const nearMapPage = lazy(() => import('./pages/nearmap').then((m) => m.nearMapPage));
+const casePage = lazy(() => import('./pages/casepage').then((m) => m.casePage));
 const mePage = lazy(() => import('./pages/me').then((m) => m.mePage));
 const communityPage = lazy(() => import('./pages/community').then((m) => m.communityPage));
 const answersPage = lazy(() => import('./pages/answers').then((m) => m.answersPage));
@@ -72,13 +74,15 @@ const ROUTES: Record<string, Route> = {
   'open-data': { title: () => L('数据开放', 'Open data'), roles: null, page: openDataPage },
   join: { title: () => L('手机号登录', 'Phone login'), roles: null, page: joinPage },
   me: { title: () => L('我的', 'My page'), roles: PAGE_ROLES.me, page: mePage },
+  map: { title: () => L('附近的问题', 'Reports near you'), roles: null, page: nearMapPage },
+  case: { title: () => L('案件公开页', 'Case page'), roles: null, page: casePage },
   community: { title: () => L('社区议事', 'Community'), roles: null, page: communityPage },
   answers: { title: () => L('一次性答复', 'One-stop answers'), roles: PAGE_ROLES.answers, page: answersPage },
   arbiter: { title: () => L('争议仲裁', 'Arbitration'), roles: PAGE_ROLES.arbiter, page: arbiterPage },
   responsibility: { title: () => L('权责清单', 'Responsibility list'), roles: null, page: responsibilityPage },
 };
 
-const NAV_ORDER = ['portal', 'hotline', 'dispatch', 'workbench', 'dashboard', 'insight', 'sensors', 'admin', 'data', 'open-data', 'sandbox', 'arbiter', 'responsibility', 'me', 'community', 'answers'];
+const NAV_ORDER = ['portal', 'hotline', 'dispatch', 'workbench', 'dashboard', 'insight', 'sensors', 'admin', 'data', 'open-data', 'sandbox', 'arbiter', 'responsibility', 'map', 'me', 'community', 'answers'];
 
 const LARGE_KEY = 'urbis.large';
 

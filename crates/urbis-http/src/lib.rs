@@ -86,6 +86,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::sharing::router())
         .merge(routes::sensors::router())
         .merge(routes::residents::router())
+        .merge(routes::followup::router())
+        .merge(routes::basemap::router())
         .merge(routes::participation::router())
         .merge(routes::polls::router())
         .merge(routes::sandbox::router())

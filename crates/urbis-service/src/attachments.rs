@@ -46,6 +46,8 @@ fn too_large() -> ServiceError {
 /// The public facts of one case.
 #[derive(Debug, Clone)]
 pub struct PublicCase {
+    /// The case's id (public already on the report map), for a follower's "was it fixed?" answer.
+    pub id: i64,
     pub number: String,
     /// Masked.
     pub title: String,
@@ -267,6 +269,7 @@ impl Services {
             ServiceError::internal()
         })?;
         Ok(PublicCase {
+            id: row.id,
             title: urbis_text::pii::mask(&row.title),
             closed: matches!(
                 state,

@@ -105,6 +105,13 @@ pub(crate) struct GazetteerIndex {
     entry_row: Vec<u32>,
 }
 
+impl GazetteerIndex {
+    /// Returns the stored rows the index was built from.
+    pub(crate) fn rows(&self) -> &[GazetteerRow] {
+        &self.rows
+    }
+}
+
 fn entry_kind(kind: &str) -> Option<EntryKind> {
     match kind {
         "road" => Some(EntryKind::Road),

@@ -72,6 +72,8 @@ pub mod rows {
         SubtaskRow,
     };
     pub use urbis_storage::deliberation::{CommentRow, PollRow, ProposalRow};
+    pub use urbis_storage::followups::{FlaggedRow, FollowupRow};
+    pub use urbis_storage::geo::GazetteerRow;
     pub use urbis_storage::geo::{AssetRow, ResponsibilityGridRow};
     pub use urbis_storage::kb::{AnswerRow, ConsultationRow};
     pub use urbis_storage::open311::ClientRow;

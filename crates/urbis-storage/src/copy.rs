@@ -791,6 +791,18 @@ const TABLES: &[Table] = &[
         columns: &[("case_id", Int), ("appeal_type", Text)],
     },
     Table {
+        name: "case_followups",
+        order: "case_id, user_id",
+        identity: None,
+        columns: &[
+            ("case_id", Int),
+            ("user_id", Int),
+            ("fixed", Bool),
+            ("reporter", Bool),
+            ("answered_at", Time),
+        ],
+    },
+    Table {
         name: "kb_answers",
         order: "id",
         identity: Some("id"),

@@ -21,6 +21,7 @@ pub mod deliberation;
 pub mod density;
 pub mod error;
 pub mod figures;
+pub mod followups;
 pub mod geo;
 pub mod insight;
 pub mod intake;

@@ -94,6 +94,54 @@ pub async fn enqueue_for_user(
     .await
 }
 
+/// One message about a case to a resident, for [`enqueue_many_for_users`].
+#[derive(Debug, Clone)]
+pub struct UserMessage<'a> {
+    pub user_id: i64,
+    pub case_id: i64,
+    pub body: &'a str,
+    /// Names the event uniquely; the channel is appended to it.
+    pub key: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+/// Enqueues messages of one kind to many residents, each to every channel they chose unless they
+/// opted out, in one statement per chunk (the intake writer's "received" messages of a group).
+/// Returns how many rows were added.
+pub async fn enqueue_many_for_users(
+    conn: &mut Conn,
+    kind: &str,
+    messages: &[UserMessage<'_>],
+) -> Result<u64> {
+    let mut added = 0;
+    for chunk in messages.chunks(500) {
+        let mut query = sql::Builder::new(
+            "INSERT INTO outbox (user_id, channel, address, kind, case_id, body, dedup_key, state,
+                 attempts, next_attempt_at, created_at)
+             SELECT c.user_id, c.channel, c.address, ",
+        );
+        query.push_bind(kind);
+        query.push(
+            ", v.column2, v.column3, v.column4 || ':' || c.channel, 'pending', 0, v.column5, v.column5 FROM (",
+        );
+        query.push_values(chunk, |mut row, m| {
+            row.push_bind(m.user_id)
+                .push_bind(m.case_id)
+                .push_bind(m.body)
+                .push_bind(m.key)
+                .push_bind(m.at);
+        });
+        query.push(
+            ") AS v JOIN resident_channels c ON c.user_id = v.column1
+             JOIN resident_profiles p ON p.user_id = c.user_id
+             WHERE p.opted_out = FALSE
+             ON CONFLICT (dedup_key) DO NOTHING",
+        );
+        added += query.build().execute(conn).await?;
+    }
+    Ok(added)
+}
+
 /// Claims up to `limit` pending messages due at `now`: each gets its attempt counted and its next
 /// attempt moved to `lease_until`, so another worker skips it while this one delivers.
 pub async fn claim_due(

@@ -4,7 +4,7 @@
 
 import type { AuditEntry, Case } from '../api';
 import { fmtTime, h } from '../dom';
-import { L, actionName, clockName, lang, roleName } from '../i18n';
+import { L, actionName, appealTypeName, clockName, lang, roleName } from '../i18n';
 
 /** What a step says in words: its note or reason, and an extension's amount. */
 export function stepNote(t: AuditEntry): string {
@@ -29,13 +29,15 @@ export function trailList(trail: AuditEntry[]): HTMLElement {
             ? L(`（时限 ${d.limit_amount}，短于分类时限 ${d.category_limit}：${String(d.deadline_reason ?? '')}）`, ` (deadline ${d.limit_amount}, shorter than the category's ${d.category_limit}: ${String(d.deadline_reason ?? '')})`)
             : L(`（时限 ${d.limit_amount}）`, ` (deadline ${d.limit_amount})`)
           : '';
+      // The appeal type (投诉/求助/…) the hotline or the portal filed the case as.
+      const kind = t.action === 'receive' && typeof t.detail?.appeal_type === 'string' ? `（${appealTypeName(t.detail.appeal_type)}）` : '';
       const decided = t.action === 'decide' && typeof t.detail?.approve === 'boolean' ? (t.detail.approve ? L('：批准', ': approved') : L('：驳回', ': rejected')) : '';
       return h(
         'li',
         { 'data-action': t.action },
         `${fmtTime(t.at, lang())} · `,
         h('span', { class: 'who' }, t.actor_name ? `${t.actor_name}（${roleName(t.actor_role)}）` : roleName(t.actor_role)),
-        ` · ${actionName(t.action)}${decided}${amount}${deadline}`,
+        ` · ${actionName(t.action)}${kind}${decided}${amount}${deadline}`,
         note ? h('span', { class: 'note' }, note) : null,
       );
     }),

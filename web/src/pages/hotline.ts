@@ -5,10 +5,14 @@ import { errorText } from '../errors';
 import { LIMITS, me, post, type Area } from '../api';
 import { field, h, replace, showError, showOk, statusBox } from '../dom';
 import { callbackList } from './callbacks';
-import { L, lang } from '../i18n';
+import { flaggedList } from './flagged';
+import { APPEAL_TYPE_CODES, L, appealTypeName, lang } from '../i18n';
 import type { Ctx } from '../page';
 import { byId, loadAreas, loadCategories } from '../ref';
 import { addressSearch, categorySelect, contentKeys, counted, selectByCode, suggestPanel } from '../widgets';
+
+/** The appeal type a call gets unless the operator picks another. */
+const DEFAULT_APPEAL_TYPE = 'help';
 
 export async function hotlinePage(ctx: Ctx): Promise<void> {
   const [cats, areas] = await Promise.all([loadCategories(), loadAreas().catch(() => [] as Area[])]);
@@ -28,6 +32,22 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
     areaSel.append(h('option', { value: String(a.id) }, `${'\u3000'.repeat(Math.max(depth, 0))}${a.name}`));
   }
   const urgent = h('input', { type: 'checkbox', name: 'urgent', id: 'hl-urgent' });
+  // 投诉 / 求助 / 咨询 / 建议 / 举报: one radio group (Tab enters it, arrow keys choose, Alt+T jumps
+  // to it). 求助 is the default: most calls ask for a problem to be fixed; 咨询 answered from the
+  // knowledge base goes through the one-stop answers console instead.
+  const typeRadios = APPEAL_TYPE_CODES.map((code) => {
+    const radio = h('input', { type: 'radio', name: 'appeal_type', value: code, id: `hl-type-${code}` });
+    radio.defaultChecked = code === DEFAULT_APPEAL_TYPE;
+    radio.checked = radio.defaultChecked;
+    return radio;
+  });
+  const appealType = () => typeRadios.find((r) => r.checked)?.value ?? DEFAULT_APPEAL_TYPE;
+  const typeGroup = h(
+    'fieldset',
+    { class: 'appeal-types', id: 'hl-types' },
+    h('legend', null, L('诉求类型 (Alt+T)', 'Appeal type (Alt+T)')),
+    typeRadios.map((r) => h('span', { class: 'radio' }, r, h('label', { for: r.id }, appealTypeName(r.value)))),
+  );
   let lat: number | null = null;
   let lon: number | null = null;
   const located = h('p', { class: 'located', 'aria-live': 'polite' });
@@ -102,6 +122,7 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
     field(L('诉求内容（必填）', 'What the caller says (required)'), text),
     counted(text, LIMITS.text),
     field(L('标题', 'Title'), title),
+    typeGroup,
     h('div', { class: 'row2' }, field(L('分类 (Alt+C)', 'Category (Alt+C)'), category), field(L('区域', 'Area'), areaSel)),
     addr.el,
     located,
@@ -157,7 +178,7 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
       addr.input.focus();
       return;
     }
-    const body: Record<string, unknown> = { channel: 'hotline', text: text.value.trim() };
+    const body: Record<string, unknown> = { channel: 'hotline', text: text.value.trim(), appeal_type: appealType() };
     if (title.value.trim()) body.title = title.value.trim();
     if (phone.value.trim()) body.reporter_phone = phone.value.trim();
     if (name.value.trim()) body.reporter_name = name.value.trim();
@@ -174,12 +195,12 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
       const res = await post<{ case_id: number; number: string; merged: boolean }>('/api/v1/appeals', body, { headers: { 'Idempotency-Key': keys.key(body) } });
       showOk(
         status,
-        L('已受理，编号 ', 'Recorded as '),
+        L(`已受理（${appealTypeName(body.appeal_type as string)}），编号 `, `Recorded (${appealTypeName(body.appeal_type as string)}) as `),
         h('output', { class: 'case-number', 'data-testid': 'case-number' }, res.number),
         res.merged ? L('（并入已有案件，报告人数增加）', ' (joined to an open case; reporter count grew)') : '',
         L('。请告知来电人。', '. Tell the caller.'),
       );
-      const entry = { number: res.number, label: (body.title as string) ?? text.value.trim().slice(0, 30), at: new Date().toISOString() };
+      const entry = { number: res.number, label: `${appealTypeName(body.appeal_type as string)} · ${(body.title as string) ?? text.value.trim().slice(0, 30)}`, at: new Date().toISOString() };
       remember(entry.number, entry.label, entry.at);
       while (recent.children.length > 10) recent.lastElementChild?.remove();
       sessionStorage.setItem(recentKey, JSON.stringify([entry, ...stored().filter((r) => r.number !== entry.number)].slice(0, 10)));
@@ -200,6 +221,9 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
     } else if (ev.altKey && (ev.key === 'c' || ev.key === 'C')) {
       ev.preventDefault();
       category.focus();
+    } else if (ev.altKey && (ev.key === 't' || ev.key === 'T')) {
+      ev.preventDefault();
+      (typeRadios.find((r) => r.checked) ?? typeRadios[0]).focus();
     } else if (ev.altKey && (ev.key === 'a' || ev.key === 'A')) {
       ev.preventDefault();
       addr.input.focus();
@@ -223,13 +247,17 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
       h('dd', null, L('跳到分类', 'Go to category')),
       h('dt', null, h('kbd', null, 'Alt'), '+', h('kbd', null, 'A')),
       h('dd', null, L('跳到地址', 'Go to address')),
+      h('dt', null, h('kbd', null, 'Alt'), '+', h('kbd', null, 'T')),
+      h('dd', null, L('跳到诉求类型（方向键选择）', 'Go to the appeal type (arrow keys choose)')),
       h('dt', null, h('kbd', null, 'Tab')),
-      h('dd', null, L('号码 → 姓名 → 内容 → 标题 → 分类 → 区域 → 地址', 'phone → name → text → title → category → area → address')),
+      h('dd', null, L('号码 → 姓名 → 内容 → 标题 → 类型 → 分类 → 区域 → 地址', 'phone → name → text → title → type → category → area → address')),
     ),
   );
 
   // Call-backs (回访): closed cases waiting for the resident's verdict, recorded by the operator.
   const callbacks = callbackList(catMap, areaMap, ctx.signal);
+  // Closed cases the reporter says are not fixed (the follow-up), for the shift lead.
+  const flagged = flaggedList(ctx.signal);
 
   ctx.main.append(
     h('h1', null, L('12345 热线受理台', '12345 hotline console')),
@@ -246,7 +274,9 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
       ),
     ),
     h('section', { class: 'card', 'aria-labelledby': 'cb-h' }, h('h2', { id: 'cb-h' }, L('待回访', 'Call-backs due')), callbacks.el),
+    flagged.el,
   );
+  await flagged.load().catch((e) => replace(flagged.el, h('p', { class: 'status error', role: 'alert' }, errorText(e))));
   await callbacks.load().catch((e) => replace(callbacks.el, h('p', { class: 'status error', role: 'alert' }, errorText(e))));
   phone.focus();
 }

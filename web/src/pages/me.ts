@@ -4,6 +4,7 @@
 
 import { act, get, call, type Area, type Case } from '../api';
 import { nearbyPanel } from './nearby';
+import { followupButtons } from './casepage';
 import { fmtTime, h, replace, showError, showOk, statusBox } from '../dom';
 import { L, lang, satisfactionName, stateName } from '../i18n';
 import type { Ctx } from '../page';
@@ -23,7 +24,7 @@ interface Message {
   created_at: string;
 }
 
-function myCases(cases: Case[], signal: AbortSignal): HTMLElement {
+function myCases(cases: Case[], answered: Set<number>, signal: AbortSignal): HTMLElement {
   if (!cases.length) return h('p', { class: 'muted' }, L('您还没有反映过问题。', 'You have not reported anything yet.'));
   return h(
     'ul',
@@ -59,6 +60,9 @@ function myCases(cases: Case[], signal: AbortSignal): HTMLElement {
         });
         item.append(h('div', { class: 'actions', role: 'group', 'aria-label': L(`评价案件 ${c.number}`, `Rate case ${c.number}`) }, buttons), st);
       }
+      // "Was it fixed?" asks once per closed case, rated or not.
+      if ((c.state === 'closed' || c.state === 'evaluated') && !answered.has(c.id)) item.append(followupButtons(c.id, c.number));
+      else if (answered.has(c.id)) item.append(h('p', { class: 'muted' }, L('您已回答是否解决。', 'You answered whether it was fixed.')));
       return item;
     }),
   );
@@ -148,17 +152,19 @@ function messages(rows: Message[]): HTMLElement {
 }
 
 export async function mePage(ctx: Ctx): Promise<void> {
-  const [cases, areas, profile, outbox] = await Promise.all([
+  const [cases, areas, profile, outbox, followups] = await Promise.all([
     get<Case[] | { items: Case[] }>('/api/v1/cases', { signal: ctx.signal }),
     get<Area[]>('/api/v1/areas', { signal: ctx.signal }),
     get<Profile>('/api/v1/me/profile', { signal: ctx.signal }),
     get<Message[]>('/api/v1/notify/outbox', { signal: ctx.signal }),
+    get<{ case_id: number }[]>('/api/v1/me/followups', { signal: ctx.signal }).catch(() => []),
   ]);
+  const answered = new Set(followups.map((f) => f.case_id));
   const list = Array.isArray(cases) ? cases : cases.items;
   ctx.main.append(
     h('h1', null, L('我的', 'My page')),
-    h('p', null, h('a', { href: '#/portal', class: 'button' }, L('反映新问题', 'Report a problem')), ' ', h('a', { href: '#/community' }, L('社区议事', 'Community'))),
-    h('section', { class: 'card', 'aria-labelledby': 'mine-title' }, h('h2', { id: 'mine-title' }, L('我的诉求', 'My reports')), myCases(list, ctx.signal)),
+    h('p', null, h('a', { href: '#/portal', class: 'button' }, L('反映新问题', 'Report a problem')), ' ', h('a', { href: '#/community' }, L('社区议事', 'Community')), ' ', h('a', { href: '#/map' }, L('附近的问题地图', 'Map of reports near you'))),
+    h('section', { class: 'card', 'aria-labelledby': 'mine-title' }, h('h2', { id: 'mine-title' }, L('我的诉求', 'My reports')), myCases(list, answered, ctx.signal)),
     nearby(areas, ctx.signal),
     settings(profile),
     messages(outbox),

@@ -7,7 +7,7 @@ import { field, fmtTime, h, replace, showError, showInfo, showOk, statusBox } fr
 import { L, lang, satisfactionName, stateName } from '../i18n';
 import type { Ctx } from '../page';
 import { areaPath, areasFromGeo, byId, categoryPath, loadAreas, loadCategories } from '../ref';
-import { nearbyPanel } from './nearby';
+import { describePlace, nearbyPanel, useLocationButton } from './nearby';
 import { addressSearch, categorySelect, contentKeys, counted, mapPicker, officialReply, photoPicker, progress, selectByCode, stateBadge, suggestPanel } from '../widgets';
 
 interface PublicCase {
@@ -83,6 +83,18 @@ export async function portalPage(ctx: Ctx): Promise<void> {
   });
   addr.input.name = 'address';
   const mapBox = h('div', { class: 'map-box' });
+  // "Use my location": the point, the nearest known address and the open reports around it.
+  const locateMe = useLocationButton(ctx.signal, (place) => {
+    setLocated(place.lat, place.lon, describePlace(place));
+    mapApi?.setPoint(place.lat, place.lon);
+    if (place.nearest && !addr.input.value.trim() && place.nearest.kind !== 'road') addr.input.value = place.nearest.name;
+    const finest = [...place.areas].reverse().find((a) => areaSel.querySelector(`option[value="${a.id}"]`));
+    if (finest) {
+      areaSel.value = String(finest.id);
+      void nearby.show(areaSel.value);
+    }
+    suggest.trigger();
+  });
   const form = h(
     'form',
     { class: 'card report', 'aria-labelledby': 'report-h', novalidate: true },
@@ -93,7 +105,7 @@ export async function portalPage(ctx: Ctx): Promise<void> {
     field(L('标题（可选）', 'Short title (optional)'), title),
     field(L('问题分类', 'Category'), category),
     h('div', { class: 'field check' }, urgent, h('label', { for: (urgent.id = 'portal-urgent') }, L('紧急（危及安全）', 'Urgent (a danger to people)'))),
-    h('fieldset', null, h('legend', null, L('位置', 'Location')), addr.el, areas.length ? field(L('所在区域', 'Area'), areaSel) : null, mapBox, located, nearby.el),
+    h('fieldset', null, h('legend', null, L('位置', 'Location')), locateMe, addr.el, areas.length ? field(L('所在区域', 'Area'), areaSel) : null, mapBox, located, nearby.el),
     photos.el,
     h('fieldset', null, h('legend', null, L('联系方式（可选，仅工作人员可见）', 'Contact (optional, seen only by staff)')), field(L('姓名', 'Name'), name), field(L('电话', 'Phone'), phone)),
     submit,

@@ -457,6 +457,7 @@ pub struct TimelineStep {
 /// the dated steps.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TimelineResponse {
+    pub id: i64,
     pub number: String,
     pub title: String,
     pub category_name: Option<String>,
@@ -466,6 +467,16 @@ pub struct TimelineResponse {
     pub reply: Option<String>,
     pub rating: Option<String>,
     pub steps: Vec<TimelineStep>,
+    /// Residents' answers to "was it fixed?" (the reporter's and followers').
+    pub followup: FollowupSummary,
+}
+
+/// How many residents said the problem was fixed, and whether the first reporter said it was not.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FollowupSummary {
+    pub fixed: i64,
+    pub not_fixed: i64,
+    pub reporter_not_fixed: bool,
 }
 
 /// A case's public timeline in plain words with the official reply (no login).
@@ -475,8 +486,49 @@ async fn public_timeline(
     State(state): State<AppState>,
     Path(number): Path<String>,
 ) -> ApiResult<Json<TimelineResponse>> {
-    let (case, notes) = state.services.public_timeline(&number).await?;
+    let (case, notes, answers) = state.services.public_timeline(&number).await?;
+    let mut steps: Vec<(chrono::DateTime<chrono::Utc>, TimelineStep)> = notes
+        .into_iter()
+        .map(|n| {
+            let step = TimelineStep {
+                at: urbis_service::time::to_db(n.at),
+                status: n.status.as_str().to_owned(),
+                summary: n.summary,
+            };
+            (n.at, step)
+        })
+        .collect();
+    for answer in &answers {
+        let who = if answer.reporter {
+            "反映人"
+        } else {
+            "关注的居民"
+        };
+        let (verdict, verdict_en) = if answer.fixed {
+            ("已解决", "fixed")
+        } else {
+            ("未解决", "not fixed")
+        };
+        steps.push((
+            answer.answered_at,
+            TimelineStep {
+                at: urbis_service::time::to_db(answer.answered_at),
+                status: "followup".to_owned(),
+                summary: format!(
+                    "回访：{who}表示问题{verdict} Follow-up: a resident says {verdict_en}"
+                ),
+            },
+        ));
+    }
+    steps.sort_by_key(|(at, _)| *at);
+    let count = |fixed: bool| answers.iter().filter(|a| a.fixed == fixed).count() as i64;
+    let followup = FollowupSummary {
+        fixed: count(true),
+        not_fixed: count(false),
+        reporter_not_fixed: answers.iter().any(|a| a.reporter && !a.fixed),
+    };
     Ok(Json(TimelineResponse {
+        id: case.id,
         number: case.number,
         title: case.title,
         category_name: case.category_name,
@@ -484,13 +536,7 @@ async fn public_timeline(
         status: if case.closed { "closed" } else { "open" }.to_owned(),
         reply: case.reply,
         rating: case.rating,
-        steps: notes
-            .into_iter()
-            .map(|n| TimelineStep {
-                at: urbis_service::time::to_db(n.at),
-                status: n.status.as_str().to_owned(),
-                summary: n.summary,
-            })
-            .collect(),
+        steps: steps.into_iter().map(|(_, step)| step).collect(),
+        followup,
     }))
 }

@@ -61,7 +61,20 @@ pub(super) async fn notify_reporters(
     let mut users: Vec<i64> = case.reporter_user_id.into_iter().collect();
     users.extend(parse_ids(&case.co_reporters));
     users.dedup();
+    // "Was it fixed?" goes to everyone who reported or follows a closed case and has not answered.
+    let answered = if kind == "closed" {
+        crate::residents::followup::answered_users(conn, case.id).await?
+    } else {
+        Vec::new()
+    };
     for user in users {
+        if kind == "closed" && !answered.contains(&user) {
+            let ask = format!(
+                "案件 {} 已办结。问题真的解决了吗？请在“我的诉求”或案件公开页回答：已解决 / 未解决",
+                case.number
+            );
+            crate::residents::notify_user(conn, user, "followup", case.id, &ask, at).await?;
+        }
         crate::residents::notify_user(conn, user, kind, case.id, message, at).await?;
         // Only the first reporter rates; a closed case asks them to.
         if kind == "closed" && Some(user) == case.reporter_user_id {

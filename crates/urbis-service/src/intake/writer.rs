@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use urbis_domain::workflow::CaseState;
 use urbis_storage::audit::{ChainHead, NewAudit};
@@ -172,24 +173,35 @@ impl Staging<'_> {
             })
             .collect();
         urbis_storage::residents::set_appeal_types(conn, &types).await?;
-        for entry in &self.entries {
-            let Entry::New(s) = entry else { continue };
-            if let Some(user) = reporter_user(s.job) {
-                let body = format!(
-                    "您反映的问题已受理，案件编号 {}，可凭编号查询进度",
-                    s.number
-                );
-                crate::residents::notify_user(
-                    conn,
-                    user,
-                    "received",
-                    s.id,
-                    &body,
-                    s.job.received_at,
-                )
-                .await?;
-            }
-        }
+        let receipts: Vec<(i64, i64, String, String, DateTime<Utc>)> = self
+            .entries
+            .iter()
+            .filter_map(|entry| match entry {
+                Entry::New(s) => reporter_user(s.job).map(|user| {
+                    let body = format!(
+                        "您反映的问题已受理，案件编号 {}，可凭编号查询进度",
+                        s.number
+                    );
+                    let key =
+                        crate::residents::message_key(s.id, "received", user, s.job.received_at);
+                    (user, s.id, body, key, s.job.received_at)
+                }),
+                Entry::Repeat(_) => None,
+            })
+            .collect();
+        let messages: Vec<urbis_storage::outbox::UserMessage<'_>> = receipts
+            .iter()
+            .map(
+                |(user_id, case_id, body, key, at)| urbis_storage::outbox::UserMessage {
+                    user_id: *user_id,
+                    case_id: *case_id,
+                    body,
+                    key,
+                    at: *at,
+                },
+            )
+            .collect();
+        urbis_storage::outbox::enqueue_many_for_users(conn, "received", &messages).await?;
         // A repeat's detail names its appeal; a new case's detail was written when it was staged.
         let repeat_details: Vec<Option<String>> = self
             .entries
@@ -468,6 +480,9 @@ fn receive_detail(
             "applied": suggestion.applied,
             "top": suggestion.top,
         });
+    }
+    if let Some(kind) = job.appeal.appeal_type {
+        detail["appeal_type"] = kind.as_str().into();
     }
     detail["needs_review"] = job.needs_review.into();
     detail["priority"] = serde_json::json!({

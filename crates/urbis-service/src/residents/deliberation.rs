@@ -35,7 +35,7 @@ fn bounded(field: &'static str, text: &str, max: usize) -> Result<String> {
 }
 
 impl Services {
-    async fn require_verified(&self, actor: &Actor) -> Result<()> {
+    pub(crate) async fn require_verified(&self, actor: &Actor) -> Result<()> {
         crate::auth::require_role(actor, &[Role::Resident])?;
         let mut conn = self.db().read().await?;
         if urbis_storage::residents::profile(&mut conn, actor.user_id.0)

@@ -10,8 +10,10 @@
 
 pub mod accounts;
 pub mod answers;
+pub mod basemap;
 pub mod deliberation;
 pub mod delivery;
+pub mod followup;
 pub mod polls;
 pub mod public;
 
@@ -92,8 +94,13 @@ pub(crate) async fn notify_user(
     body: &str,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    let key = format!("case:{case_id}:{kind}:{user_id}:{}", at.timestamp_micros());
+    let key = message_key(case_id, kind, user_id, at);
     urbis_storage::outbox::enqueue_for_user(conn, user_id, kind, Some(case_id), body, &key, at)
         .await?;
     Ok(())
+}
+
+/// The dedup key of a message about a case: the case, the kind, the person and the event's time.
+pub(crate) fn message_key(case_id: i64, kind: &str, user_id: i64, at: DateTime<Utc>) -> String {
+    format!("case:{case_id}:{kind}:{user_id}:{}", at.timestamp_micros())
 }

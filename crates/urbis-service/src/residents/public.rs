@@ -112,11 +112,16 @@ impl Services {
 
 impl Services {
     /// Returns a case's public page: the lookup by number (masked title, state, the official
-    /// reply) and its dated steps in plain words (no staff names, notes masked), oldest first.
+    /// reply), its dated steps in plain words (no staff names, notes masked), oldest first, and
+    /// the residents' answers to "was it fixed?" (no names: whether, when, and if the first reporter).
     pub async fn public_timeline(
         &self,
         number: &str,
-    ) -> Result<(crate::attachments::PublicCase, Vec<PublicNote>)> {
+    ) -> Result<(
+        crate::attachments::PublicCase,
+        Vec<PublicNote>,
+        Vec<urbis_storage::followups::FollowupRow>,
+    )> {
         let case = self.public_case(number).await?;
         let mut conn = self.db().read().await?;
         let row = urbis_storage::public::get_by_number(&mut conn, &case.number).await?;
@@ -126,6 +131,7 @@ impl Services {
                 notes.push(note);
             }
         }
-        Ok((case, notes))
+        let answers = urbis_storage::followups::for_case(&mut conn, row.id).await?;
+        Ok((case, notes, answers))
     }
 }

@@ -5,6 +5,7 @@
 //! the public case timeline, and opinion polls with small cells suppressed.
 
 mod accounts;
+mod followup;
 mod outbox;
 mod participation;
 

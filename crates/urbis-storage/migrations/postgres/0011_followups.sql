@@ -1,0 +1,12 @@
+-- "Was it fixed?" (issue 21): after a case closes, its reporter and the residents following it
+-- answer once each whether the problem was really fixed.
+CREATE TABLE case_followups (
+    case_id      BIGINT      NOT NULL REFERENCES cases(id),
+    user_id      BIGINT      NOT NULL REFERENCES users(id),
+    fixed        BOOLEAN     NOT NULL,
+    -- True when the answer is the first reporter's (a "not fixed" from them goes to the shift lead).
+    reporter     BOOLEAN     NOT NULL,
+    answered_at  TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (case_id, user_id)
+);
+CREATE INDEX case_followups_at ON case_followups(answered_at);
