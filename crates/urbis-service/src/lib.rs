@@ -78,7 +78,7 @@ pub mod rows {
     pub use urbis_storage::kb::{AnswerRow, ConsultationRow};
     pub use urbis_storage::open311::ClientRow;
     pub use urbis_storage::opendata::{ReleaseHead, ReleaseRow};
-    pub use urbis_storage::orders::{DispatchOrderRow, TaxonomyImportRow};
+    pub use urbis_storage::orders::DispatchOrderRow;
     pub use urbis_storage::outbox::{DeliveryRow, OutboxRow, SinkRow};
     pub use urbis_storage::reference::{AreaRow, CalendarDayRow, RuleRow};
     pub use urbis_storage::residents::PublicReportRow;
@@ -87,6 +87,7 @@ pub mod rows {
         ScenarioRow as SandboxScenarioRow,
     };
     pub use urbis_storage::sharing::{GrantRow, RequestRow as SharingRequestRow, ResourceRow};
+    pub use urbis_storage::taxonomy_imports::TaxonomyImportRow;
     pub use urbis_storage::users::UserRow;
 }
 

@@ -5,7 +5,7 @@
 
 use urbis_domain::role::{Actor, Role};
 use urbis_storage::reference::{self, CategoryRow};
-use urbis_storage::{Conn, orders as repo};
+use urbis_storage::{Conn, taxonomy_imports as repo};
 
 use crate::auth::require_role;
 use crate::reference::{IMPORT_MAX_ROWS, TaxonomyPath, check_name};

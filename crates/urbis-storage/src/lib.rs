@@ -43,6 +43,7 @@ pub mod sharing_sources;
 pub mod split;
 pub mod sql;
 pub mod stats;
+pub mod taxonomy_imports;
 pub mod time;
 mod tx;
 pub mod users;
