@@ -34,6 +34,17 @@ export async function residentsChecks(t) {
     const rows = await api('GET', `/api/v1/notify/sink?address=${phone}`, { token: tok.admin });
     return rows.reverse();
   };
+  // The outbox worker may hold a message (claimed, being delivered) when a forced round runs: read
+  // the sink again until `done` holds, for at most ten seconds.
+  const sinkUntil = async (done) => {
+    let rows = [];
+    for (let round = 0; round < 20; round += 1) {
+      rows = await sinkKinds();
+      if (done(rows)) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    return rows;
+  };
 
   const ctx = await browser.newContext({ viewport: PHONE_VIEWPORT, isMobile: true, hasTouch: true, locale: 'zh-CN' });
   // The browser may read the resident's position (set where they stand, in 阳光社区, below).
@@ -49,7 +60,7 @@ export async function residentsChecks(t) {
     await page.fill('input[name=phone]', phone);
     await page.click('#join-send');
     await page.waitForSelector('.status.ok');
-    const rows = await sinkKinds();
+    const rows = await sinkUntil((rs) => rs.some((r) => r.kind === 'otp'));
     const otp = rows.filter((r) => r.kind === 'otp').pop();
     need(otp, 'no code reached the sink');
     const code = otp.body.match(/\d{6}/)[0];
@@ -141,8 +152,10 @@ export async function residentsChecks(t) {
     await act('handler', own.case_id, { action: 'feedback', note: '已协调货车移走并设置隔离桩。' });
     await act('supervisor', own.case_id, { action: 'check_pass', note: '现场已恢复通行' });
     await act('shiftlead', own.case_id, { action: 'close' });
-    const kinds = (await sinkKinds()).map((r) => r.kind);
-    for (const k of ['otp', 'merged', 'received', 'progress', 'closed', 'rate', 'followup']) need(kinds.includes(k), `no ${k} message in the sink: ${kinds.join(',')}`);
+    const wanted = ['otp', 'merged', 'received', 'progress', 'closed', 'rate', 'followup'];
+    const arrived = (ks) => wanted.every((k) => ks.includes(k)) && ks.filter((k) => k === 'progress').length >= 2;
+    const kinds = (await sinkUntil((rs) => arrived(rs.map((r) => r.kind)))).map((r) => r.kind);
+    for (const k of wanted) need(kinds.includes(k), `no ${k} message in the sink: ${kinds.join(',')}`);
     need(kinds.filter((k) => k === 'progress').length === 2, `progress messages: ${kinds.join(',')}`);
     return kinds.join(' → ');
   });
