@@ -400,12 +400,7 @@ pub async fn case_geo(
     if case_ids.is_empty() {
         return Ok(Vec::new());
     }
-    // The id list is integers formatted here, never user text.
-    let list = case_ids
-        .iter()
-        .map(|id| id.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = sql::id_list(case_ids);
     Ok(sql::query(format!(
         "SELECT id, area_id, asset_id, asset_distance_m FROM cases WHERE id IN ({list})"
     ))

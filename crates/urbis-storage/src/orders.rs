@@ -57,12 +57,7 @@ pub async fn dispatch_orders(conn: &mut Conn, case_ids: &[i64]) -> Result<Vec<Di
     if case_ids.is_empty() {
         return Ok(Vec::new());
     }
-    // The id list is integers formatted here, never user text.
-    let list = case_ids
-        .iter()
-        .map(|id| id.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = sql::id_list(case_ids);
     sql::query(format!(
         "SELECT case_id, instructions, limit_amount, category_amount, deadline_reason, dispatched_by,
                 dispatched_at FROM dispatch_orders WHERE case_id IN ({list})"

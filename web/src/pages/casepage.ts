@@ -7,6 +7,7 @@ import { ApiError, get, me, post } from '../api';
 import { fmtTime, h, replace, showError, showOk, statusBox } from '../dom';
 import { L, lang, stateName } from '../i18n';
 import type { Ctx } from '../page';
+import { joinButton } from './nearby';
 
 export interface Timeline {
   id: number;
@@ -73,18 +74,7 @@ export async function casePage(ctx: Ctx): Promise<void> {
   if (t.status === 'open') {
     if (resident) {
       const st = statusBox();
-      const join = h('button', { type: 'button', class: 'primary', 'data-join': t.number }, L('我也遇到了，加入', 'Me too — join'));
-      join.addEventListener('click', async () => {
-        join.disabled = true;
-        try {
-          await post(`/api/v1/cases/${t.id}/join`);
-          showOk(st, L(`已加入案件 ${t.number}，办理进展会通知您。`, `You joined case ${t.number}; you will hear of its progress.`));
-        } catch (e) {
-          showError(st, e);
-          join.disabled = false;
-        }
-      });
-      replace(action, join, st);
+      replace(action, joinButton(t.id, t.number, st, true), st);
     } else if (!user) {
       replace(action, h('a', { href: '#/join' }, L('同样遇到这个问题？手机号登录后加入', 'Same problem? Log in with your phone to join')));
     }

@@ -38,18 +38,7 @@ export function nearbyPanel(signal: AbortSignal): { el: HTMLElement; show: (area
             reports.map((r) => {
               let action: HTMLElement;
               if (resident) {
-                const join = h('button', { type: 'button', 'data-join': r.number }, L('我也遇到了，加入', 'Me too — join'));
-                join.addEventListener('click', async () => {
-                  join.disabled = true;
-                  try {
-                    await post(`/api/v1/cases/${r.id}/join`);
-                    showOk(st, L(`已加入案件 ${r.number}，办理进展会通知您。`, `You joined case ${r.number}; you will hear of its progress.`));
-                  } catch (e) {
-                    showError(st, e);
-                    join.disabled = false;
-                  }
-                });
-                action = join;
+                action = joinButton(r.id, r.number, st);
               } else {
                 action = h('a', { href: '#/join' }, L('手机号登录后加入', 'Log in with your phone to join'));
               }
@@ -63,6 +52,22 @@ export function nearbyPanel(signal: AbortSignal): { el: HTMLElement; show: (area
 }
 
 /** Where "use my location" put the resident: the point, the nearest gazetteer entry and the areas. */
+/// A resident's "me too" button: joins the open case and says so in `st`.
+export function joinButton(caseId: number, number: string, st: HTMLElement, primary = false): HTMLButtonElement {
+  const join = h('button', { type: 'button', class: primary ? 'primary' : null, 'data-join': number }, L('我也遇到了，加入', 'Me too — join'));
+  join.addEventListener('click', async () => {
+    join.disabled = true;
+    try {
+      await post(`/api/v1/cases/${caseId}/join`);
+      showOk(st, L(`已加入案件 ${number}，办理进展会通知您。`, `You joined case ${number}; you will hear of its progress.`));
+    } catch (e) {
+      showError(st, e);
+      join.disabled = false;
+    }
+  });
+  return join;
+}
+
 export interface MyPlace {
   lat: number;
   lon: number;
