@@ -41,6 +41,11 @@ pub struct IntakeArgs {
     /// repeat check works on every appeal. Runs the repeat model and the earlier MinHash rule side by side.
     #[arg(long)]
     pub city: bool,
+    /// With --city: how many times each rule runs. Each round runs the three rules in another
+    /// order (so none always runs first, on a cold machine) and the table shows each rule's median
+    /// rate; the ratios are the medians of the ratios within a round.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
     /// Directory for the benchmark databases (default: a temporary directory).
     #[arg(long)]
     pub dir: Option<std::path::PathBuf>,

@@ -25,7 +25,7 @@ pub use profile::{
 };
 
 /// Number of signals the model weighs.
-pub const SIGNAL_COUNT: usize = 8;
+pub const SIGNAL_COUNT: usize = 9;
 
 /// Signals in the order of [`RepeatModel::weights`] (after the intercept).
 pub const SIGNALS: [Signal; SIGNAL_COUNT] = [
@@ -37,6 +37,7 @@ pub const SIGNALS: [Signal; SIGNAL_COUNT] = [
     Signal::PlaceConflicts,
     Signal::SameReporter,
     Signal::TimeProximity,
+    Signal::TitlesCovered,
 ];
 
 /// Number of rarest words compared as key terms.
@@ -60,6 +61,7 @@ pub enum Signal {
     PlaceConflicts,
     SameReporter,
     TimeProximity,
+    TitlesCovered,
 }
 
 impl Signal {
@@ -74,6 +76,7 @@ impl Signal {
             Signal::PlaceConflicts => "place_conflicts",
             Signal::SameReporter => "same_reporter",
             Signal::TimeProximity => "time_proximity",
+            Signal::TitlesCovered => "titles_covered",
         }
     }
 
@@ -88,6 +91,7 @@ impl Signal {
             Signal::PlaceConflicts => "地点不同",
             Signal::SameReporter => "同一反映人",
             Signal::TimeProximity => "时间接近",
+            Signal::TitlesCovered => "标题所述问题互见",
         }
     }
 }
@@ -186,9 +190,11 @@ impl Default for RepeatModel {
     /// chosen there for precision of at least 0.97.
     fn default() -> RepeatModel {
         RepeatModel {
-            intercept: -1.547,
-            weights: [0.503, 0.522, 1.064, 0.426, 2.337, -0.578, 0.037, 0.868],
-            threshold: 0.80,
+            intercept: -1.801,
+            weights: [
+                0.477, 0.436, 0.567, 0.374, 2.412, -0.751, 0.126, 0.916, 1.069,
+            ],
+            threshold: 0.78,
         }
     }
 }
@@ -237,6 +243,7 @@ impl RepeatModel {
             f32::from(u8::from(matches!(place, PlaceCheck::Conflicts(..)))),
             f32::from(u8::from(same_reporter)),
             time,
+            titles_covered(wa, wb, idf),
         ];
         (values, place)
     }
@@ -304,13 +311,14 @@ pub struct Weighed<'p> {
 }
 
 impl<'p> Weighed<'p> {
-    /// Weighs a profile under `idf`.
+    /// Weighs a profile under `idf`: each word is looked up once, for the total and the key terms alike.
     pub fn new(profile: &'p RepeatProfile, idf: &IdfTable) -> Weighed<'p> {
+        let (words_total, keys) = weigh(&profile.words, idf);
         Weighed {
             profile,
-            words_total: total_weight(&profile.words, idf),
+            words_total,
             title_total: total_weight(&profile.title_words, idf),
-            keys: key_terms(&profile.words, idf),
+            keys,
         }
     }
 }
@@ -319,12 +327,47 @@ fn total_weight(words: &[u64], idf: &IdfTable) -> f32 {
     words.iter().map(|&w| idf.weight(w)).sum()
 }
 
+/// The total IDF weight of `words` and their [`KEY_TERMS`] highest-IDF words (ties: the smaller hash).
+fn weigh(words: &[u64], idf: &IdfTable) -> (f32, Vec<u64>) {
+    let mut ranked: Vec<(f32, u64)> = words.iter().map(|&w| (idf.weight(w), w)).collect();
+    let total = ranked.iter().map(|(weight, _)| weight).sum();
+    let order = |x: &(f32, u64), y: &(f32, u64)| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1));
+    if ranked.len() > KEY_TERMS {
+        ranked.select_nth_unstable_by(KEY_TERMS - 1, order);
+        ranked.truncate(KEY_TERMS);
+    }
+    ranked.sort_unstable_by(order);
+    (total, ranked.into_iter().map(|(_, w)| w).collect())
+}
+
 /// The [`KEY_TERMS`] highest-IDF words (ties: the smaller hash).
 fn key_terms(words: &[u64], idf: &IdfTable) -> Vec<u64> {
-    let mut ranked: Vec<(f32, u64)> = words.iter().map(|&w| (idf.weight(w), w)).collect();
-    ranked.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
-    ranked.truncate(KEY_TERMS);
-    ranked.into_iter().map(|(_, w)| w).collect()
+    weigh(words, idf).1
+}
+
+/// How well each title's problem words are found in the other appeal's whole text: the IDF-weighted
+/// share of one title's words that the other text has, the smaller of the two directions (one
+/// direction when only one appeal has a title, 0 when neither has). Two problems at one place each
+/// name their own problem in the title, so one direction at least stays low; a reworded repeat's
+/// title words recur in the other text.
+fn titles_covered(wa: &Weighed<'_>, wb: &Weighed<'_>, idf: &IdfTable) -> f32 {
+    let covered = |w: &Weighed<'_>, other: &Weighed<'_>| {
+        (!w.profile.title_words.is_empty() && w.title_total > 0.0).then(|| {
+            let shared: f32 = w
+                .profile
+                .title_words
+                .iter()
+                .filter(|word| other.profile.words.binary_search(word).is_ok())
+                .map(|&word| idf.weight(word))
+                .sum();
+            (shared / w.title_total).min(1.0)
+        })
+    };
+    match (covered(wa, wb), covered(wb, wa)) {
+        (Some(x), Some(y)) => x.min(y),
+        (Some(x), None) | (None, Some(x)) => x,
+        (None, None) => 0.0,
+    }
 }
 
 /// Sum of the IDF weights of the shared words over the smaller of the two texts' totals (0 when either is empty).

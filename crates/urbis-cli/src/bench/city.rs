@@ -221,6 +221,16 @@ impl Merges {
     }
 }
 
+/// The median of some rates (the mean of the middle two for an even count).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
 async fn run_rule(
     args: &IntakeArgs,
     location: &Location,
@@ -300,15 +310,31 @@ pub(super) async fn run(args: &IntakeArgs, dir: &std::path::Path) -> anyhow::Res
         (RepeatRule::NearCopy, "earlier rule: MinHash 3-gram >= 0.5"),
         (RepeatRule::Model, "repeat model (default)"),
     ];
-    let mut runs = Vec::new();
+    let rounds = args.rounds.clamp(1, 20);
+    // rates[rule][round]; the merges and counts shown are the last round's of each rule.
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); rules.len()];
+    let mut runs: Vec<Option<RuleRun>> = (0..rules.len()).map(|_| None).collect();
     let mut repeats = 0;
-    for (rule, _) in rules {
-        let (run, planned) = run_rule(args, &location, rule, n).await?;
-        repeats = planned;
-        runs.push(run);
+    let mut ok = true;
+    for round in 0..rounds {
+        for k in 0..rules.len() {
+            let which = (round + k) % rules.len();
+            let (run, planned) = run_rule(args, &location, rules[which].0, n).await?;
+            repeats = planned;
+            rates[which].push(run.load.rate());
+            if run.load.failures > 0 {
+                println!(
+                    "  {}: {} requests failed",
+                    rules[which].1, run.load.failures
+                );
+            }
+            ok &= run.load.failures == 0 && run.appeals as usize == n + WARM_UP;
+            runs[which] = Some(run);
+        }
     }
+    let runs: Vec<RuleRun> = runs.into_iter().flatten().collect();
     println!(
-        "urbis bench intake --city on {store} — {n} appeals in the demo city after {WARM_UP} warm-up, {} concurrent HTTP clients, classifier {}; {repeats} of them repeat a problem told before, in other words",
+        "urbis bench intake --city on {store} — {n} appeals in the demo city after {WARM_UP} warm-up, {} concurrent HTTP clients, classifier {}; {repeats} of them repeat a problem told before, in other words; {rounds} round(s), the rules in a rotated order each round",
         args.clients.clamp(1, 1024),
         if args.with_classifier {
             "on (it picks the category)"
@@ -317,7 +343,7 @@ pub(super) async fn run(args: &IntakeArgs, dir: &std::path::Path) -> anyhow::Res
         },
     );
     println!(
-        "{:<40} {:>10} {:>8} {:>8} {:>12} {:>8} {:>8} {:>10} {:>8} {:>8}",
+        "{:<40} {:>10} {:>8} {:>8} {:>12} {:>8} {:>8} {:>10} {:>8} {:>8}  {}",
         "repeat rule",
         "appeals/s",
         "p50 ms",
@@ -327,14 +353,15 @@ pub(super) async fn run(args: &IntakeArgs, dir: &std::path::Path) -> anyhow::Res
         "right",
         "same place",
         "wrong",
-        "missed"
+        "missed",
+        "rate of each round"
     );
-    let mut ok = true;
-    for ((_, label), run) in rules.iter().zip(&runs) {
+    for (((_, label), run), rule_rates) in rules.iter().zip(&runs).zip(&rates) {
+        let each: Vec<String> = rule_rates.iter().map(|r| format!("{r:.0}")).collect();
         println!(
-            "{:<40} {:>10.0} {:>8.2} {:>8.2} {:>12} {:>8} {:>8} {:>10} {:>8} {:>8}",
+            "{:<40} {:>10.0} {:>8.2} {:>8.2} {:>12} {:>8} {:>8} {:>10} {:>8} {:>8}  {}",
             label,
-            run.load.rate(),
+            median(rule_rates.clone()),
             run.load.ms(0.50),
             run.load.ms(0.99),
             run.cases,
@@ -343,21 +370,20 @@ pub(super) async fn run(args: &IntakeArgs, dir: &std::path::Path) -> anyhow::Res
             run.merges.same_place,
             run.merges.wrong,
             run.merges.missed,
+            each.join(" "),
         );
-        ok &= run.load.failures == 0 && run.appeals as usize == n + WARM_UP;
-        if run.load.failures > 0 {
-            println!("  {} requests failed", run.load.failures);
-        }
     }
     println!(
         "(merges of measured appeals held against the problems they tell: right = into the same problem's case, same place = into the case of the category's other complaint at the same place, wrong = into another place's or category's case; missed = a case opened for a problem told before)"
     );
-    let (off, near_copy, model) = (&runs[0].load, &runs[1].load, &runs[2].load);
+    // Ratios within a round (the rules ran back to back), then their median over the rounds.
+    let ratio =
+        |a: usize, b: usize| median(rates[a].iter().zip(&rates[b]).map(|(x, y)| x / y).collect());
     println!(
-        "ratio repeat model / earlier rule: {:.3}x; repeat model / no check: {:.3}x; earlier rule / no check: {:.3}x",
-        model.rate() / near_copy.rate(),
-        model.rate() / off.rate(),
-        near_copy.rate() / off.rate(),
+        "ratio (median over rounds) repeat model / earlier rule: {:.3}x; repeat model / no check: {:.3}x; earlier rule / no check: {:.3}x",
+        ratio(2, 1),
+        ratio(2, 0),
+        ratio(1, 0),
     );
     Ok(if ok {
         ExitCode::SUCCESS

@@ -2,7 +2,9 @@
 //! places, the MinHash signature, the reporter (hashed) and the time. No text is retained except the short
 //! place names, which the dispatcher's explanation quotes.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
 
 use crate::dedup::{Signature, normalize};
 use crate::segment::Segmenter;
@@ -221,6 +223,9 @@ const NOT_A_NAME: &[&str] = &[
 /// Part-of-speech tags of tokens that can be part of a name (nouns, place and organisation names, unknown words,
 /// Latin and numerals); verbs, adverbs, prepositions, pronouns and the like end a name.
 const NAME_TAGS: &[&str] = &["n", "x", "eng", "m", "j", "l", "i", "b", "a", "t"];
+/// Roads are often named by a verb ("解放路", "劳动东路", "建设大道"): before a road suffix, verbs can be
+/// part of the name too.
+const ROAD_NAME_TAGS: &[&str] = &["v"];
 /// Cores that name a kind of place, not a place.
 const GENERIC_CORES: &[&str] = &[
     "商业",
@@ -302,11 +307,21 @@ impl std::hash::Hasher for WordHasher {
 }
 
 /// Document frequencies of content words over a corpus (the city's own appeals), for IDF weights.
-/// Words are kept as 64-bit hashes.
+/// Words are kept as 64-bit hashes, each with `ln(df + 1)` beside its count, so that a weight is one
+/// lookup and a subtraction: the repeat index weighs every word of every candidate it scores.
 #[derive(Clone, Debug, Default)]
 pub struct IdfTable {
     documents: u32,
-    frequency: HashMap<u64, u32, std::hash::BuildHasherDefault<WordHasher>>,
+    /// `ln(documents + 1)`.
+    ln_documents: f64,
+    frequency: HashMap<u64, Frequency, std::hash::BuildHasherDefault<WordHasher>>,
+}
+
+/// A word's document frequency and `ln(df + 1)`.
+#[derive(Clone, Copy, Debug, Default)]
+struct Frequency {
+    count: u32,
+    ln: f64,
 }
 
 impl IdfTable {
@@ -318,9 +333,11 @@ impl IdfTable {
     /// Counts one document's distinct words.
     pub fn add_document(&mut self, words: &[u64]) {
         self.documents = self.documents.saturating_add(1);
+        self.ln_documents = (f64::from(self.documents) + 1.0).ln();
         for word in words {
-            let count = self.frequency.entry(*word).or_insert(0);
-            *count = count.saturating_add(1);
+            let entry = self.frequency.entry(*word).or_default();
+            entry.count = entry.count.saturating_add(1);
+            entry.ln = (f64::from(entry.count) + 1.0).ln();
         }
     }
 
@@ -332,8 +349,12 @@ impl IdfTable {
     /// Returns the IDF weight of a word: `ln((N + 1) / (df + 1)) + 1`, so an unseen word weighs most
     /// and a word in every document weighs 1.
     pub fn weight(&self, word: u64) -> f32 {
-        let df = self.frequency.get(&word).copied().unwrap_or(0);
-        ((f64::from(self.documents) + 1.0) / (f64::from(df) + 1.0)).ln() as f32 + 1.0
+        (self.ln_documents - self.ln_frequency(word)) as f32 + 1.0
+    }
+
+    /// `ln(df + 1)` of a word (0 for an unseen word).
+    fn ln_frequency(&self, word: u64) -> f64 {
+        self.frequency.get(&word).map_or(0.0, |f| f.ln)
     }
 }
 
@@ -367,24 +388,34 @@ impl RepeatProfile {
         let full = format!("{title}。{text}");
         let tagged = segmenter.tag(&full);
         let places = places(&tagged);
-        // Words of place names are left to the place check: two problems at one estate share them.
-        let topical = |token: &&str| {
-            let token = normalize(token);
-            token.chars().count() < 2 || !places.iter().any(|p| p.name.contains(token.as_str()))
-        };
-        let tokens: Vec<&str> = tagged
-            .iter()
-            .map(|(word, _)| *word)
-            .filter(topical)
-            .collect();
-        let words = content_words(&tokens);
-        let title_words = if title.trim().is_empty() {
-            Vec::new()
+        // The title's tokens are the first ones of the whole: jieba cuts at the "。" that follows it.
+        let title_end = if title.trim().is_empty() {
+            0
         } else {
-            let title_tokens: Vec<&str> =
-                segmenter.cut(title).into_iter().filter(topical).collect();
-            content_words(&title_tokens)
+            title.len()
         };
+        let (mut words, mut title_words) = (Vec::new(), Vec::new());
+        for (token, _) in &tagged {
+            let Some(word) = content_word(token) else {
+                continue;
+            };
+            // Words of place names are left to the place check: two problems at one estate share them.
+            if places.iter().any(|p| p.name.contains(word.as_ref())) {
+                continue;
+            }
+            let hash = hash_str(&word);
+            let offset = token.as_ptr() as usize - full.as_ptr() as usize;
+            if offset + token.len() <= title_end && title_words.len() < MAX_WORDS {
+                title_words.push(hash);
+            }
+            if words.len() < MAX_WORDS {
+                words.push(hash);
+            }
+        }
+        for list in [&mut words, &mut title_words] {
+            list.sort_unstable();
+            list.dedup();
+        }
         RepeatProfile {
             signature: Signature::of(&full),
             words,
@@ -416,20 +447,43 @@ impl RepeatProfile {
 }
 
 /// Returns the sorted, distinct hashes of the content words among `tokens`: at least two characters,
-/// not boilerplate, Latin lowercased.
+/// not boilerplate, not all digits, Latin lowercased.
 pub fn content_words(tokens: &[&str]) -> Vec<u64> {
     let mut words: Vec<u64> = tokens
         .iter()
-        .filter(|t| t.chars().any(char::is_alphanumeric))
-        .map(|t| normalize(t))
-        .filter(|t| t.chars().count() >= 2 && !STOP_WORDS.contains(&t.as_str()))
-        .filter(|t| !t.chars().all(|c| c.is_ascii_digit()))
+        .filter_map(|t| content_word(t))
         .take(MAX_WORDS)
         .map(|t| hash_str(&t))
         .collect();
     words.sort_unstable();
     words.dedup();
     words
+}
+
+/// A token's normalised form when it is a content word (see [`content_words`]); borrowed when
+/// normalising would not change it, which is most Chinese words.
+fn content_word(token: &str) -> Option<Cow<'_, str>> {
+    let plain = token.chars().all(|c| {
+        c.is_alphanumeric() && !c.is_ascii_uppercase() && !('\u{FF01}'..='\u{FF5E}').contains(&c)
+    });
+    let word = if plain {
+        Cow::Borrowed(token)
+    } else {
+        if !token.chars().any(char::is_alphanumeric) {
+            return None;
+        }
+        Cow::Owned(normalize(token))
+    };
+    let keep = word.chars().nth(1).is_some()
+        && !word.chars().all(|c| c.is_ascii_digit())
+        && !stop_words().contains(word.as_ref());
+    keep.then_some(word)
+}
+
+/// [`STOP_WORDS`] as a set.
+fn stop_words() -> &'static HashSet<&'static str> {
+    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| STOP_WORDS.iter().copied().collect())
 }
 
 /// Finds named places in a token stream (punctuation tokens included, they end a name): a token that is or
@@ -452,8 +506,11 @@ pub fn places(tagged: &[(&str, &str)]) -> Vec<Place> {
             j -= 1;
             let (previous, tag) = tagged[j];
             if NOT_A_NAME.contains(&previous)
-                || !NAME_TAGS.iter().any(|t| tag.starts_with(t))
-                || STOP_WORDS.contains(&previous)
+                || !(NAME_TAGS.iter().any(|t| tag.starts_with(t))
+                    || (kind == PlaceKind::Road && ROAD_NAME_TAGS.iter().any(|t| tag.starts_with(t)))
+                    // "魅力之城": the particle 之 joins the words of a name to its suffix.
+                    || (previous == "之" && j + 1 == i && i >= 2))
+                || stop_words().contains(previous)
                 || !previous.chars().all(char::is_alphanumeric)
                 || previous.chars().count() > 6
                 || is_admin_area(previous)
