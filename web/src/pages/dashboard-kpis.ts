@@ -1,10 +1,11 @@
 // The dashboard's key figures: today's intake and the open and overdue cases now (links to the
 // dispatch console's lists), the 30 days' counts and rates, each opening the cases behind it,
-// with 环比 (the 30 days before) and 同比 (the same 30 days a year ago), and the channel mix.
+// with 环比 (the 30 days before) and 同比 (the same 30 days a year ago), and the channel mix (a
+// channel opens its cases).
 
 import type { Indicators } from '../api';
 import { h, pct, replace } from '../dom';
-import { L } from '../i18n';
+import { L, channelName } from '../i18n';
 import type { DashboardData } from './dashboard-data';
 import { caseListLink, change, fillChannelMix } from './dashboard-extra';
 import { figureButton, type FigureAsk } from './dashboard-figures';
@@ -71,7 +72,8 @@ export function renderKpis(el: HTMLElement, values: Map<string, HTMLElement>, a:
     kpi('closure', L('结案率', 'Closure rate'), figureOf('closure_rate', pct(summary.closure_rate))),
     channelSlot,
   );
-  void fillChannelMix(channelSlot, scope.id, a.signal);
+  // A channel opens the 30 days' cases that came in by it.
+  void fillChannelMix(channelSlot, scope.id, a.signal, (channel, from) => a.openFigure({ figure: 'reported', scopeName: `${scope.name} · ${channelName(channel)}`, area: scope.id, channel, ...a.period }, from));
   values.get('overdue')?.classList.toggle('alarm', overdue > 0);
   return todayCount;
 }

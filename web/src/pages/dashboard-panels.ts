@@ -1,7 +1,7 @@
 // The dashboard's charts below the key figures: the 30 days' trend (a day opens its appeals),
 // the overdue and surge alerts with 红黑榜, appeals by level-1 category, the department and
 // street rankings by on-time closure (a unit opens its closures, the late ones marked) and the
-// open cases by state (a state opens its cases now). Each chart keeps a table as its
+// open cases by state (a state opens its cases now); a category on a day opens its appeals. Each chart keeps a table as its
 // accessible alternative, and its clicks open the same lists as the table's buttons.
 
 import type { Indicators, Keyed } from '../api';
@@ -87,12 +87,24 @@ export async function renderPanels(p: PanelParts, args: PanelArgs): Promise<void
   const cat = categorySeries(categoryTrend ?? [], categories, days);
   p.catNote.hidden = categoryTrend === null || cat.keys.length > 0;
   const catCaption = `${scope.name} · ${L('近30天各类诉求', 'appeals by category, last 30 days')}`;
+  // A series on a day (a bar's segment or the table's number) opens that day's appeals under it.
+  const openCategory = (k: number, day: string, from?: HTMLElement) =>
+    args.openFigure({ figure: 'reported', scopeName: `${scope.name} · ${cat.names[k]}`, area: scope.id, from: day, to: day, categories: cat.codes[k] }, from);
+  const catCell = (k: number, i: number) => {
+    const n = cat.counts[k][i];
+    if (!n) return n;
+    const btn = figureButton('reported', String(n), (b) => openCategory(k, days[i], b));
+    btn.dataset.category = cat.keys[k];
+    btn.dataset.day = days[i];
+    btn.setAttribute('aria-label', `${days[i]} ${cat.names[k]} ${n}`);
+    return btn;
+  };
   replace(
     p.catTable,
     tableOf(
       catCaption,
       [L('日期', 'Day'), ...cat.names, L('合计', 'Total')],
-      days.map((d, i) => [d, ...cat.counts.map((c) => c[i]), cat.counts.reduce((n, c) => n + c[i], 0)]),
+      days.map((d, i) => [d, ...cat.counts.map((_, k) => catCell(k, i)), cat.counts.reduce((n, c) => n + c[i], 0)]),
     ),
   );
   p.catEl.setAttribute(
@@ -220,6 +232,12 @@ export async function renderPanels(p: PanelParts, args: PanelArgs): Promise<void
     const x = p.trendChart.convertFromPixel({ gridIndex: 0 }, at) as number[] | undefined;
     const day = x ? days[Math.round(x[0])] : undefined;
     if (day) openDay(day);
+  });
+  p.catChart.off('click');
+  p.catChart.on('click', (e: { seriesIndex?: number; dataIndex?: number }) => {
+    const k = e.seriesIndex ?? -1;
+    const day = days[e.dataIndex ?? -1];
+    if (k >= 0 && k < cat.keys.length && day && cat.counts[k][e.dataIndex ?? 0] > 0) openCategory(k, day);
   });
   // A state's bar: its open cases now, the overdue ones marked.
   p.stateChart.off('click');
