@@ -68,11 +68,11 @@ async function main() {
       await goto(p, 'hotline');
       await p.focus('input[name=caller_phone]');
       const order = [];
-      for (let i = 0; i < 6; i++) {
+      for (let i = 0; i < 7; i++) {
         await p.keyboard.press('Tab');
         order.push(await p.evaluate(() => document.activeElement?.getAttribute('name') ?? document.activeElement?.tagName));
       }
-      need(order.join(',') === 'caller_name,text,title,appeal_type,category,area', `tab order ${order.join(',')}`);
+      need(order.join(',') === 'caller_name,text,title,appeal_type,category_search,category,area', `tab order ${order.join(',')}`);
       return order.join(' → ');
     });
 
