@@ -7,6 +7,7 @@
 // Called by run.mjs with its helpers; each check is one step with one line of output.
 
 import { laterChecks } from './consoles-later.mjs';
+import { lastChecks } from './consoles-last.mjs';
 
 const CJK = /[\u3400-\u9fff]/;
 
@@ -70,7 +71,7 @@ export async function consoleChecks(t) {
   const act = (who, id, body) => api('POST', `/api/v1/cases/${id}/actions`, { token: tok[who], body });
   let seq = 0;
   /** A new case in 阳光社区 moved through the workflow by the API up to `until`. */
-  const newCase = async (until) => {
+  const newCase = async (until, extra = {}) => {
     seq += 1;
     const res = await api('POST', '/api/v1/appeals', {
       token: tok.operator,
@@ -81,6 +82,7 @@ export async function consoleChecks(t) {
         category_id: category.id,
         area_id: community.id,
         ...(community.center_lat !== null ? { lat: community.center_lat, lon: community.center_lon } : {}),
+        ...extra,
       },
     });
     need(!res.merged, `appeal ${seq} was merged into ${res.number}`);
@@ -569,4 +571,5 @@ export async function consoleChecks(t) {
   });
 
   await laterChecks(t, { tok, cats, areas, zhErrors });
+  await lastChecks(t, { newCase });
 }

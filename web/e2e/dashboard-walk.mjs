@@ -1,6 +1,7 @@
 // The dashboard as a leader works it (issue 15, Dashboard and Everywhere): every rate opens the
 // cases of its denominator with the misses marked (and the counts, the ranking bars and the days
-// of the trend open theirs), the numbers in the list are the figure's own; the live feed's lines
+// of the trend open theirs, and so do the channels of the mix and the categories of the trend by
+// category), the numbers in the list are the figure's own; the live feed's lines
 // say what (title masked), where (area) and the state in words; large-text mode grows the charts
 // and the wall screen still fits 1920×1080; the dialog is axe-clean with a visible focus ring.
 //
@@ -126,6 +127,50 @@ export async function dashboardWalk(t) {
       await closeDialog();
       await p.click('.p-state details summary');
       return `30天受理 ${reported}; ${dept}; ${to}: ${today} appeals; ${words[busiest.st]} ${st.n} open (${st.late} overdue marked)`;
+    });
+
+    // A channel of the mix and a category of the trend on a day open their cases, as many as
+    // the figure says.
+    await step('dashboard-channels-and-categories-open-their-cases', p, async () => {
+      await goto(p, 'dashboard');
+      await p.waitForSelector('[data-testid=channel-mix] button[data-channel]', { timeout: TIMEOUT });
+      const mix = await p.$$eval('[data-testid=channel-mix] li[data-channel]', (ls) => ls.map((l) => ({ channel: l.dataset.channel, cases: Number(l.dataset.cases) })));
+      const api_ = await api('GET', `/api/v1/stats/channels?from=${from}&to=${to}`, { token: tok.leader });
+      need(mix.length === api_.length && mix.every((m) => api_.some((r) => r.channel === m.channel && r.cases === m.cases)), `mix ${JSON.stringify(mix)}, API ${JSON.stringify(api_)}`);
+      const listed = [];
+      for (const { channel, cases } of mix) {
+        await p.click(`[data-testid=channel-mix] button[data-channel=${channel}]`);
+        await dialogShown();
+        const d = await p.$eval('dialog[data-testid=figure-cases]', (el) => ({ den: Number(el.dataset.denominator), title: el.querySelector('h2').textContent, rows: el.querySelectorAll('tbody tr').length }));
+        need(d.den === cases && d.rows === Math.min(cases, 200), `${channel}: ${d.den} listed (${d.rows} rows), the mix says ${cases}`);
+        need(CJK.test(d.title), `title "${d.title}"`);
+        await closeDialog();
+        listed.push(`${channel} ${d.den}`);
+      }
+      // The bar's segment opens the same list.
+      const first = mix[0];
+      await p.click(`[data-testid=channel-mix] .mix-bar span[data-channel=${first.channel}]`);
+      await dialogShown();
+      const seg = await p.$eval('dialog[data-testid=figure-cases]', (el) => Number(el.dataset.denominator));
+      need(seg === first.cases, `${first.channel} segment: ${seg} listed, ${first.cases} in the mix`);
+      await closeDialog();
+      // Each series of the trend by category on its latest day.
+      await p.click('.p-cat details summary');
+      const cells = await p.$$eval('.p-cat table button[data-category]', (bs) => bs.map((b) => ({ key: b.dataset.category, day: b.dataset.day, n: Number(b.textContent) })));
+      need(cells.length > 0, 'no category count opens its cases');
+      const latest = new Map();
+      for (const c of cells) if (!latest.has(c.key) || latest.get(c.key).day < c.day) latest.set(c.key, c);
+      const cats = [];
+      for (const c of latest.values()) {
+        await p.click(`.p-cat table button[data-category="${c.key}"][data-day="${c.day}"]`);
+        await dialogShown();
+        const d = await p.$eval('dialog[data-testid=figure-cases]', (el) => ({ den: Number(el.dataset.denominator), title: el.querySelector('h2').textContent }));
+        need(d.den === c.n, `${c.key} on ${c.day}: ${d.den} listed, the chart says ${c.n}`);
+        await closeDialog();
+        cats.push(`${d.title.split(' · ').slice(1, 3).join(' ')} ${c.day}: ${c.n}`);
+      }
+      await p.click('.p-cat details summary');
+      return `channels ${listed.join(', ')}; categories ${cats.join('; ')}`;
     });
 
     await step('dashboard-figure-dialog-axe-and-focus', p, async () => {

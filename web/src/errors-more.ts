@@ -110,4 +110,5 @@ export const MORE_CODES: Record<string, [string, string]> = {
   invalid_scenario: ['推演场景不正确。', 'The scenario is not valid.'],
   run_not_finished: ['推演尚未完成。', 'The run has not finished.'],
   invalid_figure: ['指标不正确。', 'Unknown figure.'],
+  contact_not_allowed: ['只有办理该案件的人员可以查看来电人电话。', 'Only the people who act on this case may read the reporter’s phone.'],
 };

@@ -5,7 +5,7 @@
 
 use urbis_domain::role::{Actor, Role};
 use urbis_storage::cases::CaseRow;
-use urbis_storage::figures::{self, Figure, FigureScope};
+use urbis_storage::figures::{self, Figure, FigureScope, TopCategories};
 
 use crate::stats::Period;
 use crate::{Result, ServiceError, Services};
@@ -58,9 +58,47 @@ pub struct FigureQuery {
     pub area_id: Option<i64>,
     /// Only cases led by this department (the department ranking).
     pub dept_id: Option<i64>,
+    /// Only cases opened through this channel (a segment of the channel mix).
+    pub channel: Option<String>,
+    /// Only cases under these level-1 category codes, `none` standing for the cases without a
+    /// category (a series of the trend by category; 其他 asks for several).
+    pub categories: Option<Vec<String>>,
     /// Only the cases that miss the figure.
     pub missing_only: bool,
     pub limit: i64,
+}
+
+/// The word that asks for the cases without a category in a category filter.
+pub const UNCATEGORISED: &str = "none";
+
+/// Most level-1 codes one category filter names.
+const CATEGORY_CODES_MAX: usize = 100;
+
+/// Checks the level-1 codes of a category filter: each a code the trend by category counts under
+/// (the first two characters of a category's code), or [`UNCATEGORISED`].
+async fn top_categories(conn: &mut urbis_storage::Conn, codes: &[String]) -> Result<TopCategories> {
+    if codes.is_empty() || codes.len() > CATEGORY_CODES_MAX {
+        return Err(ServiceError::invalid(
+            "unknown_category",
+            format!("name 1 to {CATEGORY_CODES_MAX} level-1 category codes"),
+        ));
+    }
+    let mut top = TopCategories::default();
+    for code in codes {
+        if code == UNCATEGORISED {
+            top.uncategorised = true;
+        } else if code.chars().count() == 2 && figures::top_category_exists(conn, code).await? {
+            if !top.codes.contains(code) {
+                top.codes.push(code.clone());
+            }
+        } else {
+            return Err(ServiceError::invalid(
+                "unknown_category",
+                format!("no level-1 category {code:?}"),
+            ));
+        }
+    }
+    Ok(top)
 }
 
 impl Services {
@@ -95,14 +133,28 @@ impl Services {
             }
             _ => query.dept_id,
         };
+        if let Some(channel) = &query.channel
+            && urbis_domain::appeal::Channel::parse(channel).is_none()
+        {
+            return Err(ServiceError::invalid(
+                "invalid_channel",
+                format!("unknown channel {channel:?}"),
+            ));
+        }
         let (from, to) = self.period_instants(period)?;
+        let mut conn = self.db().read().await?;
+        let top_categories = match &query.categories {
+            Some(codes) => Some(top_categories(&mut conn, codes).await?),
+            None => None,
+        };
         let scope = FigureScope {
             area_path,
             from,
             to,
             lead_dept_id,
+            channel: query.channel.clone(),
+            top_categories,
         };
-        let mut conn = self.db().read().await?;
         let (denominator, meeting) = figures::figure_counts(&mut conn, figure, &scope).await?;
         let rows =
             figures::figure_cases(&mut conn, figure, &scope, query.missing_only, query.limit)

@@ -1,7 +1,8 @@
 //! The cases behind a dashboard figure: for a rate (结案率, 按期结案率, 响应率, 解决率, 满意率) the
 //! cases of its denominator, each marked whether it counts in the numerator; for a count (受理,
 //! 立案) the cases counted. Read over the range of `cases_created` under an area, optionally of
-//! one lead department, so the cost follows the cases of the period. And the latest cases of an
+//! one lead department, of one intake channel (the channel mix) or of some level-1 categories (the
+//! trend by category), so the cost follows the cases of the period. And the latest cases of an
 //! area with their area's name, for the dashboard's live feed.
 
 use chrono::{DateTime, Utc};
@@ -65,6 +66,18 @@ pub struct FigureScope {
     pub to: DateTime<Utc>,
     /// Only cases led by this department.
     pub lead_dept_id: Option<i64>,
+    /// Only cases opened through this channel (web, hotline, grid, api, sensor).
+    pub channel: Option<String>,
+    /// Only cases under these level-1 categories.
+    pub top_categories: Option<TopCategories>,
+}
+
+/// Level-1 categories, as the trend by category counts them: a case under a category whose code
+/// starts with one of `codes`, or without a category when `uncategorised`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TopCategories {
+    pub codes: Vec<String>,
+    pub uncategorised: bool,
 }
 
 fn filtered(select: String, figure: Figure, scope: &FigureScope) -> Builder {
@@ -81,8 +94,41 @@ fn filtered(select: String, figure: Figure, scope: &FigureScope) -> Builder {
     if let Some(dept) = scope.lead_dept_id {
         query.push(" AND lead_dept_id = ").push_bind(dept);
     }
+    if let Some(channel) = &scope.channel {
+        query.push(" AND channel = ").push_bind(channel.clone());
+    }
+    if let Some(top) = &scope.top_categories {
+        push_top_categories(&mut query, top);
+    }
     query.push(&format!(" AND {}", figure.base()));
     query
+}
+
+/// ` AND (category under one of the codes OR no category)`; nothing asked matches nothing.
+fn push_top_categories(query: &mut Builder, top: &TopCategories) {
+    query.push(" AND (1 = 0");
+    if !top.codes.is_empty() {
+        query.push(" OR category_id IN (SELECT id FROM categories WHERE substr(code, 1, 2) IN (");
+        let mut codes = query.separated(", ");
+        for code in &top.codes {
+            codes.push_bind(code.clone());
+        }
+        query.push("))");
+    }
+    if top.uncategorised {
+        query.push(" OR category_id IS NULL");
+    }
+    query.push(")");
+}
+
+/// Returns whether some category's code starts with this level-1 code (the codes the trend by
+/// category counts under).
+pub async fn top_category_exists(conn: &mut Conn, code: &str) -> Result<bool> {
+    let n: i64 = crate::sql::query("SELECT COUNT(*) FROM categories WHERE substr(code, 1, 2) = ?")
+        .bind(code.to_owned())
+        .scalar(conn)
+        .await?;
+    Ok(n > 0)
 }
 
 /// Returns `(denominator, meeting)`: how many cases the figure counts below its line, and how

@@ -1,9 +1,10 @@
 // Parts of a case shown on the dispatch console and the workbench, built from its trail: the
 // trail itself with names and notes, the open extension/parking request (who asked, how much,
-// why) and the text a shift lead closes on (the feedback and the check note).
+// why) and the text a shift lead closes on (the feedback and the check note); and the reporter's
+// contact, masked until the handler asks for the number (an audited read).
 
-import type { AuditEntry, Case } from '../api';
-import { fmtTime, h } from '../dom';
+import { post, type AuditEntry, type Case } from '../api';
+import { fmtTime, h, replace, showError } from '../dom';
 import { L, actionName, appealTypeName, clockName, lang, roleName } from '../i18n';
 
 /** What a step says in words: its note or reason, and an extension's amount. */
@@ -76,4 +77,40 @@ export function closingBox(trail: AuditEntry[]): HTMLElement | null {
     fb ? h('p', null, h('strong', null, L('处置反馈：', 'Feedback: ')), stepNote(fb) || '—', ` (${fb.actor_name ?? roleName(fb.actor_role)})`) : null,
     check ? h('p', null, h('strong', null, L('核查意见：', 'Check note: ')), stepNote(check) || L('（无）', '(none)'), ` (${check.actor_name ?? roleName(check.actor_role)})`) : null,
   );
+}
+
+interface ReporterContact {
+  reporter_name: string | null;
+  reporter_phone: string | null;
+}
+
+/**
+ * The reporter as the card shows them: name and phone as the server sends them (masked for a
+ * department's handler), and, where the phone is masked and `mayReveal`, a "查看来电人电话" button
+ * that asks POST /api/v1/cases/{id}/contact (written to the audit log) and shows the number in
+ * place as a tel: link. Errors go to `status`.
+ */
+export function reporterContact(c: Case, mayReveal: boolean, status: HTMLElement): HTMLElement {
+  const shown = `${c.reporter_name} ${c.reporter_phone}`.trim();
+  const el = h('span', { class: 'reporter', 'data-testid': 'reporter' }, shown || '—');
+  if (!mayReveal || !c.reporter_phone.includes('*')) return el;
+  const btn = h('button', { type: 'button', class: 'link', 'data-testid': 'reveal-phone' }, L('查看来电人电话', 'Show the caller’s phone'));
+  btn.addEventListener('click', () => {
+    btn.disabled = true;
+    void post<ReporterContact>(`/api/v1/cases/${c.id}/contact`, {})
+      .then((r) => {
+        const phone = r.reporter_phone ?? '';
+        replace(
+          el,
+          r.reporter_name ? `${r.reporter_name} ` : '',
+          phone ? h('a', { href: `tel:${phone.replace(/[^\d+]/g, '')}`, 'data-testid': 'reporter-phone' }, phone) : L('（未留电话）', '(no phone given)'),
+        );
+        el.dataset.revealed = '1';
+      })
+      .catch((e) => {
+        btn.disabled = false;
+        showError(status, e);
+      });
+  });
+  return h('span', null, el, ' ', btn);
 }

@@ -9,8 +9,12 @@ import type { CategoryDay } from './dashboard-data';
 export const CAT_COLORS = ['#5fb3f9', '#f2c14e', '#7bd389', '#e4572e', '#c39bd3', '#4fd1c5', '#8a9bb0'];
 export const OTHER = '*other';
 
-/** The category trend, shaped for the chart: the top categories of the period and 其他. */
-export function categorySeries(rows: CategoryDay[], categories: Category[], days: string[]): { keys: string[]; names: string[]; counts: number[][]; totals: number[] } {
+/**
+ * The category trend, shaped for the chart: the top categories of the period and 其他, with the
+ * level-1 codes behind each series as GET /api/v1/stats/figure-cases takes them (`none` for the
+ * uncategorised; 其他 names the rest).
+ */
+export function categorySeries(rows: CategoryDay[], categories: Category[], days: string[]): { keys: string[]; names: string[]; codes: string[][]; counts: number[][]; totals: number[] } {
   const level1 = new Map(categories.filter((c) => c.level === 1).map((c) => [c.code, c.name]));
   const nameOf = (code: string) => (code === OTHER ? L('其他', 'Other') : code === '' ? L('未分类', 'Uncategorised') : level1.get(code) ?? code);
   const total = new Map<string, number>();
@@ -27,7 +31,9 @@ export function categorySeries(rows: CategoryDay[], categories: Category[], days
     const k = keys.indexOf(shown.has(r.category_code) ? r.category_code : OTHER);
     if (k >= 0) counts[k][i] += r.reported;
   }
-  return { keys, names: keys.map(nameOf), counts, totals: counts.map((c) => c.reduce((n, x) => n + x, 0)) };
+  const wire = (code: string) => (code === '' ? 'none' : code);
+  const codes = keys.map((k) => (k === OTHER ? ranked.filter((c) => !shown.has(c)).map(wire) : [wire(k)]));
+  return { keys, names: keys.map(nameOf), codes, counts, totals: counts.map((c) => c.reduce((n, x) => n + x, 0)) };
 }
 
 export function levelName(level: string): string {

@@ -30,18 +30,21 @@ export async function fetchComparisons(areaId: number | null, signal: AbortSigna
 /**
  * Fills `slot` with the channel mix of the 30 days once it arrives. It is counted from the cases of
  * the period (not from rolled-up counters), so it never holds up the first view; where the
- * endpoint is missing the slot stays hidden.
+ * endpoint is missing the slot stays hidden. A channel opens its cases through `onOpen`.
  */
-export async function fillChannelMix(slot: HTMLElement, areaId: number | null, signal: AbortSignal): Promise<void> {
+export async function fillChannelMix(slot: HTMLElement, areaId: number | null, signal: AbortSignal, onOpen?: (channel: string, from?: HTMLElement) => void): Promise<void> {
   const rows = await optional<ChannelCount[]>('GET', `/api/v1/stats/channels${qs({ area_id: areaId ?? undefined, from: localDay(-29), to: localDay() })}`, { signal }).catch(() => null);
   if (rows === null || !slot.isConnected) return;
-  slot.replaceWith(channelMix(rows));
+  slot.replaceWith(channelMix(rows, onOpen));
 }
 
 const CHANNEL_COLORS: Record<string, string> = { hotline: '#5fb3f9', web: '#7bd389', grid: '#f2c14e', api: '#c39bd3', sensor: '#4fd1c5' };
 
-/** 渠道构成: the share of each intake channel over the 30 days, as one segmented bar and its legend. */
-export function channelMix(rows: ChannelCount[]): HTMLElement {
+/**
+ * 渠道构成: the share of each intake channel over the 30 days, as one segmented bar and its legend;
+ * with `onOpen`, a segment or the channel's legend button opens the channel's cases.
+ */
+export function channelMix(rows: ChannelCount[], onOpen?: (channel: string, from?: HTMLElement) => void): HTMLElement {
   const total = rows.reduce((n, r) => n + r.cases, 0);
   const sorted = [...rows].sort((a, b) => b.cases - a.cases || a.channel.localeCompare(b.channel));
   const share = (r: ChannelCount) => (total ? (r.cases / total) * 100 : 0);
@@ -52,13 +55,25 @@ export function channelMix(rows: ChannelCount[]): HTMLElement {
     h('div', { class: 'kpi-label' }, L('30天渠道构成', 'Channels (30 d)')),
     h(
       'div',
-      { class: 'mix-bar', role: 'img', 'aria-label': `${L('渠道构成：', 'Channel mix: ')}${label || '—'}` },
-      sorted.map((r) => h('span', { style: { width: `${share(r)}%`, background: CHANNEL_COLORS[r.channel] ?? '#8a9bb0' } })),
+      { class: onOpen ? 'mix-bar opens' : 'mix-bar', role: 'img', 'aria-label': `${L('渠道构成：', 'Channel mix: ')}${label || '—'}` },
+      sorted.map((r) => {
+        const seg = h('span', { style: { width: `${share(r)}%`, background: CHANNEL_COLORS[r.channel] ?? '#8a9bb0' }, 'data-channel': r.channel });
+        // The mouse's way in; the legend's buttons are the keyboard's.
+        if (onOpen) seg.addEventListener('click', () => onOpen(r.channel));
+        return seg;
+      }),
     ),
     h(
       'ul',
       { class: 'mix-legend' },
-      sorted.map((r) => h('li', { 'data-channel': r.channel, 'data-cases': String(r.cases) }, h('span', { class: 'dot', style: { background: CHANNEL_COLORS[r.channel] ?? '#8a9bb0' } }), `${channelName(r.channel)} ${share(r).toFixed(0)}%`)),
+      sorted.map((r) => {
+        const dot = h('span', { class: 'dot', style: { background: CHANNEL_COLORS[r.channel] ?? '#8a9bb0' } });
+        const text = `${channelName(r.channel)} ${share(r).toFixed(0)}%`;
+        if (!onOpen) return h('li', { 'data-channel': r.channel, 'data-cases': String(r.cases) }, dot, text);
+        const btn = h('button', { type: 'button', class: 'kpi-link', 'data-figure': 'reported', 'data-channel': r.channel, 'aria-haspopup': 'dialog', 'aria-label': `${text}${L('，', ', ')}${r.cases} ${L('件', 'cases')}` }, text);
+        btn.addEventListener('click', () => onOpen(r.channel, btn));
+        return h('li', { 'data-channel': r.channel, 'data-cases': String(r.cases) }, dot, btn);
+      }),
     ),
   );
 }

@@ -1,7 +1,8 @@
 // Click-through from a figure of the dashboard to its cases. A rate (结案率, 按期结案率, 响应率,
 // 解决率, 满意率) opens the cases of its denominator with the ones that miss it marked and listed
 // first (the cases closed late behind 按期结案率), with a switch to show only those; a count (30天
-// 受理, 30天立案) opens the cases it counts. Read from GET /api/v1/stats/figure-cases, in a dialog
+// 受理, 30天立案) opens the cases it counts, also of one intake channel (the channel mix) or of
+// some level-1 categories (the trend by category). Read from GET /api/v1/stats/figure-cases, in a dialog
 // over the dashboard that Esc closes and that gives focus back to the figure.
 
 import { get, me, qs, type Case } from '../api';
@@ -79,6 +80,10 @@ export interface FigureAsk {
   to: string;
   area?: number | null;
   dept?: number;
+  /** Only the cases opened through this channel (a segment of the channel mix). */
+  channel?: string;
+  /** Only the cases under these level-1 category codes, `none` for no category (a series of the trend by category). */
+  categories?: string[];
   /** An open state instead of a figure of the period: its cases now, the overdue ones marked. */
   state?: string;
 }
@@ -123,7 +128,7 @@ export function figureDialog(nameOfArea: () => (id: number) => string, signal: A
     replace(body, h('p', { class: 'muted' }, L('加载中…', 'Loading…')));
     try {
       const res = await get<FigureCases>(
-        `/api/v1/stats/figure-cases${qs({ figure: ask.figure, from: ask.from, to: ask.to, area_id: ask.area ?? undefined, dept_id: ask.dept, missing: rate && onlyMissing.checked ? true : undefined, limit: 200 })}`,
+        `/api/v1/stats/figure-cases${qs({ figure: ask.figure, from: ask.from, to: ask.to, area_id: ask.area ?? undefined, dept_id: ask.dept, channel: ask.channel, category: ask.categories?.join(','), missing: rate && onlyMissing.checked ? true : undefined, limit: 200 })}`,
         { signal },
       );
       if (current !== ask) return;

@@ -9,7 +9,7 @@ import { flaggedList } from './flagged';
 import { APPEAL_TYPE_CODES, L, appealTypeName, lang } from '../i18n';
 import type { Ctx } from '../page';
 import { byId, loadAreas, loadCategories } from '../ref';
-import { addressSearch, categorySelect, contentKeys, counted, selectByCode, suggestPanel } from '../widgets';
+import { addressSearch, categorySearch, categorySelect, contentKeys, counted, selectByCode, suggestPanel } from '../widgets';
 
 /** The appeal type a call gets unless the operator picks another. */
 const DEFAULT_APPEAL_TYPE = 'help';
@@ -25,6 +25,10 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
   const title = h('input', { name: 'title', autocomplete: 'off' });
   const category = categorySelect(cats, L('（自动分类）', '(classify automatically)'));
   category.name = 'category';
+  // Typing part of a name narrows the 600-odd categories (one match is chosen at once).
+  const catFind = categorySearch(category);
+  catFind.name = 'category_search';
+  catFind.id = 'hl-cat-q';
   const areaSel = h('select', { name: 'area' }, h('option', { value: '' }, L('（按地址定位）', '(locate from the address)')));
   // Districts, streets and communities: the 2,000-odd unit grids are found from the address.
   for (const a of areas.filter((a) => a.level === 'district' || a.level === 'street' || a.level === 'community')) {
@@ -123,7 +127,7 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
     counted(text, LIMITS.text),
     field(L('标题', 'Title'), title),
     typeGroup,
-    h('div', { class: 'row2' }, field(L('分类 (Alt+C)', 'Category (Alt+C)'), category), field(L('区域', 'Area'), areaSel)),
+    h('div', { class: 'row3' }, field(L('查找分类 (Alt+C)', 'Find a category (Alt+C)'), catFind), field(L('分类', 'Category'), category), field(L('区域', 'Area'), areaSel)),
     addr.el,
     located,
     addrWarn,
@@ -139,12 +143,14 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
   counted(title, LIMITS.title);
   phone.maxLength = LIMITS.phone;
   name.maxLength = LIMITS.name;
-  category.setAttribute('aria-keyshortcuts', 'Alt+C');
+  catFind.setAttribute('aria-keyshortcuts', 'Alt+C');
   addr.input.setAttribute('aria-keyshortcuts', 'Alt+A');
 
   const keys = contentKeys();
   const clearForm = () => {
     form.reset();
+    // The emptied search shows every category again.
+    catFind.dispatchEvent(new Event('input'));
     suggest.reset();
     addr.reset();
     lat = lon = null;
@@ -220,7 +226,7 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
       clearBtn.click();
     } else if (ev.altKey && (ev.key === 'c' || ev.key === 'C')) {
       ev.preventDefault();
-      category.focus();
+      catFind.focus();
     } else if (ev.altKey && (ev.key === 't' || ev.key === 'T')) {
       ev.preventDefault();
       (typeRadios.find((r) => r.checked) ?? typeRadios[0]).focus();
@@ -244,13 +250,13 @@ export async function hotlinePage(ctx: Ctx): Promise<void> {
       h('dt', null, h('kbd', null, 'Alt'), '+', h('kbd', null, 'N')),
       h('dd', null, L('清空，接下一个来电', 'Clear for the next call')),
       h('dt', null, h('kbd', null, 'Alt'), '+', h('kbd', null, 'C')),
-      h('dd', null, L('跳到分类', 'Go to category')),
+      h('dd', null, L('跳到查找分类', 'Go to the category search')),
       h('dt', null, h('kbd', null, 'Alt'), '+', h('kbd', null, 'A')),
       h('dd', null, L('跳到地址', 'Go to address')),
       h('dt', null, h('kbd', null, 'Alt'), '+', h('kbd', null, 'T')),
       h('dd', null, L('跳到诉求类型（方向键选择）', 'Go to the appeal type (arrow keys choose)')),
       h('dt', null, h('kbd', null, 'Tab')),
-      h('dd', null, L('号码 → 姓名 → 内容 → 标题 → 类型 → 分类 → 区域 → 地址', 'phone → name → text → title → type → category → area → address')),
+      h('dd', null, L('号码 → 姓名 → 内容 → 标题 → 类型 → 查找分类 → 分类 → 区域 → 地址', 'phone → name → text → title → type → category search → category → area → address')),
     ),
   );
 

@@ -1,6 +1,7 @@
 // Department workbench: the handler's tasks with live deadline countdowns — accept (签收),
 // feedback with note and photos, return a wrong dispatch (回退), ask for an extension (延期) or
-// parking (挂账); and the grid supervisor's checks (核查通过 / 核查不通过).
+// parking (挂账), see the caller's phone on demand to call back; and the grid supervisor's checks
+// (核查通过 / 核查不通过).
 
 import { errorText } from '../errors';
 import { ApiError, LIMITS, act, get, me, qs, uploadPhotos, type AuditEntry, type Case } from '../api';
@@ -9,7 +10,7 @@ import { L, clockName, lang } from '../i18n';
 import type { Ctx } from '../page';
 import { areaPath, byId, categoryPath, loadAreas, loadCategories, loadDepts } from '../ref';
 import { countdown, gallery, mapPicker, officialReply, photoPicker, priorityBadge, stateBadge } from '../widgets';
-import { requestBox } from './case-parts';
+import { reporterContact, requestBox } from './case-parts';
 import { cohandleSections, disputeDetails, subtaskSummary } from './cohandle';
 import { patrolForm } from './patrol';
 
@@ -266,7 +267,8 @@ export async function workbenchPage(ctx: Ctx): Promise<void> {
         h('dt', null, L('受理时间', 'Received')),
         h('dd', null, fmtTime(c.created_at, lang())),
         h('dt', null, L('报告人', 'Reporter')),
-        h('dd', null, c.reporter_name || c.reporter_phone ? `${c.reporter_name} ${c.reporter_phone}`.trim() : '—'),
+        // Masked for a department's handler, who asks for the number to call back (audited).
+        h('dd', null, reporterContact(c, user.role === 'dept_handler', st)),
         h('dt', null, L('分类', 'Category')),
         h('dd', null, categoryPath(c.category_id, catMap)),
         h('dt', null, L('区域', 'Area')),

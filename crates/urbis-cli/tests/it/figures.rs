@@ -300,3 +300,144 @@ async fn feed_lines_name_the_area_and_mask_the_title() {
     let (status, _) = app.get("leader", "/api/v1/stats/feed?limit=51").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_or_a_category_lists_as_many_cases_as_its_figure() {
+    let app = TestApp::start().await;
+    let f = app.fixture.clone();
+    // The hotline and a supervisor's patrol in district A, two residents' web reports in district
+    // B, one of them without a category.
+    app.file_appeal("operator", f.grid_a, f.category, "路灯不亮已经三天")
+        .await;
+    app.file_appeal(
+        "supervisor_a",
+        f.grid_a,
+        f.other_category,
+        "井盖破损有人差点踩空",
+    )
+    .await;
+    app.file_appeal("resident", f.grid_b, f.category, "小区门口垃圾无人清运")
+        .await;
+    let (status, body) = app
+        .post(
+            "resident2",
+            "/api/v1/appeals",
+            json!({"text": "说不清楚是什么问题，请来看看", "area_id": f.grid_b}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let today = app.services.local_day(chrono::Utc::now());
+    let period = format!("from={today}&to={today}");
+    let denominator = |body: &Value| body["denominator"].as_i64().expect("denominator");
+
+    // Each segment of the channel mix lists its cases, in the caller's scope.
+    for user in ["leader", "supervisor_b"] {
+        let (_, mix) = app
+            .get(user, &format!("/api/v1/stats/channels?{period}"))
+            .await;
+        let mix = mix.as_array().expect("mix").clone();
+        assert!(!mix.is_empty(), "{user}");
+        for row in mix {
+            let channel = row["channel"].as_str().expect("channel");
+            let (status, body) = app
+                .get(
+                    user,
+                    &format!(
+                        "/api/v1/stats/figure-cases?figure=reported&{period}&channel={channel}"
+                    ),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{user} {channel}: {body}");
+            assert_eq!(denominator(&body), row["cases"], "{user} {channel}");
+        }
+    }
+    let (_, body) = app
+        .get(
+            "supervisor_b",
+            &format!("/api/v1/stats/figure-cases?figure=reported&{period}&channel=hotline"),
+        )
+        .await;
+    assert_eq!(denominator(&body), 0, "district A's hotline call");
+
+    // Each point of the trend by category lists its day's cases; several codes (其他) the sum.
+    let (_, trend) = app
+        .get("leader", &format!("/api/v1/stats/category-trend?{period}"))
+        .await;
+    let trend = trend.as_array().expect("trend").clone();
+    assert!(trend.len() >= 2, "{trend:?}");
+    let mut codes = Vec::new();
+    let mut total = 0;
+    for row in &trend {
+        let code = match row["category_code"].as_str().expect("code") {
+            "" => "none",
+            code => code,
+        };
+        let day = row["day"].as_str().expect("day");
+        let (status, body) = app
+            .get(
+                "leader",
+                &format!(
+                    "/api/v1/stats/figure-cases?figure=reported&from={day}&to={day}&category={code}"
+                ),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{code}: {body}");
+        assert_eq!(denominator(&body), row["reported"], "{day} {code}");
+        codes.push(code.to_owned());
+        total += row["reported"].as_i64().expect("reported");
+    }
+    let (_, body) = app
+        .get(
+            "leader",
+            &format!(
+                "/api/v1/stats/figure-cases?figure=reported&{period}&category={}",
+                codes.join(",")
+            ),
+        )
+        .await;
+    assert_eq!(denominator(&body), total);
+    assert_eq!(total, 4);
+    // The cases without a category, however many the trend shows.
+    let uncategorised: i64 = trend
+        .iter()
+        .filter(|row| row["category_code"] == "")
+        .map(|row| row["reported"].as_i64().expect("reported"))
+        .sum();
+    let (status, body) = app
+        .get(
+            "leader",
+            &format!("/api/v1/stats/figure-cases?figure=reported&{period}&category=none"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(denominator(&body), uncategorised);
+    // Both filters at once, and a rate under a category.
+    let (_, body) = app
+        .get(
+            "leader",
+            &format!(
+                "/api/v1/stats/figure-cases?figure=closure_rate&{period}&channel=web&category={}",
+                codes.iter().find(|c| *c != "none").expect("a category")
+            ),
+        )
+        .await;
+    assert!(denominator(&body) <= 1, "{body}");
+
+    // Unknown values are refused with their codes.
+    for (bad, code) in [
+        ("channel=fax", "invalid_channel"),
+        ("channel=", "invalid_channel"),
+        ("category=zz", "unknown_category"),
+        ("category=", "unknown_category"),
+        ("category=0", "unknown_category"),
+    ] {
+        let (status, body) = app
+            .get(
+                "leader",
+                &format!("/api/v1/stats/figure-cases?figure=reported&{period}&{bad}"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+        assert_eq!(body["code"], code, "{bad}");
+    }
+}

@@ -12,6 +12,7 @@ mod cluster;
 mod cohandling;
 mod config;
 mod consoles;
+mod contact;
 mod crash;
 mod figures;
 mod geo;

@@ -342,6 +342,14 @@ async fn every_endpoint_checks_every_role() {
             Some(json!({"option": 0})),
             Vec::new(),
         ),
+        // The reporter's phone on demand (audited): those who call back, in the case's scope;
+        // no department is on this case yet, and its reporter is the operator.
+        (
+            Method::POST,
+            format!("/api/v1/cases/{case_id}/contact"),
+            None,
+            vec!["admin", "operator", "shiftlead", "dispatcher"],
+        ),
         (
             Method::POST,
             format!("/api/v1/cases/{case_id}/join"),

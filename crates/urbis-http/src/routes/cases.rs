@@ -21,6 +21,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_cases))
         .routes(routes!(get_case, patch_case))
         .routes(routes!(case_trail))
+        .routes(routes!(reveal_contact))
         .routes(routes!(case_appeals))
         .routes(routes!(case_route))
         .routes(routes!(case_action))
@@ -270,6 +271,40 @@ async fn case_trail(
             .map(|step| AuditResponse::from(step.row).with_actor_name(step.actor_name))
             .collect(),
     ))
+}
+
+/// The reporter of a case, unmasked.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ReporterContactResponse {
+    pub case_id: i64,
+    pub number: String,
+    /// Null when the reporter gave no name.
+    pub reporter_name: Option<String>,
+    /// Null when the reporter gave no phone.
+    pub reporter_phone: Option<String>,
+}
+
+/// Returns the reporter's name and phone unmasked, for calling them back, and writes the reveal
+/// to the audit log (POST: every call is a recorded read). For the hotline operators, shift leads,
+/// dispatchers and administrators of the case's area, the handlers of its lead and supporting
+/// departments, and its reporter; other roles get 403 `contact_not_allowed`, a case outside the
+/// caller's scope 404.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/contact", tag = "cases", params(("id" = i64, Path)),
+    responses((status = 200, body = ReporterContactResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn reveal_contact(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<ReporterContactResponse>> {
+    let contact = state.services.reveal_contact(&actor, id).await?;
+    let given = |s: String| (!s.trim().is_empty()).then_some(s);
+    Ok(Json(ReporterContactResponse {
+        case_id: contact.case_id,
+        number: contact.number,
+        reporter_name: given(contact.name),
+        reporter_phone: given(contact.phone),
+    }))
 }
 
 /// Returns the appeals behind a case.

@@ -367,6 +367,13 @@ pub struct FigureCasesQuery {
     pub area_id: Option<i64>,
     /// Only cases led by this department (the department ranking).
     pub dept_id: Option<i64>,
+    /// Only cases opened through this channel: web, hotline, grid, api or sensor (a segment of
+    /// the channel mix; unknown: 422 `invalid_channel`).
+    pub channel: Option<String>,
+    /// Only cases under these level-1 categories, comma-separated 2-character codes as the
+    /// category trend names them, `none` for the cases without a category (a series of the trend
+    /// by category; unknown: 422 `unknown_category`).
+    pub category: Option<String>,
     /// Only the cases that miss the figure.
     pub missing: Option<bool>,
     /// At most this many cases (1–500, default 100).
@@ -443,6 +450,11 @@ async fn figure_cases(
         figure: query.figure.clone(),
         area_id: query.area_id,
         dept_id: query.dept_id,
+        channel: query.channel.clone(),
+        categories: query
+            .category
+            .as_deref()
+            .map(|codes| codes.split(',').map(|c| c.trim().to_owned()).collect()),
         missing_only: query.missing.unwrap_or(false),
         limit: query.limit.unwrap_or(100),
     };

@@ -1,6 +1,6 @@
 //! Cases: reading them within the actor's scope (here), moving them through the workflow
-//! (`act`), the notifications a step leaves (`notify`), the training examples people's corrections
-//! leave (`examples`).
+//! (`act`), the reporter's contact on demand (`contact`), the notifications a step leaves
+//! (`notify`), the training examples people's corrections leave (`examples`).
 
 use chrono::{DateTime, Utc};
 use urbis_domain::ids::DeptId;
@@ -14,6 +14,7 @@ use urbis_storage::{Conn, reference};
 use crate::{CaseEvent, ErrorKind, Result, ServiceError, Services};
 
 mod act;
+pub mod contact;
 pub mod disputes;
 mod examples;
 mod notify;
