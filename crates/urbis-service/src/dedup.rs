@@ -157,8 +157,8 @@ impl Services {
             .filter(|link| link.explanation.linked))
     }
 
-    /// Returns the open cases of the same category and area that may be the same problem (score at
-    /// least [`SUGGEST_MIN_SCORE`], places not in conflict), linked ones first, then by score.
+    /// Returns the open cases of the same category and area that may be the same problem (linked, or
+    /// scored at least [`SUGGEST_MIN_SCORE`]; places not in conflict), linked ones first, then by score.
     pub(crate) async fn find_similar(
         &self,
         profile: &RepeatProfile,
@@ -196,7 +196,9 @@ impl Services {
                     m.explanation.linked = similarity >= NEAR_COPY_MIN;
                     m.explanation.score = similarity;
                 }
-                let keep = m.explanation.score >= SUGGEST_MIN_SCORE
+                // A link the model makes below the suggestion line (a near copy, a retelling in
+                // the same words) is kept too.
+                let keep = (m.explanation.score >= SUGGEST_MIN_SCORE || m.explanation.linked)
                     && !matches!(
                         m.explanation.place,
                         urbis_text::repeat::PlaceCheck::Conflicts(..)

@@ -47,6 +47,9 @@ pub const MIN_TOPIC_OVERLAP: f32 = 0.25;
 /// Character 3-gram similarity (MinHash estimate) from which an appeal is a light edit of the other and links
 /// whatever the score, as with the MinHash-only rule this model replaces — unless the places conflict.
 pub const NEAR_COPY: f32 = 0.9;
+/// Word overlap, key-term overlap and title coverage from which an appeal retells the other in its
+/// own words and links whatever the score, unless the places conflict (chosen on the development pairs).
+pub const SAME_WORDS: (f32, f32, f32) = (0.8, 0.75, 0.5);
 /// Days over which time proximity halves.
 const TIME_HALF_LIFE_DAYS: f64 = 14.0;
 
@@ -124,8 +127,9 @@ pub struct RepeatExplanation {
     pub score: f32,
     /// The threshold the score was held against.
     pub threshold: f32,
-    /// True when the score reaches the threshold (or the texts are near copies, [`NEAR_COPY`]), the places do
-    /// not conflict and at least [`MIN_TOPIC_OVERLAP`] of the problem's words are shared.
+    /// True when the score reaches the threshold (or the texts are near copies, [`NEAR_COPY`], or retell
+    /// each other in the same words, [`SAME_WORDS`]), the places do not conflict and at least
+    /// [`MIN_TOPIC_OVERLAP`] of the problem's words are shared.
     pub linked: bool,
     pub place: PlaceCheck,
     /// The intercept of the logit.
@@ -287,7 +291,12 @@ impl RepeatModel {
         // Place and time alone never make a repeat: some words about the problem itself must be shared.
         let topical = values[1].max(values[2]) >= MIN_TOPIC_OVERLAP;
         // A re-post with light edits links as it always did, unless the places conflict.
-        let near_copy = values[0] >= NEAR_COPY;
+        // So does a retelling in the same words: most words, most key terms and the titles' problem
+        // shared, with no place named against it (an unnamed place keeps the score below the line).
+        let near_copy = values[0] >= NEAR_COPY
+            || (values[1] >= SAME_WORDS.0
+                && values[3] >= SAME_WORDS.1
+                && values[8] >= SAME_WORDS.2);
         RepeatExplanation {
             score,
             threshold: self.threshold,

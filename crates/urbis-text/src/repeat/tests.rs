@@ -229,3 +229,58 @@ fn a_re_post_without_any_named_place_still_links() {
     assert_eq!(explanation.place, PlaceCheck::Unnamed);
     assert!(explanation.linked, "{}", explanation.render_zh());
 }
+
+#[test]
+fn a_retelling_in_the_same_words_links_below_the_threshold_unless_the_places_conflict() {
+    let model = RepeatModel::default();
+    // Little character overlap, no place, no reporter, weeks apart: the score stays low, but most
+    // words, most key terms and both titles' problem are shared.
+    let values = [0.1, 0.85, 0.3, 0.8, 0.0, 0.0, 0.0, 0.0, 0.6];
+    let retold = model.explain(values, PlaceCheck::Unnamed);
+    assert!(retold.score < model.threshold, "score {}", retold.score);
+    assert!(retold.linked);
+    assert!(retold.render_zh().starts_with("判定为同一问题"));
+    // The same words about another estate never link.
+    let elsewhere = model.explain(
+        values,
+        PlaceCheck::Conflicts("森宇家园".into(), "魅力之城".into()),
+    );
+    assert!(!elsewhere.linked);
+    // Short of any one of the three, the score decides.
+    for (i, short) in [(1, 0.7), (3, 0.6), (8, 0.4)] {
+        let mut less = values;
+        less[i] = short;
+        assert!(
+            !model.explain(less, PlaceCheck::Unnamed).linked,
+            "signal {i}"
+        );
+    }
+}
+
+#[test]
+fn roads_named_by_verbs_and_estates_joined_by_zhi_are_places() {
+    let segmenter = Segmenter::shared_default();
+    let found = places(&segmenter.tag("A5区劳动东路魅力之城小区底层餐馆油烟扰民"));
+    let names: Vec<&str> = found.iter().map(|p| p.name.as_str()).collect();
+    assert!(names.contains(&"劳动东路"), "{names:?}");
+    assert!(names.contains(&"魅力之城"), "{names:?}");
+    // Two copies of one complaint about these two estates are not one problem.
+    let a = profile(
+        "南湖路森宇家园餐馆油烟扰民",
+        "南湖路森宇家园，5栋6栋有几家餐馆，油烟严重影响居民生活，晚上营业到凌晨3点。",
+        None,
+        0,
+    );
+    let b = profile(
+        "劳动东路魅力之城小区底层餐馆油烟扰民",
+        "劳动东路魅力之城小区，底层有几家餐馆，油烟严重影响居民生活，晚上营业到凌晨3点。",
+        None,
+        0,
+    );
+    let explanation = RepeatModel::default().compare(&a, &b, &IdfTable::new());
+    assert!(
+        matches!(explanation.place, PlaceCheck::Conflicts(..)),
+        "{explanation:?}"
+    );
+    assert!(!explanation.linked);
+}

@@ -119,8 +119,8 @@ fn the_repeat_model_beats_minhash_on_the_held_out_pairs() {
     let Some(outcome) = evaluate("repeat_pairs_heldout.csv") else {
         return;
     };
-    // Scored after tuning on the development pairs: 0.885 / 0.711 when written, 0.902 / 0.724 after the
-    // place-name and title-coverage changes of session 8.
+    // Scored after tuning on the development pairs: 0.885 / 0.711 when written, 0.906 / 0.763 after the
+    // place-name, title-coverage and same-words changes of session 8.
     assert!(outcome.precision >= 0.85, "precision {}", outcome.precision);
     assert!(outcome.recall >= 0.65, "recall {}", outcome.recall);
     assert!(outcome.precision >= outcome.baseline_precision);
@@ -132,8 +132,9 @@ fn the_repeat_model_holds_its_precision_on_the_pairs_labelled_blind() {
     let Some(outcome) = evaluate("repeat_pairs_fresh.csv") else {
         return;
     };
-    // Labelled before the model scored them; 0.971 precision, 0.750 recall when first scored.
+    // Labelled before the model scored them: 0.971 / 0.750 when first scored, 0.973 / 0.818 with the
+    // same-words rule chosen on the development pairs.
     assert!(outcome.precision >= 0.95, "precision {}", outcome.precision);
-    assert!(outcome.recall >= 0.70, "recall {}", outcome.recall);
+    assert!(outcome.recall >= 0.75, "recall {}", outcome.recall);
     assert!(outcome.recall > 1.5 * outcome.baseline_recall);
 }
