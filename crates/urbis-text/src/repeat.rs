@@ -135,6 +135,8 @@ pub struct RepeatExplanation {
     /// The intercept of the logit.
     pub base: f32,
     pub contributions: Vec<Contribution>,
+    /// One appeal had no title, so the two title signals were read off the whole texts' words.
+    pub titles_from_text: bool,
 }
 
 impl RepeatExplanation {
@@ -167,6 +169,13 @@ impl RepeatExplanation {
                 }
                 (Signal::SameReporter | Signal::PlaceAgrees | Signal::PlaceConflicts, _) => {
                     c.signal.label_zh().to_owned()
+                }
+                (Signal::TitleOverlap | Signal::TitlesCovered, _) if self.titles_from_text => {
+                    format!(
+                        "{}（无标题，按全文）{:.0}%",
+                        c.signal.label_zh(),
+                        c.value * 100.0
+                    )
                 }
                 _ => format!("{} {:.0}%", c.signal.label_zh(), c.value * 100.0),
             };
@@ -232,22 +241,35 @@ impl RepeatModel {
             _ => 0.0,
         };
         let same_reporter = matches!((a.reporter, b.reporter), (Some(x), Some(y)) if x == y);
-        let values = [
-            a.signature.estimate(&b.signature),
-            shared_weight(&a.words, wa.words_total, &b.words, wb.words_total, idf),
+        let words = shared_weight(&a.words, wa.words_total, &b.words, wb.words_total, idf);
+        // The weights were fitted on appeals that all have titles; a pair where one has none (a
+        // hotline call, an API client) reads the title signals off the words, not as nothing shared.
+        let titled = !a.title_words.is_empty() && !b.title_words.is_empty();
+        let title_overlap = if titled {
             shared_weight(
                 &a.title_words,
                 wa.title_total,
                 &b.title_words,
                 wb.title_total,
                 idf,
-            ),
+            )
+        } else {
+            words
+        };
+        let values = [
+            a.signature.estimate(&b.signature),
+            words,
+            title_overlap,
             key_share(&wa.keys, &a.words, &wb.keys, &b.words),
             f32::from(u8::from(matches!(place, PlaceCheck::Agrees(_)))),
             f32::from(u8::from(matches!(place, PlaceCheck::Conflicts(..)))),
             f32::from(u8::from(same_reporter)),
             time,
-            titles_covered(wa, wb, idf),
+            if titled {
+                titles_covered(wa, wb, idf)
+            } else {
+                words
+            },
         ];
         (values, place)
     }
@@ -259,8 +281,7 @@ impl RepeatModel {
         b: &RepeatProfile,
         idf: &IdfTable,
     ) -> RepeatExplanation {
-        let (values, place) = self.signals(a, b, idf);
-        self.explain(values, place)
+        self.compare_weighed(&Weighed::new(a, idf), &Weighed::new(b, idf), idf)
     }
 
     /// [`RepeatModel::compare`] of two profiles weighed beforehand.
@@ -271,7 +292,10 @@ impl RepeatModel {
         idf: &IdfTable,
     ) -> RepeatExplanation {
         let (values, place) = self.signals_weighed(a, b, idf);
-        self.explain(values, place)
+        let mut explanation = self.explain(values, place);
+        explanation.titles_from_text =
+            a.profile.title_words.is_empty() || b.profile.title_words.is_empty();
+        explanation
     }
 
     /// Scores precomputed signal values.
@@ -306,6 +330,7 @@ impl RepeatModel {
             place,
             base: self.intercept,
             contributions,
+            titles_from_text: false,
         }
     }
 }
@@ -355,10 +380,9 @@ fn key_terms(words: &[u64], idf: &IdfTable) -> Vec<u64> {
 }
 
 /// How well each title's problem words are found in the other appeal's whole text: the IDF-weighted
-/// share of one title's words that the other text has, the smaller of the two directions (one
-/// direction when only one appeal has a title, 0 when neither has). Two problems at one place each
-/// name their own problem in the title, so one direction at least stays low; a reworded repeat's
-/// title words recur in the other text.
+/// share of one title's words that the other text has, the smaller of the two directions. Two
+/// problems at one place each name their own problem in the title, so one direction at least stays
+/// low; a reworded repeat's title words recur in the other text.
 fn titles_covered(wa: &Weighed<'_>, wb: &Weighed<'_>, idf: &IdfTable) -> f32 {
     let covered = |w: &Weighed<'_>, other: &Weighed<'_>| {
         (!w.profile.title_words.is_empty() && w.title_total > 0.0).then(|| {

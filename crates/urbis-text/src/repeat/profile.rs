@@ -221,8 +221,8 @@ const NOT_A_NAME: &[&str] = &[
     "人民政府",
 ];
 /// Part-of-speech tags of tokens that can be part of a name (nouns, place and organisation names, unknown words,
-/// Latin and numerals); verbs, adverbs, prepositions, pronouns and the like end a name.
-const NAME_TAGS: &[&str] = &["n", "x", "eng", "m", "j", "l", "i", "b", "a", "t"];
+/// Latin and numerals, nominal verbs as in 实验小学); verbs, adverbs, prepositions, pronouns and the like end a name.
+const NAME_TAGS: &[&str] = &["n", "x", "eng", "m", "j", "l", "i", "b", "a", "t", "vn"];
 /// Roads are often named by a verb ("解放路", "劳动东路", "建设大道"): before a road suffix, verbs can be
 /// part of the name too.
 const ROAD_NAME_TAGS: &[&str] = &["v"];

@@ -284,3 +284,42 @@ fn roads_named_by_verbs_and_estates_joined_by_zhi_are_places() {
     );
     assert!(!explanation.linked);
 }
+
+#[test]
+fn without_titles_the_title_signals_are_read_off_the_words_and_the_explanation_says_so() {
+    // A hotline call has no title: a second call about the same full bin links to the first.
+    let first = profile(
+        "",
+        "青山实验小学门口的垃圾桶满了三天没人清运，味道很大",
+        None,
+        0,
+    );
+    let again = profile(
+        "",
+        "青山实验小学门口垃圾桶满了好几天都没人来清运，臭味很大",
+        None,
+        60,
+    );
+    let explanation = RepeatModel::default().compare(&again, &first, &IdfTable::new());
+    assert!(explanation.titles_from_text);
+    assert_eq!(
+        explanation.place,
+        PlaceCheck::Agrees("青山实验小学".into()),
+        "实验 (a nominal verb) is part of the school's name"
+    );
+    assert!(explanation.linked, "{}", explanation.render_zh());
+    assert!(
+        explanation
+            .render_zh()
+            .contains("标题重合（无标题，按全文）")
+    );
+    let value = |signal: Signal| {
+        explanation
+            .contributions
+            .iter()
+            .find(|c| c.signal == signal)
+            .map(|c| c.value)
+    };
+    assert_eq!(value(Signal::TitleOverlap), value(Signal::WordOverlap));
+    assert_eq!(value(Signal::TitlesCovered), value(Signal::WordOverlap));
+}
