@@ -17,6 +17,7 @@
 //! [`RepeatExplanation`] lists every signal's value and contribution and renders them in Chinese for the dispatcher.
 
 mod index;
+mod lexicon;
 mod profile;
 
 pub use index::{RepeatIndex, RepeatMatch};

@@ -374,7 +374,7 @@ pub(super) async fn run(args: &IntakeArgs, dir: &std::path::Path) -> anyhow::Res
         );
     }
     println!(
-        "(merges of measured appeals held against the problems they tell: right = into the same problem's case, same place = into the case of the category's other complaint at the same place, wrong = into another place's or category's case; missed = a case opened for a problem told before)"
+        "(appeals/s: the median over the rounds; latencies, cases and merges: each rule's last round. Merges of measured appeals held against the problems they tell: right = into the same problem's case, same place = into the case of the category's other complaint at the same place, wrong = into another place's or category's case; missed = a case opened for a problem told before)"
     );
     // Ratios within a round (the rules ran back to back), then their median over the rounds.
     let ratio =
