@@ -378,7 +378,6 @@ impl Separated<'_> {
     }
 }
 
-/// Numbers the `?` placeholders (`$1`, `$2`, …) for PostgreSQL, leaving quoted text alone.
 /// Formats ids as a comma-separated list for an `IN (…)` clause: integers formatted here, never
 /// user text.
 pub(crate) fn id_list(ids: &[i64]) -> String {
@@ -388,6 +387,7 @@ pub(crate) fn id_list(ids: &[i64]) -> String {
         .join(",")
 }
 
+/// Numbers the `?` placeholders (`$1`, `$2`, …) for PostgreSQL, leaving quoted text alone.
 pub(crate) fn numbered(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 16);
     let mut n = 0;

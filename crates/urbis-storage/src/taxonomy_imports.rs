@@ -69,11 +69,7 @@ pub async fn category_uses(conn: &mut Conn, category_ids: &[i64]) -> Result<(i64
     if category_ids.is_empty() {
         return Ok((0, 0));
     }
-    let list = category_ids
-        .iter()
-        .map(|id| id.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = sql::id_list(category_ids);
     let cases: i64 = sql::query(format!(
         "SELECT COUNT(*) FROM cases WHERE category_id IN ({list}) OR suggested_category_id IN ({list})"
     ))
@@ -95,11 +91,7 @@ pub async fn delete_categories(conn: &mut Conn, category_ids: &[i64]) -> Result<
     if category_ids.is_empty() {
         return Ok(0);
     }
-    let list = category_ids
-        .iter()
-        .map(|id| id.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = sql::id_list(category_ids);
     sql::query(format!(
         "DELETE FROM time_limits WHERE category_id IN ({list})"
     ))
@@ -122,11 +114,7 @@ pub async fn categories_with_rules(conn: &mut Conn, category_ids: &[i64]) -> Res
     if category_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = category_ids
-        .iter()
-        .map(|id| id.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = sql::id_list(category_ids);
     sql::query(format!(
         "SELECT DISTINCT r.category_id FROM responsibility_rules r
          JOIN responsibility_versions v ON v.id = r.version_id AND v.active = TRUE

@@ -383,25 +383,21 @@ fn key_terms(words: &[u64], idf: &IdfTable) -> Vec<u64> {
 /// How well each title's problem words are found in the other appeal's whole text: the IDF-weighted
 /// share of one title's words that the other text has, the smaller of the two directions. Two
 /// problems at one place each name their own problem in the title, so one direction at least stays
-/// low; a reworded repeat's title words recur in the other text.
+/// low; a reworded repeat's title words recur in the other text. Called only when both appeals have
+/// titles (otherwise the signal is read off the words, see [`RepeatModel::signals_weighed`]); every
+/// word weighs at least 1, so neither title's total is 0.
 fn titles_covered(wa: &Weighed<'_>, wb: &Weighed<'_>, idf: &IdfTable) -> f32 {
     let covered = |w: &Weighed<'_>, other: &Weighed<'_>| {
-        (!w.profile.title_words.is_empty() && w.title_total > 0.0).then(|| {
-            let shared: f32 = w
-                .profile
-                .title_words
-                .iter()
-                .filter(|word| other.profile.words.binary_search(word).is_ok())
-                .map(|&word| idf.weight(word))
-                .sum();
-            (shared / w.title_total).min(1.0)
-        })
+        let shared: f32 = w
+            .profile
+            .title_words
+            .iter()
+            .filter(|word| other.profile.words.binary_search(word).is_ok())
+            .map(|&word| idf.weight(word))
+            .sum();
+        (shared / w.title_total).min(1.0)
     };
-    match (covered(wa, wb), covered(wb, wa)) {
-        (Some(x), Some(y)) => x.min(y),
-        (Some(x), None) | (None, Some(x)) => x,
-        (None, None) => 0.0,
-    }
+    covered(wa, wb).min(covered(wb, wa))
 }
 
 /// Sum of the IDF weights of the shared words over the smaller of the two texts' totals (0 when either is empty).
