@@ -40,6 +40,17 @@ pub async fn test_store(dir: &std::path::Path) -> Location {
     }
 }
 
+/// A time on the fixture city's clock (UTC+8, no daylight saving) as UTC.
+pub fn city_time(y: i32, m: u32, d: u32, h: u32, min: u32) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::FixedOffset::east_opt(8 * 3600)
+        .expect("offset")
+        .with_ymd_and_hms(y, m, d, h, min, 0)
+        .single()
+        .expect("time")
+        .with_timezone(&chrono::Utc)
+}
+
 /// The password of every fixture user.
 pub const PASSWORD: &str = "test-password-1";
 

@@ -3,23 +3,13 @@
 //! refused and a dispute is ruled within its deadline with the amendment drafted into the next
 //! list version; a partner claims pooled cases only inside its grant; the list is public.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::Utc;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use urbis_service::Clock;
-use urbis_test_support::{PASSWORD, TestApp};
+use urbis_test_support::{PASSWORD, TestApp, city_time};
 
 mod pool;
-
-/// A city-local (UTC+8) time as UTC.
-fn local(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-    chrono::FixedOffset::east_opt(8 * 3600)
-        .expect("offset")
-        .with_ymd_and_hms(y, m, d, h, min, 0)
-        .single()
-        .expect("time")
-        .with_timezone(&Utc)
-}
 
 /// Adds a city-wide department with one handler; returns the department's id.
 async fn add_dept(app: &TestApp, code: &str, name: &str, handler: &str) -> i64 {
@@ -263,7 +253,7 @@ async fn feedback_waits_for_both_supporting_departments() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_subtask_is_reminded_and_escalated_once() {
     // Monday 2026-11-16 10:00; two working days → Wednesday 10:00, reminded two hours before.
-    let clock = Clock::manual(local(2026, 11, 16, 10, 0));
+    let clock = Clock::manual(city_time(2026, 11, 16, 10, 0));
     let app = TestApp::start_with_clock(clock.clone()).await;
     let f = app.fixture.clone();
     let case_id = registered_case(&app, f.grid_a, "光明菜市场门口污水横流").await;
@@ -279,7 +269,7 @@ async fn a_late_subtask_is_reminded_and_escalated_once() {
 
     // Tuesday: not yet.
     app.services
-        .sla_tick(local(2026, 11, 17, 10, 0))
+        .sla_tick(city_time(2026, 11, 17, 10, 0))
         .await
         .expect("tick");
     assert_eq!(
@@ -287,7 +277,10 @@ async fn a_late_subtask_is_reminded_and_escalated_once() {
         0
     );
     // Wednesday 08:30 and 09:00: reminded once.
-    for at in [local(2026, 11, 18, 8, 30), local(2026, 11, 18, 9, 0)] {
+    for at in [
+        city_time(2026, 11, 18, 8, 30),
+        city_time(2026, 11, 18, 9, 0),
+    ] {
         clock.set(at);
         app.services.sla_tick(at).await.expect("tick");
     }
@@ -295,7 +288,10 @@ async fn a_late_subtask_is_reminded_and_escalated_once() {
     assert_eq!(count(&actions, "subtask_remind"), 1, "{actions:?}");
     assert_eq!(count(&actions, "subtask_escalate"), 0, "{actions:?}");
     // Past the deadline, twice: escalated once.
-    for at in [local(2026, 11, 18, 10, 30), local(2026, 11, 18, 11, 0)] {
+    for at in [
+        city_time(2026, 11, 18, 10, 30),
+        city_time(2026, 11, 18, 11, 0),
+    ] {
         clock.set(at);
         app.services.sla_tick(at).await.expect("tick");
     }

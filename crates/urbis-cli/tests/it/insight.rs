@@ -4,8 +4,9 @@
 use chrono::{Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::Value;
+use urbis_service::Clock;
 use urbis_service::bulk::{BulkCase, BulkStep};
-use urbis_test_support::TestApp;
+use urbis_test_support::{TestApp, city_time};
 
 fn case(
     f: &urbis_test_support::Fixture,
@@ -30,18 +31,21 @@ fn case(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn surges_and_hot_spots_come_from_the_store() {
-    let app = TestApp::start().await;
+    // Local noon on a fixed day: "today's" reports below, minutes before now, fall on one local day
+    // whatever the hour the test runs at.
+    let now = city_time(2026, 11, 18, 12, 0);
+    let app = TestApp::start_with_clock(Clock::manual(now)).await;
     let f = app.fixture.clone();
     let admin = app
         .services
         .actor_by_username("admin")
         .await
         .expect("admin");
-    let now = Utc::now();
     let mut batch = Vec::new();
-    // Sixty days of one case a day in each district's grid; today nine in district A's grid, one in B's.
+    // Sixty days of one case a day (at 11:00) in each district's grid; today nine in district A's
+    // grid, one in B's.
     for d in 1..=60 {
-        let at = now - Duration::days(d);
+        let at = now - Duration::days(d) - Duration::hours(1);
         batch.push(case(
             &f,
             at,
@@ -125,7 +129,7 @@ async fn surges_and_hot_spots_come_from_the_store() {
     let (status, _) = app.get("resident", "/api/v1/insight/surges").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
-    // Hot spots of the last 7 days: the street lights (7 + 9 cases), the garbage (7 + 1) and the manhole (4).
+    // Hot spots of the last 7 days: the street lights (6 + 9 cases), the garbage (6 + 1) and the manhole (4).
     let (status, spots) = app.get("leader", "/api/v1/insight/hotspots?days=7").await;
     assert_eq!(status, StatusCode::OK, "{spots}");
     let spots = spots.as_array().expect("spots");

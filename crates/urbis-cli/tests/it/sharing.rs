@@ -3,21 +3,10 @@
 //! its narrowed approval issues, reads inside and outside the grant with stable refusal codes,
 //! masking, the owner's view of the access records, and `urbis audit verify` over them.
 
-use chrono::{DateTime, TimeZone, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use urbis_service::Clock;
-use urbis_test_support::TestApp;
-
-/// A city-local (UTC+8) time as UTC.
-fn local(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-    chrono::FixedOffset::east_opt(8 * 3600)
-        .expect("offset")
-        .with_ymd_and_hms(y, m, d, h, min, 0)
-        .single()
-        .expect("time")
-        .with_timezone(&Utc)
-}
+use urbis_test_support::{TestApp, city_time};
 
 async fn read(app: &TestApp, key: Option<&str>, path: &str) -> (StatusCode, Value) {
     let mut request = app.http.get(format!("{}{path}", app.base));
@@ -44,7 +33,7 @@ fn run_verify(db: &std::path::Path) -> (i32, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_goes_from_the_working_day_clock_to_graded_reads() {
     // Monday 2 November 2026, 10:00 in the city.
-    let clock = Clock::manual(local(2026, 11, 2, 10, 0));
+    let clock = Clock::manual(city_time(2026, 11, 2, 10, 0));
     let app = TestApp::start_with_clock(clock.clone()).await;
     let f = app.fixture.clone();
     for (grid, text) in [
@@ -127,7 +116,7 @@ async fn a_request_goes_from_the_working_day_clock_to_graded_reads() {
     // Ten working days of 7.5 office hours from Monday 10:00: Monday two weeks on, 10:00.
     assert_eq!(
         body["request"]["due_at"].as_str().unwrap(),
-        urbis_service::time::to_db(local(2026, 11, 16, 10, 0))
+        urbis_service::time::to_db(city_time(2026, 11, 16, 10, 0))
     );
     // Only the owner answers; the platform's data officer has no department to ask for.
     let (status, body) = app
@@ -144,7 +133,7 @@ async fn a_request_goes_from_the_working_day_clock_to_graded_reads() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // The clock: reminded two working days before the deadline, escalated after it.
-    clock.set(local(2026, 11, 11, 18, 0));
+    clock.set(city_time(2026, 11, 11, 18, 0));
     assert_eq!(
         app.services
             .sharing_tick(clock.now())
@@ -153,10 +142,10 @@ async fn a_request_goes_from_the_working_day_clock_to_graded_reads() {
             .reminded,
         0
     );
-    clock.set(local(2026, 11, 12, 10, 30));
+    clock.set(city_time(2026, 11, 12, 10, 30));
     let tick = app.services.sharing_tick(clock.now()).await.unwrap();
     assert_eq!((tick.reminded, tick.escalated), (1, 0));
-    clock.set(local(2026, 11, 16, 9, 59));
+    clock.set(city_time(2026, 11, 16, 9, 59));
     assert_eq!(
         app.services
             .sharing_tick(clock.now())
@@ -165,7 +154,7 @@ async fn a_request_goes_from_the_working_day_clock_to_graded_reads() {
             .escalated,
         0
     );
-    clock.set(local(2026, 11, 16, 10, 1));
+    clock.set(city_time(2026, 11, 16, 10, 1));
     let tick = app.services.sharing_tick(clock.now()).await.unwrap();
     assert_eq!((tick.reminded, tick.escalated), (0, 1));
     assert_eq!(
@@ -338,7 +327,7 @@ async fn a_request_goes_from_the_working_day_clock_to_graded_reads() {
     );
 
     // After the period, the key is refused.
-    clock.set(local(2026, 12, 17, 10, 0));
+    clock.set(city_time(2026, 12, 17, 10, 0));
     let (status, body) = read(&app, Some(&key), rows_path).await;
     assert_eq!(
         (status, body["code"].as_str()),

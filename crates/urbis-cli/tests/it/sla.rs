@@ -1,21 +1,11 @@
 //! The SLA engine through the services: deadlines on the working calendar (weekends, holidays,
 //! make-up days, office hours), pauses, reminders before expiry and escalation after it.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::json;
 use urbis_service::Clock;
-use urbis_test_support::TestApp;
-
-/// A city-local (UTC+8) time as UTC.
-fn local(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-    chrono::FixedOffset::east_opt(8 * 3600)
-        .expect("offset")
-        .with_ymd_and_hms(y, m, d, h, min, 0)
-        .single()
-        .expect("time")
-        .with_timezone(&Utc)
-}
+use urbis_test_support::{TestApp, city_time};
 
 fn stored(at: DateTime<Utc>) -> String {
     urbis_storage::time::to_db(at)
@@ -49,12 +39,12 @@ async fn dispatched_case(app: &TestApp, category: i64) -> (i64, serde_json::Valu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deadlines_follow_the_working_calendar() {
     // Friday 2026-11-20 16:00: two working days (9:00–12:00, 13:30–18:00) end Tuesday 16:00.
-    let clock = Clock::manual(local(2026, 11, 20, 16, 0));
+    let clock = Clock::manual(city_time(2026, 11, 20, 16, 0));
     let app = TestApp::start_with_clock(clock.clone()).await;
     let (_, case) = dispatched_case(&app, app.fixture.category).await;
     assert_eq!(
         case["due_at"],
-        stored(local(2026, 11, 24, 16, 0)),
+        stored(city_time(2026, 11, 24, 16, 0)),
         "weekend skipped"
     );
 
@@ -71,7 +61,7 @@ async fn deadlines_follow_the_working_calendar() {
     let (_, case) = dispatched_case(&app, app.fixture.category).await;
     assert_eq!(
         case["due_at"],
-        stored(local(2026, 11, 25, 16, 0)),
+        stored(city_time(2026, 11, 25, 16, 0)),
         "holiday skipped"
     );
 
@@ -88,17 +78,17 @@ async fn deadlines_follow_the_working_calendar() {
     let (_, case) = dispatched_case(&app, app.fixture.category).await;
     assert_eq!(
         case["due_at"],
-        stored(local(2026, 11, 24, 16, 0)),
+        stored(city_time(2026, 11, 24, 16, 0)),
         "make-up Saturday counted"
     );
 
     // Outside office hours the clock starts at the next window: from Friday 20:00,
     // Sat (7.5h) + Tue 9:00–18:00 (7.5h) = 15h → Tuesday 18:00.
-    clock.set(local(2026, 11, 20, 20, 0));
+    clock.set(city_time(2026, 11, 20, 20, 0));
     let (_, case) = dispatched_case(&app, app.fixture.category).await;
     assert_eq!(
         case["due_at"],
-        stored(local(2026, 11, 24, 18, 0)),
+        stored(city_time(2026, 11, 24, 18, 0)),
         "start after hours"
     );
 
@@ -125,16 +115,16 @@ async fn deadlines_follow_the_working_calendar() {
     let (_, case) = app
         .act("dispatcher", case_id, json!({"action": "dispatch"}))
         .await;
-    assert_eq!(case["due_at"], stored(local(2026, 11, 21, 0, 0)));
+    assert_eq!(case["due_at"], stored(city_time(2026, 11, 21, 0, 0)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pauses_reminders_and_escalation() {
     // Monday 2026-11-16 10:00, two working days → Wednesday 10:00.
-    let clock = Clock::manual(local(2026, 11, 16, 10, 0));
+    let clock = Clock::manual(city_time(2026, 11, 16, 10, 0));
     let app = TestApp::start_with_clock(clock.clone()).await;
     let (case_id, case) = dispatched_case(&app, app.fixture.category).await;
-    assert_eq!(case["due_at"], stored(local(2026, 11, 18, 10, 0)));
+    assert_eq!(case["due_at"], stored(city_time(2026, 11, 18, 10, 0)));
     app.act("handler_a", case_id, json!({"action": "accept"}))
         .await;
 
@@ -146,7 +136,7 @@ async fn pauses_reminders_and_escalation() {
         json!({"action": "request_extension", "amount": 1, "reason": "等材料"}),
     )
     .await;
-    clock.set(local(2026, 11, 16, 14, 0));
+    clock.set(city_time(2026, 11, 16, 14, 0));
     let (_, case) = app
         .act(
             "shiftlead",
@@ -155,27 +145,27 @@ async fn pauses_reminders_and_escalation() {
         )
         .await;
     // Wednesday 10:00 + 2.5 office hours = 12:00 + 0.5h after lunch = 14:00.
-    assert_eq!(case["due_at"], stored(local(2026, 11, 18, 14, 0)));
+    assert_eq!(case["due_at"], stored(city_time(2026, 11, 18, 14, 0)));
 
     // The worker: nothing more than two hours before; a reminder within two hours; escalation after.
     let services = &app.services;
     assert_eq!(
         services
-            .sla_tick(local(2026, 11, 18, 11, 59))
+            .sla_tick(city_time(2026, 11, 18, 11, 59))
             .await
             .expect("tick"),
         (0, 0)
     );
     assert_eq!(
         services
-            .sla_tick(local(2026, 11, 18, 12, 30))
+            .sla_tick(city_time(2026, 11, 18, 12, 30))
             .await
             .expect("tick"),
         (1, 0)
     );
     assert_eq!(
         services
-            .sla_tick(local(2026, 11, 18, 13, 0))
+            .sla_tick(city_time(2026, 11, 18, 13, 0))
             .await
             .expect("tick"),
         (0, 0),
@@ -183,14 +173,14 @@ async fn pauses_reminders_and_escalation() {
     );
     assert_eq!(
         services
-            .sla_tick(local(2026, 11, 18, 14, 1))
+            .sla_tick(city_time(2026, 11, 18, 14, 1))
             .await
             .expect("tick"),
         (0, 1)
     );
     assert_eq!(
         services
-            .sla_tick(local(2026, 11, 18, 15, 0))
+            .sla_tick(city_time(2026, 11, 18, 15, 0))
             .await
             .expect("tick"),
         (0, 0),
@@ -233,7 +223,7 @@ async fn pauses_reminders_and_escalation() {
     );
 
     // Feedback after the deadline closes as overdue (超时结案).
-    clock.set(local(2026, 11, 18, 16, 30));
+    clock.set(city_time(2026, 11, 18, 16, 30));
     let (status, body) = app
         .act(
             "handler_a",
