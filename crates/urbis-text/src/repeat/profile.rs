@@ -154,7 +154,8 @@ impl RepeatProfile {
                 continue;
             };
             // Words of place names are left to the place check: two problems at one estate share them.
-            if places.iter().any(|p| p.name.contains(word.as_ref())) {
+            // So are the names of districts and towns: intake compares appeals of one area anyway.
+            if places.iter().any(|p| p.name.contains(word.as_ref())) || names_admin_area(&word) {
                 continue;
             }
             let hash = hash_str(&word);
@@ -333,6 +334,19 @@ fn is_admin_area(token: &str) -> bool {
     match chars.last() {
         Some('省' | '市' | '区' | '县' | '镇' | '乡') => chars.len() <= 4,
         _ => chars.iter().all(|c| c.is_ascii_alphanumeric()),
+    }
+}
+
+/// True for a word that names a district, county or town ("岳麓区", "A3" of the data's "A3区"), not a problem.
+fn names_admin_area(word: &str) -> bool {
+    let chars = word.chars().count();
+    match word.chars().last() {
+        Some('省' | '市' | '区' | '县' | '镇' | '乡') => chars <= 4,
+        _ => {
+            chars <= 3
+                && word.chars().all(|c| c.is_ascii_alphanumeric())
+                && word.chars().any(|c| c.is_ascii_digit())
+        }
     }
 }
 

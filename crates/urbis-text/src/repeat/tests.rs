@@ -235,7 +235,7 @@ fn a_retelling_in_the_same_words_links_below_the_threshold_unless_the_places_con
     let model = RepeatModel::default();
     // Little character overlap, no place, no reporter, weeks apart: the score stays low, but most
     // words, most key terms and both titles' problem are shared.
-    let values = [0.1, 0.85, 0.3, 0.8, 0.0, 0.0, 0.0, 0.0, 0.6];
+    let values = [0.1, 0.85, 0.3, 0.8, 0.0, 0.0, 0.0, 0.0, 0.6, 0.0];
     let retold = model.explain(values, PlaceCheck::Unnamed);
     assert!(retold.score < model.threshold, "score {}", retold.score);
     assert!(retold.linked);
@@ -322,4 +322,52 @@ fn without_titles_the_title_signals_are_read_off_the_words_and_the_explanation_s
     };
     assert_eq!(value(Signal::TitleOverlap), value(Signal::WordOverlap));
     assert_eq!(value(Signal::TitlesCovered), value(Signal::WordOverlap));
+}
+
+#[test]
+fn an_agreeing_place_counts_the_titles_coverage_again_and_districts_are_not_problem_words() {
+    // One passage of one estate, five days apart: air-conditioner units in it, then a flue. Titles
+    // share the district, the estate and the passage; the district is not a problem word.
+    let units = profile(
+        "A3区青青家园小区公共通道摆放空调外机扰民",
+        "青青家园小区一楼商铺在公共通道摆放空调和冰柜外机，从早到晚轰响，严重影响考生复习和业主休息。",
+        None,
+        0,
+    );
+    let flue = profile(
+        "A3区青青家园小区公共通道被架了烟道",
+        "青青家园小区一家早餐店在公共通道里擅自破墙架设油烟管道，存在火灾隐患，请有关部门查处。",
+        None,
+        5 * DAY,
+    );
+    assert!(!units.title_words.contains(&hash_str("a3")));
+    let model = RepeatModel::default();
+    let explanation = model.compare(&flue, &units, &IdfTable::new());
+    assert_eq!(explanation.place, PlaceCheck::Agrees("青青家园".into()));
+    let value = |signal: Signal| {
+        explanation
+            .contributions
+            .iter()
+            .find(|c| c.signal == signal)
+            .map_or(0.0, |c| c.value)
+    };
+    // With the place agreeing, the title coverage counts twice. (This pair still links: the place,
+    // five days and a shared passage outweigh a coverage of a third — the held-out part's
+    // remaining false links look like this, see tests/data/README.md.)
+    assert_eq!(
+        value(Signal::PlaceAndTitles),
+        value(Signal::TitlesCovered)
+    );
+    assert!(value(Signal::TitlesCovered) < 0.5);
+    assert!(explanation.render_zh().contains("同地且标题问题互见"));
+    // The same titles' coverage with no place agreeing is not counted again.
+    let elsewhere = model.compare(&flue, &fumes("丽发新城"), &IdfTable::new());
+    assert_eq!(
+        elsewhere
+            .contributions
+            .iter()
+            .find(|c| c.signal == Signal::PlaceAndTitles)
+            .map(|c| c.value),
+        Some(0.0)
+    );
 }
