@@ -187,6 +187,12 @@ impl Services {
                 &places,
                 now,
                 WINDOW_SECONDS,
+                // The earlier rule judges every candidate by its character similarity below.
+                if rule == RepeatRule::NearCopy {
+                    f32::NEG_INFINITY
+                } else {
+                    SUGGEST_MIN_SCORE
+                },
             )
             .into_iter()
             .filter_map(|mut m| {

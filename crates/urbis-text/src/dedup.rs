@@ -291,12 +291,11 @@ impl<Id: Clone> DedupIndex<Id> {
             return Vec::new();
         };
         let oldest = now.saturating_sub(window_seconds);
-        let mut searched: Vec<&str> = Vec::with_capacity(place_keys.len());
-        for &place in place_keys {
-            if searched.contains(&place) {
-                continue;
-            }
-            searched.push(place);
+        // Each place once (a unit grid's community can list dozens): sorted, not compared pairwise.
+        let mut searched: Vec<&str> = place_keys.to_vec();
+        searched.sort_unstable();
+        searched.dedup();
+        for place in searched {
             let Some(entries) = places.get(place) else {
                 continue;
             };

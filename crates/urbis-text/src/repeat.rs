@@ -306,10 +306,47 @@ impl RepeatModel {
         idf: &IdfTable,
     ) -> RepeatExplanation {
         let (values, place) = self.signals_weighed(a, b, idf);
+        self.explain_weighed(values, place, a, b)
+    }
+
+    /// [`RepeatModel::explain`] of the signals of two weighed profiles (it notes whether the title
+    /// signals were read off the words).
+    pub fn explain_weighed(
+        &self,
+        values: [f32; SIGNAL_COUNT],
+        place: PlaceCheck,
+        a: &Weighed<'_>,
+        b: &Weighed<'_>,
+    ) -> RepeatExplanation {
         let mut explanation = self.explain(values, place);
         explanation.titles_from_text =
             a.profile.title_words.is_empty() || b.profile.title_words.is_empty();
         explanation
+    }
+
+    /// The score of precomputed signal values and whether they link (see
+    /// [`RepeatExplanation::linked`]), without building the explanation.
+    pub fn verdict(&self, values: &[f32; SIGNAL_COUNT], place: &PlaceCheck) -> (f32, bool) {
+        let logit = self.intercept
+            + values
+                .iter()
+                .zip(self.weights)
+                .map(|(value, weight)| weight * value)
+                .sum::<f32>();
+        let score = 1.0 / (1.0 + (-logit).exp());
+        // Place and time alone never make a repeat: some words about the problem itself must be shared.
+        let topical = values[1].max(values[2]) >= MIN_TOPIC_OVERLAP;
+        // A re-post with light edits links as it always did, unless the places conflict.
+        // So does a retelling in the same words: most words, most key terms and the titles' problem
+        // shared, with no place named against it (an unnamed place keeps the score below the line).
+        let near_copy = values[0] >= NEAR_COPY
+            || (values[1] >= SAME_WORDS.0
+                && values[3] >= SAME_WORDS.1
+                && values[8] >= SAME_WORDS.2);
+        let linked = (score >= self.threshold || near_copy)
+            && topical
+            && !matches!(place, PlaceCheck::Conflicts(..));
+        (score, linked)
     }
 
     /// Scores precomputed signal values.
@@ -324,23 +361,11 @@ impl RepeatModel {
                 contribution: weight * value,
             })
             .collect();
-        let logit = self.intercept + contributions.iter().map(|c| c.contribution).sum::<f32>();
-        let score = 1.0 / (1.0 + (-logit).exp());
-        // Place and time alone never make a repeat: some words about the problem itself must be shared.
-        let topical = values[1].max(values[2]) >= MIN_TOPIC_OVERLAP;
-        // A re-post with light edits links as it always did, unless the places conflict.
-        // So does a retelling in the same words: most words, most key terms and the titles' problem
-        // shared, with no place named against it (an unnamed place keeps the score below the line).
-        let near_copy = values[0] >= NEAR_COPY
-            || (values[1] >= SAME_WORDS.0
-                && values[3] >= SAME_WORDS.1
-                && values[8] >= SAME_WORDS.2);
+        let (score, linked) = self.verdict(&values, &place);
         RepeatExplanation {
             score,
             threshold: self.threshold,
-            linked: (score >= self.threshold || near_copy)
-                && topical
-                && !matches!(place, PlaceCheck::Conflicts(..)),
+            linked,
             place,
             base: self.intercept,
             contributions,
@@ -459,28 +484,31 @@ fn key_share(ka: &[u64], a: &[u64], kb: &[u64], b: &[u64]) -> f32 {
 /// names — an incidental mention ("在麓谷工业园上班") does not make two estates one. When no such match exists and
 /// both name a site (or, naming no site, both name a road), the places conflict; otherwise one is unnamed.
 pub fn place_check(a: &[Place], b: &[Place]) -> PlaceCheck {
-    let primary = |places: &[Place]| {
+    // Called for every candidate of every appeal: places are borrowed, and only the names the
+    // verdict shows are copied.
+    fn primary(places: &[Place]) -> Option<&Place> {
         places
             .iter()
             .find(|p| p.kind == PlaceKind::Site)
             .or_else(|| places.first())
-            .cloned()
-    };
+    }
+    fn first(places: &[Place], kind: PlaceKind) -> Option<&Place> {
+        places.iter().find(|p| p.kind == kind)
+    }
     for (main, others) in [(primary(a), b), (primary(b), a)] {
         let Some(main) = main else { continue };
         if let Some(other) = others.iter().find(|o| cores_agree(&main.core, &o.core)) {
             let name = if main.name.chars().count() >= other.name.chars().count() {
-                main.name
+                &main.name
             } else {
-                other.name.clone()
+                &other.name
             };
-            return PlaceCheck::Agrees(name);
+            return PlaceCheck::Agrees(name.clone());
         }
     }
     for kind in [PlaceKind::Site, PlaceKind::Road] {
-        let first = |places: &[Place]| places.iter().find(|p| p.kind == kind).cloned();
-        match (first(a), first(b)) {
-            (Some(x), Some(y)) => return PlaceCheck::Conflicts(x.name, y.name),
+        match (first(a, kind), first(b, kind)) {
+            (Some(x), Some(y)) => return PlaceCheck::Conflicts(x.name.clone(), y.name.clone()),
             (None, None) => continue,
             _ => return PlaceCheck::Unnamed,
         }

@@ -174,6 +174,9 @@ fn appeals(city: &CityLayout, n: usize, with_category: bool) -> Appeals {
 /// What one rule did with the appeals.
 struct RuleRun {
     load: Load,
+    /// CPU time the whole process (server and clients alike) spent on the measured appeals, in
+    /// seconds; `None` where the system does not say (not Linux).
+    cpu: Option<f64>,
     cases: i64,
     appeals: i64,
     merges: Merges,
@@ -265,7 +268,11 @@ async fn run_rule(
     let clients = args.clients.clamp(1, 1024);
     let driver = Driver::start(&services, "operator", crate::demo::DEMO_PASSWORD, clients).await?;
     let warm = driver.run(Arc::new(told.warm), 10_000_000).await;
+    let cpu_before = process_cpu_seconds();
     let load = driver.run(Arc::new(told.measured), 0).await;
+    let cpu = process_cpu_seconds()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     driver.stop();
     let case_ids: Vec<Option<i64>> = warm
         .case_ids
@@ -286,6 +293,7 @@ async fn run_rule(
     Ok((
         RuleRun {
             load,
+            cpu,
             cases,
             appeals,
             merges,
@@ -313,6 +321,8 @@ pub(super) async fn run(args: &IntakeArgs, dir: &std::path::Path) -> anyhow::Res
     let rounds = args.rounds.clamp(1, 20);
     // rates[rule][round]; the merges and counts shown are the last round's of each rule.
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); rules.len()];
+    // cpu_ms[rule][round]: CPU milliseconds per measured appeal.
+    let mut cpu_ms: Vec<Vec<f64>> = vec![Vec::new(); rules.len()];
     let mut runs: Vec<Option<RuleRun>> = (0..rules.len()).map(|_| None).collect();
     let mut repeats = 0;
     let mut ok = true;
@@ -322,6 +332,9 @@ pub(super) async fn run(args: &IntakeArgs, dir: &std::path::Path) -> anyhow::Res
             let (run, planned) = run_rule(args, &location, rules[which].0, n).await?;
             repeats = planned;
             rates[which].push(run.load.rate());
+            if let Some(cpu) = run.cpu {
+                cpu_ms[which].push(cpu * 1000.0 / n as f64);
+            }
             if run.load.failures > 0 {
                 println!(
                     "  {}: {} requests failed",
@@ -343,11 +356,12 @@ pub(super) async fn run(args: &IntakeArgs, dir: &std::path::Path) -> anyhow::Res
         },
     );
     println!(
-        "{:<40} {:>10} {:>8} {:>8} {:>12} {:>8} {:>8} {:>10} {:>8} {:>8}  {}",
+        "{:<40} {:>10} {:>8} {:>8} {:>12} {:>12} {:>8} {:>8} {:>10} {:>8} {:>8}  {}",
         "repeat rule",
         "appeals/s",
         "p50 ms",
         "p99 ms",
+        "CPU ms/appeal",
         "cases opened",
         "merged",
         "right",
@@ -356,14 +370,22 @@ pub(super) async fn run(args: &IntakeArgs, dir: &std::path::Path) -> anyhow::Res
         "missed",
         "rate of each round"
     );
-    for (((_, label), run), rule_rates) in rules.iter().zip(&runs).zip(&rates) {
+    for ((((_, label), run), rule_rates), rule_cpu) in
+        rules.iter().zip(&runs).zip(&rates).zip(&cpu_ms)
+    {
         let each: Vec<String> = rule_rates.iter().map(|r| format!("{r:.0}")).collect();
+        let cpu = if rule_cpu.is_empty() {
+            "-".to_owned()
+        } else {
+            format!("{:.2}", median(rule_cpu.clone()))
+        };
         println!(
-            "{:<40} {:>10.0} {:>8.2} {:>8.2} {:>12} {:>8} {:>8} {:>10} {:>8} {:>8}  {}",
+            "{:<40} {:>10.0} {:>8.2} {:>8.2} {:>12} {:>12} {:>8} {:>8} {:>10} {:>8} {:>8}  {}",
             label,
             median(rule_rates.clone()),
             run.load.ms(0.50),
             run.load.ms(0.99),
+            cpu,
             run.cases,
             run.appeals - run.cases,
             run.merges.right,
@@ -374,7 +396,7 @@ pub(super) async fn run(args: &IntakeArgs, dir: &std::path::Path) -> anyhow::Res
         );
     }
     println!(
-        "(appeals/s: the median over the rounds; latencies, cases and merges: each rule's last round. Merges of measured appeals held against the problems they tell: right = into the same problem's case, same place = into the case of the category's other complaint at the same place, wrong = into another place's or category's case; missed = a case opened for a problem told before)"
+        "(appeals/s and CPU ms/appeal — the whole process's user and system time over the measured appeals, server and clients — : the medians over the rounds; latencies, cases and merges: each rule's last round. Merges of measured appeals held against the problems they tell: right = into the same problem's case, same place = into the case of the category's other complaint at the same place, wrong = into another place's or category's case; missed = a case opened for a problem told before)"
     );
     // Ratios within a round (the rules ran back to back), then their median over the rounds.
     let ratio =
@@ -385,9 +407,41 @@ pub(super) async fn run(args: &IntakeArgs, dir: &std::path::Path) -> anyhow::Res
         ratio(2, 0),
         ratio(1, 0),
     );
+    if cpu_ms.iter().all(|ms| ms.len() == rates[0].len()) {
+        let cpu_ratio = |a: usize, b: usize| {
+            median(
+                cpu_ms[a]
+                    .iter()
+                    .zip(&cpu_ms[b])
+                    .map(|(x, y)| x / y)
+                    .collect(),
+            )
+        };
+        println!(
+            "CPU per appeal (median over rounds) repeat model / earlier rule: {:.3}x; repeat model / no check: {:.3}x; earlier rule / no check: {:.3}x",
+            cpu_ratio(2, 1),
+            cpu_ratio(2, 0),
+            cpu_ratio(1, 0),
+        );
+    }
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
 }
+
+/// The CPU time (user and system) this process has used so far, in seconds, from
+/// `/proc/self/stat`; `None` where there is no such file.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces, so split after its closing
+    // parenthesis): utime and stime are the 14th and 15th fields of the line, in clock ticks.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / CLOCK_TICKS_PER_SECOND)
+}
+
+/// `sysconf(_SC_CLK_TCK)`, 100 on every Linux architecture the kernel's user ABI fixes it for.
+const CLOCK_TICKS_PER_SECOND: f64 = 100.0;

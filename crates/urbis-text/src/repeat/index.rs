@@ -92,7 +92,9 @@ impl<Id: Clone + Eq + Hash> RepeatIndex<Id> {
     }
 
     /// Scores every appeal of `category` at `place_keys` inside the window against `profile`;
-    /// returns them best first (linked ones before the rest, then by score).
+    /// returns those linked or scored at least `min_score`, best first (linked ones before the
+    /// rest, then by score). Only those get an explanation built, so a busy partition costs
+    /// little more than the arithmetic.
     pub fn matches(
         &self,
         profile: &RepeatProfile,
@@ -100,6 +102,7 @@ impl<Id: Clone + Eq + Hash> RepeatIndex<Id> {
         place_keys: &[&str],
         now: i64,
         window_seconds: i64,
+        min_score: f32,
     ) -> Vec<RepeatMatch<Id>> {
         // The new appeal is weighed once, not once per candidate.
         let query = Weighed::new(profile, &self.idf);
@@ -115,13 +118,11 @@ impl<Id: Clone + Eq + Hash> RepeatIndex<Id> {
             .into_iter()
             .take(MAX_SCORED)
             .filter_map(|(id, _)| {
-                let other = self.profiles.get(&id)?;
-                Some(RepeatMatch {
-                    explanation: self.model.compare_weighed(
-                        &query,
-                        &Weighed::new(other, &self.idf),
-                        &self.idf,
-                    ),
+                let other = Weighed::new(self.profiles.get(&id)?, &self.idf);
+                let (values, place) = self.model.signals_weighed(&query, &other, &self.idf);
+                let (score, linked) = self.model.verdict(&values, &place);
+                (linked || score >= min_score).then(|| RepeatMatch {
+                    explanation: self.model.explain_weighed(values, place, &query, &other),
                     id,
                 })
             })
@@ -144,7 +145,7 @@ impl<Id: Clone + Eq + Hash> RepeatIndex<Id> {
         now: i64,
         window_seconds: i64,
     ) -> Option<RepeatMatch<Id>> {
-        self.matches(profile, category, place_keys, now, window_seconds)
+        self.matches(profile, category, place_keys, now, window_seconds, 1.0)
             .into_iter()
             .next()
             .filter(|m| m.explanation.linked)

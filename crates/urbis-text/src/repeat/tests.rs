@@ -354,10 +354,7 @@ fn an_agreeing_place_counts_the_titles_coverage_again_and_districts_are_not_prob
     // With the place agreeing, the title coverage counts twice. (This pair still links: the place,
     // five days and a shared passage outweigh a coverage of a third — the held-out part's
     // remaining false links look like this, see tests/data/README.md.)
-    assert_eq!(
-        value(Signal::PlaceAndTitles),
-        value(Signal::TitlesCovered)
-    );
+    assert_eq!(value(Signal::PlaceAndTitles), value(Signal::TitlesCovered));
     assert!(value(Signal::TitlesCovered) < 0.5);
     assert!(explanation.render_zh().contains("同地且标题问题互见"));
     // The same titles' coverage with no place agreeing is not counted again.
