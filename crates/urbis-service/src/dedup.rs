@@ -198,7 +198,9 @@ impl Services {
             .filter_map(|mut m| {
                 if rule == RepeatRule::NearCopy {
                     // The earlier rule: the character similarity alone decides.
-                    let similarity = m.explanation.contributions.first().map_or(0.0, |c| c.value);
+                    let similarity = m
+                        .explanation
+                        .value(urbis_text::repeat::Signal::CharacterSimilarity);
                     m.explanation.linked = similarity >= NEAR_COPY_MIN;
                     m.explanation.score = similarity;
                 }

@@ -147,6 +147,14 @@ pub struct RepeatExplanation {
 }
 
 impl RepeatExplanation {
+    /// The value of one signal (0 when not listed).
+    pub fn value(&self, signal: Signal) -> f32 {
+        self.contributions
+            .iter()
+            .find(|c| c.signal == signal)
+            .map_or(0.0, |c| c.value)
+    }
+
     /// Renders the explanation in Chinese for the dispatcher, e.g.
     /// `判定为同一问题（可信度 0.93，阈值 0.70）：用词重合 62%（+2.9）；地点一致「丽发新城小区」（+1.1）；…`.
     pub fn render_zh(&self) -> String {
@@ -155,10 +163,7 @@ impl RepeatExplanation {
         } else if matches!(self.place, PlaceCheck::Conflicts(..)) {
             "不合并：地点不同"
         } else if self.score >= self.threshold
-            || self
-                .contributions
-                .first()
-                .is_some_and(|c| c.value >= NEAR_COPY)
+            || self.value(Signal::CharacterSimilarity) >= NEAR_COPY
         {
             "不合并：问题用词重合太少"
         } else {
@@ -263,28 +268,27 @@ impl RepeatModel {
         } else {
             words
         };
-        let mut values = [
+        let coverage = if titled {
+            titles_covered(wa, wb, idf)
+        } else {
+            words
+        };
+        // Two problems at one place share the place and often words about it; what tells them
+        // apart is whether each title's problem is found in the other. Weighed on its own, the
+        // place outvotes that; counted again with the place, both must hold.
+        let place_agrees = matches!(place, PlaceCheck::Agrees(_));
+        let values = [
             a.signature.estimate(&b.signature),
             words,
             title_overlap,
             key_share(&wa.keys, &a.words, &wb.keys, &b.words),
-            f32::from(u8::from(matches!(place, PlaceCheck::Agrees(_)))),
+            f32::from(u8::from(place_agrees)),
             f32::from(u8::from(matches!(place, PlaceCheck::Conflicts(..)))),
             f32::from(u8::from(same_reporter)),
             time,
-            if titled {
-                titles_covered(wa, wb, idf)
-            } else {
-                words
-            },
-            0.0,
+            coverage,
+            if place_agrees { coverage } else { 0.0 },
         ];
-        // Two problems at one place share the place and often words about it; what tells them
-        // apart is whether each title's problem is found in the other. Weighed on its own, the
-        // place outvotes that; together, they count only when both hold.
-        if matches!(place, PlaceCheck::Agrees(_)) {
-            values[9] = values[8];
-        }
         (values, place)
     }
 

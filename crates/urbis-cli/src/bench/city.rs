@@ -399,8 +399,7 @@ pub(super) async fn run(args: &IntakeArgs, dir: &std::path::Path) -> anyhow::Res
         "(appeals/s and CPU ms/appeal — the whole process's user and system time over the measured appeals, server and clients — : the medians over the rounds; latencies, cases and merges: each rule's last round. Merges of measured appeals held against the problems they tell: right = into the same problem's case, same place = into the case of the category's other complaint at the same place, wrong = into another place's or category's case; missed = a case opened for a problem told before)"
     );
     // Ratios within a round (the rules ran back to back), then their median over the rounds.
-    let ratio =
-        |a: usize, b: usize| median(rates[a].iter().zip(&rates[b]).map(|(x, y)| x / y).collect());
+    let ratio = |a: usize, b: usize| median_ratio(&rates[a], &rates[b]);
     println!(
         "ratio (median over rounds) repeat model / earlier rule: {:.3}x; repeat model / no check: {:.3}x; earlier rule / no check: {:.3}x",
         ratio(2, 1),
@@ -408,15 +407,7 @@ pub(super) async fn run(args: &IntakeArgs, dir: &std::path::Path) -> anyhow::Res
         ratio(1, 0),
     );
     if cpu_ms.iter().all(|ms| ms.len() == rates[0].len()) {
-        let cpu_ratio = |a: usize, b: usize| {
-            median(
-                cpu_ms[a]
-                    .iter()
-                    .zip(&cpu_ms[b])
-                    .map(|(x, y)| x / y)
-                    .collect(),
-            )
-        };
+        let cpu_ratio = |a: usize, b: usize| median_ratio(&cpu_ms[a], &cpu_ms[b]);
         println!(
             "CPU per appeal (median over rounds) repeat model / earlier rule: {:.3}x; repeat model / no check: {:.3}x; earlier rule / no check: {:.3}x",
             cpu_ratio(2, 1),
@@ -429,6 +420,11 @@ pub(super) async fn run(args: &IntakeArgs, dir: &std::path::Path) -> anyhow::Res
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The median over the rounds of one rule's figure divided by another's in the same round.
+fn median_ratio(a: &[f64], b: &[f64]) -> f64 {
+    median(a.iter().zip(b).map(|(x, y)| x / y).collect())
 }
 
 /// The CPU time (user and system) this process has used so far, in seconds, from

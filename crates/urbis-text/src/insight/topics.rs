@@ -211,13 +211,7 @@ pub fn find_topics(
                 continue;
             }
             let verdict = model.compare(profile, &profiles[j], &idf);
-            let value = |signal: Signal| {
-                verdict
-                    .contributions
-                    .iter()
-                    .find(|c| c.signal == signal)
-                    .map_or(0.0, |c| c.value)
-            };
+            let value = |signal: Signal| verdict.value(signal);
             let topical = value(Signal::WordOverlap).max(value(Signal::TitleOverlap))
                 >= crate::repeat::MIN_TOPIC_OVERLAP;
             let near_copy = value(Signal::CharacterSimilarity) >= 0.6;

@@ -145,9 +145,16 @@ impl<Id: Clone + Eq + Hash> RepeatIndex<Id> {
         now: i64,
         window_seconds: i64,
     ) -> Option<RepeatMatch<Id>> {
-        self.matches(profile, category, place_keys, now, window_seconds, 1.0)
-            .into_iter()
-            .next()
-            .filter(|m| m.explanation.linked)
+        // No score is high enough: only links are explained and returned.
+        self.matches(
+            profile,
+            category,
+            place_keys,
+            now,
+            window_seconds,
+            f32::INFINITY,
+        )
+        .into_iter()
+        .next()
     }
 }

@@ -328,26 +328,24 @@ fn place_suffix(token: &str) -> Option<(PlaceKind, &'static str)> {
     best
 }
 
-/// True for the anonymised administrative names of the data ("A市", "A3区", "K4县") and plain 省/市/区/县 words.
-fn is_admin_area(token: &str) -> bool {
-    let chars: Vec<char> = token.chars().collect();
-    match chars.last() {
-        Some('省' | '市' | '区' | '县' | '镇' | '乡') => chars.len() <= 4,
-        _ => chars.iter().all(|c| c.is_ascii_alphanumeric()),
-    }
+/// True for a plain 省/市/区/县/镇/乡 name of at most four characters ("岳麓区", "A市").
+fn is_admin_name(token: &str) -> bool {
+    token.ends_with(['省', '市', '区', '县', '镇', '乡']) && token.chars().count() <= 4
 }
 
-/// True for a word that names a district, county or town ("岳麓区", "A3" of the data's "A3区"), not a problem.
+/// True for what may stand before a place suffix without naming the place: an administrative name
+/// ([`is_admin_name`]) or a Latin token, as the data's anonymised "A3" of "A3区".
+fn is_admin_area(token: &str) -> bool {
+    is_admin_name(token) || token.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// True for a word that names a district, county or town ("岳麓区", "A3" of the data's "A3区"), not a
+/// problem: an administrative name, or a short Latin code with a digit.
 fn names_admin_area(word: &str) -> bool {
-    let chars = word.chars().count();
-    match word.chars().last() {
-        Some('省' | '市' | '区' | '县' | '镇' | '乡') => chars <= 4,
-        _ => {
-            chars <= 3
-                && word.chars().all(|c| c.is_ascii_alphanumeric())
-                && word.chars().any(|c| c.is_ascii_digit())
-        }
-    }
+    is_admin_name(word)
+        || (word.chars().count() <= 3
+            && word.chars().all(|c| c.is_ascii_alphanumeric())
+            && word.chars().any(|c| c.is_ascii_digit()))
 }
 
 /// True when two place cores name the same place: one contains the other (at least two characters).

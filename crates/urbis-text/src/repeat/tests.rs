@@ -47,12 +47,7 @@ fn a_reworded_repeat_from_the_same_reporter_links() {
     let explanation = model.compare(&again, &first, &idf);
     assert!(explanation.linked, "{}", explanation.render_zh());
     assert!(matches!(explanation.place, PlaceCheck::Agrees(ref name) if name.contains("丽景")));
-    let same_reporter = explanation
-        .contributions
-        .iter()
-        .find(|c| c.signal == Signal::SameReporter)
-        .expect("listed");
-    assert_eq!(same_reporter.value, 1.0);
+    assert_eq!(explanation.value(Signal::SameReporter), 1.0);
     // Another reporter with the same words still links, with a lower score.
     let neighbour = model.compare(
         &street_light_reworded(Some("13900000002"), 5 * DAY),
@@ -313,13 +308,7 @@ fn without_titles_the_title_signals_are_read_off_the_words_and_the_explanation_s
             .render_zh()
             .contains("标题重合（无标题，按全文）")
     );
-    let value = |signal: Signal| {
-        explanation
-            .contributions
-            .iter()
-            .find(|c| c.signal == signal)
-            .map(|c| c.value)
-    };
+    let value = |signal: Signal| explanation.value(signal);
     assert_eq!(value(Signal::TitleOverlap), value(Signal::WordOverlap));
     assert_eq!(value(Signal::TitlesCovered), value(Signal::WordOverlap));
 }
@@ -344,13 +333,7 @@ fn an_agreeing_place_counts_the_titles_coverage_again_and_districts_are_not_prob
     let model = RepeatModel::default();
     let explanation = model.compare(&flue, &units, &IdfTable::new());
     assert_eq!(explanation.place, PlaceCheck::Agrees("青青家园".into()));
-    let value = |signal: Signal| {
-        explanation
-            .contributions
-            .iter()
-            .find(|c| c.signal == signal)
-            .map_or(0.0, |c| c.value)
-    };
+    let value = |signal: Signal| explanation.value(signal);
     // With the place agreeing, the title coverage counts twice. (This pair still links: the place,
     // five days and a shared passage outweigh a coverage of a third — the held-out part's
     // remaining false links look like this, see tests/data/README.md.)
@@ -359,12 +342,5 @@ fn an_agreeing_place_counts_the_titles_coverage_again_and_districts_are_not_prob
     assert!(explanation.render_zh().contains("同地且标题问题互见"));
     // The same titles' coverage with no place agreeing is not counted again.
     let elsewhere = model.compare(&flue, &fumes("丽发新城"), &IdfTable::new());
-    assert_eq!(
-        elsewhere
-            .contributions
-            .iter()
-            .find(|c| c.signal == Signal::PlaceAndTitles)
-            .map(|c| c.value),
-        Some(0.0)
-    );
+    assert_eq!(elsewhere.value(Signal::PlaceAndTitles), 0.0);
 }
