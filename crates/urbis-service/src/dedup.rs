@@ -6,7 +6,7 @@
 //! beyond the community. The model's explanation goes into the `merge_repeat` audit record.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use urbis_text::repeat::{RepeatExplanation, RepeatIndex, RepeatModel, RepeatProfile};
 use urbis_text::segment::Segmenter;
@@ -78,7 +78,8 @@ impl RepeatLink {
 /// each area's repeats are looked for at (dropped with the area locator when boundaries change).
 #[derive(Default)]
 pub(crate) struct DedupState {
-    index: Mutex<Option<RepeatIndex<i64>>>,
+    /// Read by every appeal's search at once; written only when a case is remembered.
+    index: RwLock<Option<RepeatIndex<i64>>>,
     nearby: Mutex<HashMap<i64, Arc<Vec<String>>>>,
 }
 
@@ -107,7 +108,7 @@ impl Services {
             .inner
             .dedup
             .index
-            .lock()
+            .read()
             .map(|g| g.is_some())
             .unwrap_or(true)
         {
@@ -134,7 +135,7 @@ impl Services {
                 at,
             );
         }
-        if let Ok(mut guard) = self.inner.dedup.index.lock()
+        if let Ok(mut guard) = self.inner.dedup.index.write()
             && guard.is_none()
         {
             *guard = Some(index);
@@ -173,7 +174,7 @@ impl Services {
         let places = self.nearby_places(area_id).await?;
         let places: Vec<&str> = places.iter().map(String::as_str).collect();
         let now = self.now().timestamp();
-        let guard = match self.inner.dedup.index.lock() {
+        let guard = match self.inner.dedup.index.read() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
@@ -205,12 +206,9 @@ impl Services {
                     m.explanation.score = similarity;
                 }
                 // A link the model makes below the suggestion line (a near copy, a retelling in
-                // the same words) is kept too.
-                let keep = (m.explanation.score >= SUGGEST_MIN_SCORE || m.explanation.linked)
-                    && !matches!(
-                        m.explanation.place,
-                        urbis_text::repeat::PlaceCheck::Conflicts(..)
-                    );
+                // the same words) is kept too. (The index has already left out cases naming
+                // another place.)
+                let keep = m.explanation.score >= SUGGEST_MIN_SCORE || m.explanation.linked;
                 keep.then(|| RepeatLink {
                     case_id: m.id,
                     explanation: m.explanation,
@@ -245,6 +243,9 @@ impl Services {
             urbis_storage::lookups::sibling_grids(&mut conn, area_id, NEIGHBOURS_MAX).await?
         };
         places.extend(siblings.into_iter().map(|id| id.to_string()));
+        // Sorted and each once: the index walks them in this order without sorting per search.
+        places.sort_unstable();
+        places.dedup();
         let places = Arc::new(places);
         if let Ok(mut map) = self.inner.dedup.nearby.lock() {
             if map.len() >= NEARBY_CACHED_MAX {
@@ -271,7 +272,7 @@ impl Services {
         category_id: i64,
         area_id: i64,
     ) {
-        if let Ok(mut guard) = self.inner.dedup.index.lock()
+        if let Ok(mut guard) = self.inner.dedup.index.write()
             && let Some(index) = guard.as_mut()
             && !index.contains(&case_id)
         {

@@ -287,31 +287,57 @@ impl<Id: Clone> DedupIndex<Id> {
         window_seconds: i64,
     ) -> Vec<(Id, f32)> {
         let mut found: Vec<(Id, f32, u64)> = Vec::new();
-        let Some(places) = self.partitions.get(category) else {
-            return Vec::new();
-        };
-        let oldest = now.saturating_sub(window_seconds);
-        // Each place once (a unit grid's community can list dozens): sorted, not compared pairwise.
-        let mut searched: Vec<&str> = place_keys.to_vec();
-        searched.sort_unstable();
-        searched.dedup();
-        for place in searched {
-            let Some(entries) = places.get(place) else {
-                continue;
-            };
-            for entry in entries.iter().filter(|e| e.timestamp >= oldest) {
-                let score = signature.estimate(&entry.signature);
+        self.visit_window(
+            category,
+            place_keys,
+            now,
+            window_seconds,
+            |id, other, sequence| {
+                let score = signature.estimate(other);
                 if score >= self.min_similarity {
-                    found.push((entry.id.clone(), score, entry.sequence));
+                    found.push((id.clone(), score, sequence));
                 }
-            }
-        }
+            },
+        );
         // Most similar first; among equals, the most recent first.
         found.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.2.cmp(&a.2)));
         found
             .into_iter()
             .map(|(id, score, _)| (id, score))
             .collect()
+    }
+
+    /// Calls `visit` with every entry of `category` at one of `place_keys` (each place once) whose
+    /// timestamp is inside the window: its id, its signature and its insertion sequence (larger is
+    /// more recent). Nothing is estimated, so a caller that judges entries by other means pays
+    /// only for the walk.
+    pub fn visit_window<'a>(
+        &'a self,
+        category: &str,
+        place_keys: &[&str],
+        now: i64,
+        window_seconds: i64,
+        mut visit: impl FnMut(&'a Id, &'a Signature, u64),
+    ) {
+        let Some(places) = self.partitions.get(category) else {
+            return;
+        };
+        let oldest = now.saturating_sub(window_seconds);
+        // Each place once (a unit grid's community can list dozens): sorted, not compared
+        // pairwise; a caller that keeps its keys sorted saves the sort.
+        let mut searched: Vec<&str> = place_keys.to_vec();
+        if !searched.is_sorted() {
+            searched.sort_unstable();
+        }
+        searched.dedup();
+        for place in searched {
+            let Some(entries) = places.get(place) else {
+                continue;
+            };
+            for entry in entries.iter().filter(|e| e.timestamp >= oldest) {
+                visit(&entry.id, &entry.signature, entry.sequence);
+            }
+        }
     }
 }
 

@@ -488,8 +488,27 @@ fn key_share(ka: &[u64], a: &[u64], kb: &[u64], b: &[u64]) -> f32 {
 /// names — an incidental mention ("在麓谷工业园上班") does not make two estates one. When no such match exists and
 /// both name a site (or, naming no site, both name a road), the places conflict; otherwise one is unnamed.
 pub fn place_check(a: &[Place], b: &[Place]) -> PlaceCheck {
-    // Called for every candidate of every appeal: places are borrowed, and only the names the
-    // verdict shows are copied.
+    match relate_places(a, b) {
+        Relation::Agrees(name) => PlaceCheck::Agrees(name.to_owned()),
+        Relation::Conflicts(x, y) => PlaceCheck::Conflicts(x.to_owned(), y.to_owned()),
+        Relation::Unnamed => PlaceCheck::Unnamed,
+    }
+}
+
+/// True when two appeals name places that conflict ([`place_check`] without copying a name): such
+/// a pair never links, so the repeat index skips it before weighing its words.
+pub fn places_conflict(a: &[Place], b: &[Place]) -> bool {
+    matches!(relate_places(a, b), Relation::Conflicts(..))
+}
+
+/// [`PlaceCheck`] with the names borrowed from the profiles.
+enum Relation<'p> {
+    Agrees(&'p str),
+    Conflicts(&'p str, &'p str),
+    Unnamed,
+}
+
+fn relate_places<'p>(a: &'p [Place], b: &'p [Place]) -> Relation<'p> {
     fn primary(places: &[Place]) -> Option<&Place> {
         places
             .iter()
@@ -507,17 +526,17 @@ pub fn place_check(a: &[Place], b: &[Place]) -> PlaceCheck {
             } else {
                 &other.name
             };
-            return PlaceCheck::Agrees(name.clone());
+            return Relation::Agrees(name);
         }
     }
     for kind in [PlaceKind::Site, PlaceKind::Road] {
         match (first(a, kind), first(b, kind)) {
-            (Some(x), Some(y)) => return PlaceCheck::Conflicts(x.name.clone(), y.name.clone()),
+            (Some(x), Some(y)) => return Relation::Conflicts(&x.name, &y.name),
             (None, None) => continue,
-            _ => return PlaceCheck::Unnamed,
+            _ => return Relation::Unnamed,
         }
     }
-    PlaceCheck::Unnamed
+    Relation::Unnamed
 }
 
 #[cfg(test)]

@@ -2,14 +2,18 @@
 //!
 //! Candidates come from the existing MinHash index ([`DedupIndex`]) with no similarity floor — every entry of the
 //! same category at the searched places inside the window — because reworded repeats sit far below any useful
-//! 3-gram threshold; each candidate is then scored by [`RepeatModel::compare`]. The index also counts document
-//! frequencies of the words it sees, so IDF weights come from the city's own appeals.
+//! 3-gram threshold. Those naming a place that conflicts with the new appeal's are dropped first (the place
+//! check alone rules them out); each of the rest is then scored by the [`RepeatModel`]. The index also counts
+//! document frequencies of the words it sees, so IDF weights come from the city's own appeals.
 
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasherDefault, Hash};
 
-use crate::dedup::DedupIndex;
-use crate::repeat::{IdfTable, RepeatExplanation, RepeatModel, RepeatProfile, Weighed};
+use crate::dedup::{DedupIndex, Signature};
+use crate::repeat::profile::WordHasher;
+use crate::repeat::{
+    IdfTable, RepeatExplanation, RepeatModel, RepeatProfile, Weighed, places_conflict,
+};
 
 /// Most candidates scored per query (the most similar by MinHash first), bounding the work in a busy partition.
 pub const MAX_SCORED: usize = 2_000;
@@ -24,7 +28,9 @@ pub struct RepeatMatch<Id> {
 /// Recent appeals with their profiles, partitioned by category and place.
 pub struct RepeatIndex<Id> {
     candidates: DedupIndex<Id>,
-    profiles: HashMap<Id, RepeatProfile>,
+    /// Looked up for every candidate of every search: a multiply-and-shift hash, not SipHash (the
+    /// ids are the caller's own, not an adversary's).
+    profiles: HashMap<Id, RepeatProfile, BuildHasherDefault<WordHasher>>,
     idf: IdfTable,
     model: RepeatModel,
 }
@@ -34,7 +40,7 @@ impl<Id: Clone + Eq + Hash> RepeatIndex<Id> {
     pub fn new(capacity: usize, model: RepeatModel) -> RepeatIndex<Id> {
         RepeatIndex {
             candidates: DedupIndex::new(capacity, 0.0),
-            profiles: HashMap::new(),
+            profiles: HashMap::default(),
             idf: IdfTable::new(),
             model,
         }
@@ -91,10 +97,11 @@ impl<Id: Clone + Eq + Hash> RepeatIndex<Id> {
         self.profiles.insert(id, profile);
     }
 
-    /// Scores every appeal of `category` at `place_keys` inside the window against `profile`;
-    /// returns those linked or scored at least `min_score`, best first (linked ones before the
-    /// rest, then by score). Only those get an explanation built, so a busy partition costs
-    /// little more than the arithmetic.
+    /// Scores every appeal of `category` at `place_keys` inside the window against `profile`,
+    /// except those naming a place that conflicts with its own; returns those linked or scored at
+    /// least `min_score`, best first (linked ones before the rest, then by score, then the most
+    /// recent). Only those get an explanation built, so a busy partition costs little more than
+    /// the arithmetic.
     pub fn matches(
         &self,
         profile: &RepeatProfile,
@@ -106,34 +113,68 @@ impl<Id: Clone + Eq + Hash> RepeatIndex<Id> {
     ) -> Vec<RepeatMatch<Id>> {
         // The new appeal is weighed once, not once per candidate.
         let query = Weighed::new(profile, &self.idf);
-        let mut found: Vec<RepeatMatch<Id>> = self
-            .candidates
-            .candidates_for(
-                &profile.signature,
-                category,
-                place_keys,
-                now,
-                window_seconds,
-            )
+        // A candidate naming another place never links and is never suggested: it is left out
+        // before its words are weighed (in a community most open cases name other estates and
+        // roads). The rest are scored; only when there are more than MAX_SCORED are their
+        // similarities estimated, to keep the most similar.
+        let mut scored: Vec<(&Id, &RepeatProfile, &Signature, u64)> = Vec::new();
+        self.candidates.visit_window(
+            category,
+            place_keys,
+            now,
+            window_seconds,
+            |id, signature, sequence| {
+                if let Some(other) = self.profiles.get(id)
+                    && !places_conflict(&profile.places, &other.places)
+                {
+                    scored.push((id, other, signature, sequence));
+                }
+            },
+        );
+        if scored.len() > MAX_SCORED {
+            let mut ranked: Vec<(f32, u64, usize)> = scored
+                .iter()
+                .enumerate()
+                .map(|(i, (_, _, signature, sequence))| {
+                    (profile.signature.estimate(signature), *sequence, i)
+                })
+                .collect();
+            // Most similar first; among equals, the most recent first.
+            ranked.select_nth_unstable_by(MAX_SCORED - 1, |a, b| {
+                b.0.total_cmp(&a.0).then(b.1.cmp(&a.1))
+            });
+            scored = ranked[..MAX_SCORED]
+                .iter()
+                .map(|&(_, _, i)| scored[i])
+                .collect();
+        }
+        let mut found: Vec<(RepeatMatch<Id>, u64)> = scored
             .into_iter()
-            .take(MAX_SCORED)
-            .filter_map(|(id, _)| {
-                let other = Weighed::new(self.profiles.get(&id)?, &self.idf);
+            .filter_map(|(id, other, _, sequence)| {
+                let other = Weighed::new(other, &self.idf);
                 let (values, place) = self.model.signals_weighed(&query, &other, &self.idf);
                 let (score, linked) = self.model.verdict(&values, &place);
-                (linked || score >= min_score).then(|| RepeatMatch {
-                    explanation: self.model.explain_weighed(values, place, &query, &other),
-                    id,
+                (linked || score >= min_score).then(|| {
+                    let explanation = self.model.explain_weighed(values, place, &query, &other);
+                    (
+                        RepeatMatch {
+                            id: id.clone(),
+                            explanation,
+                        },
+                        sequence,
+                    )
                 })
             })
             .collect();
-        found.sort_by(|a, b| {
+        // Linked first, then by score; among equals, the most recent first.
+        found.sort_by(|(a, a_seq), (b, b_seq)| {
             b.explanation
                 .linked
                 .cmp(&a.explanation.linked)
                 .then(b.explanation.score.total_cmp(&a.explanation.score))
+                .then(b_seq.cmp(a_seq))
         });
-        found
+        found.into_iter().map(|(found, _)| found).collect()
     }
 
     /// Returns the best linked appeal, if any.

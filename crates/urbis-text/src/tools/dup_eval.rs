@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 
-use crate::repeat::{IdfTable, PlaceCheck, RepeatModel, RepeatProfile, SIGNAL_COUNT};
+use crate::repeat::{IdfTable, PlaceCheck, RepeatModel, RepeatProfile, SIGNAL_COUNT, SIGNALS};
 use crate::segment::Segmenter;
 use crate::tools::data::read_table;
 use crate::tools::dup::parse_time;
@@ -55,6 +55,9 @@ pub struct DupEvalArgs {
     /// Print the ids and explanations of the pairs the default setting gets wrong.
     #[arg(long)]
     pub show_errors: bool,
+    /// Write every pair's signal values, score and verdict to this CSV (for studying the model).
+    #[arg(long)]
+    pub signals: Option<PathBuf>,
 }
 
 struct Scored {
@@ -63,6 +66,44 @@ struct Scored {
     values: [f32; SIGNAL_COUNT],
     place: PlaceCheck,
     minhash: f32,
+}
+
+/// Writes one row per pair: ids, label, the model's score and verdict, the place check and the
+/// signal values (columns named by [`Signal::key`]).
+fn write_signals(
+    path: &std::path::Path,
+    scored: &[Scored],
+    model: &RepeatModel,
+) -> anyhow::Result<()> {
+    use std::fmt::Write as _;
+    let mut out = String::from("id_a,id_b,label,score,linked,place");
+    for signal in SIGNALS {
+        write!(out, ",{}", signal.key())?;
+    }
+    out.push('\n');
+    for s in scored {
+        let explanation = model.explain(s.values, s.place.clone());
+        let place = match &s.place {
+            PlaceCheck::Agrees(_) => "agrees",
+            PlaceCheck::Conflicts(..) => "conflicts",
+            PlaceCheck::Unnamed => "unnamed",
+        };
+        write!(
+            out,
+            "{},{},{},{:.4},{},{place}",
+            s.ids.0,
+            s.ids.1,
+            u8::from(s.label),
+            explanation.score,
+            u8::from(explanation.linked)
+        )?;
+        for value in s.values {
+            // + 0.0 turns a negative zero into 0.
+            write!(out, ",{:.4}", value + 0.0)?;
+        }
+        out.push('\n');
+    }
+    std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Runs the evaluation and prints the report.
@@ -173,6 +214,9 @@ pub fn run_dup_eval(args: &DupEvalArgs) -> anyhow::Result<()> {
         );
     }
     scored.sort_by_key(|x| x.label);
+    if let Some(path) = &args.signals {
+        write_signals(path, &scored, &model)?;
+    }
 
     let positives = scored.iter().filter(|s| s.label).count();
     println!(
