@@ -219,27 +219,39 @@ pub struct RepeatUpdate<'a> {
     pub at: DateTime<Utc>,
 }
 
-/// Applies [`RepeatUpdate`].
-pub async fn record_repeat(conn: &mut Conn, update: &RepeatUpdate<'_>) -> Result<()> {
-    sql::query(
-        "UPDATE cases SET reporter_count = ?, co_reporters = ?, anonymous_repeats = ?,
-            priority_factors = CASE WHEN ? > priority_score THEN ? ELSE priority_factors END,
-            priority_level = CASE WHEN ? > priority_score THEN ? ELSE priority_level END,
-            priority_score = CASE WHEN ? > priority_score THEN ? ELSE priority_score END,
-            updated_at = ?, version = version + 1 WHERE id = ?",
-    )
-    .bind(update.reporter_count)
-    .bind(update.co_reporters)
-    .bind(update.anonymous_repeats)
-    .bind(update.score)
-    .bind(&update.factors)
-    .bind(update.score)
-    .bind(update.level)
-    .bind(update.score)
-    .bind(update.score)
-    .bind(update.at)
-    .bind(update.case_id)
-    .execute(conn)
-    .await
-    .map(|_| ())
+/// Joined cases updated per statement by [`record_repeats`] (8 bound values each).
+const REPEATS_PER_STATEMENT: usize = 200;
+
+/// Applies [`RepeatUpdate`]s: one statement per block of cases, so a group commit that joins many
+/// cases makes one round trip for all of them, not one each. The rows of the `VALUES` list are
+/// named `column1`… on SQLite and PostgreSQL alike; the `SET` expressions read the case as it was,
+/// so the priority changes only when the new score is higher than the stored one.
+pub async fn record_repeats(conn: &mut Conn, updates: &[RepeatUpdate<'_>]) -> Result<()> {
+    for chunk in updates.chunks(REPEATS_PER_STATEMENT) {
+        let mut query = Builder::new(
+            "UPDATE cases SET reporter_count = v.column2, co_reporters = v.column3,
+                anonymous_repeats = v.column4,
+                priority_factors = CASE WHEN v.column5 > cases.priority_score THEN v.column7
+                    ELSE cases.priority_factors END,
+                priority_level = CASE WHEN v.column5 > cases.priority_score THEN v.column6
+                    ELSE cases.priority_level END,
+                priority_score = CASE WHEN v.column5 > cases.priority_score THEN v.column5
+                    ELSE cases.priority_score END,
+                updated_at = v.column8, version = cases.version + 1
+             FROM (",
+        );
+        query.push_values(chunk, |mut row, update| {
+            row.push_bind(update.case_id)
+                .push_bind(update.reporter_count)
+                .push_bind(update.co_reporters)
+                .push_bind(update.anonymous_repeats)
+                .push_bind(update.score)
+                .push_bind(update.level)
+                .push_bind(&update.factors)
+                .push_bind(update.at);
+        });
+        query.push(") AS v WHERE cases.id = v.column1");
+        query.build().execute(conn).await?;
+    }
+    Ok(())
 }

@@ -1,7 +1,7 @@
 //! A repeat report joining an open case instead of opening a new one. Repeats are staged in the
 //! group commit like new cases: the cases they join are read once per group, each repeat updates
 //! its case in memory (reporters, priority), and the writer stores the appeals, the `merge_repeat`
-//! records and one update per joined case with the rest of the group.
+//! records and one statement updating every joined case with the rest of the group.
 
 use std::collections::HashMap;
 
@@ -147,28 +147,36 @@ impl Joined {
         (t.stats_day.clone(), t.area_id, t.category_id.unwrap_or(0))
     }
 
-    /// Writes what this group's repeats did to the case (nothing when none joined it).
-    pub(super) async fn write(&self, conn: &mut Conn) -> Result<()> {
-        let Some((score, level, factors)) = &self.priority else {
-            return Ok(());
-        };
-        let co_reporters = crate::case_rows::format_ids(&self.co_reporters);
-        urbis_storage::intake::record_repeat(
-            conn,
-            &RepeatUpdate {
-                case_id: self.target.id,
-                reporter_count: self.target.reporter_count,
-                co_reporters: &co_reporters,
-                anonymous_repeats: self.target.anonymous_repeats,
-                score: *score,
-                level,
-                factors: factors.clone(),
-                at: self.at,
-            },
-        )
-        .await?;
-        Ok(())
+    /// What this group's repeats did to the case (nothing when none joined it), with its
+    /// residents followed up written out.
+    fn update<'a>(&'a self, co_reporters: &'a str) -> Option<RepeatUpdate<'a>> {
+        let (score, level, factors) = self.priority.as_ref()?;
+        Some(RepeatUpdate {
+            case_id: self.target.id,
+            reporter_count: self.target.reporter_count,
+            co_reporters,
+            anonymous_repeats: self.target.anonymous_repeats,
+            score: *score,
+            level,
+            factors: factors.clone(),
+            at: self.at,
+        })
     }
+}
+
+/// Writes what this group's repeats did to the cases they joined, in one statement.
+pub(super) async fn write_joined(conn: &mut Conn, joined: &HashMap<i64, Joined>) -> Result<()> {
+    let changed: Vec<(&Joined, String)> = joined
+        .values()
+        .filter(|case| case.priority.is_some())
+        .map(|case| (case, crate::case_rows::format_ids(&case.co_reporters)))
+        .collect();
+    let updates: Vec<RepeatUpdate<'_>> = changed
+        .iter()
+        .filter_map(|(case, co_reporters)| case.update(co_reporters))
+        .collect();
+    urbis_storage::intake::record_repeats(conn, &updates).await?;
+    Ok(())
 }
 
 /// Stores the residents' "merged" notices, in the app and in the notification outbox.

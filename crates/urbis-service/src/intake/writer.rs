@@ -92,7 +92,7 @@ enum Entry<'j> {
 
 /// What one group commit writes, staged for multi-row statements: new cases, every appeal (new
 /// or repeat) and their audit records in the order the appeals arrived (so the audit chain keeps
-/// that order), then one update per case that repeats joined.
+/// that order), then one statement updating every case that repeats joined.
 #[derive(Default)]
 struct Staging<'j> {
     entries: Vec<Entry<'j>>,
@@ -246,9 +246,7 @@ impl Staging<'_> {
             })
             .collect();
         head.append_all(conn, &records).await?;
-        for joined in self.joined.values() {
-            joined.write(conn).await?;
-        }
+        super::repeat::write_joined(conn, &self.joined).await?;
         super::repeat::notify(conn, &self.notifications).await?;
         self.entries.clear();
         self.notifications.clear();
