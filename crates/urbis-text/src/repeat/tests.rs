@@ -1,4 +1,5 @@
 use super::*;
+use crate::repeat::index::MAX_SCORED;
 use crate::segment::Segmenter;
 
 const DAY: i64 = 86_400;
@@ -343,4 +344,47 @@ fn an_agreeing_place_counts_the_titles_coverage_again_and_districts_are_not_prob
     // The same titles' coverage with no place agreeing is not counted again.
     let elsewhere = model.compare(&flue, &fumes("丽发新城"), &IdfTable::new());
     assert_eq!(elsewhere.value(Signal::PlaceAndTitles), 0.0);
+}
+
+#[test]
+fn the_index_never_returns_a_case_naming_another_place_and_ties_go_to_the_most_recent() {
+    let mut index: RepeatIndex<i64> = RepeatIndex::new(100, RepeatModel::default());
+    index.insert(1, fumes("翠湖苑"), "油烟", "g", 0);
+    index.insert(2, fumes("丽景花园"), "油烟", "g", 10);
+    index.insert(3, fumes("丽景花园"), "油烟", "g", 20);
+    // However low the bar, the other estate's case is not even a suggestion.
+    let found = index.matches(
+        &fumes("丽景花园"),
+        "油烟",
+        &["g"],
+        30,
+        DAY,
+        f32::NEG_INFINITY,
+    );
+    let ids: Vec<i64> = found.iter().map(|m| m.id).collect();
+    assert_eq!(ids, vec![3, 2], "the same score: the more recent first");
+}
+
+#[test]
+fn a_busy_partition_keeps_the_most_similar_candidates_to_score() {
+    let mut index: RepeatIndex<i64> = RepeatIndex::new(5_000, RepeatModel::default());
+    // The oldest case is the one repeated; then more cases at the same estate than are scored.
+    index.insert(1, street_light(None, 0), "路灯", "g", 0);
+    for id in 2..(MAX_SCORED as i64 + 20) {
+        let other = profile(
+            "丽景花园楼道堆放杂物",
+            &format!("丽景花园{id}栋楼道里堆满了纸箱和旧家具，影响通行和消防安全。"),
+            None,
+            id,
+        );
+        index.insert(id, other, "路灯", "g", id);
+    }
+    let again = street_light(None, DAY);
+    let found = index.matches(&again, "路灯", &["g"], DAY, 7 * DAY, f32::NEG_INFINITY);
+    assert_eq!(found.len(), MAX_SCORED, "at most MAX_SCORED are scored");
+    assert_eq!(
+        found[0].id, 1,
+        "the most similar by MinHash is kept, however old"
+    );
+    assert!(found[0].explanation.linked);
 }
