@@ -209,7 +209,7 @@ impl Services {
                 // the same words) is kept too. (The index has already left out cases naming
                 // another place.)
                 let keep = m.explanation.score >= SUGGEST_MIN_SCORE || m.explanation.linked;
-                keep.then(|| RepeatLink {
+                keep.then_some(RepeatLink {
                     case_id: m.id,
                     explanation: m.explanation,
                 })

@@ -243,8 +243,19 @@ impl RepeatModel {
         wb: &Weighed<'_>,
         idf: &IdfTable,
     ) -> ([f32; SIGNAL_COUNT], PlaceCheck) {
+        let place = place_check(&wa.profile.places, &wb.profile.places);
+        (self.signals_placed(wa, wb, idf, &place), place)
+    }
+
+    /// [`RepeatModel::signals_weighed`] of a pair whose place check is already known.
+    pub(crate) fn signals_placed(
+        &self,
+        wa: &Weighed<'_>,
+        wb: &Weighed<'_>,
+        idf: &IdfTable,
+        place: &PlaceCheck,
+    ) -> [f32; SIGNAL_COUNT] {
         let (a, b) = (wa.profile, wb.profile);
-        let place = place_check(&a.places, &b.places);
         let time = match (a.timestamp, b.timestamp) {
             (Some(x), Some(y)) => {
                 let days = (x - y).unsigned_abs() as f64 / 86_400.0;
@@ -277,7 +288,7 @@ impl RepeatModel {
         // apart is whether each title's problem is found in the other. Weighed on its own, the
         // place outvotes that; counted again with the place, both must hold.
         let place_agrees = matches!(place, PlaceCheck::Agrees(_));
-        let values = [
+        [
             a.signature.estimate(&b.signature),
             words,
             title_overlap,
@@ -288,8 +299,7 @@ impl RepeatModel {
             time,
             coverage,
             if place_agrees { coverage } else { 0.0 },
-        ];
-        (values, place)
+        ]
     }
 
     /// Compares two appeals and explains the verdict.
@@ -488,27 +498,31 @@ fn key_share(ka: &[u64], a: &[u64], kb: &[u64], b: &[u64]) -> f32 {
 /// names — an incidental mention ("在麓谷工业园上班") does not make two estates one. When no such match exists and
 /// both name a site (or, naming no site, both name a road), the places conflict; otherwise one is unnamed.
 pub fn place_check(a: &[Place], b: &[Place]) -> PlaceCheck {
-    match relate_places(a, b) {
-        Relation::Agrees(name) => PlaceCheck::Agrees(name.to_owned()),
-        Relation::Conflicts(x, y) => PlaceCheck::Conflicts(x.to_owned(), y.to_owned()),
-        Relation::Unnamed => PlaceCheck::Unnamed,
-    }
+    relate_places(a, b).to_check()
 }
 
-/// True when two appeals name places that conflict ([`place_check`] without copying a name): such
-/// a pair never links, so the repeat index skips it before weighing its words.
-pub fn places_conflict(a: &[Place], b: &[Place]) -> bool {
-    matches!(relate_places(a, b), Relation::Conflicts(..))
-}
-
-/// [`PlaceCheck`] with the names borrowed from the profiles.
-enum Relation<'p> {
+/// [`PlaceCheck`] with the names borrowed from the profiles: the repeat index judges every
+/// candidate by it and copies names only for the ones it scores.
+#[derive(Clone, Copy)]
+pub(crate) enum Relation<'p> {
     Agrees(&'p str),
     Conflicts(&'p str, &'p str),
     Unnamed,
 }
 
-fn relate_places<'p>(a: &'p [Place], b: &'p [Place]) -> Relation<'p> {
+impl Relation<'_> {
+    /// The place check with its names copied.
+    pub(crate) fn to_check(self) -> PlaceCheck {
+        match self {
+            Relation::Agrees(name) => PlaceCheck::Agrees(name.to_owned()),
+            Relation::Conflicts(x, y) => PlaceCheck::Conflicts(x.to_owned(), y.to_owned()),
+            Relation::Unnamed => PlaceCheck::Unnamed,
+        }
+    }
+}
+
+/// [`place_check`] without copying a name.
+pub(crate) fn relate_places<'p>(a: &'p [Place], b: &'p [Place]) -> Relation<'p> {
     fn primary(places: &[Place]) -> Option<&Place> {
         places
             .iter()

@@ -146,34 +146,36 @@ impl Joined {
         let t = &self.target;
         (t.stats_day.clone(), t.area_id, t.category_id.unwrap_or(0))
     }
-
-    /// What this group's repeats did to the case (nothing when none joined it), with its
-    /// residents followed up written out.
-    fn update<'a>(&'a self, co_reporters: &'a str) -> Option<RepeatUpdate<'a>> {
-        let (score, level, factors) = self.priority.as_ref()?;
-        Some(RepeatUpdate {
-            case_id: self.target.id,
-            reporter_count: self.target.reporter_count,
-            co_reporters,
-            anonymous_repeats: self.target.anonymous_repeats,
-            score: *score,
-            level,
-            factors: factors.clone(),
-            at: self.at,
-        })
-    }
 }
 
-/// Writes what this group's repeats did to the cases they joined, in one statement.
+/// Writes what this group's repeats did to the cases they joined (reporters, priority), in one
+/// statement; a case read for the group that no repeat joined after all is left as it is.
 pub(super) async fn write_joined(conn: &mut Conn, joined: &HashMap<i64, Joined>) -> Result<()> {
-    let changed: Vec<(&Joined, String)> = joined
+    let changed: Vec<(&Joined, &(i64, &'static str, JsonText), String)> = joined
         .values()
-        .filter(|case| case.priority.is_some())
-        .map(|case| (case, crate::case_rows::format_ids(&case.co_reporters)))
+        .filter_map(|case| {
+            let priority = case.priority.as_ref()?;
+            Some((
+                case,
+                priority,
+                crate::case_rows::format_ids(&case.co_reporters),
+            ))
+        })
         .collect();
     let updates: Vec<RepeatUpdate<'_>> = changed
         .iter()
-        .filter_map(|(case, co_reporters)| case.update(co_reporters))
+        .map(
+            |(case, (score, level, factors), co_reporters)| RepeatUpdate {
+                case_id: case.target.id,
+                reporter_count: case.target.reporter_count,
+                co_reporters,
+                anonymous_repeats: case.target.anonymous_repeats,
+                score: *score,
+                level,
+                factors: factors.clone(),
+                at: case.at,
+            },
+        )
         .collect();
     urbis_storage::intake::record_repeats(conn, &updates).await?;
     Ok(())

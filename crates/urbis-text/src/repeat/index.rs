@@ -12,7 +12,7 @@ use std::hash::{BuildHasherDefault, Hash};
 use crate::dedup::{DedupIndex, Signature};
 use crate::repeat::profile::WordHasher;
 use crate::repeat::{
-    IdfTable, RepeatExplanation, RepeatModel, RepeatProfile, Weighed, places_conflict,
+    IdfTable, Relation, RepeatExplanation, RepeatModel, RepeatProfile, Weighed, relate_places,
 };
 
 /// Most candidates scored per query (the most similar by MinHash first), bounding the work in a busy partition.
@@ -28,8 +28,8 @@ pub struct RepeatMatch<Id> {
 /// Recent appeals with their profiles, partitioned by category and place.
 pub struct RepeatIndex<Id> {
     candidates: DedupIndex<Id>,
-    /// Looked up for every candidate of every search: a multiply-and-shift hash, not SipHash (the
-    /// ids are the caller's own, not an adversary's).
+    /// Looked up for every candidate of every search: for integer ids a multiply-and-shift hash,
+    /// not SipHash (the ids are the caller's own, not an adversary's).
     profiles: HashMap<Id, RepeatProfile, BuildHasherDefault<WordHasher>>,
     idf: IdfTable,
     model: RepeatModel,
@@ -117,17 +117,19 @@ impl<Id: Clone + Eq + Hash> RepeatIndex<Id> {
         // before its words are weighed (in a community most open cases name other estates and
         // roads). The rest are scored; only when there are more than MAX_SCORED are their
         // similarities estimated, to keep the most similar.
-        let mut scored: Vec<(&Id, &RepeatProfile, &Signature, u64)> = Vec::new();
+        let mut scored: Vec<(&Id, &RepeatProfile, Relation<'_>, &Signature, u64)> = Vec::new();
         self.candidates.visit_window(
             category,
             place_keys,
             now,
             window_seconds,
             |id, signature, sequence| {
-                if let Some(other) = self.profiles.get(id)
-                    && !places_conflict(&profile.places, &other.places)
-                {
-                    scored.push((id, other, signature, sequence));
+                let Some(other) = self.profiles.get(id) else {
+                    return;
+                };
+                let place = relate_places(&profile.places, &other.places);
+                if !matches!(place, Relation::Conflicts(..)) {
+                    scored.push((id, other, place, signature, sequence));
                 }
             },
         );
@@ -135,7 +137,7 @@ impl<Id: Clone + Eq + Hash> RepeatIndex<Id> {
             let mut ranked: Vec<(f32, u64, usize)> = scored
                 .iter()
                 .enumerate()
-                .map(|(i, (_, _, signature, sequence))| {
+                .map(|(i, (_, _, _, signature, sequence))| {
                     (profile.signature.estimate(signature), *sequence, i)
                 })
                 .collect();
@@ -150,9 +152,10 @@ impl<Id: Clone + Eq + Hash> RepeatIndex<Id> {
         }
         let mut found: Vec<(RepeatMatch<Id>, u64)> = scored
             .into_iter()
-            .filter_map(|(id, other, _, sequence)| {
+            .filter_map(|(id, other, place, _, sequence)| {
                 let other = Weighed::new(other, &self.idf);
-                let (values, place) = self.model.signals_weighed(&query, &other, &self.idf);
+                let place = place.to_check();
+                let values = self.model.signals_placed(&query, &other, &self.idf, &place);
                 let (score, linked) = self.model.verdict(&values, &place);
                 (linked || score >= min_score).then(|| {
                     let explanation = self.model.explain_weighed(values, place, &query, &other);

@@ -39,7 +39,8 @@ pub struct Place {
 
 /// Hashes a word key that is already a 64-bit hash ([`hash_str`]) with one multiply-and-shift
 /// finalisation instead of SipHash: the IDF table is read for every word of every pair compared, and
-/// its keys come from our own hash, not from an adversary's choice of key bits alone.
+/// its keys come from our own hash, not from an adversary's choice of key bits alone. The repeat
+/// index keys its profiles by case id with it too.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct WordHasher(u64);
 
@@ -57,6 +58,11 @@ impl std::hash::Hasher for WordHasher {
 
     fn write_u64(&mut self, word: u64) {
         self.0 = word;
+    }
+
+    /// A case id is keyed like a word hash: the finalisation alone spreads it.
+    fn write_i64(&mut self, id: i64) {
+        self.write_u64(id as u64);
     }
 }
 

@@ -82,7 +82,7 @@ fn write_signals(
     }
     out.push('\n');
     for s in scored {
-        let explanation = model.explain(s.values, s.place.clone());
+        let (score, linked) = model.verdict(&s.values, &s.place);
         let place = match &s.place {
             PlaceCheck::Agrees(_) => "agrees",
             PlaceCheck::Conflicts(..) => "conflicts",
@@ -94,8 +94,8 @@ fn write_signals(
             s.ids.0,
             s.ids.1,
             u8::from(s.label),
-            explanation.score,
-            u8::from(explanation.linked)
+            score,
+            u8::from(linked)
         )?;
         for value in s.values {
             // + 0.0 turns a negative zero into 0.
