@@ -150,8 +150,13 @@ impl Services {
         category_id: i64,
         area_id: i64,
     ) -> Result<Option<RepeatLink>> {
+        // Only a link is wanted: under the model no candidate below the line is explained.
+        let min_score = match self.config().repeat_rule {
+            RepeatRule::Model => f32::INFINITY,
+            RepeatRule::NearCopy | RepeatRule::Off => SUGGEST_MIN_SCORE,
+        };
         Ok(self
-            .find_similar(profile, category_id, area_id)
+            .find_scored(profile, category_id, area_id, min_score)
             .await?
             .into_iter()
             .next()
@@ -165,6 +170,19 @@ impl Services {
         profile: &RepeatProfile,
         category_id: i64,
         area_id: i64,
+    ) -> Result<Vec<RepeatLink>> {
+        self.find_scored(profile, category_id, area_id, SUGGEST_MIN_SCORE)
+            .await
+    }
+
+    /// [`Services::find_similar`] keeping, under the model, the links and the candidates scored
+    /// at least `min_score` (at least [`SUGGEST_MIN_SCORE`]).
+    async fn find_scored(
+        &self,
+        profile: &RepeatProfile,
+        category_id: i64,
+        area_id: i64,
+        min_score: f32,
     ) -> Result<Vec<RepeatLink>> {
         let rule = self.config().repeat_rule;
         if rule == RepeatRule::Off {
@@ -192,7 +210,7 @@ impl Services {
                 if rule == RepeatRule::NearCopy {
                     f32::NEG_INFINITY
                 } else {
-                    SUGGEST_MIN_SCORE
+                    min_score.max(SUGGEST_MIN_SCORE)
                 },
             )
             .into_iter()
@@ -292,6 +310,14 @@ impl Services {
         let Some(category_id) = row.category_id.filter(|_| row.state.is_open()) else {
             return;
         };
+        // A case this node opened is already held: it is not segmented again.
+        let held = match self.inner.dedup.index.read() {
+            Ok(guard) => guard.as_ref().is_some_and(|index| index.contains(&row.id)),
+            Err(_) => false,
+        };
+        if held {
+            return;
+        }
         let reporter = reporter_key(&row.reporter_phone, row.reporter_user_id);
         let profile = repeat_profile(
             self.config().repeat_rule,

@@ -244,16 +244,18 @@ impl RepeatModel {
         idf: &IdfTable,
     ) -> ([f32; SIGNAL_COUNT], PlaceCheck) {
         let place = place_check(&wa.profile.places, &wb.profile.places);
-        (self.signals_placed(wa, wb, idf, &place), place)
+        (self.signals_related(wa, wb, idf, (&place).into()), place)
     }
 
-    /// [`RepeatModel::signals_weighed`] of a pair whose place check is already known.
-    pub(crate) fn signals_placed(
+    /// [`RepeatModel::signals_weighed`] of a pair whose place check is already known, its names
+    /// borrowed: the repeat index scores every candidate with it and copies names only for the
+    /// ones it explains.
+    pub(crate) fn signals_related(
         &self,
         wa: &Weighed<'_>,
         wb: &Weighed<'_>,
         idf: &IdfTable,
-        place: &PlaceCheck,
+        place: Relation<'_>,
     ) -> [f32; SIGNAL_COUNT] {
         let (a, b) = (wa.profile, wb.profile);
         let time = match (a.timestamp, b.timestamp) {
@@ -287,14 +289,14 @@ impl RepeatModel {
         // Two problems at one place share the place and often words about it; what tells them
         // apart is whether each title's problem is found in the other. Weighed on its own, the
         // place outvotes that; counted again with the place, both must hold.
-        let place_agrees = matches!(place, PlaceCheck::Agrees(_));
+        let place_agrees = matches!(place, Relation::Agrees(_));
         [
             a.signature.estimate(&b.signature),
             words,
             title_overlap,
             key_share(&wa.keys, &a.words, &wb.keys, &b.words),
             f32::from(u8::from(place_agrees)),
-            f32::from(u8::from(matches!(place, PlaceCheck::Conflicts(..)))),
+            f32::from(u8::from(matches!(place, Relation::Conflicts(..)))),
             f32::from(u8::from(same_reporter)),
             time,
             coverage,
@@ -341,6 +343,15 @@ impl RepeatModel {
     /// The score of precomputed signal values and whether they link (see
     /// [`RepeatExplanation::linked`]), without building the explanation.
     pub fn verdict(&self, values: &[f32; SIGNAL_COUNT], place: &PlaceCheck) -> (f32, bool) {
+        self.verdict_related(values, place.into())
+    }
+
+    /// [`RepeatModel::verdict`] with the place check's names borrowed.
+    pub(crate) fn verdict_related(
+        &self,
+        values: &[f32; SIGNAL_COUNT],
+        place: Relation<'_>,
+    ) -> (f32, bool) {
         let logit = self.intercept
             + values
                 .iter()
@@ -359,7 +370,7 @@ impl RepeatModel {
                 && values[8] >= SAME_WORDS.2);
         let linked = (score >= self.threshold || near_copy)
             && topical
-            && !matches!(place, PlaceCheck::Conflicts(..));
+            && !matches!(place, Relation::Conflicts(..));
         (score, linked)
     }
 
@@ -394,7 +405,7 @@ pub struct Weighed<'p> {
     profile: &'p RepeatProfile,
     words_total: f32,
     title_total: f32,
-    keys: Vec<u64>,
+    keys: KeyTerms,
 }
 
 impl<'p> Weighed<'p> {
@@ -414,21 +425,54 @@ fn total_weight(words: &[u64], idf: &IdfTable) -> f32 {
     words.iter().map(|&w| idf.weight(w)).sum()
 }
 
-/// The total IDF weight of `words` and their [`KEY_TERMS`] highest-IDF words (ties: the smaller hash).
-fn weigh(words: &[u64], idf: &IdfTable) -> (f32, Vec<u64>) {
-    let mut ranked: Vec<(f32, u64)> = words.iter().map(|&w| (idf.weight(w), w)).collect();
-    let total = ranked.iter().map(|(weight, _)| weight).sum();
-    let order = |x: &(f32, u64), y: &(f32, u64)| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1));
-    if ranked.len() > KEY_TERMS {
-        ranked.select_nth_unstable_by(KEY_TERMS - 1, order);
-        ranked.truncate(KEY_TERMS);
+/// A text's [`KEY_TERMS`] highest-IDF words, best first, kept inline: the repeat index weighs
+/// every candidate it scores, and a heap allocation each was a measurable share of that.
+#[derive(Clone, Copy, Debug, Default)]
+struct KeyTerms {
+    ranked: [(f32, u64); KEY_TERMS],
+    len: usize,
+}
+
+impl KeyTerms {
+    /// Offers a word of this weight; kept when among the best so far (higher weight first, then
+    /// the smaller hash).
+    fn offer(&mut self, weight: f32, word: u64) {
+        let before = |x: &(f32, u64)| weight.total_cmp(&x.0).then(x.1.cmp(&word)).is_gt();
+        let at = self.ranked[..self.len]
+            .iter()
+            .position(before)
+            .unwrap_or(self.len);
+        if at == KEY_TERMS {
+            return;
+        }
+        let end = self.len.min(KEY_TERMS - 1);
+        self.ranked.copy_within(at..end, at + 1);
+        self.ranked[at] = (weight, word);
+        self.len = (self.len + 1).min(KEY_TERMS);
     }
-    ranked.sort_unstable_by(order);
-    (total, ranked.into_iter().map(|(_, w)| w).collect())
+
+    fn words(&self) -> impl Iterator<Item = u64> + '_ {
+        self.ranked[..self.len].iter().map(|&(_, word)| word)
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
+/// The total IDF weight of `words` and their [`KEY_TERMS`] highest-IDF words (ties: the smaller hash).
+fn weigh(words: &[u64], idf: &IdfTable) -> (f32, KeyTerms) {
+    let (mut total, mut keys) = (0.0f32, KeyTerms::default());
+    for &word in words {
+        let weight = idf.weight(word);
+        total += weight;
+        keys.offer(weight, word);
+    }
+    (total, keys)
 }
 
 /// The [`KEY_TERMS`] highest-IDF words (ties: the smaller hash).
-fn key_terms(words: &[u64], idf: &IdfTable) -> Vec<u64> {
+fn key_terms(words: &[u64], idf: &IdfTable) -> KeyTerms {
     weigh(words, idf).1
 }
 
@@ -483,12 +527,12 @@ pub fn key_term_overlap(a: &[u64], b: &[u64], idf: &IdfTable) -> f32 {
 }
 
 /// [`key_term_overlap`] with both texts' key terms known.
-fn key_share(ka: &[u64], a: &[u64], kb: &[u64], b: &[u64]) -> f32 {
-    if ka.is_empty() || kb.is_empty() {
+fn key_share(ka: &KeyTerms, a: &[u64], kb: &KeyTerms, b: &[u64]) -> f32 {
+    if ka.len() == 0 || kb.len() == 0 {
         return 0.0;
     }
-    let hits_a = ka.iter().filter(|w| b.binary_search(w).is_ok()).count();
-    let hits_b = kb.iter().filter(|w| a.binary_search(w).is_ok()).count();
+    let hits_a = ka.words().filter(|w| b.binary_search(w).is_ok()).count();
+    let hits_b = kb.words().filter(|w| a.binary_search(w).is_ok()).count();
     let share_a = hits_a as f32 / ka.len() as f32;
     let share_b = hits_b as f32 / kb.len() as f32;
     share_a.max(share_b)
@@ -517,6 +561,16 @@ impl Relation<'_> {
             Relation::Agrees(name) => PlaceCheck::Agrees(name.to_owned()),
             Relation::Conflicts(x, y) => PlaceCheck::Conflicts(x.to_owned(), y.to_owned()),
             Relation::Unnamed => PlaceCheck::Unnamed,
+        }
+    }
+}
+
+impl<'p> From<&'p PlaceCheck> for Relation<'p> {
+    fn from(check: &'p PlaceCheck) -> Relation<'p> {
+        match check {
+            PlaceCheck::Agrees(name) => Relation::Agrees(name),
+            PlaceCheck::Conflicts(x, y) => Relation::Conflicts(x, y),
+            PlaceCheck::Unnamed => Relation::Unnamed,
         }
     }
 }

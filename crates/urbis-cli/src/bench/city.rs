@@ -406,6 +406,16 @@ pub(super) async fn run(args: &IntakeArgs, dir: &std::path::Path) -> anyhow::Res
         ratio(2, 0),
         ratio(1, 0),
     );
+    // The spread the median hides: a loaded machine moves single rounds by several per cent.
+    let each: Vec<String> = rates[2]
+        .iter()
+        .zip(&rates[1])
+        .map(|(model, earlier)| format!("{:.3}", model / earlier))
+        .collect();
+    println!(
+        "repeat model / earlier rule in each round: {}",
+        each.join(" ")
+    );
     if cpu_ms.iter().all(|ms| ms.len() == rates[0].len()) {
         let cpu_ratio = |a: usize, b: usize| median_ratio(&cpu_ms[a], &cpu_ms[b]);
         println!(

@@ -154,11 +154,12 @@ impl<Id: Clone + Eq + Hash> RepeatIndex<Id> {
             .into_iter()
             .filter_map(|(id, other, place, _, sequence)| {
                 let other = Weighed::new(other, &self.idf);
-                let place = place.to_check();
-                let values = self.model.signals_placed(&query, &other, &self.idf, &place);
-                let (score, linked) = self.model.verdict(&values, &place);
+                let values = self.model.signals_related(&query, &other, &self.idf, place);
+                let (score, linked) = self.model.verdict_related(&values, place);
                 (linked || score >= min_score).then(|| {
-                    let explanation = self.model.explain_weighed(values, place, &query, &other);
+                    let explanation =
+                        self.model
+                            .explain_weighed(values, place.to_check(), &query, &other);
                     (
                         RepeatMatch {
                             id: id.clone(),

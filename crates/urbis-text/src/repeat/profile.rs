@@ -161,7 +161,7 @@ impl RepeatProfile {
             };
             // Words of place names are left to the place check: two problems at one estate share them.
             // So are the names of districts and towns: intake compares appeals of one area anyway.
-            if places.iter().any(|p| p.name.contains(word.as_ref())) || names_admin_area(&word) {
+            if places.iter().any(|p| contains_bytes(&p.name, &word)) || names_admin_area(&word) {
                 continue;
             }
             let hash = hash_str(&word);
@@ -225,12 +225,12 @@ pub fn content_words(tokens: &[&str]) -> Vec<u64> {
 /// normalising would not change it, which is most Chinese words.
 fn content_word(token: &str) -> Option<Cow<'_, str>> {
     let plain = token.chars().all(|c| {
-        c.is_alphanumeric() && !c.is_ascii_uppercase() && !('\u{FF01}'..='\u{FF5E}').contains(&c)
+        is_alphanumeric(c) && !c.is_ascii_uppercase() && !('\u{FF01}'..='\u{FF5E}').contains(&c)
     });
     let word = if plain {
         Cow::Borrowed(token)
     } else {
-        if !token.chars().any(char::is_alphanumeric) {
+        if !token.chars().any(is_alphanumeric) {
             return None;
         }
         Cow::Owned(normalize(token))
@@ -239,6 +239,14 @@ fn content_word(token: &str) -> Option<Cow<'_, str>> {
         && !word.chars().all(|c| c.is_ascii_digit())
         && !stop_words().contains(word.as_ref());
     keep.then_some(word)
+}
+
+/// [`char::is_alphanumeric`] with the characters of Chinese text answered first: the general
+/// test looks most of them up in a table, once for every character of every token.
+fn is_alphanumeric(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || ('\u{4E00}'..='\u{9FFF}').contains(&c)
+        || (!c.is_ascii() && c.is_alphanumeric())
 }
 
 /// [`STOP_WORDS`] as a set.
@@ -254,12 +262,12 @@ pub fn places(tagged: &[(&str, &str)]) -> Vec<Place> {
     let mut found: Vec<Place> = Vec::new();
     let tokens: Vec<&str> = tagged.iter().map(|(word, _)| *word).collect();
     for (i, token) in tokens.iter().enumerate() {
-        if NOT_A_PLACE.contains(token) {
-            continue;
-        }
         let Some((kind, suffix)) = place_suffix(token) else {
             continue;
         };
+        if NOT_A_PLACE.contains(token) {
+            continue;
+        }
         let mut core: String = token[..token.len() - suffix.len()].to_owned();
         // Prepend earlier tokens while the core is shorter than three characters.
         let mut j = i;
@@ -272,7 +280,7 @@ pub fn places(tagged: &[(&str, &str)]) -> Vec<Place> {
                     // "魅力之城": the particle 之 joins the words of a name to its suffix.
                     || (previous == "之" && j + 1 == i && i >= 2))
                 || stop_words().contains(previous)
-                || !previous.chars().all(char::is_alphanumeric)
+                || !previous.chars().all(is_alphanumeric)
                 || previous.chars().count() > 6
                 || is_admin_area(previous)
                 || place_suffix(previous).is_some_and(|(_, s)| s.len() == previous.len())
@@ -318,20 +326,38 @@ pub fn places(tagged: &[(&str, &str)]) -> Vec<Place> {
     found
 }
 
+/// The place suffix a token ends with, the longest one ("新村" before "村"; between two of one
+/// length, a site's before a road's and the earlier in its list).
 fn place_suffix(token: &str) -> Option<(PlaceKind, &'static str)> {
-    // Longest suffix first, so "新村" wins over "村".
-    let mut best: Option<(PlaceKind, &'static str)> = None;
-    for (kind, list) in [
-        (PlaceKind::Site, SITE_SUFFIXES),
-        (PlaceKind::Road, ROAD_SUFFIXES),
-    ] {
-        for suffix in list {
-            if token.ends_with(suffix) && best.is_none_or(|(_, s)| suffix.len() > s.len()) {
-                best = Some((kind, suffix));
+    let last = token.chars().next_back()?;
+    suffixes_by_last_char()
+        .get(&last)?
+        .iter()
+        .find(|(_, suffix)| token.ends_with(suffix))
+        .copied()
+}
+
+/// Every place suffix under its last character, longest first: most tokens end in a character no
+/// suffix ends in, and are rejected with one lookup instead of a test of each suffix.
+fn suffixes_by_last_char() -> &'static HashMap<char, Vec<(PlaceKind, &'static str)>> {
+    static MAP: OnceLock<HashMap<char, Vec<(PlaceKind, &'static str)>>> = OnceLock::new();
+    MAP.get_or_init(|| {
+        let mut map: HashMap<char, Vec<(PlaceKind, &'static str)>> = HashMap::new();
+        let all = SITE_SUFFIXES
+            .iter()
+            .map(|s| (PlaceKind::Site, *s))
+            .chain(ROAD_SUFFIXES.iter().map(|s| (PlaceKind::Road, *s)));
+        for (kind, suffix) in all {
+            if let Some(last) = suffix.chars().next_back() {
+                map.entry(last).or_default().push((kind, suffix));
             }
         }
-    }
-    best
+        // A stable sort keeps the list order between suffixes of one length.
+        for list in map.values_mut() {
+            list.sort_by_key(|(_, suffix)| std::cmp::Reverse(suffix.len()));
+        }
+        map
+    })
 }
 
 /// True for a plain 省/市/区/县/镇/乡 name of at most four characters ("岳麓区", "A市").
@@ -354,10 +380,17 @@ fn names_admin_area(word: &str) -> bool {
             && word.chars().any(|c| c.is_ascii_digit()))
 }
 
+/// `haystack.contains(needle)` for the short strings of place names and words, without the
+/// searcher's set-up: a match of whole UTF-8 sequences always starts on a character boundary.
+fn contains_bytes(haystack: &str, needle: &str) -> bool {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    n.is_empty() || h.windows(n.len()).any(|w| w == n)
+}
+
 /// True when two place cores name the same place: one contains the other (at least two characters).
 pub fn cores_agree(a: &str, b: &str) -> bool {
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    short.chars().count() >= 2 && long.contains(short)
+    short.chars().nth(1).is_some() && contains_bytes(long, short)
 }
 
 /// FNV-1a over the bytes of `s`.
@@ -368,3 +401,6 @@ pub fn hash_str(s: &str) -> u64 {
     }
     hash
 }
+
+#[cfg(test)]
+mod tests;

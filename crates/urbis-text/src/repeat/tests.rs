@@ -388,3 +388,25 @@ fn a_busy_partition_keeps_the_most_similar_candidates_to_score() {
     );
     assert!(found[0].explanation.linked);
 }
+
+#[test]
+fn key_terms_are_the_highest_idf_words_ties_to_the_smaller_hash() {
+    let mut rng = crate::rng::SplitMix64::new(23);
+    // A corpus where words repeat a lot, so many words share one weight.
+    let mut idf = IdfTable::new();
+    for _ in 0..200 {
+        let document: Vec<u64> = (0..6).map(|_| rng.below(40) as u64).collect();
+        idf.add_document(&document);
+    }
+    for size in [0, 1, 5, 8, 9, 30, 60] {
+        let mut words: Vec<u64> = (0..size).map(|_| rng.below(60) as u64).collect();
+        words.sort_unstable();
+        words.dedup();
+        let mut naive: Vec<(f32, u64)> = words.iter().map(|&w| (idf.weight(w), w)).collect();
+        naive.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+        let expected: Vec<u64> = naive.iter().take(KEY_TERMS).map(|&(_, w)| w).collect();
+        let keys = key_terms(&words, &idf);
+        assert_eq!(keys.words().collect::<Vec<_>>(), expected, "{size} words");
+        assert_eq!(keys.len(), words.len().min(KEY_TERMS));
+    }
+}
