@@ -151,12 +151,8 @@ impl Services {
         area_id: i64,
     ) -> Result<Option<RepeatLink>> {
         // Only a link is wanted: under the model no candidate below the line is explained.
-        let min_score = match self.config().repeat_rule {
-            RepeatRule::Model => f32::INFINITY,
-            RepeatRule::NearCopy | RepeatRule::Off => SUGGEST_MIN_SCORE,
-        };
         Ok(self
-            .find_scored(profile, category_id, area_id, min_score)
+            .find_scored(profile, category_id, area_id, f32::INFINITY)
             .await?
             .into_iter()
             .next()
@@ -176,7 +172,7 @@ impl Services {
     }
 
     /// [`Services::find_similar`] keeping, under the model, the links and the candidates scored
-    /// at least `min_score` (at least [`SUGGEST_MIN_SCORE`]).
+    /// at least `min_score` (the earlier rule judges every candidate by its similarity).
     async fn find_scored(
         &self,
         profile: &RepeatProfile,
@@ -210,7 +206,7 @@ impl Services {
                 if rule == RepeatRule::NearCopy {
                     f32::NEG_INFINITY
                 } else {
-                    min_score.max(SUGGEST_MIN_SCORE)
+                    min_score
                 },
             )
             .into_iter()
