@@ -53,7 +53,11 @@ impl Segmenter {
     /// Cuts `text` into tokens (jieba's accurate mode with the HMM for unknown words).
     /// The tokens cover the text exactly, whitespace and punctuation included.
     pub fn cut<'a>(&self, text: &'a str) -> Vec<&'a str> {
-        self.jieba.cut(text, true)
+        self.jieba
+            .cut(text, true)
+            .into_iter()
+            .map(|token| token.word)
+            .collect()
     }
 
     /// Cuts `text` like [`Segmenter::cut`] and returns each token with its part-of-speech tag from the
@@ -62,7 +66,14 @@ impl Segmenter {
         self.jieba
             .tag(text, true)
             .into_iter()
-            .map(|t| (t.word, t.tag))
+            .map(|t| {
+                // jieba guesses a tag for a Chinese word its dictionary lacks (an HMM over
+                // its own tagged corpus); the place finder was built on such words read as
+                // unknown ("x"), so that is what they stay.
+                let guessed =
+                    t.word.chars().any(|c| c >= '\u{2e80}') && !self.jieba.has_word(t.word);
+                (t.word, if guessed { "x" } else { t.tag })
+            })
             .collect()
     }
 
