@@ -44,9 +44,12 @@ pub const SIGNALS: [Signal; SIGNAL_COUNT] = [
     Signal::PlaceAndTitles,
 ];
 
+/// Fewest content words a title needs for the title signals (with fewer they are read off the texts' words).
+pub const MIN_TITLE_WORDS: usize = 2;
 /// Number of rarest words compared as key terms.
 const KEY_TERMS: usize = 8;
-/// Least share of the problem's words (text or title, place names excluded) two appeals must share to link.
+/// Least share of the problem's words (text, or title and each title's problem in the other text; place names
+/// excluded) two appeals must share to link.
 pub const MIN_TOPIC_OVERLAP: f32 = 0.25;
 /// Character 3-gram similarity (MinHash estimate) from which an appeal is a light edit of the other and links
 /// whatever the score, as with the MinHash-only rule this model replaces — unless the places conflict.
@@ -136,13 +139,15 @@ pub struct RepeatExplanation {
     pub threshold: f32,
     /// True when the score reaches the threshold (or the texts are near copies, [`NEAR_COPY`], or retell
     /// each other in the same words, [`SAME_WORDS`]), the places do not conflict and at least
-    /// [`MIN_TOPIC_OVERLAP`] of the problem's words are shared.
+    /// [`MIN_TOPIC_OVERLAP`] of the problem's words are shared (of the titles' words, only when
+    /// each title's problem is found in the other text to that share too).
     pub linked: bool,
     pub place: PlaceCheck,
     /// The intercept of the logit.
     pub base: f32,
     pub contributions: Vec<Contribution>,
-    /// One appeal had no title, so the two title signals were read off the whole texts' words.
+    /// One appeal had no title, or one of fewer than [`MIN_TITLE_WORDS`] content words, so the two
+    /// title signals were read off the whole texts' words.
     pub titles_from_text: bool,
 }
 
@@ -184,7 +189,7 @@ impl RepeatExplanation {
                 }
                 (Signal::TitleOverlap | Signal::TitlesCovered, _) if self.titles_from_text => {
                     format!(
-                        "{}（无标题，按全文）{:.0}%",
+                        "{}（标题无足够实词，按全文）{:.0}%",
                         c.signal.label_zh(),
                         c.value * 100.0
                     )
@@ -269,7 +274,11 @@ impl RepeatModel {
         let words = shared_weight(&a.words, wa.words_total, &b.words, wb.words_total, idf);
         // The weights were fitted on appeals that all have titles; a pair where one has none (a
         // hotline call, an API client) reads the title signals off the words, not as nothing shared.
-        let titled = !a.title_words.is_empty() && !b.title_words.is_empty();
+        // So does a pair where a title is down to one word once places, districts and boilerplate
+        // are left out: "请A市加快一圈二场三道建设力度" and "咨询A4区洪山公园建设问题" are both
+        // "建设", which would be all of each title shared.
+        let titled =
+            a.title_words.len() >= MIN_TITLE_WORDS && b.title_words.len() >= MIN_TITLE_WORDS;
         let title_overlap = if titled {
             shared_weight(
                 &a.title_words,
@@ -335,8 +344,8 @@ impl RepeatModel {
         b: &Weighed<'_>,
     ) -> RepeatExplanation {
         let mut explanation = self.explain(values, place);
-        explanation.titles_from_text =
-            a.profile.title_words.is_empty() || b.profile.title_words.is_empty();
+        explanation.titles_from_text = a.profile.title_words.len() < MIN_TITLE_WORDS
+            || b.profile.title_words.len() < MIN_TITLE_WORDS;
         explanation
     }
 
@@ -359,8 +368,12 @@ impl RepeatModel {
                 .map(|(value, weight)| weight * value)
                 .sum::<f32>();
         let score = 1.0 / (1.0 + (-logit).exp());
-        // Place and time alone never make a repeat: some words about the problem itself must be shared.
-        let topical = values[1].max(values[2]) >= MIN_TOPIC_OVERLAP;
+        // Place and time alone never make a repeat: some words about the problem itself must be
+        // shared — a quarter of the words, or a quarter of the titles' words when each title's
+        // problem is found in the other text to a quarter too. Two titles about one place share
+        // words like 公共通道 or 扰民 whatever the problem; what the titles do not share tells.
+        let topical = values[1] >= MIN_TOPIC_OVERLAP
+            || (values[2] >= MIN_TOPIC_OVERLAP && values[8] >= MIN_TOPIC_OVERLAP);
         // A re-post with light edits links as it always did, unless the places conflict.
         // So does a retelling in the same words: most words, most key terms and the titles' problem
         // shared, with no place named against it (an unnamed place keeps the score below the line).

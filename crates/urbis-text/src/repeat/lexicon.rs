@@ -105,6 +105,20 @@ pub(super) const STOP_WORDS: &[&str] = &[
     "工作",
     "西地省",
     "a市",
+    // The words of petitions: what they ask of the government, not which problem they are about.
+    "加快",
+    "加大",
+    "力度",
+    "大力",
+    "倡导",
+    "背景",
+    "有何",
+    "具体",
+    "行动",
+    "市委",
+    "市政府",
+    "人民",
+    "国家",
 ];
 
 /// Words that end a named place; the words before them name it. `Site` places (an estate, a school, a unit)

@@ -307,7 +307,7 @@ fn without_titles_the_title_signals_are_read_off_the_words_and_the_explanation_s
     assert!(
         explanation
             .render_zh()
-            .contains("标题重合（无标题，按全文）")
+            .contains("标题重合（标题无足够实词，按全文）")
     );
     let value = |signal: Signal| explanation.value(signal);
     assert_eq!(value(Signal::TitleOverlap), value(Signal::WordOverlap));
@@ -409,4 +409,90 @@ fn key_terms_are_the_highest_idf_words_ties_to_the_smaller_hash() {
         assert_eq!(keys.words().collect::<Vec<_>>(), expected, "{size} words");
         assert_eq!(keys.len(), words.len().min(KEY_TERMS));
     }
+}
+
+#[test]
+fn shared_title_words_count_as_topical_only_when_each_title_is_found_in_the_other_text() {
+    let model = RepeatModel::default();
+    let place = PlaceCheck::Agrees("青青家园".to_owned());
+    // Two titles about one estate sharing 公共通道 and 扰民, texts sharing a tenth of their words,
+    // a fifth of one title's words found in the other text: the place and the time would carry
+    // the score over the line.
+    let mut values = [0.05, 0.12, 0.6, 0.0, 1.0, 0.0, 0.0, 0.8, 0.18, 0.18];
+    let (score, linked) = model.verdict(&values, &place);
+    assert!(score >= model.threshold, "{score}");
+    assert!(!linked);
+    // Each title's problem found in the other text makes the titles' words evidence again.
+    values[8] = 0.3;
+    values[9] = 0.3;
+    assert!(model.verdict(&values, &place).1);
+    // A quarter of the texts' words needs neither.
+    values[8] = 0.0;
+    values[9] = 0.0;
+    values[1] = 0.25;
+    assert!(model.verdict(&values, &place).1);
+}
+
+#[test]
+fn the_words_of_petitions_are_not_problem_words() {
+    let hashes = |words: &[&str]| {
+        let mut hashes: Vec<u64> = words.iter().map(|w| hash_str(w)).collect();
+        hashes.sort_unstable();
+        hashes
+    };
+    assert_eq!(
+        content_words(&[
+            "加快", "医疗", "诊所", "监督", "力度", "有何", "具体", "行动"
+        ]),
+        hashes(&["医疗", "诊所", "监督"])
+    );
+    // One petitioner's template about two problems at one estate, a day apart: what is left
+    // in common is the place and the template's request, which is not a problem.
+    let model = RepeatModel::default();
+    let idf = IdfTable::new();
+    let clinics = profile(
+        "请A市加大私人诊所监督力度",
+        "时代倾城小区沿街私人诊所自制药品，无证打点滴，在国家大力倡导的大背景下，希望市委市政府加快行动，有何具体行动？",
+        Some("A00031618"),
+        0,
+    );
+    let food = profile(
+        "请A市加大食品安全整治力度",
+        "时代倾城小区门口小摊小贩乱搭乱建，食品安全问题频发，在国家大力倡导的大背景下，希望市委市政府加快行动，有何具体行动？",
+        Some("A00031618"),
+        DAY,
+    );
+    let explanation = model.compare(&food, &clinics, &idf);
+    assert!(matches!(explanation.place, PlaceCheck::Agrees(_)));
+    assert!(!explanation.linked, "{}", explanation.render_zh());
+}
+
+#[test]
+fn a_title_of_one_word_is_read_as_no_title() {
+    let model = RepeatModel::default();
+    let idf = IdfTable::new();
+    // Once the places, districts and petition words are left out, the park's title is "建设",
+    // a word of the other title: all of the shorter title would be shared.
+    let crossing = profile(
+        "请A市加快一圈二场三道建设力度",
+        "桃花井社区周边杂草丛生，连一个人行道都没有，行人走在马路中间，交通事故频发。",
+        None,
+        0,
+    );
+    let park = profile(
+        "咨询A4区洪山公园建设问题",
+        "洪山公园规划了十几年，到底什么时候开工？",
+        None,
+        DAY,
+    );
+    assert_eq!(park.title_words, [hash_str("建设")]);
+    assert!(crossing.title_words.contains(&hash_str("建设")));
+    let explanation = model.compare(&park, &crossing, &idf);
+    assert!(explanation.titles_from_text);
+    assert_eq!(
+        explanation.value(Signal::TitleOverlap),
+        explanation.value(Signal::WordOverlap)
+    );
+    assert!(explanation.value(Signal::TitleOverlap) < 0.25);
+    assert!(!explanation.linked, "{}", explanation.render_zh());
 }

@@ -37,3 +37,15 @@ fn cut_covers_text_and_words_drop_punctuation() {
     );
     assert!(words.contains(&"维修"), "{words:?}");
 }
+
+#[test]
+fn words_the_dictionary_lacks_are_tagged_unknown() {
+    // "周基" (a snack bar's name) and "破墙" are not in jieba's dictionary: its HMM cuts them out
+    // and jieba would guess "nr" and "n"; the place finder reads them as unknown words.
+    let tagged = Segmenter::shared_default().tag("周基小吃在公共通道里擅自破墙");
+    assert!(tagged.contains(&("周基", "x")), "{tagged:?}");
+    assert!(tagged.contains(&("破墙", "x")), "{tagged:?}");
+    // Words it knows keep their tags.
+    assert!(tagged.contains(&("小吃", "n")), "{tagged:?}");
+    assert!(tagged.contains(&("擅自", "d")), "{tagged:?}");
+}

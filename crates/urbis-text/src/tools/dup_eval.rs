@@ -32,8 +32,9 @@ pub struct DupEvalArgs {
     )]
     pub data: PathBuf,
     /// Labelled pairs: CSV with columns id_a,id_b,label (label 1 = same problem, 0 = different).
-    #[arg(long)]
-    pub pairs: PathBuf,
+    /// Repeat it to score several parts as one set; each part's score is printed too.
+    #[arg(long, required = true)]
+    pub pairs: Vec<PathBuf>,
     /// Column of the data holding the ids the pairs use.
     #[arg(long, default_value = "留言编号")]
     pub id_col: String,
@@ -61,6 +62,8 @@ pub struct DupEvalArgs {
 }
 
 struct Scored {
+    /// Which `--pairs` file the pair came from.
+    part: usize,
     ids: (String, String),
     label: bool,
     values: [f32; SIGNAL_COUNT],
@@ -125,14 +128,21 @@ pub fn run_dup_eval(args: &DupEvalArgs) -> anyhow::Result<()> {
     let user_col = table.column(&args.user_col);
     let time_col = table.column(&args.time_col);
 
-    let pairs = read_pairs(&args.pairs)?;
+    let mut pairs = Vec::new();
+    for (part, path) in args.pairs.iter().enumerate() {
+        let read = read_pairs(path)?;
+        if pairs.len() + read.len() > MAX_PAIRS {
+            bail!("more than {MAX_PAIRS} pairs in all");
+        }
+        pairs.extend(read.into_iter().map(|(a, b, label)| (part, a, b, label)));
+    }
     let mut row_of: HashMap<&str, usize> = HashMap::new();
     for row in 0..table.rows.len() {
         row_of.entry(table.cell(row, id_col).trim()).or_insert(row);
     }
     let missing: Vec<&str> = pairs
         .iter()
-        .flat_map(|(a, b, _)| [a.as_str(), b.as_str()])
+        .flat_map(|(_, a, b, _)| [a.as_str(), b.as_str()])
         .filter(|id| !row_of.contains_key(id))
         .collect();
     if let Some(first) = missing.first() {
@@ -159,7 +169,7 @@ pub fn run_dup_eval(args: &DupEvalArgs) -> anyhow::Result<()> {
     let mut profiles: HashMap<usize, RepeatProfile> = HashMap::new();
     let wanted: std::collections::HashSet<usize> = pairs
         .iter()
-        .flat_map(|(a, b, _)| [row_of[a.as_str()], row_of[b.as_str()]])
+        .flat_map(|(_, a, b, _)| [row_of[a.as_str()], row_of[b.as_str()]])
         .collect();
     for row in 0..table.rows.len() {
         let p = profile(row);
@@ -172,13 +182,14 @@ pub fn run_dup_eval(args: &DupEvalArgs) -> anyhow::Result<()> {
     let mut model = RepeatModel::default();
     let mut scored: Vec<Scored> = pairs
         .iter()
-        .map(|(a, b, label)| {
+        .map(|(part, a, b, label)| {
             let (pa, pb) = (
                 &profiles[&row_of[a.as_str()]],
                 &profiles[&row_of[b.as_str()]],
             );
             let (values, place) = model.signals(pa, pb, &idf);
             Scored {
+                part: *part,
                 ids: (a.clone(), b.clone()),
                 label: *label,
                 values,
@@ -219,31 +230,52 @@ pub fn run_dup_eval(args: &DupEvalArgs) -> anyhow::Result<()> {
     }
 
     let positives = scored.iter().filter(|s| s.label).count();
+    let files: Vec<String> = args.pairs.iter().map(|p| p.display().to_string()).collect();
     println!(
         "pairs            {} from {} ({positives} same problem, {} different); data {} ({} messages, IDF over all)",
         scored.len(),
-        args.pairs.display(),
+        files.join(", "),
         scored.len() - positives,
         args.data.display(),
         table.rows.len()
     );
-    let baseline = Counts::from(
-        scored
-            .iter()
-            .map(|s| (s.label, s.minhash >= MINHASH_BASELINE)),
-    );
+    let minhash = |s: &Scored| s.minhash >= MINHASH_BASELINE;
     let linked = |s: &Scored| model.explain(s.values, s.place.clone()).linked;
-    let current = Counts::from(scored.iter().map(|s| (s.label, linked(s))));
-    println!("setting                         precision  recall     F1   links");
+    let count = |part: Option<usize>, predict: &dyn Fn(&Scored) -> bool| {
+        Counts::from(
+            scored
+                .iter()
+                .filter(|s| part.is_none_or(|p| s.part == p))
+                .map(|s| (s.label, predict(s))),
+        )
+    };
+    println!("setting{:30}precision  recall     F1   links  right", "");
     println!(
         "MinHash 3-gram >= {MINHASH_BASELINE:.2} (current)     {}",
-        current_line(&baseline)
+        current_line(&count(None, &minhash))
     );
     println!(
-        "repeat model >= {:.2} (default)   {}",
+        "repeat model >= {:.2} (default)       {}",
         model.threshold,
-        current_line(&current)
+        current_line(&count(None, &linked))
     );
+    if files.len() > 1 {
+        println!(
+            "each part: repeat model precision / recall (right of links), MinHash precision / recall"
+        );
+        for (part, file) in files.iter().enumerate() {
+            let (m, b) = (count(Some(part), &linked), count(Some(part), &minhash));
+            println!(
+                "  {file}: {:.3} / {:.3} ({} of {}), {:.3} / {:.3}",
+                m.precision(),
+                m.recall(),
+                m.tp,
+                m.tp + m.fp,
+                b.precision(),
+                b.recall()
+            );
+        }
+    }
     let vetoed = scored
         .iter()
         .filter(|s| matches!(s.place, PlaceCheck::Conflicts(..)))
@@ -270,20 +302,22 @@ pub fn run_dup_eval(args: &DupEvalArgs) -> anyhow::Result<()> {
         }
     }
     println!("precision-recall of the repeat model over thresholds (place conflicts never link):");
-    println!("  threshold  precision  recall     F1   links");
+    println!("  threshold  precision  recall     F1   links  right");
     for (threshold, counts) in pr_table(&scored, &model) {
         println!("  {threshold:>9.2}  {}", current_line(&counts));
     }
     Ok(())
 }
 
+/// Precision to four places (the target is read against it), recall, F1, links and right links.
 fn current_line(c: &Counts) -> String {
     format!(
-        "{:>9.3}  {:>6.3}  {:>5.3}  {:>6}",
+        "{:>9.4}  {:>6.3}  {:>5.3}  {:>6}  {:>5}",
         c.precision(),
         c.recall(),
         c.f1(),
-        c.tp + c.fp
+        c.tp + c.fp,
+        c.tp
     )
 }
 
