@@ -275,8 +275,8 @@ impl RepeatModel {
         // The weights were fitted on appeals that all have titles; a pair where one has none (a
         // hotline call, an API client) reads the title signals off the words, not as nothing shared.
         // So does a pair where a title is down to one word once places, districts and boilerplate
-        // are left out: "请A市加快一圈二场三道建设力度" and "咨询A4区洪山公园建设问题" are both
-        // "建设", which would be all of each title shared.
+        // are left out: "咨询A4区洪山公园建设问题" is "建设", a word of "请A市加快一圈二场三道建设
+        // 力度" too, and all of the shorter title would be shared.
         let titled =
             a.title_words.len() >= MIN_TITLE_WORDS && b.title_words.len() >= MIN_TITLE_WORDS;
         let title_overlap = if titled {
