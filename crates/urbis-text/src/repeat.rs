@@ -277,8 +277,7 @@ impl RepeatModel {
         // So does a pair where a title is down to one word once places, districts and boilerplate
         // are left out: "咨询A4区洪山公园建设问题" is "建设", a word of "请A市加快一圈二场三道建设
         // 力度" too, and all of the shorter title would be shared.
-        let titled =
-            a.title_words.len() >= MIN_TITLE_WORDS && b.title_words.len() >= MIN_TITLE_WORDS;
+        let titled = titles_usable(a, b);
         let title_overlap = if titled {
             shared_weight(
                 &a.title_words,
@@ -344,8 +343,7 @@ impl RepeatModel {
         b: &Weighed<'_>,
     ) -> RepeatExplanation {
         let mut explanation = self.explain(values, place);
-        explanation.titles_from_text = a.profile.title_words.len() < MIN_TITLE_WORDS
-            || b.profile.title_words.len() < MIN_TITLE_WORDS;
+        explanation.titles_from_text = !titles_usable(a.profile, b.profile);
         explanation
     }
 
@@ -489,11 +487,18 @@ fn key_terms(words: &[u64], idf: &IdfTable) -> KeyTerms {
     weigh(words, idf).1
 }
 
+/// True when both titles have at least [`MIN_TITLE_WORDS`] content words, so the title signals
+/// are read off the titles; otherwise they are read off the texts' words.
+fn titles_usable(a: &RepeatProfile, b: &RepeatProfile) -> bool {
+    a.title_words.len() >= MIN_TITLE_WORDS && b.title_words.len() >= MIN_TITLE_WORDS
+}
+
 /// How well each title's problem words are found in the other appeal's whole text: the IDF-weighted
 /// share of one title's words that the other text has, the smaller of the two directions. Two
 /// problems at one place each name their own problem in the title, so one direction at least stays
-/// low; a reworded repeat's title words recur in the other text. Called only when both appeals have
-/// titles (otherwise the signal is read off the words, see [`RepeatModel::signals_weighed`]); every
+/// low; a reworded repeat's title words recur in the other text. Called only when both titles are
+/// usable ([`titles_usable`]; otherwise the signal is read off the words, see
+/// [`RepeatModel::signals_weighed`]); every
 /// word weighs at least 1, so neither title's total is 0.
 fn titles_covered(wa: &Weighed<'_>, wb: &Weighed<'_>, idf: &IdfTable) -> f32 {
     let covered = |w: &Weighed<'_>, other: &Weighed<'_>| {
