@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod sandbox;
 pub mod scale;
 pub mod sensors;
+mod writer;
 
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -110,6 +110,12 @@ fn describe_once() {
         "Time to store and durably commit one intake group."
     );
     let _registered = metrics::histogram!("urbis_intake_commit_duration_seconds");
+    describe_histogram!(
+        "urbis_intake_sync_duration_seconds",
+        Unit::Seconds,
+        "Time of the durable commit alone (COMMIT and the store's sync) of one intake group."
+    );
+    let _registered = metrics::histogram!("urbis_intake_sync_duration_seconds");
     describe_counter!(
         "urbis_case_transitions_total",
         "Workflow actions applied to cases, by action."
@@ -200,6 +206,12 @@ pub fn appeal_stored(channel: Channel, outcome: &IntakeOutcome) {
 pub fn intake_commit(took: Duration, waiting: usize) {
     metrics::histogram!("urbis_intake_commit_duration_seconds").record(took.as_secs_f64());
     metrics::gauge!("urbis_intake_queue_depth").set(waiting as f64);
+}
+
+/// The intake writer's COMMIT of one group returned after `took` (the part of
+/// [`intake_commit`] that waits for the disk).
+pub fn intake_synced(took: Duration) {
+    metrics::histogram!("urbis_intake_sync_duration_seconds").record(took.as_secs_f64());
 }
 
 /// Shortest time between two refreshes of the business gauges (scrapes may come faster).

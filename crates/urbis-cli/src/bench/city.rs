@@ -19,6 +19,7 @@ use urbis_service::dedup::RepeatRule;
 use urbis_service::store::{Durability, Location};
 use urbis_service::{ServiceConfig, Services};
 
+use super::writer::{WriterProbe, WriterWork};
 use super::{Driver, IntakeArgs, Load};
 
 /// Appeals sent before the measured run (they open cases the measured ones may repeat).
@@ -177,6 +178,8 @@ struct RuleRun {
     /// CPU time the whole process (server and clients alike) spent on the measured appeals, in
     /// seconds; `None` where the system does not say (not Linux).
     cpu: Option<f64>,
+    /// What the intake writer did over the measured appeals; `None` without the recorder.
+    writer: Option<WriterWork>,
     cases: i64,
     appeals: i64,
     merges: Merges,
@@ -268,11 +271,17 @@ async fn run_rule(
     let clients = args.clients.clamp(1, 1024);
     let driver = Driver::start(&services, "operator", crate::demo::DEMO_PASSWORD, clients).await?;
     let warm = driver.run(Arc::new(told.warm), 10_000_000).await;
+    let probe = WriterProbe::install();
+    let writer_before = probe.as_ref().map(WriterProbe::totals);
     let cpu_before = process_cpu_seconds();
     let load = driver.run(Arc::new(told.measured), 0).await;
     let cpu = process_cpu_seconds()
         .zip(cpu_before)
         .map(|(after, before)| after - before);
+    let writer = probe
+        .as_ref()
+        .zip(writer_before)
+        .and_then(|(probe, before)| probe.totals().since(&before, load.elapsed.as_secs_f64()));
     driver.stop();
     let case_ids: Vec<Option<i64>> = warm
         .case_ids
@@ -294,6 +303,7 @@ async fn run_rule(
         RuleRun {
             load,
             cpu,
+            writer,
             cases,
             appeals,
             merges,
@@ -323,6 +333,8 @@ pub(super) async fn run(args: &IntakeArgs, dir: &std::path::Path) -> anyhow::Res
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); rules.len()];
     // cpu_ms[rule][round]: CPU milliseconds per measured appeal.
     let mut cpu_ms: Vec<Vec<f64>> = vec![Vec::new(); rules.len()];
+    // writer[rule][round]: what the intake writer did.
+    let mut writer: Vec<Vec<WriterWork>> = vec![Vec::new(); rules.len()];
     let mut runs: Vec<Option<RuleRun>> = (0..rules.len()).map(|_| None).collect();
     let mut repeats = 0;
     let mut ok = true;
@@ -335,6 +347,7 @@ pub(super) async fn run(args: &IntakeArgs, dir: &std::path::Path) -> anyhow::Res
             if let Some(cpu) = run.cpu {
                 cpu_ms[which].push(cpu * 1000.0 / n as f64);
             }
+            writer[which].extend(run.writer);
             if run.load.failures > 0 {
                 println!(
                     "  {}: {} requests failed",
@@ -425,11 +438,48 @@ pub(super) async fn run(args: &IntakeArgs, dir: &std::path::Path) -> anyhow::Res
             cpu_ratio(1, 0),
         );
     }
+    print_writer(&rules.map(|(_, label)| label), &writer);
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Prints what the intake writer did under each rule (medians over the rounds), and the model's
+/// writer time per appeal against the earlier rule's.
+fn print_writer(labels: &[&str], writer: &[Vec<WriterWork>]) {
+    if writer.iter().any(Vec::is_empty) {
+        return;
+    }
+    println!(
+        "{:<40} {:>14} {:>10} {:>14} {:>16} {:>12}",
+        "intake writer",
+        "appeals/group",
+        "ms/group",
+        "COMMIT ms",
+        "writer ms/appeal",
+        "writer busy"
+    );
+    let of = |works: &[WriterWork], figure: fn(&WriterWork) -> f64| {
+        median(works.iter().map(figure).collect())
+    };
+    for (label, works) in labels.iter().zip(writer) {
+        println!(
+            "{:<40} {:>14.1} {:>10.2} {:>14.2} {:>16.3} {:>11.0}%",
+            label,
+            of(works, |w| w.group),
+            of(works, |w| w.group_ms),
+            of(works, |w| w.sync_ms),
+            of(works, |w| w.per_appeal_ms),
+            of(works, |w| w.busy_share) * 100.0,
+        );
+    }
+    let per_appeal = |k: usize| -> Vec<f64> { writer[k].iter().map(|w| w.per_appeal_ms).collect() };
+    println!(
+        "(medians over the rounds: the writer's time storing and durably committing a group, of it the COMMIT alone, per appeal, and as a share of the load's wall time) writer ms per appeal, repeat model / earlier rule: {:.3}x",
+        median_ratio(&per_appeal(2), &per_appeal(1)),
+    );
 }
 
 /// The median over the rounds of one rule's figure divided by another's in the same round.

@@ -19,7 +19,7 @@ const ADMIN_PASSWORD: &str = "ops-test-password";
 const PASSWORD: &str = "ops-test-password-2026";
 
 /// Every series the server describes; the first scrape must hold each of them.
-const DESCRIBED: [&str; 27] = [
+const DESCRIBED: [&str; 28] = [
     "urbis_http_requests_total",
     "urbis_http_request_duration_seconds",
     "urbis_http_requests_in_flight",
@@ -30,6 +30,7 @@ const DESCRIBED: [&str; 27] = [
     "urbis_intake_batch_size",
     "urbis_intake_queue_depth",
     "urbis_intake_commit_duration_seconds",
+    "urbis_intake_sync_duration_seconds",
     "urbis_case_transitions_total",
     "urbis_sla_reminders_total",
     "urbis_sla_escalations_total",

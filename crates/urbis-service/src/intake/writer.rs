@@ -64,7 +64,9 @@ type Outcomes = Vec<Result<IntakeOutcome>>;
 async fn commit_batch(db: &Db, batch: &[IntakeJob], offset: chrono_tz::Tz) -> Result<Outcomes> {
     let mut tx = db.begin_write().await?;
     let outcomes = store_batch(&mut tx, batch, offset).await?;
+    let syncing = std::time::Instant::now();
     tx.commit().await?;
+    crate::telemetry::intake_synced(syncing.elapsed());
     crate::metrics::storage_recovered();
     Ok(outcomes)
 }
