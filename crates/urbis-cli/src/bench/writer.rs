@@ -45,7 +45,13 @@ impl WriterProbe {
     }
 
     pub(crate) fn totals(&self) -> WriterTotals {
-        let text = (self.render)();
+        WriterTotals::parse(&(self.render)())
+    }
+}
+
+impl WriterTotals {
+    /// Reads the totals from series in the Prometheus text format (0 for a series not there).
+    fn parse(text: &str) -> WriterTotals {
         let value = |name: &str| -> f64 {
             text.lines()
                 .filter_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
@@ -59,9 +65,7 @@ impl WriterProbe {
             sync: value("urbis_intake_sync_duration_seconds_sum"),
         }
     }
-}
 
-impl WriterTotals {
     /// The work between `before` and these totals over `elapsed` seconds of wall time; `None`
     /// when the writer made no group commit.
     pub(crate) fn since(&self, before: &WriterTotals, elapsed: f64) -> Option<WriterWork> {
@@ -76,5 +80,52 @@ impl WriterTotals {
             per_appeal_ms: busy * 1e3 / appeals,
             busy_share: busy / elapsed,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WriterTotals;
+
+    const BEFORE: &str = "\
+# TYPE urbis_intake_batch_size histogram
+urbis_intake_batch_size_bucket{le=\"32\"} 3
+urbis_intake_batch_size_sum 40
+urbis_intake_batch_size_count 4
+urbis_intake_batches_total 4
+urbis_intake_commit_duration_seconds_sum 0.1
+urbis_intake_commit_duration_seconds_count 4
+";
+
+    const AFTER: &str = "\
+urbis_intake_batch_size_sum 340
+urbis_intake_batch_size_count 14
+urbis_intake_commit_duration_seconds_sum 0.6
+urbis_intake_commit_duration_seconds_count 14
+urbis_intake_sync_duration_seconds_sum 0.2
+urbis_intake_sync_duration_seconds_count 10
+";
+
+    #[test]
+    fn the_work_between_two_scrapes_is_per_group_and_per_appeal() {
+        let before = WriterTotals::parse(BEFORE);
+        let work = WriterTotals::parse(AFTER)
+            .since(&before, 2.0)
+            .expect("ten groups were committed");
+        // 300 appeals in 10 groups, 0.5 s storing and committing, 0.2 s of it in COMMIT.
+        assert!((work.group - 30.0).abs() < 1e-9);
+        assert!((work.group_ms - 50.0).abs() < 1e-9);
+        assert!((work.sync_ms - 20.0).abs() < 1e-9);
+        assert!((work.per_appeal_ms - 0.5 / 300.0 * 1e3).abs() < 1e-9);
+        assert!((work.busy_share - 0.25).abs() < 1e-9);
+    }
+
+    #[test]
+    fn no_group_committed_is_no_figure() {
+        let before = WriterTotals::parse(BEFORE);
+        assert!(before.since(&before, 2.0).is_none());
+        // Names that only begin like a series (a bucket, another series) are not read as it.
+        let totals = WriterTotals::parse("urbis_intake_batch_size_count_x 9\n");
+        assert!(totals.since(&WriterTotals::default(), 1.0).is_none());
     }
 }
