@@ -498,8 +498,7 @@ fn titles_usable(a: &RepeatProfile, b: &RepeatProfile) -> bool {
 /// problems at one place each name their own problem in the title, so one direction at least stays
 /// low; a reworded repeat's title words recur in the other text. Called only when both titles are
 /// usable ([`titles_usable`]; otherwise the signal is read off the words, see
-/// [`RepeatModel::signals_weighed`]); every
-/// word weighs at least 1, so neither title's total is 0.
+/// [`RepeatModel::signals_weighed`]); every word weighs at least 1, so neither title's total is 0.
 fn titles_covered(wa: &Weighed<'_>, wb: &Weighed<'_>, idf: &IdfTable) -> f32 {
     let covered = |w: &Weighed<'_>, other: &Weighed<'_>| {
         let shared: f32 = w

@@ -124,8 +124,11 @@ urbis_intake_sync_duration_seconds_count 10
     fn no_group_committed_is_no_figure() {
         let before = WriterTotals::parse(BEFORE);
         assert!(before.since(&before, 2.0).is_none());
-        // Names that only begin like a series (a bucket, another series) are not read as it.
-        let totals = WriterTotals::parse("urbis_intake_batch_size_count_x 9\n");
+        // A name that only begins like a series is not read as it: were the count below read as
+        // the group count, the appeals beside it would make a figure.
+        let totals = WriterTotals::parse(
+            "urbis_intake_batch_size_count_x 9\nurbis_intake_batch_size_sum 30\n",
+        );
         assert!(totals.since(&WriterTotals::default(), 1.0).is_none());
     }
 }
