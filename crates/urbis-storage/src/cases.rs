@@ -265,7 +265,13 @@ pub async fn list_cases(conn: &mut Conn, filter: &CaseFilter) -> Result<Vec<Case
         query.push(" AND category_id = ").push_bind(category);
     }
     if let Some(overdue) = filter.overdue {
-        query.push(" AND overdue = ").push_bind(overdue);
+        // A literal, not a bound value: the overdue queue's partial index (`WHERE overdue = TRUE`)
+        // is used only when the query's own condition matches it.
+        query.push(if overdue {
+            " AND overdue = TRUE"
+        } else {
+            " AND overdue = FALSE"
+        });
     }
     if let Some(review) = filter.needs_review {
         query.push(" AND needs_review = ").push_bind(review);

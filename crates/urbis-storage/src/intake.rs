@@ -176,6 +176,7 @@ pub struct RepeatTarget {
     pub reporter_user_id: Option<i64>,
     pub co_reporters: String,
     pub anonymous_repeats: i64,
+    pub priority_score: i64,
 }
 
 /// Reads [`RepeatTarget`].
@@ -192,7 +193,7 @@ pub async fn repeat_targets(conn: &mut Conn, case_ids: &[i64]) -> Result<Vec<Rep
     for chunk in case_ids.chunks(TARGETS_PER_STATEMENT) {
         let mut query = Builder::new(
             "SELECT id, state, number, stats_day, area_id, category_id, area_path, title, text, reporter_count,
-                reporter_user_id, co_reporters, anonymous_repeats
+                reporter_user_id, co_reporters, anonymous_repeats, priority_score
              FROM cases WHERE id IN (",
         );
         let mut ids = query.separated(", ");
@@ -206,28 +207,58 @@ pub async fn repeat_targets(conn: &mut Conn, case_ids: &[i64]) -> Result<Vec<Rep
 }
 
 /// What repeat reports did to a case: its reporters (count, residents followed up, anonymous
-/// ones), and the priority raised when the new score is higher.
+/// ones), and the priority they raised, if they raised it.
 #[derive(Debug, Clone)]
 pub struct RepeatUpdate<'a> {
     pub case_id: i64,
     pub reporter_count: i64,
     pub co_reporters: &'a str,
     pub anonymous_repeats: i64,
-    pub score: i64,
-    pub level: &'a str,
-    pub factors: JsonText,
+    pub priority: Option<RaisedPriority<'a>>,
     pub at: DateTime<Utc>,
 }
 
-/// Joined cases updated per statement by [`record_repeats`] (8 bound values each).
+/// A case's new priority: score, level and the factors behind it.
+#[derive(Debug, Clone)]
+pub struct RaisedPriority<'a> {
+    pub score: i64,
+    pub level: &'a str,
+    pub factors: JsonText,
+}
+
+/// Joined cases updated per statement by [`record_repeats`] (8 bound values each at most).
 const REPEATS_PER_STATEMENT: usize = 200;
 
 /// Applies [`RepeatUpdate`]s: one statement per block of cases, so a group commit that joins many
-/// cases makes one round trip for all of them, not one each. The rows of the `VALUES` list are
-/// named `column1`… on SQLite and PostgreSQL alike; the `SET` expressions read the case as it was,
-/// so the priority changes only when the new score is higher than the stored one.
+/// cases makes one round trip for all of them, not one each. The cases whose priority did not rise
+/// get a statement that leaves the priority columns out: SQLite rewrites a row's entries in the
+/// priority indexes whenever those columns are assigned, even to the same value, and a group of
+/// repeats joining many cases then writes about three times the pages (issue 23). The rows of the
+/// `VALUES` list are named `column1`… on SQLite and PostgreSQL alike; the `SET` expressions read
+/// the case as it was, so the priority changes only when the new score is higher than the stored one.
 pub async fn record_repeats(conn: &mut Conn, updates: &[RepeatUpdate<'_>]) -> Result<()> {
-    for chunk in updates.chunks(REPEATS_PER_STATEMENT) {
+    let kept: Vec<&RepeatUpdate<'_>> = updates.iter().filter(|u| u.priority.is_none()).collect();
+    let raised: Vec<(&RepeatUpdate<'_>, &RaisedPriority<'_>)> = updates
+        .iter()
+        .filter_map(|u| u.priority.as_ref().map(|p| (u, p)))
+        .collect();
+    for chunk in kept.chunks(REPEATS_PER_STATEMENT) {
+        let mut query = Builder::new(
+            "UPDATE cases SET reporter_count = v.column2, co_reporters = v.column3,
+                anonymous_repeats = v.column4, updated_at = v.column5, version = cases.version + 1
+             FROM (",
+        );
+        query.push_values(chunk, |mut row, update| {
+            row.push_bind(update.case_id)
+                .push_bind(update.reporter_count)
+                .push_bind(update.co_reporters)
+                .push_bind(update.anonymous_repeats)
+                .push_bind(update.at);
+        });
+        query.push(") AS v WHERE cases.id = v.column1");
+        query.build().execute(&mut *conn).await?;
+    }
+    for chunk in raised.chunks(REPEATS_PER_STATEMENT) {
         let mut query = Builder::new(
             "UPDATE cases SET reporter_count = v.column2, co_reporters = v.column3,
                 anonymous_repeats = v.column4,
@@ -240,18 +271,18 @@ pub async fn record_repeats(conn: &mut Conn, updates: &[RepeatUpdate<'_>]) -> Re
                 updated_at = v.column8, version = cases.version + 1
              FROM (",
         );
-        query.push_values(chunk, |mut row, update| {
+        query.push_values(chunk, |mut row, (update, priority)| {
             row.push_bind(update.case_id)
                 .push_bind(update.reporter_count)
                 .push_bind(update.co_reporters)
                 .push_bind(update.anonymous_repeats)
-                .push_bind(update.score)
-                .push_bind(update.level)
-                .push_bind(&update.factors)
+                .push_bind(priority.score)
+                .push_bind(priority.level)
+                .push_bind(&priority.factors)
                 .push_bind(update.at);
         });
         query.push(") AS v WHERE cases.id = v.column1");
-        query.build().execute(conn).await?;
+        query.build().execute(&mut *conn).await?;
     }
     Ok(())
 }

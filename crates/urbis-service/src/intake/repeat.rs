@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use urbis_domain::workflow::CaseState;
 use urbis_storage::Conn;
 use urbis_storage::cases::{self, NotificationRow};
-use urbis_storage::intake::{RepeatTarget, RepeatUpdate};
+use urbis_storage::intake::{RaisedPriority, RepeatTarget, RepeatUpdate};
 use urbis_storage::sql::JsonText;
 
 use super::{IntakeJob, IntakeOutcome, reporter_user};
@@ -148,8 +148,9 @@ impl Joined {
     }
 }
 
-/// Writes what this group's repeats did to the cases they joined (reporters, priority), in one
-/// statement; a case read for the group that no repeat joined after all is left as it is.
+/// Writes what this group's repeats did to the cases they joined (reporters, and the priority
+/// where a repeat raised it above the stored one), in one statement per kind of change; a case
+/// read for the group that no repeat joined after all is left as it is.
 pub(super) async fn write_joined(conn: &mut Conn, joined: &HashMap<i64, Joined>) -> Result<()> {
     let changed: Vec<(&Joined, &(i64, &'static str, JsonText), String)> = joined
         .values()
@@ -170,9 +171,11 @@ pub(super) async fn write_joined(conn: &mut Conn, joined: &HashMap<i64, Joined>)
                 reporter_count: case.target.reporter_count,
                 co_reporters,
                 anonymous_repeats: case.target.anonymous_repeats,
-                score: *score,
-                level,
-                factors: factors.clone(),
+                priority: (*score > case.target.priority_score).then(|| RaisedPriority {
+                    score: *score,
+                    level,
+                    factors: factors.clone(),
+                }),
                 at: case.at,
             },
         )
