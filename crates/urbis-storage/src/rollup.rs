@@ -6,7 +6,6 @@
 //! cases use them, so an area's path and a category's level-1 code fix where a counter rolls.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 
 use crate::sql::{self, Builder};
 
@@ -16,34 +15,67 @@ use crate::{Conn, Result};
 /// Rows per multi-row upsert (6 bound values each, well under SQLite's limit of bound values).
 const ROWS_PER_STATEMENT: usize = 500;
 
-/// The ids on an area's materialised path ("/1/4/17/" → 1, 4, 17): the area and its ancestors.
-pub(crate) async fn lineage(conn: &mut Conn, area_id: i64) -> Result<Vec<i64>> {
-    let path: Option<String> = sql::query("SELECT path FROM areas WHERE id = ?")
-        .bind(area_id)
-        .scalar_optional(&mut *conn)
-        .await?;
-    let mut ids: Vec<i64> = path
-        .as_deref()
-        .unwrap_or("")
-        .split('/')
-        .filter_map(|part| part.parse().ok())
-        .collect();
-    if ids.is_empty() {
-        // An area missing from the tree still counts for itself.
-        ids.push(area_id);
+/// Ids looked up per statement by [`lineages`] and [`top_categories`].
+const IDS_PER_LOOKUP: usize = 500;
+
+/// The ids on each area's materialised path ("/1/4/17/" → 1, 4, 17): the area and its ancestors,
+/// for every area asked, in one statement per block of ids, so a group of changes spread over many
+/// grids costs one round trip, not one per grid. An area missing from the tree counts for itself.
+async fn lineages(conn: &mut Conn, area_ids: &[i64]) -> Result<HashMap<i64, Vec<i64>>> {
+    let mut found: HashMap<i64, Vec<i64>> = HashMap::with_capacity(area_ids.len());
+    for chunk in area_ids.chunks(IDS_PER_LOOKUP) {
+        let mut query = Builder::new("SELECT id, path FROM areas WHERE id IN (");
+        let mut ids = query.separated(", ");
+        for id in chunk {
+            ids.push_bind(*id);
+        }
+        query.push(")");
+        let rows: Vec<(i64, String)> = query.build().fetch_all(&mut *conn).await?;
+        for (id, path) in rows {
+            let ids: Vec<i64> = path
+                .split('/')
+                .filter_map(|part| part.parse().ok())
+                .collect();
+            found.insert(id, ids);
+        }
     }
-    Ok(ids)
+    for id in area_ids {
+        let ids = found.entry(*id).or_default();
+        if ids.is_empty() {
+            ids.push(*id);
+        }
+    }
+    Ok(found)
 }
 
-/// The level-1 category code a category rolls up to ("" for none or an unknown id).
-pub(crate) async fn top_category(conn: &mut Conn, category_id: i64) -> Result<String> {
-    let code: Option<String> = sql::query("SELECT code FROM categories WHERE id = ?")
-        .bind(category_id)
-        .scalar_optional(conn)
-        .await?;
-    Ok(code
-        .map(|code| code.chars().take(2).collect())
-        .unwrap_or_default())
+/// The level-1 category code each category rolls up to ("" for none or an unknown id), in one
+/// statement per block of ids.
+async fn top_categories(conn: &mut Conn, category_ids: &[i64]) -> Result<HashMap<i64, String>> {
+    let mut found: HashMap<i64, String> = HashMap::with_capacity(category_ids.len());
+    for chunk in category_ids.chunks(IDS_PER_LOOKUP) {
+        let mut query = Builder::new("SELECT id, code FROM categories WHERE id IN (");
+        let mut ids = query.separated(", ");
+        for id in chunk {
+            ids.push_bind(*id);
+        }
+        query.push(")");
+        let rows: Vec<(i64, String)> = query.build().fetch_all(&mut *conn).await?;
+        for (id, code) in rows {
+            found.insert(id, code.chars().take(2).collect());
+        }
+    }
+    for id in category_ids {
+        found.entry(*id).or_default();
+    }
+    Ok(found)
+}
+
+/// The distinct values of `ids`, sorted.
+fn distinct(ids: impl Iterator<Item = i64>) -> Vec<i64> {
+    let mut ids: Vec<i64> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 type EventKey = (String, &'static str, i64, i64, String);
@@ -88,12 +120,25 @@ impl CounterBatch {
 
     /// Writes every change and its roll-ups.
     pub async fn write(self, conn: &mut Conn) -> Result<()> {
-        let mut lineages: HashMap<i64, Vec<i64>> = HashMap::new();
-        let mut tops: HashMap<i64, String> = HashMap::new();
         let CounterBatch { events, states } = self;
         let mut events: Vec<(EventKey, i64)> =
             events.into_iter().filter(|(_, n)| *n != 0).collect();
         events.sort();
+        let states: Vec<(StateKey, i64)> = states.into_iter().filter(|(_, n)| *n != 0).collect();
+        // Every area and category the changes roll up from, looked up at once.
+        let by_area = events.iter().filter(|((_, dim, ..), _)| *dim != "dept");
+        let areas = distinct(
+            by_area
+                .clone()
+                .map(|((_, _, dim_id, ..), _)| *dim_id)
+                .chain(states.iter().map(|(key, _)| key.area_id)),
+        );
+        let lineages = lineages(conn, &areas).await?;
+        let tops = top_categories(
+            conn,
+            &distinct(by_area.map(|((_, _, _, category_id, _), _)| *category_id)),
+        )
+        .await?;
         let mut rolled: HashMap<RollupKey, i64> = HashMap::new();
         for ((day, dim, dim_id, category_id, metric), delta) in &events {
             if *dim == "dept" {
@@ -101,14 +146,6 @@ impl CounterBatch {
                     .entry(("dept", *dim_id, day.clone(), metric.clone(), String::new()))
                     .or_default() += delta;
                 continue;
-            }
-            if !tops.contains_key(category_id) {
-                let top = top_category(conn, *category_id).await?;
-                tops.insert(*category_id, top);
-            }
-            if !lineages.contains_key(dim_id) {
-                let ids = lineage(conn, *dim_id).await?;
-                lineages.insert(*dim_id, ids);
             }
             for area in &lineages[dim_id] {
                 *rolled
@@ -166,18 +203,17 @@ impl CounterBatch {
             );
             query.build().execute(&mut *conn).await?;
         }
-        write_states(states, conn, &mut lineages).await
+        write_states(states, conn, &lineages).await
     }
 }
 
 /// Writes state count changes: the keyed counts, then their roll-ups to every ancestor area. A
 /// count that reaches zero goes: the tables hold only the states cases are in.
 async fn write_states(
-    states: HashMap<StateKey, i64>,
+    mut states: Vec<(StateKey, i64)>,
     conn: &mut Conn,
-    lineages: &mut HashMap<i64, Vec<i64>>,
+    lineages: &HashMap<i64, Vec<i64>>,
 ) -> Result<()> {
-    let mut states: Vec<(StateKey, i64)> = states.into_iter().filter(|(_, n)| *n != 0).collect();
     states.sort_by(|a, b| {
         (
             a.0.area_id,
@@ -196,9 +232,6 @@ async fn write_states(
     });
     let mut rolled: HashMap<(i64, String, bool), i64> = HashMap::new();
     for (key, delta) in &states {
-        if let Entry::Vacant(entry) = lineages.entry(key.area_id) {
-            entry.insert(lineage(conn, key.area_id).await?);
-        }
         for area in &lineages[&key.area_id] {
             *rolled
                 .entry((*area, key.state.clone(), key.overdue))
