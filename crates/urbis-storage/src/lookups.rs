@@ -1,6 +1,8 @@
 //! Small look-ups and updates of reference data and cases that the service needs on its way:
 //! does a category exist, an area's path and geometry, a rule's area, a case's asset, the cases
-//! of a place. Each is one statement.
+//! of a place. Each is one statement (or one per block of ids).
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
@@ -23,6 +25,43 @@ pub async fn category_exists(conn: &mut Conn, id: i64) -> Result<bool> {
         .scalar_optional::<i64>(conn)
         .await?
         .is_some())
+}
+
+/// Ids looked up per statement by [`area_paths`] and [`category_codes`].
+const IDS_PER_LOOKUP: usize = 500;
+
+/// The materialised paths of these areas, by id (an id with no area is absent), in one statement
+/// per block of ids: a group of appeals spread over many grids costs one round trip.
+pub async fn area_paths(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, String>> {
+    id_lookup(conn, "SELECT id, path FROM areas WHERE id IN (", ids).await
+}
+
+/// The codes of these categories, by id (an id with no category is absent), in one statement per
+/// block of ids.
+pub async fn category_codes(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, String>> {
+    id_lookup(conn, "SELECT id, code FROM categories WHERE id IN (", ids).await
+}
+
+/// The distinct values of `ids`, sorted: the ids a batched look-up asks for.
+pub fn distinct(ids: impl Iterator<Item = i64>) -> Vec<i64> {
+    let mut ids: Vec<i64> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+async fn id_lookup(conn: &mut Conn, select: &str, ids: &[i64]) -> Result<HashMap<i64, String>> {
+    let mut found = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_LOOKUP) {
+        let mut query = sql::Builder::new(select);
+        let mut separated = query.separated(", ");
+        for id in chunk {
+            separated.push_bind(*id);
+        }
+        query.push(")");
+        found.extend(query.build().fetch_all::<(i64, String)>(&mut *conn).await?);
+    }
+    Ok(found)
 }
 
 /// A category's code, if it exists.

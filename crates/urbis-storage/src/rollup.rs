@@ -15,67 +15,43 @@ use crate::{Conn, Result};
 /// Rows per multi-row upsert (6 bound values each, well under SQLite's limit of bound values).
 const ROWS_PER_STATEMENT: usize = 500;
 
-/// Ids looked up per statement by [`lineages`] and [`top_categories`].
-const IDS_PER_LOOKUP: usize = 500;
-
 /// The ids on each area's materialised path ("/1/4/17/" → 1, 4, 17): the area and its ancestors,
-/// for every area asked, in one statement per block of ids, so a group of changes spread over many
-/// grids costs one round trip, not one per grid. An area missing from the tree counts for itself.
+/// for every area asked, looked up at once. An area missing from the tree counts for itself.
 async fn lineages(conn: &mut Conn, area_ids: &[i64]) -> Result<HashMap<i64, Vec<i64>>> {
-    let mut found: HashMap<i64, Vec<i64>> = HashMap::with_capacity(area_ids.len());
-    for chunk in area_ids.chunks(IDS_PER_LOOKUP) {
-        let mut query = Builder::new("SELECT id, path FROM areas WHERE id IN (");
-        let mut ids = query.separated(", ");
-        for id in chunk {
-            ids.push_bind(*id);
-        }
-        query.push(")");
-        let rows: Vec<(i64, String)> = query.build().fetch_all(&mut *conn).await?;
-        for (id, path) in rows {
-            let ids: Vec<i64> = path
-                .split('/')
-                .filter_map(|part| part.parse().ok())
-                .collect();
-            found.insert(id, ids);
-        }
-    }
-    for id in area_ids {
-        let ids = found.entry(*id).or_default();
-        if ids.is_empty() {
-            ids.push(*id);
-        }
-    }
-    Ok(found)
+    let paths = crate::lookups::area_paths(conn, area_ids).await?;
+    Ok(area_ids
+        .iter()
+        .map(|id| {
+            let mut ids: Vec<i64> = paths
+                .get(id)
+                .map(|path| {
+                    path.split('/')
+                        .filter_map(|part| part.parse().ok())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if ids.is_empty() {
+                ids.push(*id);
+            }
+            (*id, ids)
+        })
+        .collect())
 }
 
-/// The level-1 category code each category rolls up to ("" for none or an unknown id), in one
-/// statement per block of ids.
+/// The level-1 category code each category rolls up to ("" for none or an unknown id), looked up
+/// at once.
 async fn top_categories(conn: &mut Conn, category_ids: &[i64]) -> Result<HashMap<i64, String>> {
-    let mut found: HashMap<i64, String> = HashMap::with_capacity(category_ids.len());
-    for chunk in category_ids.chunks(IDS_PER_LOOKUP) {
-        let mut query = Builder::new("SELECT id, code FROM categories WHERE id IN (");
-        let mut ids = query.separated(", ");
-        for id in chunk {
-            ids.push_bind(*id);
-        }
-        query.push(")");
-        let rows: Vec<(i64, String)> = query.build().fetch_all(&mut *conn).await?;
-        for (id, code) in rows {
-            found.insert(id, code.chars().take(2).collect());
-        }
-    }
-    for id in category_ids {
-        found.entry(*id).or_default();
-    }
-    Ok(found)
-}
-
-/// The distinct values of `ids`, sorted.
-fn distinct(ids: impl Iterator<Item = i64>) -> Vec<i64> {
-    let mut ids: Vec<i64> = ids.collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
+    let codes = crate::lookups::category_codes(conn, category_ids).await?;
+    Ok(category_ids
+        .iter()
+        .map(|id| {
+            let top = codes
+                .get(id)
+                .map(|code| code.chars().take(2).collect())
+                .unwrap_or_default();
+            (*id, top)
+        })
+        .collect())
 }
 
 type EventKey = (String, &'static str, i64, i64, String);
@@ -127,7 +103,7 @@ impl CounterBatch {
         let states: Vec<(StateKey, i64)> = states.into_iter().filter(|(_, n)| *n != 0).collect();
         // Every area and category the changes roll up from, looked up at once.
         let by_area = events.iter().filter(|((_, dim, ..), _)| *dim != "dept");
-        let areas = distinct(
+        let areas = crate::lookups::distinct(
             by_area
                 .clone()
                 .map(|((_, _, dim_id, ..), _)| *dim_id)
@@ -136,7 +112,7 @@ impl CounterBatch {
         let lineages = lineages(conn, &areas).await?;
         let tops = top_categories(
             conn,
-            &distinct(by_area.map(|((_, _, _, category_id, _), _)| *category_id)),
+            &crate::lookups::distinct(by_area.map(|((_, _, _, category_id, _), _)| *category_id)),
         )
         .await?;
         let mut rolled: HashMap<RollupKey, i64> = HashMap::new();

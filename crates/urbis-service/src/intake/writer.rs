@@ -11,6 +11,7 @@ use urbis_domain::workflow::CaseState;
 use urbis_storage::audit::{ChainHead, NewAudit};
 use urbis_storage::cases::{self, NewAppealRow};
 use urbis_storage::intake::{NewCase, RowIds};
+use urbis_storage::lookups::{self, distinct};
 use urbis_storage::sql::JsonText;
 use urbis_storage::stats::{self, Dim, StateKey};
 use urbis_storage::{Conn, Db, reference};
@@ -270,10 +271,20 @@ async fn store_batch(
     offset: chrono_tz::Tz,
 ) -> Result<Outcomes> {
     let root = reference::root_area(conn).await?;
-    let mut areas: HashMap<i64, String> = HashMap::new();
-    // Categories known to exist, and case ids taken for this batch, so that a batch makes one
-    // round trip per look-up instead of one per appeal (it matters on a networked store).
-    let mut categories: HashMap<i64, bool> = HashMap::new();
+    // The paths of the batch's areas and the batch's categories that exist, each looked up in one
+    // statement, and case ids taken for this batch: a batch makes one round trip per look-up, not
+    // one per appeal (on a networked store, and on SQLite too, where each answer is awaited).
+    let area_of = |job: &IntakeJob| job.appeal.area_id.map(|a| a.0).unwrap_or(root.id);
+    let areas = lookups::area_paths(conn, &distinct(batch.iter().map(area_of))).await?;
+    let categories = lookups::category_codes(
+        conn,
+        &distinct(
+            batch
+                .iter()
+                .filter_map(|job| job.appeal.category_id.map(|c| c.0)),
+        ),
+    )
+    .await?;
     let mut ids = RowIds::cases();
     let mut head = ChainHead::load(conn).await?;
     let mut staging = Staging {
@@ -348,41 +359,22 @@ async fn store_batch(
             continue;
         }
         let appeal = &job.appeal;
-        let area_id = appeal.area_id.map(|a| a.0).unwrap_or(root.id);
-        let area_path = match areas.get(&area_id) {
-            Some(path) => path.clone(),
-            None => match reference::get_area(conn, area_id).await {
-                Ok(area) => {
-                    areas.insert(area_id, area.path.clone());
-                    area.path
-                }
-                Err(urbis_storage::StorageError::NotFound(_)) => {
-                    outcomes.push(Err(ServiceError::invalid(
-                        "unknown_area",
-                        format!("area {area_id} does not exist"),
-                    )));
-                    continue;
-                }
-                Err(err) => return Err(err.into()),
-            },
+        let area_id = area_of(job);
+        let Some(area_path) = areas.get(&area_id).cloned() else {
+            outcomes.push(Err(ServiceError::invalid(
+                "unknown_area",
+                format!("area {area_id} does not exist"),
+            )));
+            continue;
         };
-        if let Some(category) = appeal.category_id {
-            let exists = match categories.get(&category.0) {
-                Some(known) => *known,
-                None => {
-                    let known =
-                        urbis_storage::lookups::category_exists(&mut *conn, category.0).await?;
-                    categories.insert(category.0, known);
-                    known
-                }
-            };
-            if !exists {
-                outcomes.push(Err(ServiceError::invalid(
-                    "unknown_category",
-                    format!("category {} does not exist", category.0),
-                )));
-                continue;
-            }
+        if let Some(category) = appeal.category_id
+            && !categories.contains_key(&category.0)
+        {
+            outcomes.push(Err(ServiceError::invalid(
+                "unknown_category",
+                format!("category {} does not exist", category.0),
+            )));
+            continue;
         }
         let next_id = ids.next(conn, batch.len()).await?;
         let local = job.received_at.with_timezone(&offset);
