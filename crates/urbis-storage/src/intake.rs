@@ -233,9 +233,10 @@ const REPEATS_PER_STATEMENT: usize = 200;
 /// cases makes one round trip for all of them, not one each. The cases whose priority did not rise
 /// get a statement that leaves the priority columns out: SQLite rewrites a row's entries in the
 /// priority indexes whenever those columns are assigned, even to the same value, and a group of
-/// repeats joining many cases then writes about three times the pages (issue 23). The rows of the
-/// `VALUES` list are named `column1`… on SQLite and PostgreSQL alike; the `SET` expressions read
-/// the case as it was, so the priority changes only when the new score is higher than the stored one.
+/// repeats joining many older cases would write those index pages for nothing (issue 23). The
+/// rows of the `VALUES` list are named `column1`… on SQLite and PostgreSQL alike; the `SET`
+/// expressions read the case as it was, so the priority changes only when the new score is higher
+/// than the stored one.
 pub async fn record_repeats(conn: &mut Conn, updates: &[RepeatUpdate<'_>]) -> Result<()> {
     let kept: Vec<&RepeatUpdate<'_>> = updates.iter().filter(|u| u.priority.is_none()).collect();
     let raised: Vec<(&RepeatUpdate<'_>, &RaisedPriority<'_>)> = updates
