@@ -232,7 +232,12 @@ pub struct CaseFilter {
 
 /// Returns cases matching the filter, newest first.
 pub async fn list_cases(conn: &mut Conn, filter: &CaseFilter) -> Result<Vec<CaseRow>> {
-    let mut query: Builder = Builder::new(format!("SELECT {CASE_COLUMNS} FROM cases WHERE 1 = 1"));
+    Ok(list_query(filter, "SELECT").build().fetch_all(conn).await?)
+}
+
+/// The query of [`list_cases`], after `verb` (`SELECT`, or `EXPLAIN QUERY PLAN SELECT` in tests).
+fn list_query(filter: &CaseFilter, verb: &str) -> Builder {
+    let mut query: Builder = Builder::new(format!("{verb} {CASE_COLUMNS} FROM cases WHERE 1 = 1"));
     if let Some(prefix) = &filter.area_path_prefix {
         // Paths are digits and slashes only; the range scan keeps the index usable.
         query.push(" AND area_path >= ").push_bind(prefix.clone());
@@ -265,8 +270,9 @@ pub async fn list_cases(conn: &mut Conn, filter: &CaseFilter) -> Result<Vec<Case
         query.push(" AND category_id = ").push_bind(category);
     }
     if let Some(overdue) = filter.overdue {
-        // A literal, not a bound value: the overdue queue's partial index (`WHERE overdue = TRUE`)
-        // is used only when the query's own condition matches it.
+        // A literal, not a bound value: the overdue queue's index is partial (`WHERE overdue =
+        // TRUE`), and a PostgreSQL generic plan of a prepared statement cannot prove that a bound
+        // value meets that condition (SQLite re-plans with the value bound).
         query.push(if overdue {
             " AND overdue = TRUE"
         } else {
@@ -291,7 +297,7 @@ pub async fn list_cases(conn: &mut Conn, filter: &CaseFilter) -> Result<Vec<Case
         " ORDER BY id DESC LIMIT "
     });
     query.push_bind(filter.limit);
-    Ok(query.build().fetch_all(conn).await?)
+    query
 }
 
 /// Returns running cases whose deadline is before `until` and that were not reminded yet.
@@ -602,4 +608,38 @@ pub async fn list_training_examples(
     .bind(limit)
     .fetch_all(conn)
     .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Db, DbOptions};
+
+    /// The overdue queue reads its partial index (`WHERE overdue = TRUE`) in priority order: no
+    /// scan of the cases, no sort.
+    #[tokio::test]
+    async fn the_overdue_queue_reads_its_partial_index() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Db::open(&DbOptions::writer(dir.path().join("t.sqlite")))
+            .await
+            .expect("open");
+        let filter = CaseFilter {
+            overdue: Some(true),
+            by_priority: true,
+            limit: 50,
+            ..CaseFilter::default()
+        };
+        let plan: Vec<(i64, i64, i64, String)> = list_query(&filter, "EXPLAIN QUERY PLAN SELECT")
+            .build()
+            .fetch_all(&mut db.read().await.expect("reader"))
+            .await
+            .expect("plan");
+        let steps: Vec<&str> = plan.iter().map(|(.., detail)| detail.as_str()).collect();
+        assert_eq!(
+            steps,
+            ["SCAN cases USING INDEX cases_overdue_queue"],
+            "the queue scans the overdue cases in priority order, no sort"
+        );
+        db.close().await;
+    }
 }
