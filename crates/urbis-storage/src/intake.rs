@@ -238,52 +238,41 @@ const REPEATS_PER_STATEMENT: usize = 200;
 /// expressions read the case as it was, so the priority changes only when the new score is higher
 /// than the stored one.
 pub async fn record_repeats(conn: &mut Conn, updates: &[RepeatUpdate<'_>]) -> Result<()> {
-    let kept: Vec<&RepeatUpdate<'_>> = updates.iter().filter(|u| u.priority.is_none()).collect();
-    let raised: Vec<(&RepeatUpdate<'_>, &RaisedPriority<'_>)> = updates
-        .iter()
-        .filter_map(|u| u.priority.as_ref().map(|p| (u, p)))
-        .collect();
-    for chunk in kept.chunks(REPEATS_PER_STATEMENT) {
-        let mut query = Builder::new(
-            "UPDATE cases SET reporter_count = v.column2, co_reporters = v.column3,
-                anonymous_repeats = v.column4, updated_at = v.column5, version = cases.version + 1
-             FROM (",
-        );
-        query.push_values(chunk, |mut row, update| {
-            row.push_bind(update.case_id)
-                .push_bind(update.reporter_count)
-                .push_bind(update.co_reporters)
-                .push_bind(update.anonymous_repeats)
-                .push_bind(update.at);
-        });
-        query.push(") AS v WHERE cases.id = v.column1");
-        query.build().execute(&mut *conn).await?;
-    }
-    for chunk in raised.chunks(REPEATS_PER_STATEMENT) {
-        let mut query = Builder::new(
-            "UPDATE cases SET reporter_count = v.column2, co_reporters = v.column3,
-                anonymous_repeats = v.column4,
-                priority_factors = CASE WHEN v.column5 > cases.priority_score THEN v.column7
-                    ELSE cases.priority_factors END,
-                priority_level = CASE WHEN v.column5 > cases.priority_score THEN v.column6
-                    ELSE cases.priority_level END,
-                priority_score = CASE WHEN v.column5 > cases.priority_score THEN v.column5
-                    ELSE cases.priority_score END,
-                updated_at = v.column8, version = cases.version + 1
-             FROM (",
-        );
-        query.push_values(chunk, |mut row, (update, priority)| {
-            row.push_bind(update.case_id)
-                .push_bind(update.reporter_count)
-                .push_bind(update.co_reporters)
-                .push_bind(update.anonymous_repeats)
-                .push_bind(priority.score)
-                .push_bind(priority.level)
-                .push_bind(&priority.factors)
-                .push_bind(update.at);
-        });
-        query.push(") AS v WHERE cases.id = v.column1");
-        query.build().execute(&mut *conn).await?;
+    /// Reporters only: `column1`–`column4`, then the time in `column5`.
+    const KEEP: &str = "UPDATE cases SET reporter_count = v.column2, co_reporters = v.column3,
+            anonymous_repeats = v.column4, updated_at = v.column5, version = cases.version + 1
+         FROM (";
+    /// Reporters, the priority (score, level, factors) in `column5`–`column7`, the time in `column8`.
+    const RAISE: &str = "UPDATE cases SET reporter_count = v.column2, co_reporters = v.column3,
+            anonymous_repeats = v.column4,
+            priority_factors = CASE WHEN v.column5 > cases.priority_score THEN v.column7
+                ELSE cases.priority_factors END,
+            priority_level = CASE WHEN v.column5 > cases.priority_score THEN v.column6
+                ELSE cases.priority_level END,
+            priority_score = CASE WHEN v.column5 > cases.priority_score THEN v.column5
+                ELSE cases.priority_score END,
+            updated_at = v.column8, version = cases.version + 1
+         FROM (";
+    let (raised, kept): (Vec<&RepeatUpdate<'_>>, Vec<&RepeatUpdate<'_>>) =
+        updates.iter().partition(|u| u.priority.is_some());
+    for (statement, updates) in [(KEEP, kept), (RAISE, raised)] {
+        for chunk in updates.chunks(REPEATS_PER_STATEMENT) {
+            let mut query = Builder::new(statement);
+            query.push_values(chunk, |mut row, update| {
+                row.push_bind(update.case_id)
+                    .push_bind(update.reporter_count)
+                    .push_bind(update.co_reporters)
+                    .push_bind(update.anonymous_repeats);
+                if let Some(priority) = &update.priority {
+                    row.push_bind(priority.score)
+                        .push_bind(priority.level)
+                        .push_bind(&priority.factors);
+                }
+                row.push_bind(update.at);
+            });
+            query.push(") AS v WHERE cases.id = v.column1");
+            query.build().execute(&mut *conn).await?;
+        }
     }
     Ok(())
 }

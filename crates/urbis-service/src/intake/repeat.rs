@@ -40,15 +40,14 @@ pub(super) struct StagedRepeat<'j> {
 /// Reads the cases this group's repeats would join; the ones no longer open are left out, and
 /// their appeals open cases of their own.
 pub(super) async fn joinable(conn: &mut Conn, batch: &[IntakeJob]) -> Result<HashMap<i64, Joined>> {
-    let mut ids: Vec<i64> = batch
-        .iter()
-        .filter_map(|job| job.repeat_of.as_ref().map(|link| link.case_id))
-        .collect();
+    let ids = urbis_storage::lookups::distinct(
+        batch
+            .iter()
+            .filter_map(|job| job.repeat_of.as_ref().map(|link| link.case_id)),
+    );
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    ids.sort_unstable();
-    ids.dedup();
     Ok(urbis_storage::intake::repeat_targets(conn, &ids)
         .await?
         .into_iter()
