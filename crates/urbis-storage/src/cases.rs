@@ -642,4 +642,38 @@ mod tests {
         );
         db.close().await;
     }
+
+    /// A resident's cases are found through the reporter index, which holds only the cases a
+    /// resident filed (`WHERE reporter_user_id IS NOT NULL`): `reporter_user_id = ?` implies it.
+    #[tokio::test]
+    async fn a_residents_cases_read_the_partial_reporter_index() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Db::open(&DbOptions::writer(dir.path().join("t.sqlite")))
+            .await
+            .expect("open");
+        let filter = CaseFilter {
+            reporter_user_id: Some(7),
+            limit: 20,
+            ..CaseFilter::default()
+        };
+        let plan: Vec<(i64, i64, i64, String)> = list_query(&filter, "EXPLAIN QUERY PLAN SELECT")
+            .build()
+            .fetch_all(&mut db.read().await.expect("reader"))
+            .await
+            .expect("plan");
+        let steps: Vec<&str> = plan.iter().map(|(.., detail)| detail.as_str()).collect();
+        assert!(
+            steps[0].starts_with("SEARCH cases USING INDEX cases_reporter (reporter_user_id=?)"),
+            "{steps:?}"
+        );
+        let partial: i64 = sql::query(
+            "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'cases_reporter'
+             AND sql LIKE '%WHERE reporter_user_id IS NOT NULL'",
+        )
+        .scalar(&mut db.read().await.expect("reader"))
+        .await
+        .expect("schema");
+        assert_eq!(partial, 1, "the index leaves out the anonymous cases");
+        db.close().await;
+    }
 }

@@ -79,6 +79,10 @@ async fn unsure_cases_wait_for_review_and_a_correction_becomes_training_data() {
         .await;
     assert_eq!(trail[0]["detail"]["needs_review"], true);
     assert_eq!(trail[0]["detail"]["classifier"]["top"][0]["code"], "0101");
+    // The request prepared the detail; the writer put the case's number and area in front.
+    assert_eq!(trail[0]["detail"]["number"], case["number"], "{trail}");
+    assert_eq!(trail[0]["detail"]["area_id"], f.grid_a, "{trail}");
+    assert_eq!(trail[0]["detail"]["channel"], "hotline", "{trail}");
 
     // The review queue holds the unsure case, not the categorised one.
     let (status, review) = app.get("dispatcher", "/api/v1/cases?review=true").await;

@@ -45,6 +45,8 @@ struct IntakeJob {
     /// SHA-256 of what the appeal says, so a key reused with another body is refused.
     content_hash: String,
     received_at: DateTime<Utc>,
+    /// The JSON the writer stores, prepared here rather than on the one serial writer.
+    prepared: writer::Prepared,
     reply: oneshot::Sender<Result<IntakeOutcome>>,
 }
 
@@ -265,6 +267,15 @@ impl Services {
             }),
             None => None,
         };
+        let prepared = writer::Prepared::of(writer::Facts {
+            appeal: &appeal,
+            suggestion: suggestion.as_ref(),
+            geo: &geo,
+            repeat_of: repeat_of.as_ref(),
+            priority: &priority,
+            place: &place,
+            needs_review,
+        });
         let (reply, answer) = oneshot::channel();
         let job = IntakeJob {
             appeal,
@@ -279,6 +290,7 @@ impl Services {
             idempotency_key,
             content_hash,
             received_at: self.now(),
+            prepared,
             reply,
         };
         self.inner.intake.sender.send(job).await.map_err(|_| {

@@ -34,7 +34,7 @@ pub(super) struct StagedRepeat<'j> {
     pub(super) case_id: i64,
     pub(super) state: String,
     /// The `merge_repeat` record's detail, without the appeal's id (known when it is written).
-    pub(super) detail: serde_json::Value,
+    pub(super) detail: &'j str,
 }
 
 /// Reads the cases this group's repeats would join; the ones no longer open are left out, and
@@ -65,11 +65,12 @@ pub(super) async fn joinable(conn: &mut Conn, batch: &[IntakeJob]) -> Result<Has
 }
 
 /// Stages a repeat appeal on the case it joins: one more reporter (a resident is followed up and
-/// told), the priority raised by the duplicate count, and the audit detail with the model's reasons.
+/// told), the priority raised by the duplicate count, and `detail`, the audit detail with the
+/// model's reasons (prepared by the request, [`super::writer::Prepared`]).
 pub(super) fn stage<'j>(
     joined: &mut Joined,
     job: &'j IntakeJob,
-    link: &crate::dedup::RepeatLink,
+    detail: &'j str,
     notifications: &mut Vec<NotificationRow>,
 ) -> (StagedRepeat<'j>, IntakeOutcome) {
     let target = &mut joined.target;
@@ -119,9 +120,6 @@ pub(super) fn stage<'j>(
             created_at: job.received_at,
         });
     }
-    // The dispatcher sees why the appeal was merged: the score, each signal and the Chinese summary.
-    let mut detail = link.audit_fields();
-    detail["channel"] = serde_json::json!(job.appeal.channel.as_str());
     let staged = StagedRepeat {
         job,
         case_id: target.id,

@@ -80,9 +80,6 @@ struct Staged<'j> {
     day: String,
     area_id: i64,
     area_path: String,
-    priority_factors: JsonText,
-    suggestions: JsonText,
-    proposed_route: Option<JsonText>,
     /// The receive record's detail.
     detail: String,
 }
@@ -141,12 +138,12 @@ impl Staging<'_> {
                     at: job.received_at,
                     priority_score: i64::from(job.priority.score),
                     priority_level: job.priority.level.as_str(),
-                    priority_factors: s.priority_factors.clone(),
+                    priority_factors: job.prepared.priority_factors.clone(),
                     suggested_category_id: job.suggestion.as_ref().and_then(|g| g.category_id),
                     suggested_confidence: job.suggestion.as_ref().map(|g| f64::from(g.confidence)),
-                    suggestions: s.suggestions.clone(),
+                    suggestions: job.prepared.suggestions.clone(),
                     needs_review: job.needs_review,
-                    proposed_route: s.proposed_route.clone(),
+                    proposed_route: job.prepared.proposed_route.clone(),
                     asset_id: job.geo.asset.as_ref().map(|(id, _)| id.as_str()),
                     asset_distance_m: job.geo.asset.as_ref().map(|(_, d)| *d),
                 }
@@ -213,9 +210,7 @@ impl Staging<'_> {
             .map(|(entry, (appeal_id, _))| match entry {
                 Entry::New(_) => None,
                 Entry::Repeat(r) => {
-                    let mut detail = r.detail.clone();
-                    detail["appeal_id"] = serde_json::json!(appeal_id);
-                    Some(detail.to_string())
+                    Some(with_first(&format!("\"appeal_id\":{appeal_id}"), r.detail))
                 }
             })
             .collect();
@@ -345,11 +340,13 @@ async fn store_batch(
                 continue;
             }
         }
+        // The dispatcher sees why the appeal was merged: the score, each signal and the Chinese summary.
         if let Some(link) = &job.repeat_of
+            && let Some(detail) = job.prepared.repeat_detail.as_deref()
             && let Some(joined) = staging.joined.get_mut(&link.case_id)
         {
             let (staged, outcome) =
-                super::repeat::stage(joined, job, link, &mut staging.notifications);
+                super::repeat::stage(joined, job, detail, &mut staging.notifications);
             *repeats.entry(joined.counter_key()).or_default() += 1;
             staging.entries.push(Entry::Repeat(staged));
             if let Some(key) = &job.idempotency_key {
@@ -381,12 +378,11 @@ async fn store_batch(
         let day = local.format("%Y-%m-%d").to_string();
         let number = format!("{}{next_id:07}", local.format("%Y%m%d"));
         let category_id = appeal.category_id.map(|c| c.0);
-        let proposed_route = job
-            .place
-            .route
-            .as_ref()
-            .map(|r| crate::assist::ProposedRoute::new(r, job.needs_review));
-        let detail = receive_detail(job, &number, area_id, category_id, proposed_route.as_ref());
+        // The number is digits only, so it needs no escaping.
+        let detail = with_first(
+            &format!("\"area_id\":{area_id},\"number\":\"{number}\""),
+            &job.prepared.receive_detail,
+        );
         *counters
             .entry((day.clone(), area_id, category_id.unwrap_or(0)))
             .or_default() += 1;
@@ -408,19 +404,6 @@ async fn store_batch(
             day,
             area_id,
             area_path,
-            priority_factors: serde_json::to_string(&job.priority.factors)
-                .unwrap_or_else(|_| "[]".into())
-                .into(),
-            suggestions: job
-                .suggestion
-                .as_ref()
-                .and_then(|s| serde_json::to_string(&s.top).ok())
-                .unwrap_or_else(|| "[]".into())
-                .into(),
-            proposed_route: proposed_route
-                .as_ref()
-                .and_then(|r| serde_json::to_string(r).ok())
-                .map(Into::into),
             detail,
         }));
         if let Some(key) = &job.idempotency_key {
@@ -450,44 +433,95 @@ async fn store_batch(
     Ok(outcomes)
 }
 
-/// What the receive record says: channel, number, area, category, the classifier's view, the
-/// priority, the proposed route and what the gazetteer and asset look-ups found.
-fn receive_detail(
-    job: &IntakeJob,
-    number: &str,
-    area_id: i64,
-    category_id: Option<i64>,
-    proposed_route: Option<&crate::assist::ProposedRoute>,
-) -> String {
-    let mut detail = serde_json::json!({
-        "channel": job.appeal.channel.as_str(),
-        "number": number,
-        "area_id": area_id,
-        "category_id": category_id,
-    });
-    if let Some(suggestion) = &job.suggestion {
-        detail["classifier"] = serde_json::json!({
-            "label": suggestion.label,
-            "confidence": suggestion.confidence,
-            "applied": suggestion.applied,
-            "top": suggestion.top,
+/// What the request's own task prepares for the writer, so that the one serial writer only binds
+/// and writes: the JSON of a new case's columns and the audit record's detail, without the members
+/// only the writer knows (the case's number and area, a repeat's appeal id).
+pub(super) struct Prepared {
+    priority_factors: JsonText,
+    suggestions: JsonText,
+    proposed_route: Option<JsonText>,
+    /// The receive record's detail without `area_id` and `number`: a JSON object.
+    receive_detail: String,
+    /// The `merge_repeat` record's detail without `appeal_id`, when the appeal repeats a case.
+    pub(super) repeat_detail: Option<String>,
+}
+
+/// What intake found out about an appeal before it goes to the writer.
+pub(super) struct Facts<'a> {
+    pub(super) appeal: &'a urbis_domain::appeal::NewAppeal,
+    pub(super) suggestion: Option<&'a crate::classify::Suggestion>,
+    pub(super) geo: &'a crate::assets::IntakeGeo,
+    pub(super) repeat_of: Option<&'a crate::dedup::RepeatLink>,
+    pub(super) priority: &'a urbis_text::priority::Priority,
+    pub(super) place: &'a crate::assist::PlaceFacts,
+    pub(super) needs_review: bool,
+}
+
+impl Prepared {
+    /// The case's columns as JSON, and what the receive record says: channel, category, the
+    /// classifier's view, the priority, the proposed route and what the gazetteer and asset
+    /// look-ups found; for a repeat, the model's reasons (score, each signal, the Chinese summary).
+    pub(super) fn of(job: Facts<'_>) -> Prepared {
+        let proposed_route = job
+            .place
+            .route
+            .as_ref()
+            .map(|r| crate::assist::ProposedRoute::new(r, job.needs_review));
+        let mut detail = serde_json::json!({
+            "channel": job.appeal.channel.as_str(),
+            "category_id": job.appeal.category_id.map(|c| c.0),
         });
+        if let Some(suggestion) = job.suggestion {
+            detail["classifier"] = serde_json::json!({
+                "label": suggestion.label,
+                "confidence": suggestion.confidence,
+                "applied": suggestion.applied,
+                "top": suggestion.top,
+            });
+        }
+        if let Some(kind) = job.appeal.appeal_type {
+            detail["appeal_type"] = kind.as_str().into();
+        }
+        detail["needs_review"] = job.needs_review.into();
+        detail["priority"] = serde_json::json!({
+            "score": job.priority.score,
+            "level": job.priority.level.as_str(),
+        });
+        if let Some(route) = &proposed_route {
+            detail["proposed_route"] = serde_json::to_value(route).unwrap_or_default();
+        }
+        if let Some(geo) = job.geo.audit_detail() {
+            detail["geo"] = geo;
+        }
+        let repeat_detail = job.repeat_of.map(|link| {
+            let mut detail = link.audit_fields();
+            detail["channel"] = serde_json::json!(job.appeal.channel.as_str());
+            detail.to_string()
+        });
+        Prepared {
+            priority_factors: serde_json::to_string(&job.priority.factors)
+                .unwrap_or_else(|_| "[]".into())
+                .into(),
+            suggestions: job
+                .suggestion
+                .and_then(|s| serde_json::to_string(&s.top).ok())
+                .unwrap_or_else(|| "[]".into())
+                .into(),
+            proposed_route: proposed_route
+                .as_ref()
+                .and_then(|r| serde_json::to_string(r).ok())
+                .map(Into::into),
+            receive_detail: detail.to_string(),
+            repeat_detail,
+        }
     }
-    if let Some(kind) = job.appeal.appeal_type {
-        detail["appeal_type"] = kind.as_str().into();
-    }
-    detail["needs_review"] = job.needs_review.into();
-    detail["priority"] = serde_json::json!({
-        "score": job.priority.score,
-        "level": job.priority.level.as_str(),
-    });
-    if let Some(route) = proposed_route {
-        detail["proposed_route"] = serde_json::to_value(route).unwrap_or_default();
-    }
-    if let Some(geo) = job.geo.audit_detail() {
-        detail["geo"] = geo;
-    }
-    detail.to_string()
+}
+
+/// `object`, a JSON object with at least one member, with `members` (JSON `"key":value` pairs)
+/// put first.
+fn with_first(members: &str, object: &str) -> String {
+    debug_assert!(object.starts_with('{') && object.len() > 2);
+    format!("{{{members},{}", &object[1..])
 }
 
 /// The appeal row of a job, under `case_id`.
