@@ -461,17 +461,17 @@ impl Prepared {
     /// The case's columns as JSON, and what the receive record says: channel, category, the
     /// classifier's view, the priority, the proposed route and what the gazetteer and asset
     /// look-ups found; for a repeat, the model's reasons (score, each signal, the Chinese summary).
-    pub(super) fn of(job: Facts<'_>) -> Prepared {
-        let proposed_route = job
+    pub(super) fn of(facts: Facts<'_>) -> Prepared {
+        let proposed_route = facts
             .place
             .route
             .as_ref()
-            .map(|r| crate::assist::ProposedRoute::new(r, job.needs_review));
+            .map(|r| crate::assist::ProposedRoute::new(r, facts.needs_review));
         let mut detail = serde_json::json!({
-            "channel": job.appeal.channel.as_str(),
-            "category_id": job.appeal.category_id.map(|c| c.0),
+            "channel": facts.appeal.channel.as_str(),
+            "category_id": facts.appeal.category_id.map(|c| c.0),
         });
-        if let Some(suggestion) = job.suggestion {
+        if let Some(suggestion) = facts.suggestion {
             detail["classifier"] = serde_json::json!({
                 "label": suggestion.label,
                 "confidence": suggestion.confidence,
@@ -479,30 +479,30 @@ impl Prepared {
                 "top": suggestion.top,
             });
         }
-        if let Some(kind) = job.appeal.appeal_type {
+        if let Some(kind) = facts.appeal.appeal_type {
             detail["appeal_type"] = kind.as_str().into();
         }
-        detail["needs_review"] = job.needs_review.into();
+        detail["needs_review"] = facts.needs_review.into();
         detail["priority"] = serde_json::json!({
-            "score": job.priority.score,
-            "level": job.priority.level.as_str(),
+            "score": facts.priority.score,
+            "level": facts.priority.level.as_str(),
         });
         if let Some(route) = &proposed_route {
             detail["proposed_route"] = serde_json::to_value(route).unwrap_or_default();
         }
-        if let Some(geo) = job.geo.audit_detail() {
+        if let Some(geo) = facts.geo.audit_detail() {
             detail["geo"] = geo;
         }
-        let repeat_detail = job.repeat_of.map(|link| {
+        let repeat_detail = facts.repeat_of.map(|link| {
             let mut detail = link.audit_fields();
-            detail["channel"] = serde_json::json!(job.appeal.channel.as_str());
+            detail["channel"] = serde_json::json!(facts.appeal.channel.as_str());
             detail.to_string()
         });
         Prepared {
-            priority_factors: serde_json::to_string(&job.priority.factors)
+            priority_factors: serde_json::to_string(&facts.priority.factors)
                 .unwrap_or_else(|_| "[]".into())
                 .into(),
-            suggestions: job
+            suggestions: facts
                 .suggestion
                 .and_then(|s| serde_json::to_string(&s.top).ok())
                 .unwrap_or_else(|| "[]".into())

@@ -2,9 +2,10 @@
 -- b-trees, the rows in the order they were first counted and an index on the key, so every upsert
 -- wrote a page of each, and the rows a group commit adds to (today's counters of the areas it
 -- touches and of their ancestors) lay scattered through the table in the order they were first
--- counted. Stored by the key, a counter is one b-tree entry beside its neighbours: a group commit
--- of 32 appeals wrote about 185 pages of counters out of 380 (issue 23). `stats_daily`'s covering
--- index goes: dashboards read the roll-ups, and only the counter check reads `stats_daily`.
+-- counted; a group commit of about 31 appeals wrote about 185 of its 380 pages to the counters
+-- (issue 23). Stored by the key, a counter is one b-tree entry beside its neighbours.
+-- `stats_daily`'s covering index goes: dashboards read the roll-ups, and only the counter check and
+-- the roll-up rebuild read `stats_daily`, by scanning it.
 CREATE TABLE stats_daily_by_key (
     day          TEXT    NOT NULL,
     dim          TEXT    NOT NULL,
