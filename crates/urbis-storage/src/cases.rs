@@ -615,26 +615,37 @@ mod tests {
     use super::*;
     use crate::{Db, DbOptions};
 
-    /// The overdue queue reads its partial index (`WHERE overdue = TRUE`) in priority order: no
-    /// scan of the cases, no sort.
-    #[tokio::test]
-    async fn the_overdue_queue_reads_its_partial_index() {
+    /// A migrated store in a directory of its own (kept while the directory lives).
+    async fn new_store() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().expect("dir");
         let db = Db::open(&DbOptions::writer(dir.path().join("t.sqlite")))
             .await
             .expect("open");
+        (dir, db)
+    }
+
+    /// The steps of SQLite's plan for the case list under `filter`.
+    async fn plan(db: &Db, filter: &CaseFilter) -> Vec<String> {
+        let plan: Vec<(i64, i64, i64, String)> = list_query(filter, "EXPLAIN QUERY PLAN SELECT")
+            .build()
+            .fetch_all(&mut db.read().await.expect("reader"))
+            .await
+            .expect("plan");
+        plan.into_iter().map(|(.., detail)| detail).collect()
+    }
+
+    /// The overdue queue reads its partial index (`WHERE overdue = TRUE`) in priority order: no
+    /// scan of the cases, no sort.
+    #[tokio::test]
+    async fn the_overdue_queue_reads_its_partial_index() {
+        let (_dir, db) = new_store().await;
         let filter = CaseFilter {
             overdue: Some(true),
             by_priority: true,
             limit: 50,
             ..CaseFilter::default()
         };
-        let plan: Vec<(i64, i64, i64, String)> = list_query(&filter, "EXPLAIN QUERY PLAN SELECT")
-            .build()
-            .fetch_all(&mut db.read().await.expect("reader"))
-            .await
-            .expect("plan");
-        let steps: Vec<&str> = plan.iter().map(|(.., detail)| detail.as_str()).collect();
+        let steps = plan(&db, &filter).await;
         assert_eq!(
             steps,
             ["SCAN cases USING INDEX cases_overdue_queue"],
@@ -647,21 +658,13 @@ mod tests {
     /// resident filed (`WHERE reporter_user_id IS NOT NULL`): `reporter_user_id = ?` implies it.
     #[tokio::test]
     async fn a_residents_cases_read_the_partial_reporter_index() {
-        let dir = tempfile::tempdir().expect("dir");
-        let db = Db::open(&DbOptions::writer(dir.path().join("t.sqlite")))
-            .await
-            .expect("open");
+        let (_dir, db) = new_store().await;
         let filter = CaseFilter {
             reporter_user_id: Some(7),
             limit: 20,
             ..CaseFilter::default()
         };
-        let plan: Vec<(i64, i64, i64, String)> = list_query(&filter, "EXPLAIN QUERY PLAN SELECT")
-            .build()
-            .fetch_all(&mut db.read().await.expect("reader"))
-            .await
-            .expect("plan");
-        let steps: Vec<&str> = plan.iter().map(|(.., detail)| detail.as_str()).collect();
+        let steps = plan(&db, &filter).await;
         assert!(
             steps[0].starts_with("SEARCH cases USING INDEX cases_reporter (reporter_user_id=?)"),
             "{steps:?}"
