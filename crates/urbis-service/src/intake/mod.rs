@@ -8,7 +8,7 @@ use tokio::sync::{mpsc, oneshot};
 use urbis_domain::appeal::{AppealInput, Channel, NewAppeal, limits};
 use urbis_domain::role::{Actor, Role};
 use urbis_domain::workflow::CaseState;
-use urbis_storage::Db;
+use urbis_storage::{Backend, Db};
 
 use crate::{ErrorKind, Result, ServiceConfig, ServiceError, Services};
 
@@ -59,9 +59,41 @@ pub(crate) struct IntakeHandle {
 impl IntakeHandle {
     pub(crate) fn spawn(db: Db, config: ServiceConfig) -> IntakeHandle {
         let (sender, receiver) = mpsc::channel(config.intake_batch_max * 4);
-        tokio::spawn(writer::writer_loop(db, config, receiver));
+        // SQLite answers each statement from the connection's own thread; that answer wakes the
+        // writer at once on a runtime of its own. A PostgreSQL socket is driven by the runtime
+        // that opened it (the caller's), so there the writer stays on that runtime.
+        let own_thread = match db.backend() {
+            Backend::Sqlite => writer_runtime(),
+            Backend::Postgres => None,
+        };
+        let task = writer::writer_loop(db, config, receiver);
+        match own_thread {
+            Some(runtime) => drop(runtime.spawn(task)),
+            None => drop(tokio::spawn(task)),
+        }
         IntakeHandle { sender }
     }
+}
+
+/// The runtime SQLite intake writers run on: one thread of their own. The writer awaits every
+/// statement it sends to the store; on the shared runtime each of those wake-ups waited in the
+/// queue behind request tasks (classification, repeat scoring), and a group's twenty-odd
+/// statements waited longer than they ran. Built once and kept for the life of the process;
+/// `None` when its thread cannot be started (the writer then runs on the caller's runtime).
+fn writer_runtime() -> Option<&'static tokio::runtime::Runtime> {
+    static RUNTIME: std::sync::OnceLock<Option<tokio::runtime::Runtime>> =
+        std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("urbis-intake")
+                .enable_all()
+                .build()
+                .inspect_err(|err| tracing::warn!(error = %err, "intake writer thread not started"))
+                .ok()
+        })
+        .as_ref()
 }
 
 /// Who is calling, for callers without an account: their address (rate limits) and a
