@@ -12,7 +12,7 @@
 //! use and dropped after every import.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use urbis_domain::role::{Actor, Role};
 use urbis_geo::asset::{Asset, AssetClass, AssetId, AssetIndex, AssetState};
@@ -21,6 +21,7 @@ use urbis_storage::geo::{self as geo_repo, AssetRow, NewAssetRow};
 use urbis_storage::{Conn, reference};
 
 use crate::auth::require_role;
+use crate::built::Built;
 use crate::gazetteer::{Geocoded, ImportReport, parse_point};
 use crate::routing::RouteSuggestion;
 use crate::{Result, ServiceError, Services};
@@ -37,9 +38,9 @@ pub const NEAREST_MAX_M: f64 = 5_000.0;
 /// The lazily built in-memory indexes of the map data.
 #[derive(Default)]
 pub(crate) struct MapCaches {
-    pub(crate) gazetteer: RwLock<Option<Arc<crate::gazetteer::GazetteerIndex>>>,
-    assets: RwLock<Option<Arc<AssetIndex>>>,
-    category_classes: RwLock<Option<Arc<CategoryClasses>>>,
+    pub(crate) gazetteer: Built<crate::gazetteer::GazetteerIndex>,
+    assets: Built<AssetIndex>,
+    category_classes: Built<CategoryClasses>,
 }
 
 /// The asset classes of every category, inherited from the nearest mapped ancestor, so intake
@@ -248,37 +249,27 @@ impl Services {
         report
             .audit_and_commit(tx, self, actor, "assets_imported")
             .await?;
-        if let Ok(mut guard) = self.inner.maps.assets.write() {
-            *guard = None;
-        }
+        self.inner.maps.assets.clear();
         Ok(report)
     }
 
     /// Drops the gazetteer, the asset index and the category asset classes; each is rebuilt from
     /// the store on its next use (another node imported or changed them).
     pub(crate) fn invalidate_maps(&self) {
-        if let Ok(mut guard) = self.inner.maps.gazetteer.write() {
-            *guard = None;
-        }
-        if let Ok(mut guard) = self.inner.maps.assets.write() {
-            *guard = None;
-        }
-        if let Ok(mut guard) = self.inner.maps.category_classes.write() {
-            *guard = None;
-        }
+        self.inner.maps.gazetteer.clear();
+        self.inner.maps.assets.clear();
+        self.inner.maps.category_classes.clear();
     }
 
     async fn asset_index(&self) -> Result<Arc<AssetIndex>> {
-        if let Some(index) = self
-            .inner
+        self.inner
             .maps
             .assets
-            .read()
-            .ok()
-            .and_then(|guard| guard.clone())
-        {
-            return Ok(index);
-        }
+            .get_or_build(|| self.build_asset_index())
+            .await
+    }
+
+    async fn build_asset_index(&self) -> Result<AssetIndex> {
         let mut conn = self.db().read().await?;
         let points = geo_repo::asset_points(&mut conn).await?;
         drop(conn);
@@ -302,10 +293,6 @@ impl Services {
             tracing::error!(error = %err, "failed to build the asset index");
             ServiceError::internal()
         })?;
-        let built = Arc::new(built);
-        if let Ok(mut guard) = self.inner.maps.assets.write() {
-            *guard = Some(built.clone());
-        }
         Ok(built)
     }
 
@@ -459,23 +446,19 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
-        if let Ok(mut guard) = self.inner.maps.category_classes.write() {
-            *guard = None;
-        }
+        self.inner.maps.category_classes.clear();
         Ok(codes)
     }
 
     async fn category_classes(&self) -> Result<Arc<CategoryClasses>> {
-        if let Some(map) = self
-            .inner
+        self.inner
             .maps
             .category_classes
-            .read()
-            .ok()
-            .and_then(|guard| guard.clone())
-        {
-            return Ok(map);
-        }
+            .get_or_build(|| self.build_category_classes())
+            .await
+    }
+
+    async fn build_category_classes(&self) -> Result<CategoryClasses> {
         let mut conn = self.db().read().await?;
         let parents: HashMap<i64, Option<i64>> = geo_repo::category_parents(&mut conn)
             .await?
@@ -502,14 +485,10 @@ impl Services {
                 next = parents.get(&current).copied().flatten();
             }
         }
-        let built = Arc::new(CategoryClasses {
+        Ok(CategoryClasses {
             by_category,
             known: parents.keys().copied().collect(),
-        });
-        if let Ok(mut guard) = self.inner.maps.category_classes.write() {
-            *guard = Some(built.clone());
-        }
-        Ok(built)
+        })
     }
 
     /// Returns the asset an appeal names: the nearest asset of its category's classes within
@@ -525,9 +504,7 @@ impl Services {
         let mut mapping = self.category_classes().await?;
         if !mapping.known.contains(&category_id) {
             // A category created since the map was built: build it again, once.
-            if let Ok(mut guard) = self.inner.maps.category_classes.write() {
-                *guard = None;
-            }
+            self.inner.maps.category_classes.clear();
             mapping = self.category_classes().await?;
         }
         let Some(classes) = mapping.by_category.get(&category_id) else {

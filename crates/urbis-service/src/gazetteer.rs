@@ -215,23 +215,19 @@ impl Services {
         report
             .audit_and_commit(tx, self, actor, "gazetteer_imported")
             .await?;
-        if let Ok(mut guard) = self.inner.maps.gazetteer.write() {
-            *guard = None;
-        }
+        self.inner.maps.gazetteer.clear();
         Ok(report)
     }
 
     pub(crate) async fn gazetteer_index(&self) -> Result<Arc<GazetteerIndex>> {
-        if let Some(index) = self
-            .inner
+        self.inner
             .maps
             .gazetteer
-            .read()
-            .ok()
-            .and_then(|guard| guard.clone())
-        {
-            return Ok(index);
-        }
+            .get_or_build(|| self.build_gazetteer_index())
+            .await
+    }
+
+    async fn build_gazetteer_index(&self) -> Result<GazetteerIndex> {
         let mut conn = self.db().read().await?;
         let rows = geo_repo::list_gazetteer(&mut conn).await?;
         drop(conn);
@@ -268,10 +264,6 @@ impl Services {
             tracing::error!(error = %err, "failed to build the gazetteer");
             ServiceError::internal()
         })?;
-        let built = Arc::new(built);
-        if let Ok(mut guard) = self.inner.maps.gazetteer.write() {
-            *guard = Some(built.clone());
-        }
         Ok(built)
     }
 

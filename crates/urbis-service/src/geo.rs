@@ -133,41 +133,38 @@ impl Services {
     }
 
     pub(crate) fn invalidate_locator(&self) {
-        if let Ok(mut guard) = self.inner.locator.write() {
-            *guard = None;
-        }
+        self.inner.locator.clear();
         self.forget_nearby_places();
     }
 
     pub(crate) async fn area_locator(&self) -> Result<Arc<AreaLocator>> {
-        if let Some(locator) = self
-            .inner
+        self.inner
             .locator
-            .read()
-            .ok()
-            .and_then(|guard| guard.clone())
-        {
-            return Ok(locator);
-        }
+            .get_or_build(|| self.build_area_locator())
+            .await
+    }
+
+    async fn build_area_locator(&self) -> Result<AreaLocator> {
         let mut conn = self.db().read().await?;
         let rows = urbis_storage::lookups::area_boundaries(&mut conn).await?;
         drop(conn);
-        let mut by_level: HashMap<String, Vec<(u64, geo::MultiPolygon<f64>)>> = HashMap::new();
-        for (id, level, text) in rows {
-            let parsed = geojson::Geometry::from_str(&text)
-                .ok()
-                .and_then(|g| geo::Geometry::<f64>::try_from(g).ok());
-            let multi = match parsed {
-                Some(geo::Geometry::MultiPolygon(m)) => m,
-                Some(geo::Geometry::Polygon(p)) => geo::MultiPolygon(vec![p]),
-                _ => {
-                    tracing::warn!(area_id = id, "stored area geometry is not a polygon");
-                    continue;
-                }
-            };
-            by_level.entry(level).or_default().push((id as u64, multi));
-        }
+        // Parsing every boundary takes a while in a big city: off the request threads, like the build.
         let built = tokio::task::spawn_blocking(move || {
+            let mut by_level: HashMap<String, Vec<(u64, geo::MultiPolygon<f64>)>> = HashMap::new();
+            for (id, level, text) in rows {
+                let parsed = geojson::Geometry::from_str(&text)
+                    .ok()
+                    .and_then(|g| geo::Geometry::<f64>::try_from(g).ok());
+                let multi = match parsed {
+                    Some(geo::Geometry::MultiPolygon(m)) => m,
+                    Some(geo::Geometry::Polygon(p)) => geo::MultiPolygon(vec![p]),
+                    _ => {
+                        tracing::warn!(area_id = id, "stored area geometry is not a polygon");
+                        continue;
+                    }
+                };
+                by_level.entry(level).or_default().push((id as u64, multi));
+            }
             let mut levels = Vec::new();
             for level in LEVEL_ORDER {
                 if let Some(areas) = by_level.remove(level) {
@@ -182,10 +179,6 @@ impl Services {
             tracing::error!(error = %err, "failed to build the area index");
             ServiceError::internal()
         })?;
-        let built = Arc::new(built);
-        if let Ok(mut guard) = self.inner.locator.write() {
-            *guard = Some(built.clone());
-        }
         Ok(built)
     }
 

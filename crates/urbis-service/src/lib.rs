@@ -13,6 +13,7 @@ pub mod assist;
 pub mod attachments;
 pub mod audit;
 pub mod auth;
+mod built;
 pub mod bulk;
 pub mod case_rows;
 pub mod cases;
@@ -124,7 +125,7 @@ struct Inner {
     /// Set when the process begins to stop: live feeds end, workers finish their round.
     stopping: tokio::sync::watch::Sender<bool>,
     clock: Clock,
-    locator: RwLock<Option<Arc<geo::AreaLocator>>>,
+    locator: built::Built<geo::AreaLocator>,
     classifier: RwLock<Option<Arc<classify::Classifier>>>,
     dedup: dedup::DedupState,
     maps: assets::MapCaches,
@@ -194,7 +195,7 @@ impl Services {
                 events: events::EventHub::new(),
                 stopping,
                 clock,
-                locator: RwLock::new(None),
+                locator: built::Built::default(),
                 classifier: RwLock::new(None),
                 dedup: dedup::DedupState::default(),
                 maps: assets::MapCaches::default(),
