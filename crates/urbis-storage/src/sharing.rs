@@ -505,20 +505,59 @@ pub async fn area_path(conn: &mut Conn, area_id: i64) -> Result<String> {
         .ok_or(StorageError::NotFound("area"))
 }
 
+/// [`access_records`] after its `SELECT`.
+const ACCESS_RECORDS: &str = "seq, at, actor_id, actor_role, action, entity, entity_id, from_state, \
+     to_state, detail, prev_hash, hash FROM audit_log \
+     WHERE entity = 'data_resource' AND entity_id = ? AND action = 'data_access' \
+     ORDER BY seq DESC LIMIT ?";
+
 /// Access records (audit rows `data_access`) of one resource, newest first.
 pub async fn access_records(
     conn: &mut Conn,
     resource_id: i64,
     limit: i64,
 ) -> Result<Vec<crate::audit::AuditRow>> {
-    Ok(sql::query(
-        "SELECT seq, at, actor_id, actor_role, action, entity, entity_id, from_state, to_state, \
-         detail, prev_hash, hash FROM audit_log \
-         WHERE entity = 'data_resource' AND entity_id = ? AND action = 'data_access' \
-         ORDER BY seq DESC LIMIT ?",
-    )
-    .bind(resource_id)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
+    Ok(sql::query(format!("SELECT {ACCESS_RECORDS}"))
+        .bind(resource_id)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Db, DbOptions};
+
+    /// A resource's access records are read through `audit_log_entity` (entity, entity_id, seq),
+    /// newest first without a sort; no index by action is kept for them.
+    #[tokio::test]
+    async fn access_records_read_the_entity_index_in_order() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Db::open(&DbOptions::writer(dir.path().join("t.sqlite")))
+            .await
+            .expect("open");
+        let mut conn = db.read().await.expect("reader");
+        let steps: Vec<(i64, i64, i64, String)> =
+            sql::query(format!("EXPLAIN QUERY PLAN SELECT {ACCESS_RECORDS}"))
+                .bind(1_i64)
+                .bind(10_i64)
+                .fetch_all(&mut conn)
+                .await
+                .expect("plan");
+        let steps: Vec<String> = steps.into_iter().map(|(.., detail)| detail).collect();
+        assert_eq!(
+            steps,
+            ["SEARCH audit_log USING INDEX audit_log_entity (entity=? AND entity_id=?)"],
+            "no sort"
+        );
+        let by_action: i64 =
+            sql::query("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'audit_log_entity_action'")
+                .scalar(&mut conn)
+                .await
+                .expect("schema");
+        assert_eq!(by_action, 0);
+        drop(conn);
+        db.close().await;
+    }
 }
