@@ -10,7 +10,7 @@ use urbis_storage::cases::CaseRow;
 use urbis_storage::{Conn, reference};
 
 use crate::classify::SuggestedCategory;
-use crate::routing::{RouteSuggestion, route_for};
+use crate::routing::{RouteSuggestion, route_in_chain};
 use crate::{Result, ServiceError, Services};
 
 /// How far back earlier cases of the same category at the same place raise the priority.
@@ -131,8 +131,9 @@ pub(crate) async fn place_facts(
     let Some(category_id) = category_id else {
         return Ok(facts);
     };
-    let severity = urbis_storage::lookups::category_severity(&mut *conn, category_id).await?;
-    facts.severity = severity.map(|s| s as f32).unwrap_or(0.5);
+    // The category and its ancestors in one read: its severity, and the chain the route needs.
+    let chain = urbis_storage::lookups::category_chain(&mut *conn, category_id).await?;
+    facts.severity = chain.first().map_or(0.5, |(_, severity)| *severity as f32);
     let Some(area_id) = area_id else {
         return Ok(facts);
     };
@@ -146,7 +147,8 @@ pub(crate) async fn place_facts(
                 .await?;
         facts.repeat_place_count = u32::try_from(count).unwrap_or(u32::MAX);
     }
-    facts.route = route_for(conn, Some(category_id), &path).await?;
+    let category_chain: Vec<i64> = chain.iter().map(|(id, _)| *id).collect();
+    facts.route = route_in_chain(conn, &category_chain, &path).await?;
     if let Some(asset_id) = asset_id {
         facts.route =
             crate::assets::maintainer_route(conn, asset_id, &path, facts.route.take()).await?;

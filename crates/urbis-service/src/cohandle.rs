@@ -132,18 +132,12 @@ pub(crate) async fn check_return_allowed(conn: &mut Conn, case_id: i64, dept: i6
     Ok(())
 }
 
-/// Returns a category and its ancestors, nearest first.
+/// Returns a category and its ancestors, nearest first (none without a category).
 async fn category_chain(conn: &mut Conn, category_id: Option<i64>) -> Result<Vec<i64>> {
-    let mut chain = Vec::new();
-    let mut next = category_id;
-    while let Some(id) = next {
-        if chain.len() > 8 {
-            break;
-        }
-        chain.push(id);
-        next = urbis_storage::lookups::category_parent(&mut *conn, id).await?;
+    match category_id {
+        Some(id) => crate::routing::category_ancestry(conn, id).await,
+        None => Ok(Vec::new()),
     }
-    Ok(chain)
 }
 
 /// Returns whether a grant covers a case's area and category.

@@ -24,17 +24,30 @@ pub(crate) async fn route_for(
     let Some(category_id) = category_id else {
         return Ok(None);
     };
-    let mut category_chain = Vec::new();
-    let mut next = Some(category_id);
-    while let Some(id) = next {
-        if category_chain.len() > 8 {
-            break;
-        }
-        category_chain.push(id);
-        next = urbis_storage::lookups::category_parent(&mut *conn, id).await?;
+    let category_chain = category_ancestry(&mut *conn, category_id).await?;
+    route_in_chain(conn, &category_chain, area_path).await
+}
+
+/// A category and its ancestors, nearest first (empty when it does not exist), in one read.
+pub(crate) async fn category_ancestry(conn: &mut Conn, category_id: i64) -> Result<Vec<i64>> {
+    Ok(urbis_storage::lookups::category_chain(conn, category_id)
+        .await?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect())
+}
+
+/// [`route_for`] with the category's chain already read (the category first, then its ancestors).
+pub(crate) async fn route_in_chain(
+    conn: &mut Conn,
+    category_chain: &[i64],
+    area_path: &str,
+) -> Result<Option<RouteSuggestion>> {
+    if category_chain.is_empty() {
+        return Ok(None);
     }
     let area_chain: Vec<i64> = parse_path(area_path);
-    let rules = reference::matching_rules(conn, &category_chain, &area_chain).await?;
+    let rules = reference::matching_rules(conn, category_chain, &area_chain).await?;
     let best = rules.into_iter().min_by_key(|rule| {
         let area_rank = area_chain.len()
             - area_chain

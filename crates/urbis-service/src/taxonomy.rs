@@ -153,7 +153,7 @@ impl Services {
                     report.without_limit.push(path.clone());
                 }
             }
-            let chain = ancestry(&mut tx, row.id).await?;
+            let chain = crate::routing::category_ancestry(&mut tx, row.id).await?;
             if repo::categories_with_rules(&mut tx, &chain)
                 .await?
                 .is_empty()
@@ -265,20 +265,6 @@ impl Services {
         let mut conn = self.db().read().await?;
         Ok(repo::last_taxonomy_import(&mut conn).await?)
     }
-}
-
-/// The category and its ancestors, nearest first.
-async fn ancestry(conn: &mut Conn, id: i64) -> Result<Vec<i64>> {
-    let mut chain = Vec::new();
-    let mut next = Some(id);
-    while let Some(c) = next {
-        if chain.len() > 8 {
-            break;
-        }
-        chain.push(c);
-        next = urbis_storage::lookups::category_parent(&mut *conn, c).await?;
-    }
-    Ok(chain)
 }
 
 /// Whether the category or an ancestor has a time limit of its own.

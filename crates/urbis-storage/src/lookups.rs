@@ -72,13 +72,25 @@ pub async fn category_code(conn: &mut Conn, id: i64) -> Result<Option<String>> {
         .await
 }
 
-/// A category's parent: `None` when the category does not exist or is level 1.
-pub async fn category_parent(conn: &mut Conn, id: i64) -> Result<Option<i64>> {
-    Ok(sql::query("SELECT parent_id FROM categories WHERE id = ?")
-        .bind(id)
-        .scalar_optional::<Option<i64>>(conn)
-        .await?
-        .flatten())
+/// Most ancestors [`category_chain`] follows above a category (a guard against a cycle).
+pub const CATEGORY_CHAIN_MAX: i64 = 8;
+
+/// A category and its ancestors, the category first, each with its severity; empty when the
+/// category does not exist. One statement, not one a level.
+pub async fn category_chain(conn: &mut Conn, id: i64) -> Result<Vec<(i64, f64)>> {
+    sql::query(
+        "WITH RECURSIVE chain(id, parent_id, severity, depth) AS (
+             SELECT id, parent_id, severity, 0 FROM categories WHERE id = ?
+             UNION ALL
+             SELECT c.id, c.parent_id, c.severity, chain.depth + 1
+             FROM categories c JOIN chain ON c.id = chain.parent_id
+             WHERE chain.depth < ?)
+         SELECT id, severity FROM chain ORDER BY depth",
+    )
+    .bind(id)
+    .bind(CATEGORY_CHAIN_MAX)
+    .fetch_all(conn)
+    .await
 }
 
 /// A category's severity, if it exists.
@@ -315,4 +327,43 @@ pub async fn count_areas(conn: &mut Conn) -> Result<i64> {
 /// How many user accounts the store has.
 pub async fn count_users(conn: &mut Conn) -> Result<i64> {
     sql::query("SELECT COUNT(*) FROM users").scalar(conn).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Db, DbOptions, reference};
+
+    /// The chain is read in one statement: the category first, then each ancestor up to the
+    /// root, each with its own severity; a category that does not exist has none.
+    #[tokio::test]
+    async fn a_category_chain_runs_from_the_category_to_its_root() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Db::open(&DbOptions::writer(dir.path().join("t.sqlite")))
+            .await
+            .expect("open");
+        let mut tx = db.begin_write().await.expect("begin");
+        let root = reference::insert_category(&mut tx, "90", "城市管理", 1, None, 0.3)
+            .await
+            .expect("root");
+        let middle = reference::insert_category(&mut tx, "9001", "市容", 2, Some(root.id), 0.5)
+            .await
+            .expect("middle");
+        let leaf =
+            reference::insert_category(&mut tx, "900101", "占道经营", 3, Some(middle.id), 0.9)
+                .await
+                .expect("leaf");
+        tx.commit().await.expect("commit");
+        let mut conn = db.read().await.expect("reader");
+        let chain = category_chain(&mut conn, leaf.id).await.expect("chain");
+        assert_eq!(chain, [(leaf.id, 0.9), (middle.id, 0.5), (root.id, 0.3)]);
+        let chain = category_chain(&mut conn, root.id).await.expect("chain");
+        assert_eq!(chain, [(root.id, 0.3)]);
+        let missing = category_chain(&mut conn, leaf.id + 100)
+            .await
+            .expect("chain");
+        assert!(missing.is_empty());
+        drop(conn);
+        db.close().await;
+    }
 }
