@@ -613,16 +613,8 @@ pub async fn list_training_examples(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Db, DbOptions};
-
-    /// A migrated store in a directory of its own (kept while the directory lives).
-    async fn new_store() -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().expect("dir");
-        let db = Db::open(&DbOptions::writer(dir.path().join("t.sqlite")))
-            .await
-            .expect("open");
-        (dir, db)
-    }
+    use crate::Db;
+    use crate::testing::new_store;
 
     /// The steps of SQLite's plan for the case list under `filter`.
     async fn plan(db: &Db, filter: &CaseFilter) -> Vec<String> {

@@ -44,6 +44,8 @@ pub mod split;
 pub mod sql;
 pub mod stats;
 pub mod taxonomy_imports;
+#[cfg(test)]
+mod testing;
 pub mod time;
 mod tx;
 pub mod users;

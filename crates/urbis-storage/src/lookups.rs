@@ -332,16 +332,14 @@ pub async fn count_users(conn: &mut Conn) -> Result<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Db, DbOptions, reference};
+    use crate::reference;
+    use crate::testing::new_store;
 
     /// The chain is read in one statement: the category first, then each ancestor up to the
     /// root, each with its own severity; a category that does not exist has none.
     #[tokio::test]
     async fn a_category_chain_runs_from_the_category_to_its_root() {
-        let dir = tempfile::tempdir().expect("dir");
-        let db = Db::open(&DbOptions::writer(dir.path().join("t.sqlite")))
-            .await
-            .expect("open");
+        let (_dir, db) = new_store().await;
         let mut tx = db.begin_write().await.expect("begin");
         let root = reference::insert_category(&mut tx, "90", "城市管理", 1, None, 0.3)
             .await

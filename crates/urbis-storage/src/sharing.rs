@@ -527,16 +527,13 @@ pub async fn access_records(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Db, DbOptions};
+    use crate::testing::new_store;
 
     /// A resource's access records are read through `audit_log_entity` (entity, entity_id, seq),
     /// newest first without a sort; no index by action is kept for them.
     #[tokio::test]
     async fn access_records_read_the_entity_index_in_order() {
-        let dir = tempfile::tempdir().expect("dir");
-        let db = Db::open(&DbOptions::writer(dir.path().join("t.sqlite")))
-            .await
-            .expect("open");
+        let (_dir, db) = new_store().await;
         let mut conn = db.read().await.expect("reader");
         let steps: Vec<(i64, i64, i64, String)> =
             sql::query(format!("EXPLAIN QUERY PLAN SELECT {ACCESS_RECORDS}"))
