@@ -143,7 +143,7 @@ pub(crate) async fn place_facts(
     };
     if matches!(level.as_str(), "community" | "grid") {
         let count =
-            urbis_storage::lookups::cases_at_place_since(&mut *conn, area_id, category_id, since)
+            urbis_storage::lookups::cases_at_place_since(&mut *conn, &path, category_id, since)
                 .await?;
         facts.repeat_place_count = u32::try_from(count).unwrap_or(u32::MAX);
     }

@@ -671,4 +671,24 @@ mod tests {
         assert_eq!(partial, 1, "the index leaves out the anonymous cases");
         db.close().await;
     }
+
+    /// An area's cases (a prefix of paths) are found through the index by path, category and
+    /// time, the one index of the cases by area.
+    #[tokio::test]
+    async fn an_areas_cases_read_the_area_place_index() {
+        let (_dir, db) = new_store().await;
+        let filter = CaseFilter {
+            area_path_prefix: Some("/1/2/".into()),
+            limit: 20,
+            ..CaseFilter::default()
+        };
+        let steps = plan(&db, &filter).await;
+        assert!(
+            steps[0].starts_with(
+                "SEARCH cases USING INDEX cases_area_place (area_path>? AND area_path<?)"
+            ),
+            "{steps:?}"
+        );
+        db.close().await;
+    }
 }

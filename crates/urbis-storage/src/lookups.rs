@@ -243,21 +243,24 @@ pub async fn case_asset(conn: &mut Conn, case_id: i64) -> Result<Option<String>>
         .flatten())
 }
 
-/// How many cases of a category were reported in an area since a time.
+/// [`cases_at_place_since`] after its `SELECT`.
+const AT_PLACE_SINCE: &str =
+    "COUNT(*) FROM cases WHERE area_path = ? AND category_id = ? AND created_at >= ?";
+
+/// How many cases of a category were reported in an area (by its path, which each case stores)
+/// since a time.
 pub async fn cases_at_place_since(
     conn: &mut Conn,
-    area_id: i64,
+    area_path: &str,
     category_id: i64,
     since: DateTime<Utc>,
 ) -> Result<i64> {
-    sql::query(
-        "SELECT COUNT(*) FROM cases WHERE area_id = ? AND category_id = ? AND created_at >= ?",
-    )
-    .bind(area_id)
-    .bind(category_id)
-    .bind(since)
-    .scalar(conn)
-    .await
+    sql::query(format!("SELECT {AT_PLACE_SINCE}"))
+        .bind(area_path)
+        .bind(category_id)
+        .bind(since)
+        .scalar(conn)
+        .await
 }
 
 /// An open case reported since a time, for the repeat index.
@@ -362,6 +365,28 @@ mod tests {
             .expect("chain");
         assert!(missing.is_empty());
         drop(conn);
+        db.close().await;
+    }
+
+    /// The count of a place's recent cases reads the index by path, category and time alone.
+    #[tokio::test]
+    async fn the_place_count_searches_the_area_place_index() {
+        let (_dir, db) = new_store().await;
+        let steps: Vec<(i64, i64, i64, String)> =
+            sql::query(format!("EXPLAIN QUERY PLAN SELECT {AT_PLACE_SINCE}"))
+                .bind("/1/2/")
+                .bind(3_i64)
+                .bind(chrono::Utc::now())
+                .fetch_all(&mut db.read().await.expect("reader"))
+                .await
+                .expect("plan");
+        let steps: Vec<String> = steps.into_iter().map(|(.., detail)| detail).collect();
+        assert_eq!(
+            steps,
+            [
+                "SEARCH cases USING COVERING INDEX cases_area_place (area_path=? AND category_id=? AND created_at>?)"
+            ]
+        );
         db.close().await;
     }
 }
