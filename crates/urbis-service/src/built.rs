@@ -4,8 +4,8 @@
 //! One build at a time: a caller that finds the index missing while another caller builds it
 //! waits for that build instead of starting its own. Before, every request that arrived at a cold
 //! cache built its own copy (a server started under load read and parsed every boundary once per
-//! concurrent request: 65 times in each rule's run of `bench intake --city`, now once). A build that was
-//! overtaken by [`Built::clear`] answers its own caller but is not kept.
+//! concurrent request: 65 times in each rule's run of `bench intake --city`, now once). A build
+//! that was overtaken by [`Built::clear`] answers its own caller but is not kept.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
