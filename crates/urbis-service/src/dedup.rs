@@ -80,6 +80,10 @@ impl RepeatLink {
 pub(crate) struct DedupState {
     /// Read by every appeal's search at once; written only when a case is remembered.
     index: RwLock<Option<RepeatIndex<i64>>>,
+    /// Held while the index loads, so the callers that find it missing wait for that one load
+    /// instead of each segmenting every open case (as `built::Built` does for the indexes that
+    /// are only replaced, never changed in place).
+    loading: tokio::sync::Mutex<()>,
     nearby: Mutex<HashMap<i64, Arc<Vec<String>>>>,
 }
 
@@ -103,15 +107,22 @@ pub(crate) fn repeat_profile(
 }
 
 impl Services {
-    async fn ensure_dedup_loaded(&self) -> Result<()> {
-        if self
-            .inner
+    /// Whether the repeat index is loaded (a poisoned lock counts as loaded: nothing to load into).
+    fn dedup_loaded(&self) -> bool {
+        self.inner
             .dedup
             .index
             .read()
             .map(|g| g.is_some())
             .unwrap_or(true)
-        {
+    }
+
+    async fn ensure_dedup_loaded(&self) -> Result<()> {
+        if self.dedup_loaded() {
+            return Ok(());
+        }
+        let _loading = self.inner.dedup.loading.lock().await;
+        if self.dedup_loaded() {
             return Ok(());
         }
         let since = self.now() - chrono::Duration::seconds(WINDOW_SECONDS);

@@ -336,7 +336,7 @@ pub async fn count_users(conn: &mut Conn) -> Result<i64> {
 mod tests {
     use super::*;
     use crate::reference;
-    use crate::testing::new_store;
+    use crate::testing::{new_store, plan};
 
     /// The chain is read in one statement: the category first, then each ancestor up to the
     /// root, each with its own severity; a category that does not exist has none.
@@ -372,15 +372,11 @@ mod tests {
     #[tokio::test]
     async fn the_place_count_searches_the_area_place_index() {
         let (_dir, db) = new_store().await;
-        let steps: Vec<(i64, i64, i64, String)> =
-            sql::query(format!("EXPLAIN QUERY PLAN SELECT {AT_PLACE_SINCE}"))
-                .bind("/1/2/")
-                .bind(3_i64)
-                .bind(chrono::Utc::now())
-                .fetch_all(&mut db.read().await.expect("reader"))
-                .await
-                .expect("plan");
-        let steps: Vec<String> = steps.into_iter().map(|(.., detail)| detail).collect();
+        let query = sql::query(format!("EXPLAIN QUERY PLAN SELECT {AT_PLACE_SINCE}"))
+            .bind("/1/2/")
+            .bind(3_i64)
+            .bind(chrono::Utc::now());
+        let steps = plan(&db, query).await;
         assert_eq!(
             steps,
             [

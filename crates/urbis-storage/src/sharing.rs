@@ -527,22 +527,17 @@ pub async fn access_records(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::new_store;
+    use crate::testing::{new_store, plan};
 
     /// A resource's access records are read through `audit_log_entity` (entity, entity_id, seq),
     /// newest first without a sort; no index by action is kept for them.
     #[tokio::test]
     async fn access_records_read_the_entity_index_in_order() {
         let (_dir, db) = new_store().await;
-        let mut conn = db.read().await.expect("reader");
-        let steps: Vec<(i64, i64, i64, String)> =
-            sql::query(format!("EXPLAIN QUERY PLAN SELECT {ACCESS_RECORDS}"))
-                .bind(1_i64)
-                .bind(10_i64)
-                .fetch_all(&mut conn)
-                .await
-                .expect("plan");
-        let steps: Vec<String> = steps.into_iter().map(|(.., detail)| detail).collect();
+        let query = sql::query(format!("EXPLAIN QUERY PLAN SELECT {ACCESS_RECORDS}"))
+            .bind(1_i64)
+            .bind(10_i64);
+        let steps = plan(&db, query).await;
         assert_eq!(
             steps,
             ["SEARCH audit_log USING INDEX audit_log_entity (entity=? AND entity_id=?)"],
@@ -550,11 +545,10 @@ mod tests {
         );
         let by_action: i64 =
             sql::query("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'audit_log_entity_action'")
-                .scalar(&mut conn)
+                .scalar(&mut db.read().await.expect("reader"))
                 .await
                 .expect("schema");
         assert_eq!(by_action, 0);
-        drop(conn);
         db.close().await;
     }
 }
