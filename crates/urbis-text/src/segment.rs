@@ -70,11 +70,24 @@ impl Segmenter {
                 // jieba guesses a tag for a Chinese word its dictionary lacks (an HMM over
                 // its own tagged corpus); the place finder was built on such words read as
                 // unknown ("x"), so that is what they stay.
-                let guessed =
-                    t.word.chars().any(|c| c >= '\u{2e80}') && !self.jieba.has_word(t.word);
+                let guessed = is_unknown_chinese(&self.jieba, t.word);
                 (t.word, if guessed { "x" } else { t.tag })
             })
             .collect()
+    }
+
+    /// Returns the tag [`Segmenter::tag`] gives `word` where a text's cut yields it as one token,
+    /// without tagging the text: "x" for a Chinese word the dictionary lacks, else the dictionary's
+    /// tag (or jieba's guess for a Latin or digit word it lacks). `None` when the dictionary's best
+    /// cut of the word alone splits it; then only tagging the whole text tells.
+    pub fn word_tag<'a>(&'a self, word: &'a str) -> Option<&'a str> {
+        if is_unknown_chinese(&self.jieba, word) {
+            return Some("x");
+        }
+        match self.jieba.tag(word, false).as_slice() {
+            [only] if only.word == word => Some(only.tag),
+            _ => None,
+        }
     }
 
     /// Returns the word tokens of `text`: like [`Segmenter::cut`] without whitespace- and punctuation-only tokens.
@@ -83,6 +96,12 @@ impl Segmenter {
         words.retain(|token| token.chars().any(char::is_alphanumeric));
         words
     }
+}
+
+/// True for a word with Chinese characters that the dictionary lacks: jieba guesses its tag, the
+/// place finder reads it as unknown.
+fn is_unknown_chinese(jieba: &Jieba, word: &str) -> bool {
+    word.chars().any(|c| c >= '\u{2e80}') && !jieba.has_word(word)
 }
 
 impl Default for Segmenter {

@@ -146,7 +146,7 @@ impl RepeatProfile {
         timestamp: Option<i64>,
     ) -> RepeatProfile {
         let full = format!("{title}。{text}");
-        let tagged = segmenter.tag(&full);
+        let tagged = tag_before_places(segmenter, &full);
         let places = places(&tagged);
         // The title's tokens are the first ones of the whole: jieba cuts at the "。" that follows it.
         let title_end = if title.trim().is_empty() {
@@ -324,6 +324,29 @@ pub fn places(tagged: &[(&str, &str)]) -> Vec<Place> {
         }
     }
     found
+}
+
+/// Cuts `full` and tags only the tokens [`places`] reads a tag of: the two before each token with
+/// a place suffix (the rest are tagged ""). The same as [`Segmenter::tag`] where `places` looks,
+/// without guessing a tag for every word the dictionary lacks; a word whose tag cannot be told
+/// alone has the whole text tagged.
+fn tag_before_places<'a>(segmenter: &'a Segmenter, full: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut tagged: Vec<(&str, &str)> = segmenter.cut(full).into_iter().map(|t| (t, "")).collect();
+    for i in 0..tagged.len() {
+        if place_suffix(tagged[i].0).is_none() {
+            continue;
+        }
+        for j in i.saturating_sub(2)..i {
+            if !tagged[j].1.is_empty() {
+                continue;
+            }
+            match segmenter.word_tag(tagged[j].0) {
+                Some(tag) => tagged[j].1 = tag,
+                None => return segmenter.tag(full),
+            }
+        }
+    }
+    tagged
 }
 
 /// The place suffix a token ends with, the longest one ("新村" before "村"; between two of one

@@ -108,6 +108,32 @@ fn places_are_named_estates_schools_and_roads() {
 }
 
 #[test]
+fn a_profile_finds_the_places_of_the_whole_texts_tags() {
+    // A profile tags only the words before place suffixes; among them words the dictionary lacks
+    // (丽发, 万家丽), Latin codes (A3) and the particle of "魅力之城".
+    let segmenter = Segmenter::shared_default();
+    for (title, text) in [
+        (
+            "丽发新城小区旁搅拌站扰民",
+            "我是A3区暮云街道丽发新城小区的一名业主，渣土车走万家丽南路，离枫林小学不到三百米。",
+        ),
+        (
+            "",
+            "魅力之城小区门口的路灯坏了，青山路口红绿灯也坏了两天了。",
+        ),
+        (
+            "请尽快处理",
+            "该小区的问题由来已久，南门地铁站出口共享单车堆成山。",
+        ),
+    ] {
+        let whole = places(&segmenter.tag(&format!("{title}。{text}")));
+        assert!(!whole.is_empty(), "{text}");
+        let profile = RepeatProfile::build(segmenter, title, text, None, None);
+        assert_eq!(profile.places, whole, "{text}");
+    }
+}
+
+#[test]
 fn stations_bookshops_and_junctions_are_places_and_keep_templates_apart() {
     let segmenter = Segmenter::shared_default();
     let named = |text: &str| places(&segmenter.tag(text));

@@ -49,3 +49,15 @@ fn words_the_dictionary_lacks_are_tagged_unknown() {
     assert!(tagged.contains(&("小吃", "n")), "{tagged:?}");
     assert!(tagged.contains(&("擅自", "d")), "{tagged:?}");
 }
+
+#[test]
+fn a_word_alone_takes_the_tag_it_has_in_a_text() {
+    let segmenter = Segmenter::shared_default();
+    let text = "周基小吃在A3区公共通道里擅自破墙";
+    let tagged = segmenter.tag(text);
+    assert!(tagged.len() > 5, "{tagged:?}");
+    for (word, tag) in &tagged {
+        assert_eq!(segmenter.word_tag(word), Some(*tag), "{word}");
+    }
+    assert_eq!(segmenter.word_tag("周基"), Some("x"));
+}

@@ -203,3 +203,40 @@ fn the_repeat_model_meets_the_target_on_all_labelled_pairs() {
     // Issue 23's acceptance: recall at least 0.80 at precision at least 0.97 on the labelled set.
     assert_scores(&outcome, 0.97, 0.80, 2.0);
 }
+
+/// A profile tags only the words before a place suffix (the only tags the place finder reads):
+/// over every message of both corpora it finds the places found in the whole text's tags.
+#[test]
+fn profiles_find_the_places_of_the_whole_texts_tags() {
+    let segmenter = Segmenter::shared_default();
+    let mut compared = 0;
+    for (file, title_col, text_col) in [
+        (
+            "tipdm2020c/hotspot_messages_附件3.csv",
+            "留言主题",
+            "留言详情",
+        ),
+        (
+            "tipdm2020c/DEV_messages_labeled_8230_segmented_plus_raw_where_known.csv",
+            "留言主题",
+            "留言详情",
+        ),
+    ] {
+        let Some(path) = shared_data(file) else {
+            continue;
+        };
+        let (headers, rows) = read_csv(&path);
+        let col = |name: &str| headers.iter().position(|h| h == name).expect(name);
+        let (title, text) = (col(title_col), col(text_col));
+        for row in &rows {
+            let full = format!("{}。{}", row[title], row[text]);
+            let expected = urbis_text::repeat::places(&segmenter.tag(&full));
+            let profile = RepeatProfile::build(segmenter, &row[title], &row[text], None, None);
+            assert_eq!(profile.places, expected, "{full}");
+            compared += 1;
+        }
+    }
+    if compared > 0 {
+        assert!(compared > 10_000, "{compared} messages compared");
+    }
+}
