@@ -614,16 +614,11 @@ pub async fn list_training_examples(
 mod tests {
     use super::*;
     use crate::Db;
-    use crate::testing::new_store;
+    use crate::testing::{self, new_store};
 
     /// The steps of SQLite's plan for the case list under `filter`.
     async fn plan(db: &Db, filter: &CaseFilter) -> Vec<String> {
-        let plan: Vec<(i64, i64, i64, String)> = list_query(filter, "EXPLAIN QUERY PLAN SELECT")
-            .build()
-            .fetch_all(&mut db.read().await.expect("reader"))
-            .await
-            .expect("plan");
-        plan.into_iter().map(|(.., detail)| detail).collect()
+        testing::plan(db, list_query(filter, "EXPLAIN QUERY PLAN SELECT").build()).await
     }
 
     /// The overdue queue reads its partial index (`WHERE overdue = TRUE`) in priority order: no
